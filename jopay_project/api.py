@@ -1,0 +1,97 @@
+"""The base every v1 endpoint derives from: auth, scope, rate limit, tenant, envelope.
+
+A view says what it is with three attributes and does its work in a handler::
+
+    class PaymentRequestDetailApi(JoPayApiView):
+        rate_group = "requests.detail"        # its own counter per key (D27)
+        required_scope = "requests:read"      # D7
+
+        def get(self, request, request_id):
+            ...  # self.tenant is the key's partner + mode (D10)
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from merchants.authentication import ApiKeyAuthentication, HasApiKey
+
+from . import ratelimits
+from .errors import ErrorCode, JoPayError
+from .tenancy import Tenant
+
+
+class JoPayApiView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    rate_group: str = ""
+    required_scope: str | None = None
+    # Per-method overrides when one route serves two operations (GET/PUT).
+    rate_groups: dict[str, str] = {}
+    required_scopes: dict[str, str | None] = {}
+
+    def get_required_scope(self, request: Request) -> str | None:
+        return self.required_scopes.get(request.method, self.required_scope)
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.request.tenant
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        neg = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = neg
+        version, scheme = self.determine_version(request, *args, **kwargs)
+        request.version, request.versioning_scheme = version, scheme
+        try:
+            self.perform_authentication(request)
+        finally:
+            # Counted even when auth fails: an unauthenticated caller is
+            # counted per client address, so key guessing is limited too.
+            self._check_rate_limit(request)
+        self.check_permissions(request)
+
+    def _check_rate_limit(self, request: Request) -> None:
+        group = self.rate_groups.get(request.method, self.rate_group)
+        if not group:
+            return
+        key = request.auth  # None when authentication failed or was absent
+        if key is not None:
+            bucket = f"key:{key.pk}"
+            rate = key.partner.rate_limit_overrides.get(group) or None
+        else:
+            bucket = f"ip:{ratelimits.client_ip_hash(request._request)}"
+            rate = None
+        usage = ratelimits.hit(request._request, group, bucket, rate=rate)
+        request._request.jopay_rate_usage = usage
+        if usage.exceeded:
+            raise JoPayError(ErrorCode.RATE_LIMITED, retry_after=usage.reset,
+                             headers={"Retry-After": str(usage.reset)})
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        usage = getattr(request._request if isinstance(request, Request) else request,
+                        "jopay_rate_usage", None)
+        if usage is not None:
+            for name, value in usage.headers().items():
+                response[name] = value
+        return response
+
+
+def parse_uuid(value: str, code: ErrorCode) -> uuid.UUID:
+    """A path id as a UUID, or the route's own ``invalid_*`` code (D35)."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise JoPayError(code) from None
+
+
+def ok(payload: dict[str, Any] | None = None, *, status: int = 200,
+       headers: dict[str, str] | None = None) -> Response:
+    """The success envelope: ``{"ok": true, ...fields}`` (D2)."""
+    return Response({"ok": True, **(payload or {})}, status=status, headers=headers)

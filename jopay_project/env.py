@@ -1,0 +1,106 @@
+"""Typed environment readers that refuse bad values at start-up.
+
+Every setting JoPay reads from the environment goes through one of these, so a
+typo in production fails loudly (``ImproperlyConfigured``) instead of silently
+falling back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be >= {minimum}, not {value}")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_int_list(name: str, default: list[int]) -> list[int]:
+    items = env_list(name)
+    if not items:
+        return list(default)
+    try:
+        values = [int(item) for item in items]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be comma-separated whole seconds, not {os.environ[name]!r}"
+        ) from None
+    if any(v < 0 for v in values):
+        raise ImproperlyConfigured(f"{name} must not contain negative values")
+    return values
+
+
+def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name} must be a {'/'.join(schemes)} URL with a host, not {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
+def env_mapping(name: str) -> dict[int, str]:
+    """Parse ``"137=0xabc…,8453=0xdef…"`` (chain id → contract address)."""
+    result: dict[int, str] = {}
+    for item in env_list(name):
+        key, sep, value = item.partition("=")
+        try:
+            chain_id = int(key)
+        except ValueError:
+            chain_id = -1
+        if not sep or chain_id <= 0 or not _is_address(value.strip()):
+            raise ImproperlyConfigured(
+                f"{name} entries must look like 137=0x<40 hex>, not {item!r}"
+            )
+        result[chain_id] = value.strip()
+    return result
+
+
+def _is_address(value: str) -> bool:
+    if len(value) != 42 or not value.startswith("0x"):
+        return False
+    try:
+        int(value[2:], 16)
+    except ValueError:
+        return False
+    return True

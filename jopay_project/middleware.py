@@ -1,0 +1,79 @@
+"""Request ids on every response and a JSON-only guarantee for ``/api/v1`` (D2, D3)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from django.http import HttpRequest, HttpResponse
+
+from .errors import ErrorCode, error_json_response
+
+logger = logging.getLogger("jopay.api")
+
+API_PREFIX = "/api/v1"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+# What a non-JSON answer from inside Django (resolver 404, 405, host check,
+# crash page) becomes when it would otherwise leak out of /api/v1 as HTML.
+_STATUS_TO_CODE = {
+    400: ErrorCode.INVALID_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.AUTH_FAILED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.INVALID_BODY,
+    429: ErrorCode.RATE_LIMITED,
+}
+
+
+def is_api_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+class RequestIdMiddleware:
+    """Echo a sane ``X-Request-Id`` from the caller, else mint a UUID; set it on every answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-Id", "")
+        request.request_id = (
+            incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        )
+        response = self.get_response(request)
+        response["X-Request-Id"] = request.request_id
+        return response
+
+
+class ApiFallbackMiddleware:
+    """Make sure nothing under ``/api/v1`` answers HTML, whatever failed and where."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not is_api_path(request.path_info):
+            return response
+        content_type = response.get("Content-Type", "")
+        if content_type.startswith("application/json") or response.status_code < 400:
+            return response
+        code = _STATUS_TO_CODE.get(response.status_code, ErrorCode.API_ERROR)
+        extra = {}
+        if code is ErrorCode.API_ERROR:
+            extra["request_id"] = getattr(request, "request_id", None)
+        return error_json_response(code, **extra)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not is_api_path(request.path_info):
+            return None
+        from django.http import Http404
+
+        if isinstance(exception, Http404):
+            return error_json_response(ErrorCode.NOT_FOUND)
+        request_id = getattr(request, "request_id", None)
+        logger.exception("unhandled error under /api/v1 (request_id=%s)", request_id)
+        return error_json_response(ErrorCode.API_ERROR, request_id=request_id)

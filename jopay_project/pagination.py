@@ -1,0 +1,77 @@
+"""Keyset pagination for every v1 list (D2, D18, D34): cost independent of depth.
+
+Lists are newest first, ordered by ``(created_at, id)`` descending. The cursor
+is an opaque url-safe token holding the last row's ``created_at`` and ``id``;
+the next page is ``WHERE (created_at, id) < (cursor)`` served by a
+``(partner, test_mode, -created_at, -id)`` index, so page 10 000 costs what page
+1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from .errors import ErrorCode, JoPayError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    has_more: bool
+    next_cursor: str | None
+
+    def envelope(self, rendered: list[dict]) -> dict[str, Any]:
+        return {"data": rendered, "has_more": self.has_more, "next_cursor": self.next_cursor}
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="limit")
+    return value
+
+
+def encode_cursor(created_at: datetime, pk: Any) -> str:
+    raw = json.dumps([created_at.isoformat(), str(pk)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        created_raw, pk_raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        created_at = datetime.fromisoformat(created_raw)
+        if created_at.tzinfo is None:
+            raise ValueError("naive")
+        return created_at, uuid.UUID(pk_raw)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="cursor") from None
+
+
+def keyset_page(queryset: QuerySet, *, limit: int, cursor: str | None) -> Page:
+    """One page of ``queryset`` (already tenant-filtered), newest first."""
+    qs = queryset.order_by("-created_at", "-id")
+    if cursor:
+        created_at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+    rows = list(qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if has_more else None
+    return Page(items=rows, has_more=has_more, next_cursor=next_cursor)
+

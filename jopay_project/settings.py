@@ -1,0 +1,264 @@
+"""JoPay settings, read from the environment (decisions.md D30, D31).
+
+Without ``DATABASE_URL`` / ``REDIS_URL`` JoPay runs on its embedded default
+(SQLite, Django's database cache, Celery's file-system transport) under
+``JOPAY_DATA_DIR``; with them it runs on PostgreSQL + Redis, the supported
+production set and the one the test suite uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import (
+    env_bool,
+    env_int,
+    env_int_list,
+    env_list,
+    env_mapping,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("JOPAY_DATA_DIR", str(BASE_DIR / ".run" / "data")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "jopay-insecure-development-key-" + "x" * 32  # noqa: S105 (DEBUG only)
+elif len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+JOPAY_PUBLIC_BASE_URL = env_url(
+    "JOPAY_PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https")
+)
+CSRF_TRUSTED_ORIGINS = [JOPAY_PUBLIC_BASE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "merchants",
+    "payments",
+    "webhooks",
+    "recurring",
+]
+
+MIDDLEWARE = [
+    "jopay_project.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "jopay_project.middleware.ApiFallbackMiddleware",
+]
+
+ROOT_URLCONF = "jopay_project.urls"
+WSGI_APPLICATION = "jopay_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    try:
+        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+else:
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "jopay.sqlite3"),
+        # Several processes (gunicorn, worker, beat) share the file.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+DATABASES = {"default": _db}
+USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate-limit counters, D27) ------------------------------------------
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "jopay",
+        }
+    }
+else:
+    # D30: a cache every process shares, so rate limits hold without Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "jopay_cache",
+        }
+    }
+
+# --- Celery (D24, D30) --------------------------------------------------------
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+else:
+    _celery_dir = DATA_DIR / "celery"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 60
+CELERY_TASK_SOFT_TIME_LIMIT = 50
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}  # filled by jopay_project.celery
+
+# --- Auth ----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/portal/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+
+# --- I18N / static ----------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- DRF / OpenAPI (D2, D3) -----------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["merchants.authentication.HasApiKey"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "jopay_project.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "JoPay partner API",
+    "DESCRIPTION": (
+        "Create fiat-denominated payment requests paid in USDC. Every call carries "
+        "`Authorization: Bearer jo_live_…` or `jo_test_…`. Errors answer "
+        '`{"ok": false, "error": "<code>", "message": "…"}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "jo_test_<32>"}
+        }
+    },
+    "SECURITY": [{"bearerAuth": []}],
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Rate limits (D27) --------------------------------------------------------------
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_ENABLE = env_bool("JOPAY_RATELIMIT_ENABLE", True)
+RATELIMIT_FAIL_OPEN = False
+
+# --- JoPay ---------------------------------------------------------------------------------
+JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
+JOPAY_WEBHOOK_CA_BUNDLE = env_str("JOPAY_WEBHOOK_CA_BUNDLE")
+if JOPAY_WEBHOOK_CA_BUNDLE and not Path(JOPAY_WEBHOOK_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured("JOPAY_WEBHOOK_CA_BUNDLE must name an existing file")
+# D24: 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 12 h, 12 h, 15 h, 15 h (11 tries).
+JOPAY_WEBHOOK_RETRY_SCHEDULE = env_int_list(
+    "JOPAY_WEBHOOK_RETRY_SCHEDULE",
+    [60, 300, 1800, 7200, 18000, 36000, 43200, 43200, 54000, 54000],
+)
+JOPAY_WEBHOOK_TIMEOUT_SECONDS = 8
+JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
+    "JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600, minimum=1
+)
+JOPAY_FX_FEEDS = env_list("JOPAY_FX_FEEDS")
+JOPAY_FX_TIMEOUT_SECONDS = env_int("JOPAY_FX_TIMEOUT_SECONDS", 10, minimum=1)
+JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
+JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")
+JOPAY_AUTO_FORWARD_EXECUTORS = env_mapping("JOPAY_AUTO_FORWARD_EXECUTORS")
+JOPAY_OIDC_ISSUER = env_str("JOPAY_OIDC_ISSUER")
+JOPAY_OIDC_AUDIENCE = env_str("JOPAY_OIDC_AUDIENCE")
+JOPAY_OIDC_JWKS_URL = env_url("JOPAY_OIDC_JWKS_URL", schemes=("http", "https"))
+
+# --- Production hardening (`check --deploy`) ---------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG and JOPAY_PUBLIC_BASE_URL.startswith("https://"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,34 @@
+"""Test settings: the production settings with speed knobs turned (STYLE.md).
+
+Tests run on real PostgreSQL and Redis only (``DATABASE_URL`` / ``REDIS_URL``,
+set by ``make test`` / ``scripts/services.sh``); SQLite is refused here.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "jopay-test-secret-key-" + "t" * 40)
+os.environ.setdefault("JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS", "1")
+os.environ.setdefault("JOPAY_PUBLIC_BASE_URL", "http://testserver")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1,[::1]")
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from .settings import *  # noqa: E402, F403
+from .settings import DATABASES, REDIS_URL  # noqa: E402
+
+if not DATABASES["default"]["ENGINE"].endswith("postgresql") or not REDIS_URL:
+    raise ImproperlyConfigured(
+        "Tests need DATABASE_URL (PostgreSQL) and REDIS_URL; run `make test`."
+    )
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+CELERY_TASK_ALWAYS_EAGER = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False,
+           "root": {"handlers": [], "level": "WARNING"}}

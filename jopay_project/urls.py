@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from .views import api_not_found
+
+api_v1 = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("merchants.api.urls")),
+    path("", include("payments.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("", include("recurring.api.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/v1/<path:rest>", api_not_found),
+    path("docs/api/", SpectacularRedocView.as_view(url_name="api:schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("", include("payments.urls")),
+    path("", include("merchants.urls")),
+]

@@ -1,0 +1,88 @@
+"""API key format, hashing and lifecycle (decisions.md D6–D9)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+
+from .models import ApiKey, Partner
+
+_ALPHABET = string.ascii_letters + string.digits  # base62
+SECRET_LENGTH = 32
+KEY_RE = re.compile(r"^jo_(live|test)_[A-Za-z0-9]{32}$")
+DISPLAY_PREFIX_LENGTH = 12
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # D6: not on every call
+VALID_SCOPES = frozenset(ApiKey.Scope.values)
+
+
+def hash_key(full_key: str) -> str:
+    return hashlib.sha256(full_key.encode()).hexdigest()
+
+
+def is_well_formed(value: str) -> bool:
+    return bool(KEY_RE.match(value))
+
+
+def validate_scopes(scopes: Iterable[str] | None) -> list[str] | None:
+    """``None`` = unrestricted; an empty or unknown-scope list is refused (D7)."""
+    if scopes is None:
+        return None
+    scope_list = sorted(set(scopes))
+    if not scope_list:
+        raise ValueError("an empty scope list is not allowed; omit scopes for full access")
+    unknown = [s for s in scope_list if s not in VALID_SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
+    return scope_list
+
+
+@transaction.atomic
+def api_key_create(*, partner: Partner, test_mode: bool, name: str = "",
+                   scopes: Iterable[str] | None = None,
+                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """Create a key and return it with the full secret, which is never stored.
+
+    Raises ``ValueError`` for a bad scope list or an expiry in the past.
+    """
+    scope_list = validate_scopes(scopes)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValueError("expires_at is in the past")
+    mode = "test" if test_mode else "live"
+    full_key = f"jo_{mode}_" + "".join(secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH))
+    key = ApiKey.objects.create(
+        partner=partner, test_mode=test_mode, name=name, scopes=scope_list,
+        expires_at=expires_at, key_hash=hash_key(full_key),
+        prefix=full_key[:DISPLAY_PREFIX_LENGTH],
+    )
+    return key, full_key
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoke at once (D8); revoking twice keeps the first time."""
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db()
+    return key
+
+
+def api_key_authenticate(raw: str) -> ApiKey:
+    """The usable key for a bearer value, or ``auth_failed`` (D9). Looked up every call."""
+    if not is_well_formed(raw):
+        raise JoPayError(ErrorCode.AUTH_FAILED)
+    key = (ApiKey.objects.select_related("partner")
+           .filter(key_hash=hash_key(raw)).first())
+    now = timezone.now()
+    if key is None or not key.is_usable(now) or not key.partner.is_active:
+        raise JoPayError(ErrorCode.AUTH_FAILED)
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

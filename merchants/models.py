@@ -1,0 +1,216 @@
+"""Partners (the top-level tenant), their portal users, API keys and merchants."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from jopay_project.tenancy import TenantModel
+from payments.money import SUPPORTED_CURRENCIES
+
+CURRENCY_CHOICES = [(code, code) for code in SUPPORTED_CURRENCIES]
+
+# spec §1.2: lowercase letters and hyphens only (no leading/trailing/double hyphen).
+slug_validator = RegexValidator(
+    r"^[a-z]+(?:-[a-z]+)*$", "Use lowercase letters and single hyphens, e.g. acme-payments."
+)
+
+
+def _default_enabled_currencies() -> list[str]:
+    return ["EUR"]
+
+
+class Partner(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.CharField(max_length=63, unique=True, validators=[slug_validator],
+                            help_text="Lowercase letters and hyphens; immutable.")
+    name = models.CharField(max_length=120)
+    default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES,
+                                        default="EUR")
+    enabled_currencies = models.JSONField(default=_default_enabled_currencies)
+    # Minor units of the default currency (D35); None = no limit beyond int32.
+    min_fiat_per_request = models.PositiveIntegerField(default=100)
+    max_fiat_per_request = models.PositiveIntegerField(null=True, blank=True)
+    # D11: per-partner defaults for the two payment modes.
+    pos_expiry_seconds = models.PositiveIntegerField(default=3600)
+    invoice_expiry_seconds = models.PositiveIntegerField(default=604800)
+    # Branding for the pay page and receipts (spec §12.2).
+    logo_url = models.URLField(blank=True)
+    primary_color = models.CharField(max_length=7, default="#2563EB")
+    secondary_color = models.CharField(max_length=7, default="#0F172A")
+    # Staff-set per-partner rate-limit overrides: {"requests.create": "120/m"}.
+    rate_limit_overrides = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.pk and not self._state.adding:
+            old = Partner.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            if old is not None and old != self.slug:
+                errors["slug"] = "A partner's slug cannot change."
+        currencies = self.enabled_currencies
+        if not isinstance(currencies, list) or not currencies or any(
+            c not in SUPPORTED_CURRENCIES for c in currencies
+        ):
+            errors["enabled_currencies"] = "Pick one or more of the 28 supported codes."
+        elif self.default_currency not in currencies:
+            errors["default_currency"] = "The default currency must be enabled."
+        if (self.max_fiat_per_request is not None
+                and self.max_fiat_per_request < self.min_fiat_per_request):
+            errors["max_fiat_per_request"] = "The maximum is below the minimum."
+        for field in ("primary_color", "secondary_color"):
+            value = getattr(self, field)
+            if not (len(value) == 7 and value.startswith("#")
+                    and all(c in "0123456789abcdefABCDEF" for c in value[1:])):
+                errors[field] = "Use a hex colour like #2563EB."
+        if errors:
+            raise ValidationError(errors)
+
+
+class PartnerUser(models.Model):
+    """A portal login; belongs to exactly one partner."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="partner_user")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="users")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.email} @ {self.partner.slug}"
+
+
+class ApiKey(models.Model):
+    """A bearer key (D6–D8). Only the SHA-256 of the full key is stored."""
+
+    class Scope(models.TextChoices):
+        REQUESTS_READ = "requests:read"
+        REQUESTS_WRITE = "requests:write"
+        MERCHANTS_READ = "merchants:read"
+        MERCHANTS_WRITE = "merchants:write"
+        RECURRING_READ = "recurring:read"
+        RECURRING_WRITE = "recurring:write"
+        WEBHOOKS_WRITE = "webhooks:write"
+        FX_READ = "fx:read"
+        EVENTS_READ = "events:read"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80, blank=True)
+    test_mode = models.BooleanField()
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False,
+                              help_text="First 12 characters, for display.")
+    # None = unrestricted (D7); otherwise a non-empty list of Scope values.
+    scopes = models.JSONField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def mode(self) -> str:
+        return "test" if self.test_mode else "live"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def has_scope(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
+
+
+class Merchant(TenantModel):
+    """A business receiving USDC in its own wallet; belongs to one partner and mode."""
+
+    class OnboardingStatus(models.TextChoices):
+        INCOMPLETE = "incomplete"
+        COMPLETE = "complete"
+
+    class AccountType(models.TextChoices):
+        BUSINESS = "business"
+        INDIVIDUAL = "individual"
+
+    class WalletType(models.TextChoices):
+        EMBEDDED = "embedded"
+        EXTERNAL = "external"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.CharField(max_length=254, blank=True)
+    display_name = models.CharField(max_length=120, blank=True)
+    business_name = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    website = models.CharField(max_length=200, blank=True)
+    instagram = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=80, blank=True)
+    display_currency = models.CharField(max_length=3, blank=True, choices=CURRENCY_CHOICES)
+    account_type = models.CharField(max_length=16, choices=AccountType.choices,
+                                    default=AccountType.BUSINESS)
+    onboarding_status = models.CharField(max_length=16, choices=OnboardingStatus.choices,
+                                         default=OnboardingStatus.INCOMPLETE)
+    wallet_address = models.CharField(max_length=42, blank=True)
+    wallet_type = models.CharField(max_length=16, choices=WalletType.choices,
+                                   default=WalletType.EXTERNAL)
+    withdraw_address = models.CharField(max_length=42, blank=True)
+    auto_forward = models.BooleanField(default=False)
+    disabled = models.BooleanField(default=False)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    # Onboarding link (D28, D35): single use, 7 days; only a hash is stored.
+    onboarding_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    onboarding_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # D17: idempotent create.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    idempotency_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "test_mode", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="merchant_idempotency_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "test_mode", "-created_at", "-id"],
+                         name="merchant_tenant_keyset"),
+            models.Index(fields=["wallet_address"], name="merchant_wallet"),
+        ]
+
+    def __str__(self) -> str:
+        return self.business_name or self.display_name or str(self.id)
+
+    @property
+    def name(self) -> str:
+        return self.business_name or self.display_name or "Merchant"
+
+    @property
+    def is_ready(self) -> bool:
+        """Can take payment requests (D28)."""
+        return (not self.disabled and self.wallet_address != ""
+                and self.onboarding_status == self.OnboardingStatus.COMPLETE)
+
+    def effective_currency(self) -> str:
+        """D12: the merchant's display currency, else the partner's default."""
+        return self.display_currency or self.partner.default_currency

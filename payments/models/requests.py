@@ -1,0 +1,147 @@
+"""Payment requests: a fiat amount a customer pays in USDC on a hosted page (spec §4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from jopay_project.tenancy import TenantModel
+
+# D20: proofs are accepted, and late transfers verify, until expires_at + grace.
+PROOF_GRACE = timedelta(minutes=10)
+
+
+class PaymentRequest(TenantModel):
+    class Status(models.TextChoices):
+        REQUESTED = "requested"
+        OPENED = "opened"
+        EXPIRED = "expired"
+        CANCELLED = "cancelled"
+        PAID = "paid"
+
+    class ProofStatus(models.TextChoices):
+        NONE = "none"
+        ATTACHED = "attached"
+        VERIFIED = "verified"
+        MISMATCH = "mismatch"
+
+    class PaymentMode(models.TextChoices):
+        POS = "pos"
+        INVOICE = "invoice"
+
+    class ProofSource(models.TextChoices):
+        CUSTOMER = "customer"
+        MERCHANT = "merchant"
+        ADMIN = "admin"
+        TRAILS_ON_CHAIN = "trails_on_chain"
+
+    class MismatchReason(models.TextChoices):
+        TX_FAILED = "tx_failed"
+        WRONG_TOKEN = "wrong_token"
+        WRONG_RECIPIENT = "wrong_recipient"
+        UNDERPAID = "underpaid"
+        LATE = "late"
+        NOT_FOUND_AFTER_TIMEOUT = "not_found_after_timeout"
+
+    OPEN_STATUSES = (Status.REQUESTED, Status.OPENED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT,
+                                 related_name="payment_requests")
+    reference = models.CharField(max_length=12, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices,
+                              default=Status.REQUESTED)
+    proof_status = models.CharField(max_length=16, choices=ProofStatus.choices,
+                                    default=ProofStatus.NONE)
+    payment_mode = models.CharField(max_length=16, choices=PaymentMode.choices,
+                                    default=PaymentMode.POS)
+    # Money (integers only): fiat minor units and micro-USDC, the rate that linked them.
+    fiat_int = models.PositiveIntegerField()
+    fiat_code = models.CharField(max_length=3)
+    usdc_micro = models.BigIntegerField()
+    fx_rate = models.DecimalField(max_digits=38, decimal_places=18)
+    fx_source = models.CharField(max_length=40)
+    memo = models.CharField(max_length=500, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    return_url = models.URLField(max_length=2000, blank=True)
+    # Where the payer sends USDC (D15, spec §13.2): the merchant wallet at creation.
+    receiving_address = models.CharField(max_length=42)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    # Proof (D20, D21, D23): null until a proof fixes them.
+    chain_id = models.BigIntegerField(null=True, blank=True)
+    tx_hash = models.CharField(max_length=66, null=True, blank=True)
+    payer_address = models.CharField(max_length=42, null=True, blank=True)
+    proof_source = models.CharField(max_length=20, choices=ProofSource.choices,
+                                    null=True, blank=True)
+    proof_attached_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    mismatch_reason = models.CharField(max_length=32, choices=MismatchReason.choices,
+                                       null=True, blank=True)
+    overpaid_micro = models.BigIntegerField(default=0)
+    # On-chain evidence of the verified transfer (D23): block_number, block_hash,
+    # log_index, token_address, value_micro, confirmations.
+    evidence = models.JSONField(null=True, blank=True)
+    verify_attempts = models.PositiveIntegerField(default=0)
+    next_verify_at = models.DateTimeField(null=True, blank=True)
+    # D17: stored on the row under a unique constraint; hash of the normalised body.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    idempotency_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "test_mode", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="request_idempotency_key_unique",
+            ),
+            # D20: a tx hash proves at most one request at a time, per chain.
+            models.UniqueConstraint(
+                fields=["chain_id", "tx_hash"],
+                condition=models.Q(proof_status__in=["attached", "verified"]),
+                name="request_proof_tx_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(usdc_micro__gt=0),
+                                   name="request_usdc_positive"),
+            models.CheckConstraint(condition=models.Q(fiat_int__gt=0),
+                                   name="request_fiat_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "test_mode", "-created_at", "-id"],
+                         name="request_tenant_keyset"),
+            models.Index(fields=["partner", "test_mode", "merchant", "-created_at", "-id"],
+                         name="request_tenant_merchant"),
+            # D15 tag search and the chain watcher's match by (address, amount).
+            models.Index(fields=["receiving_address", "usdc_micro"], name="request_amount"),
+            models.Index(fields=["status", "expires_at"], name="request_expiry"),
+            models.Index(fields=["proof_status", "next_verify_at"], name="request_verify_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.fiat_int} {self.fiat_code}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def proof_deadline(self):
+        return self.expires_at + PROOF_GRACE
+
+
+class AmountLock(models.Model):
+    """One row per receiving address, locked FOR UPDATE while a D15 tag is chosen.
+
+    Two creates for the same wallet (any partner, any mode) serialise on this
+    row, so both cannot pick the same free tag.
+    """
+
+    address = models.CharField(max_length=42, primary_key=True)

@@ -1,0 +1,87 @@
+"""Money: the 28 display currencies and the single fiat → micro-USDC conversion (D14).
+
+Amounts are integers everywhere: fiat in the currency's minor unit
+(``fiat_int``), USDC in micro-units (``usdc_micro``). FX rates are ``Decimal``
+"fiat units per 1 USDC" with 18 places; they never touch an amount except
+inside ``fiat_to_usdc_micro``, which does one exact integer floor division.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from moneyed import get_currency
+
+# spec §9.1: the 28 supported display currencies.
+SUPPORTED_CURRENCIES: tuple[str, ...] = (
+    "AED", "ARS", "AUD", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK",
+    "DKK", "EUR", "GBP", "HKD", "HUF", "ILS", "INR", "JPY", "KRW", "MXN",
+    "NOK", "NZD", "PEN", "PLN", "SEK", "SGD", "USD", "ZAR",
+)  # fmt: skip
+
+# Minor-unit exponents come from ISO 4217 via py-moneyed (sub_unit 100 → 2).
+EXPONENTS: dict[str, int] = {
+    code: len(str(get_currency(code).sub_unit)) - 1 for code in SUPPORTED_CURRENCIES
+}
+# spec §9.1: JPY, KRW and CLP are the zero-decimal ones; the rest have cents.
+if {c for c, e in EXPONENTS.items() if e == 0} != {"JPY", "KRW", "CLP"} or set(
+    EXPONENTS.values()
+) != {0, 2}:  # pragma: no cover - guards a library upgrade
+    raise RuntimeError("currency exponents disagree with spec §9.1")
+
+RATE_PLACES = 18
+RATE_SCALE = 10**RATE_PLACES
+MICRO = 10**6
+MAX_FIAT_INT = 2_147_483_647
+
+
+def is_supported(code: object) -> bool:
+    return isinstance(code, str) and code in EXPONENTS
+
+
+def exponent(code: str) -> int:
+    return EXPONENTS[code]
+
+
+def rate_to_scaled_int(rate: Decimal) -> int:
+    """The rate as an integer of 10**-18 units; refuses non-positive or finer rates."""
+    if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
+        raise ValueError("an FX rate must be a positive finite Decimal")
+    scaled = rate.scaleb(RATE_PLACES)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"an FX rate has at most {RATE_PLACES} decimal places")
+    return int(scaled)
+
+
+def fiat_to_usdc_micro(fiat_int: int, currency: str, rate: Decimal) -> int:
+    """``floor(fiat_int / 10**exp / rate * 10**6)`` as one exact integer division (D14).
+
+    ``rate`` is fiat units per 1 USDC. With the rate scaled to an integer
+    ``R = rate * 10**18`` the formula is ``fiat_int * 10**6 * 10**18 //
+    (10**exp * R)``: no rounding happens anywhere but that final floor.
+    """
+    if isinstance(fiat_int, bool) or not isinstance(fiat_int, int) or fiat_int <= 0:
+        raise ValueError("fiat_int must be a positive int")
+    scaled_rate = rate_to_scaled_int(rate)
+    return (fiat_int * MICRO * RATE_SCALE) // (10 ** exponent(currency) * scaled_rate)
+
+
+def usdc_micro_to_fiat_int(usdc_micro: int, currency: str, rate: Decimal) -> int:
+    """The inverse, floored: what ``usdc_micro`` is worth in ``currency`` minor units."""
+    scaled_rate = rate_to_scaled_int(rate)
+    return (usdc_micro * 10 ** exponent(currency) * scaled_rate) // (MICRO * RATE_SCALE)
+
+
+def format_minor(amount: int, currency: str) -> str:
+    """``2500, "EUR"`` → ``"25.00"``; ``500, "JPY"`` → ``"500"`` (display only)."""
+    exp = exponent(currency)
+    if exp == 0:
+        return f"{amount:,}"
+    whole, frac = divmod(amount, 10**exp)
+    return f"{whole:,}.{frac:0{exp}d}"
+
+
+def format_usdc(usdc_micro: int) -> str:
+    """``27500123`` → ``"27.500123"`` (always all six places: the exact amount to send)."""
+    whole, frac = divmod(usdc_micro, MICRO)
+    return f"{whole}.{frac:06d}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RecurringConfig(AppConfig):
+    name = "recurring"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,71 @@
+"""Fixtures every test can use: two partners (alice and bob), keys, API clients.
+
+Isolation is proven against a second partner and the other mode everywhere
+(D10), as healthchecks does with its alice/bob/charlie personas.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import MerchantFactory, PartnerFactory, make_key
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in Redis; every test starts with empty windows."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def partner(db):
+    return PartnerFactory(slug="alice-pay", name="Alice Pay")
+
+
+@pytest.fixture
+def other_partner(db):
+    return PartnerFactory(slug="bob-pay", name="Bob Pay")
+
+
+class KeyClient(APIClient):
+    """An APIClient that sends one bearer key and remembers it."""
+
+    def __init__(self, key: str, **kwargs):
+        super().__init__(**kwargs)
+        self.key = key
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+@pytest.fixture
+def client_for(db):
+    """``client_for(partner, test_mode=False, scopes=None)`` → an authenticated APIClient."""
+
+    def make(partner, *, test_mode: bool = False, scopes=None) -> KeyClient:
+        return KeyClient(make_key(partner, test_mode=test_mode, scopes=scopes))
+
+    return make
+
+
+@pytest.fixture
+def api(client_for, partner):
+    """Alice's unrestricted live key."""
+    return client_for(partner)
+
+
+@pytest.fixture
+def api_test(client_for, partner):
+    """Alice's unrestricted test key."""
+    return client_for(partner, test_mode=True)
+
+
+@pytest.fixture
+def merchant(partner):
+    return MerchantFactory(partner=partner, test_mode=False)
+
+
+@pytest.fixture
+def test_merchant(partner):
+    return MerchantFactory(partner=partner, test_mode=True)
