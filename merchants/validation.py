@@ -1,0 +1,126 @@
+"""Small pure validators shared by the API, the onboarding page and other apps.
+
+Each function takes a raw value (anything JSON can carry), returns it when it is
+acceptable and raises ``JoPayError`` with the field's registry code otherwise
+(D4: a wrong JSON type of a known field is that field's own code). None of
+them touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from eth_utils import is_checksum_address
+
+from jopay_project.errors import ErrorCode, JoPayError
+
+# D17: 32-64 characters of base64url (unpadded) or hex; hex is a subset of the
+# base64url alphabet, so one pattern covers both. \Z, not $: "$" would let a
+# trailing newline through.
+_IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9_-]{32,64}\Z")
+_EVM_ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}\Z")
+_EMAIL_MAX = 254  # RFC 5321 path limit; also the model column's size.
+_email_validator = EmailValidator(allowlist=[])  # no bare "user@localhost"
+
+# ISO 3166-1 alpha-2, the 249 officially assigned codes (pycountry is not a
+# dependency, so the list lives here; tests pin the count).
+_ISO_3166_ALPHA2_TEXT = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
+BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
+DE DJ DK DM DO DZ
+EC EE EG EH ER ES ET
+FI FJ FK FM FO FR
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY
+HK HM HN HR HT HU
+ID IE IL IM IN IO IQ IR IS IT
+JE JM JO JP
+KE KG KH KI KM KN KP KR KW KY KZ
+LA LB LC LI LK LR LS LT LU LV LY
+MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
+NA NC NE NF NG NI NL NO NP NR NU NZ
+OM
+PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+QA
+RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ
+TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
+UA UG UM US UY UZ
+VA VC VE VG VI VN VU
+WF WS
+YE YT
+ZA ZM ZW
+"""
+ISO_3166_ALPHA2: frozenset[str] = frozenset(_ISO_3166_ALPHA2_TEXT.split())
+
+
+def validate_idempotency_key(value: Any) -> str | None:
+    """D17: ``None`` passes through; else a 32-64 char base64url/hex string.
+
+    Raises ``JoPayError(invalid_idempotency_key)`` for anything else, including
+    non-strings (numbers, bools, arrays) and the empty string.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _IDEMPOTENCY_KEY_RE.match(value):
+        raise JoPayError(ErrorCode.INVALID_IDEMPOTENCY_KEY)
+    return value
+
+
+def validate_evm_address(value: Any, code: ErrorCode) -> str:
+    """``0x`` + 40 hex; returns the address exactly as given.
+
+    All-lowercase and all-uppercase hex carry no checksum and are accepted;
+    mixed case must be a valid EIP-55 checksum (a typo in a checksummed address
+    is caught instead of sending money to it). Anything else → ``JoPayError(code)``.
+    """
+    if not isinstance(value, str) or not _EVM_ADDRESS_RE.match(value):
+        raise JoPayError(code)
+    digits = value[2:]
+    mixed_case = digits not in (digits.lower(), digits.upper())
+    if mixed_case and not is_checksum_address(value):
+        raise JoPayError(code)
+    return value
+
+
+def validate_email(value: Any) -> str:
+    """A string of at most 254 characters in basic ``user@domain.tld`` form.
+
+    Returns it unchanged; raises ``JoPayError(invalid_email)`` otherwise.
+    """
+    if not isinstance(value, str) or not value or len(value) > _EMAIL_MAX:
+        raise JoPayError(ErrorCode.INVALID_EMAIL)
+    try:
+        _email_validator(value)
+    except ValidationError:
+        raise JoPayError(ErrorCode.INVALID_EMAIL) from None
+    domain = value.rpartition("@")[2]
+    if "." not in domain.strip("."):
+        raise JoPayError(ErrorCode.INVALID_EMAIL)
+    return value
+
+
+def validate_country(value: Any) -> str:
+    """An ISO 3166-1 alpha-2 code in upper case (``DE``), else ``invalid_country``."""
+    if not isinstance(value, str) or value not in ISO_3166_ALPHA2:
+        raise JoPayError(ErrorCode.INVALID_COUNTRY)
+    return value
+
+
+def body_hash(data: dict[str, Any]) -> str:
+    """SHA-256 hex of the canonical JSON of the normalised known fields (D17).
+
+    Keys are sorted and separators fixed, so the same fields in any order hash
+    alike. ``idempotency_key`` itself is left out: it names the body, it is not
+    part of it. Callers pass only known, normalised fields (defaults applied),
+    so an ignored unknown field never turns a replay into a conflict.
+    """
+    fields = {k: v for k, v in data.items() if k != "idempotency_key"}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
