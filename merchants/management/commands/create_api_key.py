@@ -1,0 +1,50 @@
+import json
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from jopay_project.formats import iso
+from merchants.keys import VALID_SCOPES, api_key_create
+from merchants.models import Partner
+
+
+class Command(BaseCommand):
+    help = "Create an API key for a partner; the key is printed once (D6, D31)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--partner", required=True, help="partner slug")
+        parser.add_argument("--mode", required=True, choices=["test", "live"])
+        parser.add_argument("--name", default="")
+        parser.add_argument("--scope", action="append", dest="scopes",
+                            choices=sorted(VALID_SCOPES),
+                            help="repeat for several; omit for an unrestricted key")
+        parser.add_argument("--expires-at", help="ISO 8601, in the future")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **opts):
+        partner = Partner.objects.filter(slug=opts["partner"]).first()
+        if partner is None:
+            raise CommandError(f"no partner with slug {opts['partner']!r}")
+        expires_at = None
+        if opts["expires_at"]:
+            try:
+                expires_at = datetime.fromisoformat(opts["expires_at"].replace("Z", "+00:00"))
+            except ValueError:
+                raise CommandError("--expires-at must be ISO 8601") from None
+            if timezone.is_naive(expires_at):
+                expires_at = expires_at.replace(tzinfo=UTC)
+            if expires_at <= timezone.now():
+                raise CommandError("--expires-at is in the past")
+        try:
+            key, full = api_key_create(partner=partner, test_mode=opts["mode"] == "test",
+                                       name=opts["name"], scopes=opts["scopes"],
+                                       expires_at=expires_at)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        out = {"key_id": str(key.pk), "key": full, "mode": key.mode,
+               "scopes": key.scopes, "expires_at": iso(key.expires_at)}
+        if opts["json"]:
+            self.stdout.write(json.dumps(out))
+        else:
+            self.stdout.write(f"{full}\n(id {key.pk}; shown once)")

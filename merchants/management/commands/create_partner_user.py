@@ -1,0 +1,43 @@
+import json
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from merchants.models import Partner
+from merchants.partners import partner_user_create
+
+
+class Command(BaseCommand):
+    help = "Create a portal user of a partner (D31)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--partner", required=True, help="partner slug")
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--password", help="generated and printed when omitted")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **opts):
+        partner = Partner.objects.filter(slug=opts["partner"]).first()
+        if partner is None:
+            raise CommandError(f"no partner with slug {opts['partner']!r}")
+        email = opts["email"].strip()
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            raise CommandError("--email is not an e-mail address")
+        password = opts["password"] or secrets.token_urlsafe(15)
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        try:
+            pu = partner_user_create(partner=partner, email=email, password=password)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        out = {"user_id": pu.user.pk, "email": pu.user.email, "partner": partner.slug,
+               "password": password}
+        if opts["json"]:
+            self.stdout.write(json.dumps(out))
+        else:
+            self.stdout.write(f"{pu.user.email} can log in at /portal/login/ "
+                              f"(password: {password})")

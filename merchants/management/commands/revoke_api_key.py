@@ -1,0 +1,24 @@
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+
+from merchants.keys import api_key_revoke
+from merchants.models import ApiKey
+
+
+class Command(BaseCommand):
+    help = "Revoke an API key; effective on the next request (D8)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--key-id", required=True)
+
+    def handle(self, *args, **opts):
+        try:
+            key_id = uuid.UUID(opts["key_id"])
+        except ValueError:
+            raise CommandError("--key-id must be a UUID") from None
+        key = ApiKey.objects.filter(pk=key_id).first()
+        if key is None:
+            raise CommandError(f"no API key {key_id}")
+        key = api_key_revoke(key=key)
+        self.stdout.write(f"revoked {key.prefix}… at {key.revoked_at.isoformat()}")

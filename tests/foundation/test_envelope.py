@@ -1,0 +1,69 @@
+"""D2/D3: one envelope for every failure, JSON only under /api/v1, request ids."""
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/", "/api/v1", "/api/v1/requests/x/y/z"])
+def test_unknown_routes_answer_json_not_found(method, path):
+    response = getattr(APIClient(), method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "not_found"
+
+
+def test_wrong_method_is_method_not_allowed(api):
+    response = api.delete("/api/v1/merchants")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1,2]", '"text"', "null"])
+def test_body_that_is_not_a_json_object_is_invalid_body(api, merchant, body):
+    response = api.post("/api/v1/requests/create", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_body"
+
+
+def test_request_id_is_echoed_when_sane_and_minted_otherwise(api):
+    mine = "req-" + uuid.uuid4().hex
+    assert api.get("/api/v1/merchants", HTTP_X_REQUEST_ID=mine)["X-Request-Id"] == mine
+    minted = api.get("/api/v1/merchants", HTTP_X_REQUEST_ID="bad id\n")["X-Request-Id"]
+    assert uuid.UUID(minted)
+
+
+def test_request_id_on_non_api_pages_too(client, db):
+    assert client.get("/api/v1/schema")["X-Request-Id"]
+
+
+def test_unexpected_exception_is_api_error_with_request_id(api, monkeypatch):
+    from merchants.api import views
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    target = next(name for name in ("merchant_list", "keyset_page") if hasattr(views, name))
+    monkeypatch.setattr(views, target, boom)
+    client = api
+    client.raise_request_exception = False
+    response = client.get("/api/v1/merchants", HTTP_X_REQUEST_ID="trace-12345678")
+    assert response.status_code == 500
+    assert response.json()["error"] == "api_error"
+    assert response.json()["request_id"] == "trace-12345678"
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_schema_and_reference_page_need_no_key(client, db):
+    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    doc = schema.json()
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "/api/v1/requests/create" in doc["paths"]
+    assert "X-RateLimit-Limit" not in schema  # D3: the schema is not rate limited
+    page = client.get("/docs/api/")
+    assert page.status_code == 200
+    assert b"/api/v1/schema" in page.content

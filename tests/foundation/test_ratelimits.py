@@ -1,0 +1,73 @@
+"""D27 / spec §7.1: per key and endpoint, fixed windows in the shared cache."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from jopay_project import ratelimits
+
+URL = "/api/v1/merchants"
+
+
+def test_every_v1_answer_carries_the_headers(api):
+    first = api.get(URL)
+    assert first["X-RateLimit-Limit"] == "60"
+    assert first["X-RateLimit-Remaining"] == "59"
+    assert 1 <= int(first["X-RateLimit-Reset"]) <= 60
+    assert api.get(URL)["X-RateLimit-Remaining"] == "58"
+
+
+def test_error_answers_carry_them_too(api):
+    response = api.get("/api/v1/merchants/not-a-uuid")
+    assert response.status_code == 400
+    assert response["X-RateLimit-Limit"] == "60"
+
+
+def test_the_61st_call_in_a_window_is_rate_limited(api):
+    for _ in range(60):
+        assert api.get(URL).status_code == 200
+    response = api.get(URL)
+    assert response.status_code == 429
+    body = response.json()
+    assert body["error"] == "rate_limited" and body["ok"] is False
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["X-RateLimit-Remaining"] == "0"
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_each_endpoint_and_each_key_has_its_own_counter(partner, client_for):
+    one, two = client_for(partner), client_for(partner)
+    for _ in range(60):
+        one.get(URL)
+    assert one.get(URL).status_code == 429
+    assert two.get(URL).status_code == 200  # another key
+    assert one.get("/api/v1/requests").status_code == 200  # another endpoint
+
+
+def test_merchant_create_is_30_per_minute(api):
+    assert api.post(URL, {}, format="json")["X-RateLimit-Limit"] == "30"
+
+
+def test_partner_override_changes_the_limit(partner, api):
+    partner.rate_limit_overrides = {"merchants.list": "2/m"}
+    partner.save()
+    assert api.get(URL)["X-RateLimit-Limit"] == "2"
+    api.get(URL)
+    assert api.get(URL).status_code == 429
+
+
+@pytest.mark.django_db
+def test_unauthenticated_callers_are_counted_per_address_and_never_crash():
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    for _ in range(60):
+        assert client.get(URL).status_code == 401
+    assert client.get(URL).status_code == 429
+    assert APIClient(REMOTE_ADDR="203.0.113.10").get(URL).status_code == 401
+    no_address = APIClient()
+    no_address.defaults.pop("REMOTE_ADDR", None)
+    assert no_address.get(URL).status_code in (401, 429)
+
+
+def test_limits_table_is_well_formed():
+    for limit in ratelimits.LIMITS.values():
+        count, seconds = ratelimits._parse(limit.rate)
+        assert count > 0 and seconds in (60, 900, 3600)
