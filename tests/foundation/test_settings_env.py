@@ -1,0 +1,47 @@
+"""Settings refuse bad environment values at start-up (D31)."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from jopay_project import env
+
+
+@pytest.mark.parametrize(("reader", "name", "value"), [
+    (lambda: env.env_bool("X_BOOL"), "X_BOOL", "maybe"),
+    (lambda: env.env_int("X_INT", 1), "X_INT", "ten"),
+    (lambda: env.env_int("X_INT", 1, minimum=1), "X_INT", "0"),
+    (lambda: env.env_int_list("X_SCHED", [1]), "X_SCHED", "60,abc"),
+    (lambda: env.env_int_list("X_SCHED", [1]), "X_SCHED", "60,-1"),
+    (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "ftp://x"),
+    (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "https://"),
+    (lambda: env.env_mapping("X_MAP"), "X_MAP", "137:0xabc"),
+    (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x123"),
+])
+def test_bad_values_are_refused(monkeypatch, reader, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured):
+        reader()
+
+
+def test_good_values_parse(monkeypatch):
+    monkeypatch.setenv("X_SCHED", "1, 2,3")
+    monkeypatch.setenv("X_MAP", "137=0x" + "a" * 40)
+    monkeypatch.setenv("X_BOOL", "On")
+    assert env.env_int_list("X_SCHED", []) == [1, 2, 3]
+    assert env.env_mapping("X_MAP") == {137: "0x" + "a" * 40}
+    assert env.env_bool("X_BOOL") is True
+
+
+def test_production_settings_refuse_a_missing_secret_key(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={"DJANGO_SETTINGS_MODULE": "jopay_project.settings", "DEBUG": "0",
+             "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
