@@ -1,2 +1,9 @@
+from django.urls import path
+
+from .views import MerchantCollectionApi, MerchantDetailApi
+
 app_name = "merchants"
-urlpatterns: list = []
+urlpatterns = [
+    path("merchants", MerchantCollectionApi.as_view(), name="collection"),
+    path("merchants/<str:merchant_id>", MerchantDetailApi.as_view(), name="detail"),
+]

@@ -1,0 +1,185 @@
+"""Merchant API input parsing and output shape (D4, D34). No business logic.
+
+Inputs are plain JSON objects checked field by field, so every failure maps to
+the field's own code (``invalid_email``, ``invalid_country`` …) or to
+``invalid_request`` with ``field`` (D4). Unknown fields are ignored. For the
+optional text fields ``null`` and ``""`` both mean "not set" (on PATCH: clear it).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from rest_framework.request import Request
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import iso
+from merchants.models import Merchant, Partner
+from merchants.services import OnboardingLink
+from merchants.validation import (
+    validate_country,
+    validate_email,
+    validate_evm_address,
+    validate_idempotency_key,
+)
+from payments.money import is_supported
+
+# spec §5.1 length limits of the free-form fields.
+TEXT_LIMITS: dict[str, int] = {
+    "display_name": 120,
+    "business_name": 120,
+    "phone": 32,
+    "website": 200,
+    "instagram": 200,
+    "industry": 80,
+}
+_BOOLEAN_FIELDS = ("auto_forward", "disabled")
+
+
+def json_object_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, else ``invalid_body`` (D4, D34).
+
+    A missing or empty body, a non-JSON content type and any JSON value that is
+    not an object (array, string, number, null) are all ``invalid_body``.
+    """
+    if request.content_type.split(";")[0].strip().lower() != "application/json":
+        raise JoPayError(ErrorCode.INVALID_BODY)
+    if int(request.META.get("CONTENT_LENGTH") or 0) <= 0:
+        raise JoPayError(ErrorCode.INVALID_BODY)
+    data = request.data  # a ParseError here renders as invalid_body
+    if not isinstance(data, dict):
+        raise JoPayError(ErrorCode.INVALID_BODY)
+    return data
+
+
+def _unset(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _has_bad_chars(value: str) -> bool:
+    # Control characters (NUL cannot even be stored by PostgreSQL) and lone
+    # surrogates (not encodable as UTF-8) would fail later as a 500.
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+
+
+def _text(name: str, value: Any) -> str:
+    if _unset(value):
+        return ""
+    if not isinstance(value, str) or _has_bad_chars(value):
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field=name)
+    value = value.strip()
+    if len(value) > TEXT_LIMITS[name]:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field=name)
+    return value
+
+
+def _email(value: Any) -> str:
+    if _unset(value):
+        return ""
+    if isinstance(value, str) and _has_bad_chars(value):
+        raise JoPayError(ErrorCode.INVALID_EMAIL)
+    return validate_email(value)
+
+
+def _country(value: Any) -> str:
+    return "" if _unset(value) else validate_country(value)
+
+
+def _display_currency(value: Any, partner: Partner) -> str:
+    """D12: not one of the 28 → invalid_currency; not enabled → unsupported_currency."""
+    if _unset(value):
+        return ""
+    if not is_supported(value):
+        raise JoPayError(ErrorCode.INVALID_CURRENCY)
+    if value not in (partner.enabled_currencies or []):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
+    return value
+
+
+def _account_type(value: Any) -> str:
+    if not isinstance(value, str) or value not in Merchant.AccountType.values:
+        raise JoPayError(ErrorCode.INVALID_ACCOUNT_TYPE)
+    return value
+
+
+def _address(value: Any, code: ErrorCode) -> str:
+    return "" if _unset(value) else validate_evm_address(value, code)
+
+
+def _profile(data: dict[str, Any], partner: Partner) -> dict[str, Any]:
+    """The profile fields present in ``data``, validated, in a fixed order."""
+    out: dict[str, Any] = {}
+    if "email" in data:
+        out["email"] = _email(data["email"])
+    for name in TEXT_LIMITS:
+        if name in data:
+            out[name] = _text(name, data[name])
+    if "country" in data:
+        out["country"] = _country(data["country"])
+    if "display_currency" in data:
+        out["display_currency"] = _display_currency(data["display_currency"], partner)
+    return out
+
+
+def parse_create(data: dict[str, Any], *, partner: Partner
+                 ) -> tuple[dict[str, Any], str | None]:
+    """``POST /merchants`` body → (fields for ``merchant_create``, idempotency key)."""
+    key = validate_idempotency_key(data.get("idempotency_key"))
+    fields = _profile(data, partner)
+    if data.get("account_type") is not None:
+        fields["account_type"] = _account_type(data["account_type"])
+    if "wallet_address" in data:
+        fields["wallet_address"] = _address(data["wallet_address"],
+                                            ErrorCode.INVALID_WALLET_ADDRESS)
+    return fields, key
+
+
+def parse_update(data: dict[str, Any], *, partner: Partner) -> dict[str, Any]:
+    """``PATCH /merchants/:id`` body → changes for ``merchant_update``.
+
+    ``wallet_address`` is not updatable over the API (the merchant sets it on the
+    onboarding page) and is ignored like any unknown field.
+    """
+    changes = _profile(data, partner)
+    if "account_type" in data:
+        changes["account_type"] = _account_type(data["account_type"])
+    if "withdraw_address" in data:
+        changes["withdraw_address"] = _address(data["withdraw_address"],
+                                               ErrorCode.INVALID_WITHDRAW_ADDRESS)
+    for name in _BOOLEAN_FIELDS:
+        if name in data:
+            if not isinstance(data[name], bool):
+                raise JoPayError(ErrorCode.INVALID_REQUEST, field=name)
+            changes[name] = data[name]
+    return changes
+
+
+def _or_null(value: str) -> str | None:
+    return value or None
+
+
+def merchant_output(merchant: Merchant, link: OnboardingLink | None) -> dict[str, Any]:
+    """The one merchant shape (D34) of create, replay, GET, list items and PATCH."""
+    return {
+        "merchant_id": str(merchant.pk),
+        "display_name": _or_null(merchant.display_name),
+        "business_name": _or_null(merchant.business_name),
+        "email": _or_null(merchant.email),
+        "country": _or_null(merchant.country),
+        "phone": _or_null(merchant.phone),
+        "website": _or_null(merchant.website),
+        "instagram": _or_null(merchant.instagram),
+        "industry": _or_null(merchant.industry),
+        "display_currency": _or_null(merchant.display_currency),
+        "account_type": merchant.account_type,
+        "onboarding_status": merchant.onboarding_status,
+        "onboarding_url": link.url if link else None,
+        "onboarding_url_expires_at": iso(link.expires_at) if link else None,
+        "wallet_address": _or_null(merchant.wallet_address),
+        "withdraw_address": _or_null(merchant.withdraw_address),
+        "auto_forward": merchant.auto_forward,
+        "test_mode": merchant.test_mode,
+        "disabled": merchant.disabled,
+        "created_at": iso(merchant.created_at),
+    }

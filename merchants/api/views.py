@@ -1,0 +1,74 @@
+"""Merchants API v1 (spec §5; D10, D17, D28, D34, D35). Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from jopay_project.api import JoPayApiView, ok, parse_uuid
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.pagination import keyset_page, parse_limit
+from merchants.models import Merchant
+from merchants.selectors import merchant_get, merchant_list
+from merchants.services import (
+    merchant_create,
+    merchant_onboarding_link,
+    merchant_update,
+)
+
+from .serializers import json_object_body, merchant_output, parse_create, parse_update
+
+_BOOL_PARAMS = {"true": True, "false": False}
+
+
+def _render(merchant: Merchant) -> dict:
+    # D35: reading an incomplete merchant whose link was used or expired
+    # issues a fresh link, so every read shows a working onboarding_url.
+    return merchant_output(merchant, merchant_onboarding_link(merchant=merchant))
+
+
+class MerchantCollectionApi(JoPayApiView):
+    """``POST /api/v1/merchants`` (create) and ``GET /api/v1/merchants`` (list)."""
+
+    rate_groups = {"POST": "merchants.create", "GET": "merchants.list"}
+    required_scopes = {"POST": "merchants:write", "GET": "merchants:read"}
+
+    def post(self, request: Request) -> Response:
+        data = json_object_body(request)
+        fields, key = parse_create(data, partner=self.tenant.partner)
+        result = merchant_create(tenant=self.tenant, fields=fields, idempotency_key=key)
+        if result.replayed:  # D5, D17
+            return ok(_render(result.merchant), status=200,
+                      headers={"Idempotent-Replayed": "true"})
+        return ok(_render(result.merchant), status=201)
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_limit(params.get("limit"))
+        status = params.get("onboarding_status")
+        if status is not None and status not in Merchant.OnboardingStatus.values:
+            raise JoPayError(ErrorCode.INVALID_REQUEST, field="onboarding_status")
+        disabled = params.get("disabled")
+        if disabled is not None and disabled not in _BOOL_PARAMS:
+            raise JoPayError(ErrorCode.INVALID_REQUEST, field="disabled")
+        qs = merchant_list(tenant=self.tenant, onboarding_status=status,
+                           disabled=_BOOL_PARAMS.get(disabled) if disabled else None)
+        page = keyset_page(qs, limit=limit, cursor=params.get("cursor"))
+        return ok(page.envelope([_render(m) for m in page.items]))
+
+
+class MerchantDetailApi(JoPayApiView):
+    """``GET`` and ``PATCH /api/v1/merchants/:id``."""
+
+    rate_groups = {"GET": "merchants.detail", "PATCH": "merchants.update"}
+    required_scopes = {"GET": "merchants:read", "PATCH": "merchants:write"}
+
+    def get(self, request: Request, merchant_id: str) -> Response:
+        pk = parse_uuid(merchant_id, ErrorCode.INVALID_MERCHANT_ID)
+        return ok(_render(merchant_get(tenant=self.tenant, merchant_id=pk)))
+
+    def patch(self, request: Request, merchant_id: str) -> Response:
+        pk = parse_uuid(merchant_id, ErrorCode.INVALID_MERCHANT_ID)
+        merchant = merchant_get(tenant=self.tenant, merchant_id=pk)
+        changes = parse_update(json_object_body(request), partner=self.tenant.partner)
+        return ok(_render(merchant_update(merchant=merchant, changes=changes)))

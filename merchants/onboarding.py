@@ -1,0 +1,86 @@
+"""The merchant onboarding page ``/onboard/<token>/`` (D28, D35).
+
+Public and without login: the unguessable single-use token is the credential.
+The merchant enters an EVM wallet and accepts the terms; the write happens in
+``merchant_onboarding_complete`` under a row lock, so a double submit applies
+once. Unknown, used and expired links all get the same friendly 404 page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from jopay_project.errors import ErrorCode, JoPayError
+
+from .models import Merchant
+from .selectors import merchant_for_onboarding_token
+from .services import merchant_onboarding_complete
+from .validation import validate_evm_address
+
+
+class OnboardingForm(forms.Form):
+    wallet_address = forms.CharField(
+        label="Wallet address", max_length=42, strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "0x…", "autocomplete": "off",
+                                      "spellcheck": "false"}),
+    )
+    accept_terms = forms.BooleanField(
+        label="I accept the terms of service", required=True,
+        error_messages={"required": "Please accept the terms to continue."},
+    )
+
+    def clean_wallet_address(self) -> str:
+        value = self.cleaned_data["wallet_address"]
+        try:
+            return validate_evm_address(value, ErrorCode.INVALID_WALLET_ADDRESS)
+        except JoPayError:
+            raise forms.ValidationError(
+                "Enter a valid EVM address: 0x followed by 40 hex characters "
+                "(mixed case must match its EIP-55 checksum).",
+                code=ErrorCode.INVALID_WALLET_ADDRESS.value,
+            ) from None
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "onboarding/not_found.html", status=404)
+
+
+def _context(merchant: Merchant, form: OnboardingForm) -> dict:
+    partner = merchant.partner
+    return {"merchant": merchant, "partner": partner, "form": form,
+            "primary_color": partner.primary_color,
+            "secondary_color": partner.secondary_color}
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
+    merchant = merchant_for_onboarding_token(token=token)
+    if merchant is None:
+        return _not_found(request)
+    if request.method == "GET":
+        form = OnboardingForm()
+        return render(request, "onboarding/page.html", _context(merchant, form))
+    form = OnboardingForm(request.POST)
+    if not form.is_valid():
+        return render(request, "onboarding/page.html", _context(merchant, form),
+                      status=400)
+    try:
+        merchant = merchant_onboarding_complete(
+            token=token, wallet_address=form.cleaned_data["wallet_address"],
+            terms_accepted=form.cleaned_data["accept_terms"],
+        )
+    except JoPayError as err:
+        if err.code is ErrorCode.NOT_FOUND:  # used or expired since the GET above
+            return _not_found(request)
+        raise
+    return render(request, "onboarding/done.html",
+                  {"merchant": merchant, "partner": merchant.partner,
+                   "primary_color": merchant.partner.primary_color,
+                   "secondary_color": merchant.partner.secondary_color})

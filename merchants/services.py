@@ -1,0 +1,286 @@
+"""Merchant writes: create (idempotent), update, onboarding links and completion.
+
+Every function here is keyword-only, runs in one transaction and leaves no
+half-written row behind: a ``JoPayError`` is raised before anything is saved.
+Field values arrive already validated and normalised by the API layer
+(``merchants.api.serializers``) or the onboarding form; the services re-check
+what guards money (wallet addresses, the auto-forward rule) themselves.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.tenancy import Tenant
+
+from .models import Merchant
+from .validation import body_hash, validate_evm_address
+
+ONBOARDING_LINK_LIFETIME = timedelta(days=7)  # D28, D35
+_TOKEN_SALT = "jopay.merchants.onboarding-link"  # noqa: S105 - an HMAC salt
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}\Z")
+
+# Fields the create and update bodies may set, and the value "not given" means.
+PROFILE_DEFAULTS: dict[str, Any] = {
+    "email": "",
+    "display_name": "",
+    "business_name": "",
+    "country": "",
+    "phone": "",
+    "website": "",
+    "instagram": "",
+    "industry": "",
+    "display_currency": "",
+    "account_type": Merchant.AccountType.BUSINESS,
+}
+CREATE_DEFAULTS: dict[str, Any] = {**PROFILE_DEFAULTS, "wallet_address": ""}
+UPDATABLE_FIELDS = frozenset(PROFILE_DEFAULTS) | {"withdraw_address", "auto_forward",
+                                                  "disabled"}
+
+
+# --- onboarding links (D28, D35) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnboardingLink:
+    url: str
+    expires_at: datetime
+
+
+def onboarding_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def onboarding_token_well_formed(token: object) -> bool:
+    """Our tokens are 43 base64url characters (an unpadded SHA-256 HMAC)."""
+    return isinstance(token, str) and bool(_TOKEN_RE.match(token))
+
+
+def _onboarding_token(merchant: Merchant, expires_at: datetime) -> str:
+    """The link's secret, derived rather than stored.
+
+    Only its SHA-256 is kept (a database dump opens no onboarding page), yet a
+    GET can show the same URL again while it is valid: the token is an HMAC,
+    under SECRET_KEY, of the merchant id and the link's expiry instant (unique
+    per issue, to the microsecond). Without SECRET_KEY it is as unguessable as a
+    random 256-bit token.
+    """
+    instant = expires_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    mac = salted_hmac(_TOKEN_SALT, f"{merchant.pk}:{instant}",
+                      algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def _onboarding_url(token: str) -> str:
+    return f"{settings.JOPAY_PUBLIC_BASE_URL.rstrip('/')}/onboard/{token}/"
+
+
+def _current_link(merchant: Merchant, now: datetime) -> OnboardingLink | None:
+    """The live link, or None if it was used, expired or cannot be rebuilt."""
+    expires_at = merchant.onboarding_token_expires_at
+    if not merchant.onboarding_token_hash or expires_at is None or expires_at <= now:
+        return None
+    token = _onboarding_token(merchant, expires_at)
+    # A rotated SECRET_KEY rebuilds a different token: treat the link as gone.
+    if not constant_time_compare(onboarding_token_hash(token),
+                                 merchant.onboarding_token_hash):
+        return None
+    return OnboardingLink(url=_onboarding_url(token), expires_at=expires_at)
+
+
+def _issue_link_fields(merchant: Merchant, now: datetime) -> None:
+    """Set a new link's hash and expiry on the (unsaved) instance."""
+    expires_at = now + ONBOARDING_LINK_LIFETIME
+    merchant.onboarding_token_expires_at = expires_at
+    merchant.onboarding_token_hash = onboarding_token_hash(
+        _onboarding_token(merchant, expires_at))
+
+
+def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
+    """The link to show for ``merchant``: None once onboarding is complete.
+
+    While incomplete, returns the current link if it is still valid and unused,
+    else issues a fresh one (D35: any GET after the link was used or expired
+    shows a new one). Concurrent readers agree: the new link is written with a
+    conditional UPDATE on the old hash and expiry, and a loser re-reads the
+    winner's link instead of writing its own. ``merchant`` is refreshed in place.
+    """
+    if merchant.onboarding_status != Merchant.OnboardingStatus.INCOMPLETE:
+        return None
+    now = timezone.now()
+    link = _current_link(merchant, now)
+    if link is not None:
+        return link
+    old_hash = merchant.onboarding_token_hash
+    old_expiry = merchant.onboarding_token_expires_at
+    _issue_link_fields(merchant, now)
+    updated = Merchant.objects.filter(
+        pk=merchant.pk,
+        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+        onboarding_token_hash=old_hash,
+        onboarding_token_expires_at=old_expiry,
+    ).update(onboarding_token_hash=merchant.onboarding_token_hash,
+             onboarding_token_expires_at=merchant.onboarding_token_expires_at,
+             updated_at=now)
+    if updated:
+        return _current_link(merchant, now)
+    # Someone else renewed it (or completed onboarding) first: show theirs.
+    merchant.refresh_from_db()
+    if merchant.onboarding_status != Merchant.OnboardingStatus.INCOMPLETE:
+        return None
+    return _current_link(merchant, now)
+
+
+# --- create (D17, D28) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MerchantCreateResult:
+    merchant: Merchant
+    replayed: bool
+
+
+def _replay_or_conflict(tenant: Tenant, key: str, digest: str) -> Merchant | None:
+    existing = (Merchant.objects.for_tenant(tenant).select_related("partner")
+                .filter(idempotency_key=key).first())
+    if existing is not None and existing.idempotency_hash != digest:
+        raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
+    return existing
+
+
+def merchant_create(*, tenant: Tenant, fields: dict[str, Any],
+                    idempotency_key: str | None = None) -> MerchantCreateResult:
+    """Create a merchant for ``tenant`` (its partner and mode, D10).
+
+    ``fields`` holds validated values for keys of ``CREATE_DEFAULTS`` (missing
+    keys take the default). With a ``wallet_address`` the merchant is complete
+    at once (external wallet, D28); without one it is incomplete and gets a
+    single-use 7-day onboarding link.
+
+    D17: with ``idempotency_key``, the same key and the same normalised fields
+    return the original row (``replayed=True``) in its current state, also when
+    concurrent calls race (the unique constraint decides; losers re-read);
+    the same key with other fields raises ``idempotency_conflict``.
+    """
+    unknown = set(fields) - set(CREATE_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown merchant fields: {sorted(unknown)}")
+    values = {**CREATE_DEFAULTS, **fields}
+    if values["wallet_address"]:
+        validate_evm_address(values["wallet_address"], ErrorCode.INVALID_WALLET_ADDRESS)
+    digest = body_hash(values)
+
+    if idempotency_key is not None:
+        existing = _replay_or_conflict(tenant, idempotency_key, digest)
+        if existing is not None:
+            return MerchantCreateResult(existing, replayed=True)
+
+    now = timezone.now()
+    merchant = Merchant(partner=tenant.partner, test_mode=tenant.test_mode,
+                        idempotency_key=idempotency_key,
+                        idempotency_hash=digest if idempotency_key else "",
+                        created_at=now, **values)
+    if values["wallet_address"]:
+        merchant.wallet_type = Merchant.WalletType.EXTERNAL
+        merchant.onboarding_status = Merchant.OnboardingStatus.COMPLETE
+    else:
+        merchant.onboarding_status = Merchant.OnboardingStatus.INCOMPLETE
+        _issue_link_fields(merchant, now)
+    merchant.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        # A savepoint, so a lost race leaves the caller's transaction usable.
+        with transaction.atomic():
+            merchant.save(force_insert=True)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A concurrent create with this key committed first (PostgreSQL made
+        # us wait for it, so it is visible now): answer as a replay.
+        existing = _replay_or_conflict(tenant, idempotency_key, digest)
+        if existing is None:
+            raise
+        return MerchantCreateResult(existing, replayed=True)
+    return MerchantCreateResult(merchant, replayed=False)
+
+
+# --- update (D28, D29, spec §11) ------------------------------------------------------
+
+
+@transaction.atomic
+def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
+    """Apply validated ``changes`` (keys of ``UPDATABLE_FIELDS``) under a row lock.
+
+    ``auto_forward: true`` needs a configured auto-forward executor (else
+    ``auto_forward_requires_embedded_wallet``, D29) and a withdraw address after
+    this update (else ``invalid_withdraw_address``). Clearing the withdraw
+    address switches auto-forward off, so auto-forward never points nowhere.
+    Returns the saved row; nothing is written when an error is raised.
+    """
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"fields not updatable: {sorted(unknown)}")
+    locked = Merchant.objects.select_for_update().select_related("partner").get(
+        pk=merchant.pk)
+    if changes.get("withdraw_address"):
+        validate_evm_address(changes["withdraw_address"],
+                             ErrorCode.INVALID_WITHDRAW_ADDRESS)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    if changes.get("auto_forward") is True:
+        if not settings.JOPAY_AUTO_FORWARD_EXECUTORS:
+            raise JoPayError(ErrorCode.AUTO_FORWARD_REQUIRES_EMBEDDED_WALLET)
+        if not locked.withdraw_address:
+            raise JoPayError(ErrorCode.INVALID_WITHDRAW_ADDRESS)
+    if not locked.withdraw_address:
+        locked.auto_forward = False
+    if changes:
+        locked.full_clean(validate_unique=False, validate_constraints=False)
+        locked.save()
+    return locked
+
+
+# --- onboarding page (D28) ------------------------------------------------------------
+
+
+@transaction.atomic
+def merchant_onboarding_complete(*, token: str, wallet_address: str,
+                                 terms_accepted: bool) -> Merchant:
+    """Finish onboarding through the link's ``token``; the link is burnt.
+
+    Locks the merchant row, so a double submit applies once: the second finds
+    the token gone and gets ``not_found``, as do unknown and expired tokens.
+    Raises ``invalid_wallet_address`` for a bad address and ``invalid_request``
+    (``field: "terms"``) when the terms were not accepted; nothing is written then.
+    """
+    now = timezone.now()
+    merchant = (Merchant.objects.select_for_update()
+                .filter(onboarding_token_hash=onboarding_token_hash(token),
+                        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+                        onboarding_token_expires_at__gt=now)
+                .first()) if onboarding_token_well_formed(token) else None
+    if merchant is None:
+        raise JoPayError(ErrorCode.NOT_FOUND)
+    validate_evm_address(wallet_address, ErrorCode.INVALID_WALLET_ADDRESS)
+    if terms_accepted is not True:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="terms")
+    merchant.wallet_address = wallet_address
+    merchant.wallet_type = Merchant.WalletType.EXTERNAL
+    merchant.terms_accepted_at = now
+    merchant.onboarding_status = Merchant.OnboardingStatus.COMPLETE
+    merchant.onboarding_token_hash = ""
+    merchant.onboarding_token_expires_at = None
+    merchant.save(update_fields=["wallet_address", "wallet_type", "terms_accepted_at",
+                                 "onboarding_status", "onboarding_token_hash",
+                                 "onboarding_token_expires_at", "updated_at"])
+    return merchant
