@@ -28,7 +28,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, value = header.partition(" ")
-        if not header or scheme.lower() != "bearer":
+        if not header or scheme.lower() != "bearer" or not value.strip():
             return None  # → NotAuthenticated → unauthorized
         try:
             key = api_key_authenticate(value.strip())

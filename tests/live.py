@@ -62,9 +62,9 @@ def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None):
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(base + "/api/v1/schema", timeout=1)
+                requests.get(base + "/api/v1/ping", timeout=5)  # any JSON 404
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.1)
@@ -75,3 +75,5 @@ def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        proc.stderr.close()

@@ -24,7 +24,7 @@ def test_create_partner_prints_keys_that_work():
     assert set(out) == {"partner_id", "slug", "live_key", "test_key", "webhook_secret"}
     assert out["webhook_secret"] is None
     partner = Partner.objects.get(pk=out["partner_id"])
-    assert (partner.default_currency, partner.enabled_currencies) == ("USD", ["USD", "EUR"])
+    assert (partner.default_currency, partner.enabled_currencies) == ("USD", ["EUR", "USD"])
     assert (partner.min_fiat_per_request, partner.max_fiat_per_request) == (150, 500000)
     assert api_key_authenticate(out["live_key"]).test_mode is False
     assert api_key_authenticate(out["test_key"]).test_mode is True
