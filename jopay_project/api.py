@@ -70,13 +70,19 @@ class JoPayApiView(APIView):
         usage = ratelimits.hit(request._request, group, bucket, rate=rate)
         request._request.jopay_rate_usage = usage
         if usage.exceeded:
-            raise JoPayError(ErrorCode.RATE_LIMITED, retry_after=usage.reset,
-                             headers={"Retry-After": str(usage.reset)})
+            raise JoPayError(
+                ErrorCode.RATE_LIMITED,
+                retry_after=usage.reset,
+                headers={"Retry-After": str(usage.reset)},
+            )
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        usage = getattr(request._request if isinstance(request, Request) else request,
-                        "jopay_rate_usage", None)
+        usage = getattr(
+            request._request if isinstance(request, Request) else request,
+            "jopay_rate_usage",
+            None,
+        )
         if usage is not None:
             for name, value in usage.headers().items():
                 response[name] = value
@@ -91,7 +97,11 @@ def parse_uuid(value: str, code: ErrorCode) -> uuid.UUID:
         raise JoPayError(code) from None
 
 
-def ok(payload: dict[str, Any] | None = None, *, status: int = 200,
-       headers: dict[str, str] | None = None) -> Response:
+def ok(
+    payload: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """The success envelope: ``{"ok": true, ...fields}`` (D2)."""
     return Response({"ok": True, **(payload or {})}, status=status, headers=headers)

@@ -1,4 +1,7 @@
-"""The Celery app (D24, D30): tasks are ``DjangoTask`` so services can ``delay_on_commit``."""
+"""The Celery app (D24, D30).
+
+Tasks are ``DjangoTask``, so services can ``delay_on_commit``.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +15,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jopay_project.settings")
 app = Celery("jopay_project", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["payments.proofs"])  # proofs + chain watcher tasks
 
 # Periodic work. Each task is safe to run twice and claims its rows itself.
 app.conf.beat_schedule = {
     "expire-due-requests": {"task": "payments.expire_due_requests", "schedule": 60.0},
     "refresh-fx-rates": {"task": "payments.refresh_fx_rates", "schedule": 30 * 60.0},
     "watch-chains": {"task": "payments.watch_chains", "schedule": 15.0},
-    "recheck-attached-proofs": {"task": "payments.recheck_attached_proofs", "schedule": 30.0},
+    "recheck-attached-proofs": {
+        "task": "payments.recheck_attached_proofs",
+        "schedule": 30.0,
+    },
     "send-due-webhooks": {"task": "webhooks.send_due_deliveries", "schedule": 15.0},
-    "charge-recurring-plans": {"task": "recurring.charge_recurring_plans",
-                               "schedule": crontab(minute=5)},
-    "purge-old-events": {"task": "webhooks.purge_old_events",
-                         "schedule": crontab(hour=3, minute=17)},
+    "charge-recurring-plans": {
+        "task": "recurring.charge_recurring_plans",
+        "schedule": crontab(minute=5),
+    },
+    "purge-old-events": {
+        "task": "webhooks.purge_old_events",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }

@@ -33,7 +33,7 @@ def is_api_path(path: str) -> bool:
 
 
 class RequestIdMiddleware:
-    """Echo a sane ``X-Request-Id`` from the caller, else mint a UUID; set it on every answer."""
+    """Echo a sane caller ``X-Request-Id``, else mint a UUID; set it on every answer."""
 
     def __init__(self, get_response):
         self.get_response = get_response

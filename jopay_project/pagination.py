@@ -31,7 +31,11 @@ class Page:
     next_cursor: str | None
 
     def envelope(self, rendered: list[dict]) -> dict[str, Any]:
-        return {"data": rendered, "has_more": self.has_more, "next_cursor": self.next_cursor}
+        return {
+            "data": rendered,
+            "has_more": self.has_more,
+            "next_cursor": self.next_cursor,
+        }
 
 
 def parse_limit(raw: str | None) -> int:
@@ -68,10 +72,11 @@ def keyset_page(queryset: QuerySet, *, limit: int, cursor: str | None) -> Page:
     qs = queryset.order_by("-created_at", "-id")
     if cursor:
         created_at, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+        qs = qs.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
+        )
     rows = list(qs[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if has_more else None
     return Page(items=rows, has_more=has_more, next_cursor=next_cursor)
-

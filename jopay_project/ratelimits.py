@@ -33,25 +33,36 @@ LIMITS: dict[str, Limit] = {
         Limit("requests.detail", "60/m", "API key", "GET /api/v1/requests/:id"),
         Limit("requests.list", "60/m", "API key", "GET /api/v1/requests"),
         Limit("requests.cancel", "60/m", "API key", "POST /api/v1/requests/:id/cancel"),
-        Limit("requests.reverify", "60/m", "API key", "POST /api/v1/requests/:id/reverify"),
+        Limit(
+            "requests.reverify", "60/m", "API key", "POST /api/v1/requests/:id/reverify"
+        ),
         Limit("merchants.create", "30/m", "API key", "POST /api/v1/merchants"),
         Limit("merchants.list", "60/m", "API key", "GET /api/v1/merchants"),
         Limit("merchants.detail", "60/m", "API key", "GET /api/v1/merchants/:id"),
         Limit("merchants.update", "60/m", "API key", "PATCH /api/v1/merchants/:id"),
         Limit("fx.rates", "20/m", "API key", "GET /api/v1/fx/rates"),
-        Limit("webhooks.endpoint", "60/m", "API key", "GET/PUT /api/v1/webhooks/endpoint"),
+        Limit(
+            "webhooks.endpoint", "60/m", "API key", "GET/PUT /api/v1/webhooks/endpoint"
+        ),
         Limit("webhooks.test", "5/m", "API key", "POST /api/v1/webhooks/test"),
         Limit("events.list", "60/m", "API key", "GET /api/v1/events"),
         Limit("events.resend", "60/m", "API key", "POST /api/v1/events/:id/resend"),
         Limit("plans.create", "60/m", "API key", "POST /api/v1/recurring/plans"),
         Limit("plans.list", "60/m", "API key", "GET /api/v1/recurring/plans"),
         Limit("plans.detail", "60/m", "API key", "GET /api/v1/recurring/plans/:id"),
-        Limit("plans.action", "60/m", "API key", "POST /api/v1/recurring/plans/:id/{pause,resume,cancel}"),
+        Limit(
+            "plans.action",
+            "60/m",
+            "API key",
+            "POST /api/v1/recurring/plans/:id/{pause,resume,cancel}",
+        ),
         Limit("pay.page", "60/m", "IP", "GET /pay/<id>"),
         Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),
         Limit("pay.proof", "60/h", "IP", "POST /pay/<id>/proof"),
         Limit("pay.proof_request", "10/h", "request", "POST /pay/<id>/proof"),
-        Limit("portal.login", "10/15m", "IP and user", "POST /portal/login/ (failures)"),
+        Limit(
+            "portal.login", "10/15m", "IP and user", "POST /portal/login/ (failures)"
+        ),
     ]
 }
 
@@ -77,8 +88,14 @@ def client_ip_hash(request: HttpRequest) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:{raw}".encode()).hexdigest()[:32]
 
 
-def hit(request: HttpRequest, group: str, key: str, *, rate: str | None = None,
-        increment: bool = True) -> Usage:
+def hit(
+    request: HttpRequest,
+    group: str,
+    key: str,
+    *,
+    rate: str | None = None,
+    increment: bool = True,
+) -> Usage:
     """Count one call of ``group`` for ``key`` and say whether it is over the limit."""
     if not settings.RATELIMIT_ENABLE:
         count, window = _parse(rate or LIMITS[group].rate)

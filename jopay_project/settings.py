@@ -31,7 +31,7 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "jopay-insecure-development-key-" + "x" * 32  # noqa: S105 (DEBUG only)
+    SECRET_KEY = "jopay-insecure-development-key-" + "x" * 32
 elif len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
 
@@ -92,9 +92,13 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     try:
-        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        _db = dj_database_url.parse(
+            DATABASE_URL, conn_max_age=60, conn_health_checks=True
+        )
     except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL: {exc}"
+        ) from None
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -154,8 +158,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}  # filled by jopay_project.celery
 
 # --- Auth ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/portal/login/"
@@ -204,7 +210,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "APPEND_COMPONENTS": {
         "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "jo_test_<32>"}
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "jo_test_<32>",
+            }
         }
     },
     "SECURITY": [{"bearerAuth": []}],
@@ -216,7 +226,7 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env_bool("JOPAY_RATELIMIT_ENABLE", True)
 RATELIMIT_FAIL_OPEN = False
 
-# --- JoPay ---------------------------------------------------------------------------------
+# --- JoPay ---------------------------------------------------------------
 JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
 JOPAY_WEBHOOK_CA_BUNDLE = env_str("JOPAY_WEBHOOK_CA_BUNDLE")
 if JOPAY_WEBHOOK_CA_BUNDLE and not Path(JOPAY_WEBHOOK_CA_BUNDLE).is_file():
@@ -239,7 +249,7 @@ JOPAY_OIDC_ISSUER = env_str("JOPAY_OIDC_ISSUER")
 JOPAY_OIDC_AUDIENCE = env_str("JOPAY_OIDC_AUDIENCE")
 JOPAY_OIDC_JWKS_URL = env_url("JOPAY_OIDC_JWKS_URL", schemes=("http", "https"))
 
-# --- Production hardening (`check --deploy`) ---------------------------------------------
+# --- Production hardening (`check --deploy`) ------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
@@ -257,7 +267,9 @@ if not DEBUG and JOPAY_PUBLIC_BASE_URL.startswith("https://"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},

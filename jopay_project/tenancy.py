@@ -39,8 +39,9 @@ class TenantQuerySet(models.QuerySet):
 class TenantModel(models.Model):
     """A row owned by one partner in one mode (merchants, requests, plans, events)."""
 
-    partner = models.ForeignKey("merchants.Partner", on_delete=models.PROTECT,
-                                related_name="+")
+    partner = models.ForeignKey(
+        "merchants.Partner", on_delete=models.PROTECT, related_name="+"
+    )
     test_mode = models.BooleanField(default=False)
 
     objects = TenantQuerySet.as_manager()

@@ -12,10 +12,10 @@ os.environ.setdefault("JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS", "1")
 os.environ.setdefault("JOPAY_PUBLIC_BASE_URL", "http://testserver")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1,[::1]")
 
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured
 
-from .settings import *  # noqa: E402, F403
-from .settings import DATABASES, REDIS_URL  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import DATABASES, REDIS_URL
 
 if not DATABASES["default"]["ENGINE"].endswith("postgresql") or not REDIS_URL:
     raise ImproperlyConfigured(
@@ -30,7 +30,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-LOGGING = {"version": 1, "disable_existing_loggers": False,
-           "root": {"handlers": [], "level": "WARNING"}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"handlers": [], "level": "WARNING"},
+}
 # Serve static files from the finders (no collectstatic before tests).
 WHITENOISE_AUTOREFRESH = True

@@ -15,7 +15,11 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/v1/<path:rest>", api_not_found),
-    path("docs/api/", SpectacularRedocView.as_view(url_name="api:schema"), name="api-docs"),
+    path(
+        "docs/api/",
+        SpectacularRedocView.as_view(url_name="api:schema"),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
     path("", include("payments.urls")),
     path("", include("merchants.urls")),

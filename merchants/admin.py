@@ -23,22 +23,43 @@ class PartnerUserInline(admin.TabularInline):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "default_currency", "min_fiat_per_request",
-                    "max_fiat_per_request", "is_active", "created_at"]
+    list_display = [
+        "slug",
+        "name",
+        "default_currency",
+        "min_fiat_per_request",
+        "max_fiat_per_request",
+        "is_active",
+        "created_at",
+    ]
     search_fields = ["slug", "name"]
     list_filter = ["is_active", "default_currency"]
     inlines = [PartnerUserInline]
     fieldsets = [
         (None, {"fields": ["slug", "name", "is_active"]}),
-        ("Money", {"fields": ["default_currency", "enabled_currencies",
-                              "min_fiat_per_request", "max_fiat_per_request"]}),
-        ("Expiry defaults (seconds)", {"fields": ["pos_expiry_seconds",
-                                                  "invoice_expiry_seconds"]}),
+        (
+            "Money",
+            {
+                "fields": [
+                    "default_currency",
+                    "enabled_currencies",
+                    "min_fiat_per_request",
+                    "max_fiat_per_request",
+                ]
+            },
+        ),
+        (
+            "Expiry defaults (seconds)",
+            {"fields": ["pos_expiry_seconds", "invoice_expiry_seconds"]},
+        ),
         ("Branding", {"fields": ["logo_url", "primary_color", "secondary_color"]}),
-        ("Rate-limit overrides", {
-            "fields": ["rate_limit_overrides"],
-            "description": 'Per endpoint group, e.g. {"requests.create": "120/m"}.',
-        }),
+        (
+            "Rate-limit overrides",
+            {
+                "fields": ["rate_limit_overrides"],
+                "description": 'Per endpoint group, e.g. {"requests.create": "120/m"}.',
+            },
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -48,7 +69,8 @@ class PartnerAdmin(admin.ModelAdmin):
 class ApiKeyCreateForm(forms.ModelForm):
     mode = forms.ChoiceField(choices=[("test", "test"), ("live", "live")])
     scope_list = forms.MultipleChoiceField(
-        choices=[(s, s) for s in sorted(VALID_SCOPES)], required=False,
+        choices=[(s, s) for s in sorted(VALID_SCOPES)],
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unticked for an unrestricted key (D7).",
     )
@@ -66,16 +88,42 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "partner", "mode", "scopes", "last_used_at",
-                    "expires_at", "revoked_at", "created_at"]
+    list_display = [
+        "prefix",
+        "name",
+        "partner",
+        "mode",
+        "scopes",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "created_at",
+    ]
     list_filter = ["test_mode", "revoked_at"]
     search_fields = ["prefix", "name", "partner__slug"]
     actions = ["revoke"]
     # key_hash is never shown; the full key only exists in the creation message.
-    readonly_fields = ["partner", "prefix", "mode", "scopes", "expires_at",
-                       "revoked_at", "last_used_at", "created_at"]
-    fields = ["partner", "name", "prefix", "mode", "scopes", "expires_at",
-              "revoked_at", "last_used_at", "created_at"]
+    readonly_fields = [
+        "partner",
+        "prefix",
+        "mode",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "created_at",
+    ]
+    fields = [
+        "partner",
+        "name",
+        "prefix",
+        "mode",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "created_at",
+    ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -114,10 +162,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "partner", "test_mode", "onboarding_status", "disabled",
-                    "wallet_address", "created_at"]
+    list_display = [
+        "__str__",
+        "partner",
+        "test_mode",
+        "onboarding_status",
+        "disabled",
+        "wallet_address",
+        "created_at",
+    ]
     list_filter = ["test_mode", "onboarding_status", "disabled", "partner"]
     search_fields = ["id", "business_name", "display_name", "email", "wallet_address"]
-    readonly_fields = ["id", "partner", "test_mode", "created_at", "updated_at",
-                       "onboarding_token_hash", "onboarding_token_expires_at",
-                       "idempotency_key", "idempotency_hash", "terms_accepted_at"]
+    readonly_fields = [
+        "id",
+        "partner",
+        "test_mode",
+        "created_at",
+        "updated_at",
+        "onboarding_token_hash",
+        "onboarding_token_expires_at",
+        "idempotency_key",
+        "idempotency_hash",
+        "terms_accepted_at",
+    ]

@@ -47,8 +47,11 @@ class HasApiKey(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.auth is None:
             raise exceptions.NotAuthenticated()
-        scope = view.get_required_scope(request) if hasattr(view, "get_required_scope") \
+        scope = (
+            view.get_required_scope(request)
+            if hasattr(view, "get_required_scope")
             else getattr(view, "required_scope", None)
+        )
         if scope and not request.auth.has_scope(scope):
             raise InsufficientScope(scope)
         return True

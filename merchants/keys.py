@@ -38,7 +38,9 @@ def validate_scopes(scopes: Iterable[str] | None) -> list[str] | None:
         return None
     scope_list = sorted(set(scopes))
     if not scope_list:
-        raise ValueError("an empty scope list is not allowed; omit scopes for full access")
+        raise ValueError(
+            "an empty scope list is not allowed; omit scopes for full access"
+        )
     unknown = [s for s in scope_list if s not in VALID_SCOPES]
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
@@ -46,9 +48,14 @@ def validate_scopes(scopes: Iterable[str] | None) -> list[str] | None:
 
 
 @transaction.atomic
-def api_key_create(*, partner: Partner, test_mode: bool, name: str = "",
-                   scopes: Iterable[str] | None = None,
-                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    partner: Partner,
+    test_mode: bool,
+    name: str = "",
+    scopes: Iterable[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never stored.
 
     Raises ``ValueError`` for a bad scope list or an expiry in the past.
@@ -57,10 +64,16 @@ def api_key_create(*, partner: Partner, test_mode: bool, name: str = "",
     if expires_at is not None and expires_at <= timezone.now():
         raise ValueError("expires_at is in the past")
     mode = "test" if test_mode else "live"
-    full_key = f"jo_{mode}_" + "".join(secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH))
+    full_key = f"jo_{mode}_" + "".join(
+        secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH)
+    )
     key = ApiKey.objects.create(
-        partner=partner, test_mode=test_mode, name=name, scopes=scope_list,
-        expires_at=expires_at, key_hash=hash_key(full_key),
+        partner=partner,
+        test_mode=test_mode,
+        name=name,
+        scopes=scope_list,
+        expires_at=expires_at,
+        key_hash=hash_key(full_key),
         prefix=full_key[:DISPLAY_PREFIX_LENGTH],
     )
     return key, full_key
@@ -68,17 +81,20 @@ def api_key_create(*, partner: Partner, test_mode: bool, name: str = "",
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
     """Revoke at once (D8); revoking twice keeps the first time."""
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     key.refresh_from_db()
     return key
 
 
 def api_key_authenticate(raw: str) -> ApiKey:
-    """The usable key for a bearer value, or ``auth_failed`` (D9). Looked up every call."""
+    """The usable key for a bearer value, else ``auth_failed`` (D9); no caching."""
     if not is_well_formed(raw):
         raise JoPayError(ErrorCode.AUTH_FAILED)
-    key = (ApiKey.objects.select_related("partner")
-           .filter(key_hash=hash_key(raw)).first())
+    key = (
+        ApiKey.objects.select_related("partner").filter(key_hash=hash_key(raw)).first()
+    )
     now = timezone.now()
     if key is None or not key.is_usable(now) or not key.partner.is_active:
         raise JoPayError(ErrorCode.AUTH_FAILED)

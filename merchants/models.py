@@ -17,7 +17,8 @@ CURRENCY_CHOICES = [(code, code) for code in SUPPORTED_CURRENCIES]
 
 # spec §1.2: lowercase letters and hyphens only (no leading/trailing/double hyphen).
 slug_validator = RegexValidator(
-    r"^[a-z]+(?:-[a-z]+)*$", "Use lowercase letters and single hyphens, e.g. acme-payments."
+    r"^[a-z]+(?:-[a-z]+)*$",
+    "Use lowercase letters and single hyphens, e.g. acme-payments.",
 )
 
 
@@ -27,11 +28,16 @@ def _default_enabled_currencies() -> list[str]:
 
 class Partner(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    slug = models.CharField(max_length=63, unique=True, validators=[slug_validator],
-                            help_text="Lowercase letters and hyphens; immutable.")
+    slug = models.CharField(
+        max_length=63,
+        unique=True,
+        validators=[slug_validator],
+        help_text="Lowercase letters and hyphens; immutable.",
+    )
     name = models.CharField(max_length=120)
-    default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES,
-                                        default="EUR")
+    default_currency = models.CharField(
+        max_length=3, choices=CURRENCY_CHOICES, default="EUR"
+    )
     enabled_currencies = models.JSONField(default=_default_enabled_currencies)
     # Minor units of the default currency (D35); None = no limit beyond int32.
     min_fiat_per_request = models.PositiveIntegerField(default=100)
@@ -57,23 +63,34 @@ class Partner(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.pk and not self._state.adding:
-            old = Partner.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            old = (
+                Partner.objects.filter(pk=self.pk)
+                .values_list("slug", flat=True)
+                .first()
+            )
             if old is not None and old != self.slug:
                 errors["slug"] = "A partner's slug cannot change."
         currencies = self.enabled_currencies
-        if not isinstance(currencies, list) or not currencies or any(
-            c not in SUPPORTED_CURRENCIES for c in currencies
+        if (
+            not isinstance(currencies, list)
+            or not currencies
+            or any(c not in SUPPORTED_CURRENCIES for c in currencies)
         ):
             errors["enabled_currencies"] = "Pick one or more of the 28 supported codes."
         elif self.default_currency not in currencies:
             errors["default_currency"] = "The default currency must be enabled."
-        if (self.max_fiat_per_request is not None
-                and self.max_fiat_per_request < self.min_fiat_per_request):
+        if (
+            self.max_fiat_per_request is not None
+            and self.max_fiat_per_request < self.min_fiat_per_request
+        ):
             errors["max_fiat_per_request"] = "The maximum is below the minimum."
         for field in ("primary_color", "secondary_color"):
             value = getattr(self, field)
-            if not (len(value) == 7 and value.startswith("#")
-                    and all(c in "0123456789abcdefABCDEF" for c in value[1:])):
+            if not (
+                len(value) == 7
+                and value.startswith("#")
+                and all(c in "0123456789abcdefABCDEF" for c in value[1:])
+            ):
                 errors[field] = "Use a hex colour like #2563EB."
         if errors:
             raise ValidationError(errors)
@@ -82,8 +99,9 @@ class Partner(models.Model):
 class PartnerUser(models.Model):
     """A portal login; belongs to exactly one partner."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="partner_user")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_user"
+    )
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="users")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -106,12 +124,15 @@ class ApiKey(models.Model):
         EVENTS_READ = "events:read"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=80, blank=True)
     test_mode = models.BooleanField()
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=12, editable=False,
-                              help_text="First 12 characters, for display.")
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="First 12 characters, for display."
+    )
     # None = unrestricted (D7); otherwise a non-empty list of Scope values.
     scopes = models.JSONField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -132,7 +153,9 @@ class ApiKey(models.Model):
 
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > now
+        )
 
     def has_scope(self, scope: str) -> bool:
         return self.scopes is None or scope in self.scopes
@@ -162,14 +185,21 @@ class Merchant(TenantModel):
     website = models.CharField(max_length=200, blank=True)
     instagram = models.CharField(max_length=200, blank=True)
     industry = models.CharField(max_length=80, blank=True)
-    display_currency = models.CharField(max_length=3, blank=True, choices=CURRENCY_CHOICES)
-    account_type = models.CharField(max_length=16, choices=AccountType.choices,
-                                    default=AccountType.BUSINESS)
-    onboarding_status = models.CharField(max_length=16, choices=OnboardingStatus.choices,
-                                         default=OnboardingStatus.INCOMPLETE)
+    display_currency = models.CharField(
+        max_length=3, blank=True, choices=CURRENCY_CHOICES
+    )
+    account_type = models.CharField(
+        max_length=16, choices=AccountType.choices, default=AccountType.BUSINESS
+    )
+    onboarding_status = models.CharField(
+        max_length=16,
+        choices=OnboardingStatus.choices,
+        default=OnboardingStatus.INCOMPLETE,
+    )
     wallet_address = models.CharField(max_length=42, blank=True)
-    wallet_type = models.CharField(max_length=16, choices=WalletType.choices,
-                                   default=WalletType.EXTERNAL)
+    wallet_type = models.CharField(
+        max_length=16, choices=WalletType.choices, default=WalletType.EXTERNAL
+    )
     withdraw_address = models.CharField(max_length=42, blank=True)
     auto_forward = models.BooleanField(default=False)
     disabled = models.BooleanField(default=False)
@@ -193,8 +223,10 @@ class Merchant(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["partner", "test_mode", "-created_at", "-id"],
-                         name="merchant_tenant_keyset"),
+            models.Index(
+                fields=["partner", "test_mode", "-created_at", "-id"],
+                name="merchant_tenant_keyset",
+            ),
             models.Index(fields=["wallet_address"], name="merchant_wallet"),
         ]
 
@@ -208,8 +240,11 @@ class Merchant(TenantModel):
     @property
     def is_ready(self) -> bool:
         """Can take payment requests (D28)."""
-        return (not self.disabled and self.wallet_address != ""
-                and self.onboarding_status == self.OnboardingStatus.COMPLETE)
+        return (
+            not self.disabled
+            and self.wallet_address != ""
+            and self.onboarding_status == self.OnboardingStatus.COMPLETE
+        )
 
     def effective_currency(self) -> str:
         """D12: the merchant's display currency, else the partner's default."""

@@ -1,4 +1,4 @@
-"""Partner provisioning (spec §12.1: partners never self-register; staff create them)."""
+"""Partner provisioning (spec §12.1: staff create partners; no self-signup)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,24 @@ class ProvisionedPartner:
 
 
 @transaction.atomic
-def partner_create(*, slug: str, name: str, currency: str = "EUR",
-                   currencies: list[str] | None = None, min_amount: int | None = None,
-                   max_amount: int | None = None) -> ProvisionedPartner:
+def partner_create(
+    *,
+    slug: str,
+    name: str,
+    currency: str = "EUR",
+    currencies: list[str] | None = None,
+    min_amount: int | None = None,
+    max_amount: int | None = None,
+) -> ProvisionedPartner:
     """Create a partner with one unrestricted live key and one test key (D31).
 
     Raises ``django.core.exceptions.ValidationError`` for a bad slug, unknown
     currencies, a default currency that is not enabled, or max < min.
     """
     partner = Partner(
-        slug=slug, name=name, default_currency=currency,
+        slug=slug,
+        name=name,
+        default_currency=currency,
         enabled_currencies=list(dict.fromkeys(currencies or [currency])),
     )
     if min_amount is not None:
@@ -48,5 +56,7 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
     email = user_model.objects.normalize_email(email).lower()
     if user_model.objects.filter(username=email).exists():
         raise ValueError(f"a user with e-mail {email} already exists")
-    user = user_model.objects.create_user(username=email, email=email, password=password)
+    user = user_model.objects.create_user(
+        username=email, email=email, password=password
+    )
     return PartnerUser.objects.create(user=user, partner=partner)

@@ -67,7 +67,7 @@ def fiat_to_usdc_micro(fiat_int: int, currency: str, rate: Decimal) -> int:
 
 
 def usdc_micro_to_fiat_int(usdc_micro: int, currency: str, rate: Decimal) -> int:
-    """The inverse, floored: what ``usdc_micro`` is worth in ``currency`` minor units."""
+    """The inverse, floored: ``usdc_micro`` in ``currency`` minor units."""
     scaled_rate = rate_to_scaled_int(rate)
     return (usdc_micro * 10 ** exponent(currency) * scaled_rate) // (MICRO * RATE_SCALE)
 
@@ -82,6 +82,6 @@ def format_minor(amount: int, currency: str) -> str:
 
 
 def format_usdc(usdc_micro: int) -> str:
-    """``27500123`` → ``"27.500123"`` (always all six places: the exact amount to send)."""
+    """``27500123`` → ``"27.500123"``: all six places, the exact amount to send."""
     whole, frac = divmod(usdc_micro, MICRO)
     return f"{whole}.{frac:06d}"

@@ -17,7 +17,7 @@ from tests.factories import MerchantFactory, PartnerFactory, make_key
 def _clear_cache():
     """Rate-limit counters live in Redis; every test starts with empty windows."""
     cache.clear()
-    yield
+    return
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ class KeyClient(APIClient):
 
 @pytest.fixture
 def client_for(db):
-    """``client_for(partner, test_mode=False, scopes=None)`` → an authenticated APIClient."""
+    """``client_for(partner, test_mode=False, scopes=None)`` → a keyed APIClient."""
 
     def make(partner, *, test_mode: bool = False, scopes=None) -> KeyClient:
         return KeyClient(make_key(partner, test_mode=test_mode, scopes=scopes))

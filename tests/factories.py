@@ -16,7 +16,9 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Partner
 
-    slug = factory.Sequence(lambda n: "partner-" + "abcdefghijklmnopqrstuvwxyz"[n % 26] * (1 + n // 26))
+    slug = factory.Sequence(
+        lambda n: "partner-" + "abcdefghijklmnopqrstuvwxyz"[n % 26] * (1 + n // 26)
+    )
     name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
     default_currency = "EUR"
     enabled_currencies = factory.LazyFunction(lambda: ["EUR", "USD", "JPY", "GBP"])
@@ -63,5 +65,9 @@ class MerchantFactory(factory.django.DjangoModelFactory):
     onboarding_status = Merchant.OnboardingStatus.COMPLETE
 
 
-def make_key(partner: Partner, *, test_mode: bool = False, scopes=None, **kwargs) -> str:
-    return api_key_create(partner=partner, test_mode=test_mode, scopes=scopes, **kwargs)[1]
+def make_key(
+    partner: Partner, *, test_mode: bool = False, scopes=None, **kwargs
+) -> str:
+    return api_key_create(
+        partner=partner, test_mode=test_mode, scopes=scopes, **kwargs
+    )[1]

@@ -37,12 +37,17 @@ def child_env(**extra: str) -> dict[str, str]:
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"])
     env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "jopay_project.test_settings",
-        "DATABASE_URL": f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "jopay_project.test_settings",
+            "DATABASE_URL": (
+                f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:"
+                f"{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            "REDIS_URL": settings.REDIS_URL,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update(extra)
     return env
 
@@ -52,9 +57,19 @@ def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None):
     """A real gunicorn serving JoPay on a free loopback port; yields its base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "jopay_project.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning"],
-        cwd=ROOT, env=env or child_env(), stdout=subprocess.DEVNULL,
+        [
+            str(BIN / "gunicorn"),
+            "jopay_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env or child_env(),
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"

@@ -15,8 +15,9 @@ class Chain(models.Model):
     decimals = models.PositiveSmallIntegerField(default=6)
     confirmations = models.PositiveIntegerField(default=12)
     rpc_urls = models.JSONField(default=list, blank=True)
-    explorer_tx_url = models.CharField(max_length=200, blank=True,
-                                       help_text="e.g. https://polygonscan.com/tx/{tx}")
+    explorer_tx_url = models.CharField(
+        max_length=200, blank=True, help_text="e.g. https://polygonscan.com/tx/{tx}"
+    )
     enabled = models.BooleanField(default=True)
     # Chain watcher cursor (D21, D34): last block fully scanned; survives restarts.
     last_scanned_block = models.BigIntegerField(null=True, blank=True)

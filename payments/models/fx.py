@@ -14,8 +14,13 @@ class FxRate(models.Model):
     """
 
     currency = models.CharField(max_length=3)
-    partner = models.ForeignKey("merchants.Partner", null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="fx_overrides")
+    partner = models.ForeignKey(
+        "merchants.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fx_overrides",
+    )
     rate = models.DecimalField(max_digits=38, decimal_places=18)
     source = models.CharField(max_length=40)
     pinned = models.BooleanField(default=False)
@@ -25,12 +30,19 @@ class FxRate(models.Model):
         ordering = ["currency"]
         verbose_name = "FX rate"
         constraints = [
-            models.UniqueConstraint(fields=["currency"], condition=models.Q(partner__isnull=True),
-                                    name="fx_global_currency_unique"),
-            models.UniqueConstraint(fields=["partner", "currency"],
-                                    condition=models.Q(partner__isnull=False),
-                                    name="fx_partner_currency_unique"),
-            models.CheckConstraint(condition=models.Q(rate__gt=0), name="fx_rate_positive"),
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=models.Q(partner__isnull=True),
+                name="fx_global_currency_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "currency"],
+                condition=models.Q(partner__isnull=False),
+                name="fx_partner_currency_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate__gt=0), name="fx_rate_positive"
+            ),
         ]
 
     def __str__(self) -> str:

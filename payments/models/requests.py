@@ -1,4 +1,4 @@
-"""Payment requests: a fiat amount a customer pays in USDC on a hosted page (spec §4)."""
+"""Payment requests: a fiat amount a customer pays in USDC on a hosted page."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class PaymentRequest(TenantModel):
 
     class MismatchReason(models.TextChoices):
         TX_FAILED = "tx_failed"
-        WRONG_TOKEN = "wrong_token"
+        WRONG_TOKEN = "wrong_token"  # noqa: S105 (a reason, not a secret)
         WRONG_RECIPIENT = "wrong_recipient"
         UNDERPAID = "underpaid"
         LATE = "late"
@@ -49,15 +49,19 @@ class PaymentRequest(TenantModel):
     OPEN_STATUSES = (Status.REQUESTED, Status.OPENED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT,
-                                 related_name="payment_requests")
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="payment_requests"
+    )
     reference = models.CharField(max_length=12, unique=True)
-    status = models.CharField(max_length=16, choices=Status.choices,
-                              default=Status.REQUESTED)
-    proof_status = models.CharField(max_length=16, choices=ProofStatus.choices,
-                                    default=ProofStatus.NONE)
-    payment_mode = models.CharField(max_length=16, choices=PaymentMode.choices,
-                                    default=PaymentMode.POS)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.REQUESTED
+    )
+    proof_status = models.CharField(
+        max_length=16, choices=ProofStatus.choices, default=ProofStatus.NONE
+    )
+    payment_mode = models.CharField(
+        max_length=16, choices=PaymentMode.choices, default=PaymentMode.POS
+    )
     # Money (integers only): fiat minor units and micro-USDC, the rate that linked them.
     fiat_int = models.PositiveIntegerField()
     fiat_code = models.CharField(max_length=3)
@@ -77,12 +81,14 @@ class PaymentRequest(TenantModel):
     chain_id = models.BigIntegerField(null=True, blank=True)
     tx_hash = models.CharField(max_length=66, null=True, blank=True)
     payer_address = models.CharField(max_length=42, null=True, blank=True)
-    proof_source = models.CharField(max_length=20, choices=ProofSource.choices,
-                                    null=True, blank=True)
+    proof_source = models.CharField(
+        max_length=20, choices=ProofSource.choices, null=True, blank=True
+    )
     proof_attached_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
-    mismatch_reason = models.CharField(max_length=32, choices=MismatchReason.choices,
-                                       null=True, blank=True)
+    mismatch_reason = models.CharField(
+        max_length=32, choices=MismatchReason.choices, null=True, blank=True
+    )
     overpaid_micro = models.BigIntegerField(default=0)
     # On-chain evidence of the verified transfer (D23): block_number, block_hash,
     # log_index, token_address, value_micro, confirmations.
@@ -109,20 +115,30 @@ class PaymentRequest(TenantModel):
                 condition=models.Q(proof_status__in=["attached", "verified"]),
                 name="request_proof_tx_unique",
             ),
-            models.CheckConstraint(condition=models.Q(usdc_micro__gt=0),
-                                   name="request_usdc_positive"),
-            models.CheckConstraint(condition=models.Q(fiat_int__gt=0),
-                                   name="request_fiat_positive"),
+            models.CheckConstraint(
+                condition=models.Q(usdc_micro__gt=0), name="request_usdc_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fiat_int__gt=0), name="request_fiat_positive"
+            ),
         ]
         indexes = [
-            models.Index(fields=["partner", "test_mode", "-created_at", "-id"],
-                         name="request_tenant_keyset"),
-            models.Index(fields=["partner", "test_mode", "merchant", "-created_at", "-id"],
-                         name="request_tenant_merchant"),
+            models.Index(
+                fields=["partner", "test_mode", "-created_at", "-id"],
+                name="request_tenant_keyset",
+            ),
+            models.Index(
+                fields=["partner", "test_mode", "merchant", "-created_at", "-id"],
+                name="request_tenant_merchant",
+            ),
             # D15 tag search and the chain watcher's match by (address, amount).
-            models.Index(fields=["receiving_address", "usdc_micro"], name="request_amount"),
+            models.Index(
+                fields=["receiving_address", "usdc_micro"], name="request_amount"
+            ),
             models.Index(fields=["status", "expires_at"], name="request_expiry"),
-            models.Index(fields=["proof_status", "next_verify_at"], name="request_verify_due"),
+            models.Index(
+                fields=["proof_status", "next_verify_at"], name="request_verify_due"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,3 +161,6 @@ class AmountLock(models.Model):
     """
 
     address = models.CharField(max_length=42, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.address

@@ -17,7 +17,9 @@ def _get(headers: dict | None = None):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("header", [None, "", "Basic dXNlcjpwYXNz", "Token abc", "Bearer"])
+@pytest.mark.parametrize(
+    "header", [None, "", "Basic dXNlcjpwYXNz", "Token abc", "Bearer"]
+)
 def test_missing_or_non_bearer_header_is_unauthorized(header):
     response = _get({} if header is None else {"HTTP_AUTHORIZATION": header})
     assert response.status_code == 401
@@ -26,13 +28,16 @@ def test_missing_or_non_bearer_header_is_unauthorized(header):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value", [
-    "Bearer garbage",
-    "Bearer jo_live_short",
-    "Bearer jo_prod_" + "a" * 32,
-    "Bearer jo_live_" + "a" * 31 + "!",
-    "Bearer jo_live_" + "a" * 32,  # well-formed, unknown
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer garbage",
+        "Bearer jo_live_short",
+        "Bearer jo_prod_" + "a" * 32,
+        "Bearer jo_live_" + "a" * 31 + "!",
+        "Bearer jo_live_" + "a" * 32,  # well-formed, unknown
+    ],
+)
 def test_malformed_or_unknown_bearer_is_auth_failed(value):
     response = _get({"HTTP_AUTHORIZATION": value})
     assert response.status_code == 401
@@ -50,9 +55,12 @@ def test_revocation_takes_effect_on_the_next_request(partner):
 
 
 def test_expired_key_is_auth_failed(partner):
-    key, full = api_key_create(partner=partner, test_mode=True,
-                               expires_at=timezone.now() + timedelta(hours=1))
-    ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    key, full = api_key_create(
+        partner=partner, test_mode=True, expires_at=timezone.now() + timedelta(hours=1)
+    )
+    ApiKey.objects.filter(pk=key.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     response = APIClient(HTTP_AUTHORIZATION=f"Bearer {full}").get(URL)
     assert response.json()["error"] == "auth_failed"
 
@@ -68,8 +76,10 @@ def test_missing_scope_is_403_with_required_scope(partner, client_for):
     response = client.get(URL)
     assert response.status_code == 403
     assert response.json() == {
-        "ok": False, "error": "insufficient_scope",
-        "message": response.json()["message"], "required_scope": "merchants:read",
+        "ok": False,
+        "error": "insufficient_scope",
+        "message": response.json()["message"],
+        "required_scope": "merchants:read",
     }
 
 
@@ -80,7 +90,8 @@ def test_write_scope_does_not_imply_read(partner, client_for):
 
 def test_key_format_and_storage(partner):
     key, full = api_key_create(partner=partner, test_mode=True)
-    assert full.startswith("jo_test_") and len(full) == len("jo_test_") + 32
+    assert full.startswith("jo_test_")
+    assert len(full) == len("jo_test_") + 32
     assert key.prefix == full[:12]
     assert full not in str(ApiKey.objects.filter(pk=key.pk).values().get())
 

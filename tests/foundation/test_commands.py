@@ -18,24 +18,51 @@ def run(*args) -> dict:
 
 @pytest.mark.django_db
 def test_create_partner_prints_keys_that_work():
-    out = run("create_partner", "--slug", "acme-payments", "--name", "Acme",
-              "--currency", "usd", "--currencies", "EUR,USD", "--min-amount", "150",
-              "--max-amount", "500000")
+    out = run(
+        "create_partner",
+        "--slug",
+        "acme-payments",
+        "--name",
+        "Acme",
+        "--currency",
+        "usd",
+        "--currencies",
+        "EUR,USD",
+        "--min-amount",
+        "150",
+        "--max-amount",
+        "500000",
+    )
     assert set(out) == {"partner_id", "slug", "live_key", "test_key", "webhook_secret"}
     assert out["webhook_secret"] is None
     partner = Partner.objects.get(pk=out["partner_id"])
-    assert (partner.default_currency, partner.enabled_currencies) == ("USD", ["EUR", "USD"])
+    assert (partner.default_currency, partner.enabled_currencies) == (
+        "USD",
+        ["EUR", "USD"],
+    )
     assert (partner.min_fiat_per_request, partner.max_fiat_per_request) == (150, 500000)
     assert api_key_authenticate(out["live_key"]).test_mode is False
     assert api_key_authenticate(out["test_key"]).test_mode is True
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args", [
-    ["--slug", "Bad_Slug", "--name", "x"],
-    ["--slug", "ok-slug", "--name", "x", "--currency", "XXX"],
-    ["--slug", "ok-slug", "--name", "x", "--min-amount", "500", "--max-amount", "100"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--slug", "Bad_Slug", "--name", "x"],
+        ["--slug", "ok-slug", "--name", "x", "--currency", "XXX"],
+        [
+            "--slug",
+            "ok-slug",
+            "--name",
+            "x",
+            "--min-amount",
+            "500",
+            "--max-amount",
+            "100",
+        ],
+    ],
+)
 def test_create_partner_refuses_bad_input(args):
     with pytest.raises(CommandError):
         call_command("create_partner", *args)
@@ -48,22 +75,43 @@ def test_create_partner_slug_is_unique(partner):
 
 
 def test_create_api_key_scoped_with_expiry(partner):
-    out = run("create_api_key", "--partner", partner.slug, "--mode", "test",
-              "--scope", "requests:read", "--scope", "fx:read",
-              "--expires-at", "2999-01-01T00:00:00Z")
-    assert out["mode"] == "test" and out["scopes"] == ["fx:read", "requests:read"]
+    out = run(
+        "create_api_key",
+        "--partner",
+        partner.slug,
+        "--mode",
+        "test",
+        "--scope",
+        "requests:read",
+        "--scope",
+        "fx:read",
+        "--expires-at",
+        "2999-01-01T00:00:00Z",
+    )
+    assert out["mode"] == "test"
+    assert out["scopes"] == ["fx:read", "requests:read"]
     assert out["expires_at"] == "2999-01-01T00:00:00.000Z"
     assert api_key_authenticate(out["key"]).pk.hex == out["key_id"].replace("-", "")
 
 
 def test_create_api_key_unrestricted_prints_null_scopes(partner):
-    assert run("create_api_key", "--partner", partner.slug, "--mode", "live")["scopes"] is None
+    assert (
+        run("create_api_key", "--partner", partner.slug, "--mode", "live")["scopes"]
+        is None
+    )
 
 
 def test_create_api_key_refuses_past_expiry_with_exit_1(partner):
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--partner", partner.slug, "--mode", "live",
-                     "--expires-at", "2001-01-01T00:00:00Z")
+        call_command(
+            "create_api_key",
+            "--partner",
+            partner.slug,
+            "--mode",
+            "live",
+            "--expires-at",
+            "2001-01-01T00:00:00Z",
+        )
     assert not ApiKey.objects.filter(partner=partner).exists()
 
 
@@ -76,10 +124,18 @@ def test_revoke_api_key(partner):
 
 
 def test_create_partner_user_generates_a_password(partner):
-    out = run("create_partner_user", "--partner", partner.slug, "--email", "Ops@Alice.example")
+    out = run(
+        "create_partner_user", "--partner", partner.slug, "--email", "Ops@Alice.example"
+    )
     assert set(out) == {"user_id", "email", "partner", "password"}
     user = PartnerUser.objects.get(user_id=out["user_id"]).user
-    assert user.check_password(out["password"]) and out["partner"] == partner.slug
+    assert user.check_password(out["password"])
+    assert out["partner"] == partner.slug
     with pytest.raises(CommandError):  # same e-mail again
-        call_command("create_partner_user", "--partner", partner.slug,
-                     "--email", "ops@alice.example")
+        call_command(
+            "create_partner_user",
+            "--partner",
+            partner.slug,
+            "--email",
+            "ops@alice.example",
+        )

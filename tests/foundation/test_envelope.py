@@ -8,7 +8,9 @@ from rest_framework.test import APIClient
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/", "/api/v1", "/api/v1/requests/x/y/z"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nope", "/api/v1/", "/api/v1", "/api/v1/requests/x/y/z"]
+)
 def test_unknown_routes_answer_json_not_found(method, path):
     response = getattr(APIClient(), method)(path)
     assert response.status_code == 404
@@ -24,7 +26,9 @@ def test_wrong_method_is_method_not_allowed(api):
 
 @pytest.mark.parametrize("body", ["{not json", "[1,2]", '"text"', "null"])
 def test_body_that_is_not_a_json_object_is_invalid_body(api, merchant, body):
-    response = api.post("/api/v1/requests/create", body, content_type="application/json")
+    response = api.post(
+        "/api/v1/requests/create", body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_body"
 
@@ -46,7 +50,9 @@ def test_unexpected_exception_is_api_error_with_request_id(api, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    target = next(name for name in ("merchant_list", "keyset_page") if hasattr(views, name))
+    target = next(
+        name for name in ("merchant_list", "keyset_page") if hasattr(views, name)
+    )
     monkeypatch.setattr(views, target, boom)
     client = api
     client.raise_request_exception = False
@@ -58,7 +64,9 @@ def test_unexpected_exception_is_api_error_with_request_id(api, monkeypatch):
 
 
 def test_schema_and_reference_page_need_no_key(client, db):
-    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = client.get(
+        "/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
     assert schema.status_code == 200
     doc = schema.json()
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

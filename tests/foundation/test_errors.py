@@ -10,7 +10,10 @@ from jopay_project.errors import REGISTRY, ErrorCode
 ROOT = Path(__file__).resolve().parents[2]
 # The shared contract beside the repo when present (CI, developers), else the
 # committed copy of it.
-CANDIDATES = [ROOT.parent / "shared" / "spec" / "errors.md", ROOT / "docs/contract/errors.md"]
+CANDIDATES = [
+    ROOT.parent / "shared" / "spec" / "errors.md",
+    ROOT / "docs/contract/errors.md",
+]
 
 
 def _table() -> dict[str, int]:
@@ -31,8 +34,11 @@ def test_every_documented_code_is_in_the_registry_with_its_status():
     assert len(table) >= 50
     missing = sorted(set(table) - {c.value for c in ErrorCode})
     assert missing == []
-    wrong = {c: (s, ErrorCode(c).status) for c, s in table.items()
-             if s is not None and ErrorCode(c).status != s}
+    wrong = {
+        c: (s, ErrorCode(c).status)
+        for c, s in table.items()
+        if s is not None and ErrorCode(c).status != s
+    }
     assert wrong == {}
 
 
@@ -43,5 +49,6 @@ def test_every_registry_code_is_documented():
 @pytest.mark.parametrize("code", list(ErrorCode))
 def test_every_code_has_a_message_and_a_remedy(code):
     spec = REGISTRY[code]
-    assert spec.message.endswith(".") and len(spec.message) > 5
+    assert spec.message.endswith(".")
+    assert len(spec.message) > 5
     assert spec.remedy

@@ -23,17 +23,27 @@ def test_rate_limit_holds_across_two_gunicorn_servers(transactional_db, partner)
     key = make_key(partner)
     headers = {"Authorization": f"Bearer {key}"}
     with gunicorn(workers=1) as one, gunicorn(workers=1) as two:
-        codes = [requests.get(f"{(one, two)[i % 2]}/api/v1/merchants", headers=headers,
-                              timeout=5).status_code for i in range(61)]
+        codes = [
+            requests.get(
+                f"{(one, two)[i % 2]}/api/v1/merchants", headers=headers, timeout=5
+            ).status_code
+            for i in range(61)
+        ]
     assert codes[:60] == [200] * 60
     assert codes[60] == 429
 
 
 def test_auth_and_error_envelopes_over_http(served):
-    base, key = served
-    assert requests.get(f"{base}/api/v1/merchants", timeout=5).json()["error"] == "unauthorized"
-    bad = requests.get(f"{base}/api/v1/merchants", timeout=5,
-                       headers={"Authorization": "Bearer jo_live_nope"})
+    base, _key = served
+    assert (
+        requests.get(f"{base}/api/v1/merchants", timeout=5).json()["error"]
+        == "unauthorized"
+    )
+    bad = requests.get(
+        f"{base}/api/v1/merchants",
+        timeout=5,
+        headers={"Authorization": "Bearer jo_live_nope"},
+    )
     assert (bad.status_code, bad.json()["error"]) == (401, "auth_failed")
     missing = requests.get(f"{base}/api/v1/does-not-exist", timeout=5)
     assert missing.status_code == 404

@@ -6,17 +6,20 @@ from django.core.exceptions import ImproperlyConfigured
 from jopay_project import env
 
 
-@pytest.mark.parametrize(("reader", "name", "value"), [
-    (lambda: env.env_bool("X_BOOL"), "X_BOOL", "maybe"),
-    (lambda: env.env_int("X_INT", 1), "X_INT", "ten"),
-    (lambda: env.env_int("X_INT", 1, minimum=1), "X_INT", "0"),
-    (lambda: env.env_int_list("X_SCHED", [1]), "X_SCHED", "60,abc"),
-    (lambda: env.env_int_list("X_SCHED", [1]), "X_SCHED", "60,-1"),
-    (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "ftp://x"),
-    (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "https://"),
-    (lambda: env.env_mapping("X_MAP"), "X_MAP", "137:0xabc"),
-    (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x123"),
-])
+@pytest.mark.parametrize(
+    ("reader", "name", "value"),
+    [
+        (lambda: env.env_bool("X_BOOL"), "X_BOOL", "maybe"),
+        (lambda: env.env_int("X_INT", 1), "X_INT", "ten"),
+        (lambda: env.env_int("X_INT", 1, minimum=1), "X_INT", "0"),
+        (lambda: env.env_int_list("X_SCHED", [1]), "X_SCHED", "60,abc"),
+        (lambda: env.env_int_list("X_SCHED", [1]), "X_SCHED", "60,-1"),
+        (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "ftp://x"),
+        (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "https://"),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "137:0xabc"),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x123"),
+    ],
+)
 def test_bad_values_are_refused(monkeypatch, reader, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ImproperlyConfigured):
@@ -38,9 +41,14 @@ def test_production_settings_refuse_a_missing_secret_key(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        env={"DJANGO_SETTINGS_MODULE": "jopay_project.settings", "DEBUG": "0",
-             "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+        env={
+            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
+            "DEBUG": "0",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
         check=False,
     )
     assert result.returncode != 0

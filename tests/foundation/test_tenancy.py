@@ -36,7 +36,8 @@ def v1_routes_with_ids():
         if not route.startswith("api/v1/") or "<" not in route or "<path:" in route:
             continue
         view_class = getattr(pattern.callback, "view_class", None) or getattr(
-            pattern.callback, "cls", None)
+            pattern.callback, "cls", None
+        )
         methods = [m for m in METHODS if view_class and hasattr(view_class, m)]
         params = re.findall(r"<(?:\w+:)?(\w+)>", route)
         routes.append((route, params, methods))
@@ -47,10 +48,16 @@ def _make_request(merchant):
     from payments.models import PaymentRequest
 
     return PaymentRequest.objects.create(
-        partner=merchant.partner, test_mode=merchant.test_mode, merchant=merchant,
-        reference=uuid.uuid4().hex[:6].upper(), fiat_int=2500, fiat_code="EUR",
-        usdc_micro=27_500_000, fx_rate=Decimal("0.909090909090909091"),
-        fx_source="manual", receiving_address=merchant.wallet_address,
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        reference=uuid.uuid4().hex[:6].upper(),
+        fiat_int=2500,
+        fiat_code="EUR",
+        usdc_micro=27_500_000,
+        fx_rate=Decimal("0.909090909090909091"),
+        fx_source="manual",
+        receiving_address=merchant.wallet_address,
         expires_at=timezone.now() + timedelta(hours=1),
     ).pk
 
@@ -59,18 +66,29 @@ def _make_event(merchant):
     from webhooks.models import WebhookEvent
 
     return WebhookEvent.objects.create(
-        partner=merchant.partner, test_mode=merchant.test_mode, type="webhook.test",
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        type="webhook.test",
         payload={"event": "webhook.test"},
     ).pk
 
 
 def _make_plan(merchant):
-    from recurring.models import Plan  # noqa: PLC0415 (app lands later)
+    from recurring.models import Plan
     from recurring.services import plan_create
 
-    return plan_create(partner=merchant.partner, test_mode=merchant.test_mode,
-                       merchant=merchant, fiat_amount_int=1000, frequency="monthly",
-                       customer_wallet=merchant.wallet_address).pk if Plan else None
+    return (
+        plan_create(
+            partner=merchant.partner,
+            test_mode=merchant.test_mode,
+            merchant=merchant,
+            fiat_amount_int=1000,
+            frequency="monthly",
+            customer_wallet=merchant.wallet_address,
+        ).pk
+        if Plan
+        else None
+    )
 
 
 OWNED = {
@@ -84,13 +102,15 @@ OWNED = {
 def test_the_walk_finds_the_id_routes(db):
     routes = {r for r, _, _ in v1_routes_with_ids()}
     assert "api/v1/requests/<str:request_id>" in routes or any(
-        "requests/<" in r for r in routes)
+        "requests/<" in r for r in routes
+    )
     assert any("merchants/<" in r for r in routes)
 
 
 @pytest.mark.django_db
 def test_foreign_and_other_mode_ids_are_indistinguishable_from_missing(
-        partner, other_partner, client_for):
+    partner, other_partner, client_for
+):
     owner_merchant = MerchantFactory(partner=partner, test_mode=False)
     alice_live = client_for(partner)
     alice_test = client_for(partner, test_mode=True)
@@ -102,8 +122,11 @@ def test_foreign_and_other_mode_ids_are_indistinguishable_from_missing(
         owned = {p: str(OWNED[p](owner_merchant)) for p in params}
         missing = {p: str(uuid.uuid4()) for p in params}
         for method in methods:
+
             def call(client, ids, _route=route, _method=method):
-                path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: ids[m.group(1)], _route)
+                path = "/" + re.sub(
+                    r"<(?:\w+:)?(\w+)>", lambda m: ids[m.group(1)], _route
+                )
                 return getattr(client, _method)(path, {}, format="json")
 
             baseline = call(alice_live, missing)
@@ -118,10 +141,26 @@ def test_foreign_and_other_mode_ids_are_indistinguishable_from_missing(
     assert checked >= 4
 
 
-API_DIRS = ["merchants/api", "payments/api", "payments/pay", "payments/proofs",
-            "webhooks/api", "recurring/api", "merchants/portal", "payments/portal",
-            "webhooks/portal", "recurring/portal", "portal"]
-TENANT_MODELS = ["Merchant", "PaymentRequest", "WebhookEvent", "WebhookDelivery", "Plan"]
+API_DIRS = [
+    "merchants/api",
+    "payments/api",
+    "payments/pay",
+    "payments/proofs",
+    "webhooks/api",
+    "recurring/api",
+    "merchants/portal",
+    "payments/portal",
+    "webhooks/portal",
+    "recurring/portal",
+    "portal",
+]
+TENANT_MODELS = [
+    "Merchant",
+    "PaymentRequest",
+    "WebhookEvent",
+    "WebhookDelivery",
+    "Plan",
+]
 
 
 def test_api_and_portal_code_never_reads_tenant_models_unscoped():

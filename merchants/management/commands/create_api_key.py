@@ -16,9 +16,13 @@ class Command(BaseCommand):
         parser.add_argument("--partner", required=True, help="partner slug")
         parser.add_argument("--mode", required=True, choices=["test", "live"])
         parser.add_argument("--name", default="")
-        parser.add_argument("--scope", action="append", dest="scopes",
-                            choices=sorted(VALID_SCOPES),
-                            help="repeat for several; omit for an unrestricted key")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            choices=sorted(VALID_SCOPES),
+            help="repeat for several; omit for an unrestricted key",
+        )
         parser.add_argument("--expires-at", help="ISO 8601, in the future")
         parser.add_argument("--json", action="store_true")
 
@@ -29,7 +33,9 @@ class Command(BaseCommand):
         expires_at = None
         if opts["expires_at"]:
             try:
-                expires_at = datetime.fromisoformat(opts["expires_at"].replace("Z", "+00:00"))
+                expires_at = datetime.fromisoformat(
+                    opts["expires_at"].replace("Z", "+00:00")
+                )
             except ValueError:
                 raise CommandError("--expires-at must be ISO 8601") from None
             if timezone.is_naive(expires_at):
@@ -37,13 +43,22 @@ class Command(BaseCommand):
             if expires_at <= timezone.now():
                 raise CommandError("--expires-at is in the past")
         try:
-            key, full = api_key_create(partner=partner, test_mode=opts["mode"] == "test",
-                                       name=opts["name"], scopes=opts["scopes"],
-                                       expires_at=expires_at)
+            key, full = api_key_create(
+                partner=partner,
+                test_mode=opts["mode"] == "test",
+                name=opts["name"],
+                scopes=opts["scopes"],
+                expires_at=expires_at,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        out = {"key_id": str(key.pk), "key": full, "mode": key.mode,
-               "scopes": key.scopes, "expires_at": iso(key.expires_at)}
+        out = {
+            "key_id": str(key.pk),
+            "key": full,
+            "mode": key.mode,
+            "scopes": key.scopes,
+            "expires_at": iso(key.expires_at),
+        }
         if opts["json"]:
             self.stdout.write(json.dumps(out))
         else:

@@ -21,27 +21,42 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         currency = opts["currency"].upper()
-        currencies = ([c.strip().upper() for c in opts["currencies"].split(",") if c.strip()]
-                      if opts["currencies"] else [currency])
+        currencies = (
+            [c.strip().upper() for c in opts["currencies"].split(",") if c.strip()]
+            if opts["currencies"]
+            else [currency]
+        )
         if currency not in currencies:
             currencies.insert(0, currency)
         for flag in ("min_amount", "max_amount"):
             if opts[flag] is not None and opts[flag] < 0:
                 raise CommandError(f"--{flag.replace('_', '-')} must not be negative")
         try:
-            made = partner_create(slug=opts["slug"], name=opts["name"], currency=currency,
-                                  currencies=currencies, min_amount=opts["min_amount"],
-                                  max_amount=opts["max_amount"])
+            made = partner_create(
+                slug=opts["slug"],
+                name=opts["name"],
+                currency=currency,
+                currencies=currencies,
+                min_amount=opts["min_amount"],
+                max_amount=opts["max_amount"],
+            )
         except ValidationError as exc:
-            raise CommandError("; ".join(
-                f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
-            )) from None
+            raise CommandError(
+                "; ".join(
+                    f"{field}: {' '.join(msgs)}"
+                    for field, msgs in exc.message_dict.items()
+                )
+            ) from None
         secret = None
         if opts["webhook_url"]:
             secret = _enable_webhook(made.partner, opts["webhook_url"])
-        out = {"partner_id": str(made.partner.pk), "slug": made.partner.slug,
-               "live_key": made.live_key, "test_key": made.test_key,
-               "webhook_secret": secret}
+        out = {
+            "partner_id": str(made.partner.pk),
+            "slug": made.partner.slug,
+            "live_key": made.live_key,
+            "test_key": made.test_key,
+            "webhook_secret": secret,
+        }
         if opts["json"]:
             self.stdout.write(json.dumps(out))
             return
@@ -50,7 +65,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  test key: {made.test_key}")
         if secret:
             self.stdout.write(f"  webhook secret: {secret}")
-        self.stdout.write("Keys are shown once; hand them over on an encrypted channel.")
+        self.stdout.write(
+            "Keys are shown once; hand them over on an encrypted channel."
+        )
 
 
 def _enable_webhook(partner, url: str) -> str | None:

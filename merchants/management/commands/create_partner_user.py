@@ -34,10 +34,15 @@ class Command(BaseCommand):
             pu = partner_user_create(partner=partner, email=email, password=password)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        out = {"user_id": pu.user.pk, "email": pu.user.email, "partner": partner.slug,
-               "password": password}
+        out = {
+            "user_id": pu.user.pk,
+            "email": pu.user.email,
+            "partner": partner.slug,
+            "password": password,
+        }
         if opts["json"]:
             self.stdout.write(json.dumps(out))
         else:
-            self.stdout.write(f"{pu.user.email} can log in at /portal/login/ "
-                              f"(password: {password})")
+            self.stdout.write(
+                f"{pu.user.email} can log in at /portal/login/ (password: {password})"
+            )
