@@ -20,6 +20,8 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="api:schema"),
         name="api-docs",
     ),
+    path("docs/", include("jopay_project.docs.urls")),
+    path("portal/", include("merchants.portal.urls")),
     path("admin/", admin.site.urls),
     path("", include("payments.urls")),
     path("", include("merchants.urls")),
