@@ -1,4 +1,4 @@
-"""Events (the outbox) and their deliveries to the partner's webhook endpoint (D23–D26)."""
+"""Events (the outbox) and their deliveries to the partner's endpoint (D23–D26)."""
 
 from __future__ import annotations
 
@@ -34,15 +34,169 @@ class WebhookEvent(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["request_id", "sequence"],
-                                    condition=models.Q(request_id__isnull=False),
-                                    name="event_request_sequence_unique"),
+            models.UniqueConstraint(
+                fields=["request_id", "sequence"],
+                condition=models.Q(request_id__isnull=False),
+                name="event_request_sequence_unique",
+            ),
         ]
         indexes = [
-            models.Index(fields=["partner", "test_mode", "-created_at", "-id"],
-                         name="event_tenant_keyset"),
+            models.Index(
+                fields=["partner", "test_mode", "-created_at", "-id"],
+                name="event_tenant_keyset",
+            ),
             models.Index(fields=["request_id", "sequence"], name="event_request"),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence or '-'}"
+
+
+class WebhookEndpoint(models.Model):
+    """The partner's one webhook endpoint, serving both modes (spec §6.1, D25, D35).
+
+    ``secret`` is 64 lower-case hex characters (256 bits), generated on the
+    first enable and never shown again after that answer. During a rotation
+    ``previous_secret`` holds the old one and both sign (D25) until the partner
+    confirms. ``enabled_at`` is when dispatch was last switched on: events
+    written before it are never delivered (no backfill, spec §6.1).
+    """
+
+    class DisabledReason(models.TextChoices):
+        PARTNER = "disabled_by_partner"
+        GONE = "endpoint_gone"  # D24: the receiver answered 410
+        FAILING = "failing_too_long"  # D24: no 2xx for 5 days since the first failure
+
+    partner = models.OneToOneField(
+        "merchants.Partner", on_delete=models.CASCADE, related_name="webhook_endpoint"
+    )
+    url = models.CharField(max_length=2000, blank=True)
+    secret = models.CharField(max_length=64, blank=True)
+    previous_secret = models.CharField(max_length=64, blank=True)
+    enabled = models.BooleanField(default=False)  # `webhook_enabled` on the wire
+    enabled_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(
+        max_length=32, choices=DisabledReason.choices, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.url or '(no url)'} ({'on' if self.enabled else 'off'})"
+
+    @property
+    def rotation_pending(self) -> bool:
+        return bool(self.previous_secret)
+
+    def signing_secrets(self) -> list[str]:
+        """Secrets that sign each delivery, new first (D25)."""
+        return [s for s in (self.secret, self.previous_secret) if s]
+
+
+class WebhookDelivery(TenantModel):
+    """One event to one endpoint (D24): the outbox row.
+
+    ``id`` is the wire ``delivery_id`` and ``webhook-id``; it stays the same
+    across every retry and resend, so a duplicate can only carry the same id.
+    ``locked_until`` is the lease a worker takes with a conditional UPDATE
+    before it sends; a killed worker's lease simply runs out.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        ABANDONED = "abandoned"
+
+    class AbandonedReason(models.TextChoices):
+        REDIRECT = "redirect_not_followed"  # 3xx (D24: never followed, D26)
+        CLIENT_ERROR = "client_error"  # 4xx other than 410/429
+        GONE = "endpoint_gone"  # 410
+        ENDPOINT_DISABLED = "endpoint_disabled"
+        UNSAFE_URL = "unsafe_url"  # D26 send-time check
+        EVENT_PURGED = "event_purged"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    state = models.CharField(
+        max_length=12, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The worker lease (claimed by conditional UPDATE) and the last time a task
+    # was put on the broker for this row (the sweeper's re-enqueue guard).
+    locked_until = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    abandoned_reason = models.CharField(
+        max_length=32, choices=AbandonedReason.choices, blank=True
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "endpoint"], name="delivery_event_endpoint_unique"
+            ),
+        ]
+        indexes = [
+            # The due query of the sweeper and of endpoint-wide abandons.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="delivery_due",
+            ),
+            models.Index(
+                fields=["endpoint"],
+                condition=models.Q(state="pending"),
+                name="delivery_pending_endpoint",
+            ),
+            models.Index(fields=["created_at"], name="delivery_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.state}, {self.attempts} tries)"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery (D24): status, latency, first 2 KiB of the answer.
+
+    The row is written when the worker claims the delivery, with ``error``
+    saying the result is not known yet; the send fills it in. A worker killed
+    mid-send therefore still leaves its attempt in the log.
+    """
+
+    RESPONSE_BODY_LIMIT = 2048
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "number"], name="attempt_delivery_number_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["started_at"], name="attempt_started")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} → {self.status_code or self.error}"

@@ -1,0 +1,153 @@
+"""Staff admin for webhook endpoints, events, deliveries and their attempt logs.
+
+Secrets are never displayed: the admin shows whether a rotation is pending,
+and changes that matter (enable, rotate, resend) go through the services so
+they keep the same guarantees as the API.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from jopay_project.errors import JoPayError
+
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .services import webhook_delivery_resend, webhook_endpoint_set
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = [
+        "partner",
+        "url",
+        "enabled",
+        "rotation_pending",
+        "failing_since",
+        "disabled_reason",
+    ]
+    list_filter = ["enabled", "disabled_reason"]
+    search_fields = ["partner__slug", "url"]
+    # Secrets stay out of every form and list (D25: shown to the partner once).
+    fields = [
+        "partner",
+        "url",
+        "enabled",
+        "enabled_at",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+    ]
+    readonly_fields = [
+        "partner",
+        "enabled",
+        "enabled_at",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+    ]
+    actions = ["enable", "disable"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created by the services (portal, API, create_partner)
+
+    @admin.display(boolean=True)
+    def rotation_pending(self, obj: WebhookEndpoint) -> bool:
+        return obj.rotation_pending
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            webhook_endpoint_set(partner=obj.partner, url=form.cleaned_data["url"])
+        except JoPayError as exc:
+            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Enable webhooks (no backfill of earlier events)")
+    def enable(self, request, queryset) -> None:
+        for endpoint in queryset:
+            try:
+                webhook_endpoint_set(partner=endpoint.partner, enabled=True)
+            except JoPayError as exc:
+                self.message_user(
+                    request, f"{endpoint.partner}: {exc.message}", messages.ERROR
+                )
+
+    @admin.action(description="Disable webhooks (abandons pending deliveries)")
+    def disable(self, request, queryset) -> None:
+        for endpoint in queryset:
+            webhook_endpoint_set(partner=endpoint.partner, enabled=False)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "type",
+        "partner",
+        "test_mode",
+        "request_id",
+        "sequence",
+        "created_at",
+    ]
+    list_filter = ["type", "test_mode"]
+    search_fields = ["=id", "=request_id", "partner__slug"]
+    date_hierarchy = "created_at"
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = [
+        "number",
+        "started_at",
+        "status_code",
+        "latency_ms",
+        "error",
+        "response_body",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "partner",
+        "test_mode",
+        "state",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+        "abandoned_reason",
+    ]
+    list_filter = ["state", "test_mode", "abandoned_reason"]
+    search_fields = ["=id", "=event__id", "partner__slug"]
+    list_select_related = ["partner"]
+    inlines = [WebhookAttemptInline]
+    actions = ["resend"]
+    exclude = ["locked_until", "enqueued_at"]
+
+    @admin.action(description="Resend (one more attempt, same delivery_id)")
+    def resend(self, request, queryset) -> None:
+        sent = 0
+        for delivery in queryset:
+            try:
+                webhook_delivery_resend(delivery=delivery)
+                sent += 1
+            except JoPayError as exc:
+                self.message_user(
+                    request, f"{delivery.pk}: {exc.message}", messages.ERROR
+                )
+        if sent:
+            self.message_user(request, f"Queued {sent} delivery attempt(s).")

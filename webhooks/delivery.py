@@ -1,0 +1,241 @@
+"""One webhook attempt: claim → check → sign → POST → classify → record (D24–D26).
+
+The network call happens between two short database statements and never
+inside a transaction. One ``requests.Session`` per worker process keeps
+connections to receivers alive between deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from . import signing, urlsafety
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .services.outbox import (
+    Recorded,
+    Verdict,
+    delivery_abandon,
+    delivery_claim,
+    delivery_record,
+)
+
+BODY_LIMIT = WebhookAttempt.RESPONSE_BODY_LIMIT  # first 2 KiB of the answer is kept
+DRAIN_LIMIT = 64 * 1024  # read (and drop) this much more to reuse the connection
+CONNECT_TIMEOUT_CAP = 4.0
+
+_session: requests.Session | None = None
+_session_pid: int | None = None
+
+
+def session() -> requests.Session:
+    """This process's pooled session (recreated after a fork)."""
+    global _session, _session_pid
+    if _session is None or _session_pid != os.getpid():
+        new = requests.Session()
+        # No proxies or netrc from the environment: they could route around D26.
+        new.trust_env = False
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        new.mount("https://", adapter)
+        new.mount("http://", adapter)
+        _session, _session_pid = new, os.getpid()
+    return _session
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status_code: int | None  # None: timeout, connection or TLS error
+    latency_ms: int
+    error: str
+    body: str
+    retry_after: int | None
+
+
+def build_body(payload: dict[str, Any], delivery_id: str) -> bytes:
+    """The event payload plus ``delivery_id`` as compact UTF-8 JSON (§6.4, D23)."""
+    doc = {"event": payload.get("event"), "delivery_id": delivery_id}
+    doc.update((k, v) for k, v in payload.items() if k not in doc)
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _retry_after(value: str | None) -> int | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(int((when - datetime.now(UTC)).total_seconds()), 0)
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    connection = getattr(response.raw, "_connection", None)
+    return getattr(connection, "sock", None)
+
+
+def _read_bounded(response: requests.Response, deadline: float) -> bytes:
+    """Up to ``BODY_LIMIT`` bytes of the answer, never reading past ``deadline``.
+
+    Reading to the end returns the connection to the pool; a huge or slow
+    answer is cut off by closing the connection instead.
+    """
+    kept = bytearray()
+    total = 0
+    sock = _socket_of(response)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or total > DRAIN_LIMIT:
+            response.close()
+            break
+        if sock is not None:
+            sock.settimeout(remaining)
+        try:
+            chunk = response.raw.read(8192, decode_content=True)
+        except Exception:
+            response.close()
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+        if len(kept) < BODY_LIMIT:
+            kept += chunk[: BODY_LIMIT - len(kept)]
+    return bytes(kept)
+
+
+def post(
+    url: str, body: bytes, headers: dict[str, str], *, timeout: float
+) -> HttpResult:
+    """POST once; a 2xx counts only if its status line came within ``timeout`` (D24)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    verify: str | bool = settings.JOPAY_WEBHOOK_CA_BUNDLE or True
+
+    def failed(error: str) -> HttpResult:
+        latency = int((time.monotonic() - start) * 1000)
+        return HttpResult(None, latency, error, "", None)
+
+    try:
+        response = session().post(
+            url,
+            data=body,
+            headers=headers,
+            verify=verify,
+            stream=True,
+            allow_redirects=False,  # D24/D26: a 3xx is never followed
+            timeout=(min(timeout, CONNECT_TIMEOUT_CAP), timeout),
+        )
+    except requests.Timeout:
+        return failed("timeout")
+    except requests.exceptions.SSLError:
+        return failed("tls error")
+    except requests.ConnectionError:
+        return failed("connection error")
+    except requests.RequestException as exc:
+        return failed(f"request error: {type(exc).__name__}")
+    if time.monotonic() > deadline:
+        response.close()
+        return failed("timeout")
+    raw = _read_bounded(response, deadline)
+    latency = int((time.monotonic() - start) * 1000)
+    return HttpResult(
+        response.status_code,
+        latency,
+        "",
+        # PostgreSQL text cannot hold NUL characters.
+        raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        _retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def classify(result: HttpResult) -> Verdict:
+    """D24: 2xx delivered; timeout/conn/5xx/429 retry; 3xx/4xx abandon; 410 disables."""
+    code = result.status_code
+    reasons = WebhookDelivery.AbandonedReason
+    if code is None:
+        return Verdict.retry()
+    if 200 <= code < 300:
+        return Verdict.delivered()
+    if 300 <= code < 400:
+        return Verdict.abandon(reasons.REDIRECT)
+    if code == 410:
+        return Verdict.abandon(
+            reasons.GONE, disable_endpoint=WebhookEndpoint.DisabledReason.GONE
+        )
+    if code == 429 or code >= 500:
+        return Verdict.retry(result.retry_after)
+    if 400 <= code < 500:
+        return Verdict.abandon(reasons.CLIENT_ERROR)
+    return Verdict.retry()  # 1xx as a final answer: a broken receiver, try again
+
+
+def deliver(*, delivery_id: str) -> Recorded | None:
+    """Send one attempt of a due pending delivery; ``None`` if there was nothing to do.
+
+    Safe to call any number of times, from any number of workers: only the
+    caller that claims the row sends, and a delivered row is never claimed
+    again. Every claimed attempt leaves a ``WebhookAttempt`` row.
+    """
+    claim = delivery_claim(delivery_id=delivery_id)
+    if claim is None:
+        return None
+    reasons = WebhookDelivery.AbandonedReason
+    if claim.payload is None:
+        delivery_abandon(claim=claim, reason=reasons.EVENT_PURGED, error="event purged")
+        return None
+    if not claim.endpoint_enabled or not claim.url or not claim.secrets:
+        delivery_abandon(
+            claim=claim, reason=reasons.ENDPOINT_DISABLED, error="endpoint disabled"
+        )
+        return None
+    try:
+        urlsafety.check_url(claim.url)  # D26 again at send time (DNS may have changed)
+    except urlsafety.UnresolvableHostError:
+        return delivery_record(
+            claim=claim,
+            verdict=Verdict.retry(),
+            status_code=None,
+            latency_ms=0,
+            error="dns error",
+            response_body="",
+        )
+    except urlsafety.UnsafeUrlError:
+        delivery_abandon(
+            claim=claim,
+            reason=reasons.UNSAFE_URL,
+            error="URL resolves to a non-public address",
+        )
+        return None
+    body = build_body(claim.payload, claim.delivery_id)
+    headers = signing.signature_headers(
+        secrets_new_first=claim.secrets,
+        delivery_id=claim.delivery_id,
+        attempt=claim.attempt,
+        timestamp=int(time.time()),
+        body=body,
+    )
+    result = post(
+        claim.url, body, headers, timeout=float(settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS)
+    )
+    return delivery_record(
+        claim=claim,
+        verdict=classify(result),
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        error=result.error,
+        response_body=result.body,
+    )

@@ -1,0 +1,25 @@
+"""Webhook writes (STYLE.md services): events, endpoints, outbox state."""
+
+from .endpoints import (
+    webhook_endpoint_disable,
+    webhook_endpoint_set,
+    webhook_rotation_confirm,
+    webhook_secret_rotate,
+)
+from .events import (
+    event_emit,
+    event_resend,
+    webhook_delivery_resend,
+    webhook_test_send,
+)
+
+__all__ = [
+    "event_emit",
+    "event_resend",
+    "webhook_delivery_resend",
+    "webhook_endpoint_disable",
+    "webhook_endpoint_set",
+    "webhook_rotation_confirm",
+    "webhook_secret_rotate",
+    "webhook_test_send",
+]

@@ -1,0 +1,130 @@
+"""The partner's webhook endpoint: URL, switch, secret rotation (§6.1, D25, D26)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+from merchants.models import Partner
+
+from .. import signing, urlsafety
+from ..models import WebhookDelivery, WebhookEndpoint
+
+
+def _locked_endpoint(partner: Partner) -> WebhookEndpoint:
+    """The partner's endpoint row, created if missing, locked for this transaction."""
+    WebhookEndpoint.objects.get_or_create(partner=partner)
+    return WebhookEndpoint.objects.select_for_update().get(partner=partner)
+
+
+def _validated_url(url: object) -> str:
+    try:
+        urlsafety.check_url(url)
+    except urlsafety.UnsafeUrlError:
+        raise JoPayError(ErrorCode.INVALID_WEBHOOK_URL, field="url") from None
+    return str(url)
+
+
+@transaction.atomic
+def webhook_endpoint_set(
+    *, partner: Partner, url: str | None = None, enabled: bool | None = None
+) -> tuple[WebhookEndpoint, str | None]:
+    """Set the URL and/or ``webhook_enabled``; return ``(endpoint, new_secret)``.
+
+    ``None`` leaves a field unchanged. ``url=""`` removes the URL and switches
+    dispatch off. Guarantees:
+
+    * the URL is https and (in production) public, else ``invalid_webhook_url``
+      and nothing is written (D26);
+    * enabling without a URL → ``webhook_not_configured``;
+    * the first enable generates the 256-bit secret, returned here once and
+      never again; later calls return ``None`` in its place;
+    * (re-)enabling stamps ``enabled_at`` = now: earlier events are never
+      delivered (no backfill) and a past failure streak is forgotten;
+    * disabling abandons the endpoint's pending deliveries (``endpoint_disabled``).
+    """
+    new_url = None if url is None else ("" if url == "" else _validated_url(url))
+    endpoint = _locked_endpoint(partner)
+    now = timezone.now()
+    new_secret = None
+    if new_url is not None:
+        endpoint.url = new_url
+        if not new_url:
+            enabled = False
+    if enabled is True and not endpoint.enabled:
+        if not endpoint.url:
+            raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+        if not endpoint.secret:
+            endpoint.secret = new_secret = signing.secret_new()
+        endpoint.enabled = True
+        endpoint.enabled_at = now
+        endpoint.failing_since = None
+        endpoint.disabled_at = None
+        endpoint.disabled_reason = ""
+    elif enabled is False and endpoint.enabled:
+        _disable(endpoint, reason=WebhookEndpoint.DisabledReason.PARTNER, now=now)
+    endpoint.save()
+    return endpoint, new_secret
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, partner: Partner) -> str:
+    """Start a rotation and return the new secret (shown once).
+
+    Until ``webhook_rotation_confirm`` both secrets sign every delivery, new
+    first (D25). Rotating again before confirming replaces the *new* secret
+    and keeps the old one, the last secret the partner is known to have.
+    Raises ``webhook_not_configured`` when no secret exists yet.
+    """
+    endpoint = _locked_endpoint(partner)
+    if not endpoint.secret:
+        raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+    if not endpoint.previous_secret:
+        endpoint.previous_secret = endpoint.secret
+    endpoint.secret = signing.secret_new()
+    endpoint.save(update_fields=["secret", "previous_secret", "updated_at"])
+    return endpoint.secret
+
+
+@transaction.atomic
+def webhook_rotation_confirm(*, partner: Partner) -> WebhookEndpoint:
+    """End a rotation: from now on only the new secret signs. Idempotent."""
+    endpoint = _locked_endpoint(partner)
+    if not endpoint.secret:
+        raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+    if endpoint.previous_secret:
+        endpoint.previous_secret = ""
+        endpoint.save(update_fields=["previous_secret", "updated_at"])
+    return endpoint
+
+
+def _disable(endpoint: WebhookEndpoint, *, reason: str, now) -> int:
+    """Switch dispatch off and abandon pending deliveries; caller holds the row lock.
+
+    Returns how many deliveries were abandoned. The caller saves ``endpoint``.
+    """
+    endpoint.enabled = False
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = reason
+    return WebhookDelivery.objects.filter(
+        endpoint=endpoint, state=WebhookDelivery.State.PENDING
+    ).update(
+        state=WebhookDelivery.State.ABANDONED,
+        next_attempt_at=None,
+        locked_until=None,
+        abandoned_reason=WebhookDelivery.AbandonedReason.ENDPOINT_DISABLED,
+        updated_at=now,
+    )
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint_id: int, reason: str) -> int:
+    """Disable an endpoint for ``reason`` (410, failing too long); see ``_disable``."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    if not endpoint.enabled:
+        return 0
+    now = timezone.now()
+    count = _disable(endpoint, reason=reason, now=now)
+    endpoint.save()
+    return count

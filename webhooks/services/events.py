@@ -1,0 +1,183 @@
+"""Writing events and their delivery rows (the outbox, D23/D24); test sends; resends.
+
+Sending lives in ``webhooks.delivery``; this module only writes rows and
+enqueues the send task after the surrounding transaction commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import iso
+from merchants.models import Partner
+
+from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+
+def event_emit(
+    *,
+    partner: Partner,
+    test_mode: bool,
+    type: str,
+    data: dict[str, Any],
+    request_id: uuid.UUID | None = None,
+) -> WebhookEvent:
+    """Write one event in the caller's transaction and return it.
+
+    Guarantees: the event row commits or rolls back with the caller's state
+    change; with ``request_id`` it gets the next per-request ``sequence`` (the
+    caller holds the request row lock, and a unique constraint backs it up).
+    The payload is the spec §6.4 + D23 shape minus ``delivery_id``, which each
+    delivery adds when it is sent.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_emit must run inside the state change's transaction")
+    now = timezone.now()
+    sequence = None
+    if request_id is not None:
+        last = WebhookEvent.objects.filter(request_id=request_id).aggregate(
+            m=Max("sequence")
+        )["m"]
+        sequence = (last or 0) + 1
+    payload = {
+        "event": type,
+        "partner_id": str(partner.pk),
+        "test_mode": test_mode,
+        **data,
+        "sequence": sequence,
+        "timestamp": iso(now),
+    }
+    if request_id is not None:
+        payload["request_id"] = str(request_id)
+    event = WebhookEvent.objects.create(
+        partner=partner,
+        test_mode=test_mode,
+        type=type,
+        request_id=request_id,
+        sequence=sequence,
+        payload=payload,
+        created_at=now,
+    )
+    _after_emit(event)
+    return event
+
+
+def _after_emit(event: WebhookEvent) -> None:
+    """Write one pending delivery per enabled endpoint and enqueue its send on commit.
+
+    Only an endpoint enabled at or before the event's time gets one (no
+    backfill, spec §6.1): ``enabled_at`` is compared with ``created_at``.
+    """
+    endpoint = (
+        WebhookEndpoint.objects.filter(
+            partner_id=event.partner_id, enabled=True, enabled_at__lte=event.created_at
+        )
+        .exclude(url="")
+        .first()
+    )
+    if endpoint is not None:
+        _delivery_create(event=event, endpoint=endpoint)
+
+
+def _delivery_create(
+    *, event: WebhookEvent, endpoint: WebhookEndpoint
+) -> WebhookDelivery:
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        event=event,
+        endpoint=endpoint,
+        partner_id=event.partner_id,
+        test_mode=event.test_mode,
+        next_attempt_at=now,
+        enqueued_at=now,
+    )
+    _enqueue_on_commit(delivery)
+    return delivery
+
+
+def _enqueue_on_commit(delivery: WebhookDelivery) -> None:
+    from ..tasks import webhook_delivery_send_task  # tasks import services
+
+    webhook_delivery_send_task.delay_on_commit(str(delivery.pk))
+
+
+def _enabled_endpoint(partner: Partner) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.filter(partner=partner).first()
+    if endpoint is None or not endpoint.url or not endpoint.enabled:
+        raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_test_send(*, partner: Partner, test_mode: bool = False) -> WebhookDelivery:
+    """Emit a ``webhook.test`` event in ``test_mode`` and return its pending delivery.
+
+    Raises ``webhook_not_configured`` unless a URL is set and dispatch is on
+    (the secret exists only from the first enable).
+    """
+    _enabled_endpoint(partner)
+    event = event_emit(
+        partner=partner,
+        test_mode=test_mode,
+        type=WebhookEvent.Type.WEBHOOK_TEST,
+        data={"message": "This is a test event from JoPay."},
+    )
+    return event.deliveries.get()
+
+
+@transaction.atomic
+def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Queue one more attempt of ``delivery`` with the same ``delivery_id`` (D24, D35).
+
+    Whatever its state, the row becomes ``pending`` and due now, and the send
+    is enqueued on commit; the attempt counter carries on, so the receiver sees
+    the next ``x-jopay-delivery-attempt``. An attempt already in flight keeps
+    its lease. Raises ``webhook_not_configured`` when the endpoint is off.
+    """
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    endpoint = delivery.endpoint
+    if not endpoint.url or not endpoint.enabled:
+        raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+    if delivery.event_id is None:
+        raise JoPayError(ErrorCode.NOT_FOUND)  # the event was purged (D36)
+    now = timezone.now()
+    delivery.state = WebhookDelivery.State.PENDING
+    delivery.next_attempt_at = now
+    delivery.enqueued_at = now
+    delivery.abandoned_reason = ""
+    delivery.delivered_at = None
+    delivery.save(
+        update_fields=[
+            "state",
+            "next_attempt_at",
+            "enqueued_at",
+            "abandoned_reason",
+            "delivered_at",
+            "updated_at",
+        ]
+    )
+    _enqueue_on_commit(delivery)
+    return delivery
+
+
+@transaction.atomic
+def event_resend(*, event: WebhookEvent) -> WebhookDelivery:
+    """Resend ``event`` to the partner's endpoint; see ``webhook_delivery_resend``.
+
+    An event without a delivery (emitted while dispatch was off) gets one now,
+    because the partner asked for it explicitly: no backfill happens by itself.
+    """
+    event = WebhookEvent.objects.select_for_update().get(
+        pk=event.pk
+    )  # one create at a time
+    endpoint = _enabled_endpoint(event.partner)
+    delivery = WebhookDelivery.objects.filter(event=event, endpoint=endpoint).first()
+    if delivery is None:
+        return _delivery_create(event=event, endpoint=endpoint)
+    return webhook_delivery_resend(delivery=delivery)

@@ -1,0 +1,326 @@
+"""Outbox state changes of one send (D24): claim, record, sweep, purge.
+
+A worker *claims* a delivery with one conditional UPDATE that only matches a
+row that is ``pending``, due, and not leased by another worker; the same
+statement takes a lease (``locked_until``), counts the attempt and writes the
+attempt's log row. Two workers can therefore never send one delivery at the
+same time, a task that runs twice finds nothing to claim the second time,
+and a worker killed mid-send leaves a lease that simply runs out, after which
+the sweeper enqueues the row again (same ``delivery_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .endpoints import webhook_endpoint_disable
+
+# A lease outlives the longest possible send (8 s timeout, 30 s hard task
+# limit), so an attempt that is still running is never sent again in parallel.
+LEASE_SECONDS = 60
+# The sweeper re-enqueues a due row only if no task was put on the broker for
+# it in this long: a lost task is rescued, a healthy backlog is not duplicated.
+REENQUEUE_AFTER_SECONDS = 60
+# Retries at most this far off are also enqueued with a broker countdown; the
+# sweeper is the only path for longer ones (D24: no long countdowns).
+COUNTDOWN_MAX_SECONDS = 300
+RETRY_AFTER_CAP_SECONDS = 24 * 3600
+INTERRUPTED = "no result recorded (worker stopped mid-send)"
+
+_jitter = random.Random()  # noqa: S311 (jitter, not cryptography)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker needs to send one attempt, read in the claiming statement."""
+
+    delivery_id: str
+    attempt: int
+    attempt_row_id: int
+    payload: dict[str, Any] | None  # None once the event was purged
+    endpoint_id: int
+    url: str
+    secrets: list[str]  # new first (D25)
+    endpoint_enabled: bool
+    failing_since: datetime | None
+
+
+_CLAIM_SQL = """
+WITH claimed AS (
+    UPDATE {delivery} SET attempts = attempts + 1, locked_until = %(lease)s,
+                          updated_at = %(now)s
+     WHERE id = %(id)s AND state = 'pending' AND next_attempt_at <= %(now)s
+       AND (locked_until IS NULL OR locked_until <= %(now)s)
+ RETURNING id, attempts, event_id, endpoint_id
+), logged AS (
+    INSERT INTO {attempt} (delivery_id, number, started_at, error, response_body)
+    SELECT id, attempts, %(now)s, %(interrupted)s, '' FROM claimed
+ RETURNING id
+)
+SELECT c.attempts, (SELECT id FROM logged), e.payload, ep.id, ep.url, ep.secret,
+       ep.previous_secret, ep.enabled, ep.failing_since
+  FROM claimed c
+  JOIN {endpoint} ep ON ep.id = c.endpoint_id
+  LEFT JOIN {event} e ON e.id = c.event_id
+"""
+
+
+def delivery_claim(*, delivery_id: str, now: datetime | None = None) -> Claim | None:
+    """Lease a due pending delivery, or ``None`` if there is nothing to send.
+
+    One statement, so it commits on its own (autocommit) before any network
+    I/O: the lease is visible to every other worker while this one sends.
+    """
+    now = now or timezone.now()
+    sql = _CLAIM_SQL.format(
+        delivery=WebhookDelivery._meta.db_table,
+        attempt=WebhookAttempt._meta.db_table,
+        endpoint=WebhookEndpoint._meta.db_table,
+        event=WebhookEvent._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "id": delivery_id,
+                "now": now,
+                "lease": now + timedelta(seconds=LEASE_SECONDS),
+                "interrupted": INTERRUPTED,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (
+        attempt,
+        attempt_row_id,
+        payload,
+        endpoint_id,
+        url,
+        secret,
+        previous,
+        enabled,
+        failing_since,
+    ) = row
+    if isinstance(payload, str | bytes):  # Django hands jsonb over as text
+        payload = json.loads(payload)
+    return Claim(
+        delivery_id=str(delivery_id),
+        attempt=attempt,
+        attempt_row_id=attempt_row_id,
+        payload=payload,
+        endpoint_id=endpoint_id,
+        url=url,
+        secrets=[s for s in (secret, previous) if s],
+        endpoint_enabled=enabled,
+        failing_since=failing_since,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one attempt ends, as D24 classifies it."""
+
+    state: str  # WebhookDelivery.State
+    abandoned_reason: str = ""
+    retry_after: int | None = None  # seconds the receiver asked for (429/503)
+    disable_endpoint: str = ""  # a WebhookEndpoint.DisabledReason, for 410
+    # How it counts for the endpoint's failing streak: a 2xx ends it, a
+    # failure starts or extends it, a send that never happened does neither.
+    streak: str = "failure"  # "success" | "failure" | "none"
+
+    @classmethod
+    def delivered(cls) -> Verdict:
+        return cls(state=WebhookDelivery.State.DELIVERED, streak="success")
+
+    @classmethod
+    def retry(cls, retry_after: int | None = None) -> Verdict:
+        return cls(state=WebhookDelivery.State.PENDING, retry_after=retry_after)
+
+    @classmethod
+    def abandon(
+        cls, reason: str, *, disable_endpoint: str = "", streak: str = "failure"
+    ) -> Verdict:
+        return cls(
+            state=WebhookDelivery.State.ABANDONED,
+            abandoned_reason=reason,
+            disable_endpoint=disable_endpoint,
+            streak=streak,
+        )
+
+
+def retry_delay(*, attempt: int, retry_after: int | None) -> float | None:
+    """Seconds until the next try after failed try ``attempt``, or ``None`` when spent.
+
+    ``JOPAY_WEBHOOK_RETRY_SCHEDULE[attempt-1]`` ±10 % jitter; a longer
+    ``Retry-After`` wins (capped at a day) (D24).
+    """
+    schedule = settings.JOPAY_WEBHOOK_RETRY_SCHEDULE
+    if attempt > len(schedule):
+        return None
+    delay = schedule[attempt - 1] * _jitter.uniform(0.9, 1.1)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP_SECONDS))
+    return delay
+
+
+@dataclass(frozen=True)
+class Recorded:
+    state: str
+    next_attempt_at: datetime | None
+    countdown: float | None  # set when the caller should enqueue the retry itself
+
+
+def delivery_record(
+    *,
+    claim: Claim,
+    verdict: Verdict,
+    status_code: int | None,
+    latency_ms: int | None,
+    error: str,
+    response_body: str,
+    now: datetime | None = None,
+) -> Recorded:
+    """Write the attempt's result and the delivery's next state in one transaction.
+
+    The delivery row changes only if this attempt still owns it (its attempt
+    counter is unchanged); a worker whose lease ran out while it waited still
+    logs its attempt but cannot overwrite a newer one. Also keeps the
+    endpoint's failing streak (D24): a 2xx clears ``failing_since``, a failure
+    starts it, and a streak older than ``JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS``
+    — or a 410 — disables the endpoint, abandoning its pending deliveries.
+    """
+    now = now or timezone.now()
+    state, next_at, countdown = verdict.state, None, None
+    if state == WebhookDelivery.State.PENDING:
+        delay = retry_delay(attempt=claim.attempt, retry_after=verdict.retry_after)
+        if delay is None:
+            state = WebhookDelivery.State.FAILED
+        else:
+            next_at = now + timedelta(seconds=delay)
+            countdown = delay if delay <= COUNTDOWN_MAX_SECONDS else None
+    changes: dict[str, Any] = {
+        "state": state,
+        "next_attempt_at": next_at,
+        "locked_until": None,
+        "last_status_code": status_code,
+        "abandoned_reason": verdict.abandoned_reason,
+        "updated_at": now,
+    }
+    if state == WebhookDelivery.State.DELIVERED:
+        changes["delivered_at"] = now
+    if countdown is not None:
+        changes["enqueued_at"] = next_at
+    with transaction.atomic():
+        WebhookAttempt.objects.filter(pk=claim.attempt_row_id).update(
+            status_code=status_code,
+            latency_ms=latency_ms,
+            error=error[:200],
+            response_body=response_body,
+        )
+        owned = WebhookDelivery.objects.filter(
+            pk=claim.delivery_id, attempts=claim.attempt
+        ).update(**changes)
+        if not owned:
+            countdown = None
+        _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+    return Recorded(state=state, next_attempt_at=next_at, countdown=countdown)
+
+
+def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> None:
+    endpoints = WebhookEndpoint.objects.filter(pk=claim.endpoint_id)
+    if verdict.streak == "none":
+        return
+    if verdict.streak == "success":
+        if claim.failing_since is not None:
+            endpoints.filter(failing_since__isnull=False).update(failing_since=None)
+        return
+    if verdict.disable_endpoint:
+        webhook_endpoint_disable(
+            endpoint_id=claim.endpoint_id, reason=verdict.disable_endpoint
+        )
+        return
+    if claim.failing_since is None:
+        endpoints.filter(failing_since__isnull=True).update(failing_since=now)
+        return
+    limit = timedelta(seconds=settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS)
+    if claim.failing_since <= now - limit:
+        webhook_endpoint_disable(
+            endpoint_id=claim.endpoint_id, reason=WebhookEndpoint.DisabledReason.FAILING
+        )
+
+
+def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[str]:
+    """Mark and return due pending deliveries that have no live lease or recent task.
+
+    The rows get ``enqueued_at`` = now in the same UPDATE, so two sweeper runs
+    racing each other enqueue each row once.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=REENQUEUE_AFTER_SECONDS)
+    due = (
+        WebhookDelivery.objects.filter(
+            state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(due))
+            .values_list("pk", flat=True)
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    return [str(pk) for pk in ids]
+
+
+def delivery_abandon(*, claim: Claim, reason: str, error: str) -> None:
+    """End a claimed delivery unsent (endpoint off, unsafe URL, purged event)."""
+    delivery_record(
+        claim=claim,
+        verdict=Verdict.abandon(reason, streak="none"),
+        status_code=None,
+        latency_ms=None,
+        error=error,
+        response_body="",
+    )
+
+
+def events_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete events older than 30 days and delivery logs older than 90 (D36).
+
+    A delivery outlives its event (its ``event`` becomes null), so the
+    attempt log stays readable in admin for the full 90 days. Returns counts.
+    """
+    now = now or timezone.now()
+    _, events = WebhookEvent.objects.filter(
+        created_at__lt=now - timedelta(days=30)
+    ).delete()
+    _, logs = WebhookDelivery.objects.filter(
+        created_at__lt=now - timedelta(days=90)
+    ).delete()
+    # Answers older than 90 days on a younger delivery (resent much later).
+    bodies = (
+        WebhookAttempt.objects.filter(started_at__lt=now - timedelta(days=90))
+        .exclude(response_body="")
+        .update(response_body="")
+    )
+    return {
+        "events": events.get(WebhookEvent._meta.label, 0),
+        "deliveries": logs.get(WebhookDelivery._meta.label, 0),
+        "attempts": logs.get(WebhookAttempt._meta.label, 0),
+        "bodies_cleared": bodies,
+    }

@@ -1,0 +1,63 @@
+"""Celery tasks of the webhook outbox (D24, D36). Each is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from . import delivery
+from .services import outbox
+
+logger = logging.getLogger("jopay.webhooks")
+
+
+@shared_task(
+    name="webhooks.deliver",
+    acks_late=True,
+    soft_time_limit=20,
+    time_limit=30,
+    ignore_result=True,
+)
+def webhook_delivery_send_task(delivery_id: str) -> str:
+    """Send one attempt of ``delivery_id`` if it is still pending and due.
+
+    A short retry is also put on the broker with a countdown; longer ones (and
+    any task lost on the way) are picked up by ``webhooks.send_due_deliveries``.
+    """
+    recorded = delivery.deliver(delivery_id=delivery_id)
+    if recorded is None:
+        return "skipped"
+    if recorded.countdown is not None:
+        webhook_delivery_send_task.apply_async(
+            (delivery_id,), countdown=recorded.countdown
+        )
+    return recorded.state
+
+
+@shared_task(
+    name="webhooks.send_due_deliveries",
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=60,
+)
+def send_due_deliveries_task() -> int:
+    """Beat (every 15 s): enqueue due pending deliveries without a live lease.
+
+    This is what retries long-delayed deliveries and rescues those whose task
+    was lost or whose worker was killed mid-send (its lease ran out).
+    """
+    ids = outbox.due_delivery_ids()
+    for delivery_id in ids:
+        webhook_delivery_send_task.delay(delivery_id)
+    if ids:
+        logger.info("enqueued %d due webhook deliveries", len(ids))
+    return len(ids)
+
+
+@shared_task(name="webhooks.purge_old_events", ignore_result=True)
+def purge_old_events_task() -> dict[str, int]:
+    """Daily: events after 30 days, delivery logs and answers after 90 (D36)."""
+    counts = outbox.events_purge()
+    logger.info("purged webhook history: %s", counts)
+    return counts
