@@ -218,6 +218,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"bearerAuth": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jopay_project.schema.add_error_envelope",
+    ],
     "ENUM_NAME_OVERRIDES": {},
 }
 

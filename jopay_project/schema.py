@@ -1,0 +1,88 @@
+"""OpenAPI description of the pieces every v1 operation shares (D2, D3, D27).
+
+The bearer scheme, the error envelope and the rate-limit headers are added
+here once, so each view only describes its own request and success body.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from .errors import ErrorCode
+
+_ERROR_STATUSES = sorted({code.status for code in ErrorCode})
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "merchants.authentication.ApiKeyAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "jo_test_<32 base62>",
+        }
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["ok", "error", "message"],
+    "properties": {
+        "ok": {"type": "boolean", "enum": [False]},
+        "error": {"type": "string", "enum": sorted(c.value for c in ErrorCode)},
+        "message": {"type": "string"},
+        "required_scope": {"type": "string"},
+        "expected_fiat_code": {"type": "string"},
+        "field": {"type": "string"},
+        "retry_after": {"type": "integer"},
+        "request_id": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+RATE_HEADERS = {
+    "X-RateLimit-Limit": {
+        "schema": {"type": "integer"},
+        "description": "Calls allowed in the window.",
+    },
+    "X-RateLimit-Remaining": {
+        "schema": {"type": "integer"},
+        "description": "Calls left in the window after this one.",
+    },
+    "X-RateLimit-Reset": {
+        "schema": {"type": "integer"},
+        "description": "Whole seconds until the window frees up.",
+    },
+    "X-Request-Id": {
+        "schema": {"type": "string"},
+        "description": "Echoed from the caller when sane, else minted.",
+    },
+}
+
+
+def add_error_envelope(result, generator, request, public):
+    """Postprocessing hook: every v1 operation may answer any error status."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1") or path == "/api/v1/schema":
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status in _ERROR_STATUSES:
+                operation["responses"].setdefault(
+                    str(status),
+                    {
+                        "description": "Error envelope; switch on `error`, not the status.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}
+                            }
+                        },
+                    },
+                )
+            for response in operation["responses"].values():
+                response.setdefault("headers", {}).update(RATE_HEADERS)
+    return result
