@@ -1,0 +1,53 @@
+# JoPay developer commands. `make run` starts the stack, `make test` runs the suite.
+# Each recipe runs in one bash (ONESHELL) with -e, so a failing step fails the target.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTEST_ARGS ?=
+
+.PHONY: help install test lint run resilience clean
+
+help:
+	@echo "make install     create .venv, install deps and anvil (scripts/bootstrap.sh)"
+	@echo "make run         start web + worker + beat (+ anvil) on http://127.0.0.1:\$${PORT:-8000}"
+	@echo "make test        run pytest on PostgreSQL + Redis (PYTEST_ARGS='-x tests/...')"
+	@echo "make lint        ruff check ."
+	@echo "make resilience  live tests in tests/resilience (pytest -m live)"
+	@echo "make clean       stop throwaway services and remove .run"
+
+install:
+	@bash scripts/bootstrap.sh
+
+# services.sh picks PostgreSQL/Redis (yours, the machine's, or throwaway ones).
+# The assignment, not `eval "$(...)"`, so a failure of services.sh stops here.
+test: install
+	@envs="$$(bash scripts/services.sh env)"
+	eval "$$envs"
+	rc=0
+	.venv/bin/pytest $(PYTEST_ARGS) || rc=$$?
+	if [ "$$rc" -eq 5 ]; then
+	    echo "make test: FAILED: pytest collected no tests (exit 5)" >&2
+	    exit 1
+	fi
+	exit "$$rc"
+
+lint: install
+	@.venv/bin/ruff check .
+
+run:
+	@bash scripts/run.sh
+
+resilience: install
+	@if [ ! -d tests/resilience ]; then
+	    echo "make resilience: tests/resilience does not exist yet; nothing to run"
+	    exit 0
+	fi
+	envs="$$(bash scripts/services.sh env)"
+	eval "$$envs"
+	.venv/bin/pytest -m live tests/resilience $(PYTEST_ARGS)
+
+clean:
+	@bash scripts/services.sh stop
+	rm -rf .run

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# `make run`: the whole JoPay stack in the foreground (D30): gunicorn, Celery
+# worker, Celery beat and, when the binary is there, anvil with a test USDC.
+# Ctrl-C (or any process dying) stops everything this script started.
+#
+# Without DATABASE_URL / REDIS_URL it runs on the embedded default the settings
+# provide: SQLite, Django's database cache and Celery's file-system transport,
+# all under .run/data (JOPAY_DATA_DIR).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { echo "run: $*"; }
+
+bash scripts/bootstrap.sh
+
+PORT=${PORT:-8000}
+BASE_URL=http://127.0.0.1:$PORT
+DATA=${JOPAY_DATA_DIR:-.run/data}
+LOGS=.run/logs
+ANVIL_BIN=${JOPAY_ANVIL_BIN:-.run/node/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
+ANVIL_RPC_URL=http://127.0.0.1:8545
+PY=.venv/bin/python
+
+export JOPAY_PUBLIC_BASE_URL=${JOPAY_PUBLIC_BASE_URL:-$BASE_URL}
+# A local dev command: DEBUG lets the settings use a built-in SECRET_KEY.
+export DEBUG=${DEBUG:-1}
+export PYTHONUNBUFFERED=1
+if [ -z "${DATABASE_URL:-}" ] && [ -z "${REDIS_URL:-}" ]; then
+    log "embedded mode: SQLite + database cache + file-system Celery transport in $DATA"
+else
+    log "DATABASE_URL=${DATABASE_URL:-<unset: SQLite>} REDIS_URL=${REDIS_URL:-<unset: embedded>}"
+fi
+# The file-system transport needs its folders to exist.
+mkdir -p "$DATA/celery/queue" "$DATA/celery/processed" "$DATA/celery/control" "$LOGS"
+
+$PY manage.py migrate --noinput
+$PY manage.py createcachetable
+$PY manage.py collectstatic --noinput >/dev/null
+
+# First run: a demo partner whose test key the banner prints. Written via a temp
+# file so a failed command does not leave an empty marker behind.
+if [ ! -s "$DATA/demo.json" ]; then
+    log "creating the demo partner"
+    if ! $PY manage.py create_partner --slug demo --name "Demo Partner" --currency EUR \
+            --currencies EUR,USD,GBP,JPY --json >"$DATA/demo.json.tmp"; then
+        rm -f "$DATA/demo.json.tmp"
+        echo "run: ERROR: manage.py create_partner failed" >&2
+        exit 1
+    fi
+    mv "$DATA/demo.json.tmp" "$DATA/demo.json"
+fi
+
+# --- process management ----------------------------------------------------------
+# Job control on: each child gets its own process group, so stopping one group
+# also stops what it forked (gunicorn workers, Celery pool processes), and
+# nothing outside what we started is touched.
+set -m
+pids=()
+names=()
+
+start() {  # name command...  (output to the terminal, prefixed with [name])
+    local name=$1; shift
+    # The prefixer ignores Ctrl-C so the shutdown logs still get through.
+    "$@" > >(trap '' INT; sed -u "s/^/[$name] /") 2>&1 &
+    pids+=($!)
+    names+=("$name")
+}
+
+stopping=0
+stop_all() {
+    [ "$stopping" = 1 ] && return
+    stopping=1
+    trap - INT TERM
+    [ ${#pids[@]} -eq 0 ] && return
+    log "stopping ${names[*]}"
+    local pid i
+    # TERM to each leader: gunicorn and Celery then stop their own children
+    # (a warm shutdown); whatever is left in a group after 10 s is killed.
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for i in $(seq 100); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && { log "all stopped"; return; }
+        sleep 0.1
+    done
+    log "forcing the rest to stop (SIGKILL)"
+    for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- local chain -------------------------------------------------------------------
+rpc_answers() {
+    curl -sf -m 1 -H 'content-type: application/json' \
+        -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$ANVIL_RPC_URL" >/dev/null
+}
+if [ -x "$ANVIL_BIN" ]; then
+    if rpc_answers; then
+        log "WARNING: something already answers on $ANVIL_RPC_URL; not starting anvil"
+    else
+        # Block noise goes to a file; the chain restarts empty on every run.
+        log "starting anvil on $ANVIL_RPC_URL (chain id 31337, log $LOGS/anvil.log)"
+        "$ANVIL_BIN" --host 127.0.0.1 --port 8545 --chain-id 31337 --block-time 2 \
+            >"$LOGS/anvil.log" 2>&1 &
+        pids+=($!)
+        names+=(anvil)
+        for _ in $(seq 100); do rpc_answers && break; sleep 0.1; done
+        rpc_answers || { echo "run: ERROR: anvil did not answer; see $LOGS/anvil.log" >&2; exit 1; }
+        # Deploys the test USDC and registers it as a local chain (D30).
+        if [ -f scripts/dev_chain.py ]; then
+            JOPAY_DEV_RPC_URL=$ANVIL_RPC_URL $PY scripts/dev_chain.py
+        fi
+    fi
+else
+    log "anvil not installed (needs npm); running without a local chain"
+fi
+
+# --- the three JoPay processes (D30) -------------------------------------------------
+start web .venv/bin/gunicorn jopay_project.wsgi --bind "127.0.0.1:$PORT" --workers 2
+web_pid=$!
+start worker .venv/bin/celery -A jopay_project worker --loglevel INFO --concurrency 2
+start beat .venv/bin/celery -A jopay_project beat --loglevel INFO -s "$DATA/celerybeat-schedule"
+
+# Wait for the web server before printing the banner (not if it died already).
+for _ in $(seq 150); do
+    curl -s -o /dev/null -m 1 "$BASE_URL/" && break
+    kill -0 "$web_pid" 2>/dev/null || break
+    sleep 0.2
+done
+
+test_key=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["test_key"])' "$DATA/demo.json")
+cat <<EOF
+
+  JoPay is running at $BASE_URL   (Ctrl-C stops everything)
+    test key : $test_key
+    try      : curl -s $BASE_URL/api/v1/merchants -H "Authorization: Bearer $test_key"
+    admin    : $BASE_URL/admin/
+    portal   : $BASE_URL/portal/
+    API docs : $BASE_URL/docs/api/
+    demo     : $DATA/demo.json (keys, webhook secret)
+
+EOF
+
+# Stop everything as soon as one process exits (a crash, a busy port).
+status=0
+wait -n "${pids[@]}" || status=$?
+log "a process exited (status $status); shutting down"
+exit "$status"
