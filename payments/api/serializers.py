@@ -1,0 +1,297 @@
+"""Request API input parsing (D4, D11-D13, D17, D34). No business logic, no DB.
+
+Bodies are plain JSON objects checked field by field in the documented order,
+so each failure carries the field's own code, else ``invalid_request`` with
+``field``. Unknown fields are ignored; ``null`` for an optional field means
+"not given". The output shape lives in ``payments.serializers``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.http import QueryDict
+from rest_framework import serializers
+
+from jopay_project.errors import ErrorCode, JoPayError
+from merchants.models import Merchant, Partner
+from merchants.validation import body_hash
+from payments.models import PaymentRequest
+from payments.money import MAX_FIAT_INT, is_supported
+from payments.services.requests import PaymentRequestDraft
+
+MEMO_MAX = 500
+METADATA_MAX_KEYS = 20
+METADATA_KEY_MAX = 40
+METADATA_VALUE_MAX = 500
+RETURN_URL_MAX = 2000
+# D11: expires_in_seconds bounds per payment_mode.
+EXPIRY_BOUNDS = {
+    PaymentRequest.PaymentMode.POS: (60, 86_400),
+    PaymentRequest.PaymentMode.INVOICE: (3_600, 7_776_000),
+}
+_https_url = URLValidator(schemes=["https"])
+
+
+def _is_int(value: Any) -> bool:
+    # JSON true/false arrive as bool, a subclass of int: never an amount.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL cannot store NUL, and a lone surrogate cannot be encoded."""
+    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def parse_merchant_id(value: Any) -> uuid.UUID:
+    """D34: missing or not a UUID string → ``invalid_merchant_id``."""
+    if not isinstance(value, str):
+        raise JoPayError(ErrorCode.INVALID_MERCHANT_ID)
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise JoPayError(ErrorCode.INVALID_MERCHANT_ID) from None
+
+
+def create_body_hash(body: dict[str, Any]) -> str:
+    """D17: the hash of the normalised known fields of a create body.
+
+    Computed before validation (an identical body to one that created a
+    request is valid by construction); defaults are filled in so that omitting
+    ``payment_mode`` and sending ``"pos"`` are the same body.
+    """
+    merchant_id = body.get("merchant_id")
+    if isinstance(merchant_id, str):
+        with contextlib.suppress(ValueError):
+            merchant_id = str(uuid.UUID(merchant_id))
+
+    def given(name: str, default: Any = None) -> Any:
+        value = body.get(name)
+        return default if value is None else value
+
+    known = {
+        "merchant_id": merchant_id,
+        "fiat_amount_int": given("fiat_amount_int"),
+        "fiat_currency_code": given("fiat_currency_code"),
+        "memo": given("memo", ""),
+        "metadata": given("metadata", {}),
+        "payment_mode": given("payment_mode", PaymentRequest.PaymentMode.POS.value),
+        "expires_in_seconds": given("expires_in_seconds"),
+        "return_url": given("return_url", ""),
+    }
+    return body_hash(known)
+
+
+def parse_fiat_amount(value: Any) -> int:
+    """D13: a JSON integer in 1 … 2 147 483 647 (not "2500", 25.5, true, null)."""
+    if not _is_int(value) or not 1 <= value <= MAX_FIAT_INT:
+        raise JoPayError(ErrorCode.INVALID_AMOUNT)
+    return value
+
+
+def parse_currency(value: Any, *, merchant: Merchant, partner: Partner) -> str:
+    """D12: the effective currency, with ``fiat_currency_code`` as an assertion."""
+    effective = merchant.effective_currency()
+    if value is not None:
+        if not is_supported(value):
+            raise JoPayError(ErrorCode.INVALID_CURRENCY)
+        if value != effective:
+            raise JoPayError(ErrorCode.CURRENCY_MISMATCH, expected_fiat_code=effective)
+    if not is_supported(effective):
+        raise JoPayError(ErrorCode.INVALID_CURRENCY)
+    if effective not in (partner.enabled_currencies or []):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
+    return effective
+
+
+def parse_memo(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MEMO_MAX or not _storable(value):
+        raise JoPayError(ErrorCode.INVALID_MEMO)
+    return value
+
+
+def parse_metadata(value: Any) -> dict[str, str]:
+    """String → string, ≤ 20 keys, key ≤ 40, value ≤ 500 characters (spec §4.1.1)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="metadata")
+    if len(value) > METADATA_MAX_KEYS:
+        raise JoPayError(ErrorCode.METADATA_TOO_MANY_KEYS)
+    for key, item in value.items():
+        if len(key) > METADATA_KEY_MAX:
+            raise JoPayError(ErrorCode.METADATA_KEY_TOO_LONG)
+        if not isinstance(item, str) or not _storable(key) or not _storable(item):
+            raise JoPayError(ErrorCode.INVALID_REQUEST, field="metadata")
+        if len(item) > METADATA_VALUE_MAX:
+            raise JoPayError(ErrorCode.METADATA_VALUE_TOO_LONG)
+    return dict(value)
+
+
+def parse_payment_mode(value: Any) -> str:
+    if value is None:
+        return PaymentRequest.PaymentMode.POS
+    if value not in PaymentRequest.PaymentMode.values:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="payment_mode")
+    return value
+
+
+def parse_expiry(value: Any, *, payment_mode: str, partner: Partner) -> int:
+    """D11: bounds per mode; the default is the partner's for that mode."""
+    if value is None:
+        if payment_mode == PaymentRequest.PaymentMode.INVOICE:
+            return partner.invoice_expiry_seconds
+        return partner.pos_expiry_seconds
+    low, high = EXPIRY_BOUNDS[payment_mode]
+    if not _is_int(value) or not low <= value <= high:
+        raise JoPayError(ErrorCode.INVALID_EXPIRY)
+    return value
+
+
+def parse_return_url(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > RETURN_URL_MAX:
+        raise JoPayError(ErrorCode.INVALID_RETURN_URL)
+    try:
+        _https_url(value)
+    except ValidationError:
+        raise JoPayError(ErrorCode.INVALID_RETURN_URL) from None
+    return value
+
+
+def parse_create_body(
+    body: dict[str, Any],
+    *,
+    merchant: Merchant,
+    partner: Partner,
+    idempotency_key: str | None,
+    idempotency_hash: str,
+) -> PaymentRequestDraft:
+    """Every shape check of a create body after the merchant is known, in D34 order."""
+    fiat_int = parse_fiat_amount(body.get("fiat_amount_int"))
+    fiat_code = parse_currency(
+        body.get("fiat_currency_code"), merchant=merchant, partner=partner
+    )
+    memo = parse_memo(body.get("memo"))
+    metadata = parse_metadata(body.get("metadata"))
+    payment_mode = parse_payment_mode(body.get("payment_mode"))
+    expires_in = parse_expiry(
+        body.get("expires_in_seconds"), payment_mode=payment_mode, partner=partner
+    )
+    return_url = parse_return_url(body.get("return_url"))
+    return PaymentRequestDraft(
+        merchant=merchant,
+        fiat_int=fiat_int,
+        fiat_code=fiat_code,
+        payment_mode=payment_mode,
+        expires_in_seconds=expires_in,
+        memo=memo,
+        metadata=metadata,
+        return_url=return_url,
+        idempotency_key=idempotency_key,
+        idempotency_hash=idempotency_hash,
+    )
+
+
+def _choice(params: QueryDict, name: str, choices: list[str]) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if value not in choices:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field=name)
+    return value
+
+
+def _timestamp(params: QueryDict, name: str) -> datetime | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    # A "+" in a query string decodes to a space: "…T17:00:00 00:00" meant "+00:00".
+    value = value.strip().replace(" ", "+")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field=name) from None
+    # D1: times are UTC; a time without an offset is read as UTC.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_list_filters(params: QueryDict) -> dict[str, Any]:
+    """Filters of ``GET /api/v1/requests`` (D18, D34); unknown values are refused."""
+    merchant_id = params.get("merchant_id")
+    return {
+        "merchant_id": parse_merchant_id(merchant_id) if merchant_id else None,
+        "status": _choice(params, "status", PaymentRequest.Status.values),
+        "proof_status": _choice(
+            params, "proof_status", PaymentRequest.ProofStatus.values
+        ),
+        "created_after": _timestamp(params, "created_after"),
+        "created_before": _timestamp(params, "created_before"),
+    }
+
+
+# --- OpenAPI documentation only (drf-spectacular); parsing above is the contract. ---
+
+
+class AmountOutput(serializers.Serializer):
+    fiat_int = serializers.IntegerField()
+    fiat_code = serializers.CharField()
+    usdc_micro = serializers.CharField(help_text="micro-USDC as a string of digits")
+
+
+class PaymentRequestCreateInput(serializers.Serializer):
+    merchant_id = serializers.UUIDField()
+    fiat_amount_int = serializers.IntegerField(min_value=1, max_value=MAX_FIAT_INT)
+    fiat_currency_code = serializers.CharField(required=False)
+    memo = serializers.CharField(required=False, max_length=MEMO_MAX)
+    idempotency_key = serializers.CharField(
+        required=False, min_length=32, max_length=64
+    )
+    metadata = serializers.DictField(child=serializers.CharField(), required=False)
+    payment_mode = serializers.ChoiceField(
+        PaymentRequest.PaymentMode.values, required=False
+    )
+    expires_in_seconds = serializers.IntegerField(required=False)
+    return_url = serializers.URLField(required=False)
+
+
+class PaymentRequestOutput(serializers.Serializer):
+    ok = serializers.BooleanField()
+    request_id = serializers.UUIDField()
+    status = serializers.ChoiceField(PaymentRequest.Status.values)
+    proof_status = serializers.ChoiceField(PaymentRequest.ProofStatus.values)
+    pay_page_url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    amount = AmountOutput()
+    merchant_id = serializers.UUIDField()
+    metadata = serializers.DictField(child=serializers.CharField())
+    memo = serializers.CharField()
+    payment_mode = serializers.ChoiceField(PaymentRequest.PaymentMode.values)
+    test_mode = serializers.BooleanField()
+    reference = serializers.CharField()
+    receiving_address = serializers.CharField()
+    chain_id = serializers.IntegerField(allow_null=True)
+    tx_hash = serializers.CharField(allow_null=True)
+    payer_address = serializers.CharField(allow_null=True)
+    proof_source = serializers.CharField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    mismatch_reason = serializers.CharField(allow_null=True)
+    return_url = serializers.URLField(allow_null=True)
+
+
+class FxRateOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    rate = serializers.CharField(allow_null=True, help_text="fiat units per 1 USDC")
+    source = serializers.CharField(allow_null=True)
+    fetched_at = serializers.DateTimeField(allow_null=True)
+    stale = serializers.BooleanField()

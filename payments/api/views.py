@@ -1,0 +1,187 @@
+"""Requests API (spec §4, D11-D18) and FX rates (D35): thin views over services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers as drf
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from jopay_project.api import JoPayApiView, ok, parse_uuid
+from jopay_project.errors import ErrorCode
+from jopay_project.formats import iso
+from jopay_project.pagination import keyset_page, parse_limit
+from merchants.api.serializers import json_object_body
+from merchants.selectors import merchant_get
+from merchants.validation import validate_idempotency_key
+from payments.selectors import (
+    fx_rate_is_stale,
+    fx_rates_effective,
+    payment_request_get,
+    payment_request_list,
+)
+from payments.serializers import payment_request_data
+from payments.services.requests import (
+    payment_request_cancel,
+    payment_request_create,
+    payment_request_replay,
+)
+
+from .serializers import (
+    FxRateOutput,
+    PaymentRequestCreateInput,
+    PaymentRequestOutput,
+    create_body_hash,
+    parse_create_body,
+    parse_list_filters,
+    parse_merchant_id,
+)
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class PaymentRequestCreateApi(JoPayApiView):
+    rate_group = "requests.create"
+    required_scope = "requests:write"
+
+    @extend_schema(
+        request=PaymentRequestCreateInput,
+        responses={201: PaymentRequestOutput, 200: PaymentRequestOutput},
+        summary="Create a payment request (idempotent with idempotency_key)",
+    )
+    def post(self, request: Request) -> Response:
+        body = json_object_body(request)
+        key = validate_idempotency_key(body.get("idempotency_key"))
+        digest = create_body_hash(body)
+        if key is not None:
+            # D17: a retry of a request that exists answers before any other check,
+            # so it replays even if the merchant was disabled since.
+            original = payment_request_replay(
+                tenant=self.tenant, idempotency_key=key, idempotency_hash=digest
+            )
+            if original is not None:
+                return ok(
+                    payment_request_data(original), headers={REPLAYED_HEADER: "true"}
+                )
+        merchant = merchant_get(
+            tenant=self.tenant, merchant_id=parse_merchant_id(body.get("merchant_id"))
+        )
+        draft = parse_create_body(
+            body,
+            merchant=merchant,
+            partner=self.tenant.partner,
+            idempotency_key=key,
+            idempotency_hash=digest,
+        )
+        created_request, created = payment_request_create(
+            tenant=self.tenant, draft=draft
+        )
+        if not created:
+            return ok(
+                payment_request_data(created_request), headers={REPLAYED_HEADER: "true"}
+            )
+        return ok(payment_request_data(created_request), status=201)
+
+
+class PaymentRequestDetailApi(JoPayApiView):
+    rate_group = "requests.detail"
+    required_scope = "requests:read"
+
+    @extend_schema(
+        responses={200: PaymentRequestOutput}, summary="Get a payment request"
+    )
+    def get(self, request: Request, request_id: str) -> Response:
+        found = payment_request_get(
+            tenant=self.tenant,
+            request_id=parse_uuid(request_id, ErrorCode.INVALID_REQUEST_ID),
+        )
+        return ok(payment_request_data(found))
+
+
+class PaymentRequestListApi(JoPayApiView):
+    rate_group = "requests.list"
+    required_scope = "requests:read"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in (
+                "merchant_id",
+                "status",
+                "proof_status",
+                "created_after",
+                "created_before",
+                "cursor",
+                "limit",
+            )
+        ],
+        responses={
+            200: inline_serializer(
+                "PaymentRequestPage",
+                {
+                    "ok": drf.BooleanField(),
+                    "data": PaymentRequestOutput(many=True),
+                    "has_more": drf.BooleanField(),
+                    "next_cursor": drf.CharField(allow_null=True),
+                },
+            )
+        },
+        summary="List payment requests, newest first (keyset paging)",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_limit(params.get("limit"))
+        queryset = payment_request_list(
+            tenant=self.tenant, **parse_list_filters(params)
+        )
+        page = keyset_page(queryset, limit=limit, cursor=params.get("cursor") or None)
+        return ok(page.envelope([payment_request_data(item) for item in page.items]))
+
+
+class PaymentRequestCancelApi(JoPayApiView):
+    rate_group = "requests.cancel"
+    required_scope = "requests:write"
+
+    @extend_schema(
+        request=None,
+        responses={200: PaymentRequestOutput},
+        summary="Cancel a payment request (repeat cancel is a no-op)",
+    )
+    def post(self, request: Request, request_id: str) -> Response:
+        cancelled = payment_request_cancel(
+            tenant=self.tenant,
+            request_id=parse_uuid(request_id, ErrorCode.INVALID_REQUEST_ID),
+        )
+        return ok(payment_request_data(cancelled))
+
+
+class FxRateListApi(JoPayApiView):
+    rate_group = "fx.rates"
+    required_scope = "fx:read"
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "FxRateList",
+                {"ok": drf.BooleanField(), "data": FxRateOutput(many=True)},
+            )
+        },
+        summary="The partner's effective FX rate for each enabled currency",
+    )
+    def get(self, request: Request) -> Response:
+        partner = self.tenant.partner
+        currencies = list(partner.enabled_currencies or [])
+        rates = fx_rates_effective(partner, currencies)
+        data = []
+        for currency in currencies:
+            rate = rates[currency]
+            data.append(
+                {
+                    "currency": currency,
+                    "rate": format(rate.rate.normalize(), "f") if rate else None,
+                    "source": rate.source if rate else None,
+                    "fetched_at": iso(rate.fetched_at) if rate else None,
+                    "stale": fx_rate_is_stale(rate) if rate else True,
+                }
+            )
+        return ok({"data": data})

@@ -1,0 +1,65 @@
+"""What every adapter returns, and the one way rates are normalised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+
+from payments.money import RATE_PLACES, SUPPORTED_CURRENCIES
+
+_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
+
+
+class FeedError(Exception):
+    """A feed could not be fetched or parsed; the caller tries the next one."""
+
+
+@dataclass(frozen=True)
+class FeedRates:
+    """Fiat units per 1 USD(C) for the supported currencies one feed provided."""
+
+    source: str  # e.g. "ecb:www.ecb.europa.eu", recorded on every rate it sets
+    rates: dict[str, Decimal] = field(default_factory=dict)
+
+
+def normalise_rate(value: object) -> Decimal:
+    """A positive finite ``Decimal`` quantised to 18 places, else ``FeedError``.
+
+    Rounding happens here once (half-even, with enough precision that the
+    quantisation is the only rounding); bools and floats are refused so a
+    float can never sneak into money maths.
+    """
+    if isinstance(value, bool | float):
+        raise FeedError(f"rate {value!r} is not a decimal number")
+    try:
+        rate = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise FeedError(f"rate {value!r} is not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise FeedError(f"rate {value!r} is not positive")
+    with localcontext() as ctx:
+        ctx.prec = 60
+        quantised = rate.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+    if quantised <= 0:
+        raise FeedError(f"rate {value!r} rounds to zero")
+    return quantised
+
+
+def per_usd(table: dict[str, Decimal], base: str) -> dict[str, Decimal]:
+    """Re-base "units per 1 ``base``" to "units per 1 USD", supported codes only.
+
+    ``units_per_usd(c) = table[c] / table["USD"]``, with ``table[base] = 1``;
+    computed in one high-precision division per currency, then quantised.
+    """
+    table = {**table, base: Decimal(1)}
+    usd = table.get("USD")
+    if usd is None:
+        raise FeedError(f"a {base}-based feed without a USD rate cannot be used")
+    result: dict[str, Decimal] = {}
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for code in SUPPORTED_CURRENCIES:
+            if code in table:
+                result[code] = normalise_rate(table[code] / usd)
+    result["USD"] = Decimal(1).quantize(_QUANTUM)
+    return result

@@ -1,0 +1,68 @@
+"""HTTP for feeds: a timeout, two tries, and the adapter picked from URL and content."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import requests
+
+from . import ecb, json_table
+from .base import FeedError, FeedRates
+
+logger = logging.getLogger("jopay.fx")
+
+# Order matters only when both could claim a body; XML is checked first so a
+# feed served as text/xml with a JSON-looking URL still parses as XML.
+ADAPTERS = (ecb, json_table)
+TRIES = 2  # D14: each feed gets two tries before the next one is asked
+MAX_BYTES = 1_000_000  # rate tables are a few KiB; refuse anything absurd
+
+
+def source_name(adapter_name: str, url: str) -> str:
+    host = urlsplit(url).hostname or "unknown"
+    return f"{adapter_name}:{host}"[:40]
+
+
+def parse_feed(url: str, content_type: str, body: bytes) -> FeedRates:
+    """Parse one feed answer with the first adapter that recognises it."""
+    for adapter in ADAPTERS:
+        if adapter.looks_like(url, content_type.lower(), body):
+            rates: dict[str, Decimal] = adapter.parse(body)
+            return FeedRates(source=source_name(adapter.NAME, url), rates=rates)
+    raise FeedError("no adapter recognises this feed")
+
+
+def fetch_feed(url: str, *, timeout: float) -> FeedRates:
+    """Fetch and parse ``url``; up to ``TRIES`` attempts, each with ``timeout`` seconds.
+
+    Raises ``FeedError`` when every attempt failed (HTTP error, timeout,
+    connection error, oversized or unparseable answer).
+    """
+    last_error: Exception | None = None
+    for attempt in range(1, TRIES + 1):
+        try:
+            response = requests.get(
+                url,
+                timeout=timeout,
+                allow_redirects=False,
+                headers={"Accept": "application/json, application/xml"},
+            )
+            if response.status_code != 200:
+                raise FeedError(f"HTTP {response.status_code}")
+        except (requests.RequestException, FeedError) as exc:
+            # Transport trouble is worth the second try; a bad body is not.
+            last_error = exc
+            logger.warning(
+                "fx feed %s attempt %d/%d failed: %s", url, attempt, TRIES, exc
+            )
+            continue
+        body = response.content
+        if len(body) > MAX_BYTES:
+            raise FeedError(f"{url}: answer too large")
+        try:
+            return parse_feed(url, response.headers.get("Content-Type", ""), body)
+        except FeedError as exc:
+            raise FeedError(f"{url}: {exc}") from None
+    raise FeedError(f"{url}: {last_error}")

@@ -1,0 +1,42 @@
+"""The common JSON rate table: ``{"base": "USD", "rates": {"EUR": 0.92, ...}}``.
+
+Covers the "open exchange rates" / "exchangerate-api" / "open.er-api" family:
+the base is ``base`` or ``base_code``, the table ``rates`` or
+``conversion_rates``. A non-USD base is re-based through its USD entry.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from .base import FeedError, normalise_rate, per_usd
+
+NAME = "json"
+
+
+def looks_like(url: str, content_type: str, body: bytes) -> bool:
+    return "json" in content_type or body.lstrip()[:1] == b"{"
+
+
+def parse(body: bytes) -> dict[str, Decimal]:
+    try:
+        # parse_float=Decimal: "0.9234" stays exactly 0.9234, never a binary float.
+        data = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FeedError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise FeedError("the JSON feed is not an object")
+    if data.get("result") not in (None, "success") or data.get("success") is False:
+        raise FeedError(
+            f"the feed reported failure: {data.get('error') or data.get('result')}"
+        )
+    base = data.get("base", data.get("base_code"))
+    rates = data.get("rates", data.get("conversion_rates"))
+    if not isinstance(base, str) or not isinstance(rates, dict) or not rates:
+        raise FeedError("the JSON feed has no base currency or no rates table")
+    table: dict[str, Decimal] = {}
+    for code, value in rates.items():
+        if isinstance(code, str) and len(code) == 3:
+            table[code.upper()] = normalise_rate(value)
+    return per_usd(table, base.upper())

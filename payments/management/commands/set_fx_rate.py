@@ -1,0 +1,66 @@
+"""``set_fx_rate --currency EUR --rate 0.92 [--partner SLUG] [--clear]`` (D31)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from merchants.models import Partner
+from payments.money import is_supported
+from payments.services.fx import fx_rate_clear_manual, fx_rate_set_manual
+
+
+class Command(BaseCommand):
+    help = (
+        "Store a pinned manual FX rate (fiat units per 1 USDC, source 'manual'), "
+        "globally or for one partner; --clear removes the pin."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
+        parser.add_argument("--rate", help="fiat units per 1 USDC, e.g. 0.92")
+        parser.add_argument("--partner", help="partner slug (default: the global rate)")
+        parser.add_argument(
+            "--clear", action="store_true", help="remove the manual pin"
+        )
+
+    def handle(
+        self,
+        *args,
+        currency: str,
+        rate: str | None,
+        partner: str | None,
+        clear: bool,
+        **options,
+    ) -> None:
+        if not is_supported(currency):
+            raise CommandError(
+                f"{currency!r} is not one of the 28 supported currencies"
+            )
+        owner = None
+        if partner:
+            owner = Partner.objects.filter(slug=partner).first()
+            if owner is None:
+                raise CommandError(f"no partner with slug {partner!r}")
+        scope = f"partner {owner.slug}" if owner else "global"
+        if clear:
+            if rate is not None:
+                raise CommandError("--clear takes no --rate")
+            cleared = fx_rate_clear_manual(currency=currency, partner=owner)
+            verb = "cleared" if cleared else "had no"
+            self.stdout.write(f"{currency} ({scope}): {verb} manual rate")
+            return
+        if rate is None:
+            raise CommandError("--rate is required (or --clear)")
+        try:
+            value = Decimal(rate)
+            stored = fx_rate_set_manual(currency=currency, rate=value, partner=owner)
+        except (InvalidOperation, ValueError) as exc:
+            raise CommandError(
+                f"--rate must be a positive decimal with at most 18 places: {exc}"
+            ) from None
+        self.stdout.write(
+            f"{currency} ({scope}): {stored.rate.normalize():f} per USDC, "
+            "source manual, pinned"
+        )

@@ -1,0 +1,174 @@
+"""FX rates (D14, D31, D36): the rate a request uses, manual pins, feed refresh.
+
+A rate is "fiat units per 1 USDC" (``Decimal``, 18 places). Each currency has
+one global row and optional per-partner override rows. Manual rates
+(``source="manual"``) are pinned: feeds never overwrite them and they never go
+stale. Any other rate older than ``JOPAY_FX_STALE_AFTER_SECONDS`` (24 h) is
+unusable, and so is a missing one: both answer ``fx_unavailable``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+from merchants.models import Partner
+from payments import fx as feeds
+from payments.models import FxRate
+from payments.money import is_supported, rate_to_scaled_int
+from payments.selectors import fx_rate_is_stale, fx_rates_effective
+
+logger = logging.getLogger("jopay.fx")
+
+MANUAL_SOURCE = "manual"
+
+
+def fx_rate_for(partner: Partner | None, currency: str) -> FxRate:
+    """The usable rate for ``currency``: partner override first, else global (D14).
+
+    Raises ``JoPayError(fx_unavailable)`` when there is none or it is stale.
+    """
+    rate = fx_rates_effective(partner, [currency])[currency]
+    if rate is None or fx_rate_is_stale(rate):
+        raise JoPayError(ErrorCode.FX_UNAVAILABLE)
+    return rate
+
+
+def _check_manual(currency: str, rate: Decimal) -> None:
+    if not is_supported(currency):
+        raise ValueError(f"{currency!r} is not one of the 28 supported currencies")
+    rate_to_scaled_int(rate)  # positive, finite, at most 18 places, else ValueError
+
+
+@transaction.atomic
+def fx_rate_set_manual(
+    *, currency: str, rate: Decimal, partner: Partner | None = None
+) -> FxRate:
+    """Store a pinned manual rate (global, or ``partner``'s override) (D31).
+
+    Raises ``ValueError`` for an unsupported currency or a rate that is not a
+    positive ``Decimal`` with at most 18 places. Feeds never overwrite it.
+    """
+    _check_manual(currency, rate)
+    row, _ = FxRate.objects.select_for_update().update_or_create(
+        currency=currency,
+        partner=partner,
+        defaults={
+            "rate": rate,
+            "source": MANUAL_SOURCE,
+            "pinned": True,
+            "fetched_at": timezone.now(),
+        },
+    )
+    return row
+
+
+@transaction.atomic
+def fx_rate_clear_manual(*, currency: str, partner: Partner | None = None) -> bool:
+    """Undo ``fx_rate_set_manual``; returns whether there was a pin to clear.
+
+    A partner override is deleted (the global rate applies again). The global
+    row is unpinned but kept: it stays usable until it is 24 h old and the next
+    refresh overwrites it, so clearing never opens a gap.
+    """
+    if not is_supported(currency):
+        raise ValueError(f"{currency!r} is not one of the 28 supported currencies")
+    if partner is not None:
+        deleted, _ = FxRate.objects.filter(currency=currency, partner=partner).delete()
+        return deleted > 0
+    return (
+        FxRate.objects.filter(
+            currency=currency, partner__isnull=True, pinned=True
+        ).update(pinned=False)
+        > 0
+    )
+
+
+@dataclass
+class FxRefreshResult:
+    """What a refresh did (or, with ``dry_run``, would do)."""
+
+    source: str | None = None  # the feed that answered; None when all failed
+    changed: dict[str, tuple[Decimal | None, Decimal]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    skipped_pinned: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.source is not None
+
+
+def fx_refresh(
+    *, dry_run: bool = False, feed_urls: list[str] | None = None
+) -> FxRefreshResult:
+    """Fetch rates from the first working feed of ``JOPAY_FX_FEEDS`` and store them.
+
+    Guarantees: feeds are tried in order, each with ``JOPAY_FX_TIMEOUT_SECONDS``
+    and two tries (D14); network I/O happens before the transaction; pinned
+    rates are never overwritten; when every feed fails nothing is written and
+    the last good rates stay. Every written row records ``source`` and
+    ``fetched_at``. Never raises for feed trouble: see ``result.errors``.
+    """
+    result = FxRefreshResult(dry_run=dry_run)
+    urls = settings.JOPAY_FX_FEEDS if feed_urls is None else feed_urls
+    fetched: feeds.FeedRates | None = None
+    for url in urls:
+        try:
+            fetched = feeds.fetch_feed(url, timeout=settings.JOPAY_FX_TIMEOUT_SECONDS)
+            break
+        except feeds.FeedError as exc:
+            result.errors.append(str(exc))
+    if fetched is None:
+        if not urls:
+            result.errors.append("JOPAY_FX_FEEDS is empty")
+        logger.error(
+            "fx refresh: every feed failed; keeping the last good rates: %s",
+            "; ".join(result.errors),
+        )
+        return result
+    result.source = fetched.source
+    _store(fetched, result)
+    return result
+
+
+@transaction.atomic
+def _store(fetched: feeds.FeedRates, result: FxRefreshResult) -> None:
+    now = timezone.now()
+    existing = {
+        r.currency: r
+        for r in FxRate.objects.select_for_update().filter(
+            partner__isnull=True, currency__in=list(fetched.rates)
+        )
+    }
+    for currency, rate in sorted(fetched.rates.items()):
+        row = existing.get(currency)
+        if row is not None and row.pinned:
+            result.skipped_pinned.append(currency)
+            continue
+        if row is not None and row.rate == rate:
+            result.unchanged.append(currency)
+        else:
+            result.changed[currency] = (row.rate if row else None, rate)
+        if result.dry_run:
+            continue
+        if row is None:
+            FxRate.objects.create(
+                currency=currency,
+                partner=None,
+                rate=rate,
+                source=fetched.source,
+                pinned=False,
+                fetched_at=now,
+            )
+        else:
+            # Same rate still refreshes fetched_at: the rate was confirmed now.
+            row.rate, row.source, row.fetched_at = rate, fetched.source, now
+            row.save(update_fields=["rate", "source", "fetched_at"])

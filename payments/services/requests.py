@@ -1,0 +1,263 @@
+"""Payment requests: create (idempotent, unique amount), cancel, expire (D11-D18).
+
+Every state change writes its webhook event with ``event_emit`` inside the same
+transaction (D24). Network I/O never happens here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from eth_utils import is_hex_address, to_checksum_address
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.tenancy import Tenant
+from merchants.models import Merchant
+from payments.models import PaymentRequest
+from payments.money import fiat_to_usdc_micro
+from payments.serializers import payment_request_event_data
+from webhooks.services import event_emit
+
+from .amounts import amount_base, amount_check_limits, amount_lock, amount_pick_unique
+from .fx import fx_rate_for
+
+# spec §1.5: short public reference, no look-alikes (0/O, 1/I).
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 6
+REFERENCE_TRIES = 8
+EXPIRE_BATCH_SIZE = 500
+CANCELLABLE_PROOF_STATUSES = (
+    PaymentRequest.ProofStatus.NONE,
+    PaymentRequest.ProofStatus.MISMATCH,
+)
+
+
+@dataclass(frozen=True)
+class PaymentRequestDraft:
+    """A create body that passed every shape check (the API layer builds it)."""
+
+    merchant: Merchant
+    fiat_int: int
+    fiat_code: str  # the effective currency (D12), already checked
+    payment_mode: str = PaymentRequest.PaymentMode.POS
+    expires_in_seconds: int = 3600
+    memo: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    return_url: str = ""
+    idempotency_key: str | None = None
+    idempotency_hash: str = ""
+
+
+def payment_request_replay(
+    *, tenant: Tenant, idempotency_key: str, idempotency_hash: str
+) -> PaymentRequest | None:
+    """The request created earlier with this key, in its current state, or None (D17).
+
+    Raises ``idempotency_conflict`` when the key was used with a different body.
+    """
+    original = (
+        PaymentRequest.objects.for_tenant(tenant)
+        .filter(idempotency_key=idempotency_key)
+        .select_related("merchant")
+        .first()
+    )
+    if original is None:
+        return None
+    if original.idempotency_hash != idempotency_hash:
+        raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
+    return original
+
+
+def _reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def _canonical_address(address: str) -> str:
+    # D15 compares addresses exactly; one spelling (EIP-55) for every partner's copy.
+    return to_checksum_address(address) if is_hex_address(address) else address
+
+
+@transaction.atomic
+def payment_request_create(
+    *, tenant: Tenant, draft: PaymentRequestDraft
+) -> tuple[PaymentRequest, bool]:
+    """Create a payment request, or return the one its idempotency key already made.
+
+    Returns ``(request, created)``. Guarantees:
+    - merchant readiness, partner limits and FX are checked, in that order
+      (``merchant_not_ready``, ``amount_below_minimum``/``amount_exceeds_max``,
+      ``fx_unavailable``);
+    - ``usdc_micro`` is the D14 floor conversion rounded down to a multiple of
+      1 000 plus a tag unique for the receiving address among open or
+      in-grace requests of every partner and mode (``amount_unavailable``
+      when all 1 000 are taken), chosen under a row lock on the address;
+    - with an idempotency key, concurrent duplicates produce one row: the
+      losers return it (``created`` False) or raise ``idempotency_conflict``.
+    Nothing is written when anything raises.
+    """
+    merchant, now = draft.merchant, timezone.now()
+    if not merchant.is_ready:
+        raise JoPayError(ErrorCode.MERCHANT_NOT_READY)
+    partner = tenant.partner
+    if draft.fiat_code == partner.default_currency:
+        # Same currency: the limits need no FX, so they answer first.
+        amount_check_limits(
+            partner=partner, fiat_int=draft.fiat_int, currency=draft.fiat_code
+        )
+    rate = fx_rate_for(partner, draft.fiat_code)
+    usdc_exact = fiat_to_usdc_micro(draft.fiat_int, draft.fiat_code, rate.rate)
+    if draft.fiat_code != partner.default_currency:
+        amount_check_limits(
+            partner=partner,
+            fiat_int=draft.fiat_int,
+            currency=draft.fiat_code,
+            usdc_micro=usdc_exact,
+        )
+    base = amount_base(usdc_exact)
+    address = _canonical_address(merchant.wallet_address)
+
+    amount_lock(address)
+    if draft.idempotency_key:
+        # A duplicate that waited on the same lock sees the winner's row now.
+        existing = payment_request_replay(
+            tenant=tenant,
+            idempotency_key=draft.idempotency_key,
+            idempotency_hash=draft.idempotency_hash,
+        )
+        if existing is not None:
+            return existing, False
+    usdc_micro = amount_pick_unique(address=address, base=base, now=now)
+
+    request = PaymentRequest(
+        partner=partner,
+        test_mode=tenant.test_mode,
+        merchant=merchant,
+        payment_mode=draft.payment_mode,
+        fiat_int=draft.fiat_int,
+        fiat_code=draft.fiat_code,
+        usdc_micro=usdc_micro,
+        fx_rate=rate.rate,
+        fx_source=rate.source,
+        memo=draft.memo,
+        metadata=draft.metadata,
+        return_url=draft.return_url,
+        receiving_address=address,
+        created_at=now,
+        expires_at=now + timedelta(seconds=draft.expires_in_seconds),
+        idempotency_key=draft.idempotency_key,
+        idempotency_hash=draft.idempotency_hash,
+    )
+    for _ in range(REFERENCE_TRIES):
+        request.reference = _reference()
+        if PaymentRequest.objects.filter(reference=request.reference).exists():
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: the outer transaction survives
+                request.save(force_insert=True)
+        except IntegrityError:
+            if draft.idempotency_key:
+                # Another key holder (another wallet, so not behind our lock) won.
+                existing = payment_request_replay(
+                    tenant=tenant,
+                    idempotency_key=draft.idempotency_key,
+                    idempotency_hash=draft.idempotency_hash,
+                )
+                if existing is not None:
+                    return existing, False
+            continue  # a reference collision: draw again
+        return request, True
+    raise RuntimeError("could not draw a unique reference")  # ~impossible: 32**6 codes
+
+
+def _locked_for_tenant(tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
+    try:
+        return (
+            PaymentRequest.objects.for_tenant(tenant)
+            .select_for_update(of=("self",))
+            .select_related("merchant")
+            .get(pk=request_id)
+        )
+    except PaymentRequest.DoesNotExist:
+        raise JoPayError(ErrorCode.NOT_FOUND) from None
+
+
+@transaction.atomic
+def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
+    """Cancel a request of ``tenant`` (D18) and write ``request.cancelled``.
+
+    Allowed while ``status`` is requested/opened and ``proof_status`` is
+    none/mismatch; a second cancel returns the request unchanged (no event).
+    Raises ``not_found`` (unknown, foreign, other mode) or
+    ``request_not_cancellable``. The row is locked, so a cancel cannot race a
+    proof attach or the expiry task.
+    """
+    request = _locked_for_tenant(tenant, request_id)
+    if request.status == PaymentRequest.Status.CANCELLED:
+        return request
+    if (
+        request.status not in PaymentRequest.OPEN_STATUSES
+        or request.proof_status not in CANCELLABLE_PROOF_STATUSES
+    ):
+        raise JoPayError(ErrorCode.REQUEST_NOT_CANCELLABLE)
+    request.status = PaymentRequest.Status.CANCELLED
+    request.cancelled_at = timezone.now()
+    request.save(update_fields=["status", "cancelled_at", "updated_at"])
+    event_emit(
+        partner=request.partner,
+        test_mode=request.test_mode,
+        type="request.cancelled",
+        data=payment_request_event_data(request),
+        request_id=request.pk,
+    )
+    return request
+
+
+def payment_requests_expire_due(
+    *, now: datetime | None = None, batch_size: int = EXPIRE_BATCH_SIZE
+) -> int:
+    """Expire every open request past ``expires_at`` with no pending proof (D11, D16).
+
+    Only ``proof_status`` none/mismatch are expired: an attached proof is being
+    verified and a verified one is paid. Each expired request gets one
+    ``request.expired`` event in the same transaction. Works in batches with
+    ``SKIP LOCKED`` so a request being cancelled or proven is left for the next
+    run; running twice (or two workers at once) expires each request once.
+    Returns how many requests this call expired.
+    """
+    total = 0
+    while True:
+        expired = _expire_batch(now=now or timezone.now(), batch_size=batch_size)
+        total += expired
+        if expired < batch_size:
+            return total
+
+
+@transaction.atomic(durable=True)
+def _expire_batch(*, now: datetime, batch_size: int) -> int:
+    due = list(
+        PaymentRequest.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("partner", "merchant")
+        .filter(
+            status__in=PaymentRequest.OPEN_STATUSES,
+            proof_status__in=CANCELLABLE_PROOF_STATUSES,
+            expires_at__lte=now,
+        )
+        .order_by("expires_at")[:batch_size]
+    )
+    for request in due:
+        request.status = PaymentRequest.Status.EXPIRED
+        request.expired_at = now
+        request.save(update_fields=["status", "expired_at", "updated_at"])
+        event_emit(
+            partner=request.partner,
+            test_mode=request.test_mode,
+            type="request.expired",
+            data=payment_request_event_data(request),
+            request_id=request.pk,
+        )
+    return len(due)

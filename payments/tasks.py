@@ -1,0 +1,41 @@
+"""Periodic payment work (beat schedule in ``jopay_project.celery``).
+
+Every task is safe to run twice and claims its own rows. Proof and chain
+watcher tasks live with their code in ``payments.proofs`` / ``payments.chain``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from payments.services.fx import fx_refresh
+from payments.services.requests import payment_requests_expire_due
+
+logger = logging.getLogger("jopay.tasks")
+
+
+@shared_task(name="payments.expire_due_requests", time_limit=120, soft_time_limit=100)
+def expire_due_requests_task() -> int:
+    """D11/D16: expire open requests past ``expires_at`` with no pending proof."""
+    expired = payment_requests_expire_due()
+    if expired:
+        logger.info("expired %d payment requests", expired)
+    return expired
+
+
+@shared_task(name="payments.refresh_fx_rates", time_limit=90, soft_time_limit=75)
+def refresh_fx_rates_task() -> dict:
+    """D14/D36: refresh FX rates from the configured feeds (every 30 min).
+
+    Feed trouble is not a task failure: the last good rates stay, the result
+    says which feeds failed, and the next run tries again.
+    """
+    result = fx_refresh()
+    return {
+        "source": result.source,
+        "changed": sorted(result.changed),
+        "skipped_pinned": result.skipped_pinned,
+        "errors": result.errors,
+    }

@@ -1,0 +1,121 @@
+"""Payment fixtures: fresh FX rates, a create helper, and a local FX feed server."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from payments.models import FxRate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Fiat units per 1 USDC, as a feed would have stored them just now.
+RATES = {
+    "EUR": Decimal("0.92"),
+    "USD": Decimal("1"),
+    "JPY": Decimal("150"),
+    "GBP": Decimal("0.8"),
+}
+
+
+@pytest.fixture
+def rates(db):
+    """Fresh (non-pinned) global rates for the factory partners' currencies."""
+    now = timezone.now()
+    return {
+        code: FxRate.objects.create(
+            currency=code, rate=rate, source="test-feed", fetched_at=now
+        )
+        for code, rate in RATES.items()
+    }
+
+
+@pytest.fixture
+def create(merchant):
+    """``create(client, **fields)`` → response of POST /api/v1/requests/create.
+
+    Defaults to alice's live merchant and 2500 minor units; pass a field as
+    ``None`` to leave it out of the body.
+    """
+
+    def post(client, merchant_obj=None, **fields):
+        body = {
+            "merchant_id": str((merchant_obj or merchant).pk),
+            "fiat_amount_int": 2500,
+        }
+        body.update(fields)
+        body = {k: v for k, v in body.items() if v is not None}
+        return client.post("/api/v1/requests/create", body, format="json")
+
+    return post
+
+
+@dataclass
+class Route:
+    status: int = 200
+    content_type: str = "application/json"
+    body: bytes = b""
+    delay: float = 0.0
+
+
+@dataclass
+class FeedServer:
+    """A local HTTP server for recorded feed files; counts hits per path."""
+
+    base_url: str
+    routes: dict[str, Route] = field(default_factory=dict)
+    hits: dict[str, int] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def serve_file(self, path: str, name: str, content_type: str) -> str:
+        body = (FIXTURES / name).read_bytes()
+        self.routes[path] = Route(content_type=content_type, body=body)
+        return self.url(path)
+
+    def serve(self, path: str, **kwargs) -> str:
+        self.routes[path] = Route(**kwargs)
+        return self.url(path)
+
+
+@pytest.fixture
+def feed_server():
+    """A real ``http.server`` on a free loopback port, in a thread, for one test."""
+    state: dict[str, FeedServer] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            server = state["server"]
+            server.hits[self.path] = server.hits.get(self.path, 0) + 1
+            route = server.routes.get(self.path, Route(status=404, body=b"{}"))
+            if route.delay:
+                time.sleep(route.delay)
+            try:
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout tests)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state["server"] = FeedServer(base_url=f"http://127.0.0.1:{httpd.server_port}")
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state["server"]
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)

@@ -1,0 +1,154 @@
+"""D15 unique amounts: distinct tags per wallet across partners and modes, the grace
+window, and amount_unavailable when all 1 000 tags are taken."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from merchants.models import Partner
+from payments.models import PaymentRequest
+from payments.models.requests import PROOF_GRACE
+from tests.factories import WALLET, MerchantFactory
+
+pytestmark = pytest.mark.usefixtures("rates")
+
+BASE_2500_EUR = 27_173_000  # floor(25.00 / 0.92 * 10**6) rounded down to 1 000
+
+
+def seed(
+    merchant,
+    tags,
+    *,
+    status=PaymentRequest.Status.REQUESTED,
+    expires_in=3600,
+    partner: Partner | None = None,
+    base=BASE_2500_EUR,
+):
+    """Rows that occupy ``base + tag`` at the merchant's wallet, written directly."""
+    now = timezone.now()
+    PaymentRequest.objects.bulk_create(
+        PaymentRequest(
+            partner=partner or merchant.partner,
+            test_mode=merchant.test_mode,
+            merchant=merchant,
+            reference=uuid.uuid4().hex[:10].upper(),
+            status=status,
+            fiat_int=2500,
+            fiat_code="EUR",
+            usdc_micro=base + tag,
+            fx_rate=Decimal("0.92"),
+            fx_source="seed",
+            receiving_address=WALLET,
+            expires_at=now + timedelta(seconds=expires_in),
+        )
+        for tag in tags
+    )
+
+
+def usdc(response) -> int:
+    assert response.status_code == 201, response.json()
+    return int(response.json()["amount"]["usdc_micro"])
+
+
+def test_same_amount_same_wallet_gets_distinct_tags(api, create):
+    amounts = [usdc(create(api)) for _ in range(40)]
+    assert len(set(amounts)) == 40
+    assert all(BASE_2500_EUR <= a < BASE_2500_EUR + 1000 for a in amounts)
+
+
+def test_tags_are_not_sequential(api, create):
+    amounts = [usdc(create(api)) - BASE_2500_EUR for _ in range(10)]
+    assert amounts != sorted(amounts) or amounts[0] != 0  # random start, not 0,1,2…
+
+
+def test_distinct_across_partners_and_modes_sharing_a_wallet(
+    api, api_test, create, client_for, other_partner, partner, merchant
+):
+    bob_merchant = MerchantFactory(partner=other_partner, wallet_address=WALLET)
+    alice_test_merchant = MerchantFactory(
+        partner=partner, test_mode=True, wallet_address=WALLET.lower()
+    )
+    bob = client_for(other_partner)
+    amounts = []
+    for _ in range(5):
+        amounts.append(usdc(create(api)))
+        amounts.append(usdc(create(bob, bob_merchant)))
+        amounts.append(usdc(create(api_test, alice_test_merchant)))
+    assert len(set(amounts)) == 15
+    # One canonical (EIP-55) spelling, whatever case the merchant row holds.
+    assert set(PaymentRequest.objects.values_list("receiving_address", flat=True)) == {
+        WALLET
+    }
+
+
+def test_other_wallets_do_not_share_the_tag_space(api, create, partner, merchant):
+    seed(merchant, range(1000))
+    other = MerchantFactory(
+        partner=partner, wallet_address="0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+    )
+    assert BASE_2500_EUR <= usdc(create(api, other)) < BASE_2500_EUR + 1000
+
+
+def test_the_1001st_open_request_is_amount_unavailable(api, create, merchant):
+    seed(merchant, range(999))
+    last = usdc(create(api))  # the one free tag
+    taken = set(PaymentRequest.objects.values_list("usdc_micro", flat=True))
+    assert last in taken
+    assert len(taken) == 1000
+
+    response = create(api)
+    assert (response.status_code, response.json()["error"]) == (
+        409,
+        "amount_unavailable",
+    )
+    assert PaymentRequest.objects.count() == 1000
+    # Another amount is still fine.
+    assert usdc(create(api, fiat_amount_int=2600)) >= 28_260_000
+
+
+def test_tag_frees_once_expired_past_the_grace(api, create, merchant):
+    seed(merchant, range(1, 1000))
+    # Tag 0 is held by a request that expired beyond its grace window: free again.
+    seed(
+        merchant,
+        [0],
+        status=PaymentRequest.Status.EXPIRED,
+        expires_in=-(PROOF_GRACE.total_seconds() + 5),
+    )
+    assert usdc(create(api)) == BASE_2500_EUR
+
+
+def test_tag_stays_taken_within_the_grace_window(api, create, merchant):
+    seed(merchant, range(1000))
+    # Expired 1 minute ago: a late transfer may still arrive (D20), so still taken,
+    # whatever the status says.
+    holder = PaymentRequest.objects.filter(usdc_micro=BASE_2500_EUR)
+    for status in (PaymentRequest.Status.EXPIRED, PaymentRequest.Status.CANCELLED):
+        holder.update(status=status, expires_at=timezone.now() - timedelta(minutes=1))
+        assert create(api).json()["error"] == "amount_unavailable"
+    holder.update(expires_at=timezone.now() - PROOF_GRACE - timedelta(seconds=5))
+    assert usdc(create(api)) == BASE_2500_EUR
+
+
+def test_open_request_past_expiry_not_yet_expired_still_holds_its_tag(
+    api, create, merchant
+):
+    seed(merchant, range(1, 1000))
+    seed(merchant, [0], expires_in=-3600)  # the expiry task has not run yet
+    assert create(api).json()["error"] == "amount_unavailable"
+
+
+def test_total_is_never_zero_and_base_is_at_least_1000(api, create, partner):
+    from payments.models import FxRate
+
+    partner.min_fiat_per_request = 0
+    partner.save()
+    # 0.01 EUR at 9.2 EUR/USDC = 1 086 micro-USDC → base 1 000, tag 0…999.
+    FxRate.objects.filter(currency="EUR").update(rate=Decimal("9.2"))
+    amount = usdc(create(api, fiat_amount_int=1))
+    assert 1000 <= amount <= 1999
