@@ -1,0 +1,122 @@
+"""Writes to the chain registry (D19, D31, D34): ``chain_configure``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from eth_utils import is_hex_address, to_checksum_address
+
+from payments.models import Chain
+
+from .defaults import DEFAULTS_BY_ID, default_confirmations, reorg_margin
+from .rpc import ChainClient, RpcError, RpcUnavailable
+
+
+class ChainConfigError(ValueError):
+    """The operator's input cannot describe a chain."""
+
+
+@dataclass(frozen=True)
+class ConfigureResult:
+    chain: Chain
+    created: bool
+    cursor_set: bool
+    rpc_problem: str | None  # why the head could not be read, when it could not
+
+
+def _validate_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ChainConfigError(f"not an http(s) RPC URL: {url!r}")
+    return url
+
+
+def chain_configure(
+    *,
+    chain_id: int,
+    name: str,
+    rpc_urls: list[str],
+    usdc_address: str,
+    decimals: int | None = None,
+    confirmations: int | None = None,
+    is_testnet: bool | None = None,
+    is_local: bool | None = None,
+    probe: bool = True,
+) -> ConfigureResult:
+    """Add or update a chain and enable it.
+
+    Guarantees: addresses are stored EIP-55; flags, decimals and confirmations
+    not given keep the row's values (or, for a new row, the shipped default /
+    D36); when the chain is configured for the first time (no cursor yet) and
+    an RPC answers, the watcher cursor is set to head minus the reorg margin,
+    so the first scan never starts at genesis (D34). An unreachable RPC is not
+    an error: the chain is saved and ``rpc_problem`` says why.
+    Raises ``ChainConfigError`` for input that cannot be a chain.
+    """
+    if chain_id <= 0:
+        raise ChainConfigError("--chain-id must be a positive integer")
+    if not name.strip():
+        raise ChainConfigError("--name must not be empty")
+    urls = [_validate_url(u.strip()) for u in rpc_urls if u.strip()]
+    if not urls:
+        raise ChainConfigError("give at least one --rpc-url")
+    if not is_hex_address(usdc_address):
+        raise ChainConfigError("--usdc must be a 0x + 40 hex address")
+    if decimals is not None and not 0 <= decimals <= 36:
+        raise ChainConfigError("--decimals must be within 0 … 36")
+    if confirmations is not None and confirmations < 1:
+        raise ChainConfigError("--confirmations must be at least 1")
+    if is_testnet and is_local:
+        raise ChainConfigError("a chain is --testnet or --local, not both")
+
+    with transaction.atomic():
+        chain = Chain.objects.select_for_update().filter(pk=chain_id).first()
+        created = chain is None
+        if created:
+            known = DEFAULTS_BY_ID.get(chain_id)
+            chain = Chain(
+                chain_id=chain_id,
+                is_testnet=known.is_testnet if known else False,
+                explorer_tx_url=known.explorer_tx_url if known else "",
+            )
+        if is_testnet is not None or is_local is not None:
+            chain.is_testnet = bool(is_testnet)
+            chain.is_local = bool(is_local)
+        chain.name = name.strip()
+        chain.rpc_urls = urls
+        chain.usdc_address = to_checksum_address(usdc_address)
+        if decimals is not None:
+            chain.decimals = decimals
+        if confirmations is not None:
+            chain.confirmations = confirmations
+        elif created:
+            chain.confirmations = default_confirmations(
+                chain_id=chain_id, is_testnet=chain.is_testnet, is_local=chain.is_local
+            )
+        chain.enabled = True
+        chain.save()
+
+    cursor_set, problem = False, None
+    if probe and chain.last_scanned_block is None:
+        # Network I/O outside the transaction; the cursor is written only if
+        # no watcher set one meanwhile.
+        try:
+            head = ChainClient(chain).block_number()
+        except (RpcUnavailable, RpcError) as exc:
+            problem = exc.detail or str(exc.code)
+        else:
+            margin = reorg_margin(
+                confirmations=chain.confirmations, is_local=chain.is_local
+            )
+            cursor = max(head - margin, 0)
+            cursor_set = bool(
+                Chain.objects.filter(
+                    pk=chain_id, last_scanned_block__isnull=True
+                ).update(last_scanned_block=cursor)
+            )
+            chain.refresh_from_db()
+    return ConfigureResult(
+        chain=chain, created=created, cursor_set=cursor_set, rpc_problem=problem
+    )

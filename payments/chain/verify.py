@@ -1,0 +1,154 @@
+"""Does a transaction pay a request? (D20) — read-only, no database writes.
+
+``verify_transfer`` looks at one ``(chain, tx_hash)`` and answers a ``Verdict``:
+
+* ``verified`` with the on-chain evidence of D23 (block_number, block_hash,
+  log_index, token_address, value_micro, confirmations, payer_address);
+* ``mismatch`` with a reason: ``tx_failed``, ``wrong_token``,
+  ``wrong_recipient``, ``underpaid``, ``late``;
+* ``pending``: no receipt yet, or not enough confirmations.
+
+No verdict is ever given from a block with fewer confirmations than the chain
+requires, failed transactions included: a reorg could still replace it.
+RPC trouble raises ``RpcUnavailable`` / ``RpcError`` (never a mismatch: D20).
+``not_found_after_timeout`` needs the attach time, so the proof service
+decides it from a ``pending`` verdict with ``no_receipt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from eth_utils import to_checksum_address
+
+from .rpc import ChainClient, TransferLog, decode_transfer
+
+if TYPE_CHECKING:
+    from payments.models import Chain
+
+MICRO_DECIMALS = 6
+
+VERIFIED = "verified"
+MISMATCH = "mismatch"
+PENDING = "pending"
+
+# Pending reasons (internal; never on the wire).
+NO_RECEIPT = "no_receipt"
+CONFIRMATIONS = "confirmations"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str  # verified | mismatch | pending
+    reason: str | None = None  # mismatch_reason, or the pending reason
+    evidence: dict[str, Any] = field(default_factory=dict)
+    payer_address: str | None = None
+    overpaid_micro: int = 0
+    confirmations: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        return self.outcome in (VERIFIED, MISMATCH)
+
+
+def to_micro(value: int, decimals: int) -> int:
+    """Raw token units → micro-USDC (D19). Finer than a micro rounds down.
+
+    Rounding down never turns an underpayment into a payment: a value a hair
+    below the amount in an 18-decimals token floors below the amount too.
+    """
+    if decimals >= MICRO_DECIMALS:
+        return value // 10 ** (decimals - MICRO_DECIMALS)
+    return value * 10 ** (MICRO_DECIMALS - decimals)
+
+
+def from_micro(usdc_micro: int, decimals: int) -> int:
+    """micro-USDC → raw token units (the EIP-681 ``uint256`` of the pay page)."""
+    if decimals >= MICRO_DECIMALS:
+        return usdc_micro * 10 ** (decimals - MICRO_DECIMALS)
+    # A token coarser than micro-USDC cannot carry the D15 tag; round up so
+    # the payer never underpays.
+    unit = 10 ** (MICRO_DECIMALS - decimals)
+    return -(-usdc_micro // unit)
+
+
+def verify_transfer(
+    client: ChainClient,
+    chain: Chain,
+    tx_hash: str,
+    *,
+    receiving_address: str,
+    usdc_micro: int,
+    deadline: datetime,
+) -> Verdict:
+    """The D20 verdict for ``tx_hash`` paying ``usdc_micro`` to ``receiving_address``.
+
+    ``deadline`` is ``expires_at`` + the grace (``PaymentRequest.proof_deadline``):
+    a transfer mined in a block whose timestamp is later is ``late``.
+    Raises ``RpcUnavailable`` / ``RpcError`` when the chain cannot be asked.
+    """
+    receipt = client.receipt(tx_hash)
+    if receipt is None or receipt.get("blockNumber") is None:
+        return Verdict(PENDING, NO_RECEIPT)
+    block_number = int(receipt["blockNumber"])
+    head = client.block_number()
+    confirmations = max(head - block_number + 1, 0)
+    if confirmations < chain.confirmations:
+        return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)
+
+    if int(receipt.get("status", 0)) != 1:
+        return Verdict(MISMATCH, "tx_failed", confirmations=confirmations)
+
+    transfers = [t for t in map(decode_transfer, receipt.get("logs") or []) if t]
+    usdc = to_checksum_address(chain.usdc_address)
+    recipient = to_checksum_address(receiving_address)
+    usdc_transfers = [t for t in transfers if t.token_address == usdc]
+    to_us = [t for t in usdc_transfers if t.to_address == recipient]
+    if not to_us:
+        # USDC went somewhere else → wrong recipient; anything else (another
+        # token, plain ETH, no transfer at all) → wrong token.
+        reason = "wrong_recipient" if usdc_transfers else "wrong_token"
+        return Verdict(MISMATCH, reason, confirmations=confirmations)
+
+    paying: TransferLog | None = next(
+        (t for t in to_us if to_micro(t.value, chain.decimals) >= usdc_micro), None
+    )
+    if paying is None:
+        return Verdict(
+            MISMATCH,
+            "underpaid",
+            confirmations=confirmations,
+            payer_address=to_us[0].from_address,
+        )
+
+    block = client.block(block_number)
+    mined_at = datetime.fromtimestamp(block.timestamp, tz=UTC)
+    if mined_at > deadline:
+        return Verdict(
+            MISMATCH,
+            "late",
+            confirmations=confirmations,
+            payer_address=paying.from_address,
+        )
+
+    value_micro = to_micro(paying.value, chain.decimals)
+    evidence = {
+        "block_number": block_number,
+        "block_hash": block.hash,
+        "log_index": paying.log_index,
+        "token_address": paying.token_address,
+        "value_micro": str(value_micro),
+        "confirmations": confirmations,
+        "payer_address": paying.from_address,
+        "block_timestamp": block.timestamp,
+    }
+    return Verdict(
+        VERIFIED,
+        None,
+        evidence=evidence,
+        payer_address=paying.from_address,
+        overpaid_micro=value_micro - usdc_micro,
+        confirmations=confirmations,
+    )

@@ -1,0 +1,227 @@
+"""The chain watcher (D21, D34, D36): find payments nobody announced.
+
+Per usable chain, ``scan_chain`` reads the USDC contract's ``Transfer`` logs to
+receiving addresses of requests that still accept a proof, from the cursor
+(``Chain.last_scanned_block``) minus the reorg margin up to the head, in
+chunks of at most ``CHUNK_BLOCKS``. A log whose exact value (in micro-USDC)
+and recipient match such a request (D15 makes the match unique) is attached
+with ``proof_source = trails_on_chain`` and then verified in-process, so
+confirmations, lateness and the rest are judged exactly as for a hash a payer
+pasted (D20).
+
+A log is never applied twice: a request that is attached or verified is no
+longer a candidate, a hash already judged for a request is not attached to it
+again, and the partial unique index refuses a hash proving a second request.
+The cursor moves in the same transaction as the attaches of its chunk, so a
+crash re-reads at most one chunk, harmlessly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from jopay_project.errors import JoPayError
+from payments.models import Chain, PaymentRequest
+from payments.models.requests import PROOF_GRACE
+
+from .defaults import reorg_margin
+from .rpc import ChainClient, RpcError, RpcUnavailable, TransferLog
+from .verify import to_micro
+
+logger = logging.getLogger("jopay.chain.watcher")
+
+PR = PaymentRequest
+# D21: eth_getLogs ranges stay within what public RPCs accept.
+CHUNK_BLOCKS = 2000
+# One run reads at most this many blocks; the next run carries on.
+MAX_BLOCKS_PER_RUN = 50_000
+LOCK_SECONDS = 300
+CANDIDATE_STATUSES = (PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED)
+CANDIDATE_PROOF_STATUSES = (PR.ProofStatus.NONE, PR.ProofStatus.MISMATCH)
+
+
+@dataclass
+class ScanResult:
+    chain_id: int
+    from_block: int | None = None
+    to_block: int | None = None
+    blocks: int = 0
+    logs: int = 0
+    attached: list[str] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def _modes(chain: Chain) -> list[bool]:
+    """D19: test-mode requests on testnets/local chains, live ones on mainnets."""
+    return [mode for mode in (False, True) if chain.accepts(test_mode=mode)]
+
+
+def _candidates(chain: Chain, now: datetime):
+    return PR.objects.filter(
+        status__in=CANDIDATE_STATUSES,
+        proof_status__in=CANDIDATE_PROOF_STATUSES,
+        test_mode__in=_modes(chain),
+        expires_at__gte=now - PROOF_GRACE,
+    )
+
+
+def watched_addresses(chain: Chain, *, now: datetime | None = None) -> list[str]:
+    """Receiving addresses of requests this chain could still pay."""
+    now = now or timezone.now()
+    return sorted(
+        set(_candidates(chain, now).values_list("receiving_address", flat=True))
+    )
+
+
+def _match(chain: Chain, log: TransferLog, now: datetime) -> PaymentRequest | None:
+    value_micro = to_micro(log.value, chain.decimals)
+    for request in (
+        _candidates(chain, now)
+        .filter(receiving_address=log.to_address, usdc_micro=value_micro)
+        .order_by("created_at", "id")
+    ):
+        if request.chain_id == chain.chain_id and request.tx_hash == log.tx_hash:
+            continue  # this very transfer was already judged for this request
+        return request
+    return None
+
+
+def _apply_chunk(
+    chain: Chain, logs: list[TransferLog], *, chunk_end: int, now: datetime
+) -> list[str]:
+    """Attach matches and move the cursor, in one transaction. Returns attached ids."""
+    from payments.proofs.services import proof_attach
+
+    attached: list[str] = []
+    with transaction.atomic():
+        row = Chain.objects.select_for_update().get(pk=chain.pk)
+        for log in logs:
+            if log.removed:
+                continue
+            request = _match(chain, log, now)
+            if request is None:
+                continue
+            try:
+                proof_attach(
+                    request=request,
+                    chain_id=chain.chain_id,
+                    tx_hash=log.tx_hash,
+                    source=PR.ProofSource.TRAILS_ON_CHAIN,
+                    now=now,
+                    enqueue=False,
+                )
+            except JoPayError as exc:
+                # proof_already_used (one tx paying two requests) or a request
+                # that stopped accepting proofs between the query and the lock.
+                logger.info(
+                    "watcher: chain %s tx %s not attached to %s: %s",
+                    chain.chain_id,
+                    log.tx_hash,
+                    request.pk,
+                    exc.code,
+                )
+                continue
+            attached.append(str(request.pk))
+        if row.last_scanned_block is None or chunk_end > row.last_scanned_block:
+            row.last_scanned_block = chunk_end
+            row.save(update_fields=["last_scanned_block", "updated_at"])
+        chain.last_scanned_block = row.last_scanned_block
+    return attached
+
+
+def scan_chain(
+    chain: Chain,
+    *,
+    client: ChainClient | None = None,
+    now: datetime | None = None,
+    max_blocks: int = MAX_BLOCKS_PER_RUN,
+) -> ScanResult:
+    """Scan one chain from its cursor to the head; attach and verify matches.
+
+    Guarantees: the first scan of a chain without a cursor starts at the head
+    minus the reorg margin, never at genesis (D34); the cursor only moves
+    forward and is saved with its chunk's attaches; a second run over the same
+    blocks changes nothing. Raises ``RpcUnavailable`` / ``RpcError`` when the
+    chain cannot be read (the cursor then stays where the last chunk left it).
+    """
+    from payments.proofs.services import proof_verify
+
+    result = ScanResult(chain_id=chain.chain_id)
+    if not chain.is_usable:
+        result.skipped = "not configured"
+        return result
+    client = client or ChainClient(chain)
+    head = client.block_number()
+    margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
+    if chain.last_scanned_block is None:
+        start = max(head - margin, 0)
+    else:
+        start = max(chain.last_scanned_block + 1 - margin, 0)
+    end = min(head, start + max_blocks - 1)
+    if start > end:
+        result.skipped = "up to date"
+        return result
+    result.from_block, result.to_block = start, end
+    result.blocks = end - start + 1
+    now = now or timezone.now()
+    recipients = watched_addresses(chain, now=now)
+
+    for chunk_start in range(start, end + 1, CHUNK_BLOCKS):
+        chunk_end = min(chunk_start + CHUNK_BLOCKS - 1, end)
+        logs: list[TransferLog] = []
+        if recipients:
+            logs = client.transfer_logs(
+                token=chain.usdc_address,
+                from_block=chunk_start,
+                to_block=chunk_end,
+                recipients=recipients,
+            )
+        result.logs += len(logs)
+        attached = _apply_chunk(chain, logs, chunk_end=chunk_end, now=now)
+        result.attached.extend(attached)
+        for request_id in attached:
+            # Verify now, outside the chunk's transaction; if the node fails
+            # here the proof stays attached and the re-check task carries on.
+            try:
+                outcome = proof_verify(request_id=request_id, client=client)
+            except (RpcUnavailable, RpcError):
+                continue
+            if outcome.outcome == "verified":
+                result.verified.append(request_id)
+    return result
+
+
+def watch_chains(*, now: datetime | None = None) -> list[ScanResult]:
+    """Scan every usable chain once; one chain's trouble never stops the others.
+
+    A per-chain lock in the shared cache keeps two overlapping runs (a slow
+    scan and the next beat tick) off the same chain.
+    """
+    results: list[ScanResult] = []
+    for chain in Chain.objects.filter(enabled=True).order_by("chain_id"):
+        if not chain.is_usable:
+            continue
+        lock = f"jopay:watch_chain:{chain.chain_id}"
+        if not cache.add(lock, "1", timeout=LOCK_SECONDS):
+            results.append(ScanResult(chain_id=chain.chain_id, skipped="locked"))
+            continue
+        try:
+            results.append(scan_chain(chain, now=now))
+        except (RpcUnavailable, RpcError) as exc:
+            logger.warning(
+                "watcher: chain %s unreadable: %s (%s)",
+                chain.chain_id,
+                exc.code,
+                exc.detail,
+            )
+            results.append(ScanResult(chain_id=chain.chain_id, skipped=str(exc.code)))
+        finally:
+            cache.delete(lock)
+    return results

@@ -1,0 +1,76 @@
+"""``configure_chain`` (D31): add or update a chain of the registry."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from payments.chain.registry import ChainConfigError, chain_configure
+
+
+class Command(BaseCommand):
+    help = (
+        "Add or update a chain: RPC URLs (tried in order), USDC contract, decimals, "
+        "confirmations and its kind (mainnet, --testnet or --local). D19, D31."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--chain-id", type=int, required=True)
+        parser.add_argument("--name", required=True)
+        parser.add_argument(
+            "--rpc-url",
+            action="append",
+            dest="rpc_urls",
+            required=True,
+            help="repeat for fallbacks; tried in the order given",
+        )
+        parser.add_argument("--usdc", required=True, help="USDC contract address")
+        parser.add_argument(
+            "--decimals",
+            type=int,
+            default=None,
+            help="token decimals (default 6 for a new chain)",
+        )
+        parser.add_argument(
+            "--confirmations",
+            type=int,
+            default=None,
+            help="required confirmations (default per D36)",
+        )
+        kind = parser.add_mutually_exclusive_group()
+        kind.add_argument("--testnet", action="store_true", default=None)
+        kind.add_argument(
+            "--local",
+            action="store_true",
+            default=None,
+            help="a development node (anvil): test mode, never stale",
+        )
+
+    def handle(self, *args, **opts):
+        try:
+            result = chain_configure(
+                chain_id=opts["chain_id"],
+                name=opts["name"],
+                rpc_urls=opts["rpc_urls"],
+                usdc_address=opts["usdc"],
+                decimals=opts["decimals"],
+                confirmations=opts["confirmations"],
+                is_testnet=opts["testnet"],
+                is_local=opts["local"],
+            )
+        except ChainConfigError as exc:
+            raise CommandError(str(exc)) from None
+        chain = result.chain
+        kind = (
+            "local" if chain.is_local else "testnet" if chain.is_testnet else "mainnet"
+        )
+        self.stdout.write(
+            f"{'added' if result.created else 'updated'} chain {chain.chain_id} "
+            f"({chain.name}, {kind}): USDC {chain.usdc_address}, "
+            f"{chain.decimals} decimals, "
+            f"{chain.confirmations} confirmations, {len(chain.rpc_urls)} RPC URL(s)"
+        )
+        if result.cursor_set:
+            self.stdout.write(f"watcher starts after block {chain.last_scanned_block}")
+        elif result.rpc_problem:
+            self.stderr.write(
+                f"warning: no RPC answered ({result.rpc_problem}); the "
+                "watcher will start at the head when one does"
+            )

@@ -1,0 +1,143 @@
+"""A real local EVM node (anvil) with a test USDC, shared by every chain test.
+
+Session scope: one anvil on a free port (chain id 31337), TestUSDC deployed
+and minted to three payer accounts, plus a second deployment as the "wrong
+token". Function scope: ``evm_snapshot`` / ``evm_revert`` around each test
+that takes ``local_chain``, so tests see the same chain state (time included)
+whatever ran before. The anvil binary comes from JOPAY_ANVIL_BIN or the npm
+package; without it and without npm the session FAILS (never skips).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from eth_account import Account
+from web3 import Web3
+
+from merchants.models import Partner
+from payments.chain.devnode import DEV_ACCOUNTS, AnvilMissing, AnvilNode
+from payments.contracts import deploy_test_usdc
+from payments.models import Chain, PaymentRequest
+from tests.factories import MerchantFactory
+
+CHAIN_ID = 31337
+MINT_MICRO = 1_000_000 * 10**6  # 1,000,000 USDC per payer
+DEPLOYER = DEV_ACCOUNTS[0]
+PAYERS = DEV_ACCOUNTS[1:4]
+
+
+@pytest.fixture(scope="session")
+def anvil():
+    try:
+        node = AnvilNode(chain_id=CHAIN_ID).start()
+    except AnvilMissing as exc:
+        pytest.fail(f"chain tests need anvil: {exc}", pytrace=False)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def w3(anvil):
+    return Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 10}))
+
+
+def _deploy_and_mint(w3):
+    token = deploy_test_usdc(w3, deployer=DEPLOYER)
+    for payer in PAYERS:
+        tx = token.functions.mint(payer, MINT_MICRO).transact({"from": DEPLOYER})
+        w3.eth.wait_for_transaction_receipt(tx)
+    return token
+
+
+@pytest.fixture(scope="session")
+def usdc(w3):
+    return _deploy_and_mint(w3)
+
+
+@pytest.fixture(scope="session")
+def wrong_token(w3, usdc):
+    """A second deployment of the same contract: looks like USDC, is not ours."""
+    return _deploy_and_mint(w3)
+
+
+@pytest.fixture
+def evm_snapshot(anvil):
+    snapshot = anvil.rpc("evm_snapshot")
+    yield snapshot
+    anvil.rpc("evm_revert", [snapshot])
+
+
+@pytest.fixture
+def local_chain(db, anvil, usdc, evm_snapshot):
+    """The anvil chain registered as a ``local`` chain, 1 confirmation."""
+    return Chain.objects.create(
+        chain_id=CHAIN_ID,
+        name="Local anvil",
+        is_local=True,
+        usdc_address=usdc.address,
+        decimals=6,
+        confirmations=1,
+        rpc_urls=[anvil.url],
+        explorer_tx_url="",
+    )
+
+
+def new_wallet() -> str:
+    return Account.create().address
+
+
+@pytest.fixture
+def make_request(partner):
+    """``make_request(usdc_micro=..., test_mode=True, **fields)`` → a PaymentRequest.
+
+    Rows are made with the ORM (the create service is another engineer's), with
+    a fresh receiving wallet unless one is given.
+    """
+
+    def make(
+        *,
+        usdc_micro: int = 25_000_123,
+        test_mode: bool = True,
+        partner_obj: Partner | None = None,
+        receiving_address: str | None = None,
+        expires_in: timedelta = timedelta(hours=1),
+        **fields,
+    ) -> PaymentRequest:
+        owner = partner_obj or partner
+        wallet = receiving_address or new_wallet()
+        merchant = MerchantFactory(
+            partner=owner, test_mode=test_mode, wallet_address=wallet
+        )
+        values = {
+            "partner": owner,
+            "test_mode": test_mode,
+            "merchant": merchant,
+            "reference": secrets.token_hex(5).upper(),
+            "fiat_int": 2500,
+            "fiat_code": "EUR",
+            "usdc_micro": usdc_micro,
+            "fx_rate": Decimal("0.92"),
+            "fx_source": "manual",
+            "receiving_address": wallet,
+            "expires_at": timezone.now() + expires_in,
+            **fields,
+        }
+        return PaymentRequest.objects.create(**values)
+
+    return make
+
+
+def send_token(w3, token, *, payer: str, to: str, value: int, **tx) -> str:
+    """Transfer ``value`` raw units from an unlocked payer; returns the 0x hash."""
+    tx_hash = token.functions.transfer(to, value).transact({"from": payer, **tx})
+    w3.eth.wait_for_transaction_receipt(tx_hash)
+    return "0x" + bytes(tx_hash).hex()
+
+
+def mine(anvil, blocks: int = 1) -> None:
+    anvil.rpc("anvil_mine", [hex(blocks)])

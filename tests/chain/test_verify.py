@@ -1,0 +1,316 @@
+"""Proof verification against a real anvil node (D16, D20, D23)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from payments.chain.rpc import ChainClient, RpcUnavailable
+from payments.chain.verify import from_micro, to_micro, verify_transfer
+from payments.models import PaymentRequest
+from payments.models.requests import PROOF_GRACE
+from payments.proofs.services import proof_attach, proof_verify
+from webhooks.models import WebhookEvent
+
+from .conftest import CHAIN_ID, MINT_MICRO, PAYERS, mine, new_wallet, send_token
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+CUSTOMER = PR.ProofSource.CUSTOMER
+
+
+def events(pr):
+    return list(WebhookEvent.objects.filter(request_id=pr.pk).order_by("sequence"))
+
+
+def attach(pr, tx_hash, **kw):
+    return proof_attach(
+        request=pr, chain_id=CHAIN_ID, tx_hash=tx_hash, source=CUSTOMER, **kw
+    )
+
+
+def test_exact_payment_verifies_with_events_and_evidence(
+    local_chain, w3, usdc, make_request, django_capture_on_commit_callbacks
+):
+    pr = make_request(usdc_micro=25_000_123)
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=25_000_123
+    )
+    receipt = w3.eth.get_transaction_receipt(tx)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        attached = attach(pr, tx)
+    assert attached.proof_status == PR.ProofStatus.ATTACHED
+    assert len(callbacks) == 1  # payments.verify_proof enqueued after commit
+
+    result = proof_verify(request_id=pr.pk)
+
+    assert result.outcome == "verified"
+    pr.refresh_from_db()
+    assert pr.proof_status == PR.ProofStatus.VERIFIED
+    assert pr.status == PR.Status.PAID
+    assert pr.verified_at is not None
+    assert pr.payer_address == PAYERS[0]
+    assert pr.overpaid_micro == 0
+    assert pr.evidence["block_number"] == receipt["blockNumber"]
+    assert pr.evidence["block_hash"] == "0x" + bytes(receipt["blockHash"]).hex()
+    assert pr.evidence["token_address"] == usdc.address  # EIP-55
+    assert pr.evidence["value_micro"] == "25000123"
+    assert pr.evidence["confirmations"] == 1
+    assert isinstance(pr.evidence["log_index"], int)
+    attached_ev, verified_ev = events(pr)
+    assert (attached_ev.type, attached_ev.sequence) == ("payment.proof_attached", 1)
+    assert (verified_ev.type, verified_ev.sequence) == ("payment.proof_verified", 2)
+    assert attached_ev.payload["proof_status"] == "attached"
+    assert attached_ev.payload["tx_hash"] == tx
+    payload = verified_ev.payload
+    assert payload["proof_status"] == "verified"
+    assert payload["proof_source"] == "customer"
+    assert payload["chain_id"] == CHAIN_ID
+    assert payload["payer_address"] == PAYERS[0]
+    # D23 / D34 evidence types.
+    assert payload["block_number"] == receipt["blockNumber"]
+    assert payload["value_micro"] == "25000123"
+    assert payload["token_address"] == usdc.address
+    assert payload["confirmations"] == 1
+    assert payload["block_hash"] == pr.evidence["block_hash"]
+
+
+def test_overpayment_is_accepted_and_recorded(local_chain, w3, usdc, make_request):
+    pr = make_request(usdc_micro=10_000_001)
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=10_500_001
+    )
+    attach(pr, tx)
+
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+    pr.refresh_from_db()
+    assert pr.overpaid_micro == 500_000
+    assert pr.evidence["value_micro"] == "10500001"
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("underpaid", "underpaid"),
+        ("wrong_recipient", "wrong_recipient"),
+        ("wrong_token", "wrong_token"),
+        ("tx_failed", "tx_failed"),
+    ],
+)
+def test_mismatches_have_the_right_reason(
+    case, reason, local_chain, w3, usdc, wrong_token, make_request
+):
+    pr = make_request(usdc_micro=5_000_777)
+    amount, to, token, extra = 5_000_777, pr.receiving_address, usdc, {}
+    if case == "underpaid":
+        amount -= 1
+    elif case == "wrong_recipient":
+        to = new_wallet()
+    elif case == "wrong_token":
+        token = wrong_token
+    elif case == "tx_failed":
+        # More than the payer holds: reverts. Explicit gas, so web3 does not
+        # estimate (and refuse) it first; the reverted tx is mined (status 0).
+        amount, extra = MINT_MICRO * 10, {"gas": 100_000}
+    tx = send_token(w3, token, payer=PAYERS[1], to=to, value=amount, **extra)
+    if case == "tx_failed":
+        assert w3.eth.get_transaction_receipt(tx)["status"] == 0
+    attach(pr, tx)
+
+    result = proof_verify(request_id=pr.pk)
+
+    assert (result.outcome, result.reason) == ("mismatch", reason)
+    pr.refresh_from_db()
+    assert pr.proof_status == PR.ProofStatus.MISMATCH
+    assert pr.mismatch_reason == reason
+    assert pr.status == PR.Status.REQUESTED  # a mismatch does not pay
+    assert [e.type for e in events(pr)] == [
+        "payment.proof_attached",
+        "payment.proof_mismatch",
+    ]
+    assert events(pr)[1].payload["mismatch_reason"] == reason
+
+
+def test_transfer_mined_after_expiry_plus_grace_is_late(
+    local_chain, anvil, w3, usdc, make_request
+):
+    # Expired five minutes ago: proofs are still accepted (D16 grace) …
+    now = timezone.now()
+    pr = make_request(
+        usdc_micro=7_000_003,
+        expires_at=now - timedelta(minutes=5),
+        status=PR.Status.EXPIRED,
+    )
+    # … but the transfer is mined a minute after expires_at + grace (D20).
+    late_ts = int((pr.expires_at + PROOF_GRACE + timedelta(minutes=1)).timestamp())
+    anvil.rpc("evm_setNextBlockTimestamp", [late_ts])
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=7_000_003)
+    attach(pr, tx)
+
+    result = proof_verify(request_id=pr.pk)
+
+    assert (result.outcome, result.reason) == ("mismatch", "late")
+    pr.refresh_from_db()
+    assert pr.status == PR.Status.EXPIRED
+
+
+def test_payment_within_grace_verifies_and_pays_an_expired_request(
+    local_chain, w3, usdc, make_request
+):
+    now = timezone.now()
+    pr = make_request(
+        usdc_micro=7_100_003,
+        expires_at=now - timedelta(minutes=2),
+        status=PR.Status.EXPIRED,
+        expired_at=now,
+    )
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=7_100_003)
+    attach(pr, tx)
+
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+    pr.refresh_from_db()
+    assert pr.status == PR.Status.PAID  # D16: expired → paid when verified late
+    assert pr.proof_status == PR.ProofStatus.VERIFIED
+
+
+def test_not_enough_confirmations_stays_attached_until_mined(
+    local_chain, anvil, w3, usdc, make_request
+):
+    local_chain.confirmations = 3
+    local_chain.save()
+    pr = make_request(usdc_micro=3_000_001)
+    tx = send_token(w3, usdc, payer=PAYERS[2], to=pr.receiving_address, value=3_000_001)
+    attach(pr, tx)
+
+    first = proof_verify(request_id=pr.pk)
+
+    assert (first.outcome, first.reason) == ("pending", "confirmations")
+    pr.refresh_from_db()
+    assert pr.proof_status == PR.ProofStatus.ATTACHED
+    assert pr.next_verify_at > timezone.now()
+    assert [e.type for e in events(pr)] == ["payment.proof_attached"]
+
+    mine(anvil, 2)
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+    pr.refresh_from_db()
+    assert pr.evidence["confirmations"] == 3
+
+
+def test_unknown_hash_is_pending_then_not_found_after_30_minutes(
+    local_chain, make_request
+):
+    pr = make_request()
+    unknown = "0x" + "ab" * 32
+    attach(pr, unknown)
+
+    assert proof_verify(request_id=pr.pk).reason == "no_receipt"
+    pr.refresh_from_db()
+    assert pr.proof_status == PR.ProofStatus.ATTACHED
+
+    later = pr.proof_attached_at + timedelta(minutes=30, seconds=1)
+    result = proof_verify(request_id=pr.pk, now=later)
+
+    assert (result.outcome, result.reason) == ("mismatch", "not_found_after_timeout")
+
+
+def test_node_down_leaves_proof_attached_and_it_verifies_when_back(
+    local_chain, anvil, w3, usdc, make_request
+):
+    from payments.chain.devnode import free_port
+
+    pr = make_request(usdc_micro=4_000_009)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=4_000_009)
+    attach(pr, tx)
+    local_chain.rpc_urls = [f"http://127.0.0.1:{free_port()}"]  # nothing listens there
+    local_chain.save()
+
+    with pytest.raises(RpcUnavailable):
+        proof_verify(request_id=pr.pk)
+
+    pr.refresh_from_db()
+    assert pr.proof_status == PR.ProofStatus.ATTACHED  # never mismatch: D20
+    assert pr.verify_attempts == 1
+    assert pr.next_verify_at > timezone.now()
+    assert [e.type for e in events(pr)] == ["payment.proof_attached"]
+
+    local_chain.rpc_urls = [anvil.url]
+    local_chain.save()
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+
+
+def test_client_fails_over_to_the_next_rpc_url(
+    local_chain, anvil, w3, usdc, make_request
+):
+    from payments.chain.devnode import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    local_chain.rpc_urls = [dead, anvil.url]
+    local_chain.save()
+    pr = make_request(usdc_micro=4_100_009)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=4_100_009)
+    attach(pr, tx)
+    client = ChainClient(local_chain)
+
+    assert proof_verify(request_id=pr.pk, client=client).outcome == "verified"
+    assert client.used_url == anvil.url
+
+
+def test_verifying_twice_writes_nothing_the_second_time(
+    local_chain, w3, usdc, make_request
+):
+    pr = make_request(usdc_micro=9_000_001)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=9_000_001)
+    attach(pr, tx)
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+    pr.refresh_from_db()
+    before = (pr.updated_at, pr.verify_attempts, len(events(pr)))
+
+    again = proof_verify(request_id=pr.pk)
+
+    assert again.outcome == "skipped"
+    pr.refresh_from_db()
+    assert (pr.updated_at, pr.verify_attempts, len(events(pr))) == before
+
+
+def test_verify_transfer_is_read_only_and_scales_decimals(
+    local_chain, w3, usdc, make_request
+):
+    pr = make_request(usdc_micro=1_234_567)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=1_234_567)
+
+    verdict = verify_transfer(
+        ChainClient(local_chain),
+        local_chain,
+        tx,
+        receiving_address=pr.receiving_address,
+        usdc_micro=1_234_567,
+        deadline=pr.proof_deadline,
+    )
+
+    assert verdict.outcome == "verified"
+    pr.refresh_from_db()
+    assert pr.proof_status == PR.ProofStatus.NONE
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "micro"),
+    [
+        (25_000_123, 6, 25_000_123),
+        (25_000_123 * 10**12 + 999, 18, 25_000_123),
+        (25_000_123 * 10**12 - 1, 18, 25_000_122),
+        (2_500, 2, 25_000_000),
+    ],
+)
+def test_token_units_scale_to_micro_usdc_rounding_down(value, decimals, micro):
+    # D19: an 18-decimals hair below the amount floors below it too.
+    assert to_micro(value, decimals) == micro
+
+
+def test_amount_in_token_units_never_underpays():
+    assert from_micro(25_000_123, 18) == 25_000_123 * 10**12
+    assert from_micro(25_000_123, 6) == 25_000_123
+    assert from_micro(25_000_123, 2) == 2_501  # rounded up for coarse tokens
