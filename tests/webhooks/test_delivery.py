@@ -1,0 +1,368 @@
+"""One attempt end to end in-process: real TLS receiver, real PostgreSQL (D23-D26).
+
+The task body runs in the test process here; ``test_worker.py`` repeats the
+important paths with a real Celery worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from webhooks import signing
+from webhooks.delivery import deliver
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.services import (
+    webhook_rotation_confirm,
+    webhook_secret_rotate,
+)
+from webhooks.services.outbox import due_delivery_ids, events_purge, retry_delay
+from webhooks.tasks import webhook_delivery_send_task
+
+from .conftest import Answer, emit, make_due
+
+
+@pytest.fixture
+def setup(partner, endpoint_for):
+    endpoint, secret = endpoint_for(partner)
+    return endpoint, secret
+
+
+def _send(delivery):
+    return deliver(delivery_id=str(delivery.pk))
+
+
+def test_2xx_is_delivered_with_both_signatures_valid(partner, setup, receiver):
+    _, secret = setup
+    rid = uuid.uuid4()
+    event = emit(partner, request_id=rid, data={"proof_status": "attached",
+                                                 "metadata": {"order": "ä-1"}})
+    delivery = event.deliveries.get()
+    recorded = _send(delivery)
+    assert recorded.state == "delivered"
+    (got,) = receiver.received("/hook")
+    body = json.loads(got.body)
+    assert body["delivery_id"] == str(delivery.pk) == got.headers["webhook-id"]
+    assert body["event"] == "payment.proof_attached"
+    assert body["request_id"] == str(rid) and body["sequence"] == 1
+    assert body["metadata"] == {"order": "ä-1"}
+    assert got.headers["content-type"] == "application/json"
+    assert got.headers["user-agent"] == "JoPay-Webhooks/1"
+    assert got.headers["x-jopay-delivery-attempt"] == "1"
+    assert signing.verify_jopay(got.headers["x-jopay-signature"], got.body, secret,
+                                now=int(time.time()))
+    Webhook(signing.standard_secret(secret)).verify(got.body, got.headers)
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered" and delivery.delivered_at is not None
+    assert delivery.last_status_code == 200 and delivery.locked_until is None
+    (attempt,) = delivery.attempt_log.all()
+    assert attempt.number == 1 and attempt.status_code == 200
+    assert attempt.response_body == "ok" and attempt.error == ""
+    assert attempt.latency_ms is not None
+
+
+def test_5xx_retries_on_schedule_with_the_same_delivery_id(partner, setup, receiver,
+                                                           settings):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [60, 300]
+    receiver.program("/hook", Answer(500, body=b"boom"), Answer(200))
+    delivery = emit(partner).deliveries.get()
+    before = timezone.now()
+    recorded = _send(delivery)
+    assert recorded.state == "pending"
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1 and delivery.last_status_code == 500
+    assert before + timedelta(seconds=54) <= delivery.next_attempt_at
+    assert delivery.next_attempt_at <= timezone.now() + timedelta(seconds=66)
+    assert recorded.countdown is not None  # short retries also ride the broker
+    assert _send(delivery) is None  # not due yet: nothing is sent
+    make_due(delivery)
+    assert _send(delivery).state == "delivered"
+    first, second = receiver.received("/hook")
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == str(delivery.pk)
+    assert [first.headers["x-jopay-delivery-attempt"],
+            second.headers["x-jopay-delivery-attempt"]] == ["1", "2"]
+    assert json.loads(first.body) == json.loads(second.body)
+    codes = list(delivery.attempt_log.values_list("number", "status_code",
+                                                 "response_body"))
+    assert codes == [(1, 500, "boom"), (2, 200, "ok")]
+
+
+def test_after_the_last_try_the_delivery_fails(partner, setup, receiver, settings):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [0, 0]
+    receiver.program("/hook", Answer(503))
+    delivery = emit(partner).deliveries.get()
+    states = [_send(delivery).state for _ in range(3)]
+    assert states == ["pending", "pending", "failed"]
+    assert _send(delivery) is None
+    delivery.refresh_from_db()
+    assert delivery.state == "failed" and delivery.attempts == 3
+    assert len(receiver.received()) == 3
+
+
+def test_retry_delay_has_10_percent_jitter_and_honours_longer_retry_after(settings):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [100, 200]
+    delays = [retry_delay(attempt=1, retry_after=None) for _ in range(200)]
+    assert all(90 <= d <= 110 for d in delays) and len(set(delays)) > 1
+    assert retry_delay(attempt=2, retry_after=5) >= 180  # shorter Retry-After: ignored
+    assert retry_delay(attempt=1, retry_after=1000) == 1000
+    assert retry_delay(attempt=3, retry_after=None) is None  # schedule spent
+
+
+def test_429_retry_after_is_honoured(partner, setup, receiver, settings):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [1]
+    receiver.program("/hook", Answer(429, headers={"Retry-After": "600"}))
+    delivery = emit(partner).deliveries.get()
+    assert _send(delivery).state == "pending"
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at >= timezone.now() + timedelta(seconds=590)
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+def test_other_4xx_abandons_after_one_try(partner, setup, receiver, status):
+    receiver.program("/hook", Answer(status))
+    delivery = emit(partner).deliveries.get()
+    assert _send(delivery).state == "abandoned"
+    make_due(delivery)
+    assert _send(delivery) is None
+    delivery.refresh_from_db()
+    assert delivery.abandoned_reason == "client_error" and delivery.attempts == 1
+    assert len(receiver.received()) == 1
+    endpoint = WebhookEndpoint.objects.get(partner=partner)
+    assert endpoint.enabled and endpoint.failing_since is not None
+
+
+def test_410_abandons_and_disables_the_endpoint(partner, setup, receiver):
+    receiver.program("/hook", Answer(410))
+    first = emit(partner).deliveries.get()
+    second = emit(partner).deliveries.get()
+    assert _send(first).state == "abandoned"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.abandoned_reason == "endpoint_gone"
+    assert second.state == "abandoned"
+    assert second.abandoned_reason == "endpoint_disabled"
+    endpoint = WebhookEndpoint.objects.get(partner=partner)
+    assert not endpoint.enabled and endpoint.disabled_reason == "endpoint_gone"
+    assert endpoint.disabled_at is not None
+    assert not emit(partner).deliveries.exists()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_3xx_is_abandoned_and_never_followed(partner, setup, receiver, status):
+    receiver.program("/hook", Answer(status, headers={"Location": receiver.url("/x")}))
+    delivery = emit(partner).deliveries.get()
+    assert _send(delivery).state == "abandoned"
+    delivery.refresh_from_db()
+    assert delivery.abandoned_reason == "redirect_not_followed"
+    assert delivery.last_status_code == status
+    assert receiver.received("/x") == []
+
+
+def test_timeout_is_retried(partner, setup, receiver, settings):
+    settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS = 1
+    receiver.program("/hook", Answer(200, delay=2.5))
+    delivery = emit(partner).deliveries.get()
+    started = time.monotonic()
+    assert _send(delivery).state == "pending"
+    assert time.monotonic() - started < 2.2
+    (attempt,) = WebhookAttempt.objects.filter(delivery=delivery)
+    assert attempt.status_code is None and attempt.error == "timeout"
+    assert 900 <= attempt.latency_ms < 2200
+
+
+def test_connection_error_is_retried(partner, receiver, settings):
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    from webhooks.services import webhook_endpoint_set
+
+    webhook_endpoint_set(partner=partner, url="https://127.0.0.1:1/hook", enabled=True)
+    delivery = emit(partner).deliveries.get()
+    assert _send(delivery).state == "pending"
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code is None and attempt.error == "connection error"
+
+
+def test_tls_is_verified(partner, setup, receiver, settings, tmp_path):
+    import trustme
+
+    other_ca = tmp_path / "other.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    settings.JOPAY_WEBHOOK_CA_BUNDLE = str(other_ca)
+    delivery = emit(partner).deliveries.get()
+    assert _send(delivery).state == "pending"
+    assert delivery.attempt_log.get().error == "tls error"
+    assert receiver.received() == []
+
+
+def test_only_the_first_2_kib_of_the_answer_is_kept(partner, setup, receiver):
+    receiver.program("/hook", Answer(200, body=b"x" * 10_000))
+    delivery = emit(partner).deliveries.get()
+    _send(delivery)
+    assert len(delivery.attempt_log.get().response_body) == 2048
+
+
+def test_task_run_twice_sends_once(partner, setup, receiver):
+    delivery = emit(partner).deliveries.get()
+    assert webhook_delivery_send_task.run(str(delivery.pk)) == "delivered"
+    assert webhook_delivery_send_task.run(str(delivery.pk)) == "skipped"
+    make_due(delivery)
+    assert webhook_delivery_send_task.run(str(delivery.pk)) == "skipped"
+    assert len(receiver.received()) == 1
+
+
+def test_a_leased_delivery_is_not_sent_by_a_second_worker(partner, setup, receiver):
+    delivery = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        locked_until=timezone.now() + timedelta(seconds=30))
+    assert _send(delivery) is None
+    assert due_delivery_ids() == []
+    assert receiver.received() == []
+
+
+def test_rotation_sends_both_signatures_until_confirmed(partner, setup, receiver):
+    _, old = setup
+    new = webhook_secret_rotate(partner=partner)
+    _send(emit(partner).deliveries.get())
+    webhook_rotation_confirm(partner=partner)
+    _send(emit(partner).deliveries.get())
+    during, after = receiver.received()
+    now = int(time.time())
+    assert during.headers["x-jopay-signature"].count("v1=") == 2
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, old):
+        assert signing.verify_jopay(during.headers["x-jopay-signature"], during.body,
+                                    secret, now=now)
+        Webhook(signing.standard_secret(secret)).verify(during.body, during.headers)
+    assert after.headers["x-jopay-signature"].count("v1=") == 1
+    assert signing.verify_jopay(after.headers["x-jopay-signature"], after.body, new,
+                                now=now)
+    assert not signing.verify_jopay(after.headers["x-jopay-signature"], after.body,
+                                    old, now=now)
+
+
+def test_endpoint_failing_for_5_days_is_disabled(partner, setup, receiver, settings):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [0] * 5
+    endpoint, _ = setup
+    receiver.program("/hook", Answer(500))
+    waiting = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(
+        next_attempt_at=timezone.now() + timedelta(hours=1))
+    delivery = emit(partner).deliveries.get()
+    _send(delivery)
+    endpoint.refresh_from_db()
+    assert endpoint.enabled and endpoint.failing_since is not None
+    # Time travel: the first failure was 5 days (+1 s) ago.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=5, seconds=1))
+    assert _send(delivery).state == "pending"
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and endpoint.disabled_reason == "failing_too_long"
+    for row in (delivery, waiting):
+        row.refresh_from_db()
+        assert row.state == "abandoned" and row.abandoned_reason == "endpoint_disabled"
+
+
+def test_4_days_of_failure_is_not_enough_and_a_2xx_clears_the_streak(
+    partner, setup, receiver, settings
+):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [0] * 5
+    endpoint, _ = setup
+    receiver.program("/hook", Answer(500), Answer(200))
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=4))
+    delivery = emit(partner).deliveries.get()
+    _send(delivery)
+    endpoint.refresh_from_db()
+    assert endpoint.enabled
+    assert _send(delivery).state == "delivered"
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+
+
+def test_private_address_at_send_time_is_abandoned(partner, setup, receiver, settings):
+    delivery = emit(partner).deliveries.get()
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = False  # production: 127.0.0.1 refused
+    assert _send(delivery) is None
+    delivery.refresh_from_db()
+    assert delivery.state == "abandoned" and delivery.abandoned_reason == "unsafe_url"
+    assert receiver.received() == []
+
+
+def test_disabled_endpoint_at_send_time_abandons(partner, setup, receiver):
+    endpoint, _ = setup
+    delivery = emit(partner).deliveries.get()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    assert _send(delivery) is None
+    delivery.refresh_from_db()
+    assert delivery.abandoned_reason == "endpoint_disabled"
+    assert receiver.received() == []
+
+
+def test_worker_lost_mid_send_leaves_its_attempt_and_the_lease_expires(
+    partner, setup, receiver
+):
+    from webhooks.services.outbox import INTERRUPTED, delivery_claim
+
+    delivery = emit(partner).deliveries.get()
+    claim = delivery_claim(delivery_id=str(delivery.pk))  # ...and the worker dies
+    assert claim.attempt == 1
+    assert _send(delivery) is None and due_delivery_ids() == []
+    # Time travel past the lease and the re-enqueue guard.
+    past = timezone.now() - timedelta(minutes=2)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        locked_until=past, enqueued_at=past)
+    assert due_delivery_ids() == [str(delivery.pk)]
+    assert due_delivery_ids() == []  # marked: one enqueue per sweep window
+    assert _send(delivery).state == "delivered"
+    log = list(delivery.attempt_log.values_list("number", "status_code", "error"))
+    assert log == [(1, None, INTERRUPTED), (2, 200, "")]
+    assert receiver.received()[0].headers["x-jopay-delivery-attempt"] == "2"
+
+
+def test_sweeper_skips_fresh_tasks_and_picks_up_long_retries(partner, setup):
+    fresh = emit(partner).deliveries.get()  # its task is on the broker already
+    assert due_delivery_ids() == []
+    long_retry = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=long_retry.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+        enqueued_at=timezone.now() - timedelta(hours=2))
+    future = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=future.pk).update(
+        next_attempt_at=timezone.now() + timedelta(hours=1), enqueued_at=None)
+    assert due_delivery_ids() == [str(long_retry.pk)]
+    assert fresh.pk != long_retry.pk
+
+
+def test_purge_drops_old_events_and_old_delivery_logs(partner, setup, receiver):
+    old = emit(partner)
+    delivery = old.deliveries.get()
+    _send(delivery)
+    recent = emit(partner)
+    type(old).objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=31))
+    counts = events_purge()
+    assert counts["events"] == 1
+    assert not type(old).objects.filter(pk=old.pk).exists()
+    assert type(old).objects.filter(pk=recent.pk).exists()
+    delivery.refresh_from_db()  # the delivery log outlives its event (90 days)
+    assert delivery.event_id is None and delivery.attempt_log.count() == 1
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        created_at=timezone.now() - timedelta(days=91))
+    counts = events_purge()
+    assert counts["deliveries"] == 1 and counts["attempts"] == 1
+    assert not WebhookDelivery.objects.filter(pk=delivery.pk).exists()
+
+
+def test_a_purged_events_pending_delivery_is_abandoned(partner, setup, receiver):
+    event = emit(partner)
+    delivery = event.deliveries.get()
+    event.delete()
+    assert _send(delivery) is None
+    delivery.refresh_from_db()
+    assert delivery.abandoned_reason == "event_purged"
+    assert receiver.received() == []
