@@ -1,0 +1,229 @@
+"""Plan API input parsing and the one plan shape (D4, D29, D34, D35). No business logic.
+
+Bodies are plain JSON objects checked field by field, so each failure carries
+the field's own code (``invalid_amount``, ``invalid_frequency``,
+``invalid_customer_wallet``, ``invalid_email``, ``metadata_*``) or
+``invalid_request`` with ``field`` (D4). Unknown fields are ignored; ``null``
+for an optional field means "not given". The field rules shared with payment
+requests (merchant id, amount, metadata, currency check) are the payments
+parsers themselves, so both endpoints answer alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import iso
+from merchants.validation import validate_email, validate_evm_address
+from payments.api.serializers import (
+    parse_fiat_amount,
+    parse_merchant_id,
+    parse_metadata,
+)
+from payments.money import MAX_FIAT_INT
+from recurring.models import Charge, Plan
+
+
+def _is_int(value: Any) -> bool:
+    # JSON true/false arrive as bool, a subclass of int.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class PlanCreateInput:
+    """The fields of a create body after the merchant is known, shape-checked."""
+
+    fiat_amount_int: int
+    frequency: str
+    customer_wallet: str
+    customer_email: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    max_charges: int | None = None
+    collection: str = Plan.Collection.INVOICE
+    chain_id: int | None = None
+    fiat_currency_code: str | None = None  # a D12 assertion; the service checks it
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def parse_frequency(value: Any) -> str:
+    """D35: exactly ``daily``, ``weekly`` or ``monthly``; else (missing too)
+    ``invalid_frequency``."""
+    if not isinstance(value, str) or value not in Plan.Frequency.values:
+        raise JoPayError(ErrorCode.INVALID_FREQUENCY)
+    return value
+
+
+def parse_customer_email(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return validate_email(value)
+
+
+def parse_max_charges(value: Any) -> int | None:
+    """``null`` = unlimited; else a JSON integer ≥ 1."""
+    if value is None:
+        return None
+    if not _is_int(value) or not 1 <= value <= MAX_FIAT_INT:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="max_charges")
+    return value
+
+
+def parse_collection(value: Any) -> str:
+    if value is None:
+        return Plan.Collection.INVOICE
+    if not isinstance(value, str) or value not in Plan.Collection.values:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="collection")
+    return value
+
+
+def parse_chain_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or value <= 0:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="chain_id")
+    return value
+
+
+def parse_create(body: dict[str, Any]) -> PlanCreateInput:
+    """The rest of a ``POST /recurring/plans`` body, in a fixed check order.
+
+    The view checks ``idempotency_key`` and ``merchant_id`` (and looks the
+    merchant up) first, as the requests endpoint does.
+    """
+    currency = body.get("fiat_currency_code")
+    return PlanCreateInput(
+        fiat_amount_int=parse_fiat_amount(body.get("fiat_amount_int")),
+        frequency=parse_frequency(body.get("frequency")),
+        customer_wallet=validate_evm_address(
+            body.get("customer_wallet"), ErrorCode.INVALID_CUSTOMER_WALLET
+        ),
+        customer_email=parse_customer_email(body.get("customer_email")),
+        metadata=parse_metadata(body.get("metadata")),
+        max_charges=parse_max_charges(body.get("max_charges")),
+        collection=parse_collection(body.get("collection")),
+        chain_id=parse_chain_id(body.get("chain_id")),
+        # Any non-null value goes on to the D12 check, which names what is wrong.
+        fiat_currency_code=None if currency is None else str(currency),
+    )
+
+
+def parse_list_filters(params: QueryDict) -> dict[str, Any]:
+    """Filters of ``GET /recurring/plans``: ``status``, ``merchant_id`` (D34)."""
+    status = params.get("status") or None
+    if status is not None and status not in Plan.Status.values:
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="status")
+    merchant_id = params.get("merchant_id") or None
+    return {
+        "status": status,
+        "merchant_id": parse_merchant_id(merchant_id) if merchant_id else None,
+    }
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+def charge_output(charge: Charge) -> dict[str, Any]:
+    return {
+        "charge_number": charge.charge_number,
+        "request_id": str(charge.payment_request_id)
+        if charge.payment_request_id
+        else None,
+        "status": charge.status,
+        "failure_code": charge.failure_code or None,
+        "due_at": iso(charge.due_at),
+        "created_at": iso(charge.created_at),
+    }
+
+
+def plan_output(plan: Plan, charges: list[Charge]) -> dict[str, Any]:
+    """The one plan shape (D35) of create, replay, GET, list items and actions."""
+    return {
+        "plan_id": str(plan.pk),
+        "merchant_id": str(plan.merchant_id),
+        "status": plan.status,
+        "frequency": plan.frequency,
+        "amount": {"fiat_int": plan.fiat_amount_int, "fiat_code": plan.fiat_code},
+        "customer_wallet": plan.customer_wallet,
+        "customer_email": plan.customer_email or None,
+        "metadata": plan.metadata,
+        "max_charges": plan.max_charges,
+        "charges_count": plan.charges_count,
+        "consecutive_failures": plan.consecutive_failures,
+        "last_failure_code": plan.last_failure_code or None,
+        "collection": plan.collection,
+        "chain_id": plan.chain_id,
+        "next_charge_at": iso(plan.next_charge_at),
+        "created_at": iso(plan.created_at),
+        "paused_at": iso(plan.paused_at),
+        "cancelled_at": iso(plan.cancelled_at),
+        "completed_at": iso(plan.completed_at),
+        "test_mode": plan.test_mode,
+        "recent_charges": [charge_output(c) for c in charges],
+    }
+
+
+# --- OpenAPI documentation only (drf-spectacular); parsing above is the contract. ---
+
+
+class PlanCreateInputDoc(serializers.Serializer):
+    merchant_id = serializers.UUIDField()
+    fiat_amount_int = serializers.IntegerField(min_value=1, max_value=MAX_FIAT_INT)
+    frequency = serializers.ChoiceField(Plan.Frequency.values)
+    customer_wallet = serializers.CharField(
+        help_text="0x + 40 hex (EIP-55 if mixed case)"
+    )
+    customer_email = serializers.EmailField(required=False)
+    metadata = serializers.DictField(child=serializers.CharField(), required=False)
+    max_charges = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    collection = serializers.ChoiceField(Plan.Collection.values, required=False)
+    chain_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    fiat_currency_code = serializers.CharField(required=False)
+    idempotency_key = serializers.CharField(
+        required=False, min_length=32, max_length=64
+    )
+
+
+class PlanAmountDoc(serializers.Serializer):
+    fiat_int = serializers.IntegerField()
+    fiat_code = serializers.CharField()
+
+
+class ChargeOutputDoc(serializers.Serializer):
+    charge_number = serializers.IntegerField(help_text="1-based period number")
+    request_id = serializers.UUIDField(allow_null=True)
+    status = serializers.ChoiceField(Charge.Status.values)
+    failure_code = serializers.CharField(allow_null=True)
+    due_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+
+
+class PlanOutputDoc(serializers.Serializer):
+    ok = serializers.BooleanField()
+    plan_id = serializers.UUIDField()
+    merchant_id = serializers.UUIDField()
+    status = serializers.ChoiceField(Plan.Status.values)
+    frequency = serializers.ChoiceField(Plan.Frequency.values)
+    amount = PlanAmountDoc()
+    customer_wallet = serializers.CharField()
+    customer_email = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+    max_charges = serializers.IntegerField(allow_null=True)
+    charges_count = serializers.IntegerField()
+    consecutive_failures = serializers.IntegerField()
+    last_failure_code = serializers.CharField(allow_null=True)
+    collection = serializers.ChoiceField(Plan.Collection.values)
+    chain_id = serializers.IntegerField(allow_null=True)
+    next_charge_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    paused_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    test_mode = serializers.BooleanField()
+    recent_charges = ChargeOutputDoc(many=True)

@@ -1,0 +1,147 @@
+"""Recurring plans API v1 (D29, D35): thin views over services and selectors.
+
+Every plan route answers ``plan_not_found`` (404) for a malformed, unknown,
+foreign or other-mode id alike, byte for byte (D35).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers as drf
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from jopay_project.api import JoPayApiView, ok, parse_uuid
+from jopay_project.errors import ErrorCode
+from jopay_project.pagination import keyset_page, parse_limit
+from merchants.api.serializers import json_object_body
+from merchants.selectors import merchant_get
+from merchants.validation import validate_idempotency_key
+from payments.api.serializers import parse_merchant_id
+from recurring.models import Plan
+from recurring.selectors import plan_get, plan_list, plan_recent_charges
+from recurring.services import (
+    plan_cancel,
+    plan_create_or_replay,
+    plan_pause,
+    plan_resume,
+)
+
+from .serializers import (
+    PlanCreateInputDoc,
+    PlanOutputDoc,
+    parse_create,
+    parse_list_filters,
+)
+from .serializers import plan_output as _plan_output
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def _render(plan: Plan) -> dict:
+    return _plan_output(plan, plan_recent_charges(plan))
+
+
+def _plan_id(raw: str) -> uuid.UUID:
+    # D35: a malformed id is just another plan that does not exist.
+    return parse_uuid(raw, ErrorCode.PLAN_NOT_FOUND)
+
+
+class PlanCollectionApi(JoPayApiView):
+    """``POST /api/v1/recurring/plans`` (create) and ``GET`` (list)."""
+
+    rate_groups = {"POST": "plans.create", "GET": "plans.list"}
+    required_scopes = {"POST": "recurring:write", "GET": "recurring:read"}
+
+    @extend_schema(
+        request=PlanCreateInputDoc,
+        responses={201: PlanOutputDoc, 200: PlanOutputDoc},
+        summary="Create a recurring plan (idempotent with idempotency_key)",
+    )
+    def post(self, request: Request) -> Response:
+        body = json_object_body(request)
+        key = validate_idempotency_key(body.get("idempotency_key"))
+        merchant = merchant_get(
+            tenant=self.tenant, merchant_id=parse_merchant_id(body.get("merchant_id"))
+        )
+        fields = parse_create(body)
+        result = plan_create_or_replay(
+            partner=self.tenant.partner,
+            test_mode=self.tenant.test_mode,
+            merchant=merchant,
+            idempotency_key=key,
+            **fields.as_kwargs(),
+        )
+        if result.replayed:  # D5, D17
+            return ok(_render(result.plan), headers={REPLAYED_HEADER: "true"})
+        return ok(_render(result.plan), status=201)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in ("status", "merchant_id", "cursor", "limit")
+        ],
+        responses={
+            200: inline_serializer(
+                "PlanPage",
+                {
+                    "ok": drf.BooleanField(),
+                    "data": PlanOutputDoc(many=True),
+                    "has_more": drf.BooleanField(),
+                    "next_cursor": drf.CharField(allow_null=True),
+                },
+            )
+        },
+        summary="List recurring plans, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_limit(params.get("limit"))
+        qs = plan_list(tenant=self.tenant, **parse_list_filters(params))
+        page = keyset_page(qs, limit=limit, cursor=params.get("cursor"))
+        return ok(page.envelope([_render(plan) for plan in page.items]))
+
+
+class PlanDetailApi(JoPayApiView):
+    rate_group = "plans.detail"
+    required_scope = "recurring:read"
+
+    @extend_schema(responses={200: PlanOutputDoc}, summary="Get a recurring plan")
+    def get(self, request: Request, plan_id: str) -> Response:
+        return ok(_render(plan_get(tenant=self.tenant, plan_id=_plan_id(plan_id))))
+
+
+class _PlanActionApi(JoPayApiView):
+    rate_group = "plans.action"
+    required_scope = "recurring:write"
+    action = staticmethod(plan_pause)
+
+    def post(self, request: Request, plan_id: str) -> Response:
+        pk = _plan_id(plan_id)
+        self.action(tenant=self.tenant, plan_id=pk)
+        return ok(_render(plan_get(tenant=self.tenant, plan_id=pk)))
+
+
+@extend_schema(
+    request=None, responses={200: PlanOutputDoc}, summary="Pause an active plan"
+)
+class PlanPauseApi(_PlanActionApi):
+    action = staticmethod(plan_pause)
+
+
+@extend_schema(
+    request=None,
+    responses={200: PlanOutputDoc},
+    summary="Resume a paused plan at its next slot",
+)
+class PlanResumeApi(_PlanActionApi):
+    action = staticmethod(plan_resume)
+
+
+@extend_schema(
+    request=None, responses={200: PlanOutputDoc}, summary="Cancel a plan for good"
+)
+class PlanCancelApi(_PlanActionApi):
+    action = staticmethod(plan_cancel)

@@ -1,0 +1,291 @@
+"""The charging job (D29, D35, spec §10.4): due slots become payment requests.
+
+Run hourly by beat (``recurring.charge_recurring_plans``) and by operators
+(``manage.py charge_recurring_plans``). Safe to run twice and from several
+workers at once:
+
+- each plan is charged in its own short transaction that first locks the plan
+  row with ``SKIP LOCKED`` and re-checks that it is still active and due, so a
+  plan another worker holds is left to that worker, and a plan charged a moment
+  ago (its ``next_charge_at`` already moved past ``now``) is not charged again;
+- ``Charge(plan, slot)`` is unique, so even a plan whose due time was moved
+  back by hand cannot be charged twice for one slot.
+
+Candidates are read oldest first in batches (keyset on ``(next_charge_at, id)``,
+served by a partial index). Batches are deliberately not locked as a whole: one
+long transaction would hold a hundred plan locks and the merchants' amount
+locks (D15) for its whole length, blocking API request creation on those
+wallets, and one bad plan would roll back the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import iso
+from payments.models import PaymentRequest
+from payments.serializers import pay_page_url, payment_request_amount
+from payments.services.requests import PaymentRequestDraft, payment_request_create
+from recurring.models import Charge, Plan
+from recurring.schedule import charge_expiry, latest_slot_at_or_before, slot_at
+from webhooks.services import event_emit
+
+from .plans import FAILURES_BEFORE_PAUSE
+
+logger = logging.getLogger("jopay.recurring")
+
+BATCH_SIZE = 100  # spec §10.4
+BUDGET_SECONDS = 50.0  # spec §10.4: leftovers wait for the next run
+
+
+@dataclass
+class ChargeRunSummary:
+    """What one run did. ``skipped``: held by another worker, no longer due, or the
+    slot was already charged."""
+
+    charged: int = 0
+    failed: int = 0
+    paused: int = 0
+    completed: int = 0
+    skipped: int = 0
+    out_of_time: bool = False
+    elapsed_seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"charged={self.charged} failed={self.failed} paused={self.paused} "
+            f"completed={self.completed} skipped={self.skipped} "
+            f"out_of_time={'yes' if self.out_of_time else 'no'} "
+            f"elapsed={self.elapsed_seconds:.2f}s"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def plans_charge_due(
+    *,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    budget_seconds: float = BUDGET_SECONDS,
+) -> ChargeRunSummary:
+    """Charge every active plan whose ``next_charge_at`` ≤ ``now``, oldest first.
+
+    Per plan, in one transaction: the slot charged is the latest one due at
+    ``now`` (earlier missed slots are skipped, never caught up, D29); an
+    invoice-mode payment request is created through ``payment_request_create``
+    (USDC recomputed from the current FX rate) with a ``Charge`` row and a
+    ``recurring.charge_created`` event; or, when the request cannot be created
+    (``fx_unavailable``, ``merchant_not_ready``, ``amount_*`` …), a failed
+    ``Charge`` with the code. Success resets ``consecutive_failures``;
+    ``FAILURES_BEFORE_PAUSE`` failures in a row pause the plan; reaching
+    ``max_charges`` completes it; otherwise ``next_charge_at`` moves to the
+    first slot strictly after ``now``. Stops starting new plans after
+    ``budget_seconds``. Never raises for one plan's trouble: an unexpected
+    error is logged and recorded as an ``api_error`` failure, so one bad plan
+    cannot stall the queue.
+    """
+    now = now or timezone.now()
+    started = time.monotonic()
+    summary = ChargeRunSummary()
+    cursor: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        due = Plan.objects.filter(status=Plan.Status.ACTIVE, next_charge_at__lte=now)
+        if cursor is not None:
+            due = due.filter(
+                Q(next_charge_at__gt=cursor[0])
+                | Q(next_charge_at=cursor[0], id__gt=cursor[1])
+            )
+        batch = list(
+            due.order_by("next_charge_at", "id").values_list("next_charge_at", "id")[
+                :batch_size
+            ]
+        )
+        for due_at, plan_id in batch:
+            if time.monotonic() - started >= budget_seconds:
+                summary.out_of_time = True
+                break
+            cursor = (due_at, plan_id)
+            _charge_one(plan_id, now, summary)
+        if summary.out_of_time or len(batch) < batch_size:
+            break
+    summary.elapsed_seconds = time.monotonic() - started
+    return summary
+
+
+def _charge_one(plan_id: uuid.UUID, now: datetime, summary: ChargeRunSummary) -> None:
+    try:
+        outcome = _charge_plan(plan_id, now)
+    except Exception:
+        logger.exception("recurring: charging plan %s failed unexpectedly", plan_id)
+        outcome = _record_crash(plan_id, now)
+    if outcome is None:
+        summary.skipped += 1
+        return
+    if outcome.status == Charge.Status.CREATED:
+        summary.charged += 1
+    else:
+        summary.failed += 1
+    if outcome.plan_status == Plan.Status.PAUSED:
+        summary.paused += 1
+    elif outcome.plan_status == Plan.Status.COMPLETED:
+        summary.completed += 1
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: str  # Charge.Status
+    plan_status: str
+
+
+def _claim(plan_id: uuid.UUID, now: datetime) -> Plan | None:
+    """Lock the plan if it is free, still active and still due; else None."""
+    return (
+        Plan.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("merchant", "partner")
+        .filter(pk=plan_id, status=Plan.Status.ACTIVE, next_charge_at__lte=now)
+        .first()
+    )
+
+
+def _due_slot(plan: Plan, now: datetime) -> int:
+    slot = latest_slot_at_or_before(plan.anchor_at, plan.frequency, now)
+    # next_charge_at ≤ now and every next_charge_at is a slot ≥ anchor_at.
+    return 0 if slot is None else slot
+
+
+@transaction.atomic(durable=True)
+def _charge_plan(plan_id: uuid.UUID, now: datetime) -> _Outcome | None:
+    plan = _claim(plan_id, now)
+    if plan is None:
+        return None
+    slot = _due_slot(plan, now)
+    if Charge.objects.filter(plan=plan, slot=slot).exists():
+        # Already charged (the due time was moved back by hand): only advance.
+        _advance(plan, slot)
+        plan.save()
+        return None
+    due_at = slot_at(plan.anchor_at, plan.frequency, slot)
+    try:
+        with transaction.atomic():  # a savepoint: a refused request leaves nothing
+            request = _create_request(plan, slot, due_at)
+            Charge.objects.create(
+                plan=plan,
+                slot=slot,
+                due_at=due_at,
+                payment_request=request,
+                status=Charge.Status.CREATED,
+            )
+            event_emit(
+                partner=plan.partner,
+                test_mode=plan.test_mode,
+                type="recurring.charge_created",
+                data=_event_data(plan, slot, due_at, request),
+                request_id=request.pk,
+            )
+    except JoPayError as exc:
+        _record_failure(plan, slot, due_at, str(exc.code))
+        return _Outcome(Charge.Status.FAILED, plan.status)
+    plan.charges_count += 1
+    plan.consecutive_failures = 0
+    plan.last_failure_code = ""
+    if plan.max_charges is not None and plan.charges_count >= plan.max_charges:
+        plan.status = Plan.Status.COMPLETED
+        plan.completed_at = timezone.now()
+        plan.next_charge_at = None
+    else:
+        _advance(plan, slot)
+    plan.save()
+    return _Outcome(Charge.Status.CREATED, plan.status)
+
+
+def _create_request(plan: Plan, slot: int, due_at: datetime) -> PaymentRequest:
+    if plan.fiat_code not in (plan.partner.enabled_currencies or []):
+        # The partner switched the plan's currency off since the plan was made.
+        raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
+    # D29: every charge is an invoice-mode request, whatever the collection:
+    # pull execution needs the on-chain executor, so until it runs charges are
+    # invoices the customer pays by hand (spec §10.1).
+    draft = PaymentRequestDraft(
+        merchant=plan.merchant,
+        fiat_int=plan.fiat_amount_int,
+        fiat_code=plan.fiat_code,
+        payment_mode=PaymentRequest.PaymentMode.INVOICE,
+        expires_in_seconds=int(charge_expiry(plan.frequency, due_at).total_seconds()),
+        metadata={
+            **plan.metadata,
+            "plan_id": str(plan.pk),
+            "charge_number": str(slot + 1),
+        },
+    )
+    request, _ = payment_request_create(tenant=plan.tenant, draft=draft)
+    return request
+
+
+def _event_data(
+    plan: Plan, slot: int, due_at: datetime, request: PaymentRequest
+) -> dict[str, object]:
+    """D35 fields (``plan_id``, ``request_id``, ``pay_page_url``, ``amount``,
+    ``charge_number``) and context for the receiver."""
+    return {
+        "plan_id": str(plan.pk),
+        "request_id": str(request.pk),
+        "merchant_id": str(plan.merchant_id),
+        "charge_number": slot + 1,
+        "due_at": iso(due_at),
+        "pay_page_url": pay_page_url(request),
+        "amount": payment_request_amount(request),
+        "expires_at": iso(request.expires_at),
+        "customer_wallet": plan.customer_wallet,
+        "customer_email": plan.customer_email or None,
+        "metadata": request.metadata,
+    }
+
+
+def _advance(plan: Plan, slot: int) -> None:
+    # slot is the latest one ≤ now, so slot + 1 is the first strictly after now.
+    plan.next_charge_at = slot_at(plan.anchor_at, plan.frequency, slot + 1)
+
+
+def _record_failure(plan: Plan, slot: int, due_at: datetime, code: str) -> None:
+    Charge.objects.create(
+        plan=plan,
+        slot=slot,
+        due_at=due_at,
+        status=Charge.Status.FAILED,
+        failure_code=code,
+    )
+    plan.consecutive_failures += 1
+    plan.last_failure_code = code
+    if plan.consecutive_failures >= FAILURES_BEFORE_PAUSE:
+        plan.status = Plan.Status.PAUSED
+        plan.paused_at = timezone.now()
+        plan.next_charge_at = None
+    else:
+        _advance(plan, slot)
+    plan.save()
+
+
+@transaction.atomic(durable=True)
+def _record_crash(plan_id: uuid.UUID, now: datetime) -> _Outcome | None:
+    """After an unexpected error: count it as a failure so the plan moves on."""
+    plan = _claim(plan_id, now)
+    if plan is None:
+        return None
+    slot = _due_slot(plan, now)
+    if Charge.objects.filter(plan=plan, slot=slot).exists():
+        _advance(plan, slot)
+        plan.save()
+        return None
+    due_at = slot_at(plan.anchor_at, plan.frequency, slot)
+    _record_failure(plan, slot, due_at, str(ErrorCode.API_ERROR))
+    return _Outcome(Charge.Status.FAILED, plan.status)
