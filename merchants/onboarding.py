@@ -25,12 +25,16 @@ from .validation import validate_evm_address
 
 class OnboardingForm(forms.Form):
     wallet_address = forms.CharField(
-        label="Wallet address", max_length=42, strip=True,
-        widget=forms.TextInput(attrs={"placeholder": "0x…", "autocomplete": "off",
-                                      "spellcheck": "false"}),
+        label="Wallet address",
+        max_length=42,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"placeholder": "0x…", "autocomplete": "off", "spellcheck": "false"}
+        ),
     )
     accept_terms = forms.BooleanField(
-        label="I accept the terms of service", required=True,
+        label="I accept the terms of service",
+        required=True,
         error_messages={"required": "Please accept the terms to continue."},
     )
 
@@ -52,9 +56,14 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def _context(merchant: Merchant, form: OnboardingForm) -> dict:
     partner = merchant.partner
-    return {"merchant": merchant, "partner": partner, "form": form,
-            "primary_color": partner.primary_color,
-            "secondary_color": partner.secondary_color}
+    # base.html paints the partner's colours from brand_color / brand_color_2.
+    return {
+        "merchant": merchant,
+        "partner": partner,
+        "form": form,
+        "brand_color": partner.primary_color,
+        "brand_color_2": partner.secondary_color,
+    }
 
 
 @never_cache
@@ -69,18 +78,17 @@ def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "onboarding/page.html", _context(merchant, form))
     form = OnboardingForm(request.POST)
     if not form.is_valid():
-        return render(request, "onboarding/page.html", _context(merchant, form),
-                      status=400)
+        return render(
+            request, "onboarding/page.html", _context(merchant, form), status=400
+        )
     try:
         merchant = merchant_onboarding_complete(
-            token=token, wallet_address=form.cleaned_data["wallet_address"],
+            token=token,
+            wallet_address=form.cleaned_data["wallet_address"],
             terms_accepted=form.cleaned_data["accept_terms"],
         )
     except JoPayError as err:
         if err.code is ErrorCode.NOT_FOUND:  # used or expired since the GET above
             return _not_found(request)
         raise
-    return render(request, "onboarding/done.html",
-                  {"merchant": merchant, "partner": merchant.partner,
-                   "primary_color": merchant.partner.primary_color,
-                   "secondary_color": merchant.partner.secondary_color})
+    return render(request, "onboarding/done.html", _context(merchant, form))

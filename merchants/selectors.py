@@ -16,15 +16,23 @@ from .services import onboarding_token_hash, onboarding_token_well_formed
 
 def merchant_get(*, tenant: Tenant, merchant_id: uuid.UUID) -> Merchant:
     """The tenant's merchant, else ``not_found`` (foreign, other-mode, missing)."""
-    merchant = (Merchant.objects.for_tenant(tenant).select_related("partner")
-                .filter(pk=merchant_id).first())
+    merchant = (
+        Merchant.objects.for_tenant(tenant)
+        .select_related("partner")
+        .filter(pk=merchant_id)
+        .first()
+    )
     if merchant is None:
         raise JoPayError(ErrorCode.NOT_FOUND)
     return merchant
 
 
-def merchant_list(*, tenant: Tenant, onboarding_status: str | None = None,
-                  disabled: bool | None = None) -> QuerySet[Merchant]:
+def merchant_list(
+    *,
+    tenant: Tenant,
+    onboarding_status: str | None = None,
+    disabled: bool | None = None,
+) -> QuerySet[Merchant]:
     """The tenant's merchants, optionally filtered; order is the pager's business."""
     qs = Merchant.objects.for_tenant(tenant).select_related("partner")
     if onboarding_status is not None:
@@ -38,8 +46,12 @@ def merchant_for_onboarding_token(*, token: str) -> Merchant | None:
     """The incomplete merchant whose live (unused, unexpired) link is ``token``."""
     if not onboarding_token_well_formed(token):
         return None
-    return (Merchant.objects.select_related("partner")
-            .filter(onboarding_token_hash=onboarding_token_hash(token),
-                    onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
-                    onboarding_token_expires_at__gt=timezone.now())
-            .first())
+    return (
+        Merchant.objects.select_related("partner")
+        .filter(
+            onboarding_token_hash=onboarding_token_hash(token),
+            onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+            onboarding_token_expires_at__gt=timezone.now(),
+        )
+        .first()
+    )

@@ -45,8 +45,11 @@ PROFILE_DEFAULTS: dict[str, Any] = {
     "account_type": Merchant.AccountType.BUSINESS,
 }
 CREATE_DEFAULTS: dict[str, Any] = {**PROFILE_DEFAULTS, "wallet_address": ""}
-UPDATABLE_FIELDS = frozenset(PROFILE_DEFAULTS) | {"withdraw_address", "auto_forward",
-                                                  "disabled"}
+UPDATABLE_FIELDS = frozenset(PROFILE_DEFAULTS) | {
+    "withdraw_address",
+    "auto_forward",
+    "disabled",
+}
 
 
 # --- onboarding links (D28, D35) ------------------------------------------------------
@@ -77,8 +80,9 @@ def _onboarding_token(merchant: Merchant, expires_at: datetime) -> str:
     random 256-bit token.
     """
     instant = expires_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
-    mac = salted_hmac(_TOKEN_SALT, f"{merchant.pk}:{instant}",
-                      algorithm="sha256").digest()
+    mac = salted_hmac(
+        _TOKEN_SALT, f"{merchant.pk}:{instant}", algorithm="sha256"
+    ).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
@@ -93,8 +97,9 @@ def _current_link(merchant: Merchant, now: datetime) -> OnboardingLink | None:
         return None
     token = _onboarding_token(merchant, expires_at)
     # A rotated SECRET_KEY rebuilds a different token: treat the link as gone.
-    if not constant_time_compare(onboarding_token_hash(token),
-                                 merchant.onboarding_token_hash):
+    if not constant_time_compare(
+        onboarding_token_hash(token), merchant.onboarding_token_hash
+    ):
         return None
     return OnboardingLink(url=_onboarding_url(token), expires_at=expires_at)
 
@@ -104,7 +109,8 @@ def _issue_link_fields(merchant: Merchant, now: datetime) -> None:
     expires_at = now + ONBOARDING_LINK_LIFETIME
     merchant.onboarding_token_expires_at = expires_at
     merchant.onboarding_token_hash = onboarding_token_hash(
-        _onboarding_token(merchant, expires_at))
+        _onboarding_token(merchant, expires_at)
+    )
 
 
 def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
@@ -130,9 +136,11 @@ def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
         onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
         onboarding_token_hash=old_hash,
         onboarding_token_expires_at=old_expiry,
-    ).update(onboarding_token_hash=merchant.onboarding_token_hash,
-             onboarding_token_expires_at=merchant.onboarding_token_expires_at,
-             updated_at=now)
+    ).update(
+        onboarding_token_hash=merchant.onboarding_token_hash,
+        onboarding_token_expires_at=merchant.onboarding_token_expires_at,
+        updated_at=now,
+    )
     if updated:
         return _current_link(merchant, now)
     # Someone else renewed it (or completed onboarding) first: show theirs.
@@ -152,15 +160,20 @@ class MerchantCreateResult:
 
 
 def _replay_or_conflict(tenant: Tenant, key: str, digest: str) -> Merchant | None:
-    existing = (Merchant.objects.for_tenant(tenant).select_related("partner")
-                .filter(idempotency_key=key).first())
+    existing = (
+        Merchant.objects.for_tenant(tenant)
+        .select_related("partner")
+        .filter(idempotency_key=key)
+        .first()
+    )
     if existing is not None and existing.idempotency_hash != digest:
         raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
     return existing
 
 
-def merchant_create(*, tenant: Tenant, fields: dict[str, Any],
-                    idempotency_key: str | None = None) -> MerchantCreateResult:
+def merchant_create(
+    *, tenant: Tenant, fields: dict[str, Any], idempotency_key: str | None = None
+) -> MerchantCreateResult:
     """Create a merchant for ``tenant`` (its partner and mode, D10).
 
     ``fields`` holds validated values for keys of ``CREATE_DEFAULTS`` (missing
@@ -187,10 +200,14 @@ def merchant_create(*, tenant: Tenant, fields: dict[str, Any],
             return MerchantCreateResult(existing, replayed=True)
 
     now = timezone.now()
-    merchant = Merchant(partner=tenant.partner, test_mode=tenant.test_mode,
-                        idempotency_key=idempotency_key,
-                        idempotency_hash=digest if idempotency_key else "",
-                        created_at=now, **values)
+    merchant = Merchant(
+        partner=tenant.partner,
+        test_mode=tenant.test_mode,
+        idempotency_key=idempotency_key,
+        idempotency_hash=digest if idempotency_key else "",
+        created_at=now,
+        **values,
+    )
     if values["wallet_address"]:
         merchant.wallet_type = Merchant.WalletType.EXTERNAL
         merchant.onboarding_status = Merchant.OnboardingStatus.COMPLETE
@@ -230,11 +247,15 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f"fields not updatable: {sorted(unknown)}")
-    locked = Merchant.objects.select_for_update().select_related("partner").get(
-        pk=merchant.pk)
+    locked = (
+        Merchant.objects.select_for_update()
+        .select_related("partner")
+        .get(pk=merchant.pk)
+    )
     if changes.get("withdraw_address"):
-        validate_evm_address(changes["withdraw_address"],
-                             ErrorCode.INVALID_WITHDRAW_ADDRESS)
+        validate_evm_address(
+            changes["withdraw_address"], ErrorCode.INVALID_WITHDRAW_ADDRESS
+        )
     for name, value in changes.items():
         setattr(locked, name, value)
     if changes.get("auto_forward") is True:
@@ -254,8 +275,9 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
 
 
 @transaction.atomic
-def merchant_onboarding_complete(*, token: str, wallet_address: str,
-                                 terms_accepted: bool) -> Merchant:
+def merchant_onboarding_complete(
+    *, token: str, wallet_address: str, terms_accepted: bool
+) -> Merchant:
     """Finish onboarding through the link's ``token``; the link is burnt.
 
     Locks the merchant row, so a double submit applies once: the second finds
@@ -264,11 +286,19 @@ def merchant_onboarding_complete(*, token: str, wallet_address: str,
     (``field: "terms"``) when the terms were not accepted; nothing is written then.
     """
     now = timezone.now()
-    merchant = (Merchant.objects.select_for_update()
-                .filter(onboarding_token_hash=onboarding_token_hash(token),
-                        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
-                        onboarding_token_expires_at__gt=now)
-                .first()) if onboarding_token_well_formed(token) else None
+    merchant = (
+        (
+            Merchant.objects.select_for_update()
+            .filter(
+                onboarding_token_hash=onboarding_token_hash(token),
+                onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+                onboarding_token_expires_at__gt=now,
+            )
+            .first()
+        )
+        if onboarding_token_well_formed(token)
+        else None
+    )
     if merchant is None:
         raise JoPayError(ErrorCode.NOT_FOUND)
     validate_evm_address(wallet_address, ErrorCode.INVALID_WALLET_ADDRESS)
@@ -280,7 +310,15 @@ def merchant_onboarding_complete(*, token: str, wallet_address: str,
     merchant.onboarding_status = Merchant.OnboardingStatus.COMPLETE
     merchant.onboarding_token_hash = ""
     merchant.onboarding_token_expires_at = None
-    merchant.save(update_fields=["wallet_address", "wallet_type", "terms_accepted_at",
-                                 "onboarding_status", "onboarding_token_hash",
-                                 "onboarding_token_expires_at", "updated_at"])
+    merchant.save(
+        update_fields=[
+            "wallet_address",
+            "wallet_type",
+            "terms_accepted_at",
+            "onboarding_status",
+            "onboarding_token_hash",
+            "onboarding_token_expires_at",
+            "updated_at",
+        ]
+    )
     return merchant

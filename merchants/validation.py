@@ -121,6 +121,7 @@ def body_hash(data: dict[str, Any]) -> str:
     so an ignored unknown field never turns a replay into a conflict.
     """
     fields = {k: v for k, v in data.items() if k != "idempotency_key"}
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
+    canonical = json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -122,16 +122,18 @@ def _profile(data: dict[str, Any], partner: Partner) -> dict[str, Any]:
     return out
 
 
-def parse_create(data: dict[str, Any], *, partner: Partner
-                 ) -> tuple[dict[str, Any], str | None]:
+def parse_create(
+    data: dict[str, Any], *, partner: Partner
+) -> tuple[dict[str, Any], str | None]:
     """``POST /merchants`` body → (fields for ``merchant_create``, idempotency key)."""
     key = validate_idempotency_key(data.get("idempotency_key"))
     fields = _profile(data, partner)
     if data.get("account_type") is not None:
         fields["account_type"] = _account_type(data["account_type"])
     if "wallet_address" in data:
-        fields["wallet_address"] = _address(data["wallet_address"],
-                                            ErrorCode.INVALID_WALLET_ADDRESS)
+        fields["wallet_address"] = _address(
+            data["wallet_address"], ErrorCode.INVALID_WALLET_ADDRESS
+        )
     return fields, key
 
 
@@ -145,8 +147,9 @@ def parse_update(data: dict[str, Any], *, partner: Partner) -> dict[str, Any]:
     if "account_type" in data:
         changes["account_type"] = _account_type(data["account_type"])
     if "withdraw_address" in data:
-        changes["withdraw_address"] = _address(data["withdraw_address"],
-                                               ErrorCode.INVALID_WITHDRAW_ADDRESS)
+        changes["withdraw_address"] = _address(
+            data["withdraw_address"], ErrorCode.INVALID_WITHDRAW_ADDRESS
+        )
     for name in _BOOLEAN_FIELDS:
         if name in data:
             if not isinstance(data[name], bool):

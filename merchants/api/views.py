@@ -38,8 +38,11 @@ class MerchantCollectionApi(JoPayApiView):
         fields, key = parse_create(data, partner=self.tenant.partner)
         result = merchant_create(tenant=self.tenant, fields=fields, idempotency_key=key)
         if result.replayed:  # D5, D17
-            return ok(_render(result.merchant), status=200,
-                      headers={"Idempotent-Replayed": "true"})
+            return ok(
+                _render(result.merchant),
+                status=200,
+                headers={"Idempotent-Replayed": "true"},
+            )
         return ok(_render(result.merchant), status=201)
 
     def get(self, request: Request) -> Response:
@@ -51,8 +54,11 @@ class MerchantCollectionApi(JoPayApiView):
         disabled = params.get("disabled")
         if disabled is not None and disabled not in _BOOL_PARAMS:
             raise JoPayError(ErrorCode.INVALID_REQUEST, field="disabled")
-        qs = merchant_list(tenant=self.tenant, onboarding_status=status,
-                           disabled=_BOOL_PARAMS.get(disabled) if disabled else None)
+        qs = merchant_list(
+            tenant=self.tenant,
+            onboarding_status=status,
+            disabled=_BOOL_PARAMS.get(disabled) if disabled else None,
+        )
         page = keyset_page(qs, limit=limit, cursor=params.get("cursor"))
         return ok(page.envelope([_render(m) for m in page.items]))
 

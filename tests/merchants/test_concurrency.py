@@ -1,0 +1,115 @@
+"""Races over real HTTP (live_server, committed rows): D17 idempotent create and the
+single-use onboarding link. Ten threads start together behind a barrier."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from merchants.models import Merchant
+from tests.factories import WALLET, make_key
+from tests.merchants.conftest import new_key
+
+pytestmark = pytest.mark.django_db(transaction=True)
+THREADS = 10
+
+
+def _race(calls):
+    """Run the callables at (nearly) the same instant; return their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(fn):
+        barrier.wait(timeout=10)
+        return fn()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def _poster(base, key, body):
+    def post():
+        r = requests.post(
+            f"{base}/api/v1/merchants",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        return r.status_code, r.headers.get("Idempotent-Replayed"), r.json()
+
+    return post
+
+
+def test_concurrent_creates_with_one_key_make_exactly_one_merchant(
+    live_server, partner
+):
+    key = make_key(partner)
+    body = {"display_name": "Racer", "country": "DE", "idempotency_key": new_key()}
+    results = _race([_poster(live_server.url, key, body) for _ in range(THREADS)])
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [200] * (THREADS - 1) + [201], results
+    assert all(replayed == "true" for status, replayed, _ in results if status == 200)
+    assert len({payload["merchant_id"] for _, _, payload in results}) == 1
+    assert Merchant.objects.count() == 1
+
+
+def test_concurrent_creates_with_one_key_and_two_bodies_conflict_cleanly(
+    live_server, partner
+):
+    key = make_key(partner)
+    idem = new_key()
+    bodies = [
+        {"display_name": "A" if i % 2 else "B", "idempotency_key": idem}
+        for i in range(THREADS)
+    ]
+    results = _race([_poster(live_server.url, key, b) for b in bodies])
+    assert all(status in (200, 201, 409) for status, _, _ in results), results
+    assert sum(status == 201 for status, _, _ in results) == 1
+    winner = Merchant.objects.get()
+    for body, (status, _, payload) in zip(bodies, results, strict=True):
+        if body["display_name"] == winner.display_name:
+            assert status in (200, 201)
+            assert payload["merchant_id"] == str(winner.pk)
+        else:
+            assert (status, payload["error"]) == (409, "idempotency_conflict")
+
+
+def test_double_submit_of_the_onboarding_form_applies_once(live_server, partner):
+    key = make_key(partner)
+    created = requests.post(
+        f"{live_server.url}/api/v1/merchants",
+        json={},
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()
+    page_url = live_server.url + created["onboarding_url"].removeprefix(
+        "http://testserver"
+    )
+    page = requests.get(page_url, timeout=30)
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    cookies = {"csrftoken": page.cookies["csrftoken"]}
+    wallets = [WALLET, WALLET.lower()] * (THREADS // 2)
+
+    def submit(wallet):
+        return lambda: (
+            requests.post(
+                page_url,
+                timeout=30,
+                cookies=cookies,
+                data={
+                    "wallet_address": wallet,
+                    "accept_terms": "on",
+                    "csrfmiddlewaretoken": csrf,
+                },
+            ).status_code
+        )
+
+    statuses = _race([submit(w) for w in wallets])
+    assert sorted(statuses) == [200] + [404] * (THREADS - 1), statuses
+    merchant = Merchant.objects.get()
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.COMPLETE
+    assert merchant.wallet_address == wallets[statuses.index(200)]

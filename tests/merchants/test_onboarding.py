@@ -1,0 +1,163 @@
+"""The onboarding page /onboard/<token>/ (D28, D35), through the Django test client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from merchants.models import Merchant
+from tests.factories import WALLET
+from tests.merchants.conftest import URL, detail_url
+
+
+def _broken(address: str) -> str:
+    for i, ch in enumerate(address[2:], start=2):
+        if ch.isalpha():
+            return address[:i] + ch.swapcase() + address[i + 1 :]
+    raise AssertionError
+
+
+@pytest.fixture
+def shell(api, partner):
+    """An incomplete merchant created over the API: (merchant, page path)."""
+    partner.logo_url = "https://cdn.example/alice.png"
+    partner.primary_color = "#FF6600"
+    partner.save()
+    body = api.post(URL, {"business_name": "Mia's Bakery"}, format="json").json()
+    path = body["onboarding_url"].removeprefix("http://testserver")
+    return Merchant.objects.get(pk=body["merchant_id"]), path
+
+
+def _accept(client, path, wallet=WALLET, terms=True):
+    data = {"wallet_address": wallet}
+    if terms:
+        data["accept_terms"] = "on"
+    return client.post(path, data)
+
+
+def test_page_shows_partner_branding_merchant_and_a_csrf_protected_form(client, shell):
+    _, path = shell
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Alice Pay" in html
+    assert "Mia&#x27;s Bakery" in html
+    assert "https://cdn.example/alice.png" in html
+    assert "#FF6600" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'name="wallet_address"' in html
+    assert 'name="accept_terms"' in html
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_submitting_completes_onboarding_and_burns_the_link(client, shell, api):
+    merchant, path = shell
+    before = timezone.now()
+    response = _accept(client, path)
+    assert response.status_code == 200
+    assert WALLET in response.content.decode()
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.COMPLETE
+    assert merchant.wallet_address == WALLET
+    assert merchant.wallet_type == Merchant.WalletType.EXTERNAL
+    assert merchant.terms_accepted_at >= before
+    assert (merchant.onboarding_token_hash, merchant.onboarding_token_expires_at) == (
+        "",
+        None,
+    )
+    assert merchant.is_ready
+    # Single use: the link is gone for GET and POST.
+    assert client.get(path).status_code == 404
+    assert _accept(client, path, wallet=WALLET.lower()).status_code == 404
+    merchant.refresh_from_db()
+    assert merchant.wallet_address == WALLET
+    # The API shows the merchant complete, without a link.
+    body = api.get(detail_url(merchant.pk)).json()
+    assert (
+        body["onboarding_status"],
+        body["onboarding_url"],
+        body["wallet_address"],
+    ) == ("complete", None, WALLET)
+
+
+def test_lowercase_wallet_is_accepted(client, shell):
+    merchant, path = shell
+    assert _accept(client, path, wallet=WALLET.lower()).status_code == 200
+    merchant.refresh_from_db()
+    assert merchant.wallet_address == WALLET.lower()
+
+
+@pytest.mark.parametrize("wallet", ["", "0x123", "hello", WALLET[2:], "x" * 100])
+def test_invalid_wallet_rerenders_the_form_and_changes_nothing(client, shell, wallet):
+    merchant, path = shell
+    response = _accept(client, path, wallet=wallet)
+    assert response.status_code == 400
+    assert 'name="wallet_address"' in response.content.decode()
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.INCOMPLETE
+    assert merchant.wallet_address == ""
+    assert client.get(path).status_code == 200  # the link still works
+
+
+def test_wrong_checksum_is_explained(client, shell):
+    _, path = shell
+    response = _accept(client, path, wallet=_broken(WALLET))
+    assert response.status_code == 400
+    assert "EIP-55" in response.content.decode()
+
+
+def test_terms_must_be_accepted(client, shell):
+    merchant, path = shell
+    response = _accept(client, path, terms=False)
+    assert response.status_code == 400
+    assert "accept the terms" in response.content.decode()
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.INCOMPLETE
+    assert merchant.terms_accepted_at is None
+
+
+def test_expired_link_is_a_friendly_404_for_get_and_post(client, shell):
+    merchant, path = shell
+    Merchant.objects.filter(pk=merchant.pk).update(
+        onboarding_token_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    page = client.get(path)
+    assert page.status_code == 404
+    assert "not valid" in page.content.decode()
+    assert _accept(client, path).status_code == 404
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.INCOMPLETE
+
+
+@pytest.mark.parametrize("token", ["nope", "A" * 43, "A" * 44, "-" * 43])
+def test_unknown_tokens_are_404(client, db, token):
+    response = client.get(f"/onboard/{token}/")
+    assert response.status_code == 404
+    assert "not valid" in response.content.decode()
+
+
+def test_csrf_is_enforced(shell):
+    merchant, path = shell
+    strict = Client(enforce_csrf_checks=True)
+    assert (
+        strict.post(path, {"wallet_address": WALLET, "accept_terms": "on"}).status_code
+        == 403
+    )
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.INCOMPLETE
+    # With the token from the page it goes through.
+    page = strict.get(path)
+    token = page.cookies["csrftoken"].value
+    done = strict.post(
+        path,
+        {"wallet_address": WALLET, "accept_terms": "on", "csrfmiddlewaretoken": token},
+    )
+    assert done.status_code == 200
+
+
+def test_other_methods_are_refused(client, shell):
+    _, path = shell
+    assert client.put(path).status_code == 405
