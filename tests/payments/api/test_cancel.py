@@ -1,0 +1,124 @@
+"""POST /api/v1/requests/<id>/cancel (D18, D23, D24, D34)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from payments.models import PaymentRequest
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.usefixtures("rates")
+
+
+@pytest.fixture
+def request_id(api, create):
+    response = create(api, metadata={"order": "7"})
+    assert response.status_code == 201
+    return response.json()["request_id"]
+
+
+def cancel(client, rid):
+    return client.post(f"/api/v1/requests/{rid}/cancel")
+
+
+def test_cancel_answers_200_with_the_full_request(api, request_id):
+    response = cancel(api, request_id)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "cancelled"
+    assert body["cancelled_at"].endswith("Z")
+    assert body == api.get(f"/api/v1/requests/{request_id}").json()  # D34: GET shape
+
+
+def test_cancel_writes_one_request_cancelled_event(api, request_id, partner):
+    cancel(api, request_id)
+    events = list(WebhookEvent.objects.filter(request_id=request_id))
+    assert [e.type for e in events] == ["request.cancelled"]
+    payload = events[0].payload
+    assert payload["status"] == "cancelled"
+    assert payload["metadata"] == {"order": "7"}
+    assert payload["test_mode"] is False
+    assert payload["partner_id"] == str(partner.pk)
+    assert payload["sequence"] == 1
+    for name in (
+        "request_id",
+        "merchant_id",
+        "proof_status",
+        "proof_source",
+        "tx_hash",
+        "payer_address",
+        "amount",
+        "chain_id",
+        "mismatch_reason",
+    ):
+        assert name in payload, name
+
+
+def test_repeat_cancel_is_200_unchanged_without_a_second_event(api, request_id):
+    first = cancel(api, request_id).json()
+    again = cancel(api, request_id)
+    assert again.status_code == 200
+    assert again.json() == first
+    assert WebhookEvent.objects.filter(request_id=request_id).count() == 1
+
+
+def test_opened_and_mismatch_requests_can_be_cancelled(api, create):
+    for changes in ({"status": "opened"}, {"proof_status": "mismatch"}):
+        rid = create(api, fiat_amount_int=3000).json()["request_id"]
+        PaymentRequest.objects.filter(pk=rid).update(**changes)
+        assert cancel(api, rid).json()["status"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "expired"},
+        {"status": "paid", "proof_status": "verified"},
+        {"proof_status": "attached"},
+        {"status": "opened", "proof_status": "attached"},
+        {"status": "expired", "proof_status": "mismatch"},
+    ],
+)
+def test_not_cancellable_states_are_409(api, request_id, changes):
+    PaymentRequest.objects.filter(pk=request_id).update(**changes)
+    response = cancel(api, request_id)
+    assert (response.status_code, response.json()["error"]) == (
+        409,
+        "request_not_cancellable",
+    )
+    row = PaymentRequest.objects.get(pk=request_id)
+    assert row.status == changes.get("status", "requested")
+    assert row.cancelled_at is None
+    assert not WebhookEvent.objects.filter(request_id=request_id).exists()
+
+
+def test_foreign_and_other_mode_cancel_is_byte_identical_to_missing(
+    api, request_id, client_for, other_partner, api_test
+):
+    missing = cancel(api, uuid.uuid4())
+    assert missing.status_code == 404
+    for stranger in (client_for(other_partner), api_test):
+        answer = cancel(stranger, request_id)
+        assert answer.content == missing.content
+    assert PaymentRequest.objects.get(pk=request_id).status == "requested"
+
+
+def test_malformed_id_is_invalid_request_id(api):
+    response = cancel(api, "not-a-uuid")
+    assert response.json()["error"] == "invalid_request_id"
+
+
+def test_cancel_needs_requests_write(client_for, partner, request_id):
+    reader = client_for(partner, scopes=["requests:read"])
+    response = cancel(reader, request_id)
+    assert response.json()["required_scope"] == "requests:write"
+
+
+def test_cancel_is_post_only(api, request_id):
+    response = api.get(f"/api/v1/requests/{request_id}/cancel")
+    assert (response.status_code, response.json()["error"]) == (
+        405,
+        "method_not_allowed",
+    )

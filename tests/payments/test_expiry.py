@@ -1,0 +1,136 @@
+"""The expiry task (D11, D16): open requests past expires_at with no pending proof
+become expired, once, with one request.expired event each."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from payments.models import PaymentRequest
+from payments.services.requests import payment_requests_expire_due
+from payments.tasks import expire_due_requests_task
+from webhooks.models import WebhookEvent
+
+
+def make_request(merchant, *, expires_in: int, **fields) -> PaymentRequest:
+    return PaymentRequest.objects.create(
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        reference=uuid.uuid4().hex[:8].upper(),
+        fiat_int=2500,
+        fiat_code="EUR",
+        usdc_micro=27_173_000 + PaymentRequest.objects.count(),
+        fx_rate=Decimal("0.92"),
+        fx_source="test",
+        receiving_address=merchant.wallet_address,
+        expires_at=timezone.now() + timedelta(seconds=expires_in),
+        **fields,
+    )
+
+
+def test_due_requests_expire_with_one_event_each(merchant, test_merchant):
+    due = [
+        make_request(merchant, expires_in=-1),
+        make_request(merchant, expires_in=-600, status="opened"),
+        make_request(
+            merchant,
+            expires_in=-60,
+            proof_status="mismatch",
+            mismatch_reason="underpaid",
+        ),
+        make_request(test_merchant, expires_in=-5),
+    ]
+    assert expire_due_requests_task() == 4
+
+    for request in due:
+        request.refresh_from_db()
+        assert request.status == "expired"
+        assert request.expired_at is not None
+        events = list(WebhookEvent.objects.filter(request_id=request.pk))
+        assert [e.type for e in events] == ["request.expired"]
+        assert events[0].payload["status"] == "expired"
+        assert events[0].test_mode == request.test_mode
+    assert due[2].mismatch_reason == "underpaid"  # untouched by expiry
+
+
+def test_never_expires_pending_or_paid_or_future_or_closed(merchant):
+    keep = [
+        make_request(merchant, expires_in=60),  # not due yet
+        make_request(
+            merchant,
+            expires_in=-60,
+            proof_status="attached",
+            tx_hash="0x" + "a" * 64,
+            chain_id=1,
+        ),  # D16: being verified
+        make_request(
+            merchant,
+            expires_in=-60,
+            status="paid",
+            proof_status="verified",
+            tx_hash="0x" + "b" * 64,
+            chain_id=1,
+        ),
+        make_request(merchant, expires_in=-60, status="cancelled"),
+    ]
+    assert payment_requests_expire_due() == 0
+    assert [PaymentRequest.objects.get(pk=r.pk).status for r in keep] == [
+        "requested",
+        "requested",
+        "paid",
+        "cancelled",
+    ]
+    assert not WebhookEvent.objects.exists()
+
+
+def test_running_twice_expires_once(merchant):
+    request = make_request(merchant, expires_in=-1)
+    assert payment_requests_expire_due() == 1
+    first_expired_at = PaymentRequest.objects.get(pk=request.pk).expired_at
+    assert payment_requests_expire_due() == 0
+    assert PaymentRequest.objects.get(pk=request.pk).expired_at == first_expired_at
+    assert WebhookEvent.objects.filter(request_id=request.pk).count() == 1
+
+
+def test_works_through_batches(merchant):
+    for _ in range(7):
+        make_request(merchant, expires_in=-1)
+    assert payment_requests_expire_due(batch_size=3) == 7
+    assert PaymentRequest.objects.filter(status="expired").count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_request_is_skipped_not_waited_for(merchant):
+    """SKIP LOCKED: a request held by a concurrent cancel/attach is left for the
+    next run instead of blocking the task."""
+    locked = make_request(merchant, expires_in=-1)
+    free = make_request(merchant, expires_in=-1)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        try:
+            with transaction.atomic():
+                PaymentRequest.objects.select_for_update().get(pk=locked.pk)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        assert payment_requests_expire_due() == 1
+    finally:
+        release.set()
+        thread.join(10)
+    assert PaymentRequest.objects.get(pk=free.pk).status == "expired"
+    assert PaymentRequest.objects.get(pk=locked.pk).status == "requested"
+    assert payment_requests_expire_due() == 1  # the next run picks it up
