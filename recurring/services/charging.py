@@ -127,7 +127,14 @@ def _charge_one(plan_id: uuid.UUID, now: datetime, summary: ChargeRunSummary) ->
         outcome = _charge_plan(plan_id, now)
     except Exception:
         logger.exception("recurring: charging plan %s failed unexpectedly", plan_id)
-        outcome = _record_crash(plan_id, now)
+        try:
+            outcome = _record_crash(plan_id, now)
+        except Exception:
+            # Not even the failure can be recorded (corrupt row): leave the plan
+            # due for an operator. The keyset cursor has passed it, so this run
+            # does not spin on it.
+            logger.exception("recurring: plan %s could not be recorded", plan_id)
+            outcome = None
     if outcome is None:
         summary.skipped += 1
         return

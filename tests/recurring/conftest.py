@@ -19,8 +19,9 @@ CUSTOMER_EIP55 = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 @pytest.fixture
 def eur_rate(db):
     """A pinned manual rate (never stale), as ``set_fx_rate --currency EUR`` stores."""
-    return FxRate.objects.create(currency="EUR", rate=Decimal("0.92"), source="manual",
-                                 pinned=True)
+    return FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
+    )
 
 
 @pytest.fixture
@@ -29,11 +30,18 @@ def make_plan(merchant):
 
     def make(**overrides) -> Plan:
         target = overrides.pop("merchant", merchant)
-        values = {"fiat_amount_int": 2500, "frequency": "monthly",
-                  "customer_wallet": CUSTOMER}
+        values = {
+            "fiat_amount_int": 2500,
+            "frequency": "monthly",
+            "customer_wallet": CUSTOMER,
+        }
         values.update(overrides)
-        return plan_create(partner=target.partner, test_mode=target.test_mode,
-                           merchant=target, **values)
+        return plan_create(
+            partner=target.partner,
+            test_mode=target.test_mode,
+            merchant=target,
+            **values,
+        )
 
     return make
 

@@ -44,10 +44,18 @@ def test_monthly_from_jan_31_clamps_each_month_from_the_anchor_day():
     anchor = utc(2027, 1, 31, 10, 0)
     got = [slot_at(anchor, "monthly", n) for n in range(13)]
     assert got == [
-        utc(2027, 1, 31, 10), utc(2027, 2, 28, 10), utc(2027, 3, 31, 10),
-        utc(2027, 4, 30, 10), utc(2027, 5, 31, 10), utc(2027, 6, 30, 10),
-        utc(2027, 7, 31, 10), utc(2027, 8, 31, 10), utc(2027, 9, 30, 10),
-        utc(2027, 10, 31, 10), utc(2027, 11, 30, 10), utc(2027, 12, 31, 10),
+        utc(2027, 1, 31, 10),
+        utc(2027, 2, 28, 10),
+        utc(2027, 3, 31, 10),
+        utc(2027, 4, 30, 10),
+        utc(2027, 5, 31, 10),
+        utc(2027, 6, 30, 10),
+        utc(2027, 7, 31, 10),
+        utc(2027, 8, 31, 10),
+        utc(2027, 9, 30, 10),
+        utc(2027, 10, 31, 10),
+        utc(2027, 11, 30, 10),
+        utc(2027, 12, 31, 10),
         utc(2028, 1, 31, 10),
     ]
 
@@ -111,9 +119,9 @@ def test_naive_datetimes_are_refused():
 
 
 def test_unknown_frequency_and_negative_slot_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="biweekly"):
         slot_at(utc(2026, 1, 1), "biweekly", 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="start at 0"):
         slot_at(utc(2026, 1, 1), "daily", -1)
 
 

@@ -15,8 +15,12 @@ KEY = "k" * 40
 
 
 def body(merchant, **overrides):
-    data = {"merchant_id": str(merchant.pk), "fiat_amount_int": 2500,
-            "frequency": "monthly", "customer_wallet": CUSTOMER}
+    data = {
+        "merchant_id": str(merchant.pk),
+        "fiat_amount_int": 2500,
+        "frequency": "monthly",
+        "customer_wallet": CUSTOMER,
+    }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not ...}
 
@@ -35,12 +39,19 @@ def assert_error(response, code, status=400, **extra):
     return payload
 
 
-# --- success ---------------------------------------------------------------------------
+# --- success --------------------------------------------------------------------------
 
 
 def test_create_returns_201_with_the_plan_shape_and_first_charge_due_now(api, merchant):
-    response = post(api, body(merchant, customer_email="payer@example.com",
-                              metadata={"order": "A-1"}, max_charges=12))
+    response = post(
+        api,
+        body(
+            merchant,
+            customer_email="payer@example.com",
+            metadata={"order": "A-1"},
+            max_charges=12,
+        ),
+    )
 
     assert response.status_code == 201, response.content
     plan = response.json()
@@ -67,8 +78,17 @@ def test_create_returns_201_with_the_plan_shape_and_first_charge_due_now(api, me
 
 
 def test_optional_fields_default_and_null_means_not_given(api, merchant):
-    response = post(api, body(merchant, customer_email=None, metadata=None,
-                              max_charges=None, collection=None, chain_id=None))
+    response = post(
+        api,
+        body(
+            merchant,
+            customer_email=None,
+            metadata=None,
+            max_charges=None,
+            collection=None,
+            chain_id=None,
+        ),
+    )
     assert response.status_code == 201, response.content
     plan = response.json()
     assert plan["customer_email"] is None
@@ -96,7 +116,7 @@ def test_unknown_fields_are_ignored(api, merchant):
     assert response.status_code == 201
 
 
-# --- body ------------------------------------------------------------------------------
+# --- body -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "null", "{bad json", ""])
@@ -105,18 +125,21 @@ def test_a_body_that_is_not_a_json_object_is_invalid_body(api, raw):
     assert_error(response, "invalid_body")
 
 
-# --- merchant --------------------------------------------------------------------------
+# --- merchant -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("merchant_id", [..., None, "not-a-uuid", 42, ""])
-def test_missing_or_malformed_merchant_id_is_invalid_merchant_id(api, merchant,
-                                                                 merchant_id):
-    assert_error(post(api, body(merchant, merchant_id=merchant_id)),
-                 "invalid_merchant_id")
+def test_missing_or_malformed_merchant_id_is_invalid_merchant_id(
+    api, merchant, merchant_id
+):
+    assert_error(
+        post(api, body(merchant, merchant_id=merchant_id)), "invalid_merchant_id"
+    )
 
 
 def test_foreign_other_mode_and_unknown_merchants_are_the_same_not_found(
-        api, partner, other_partner, merchant):
+    api, partner, other_partner, merchant
+):
     foreign = MerchantFactory(partner=other_partner)
     other_mode = MerchantFactory(partner=partner, test_mode=True)
     baseline = post(api, body(merchant, merchant_id=str(uuid.uuid4())))
@@ -128,21 +151,25 @@ def test_foreign_other_mode_and_unknown_merchants_are_the_same_not_found(
     assert not Plan.objects.exists()
 
 
-@pytest.mark.parametrize("change", [
-    {"onboarding_status": "incomplete", "wallet_address": ""},
-    {"disabled": True},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"onboarding_status": "incomplete", "wallet_address": ""},
+        {"disabled": True},
+    ],
+)
 def test_a_merchant_that_is_not_ready_is_merchant_not_ready(api, partner, change):
     merchant = MerchantFactory(partner=partner, **change)
     assert_error(post(api, body(merchant)), "merchant_not_ready", status=409)
     assert not Plan.objects.exists()
 
 
-# --- amount ----------------------------------------------------------------------------
+# --- amount ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", [..., None, "2500", 25.5, 2500.0, True, 0, -1,
-                                    2_147_483_648, [2500]])
+@pytest.mark.parametrize(
+    "amount", [..., None, "2500", 25.5, 2500.0, True, 0, -1, 2_147_483_648, [2500]]
+)
 def test_amount_must_be_a_json_integer_in_range(api, merchant, amount):
     assert_error(post(api, body(merchant, fiat_amount_int=amount)), "invalid_amount")
 
@@ -152,20 +179,29 @@ def test_amount_upper_bound_is_accepted(api, merchant):
     assert response.status_code == 201, response.content
 
 
-def test_amount_outside_the_partner_limits_is_refused_at_creation(api, partner, merchant):
+def test_amount_outside_the_partner_limits_is_refused_at_creation(
+    api, partner, merchant
+):
     assert_error(post(api, body(merchant, fiat_amount_int=99)), "amount_below_minimum")
     partner.max_fiat_per_request = 10_000
     partner.save()
-    assert_error(post(api, body(merchant, fiat_amount_int=10_001)), "amount_exceeds_max")
+    assert_error(
+        post(api, body(merchant, fiat_amount_int=10_001)), "amount_exceeds_max"
+    )
 
 
-# --- currency assertion (D12) ----------------------------------------------------------
+# --- currency assertion (D12) ---------------------------------------------------------
 
 
 def test_fiat_currency_code_is_a_check_of_the_effective_currency(api, merchant):
-    assert_error(post(api, body(merchant, fiat_currency_code="USD")),
-                 "currency_mismatch", expected_fiat_code="EUR")
-    assert_error(post(api, body(merchant, fiat_currency_code="XYZ")), "invalid_currency")
+    assert_error(
+        post(api, body(merchant, fiat_currency_code="USD")),
+        "currency_mismatch",
+        expected_fiat_code="EUR",
+    )
+    assert_error(
+        post(api, body(merchant, fiat_currency_code="XYZ")), "invalid_currency"
+    )
     assert post(api, body(merchant, fiat_currency_code="EUR")).status_code == 201
 
 
@@ -174,11 +210,24 @@ def test_a_currency_the_partner_has_not_enabled_is_unsupported(api, partner):
     assert_error(post(api, body(merchant)), "unsupported_currency")
 
 
-# --- frequency -------------------------------------------------------------------------
+# --- frequency ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("frequency", [..., None, "", "Monthly", "MONTHLY", "biweekly",
-                                       "yearly", " monthly", 30, ["monthly"]])
+@pytest.mark.parametrize(
+    "frequency",
+    [
+        ...,
+        None,
+        "",
+        "Monthly",
+        "MONTHLY",
+        "biweekly",
+        "yearly",
+        " monthly",
+        30,
+        ["monthly"],
+    ],
+)
 def test_frequency_must_be_exactly_daily_weekly_or_monthly(api, merchant, frequency):
     assert_error(post(api, body(merchant, frequency=frequency)), "invalid_frequency")
 
@@ -190,98 +239,138 @@ def test_each_frequency_is_accepted(api, merchant, frequency):
     assert response.json()["frequency"] == frequency
 
 
-# --- customer wallet and e-mail -----------------------------------------------------------
+# --- customer wallet and e-mail -------------------------------------------------------
 
 
-@pytest.mark.parametrize("wallet", [
-    ..., None, "", "0x123", CUSTOMER[2:], CUSTOMER + "0", "0x" + "g" * 40, 12,
-    # Mixed case with one letter's case flipped: an EIP-55 checksum typo.
-    CUSTOMER_EIP55[:3] + CUSTOMER_EIP55[3].swapcase() + CUSTOMER_EIP55[4:],
-])
-def test_customer_wallet_must_be_0x_40_hex_and_pass_eip55_when_mixed(api, merchant,
-                                                                     wallet):
-    assert_error(post(api, body(merchant, customer_wallet=wallet)),
-                 "invalid_customer_wallet")
+@pytest.mark.parametrize(
+    "wallet",
+    [
+        ...,
+        None,
+        "",
+        "0x123",
+        CUSTOMER[2:],
+        CUSTOMER + "0",
+        "0x" + "g" * 40,
+        12,
+        # Mixed case with one letter's case flipped: an EIP-55 checksum typo.
+        CUSTOMER_EIP55[:3] + CUSTOMER_EIP55[3].swapcase() + CUSTOMER_EIP55[4:],
+    ],
+)
+def test_customer_wallet_must_be_0x_40_hex_and_pass_eip55_when_mixed(
+    api, merchant, wallet
+):
+    assert_error(
+        post(api, body(merchant, customer_wallet=wallet)), "invalid_customer_wallet"
+    )
 
 
-@pytest.mark.parametrize("wallet", [CUSTOMER, CUSTOMER_EIP55, "0x" + CUSTOMER[2:].upper()])
+@pytest.mark.parametrize(
+    "wallet", [CUSTOMER, CUSTOMER_EIP55, "0x" + CUSTOMER[2:].upper()]
+)
 def test_valid_customer_wallets_are_stored_as_given(api, merchant, wallet):
     response = post(api, body(merchant, customer_wallet=wallet))
     assert response.status_code == 201, response.content
     assert response.json()["customer_wallet"] == wallet
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "a@b", "user@", 5, True, "x" * 250 + "@e.de"])
+@pytest.mark.parametrize(
+    "email", ["not-an-email", "a@b", "user@", 5, True, "x" * 250 + "@e.de"]
+)
 def test_customer_email_must_be_an_address(api, merchant, email):
     assert_error(post(api, body(merchant, customer_email=email)), "invalid_email")
 
 
-# --- metadata (the requests' rules) -----------------------------------------------------
+# --- metadata (the requests' rules) ---------------------------------------------------
 
 
 def test_metadata_follows_the_request_rules(api, merchant):
     too_many = {f"k{i}": "v" for i in range(21)}
     assert_error(post(api, body(merchant, metadata=too_many)), "metadata_too_many_keys")
-    assert_error(post(api, body(merchant, metadata={"k" * 41: "v"})),
-                 "metadata_key_too_long")
-    assert_error(post(api, body(merchant, metadata={"k": "v" * 501})),
-                 "metadata_value_too_long")
-    assert_error(post(api, body(merchant, metadata=["a"])), "invalid_request",
-                 field="metadata")
-    assert_error(post(api, body(merchant, metadata={"k": 1})), "invalid_request",
-                 field="metadata")
+    assert_error(
+        post(api, body(merchant, metadata={"k" * 41: "v"})), "metadata_key_too_long"
+    )
+    assert_error(
+        post(api, body(merchant, metadata={"k": "v" * 501})), "metadata_value_too_long"
+    )
+    assert_error(
+        post(api, body(merchant, metadata=["a"])), "invalid_request", field="metadata"
+    )
+    assert_error(
+        post(api, body(merchant, metadata={"k": 1})),
+        "invalid_request",
+        field="metadata",
+    )
     exactly = {f"k{i}": "v" * 500 for i in range(20)}
     assert post(api, body(merchant, metadata=exactly)).status_code == 201
 
 
-# --- max_charges, collection, chain_id --------------------------------------------------
+# --- max_charges, collection, chain_id ------------------------------------------------
 
 
 @pytest.mark.parametrize("value", [0, -1, "3", 1.5, True, [3], 2_147_483_648])
 def test_max_charges_must_be_a_positive_integer(api, merchant, value):
-    assert_error(post(api, body(merchant, max_charges=value)), "invalid_request",
-                 field="max_charges")
+    assert_error(
+        post(api, body(merchant, max_charges=value)),
+        "invalid_request",
+        field="max_charges",
+    )
 
 
 @pytest.mark.parametrize("value", ["push", "", "INVOICE", 1, True])
 def test_collection_must_be_invoice_or_pull(api, merchant, value):
-    assert_error(post(api, body(merchant, collection=value)), "invalid_request",
-                 field="collection")
+    assert_error(
+        post(api, body(merchant, collection=value)),
+        "invalid_request",
+        field="collection",
+    )
 
 
 @pytest.mark.parametrize("value", [0, -137, "137", 1.5, True])
 def test_chain_id_must_be_a_positive_integer(api, merchant, value):
-    assert_error(post(api, body(merchant, chain_id=value)), "invalid_request",
-                 field="chain_id")
+    assert_error(
+        post(api, body(merchant, chain_id=value)), "invalid_request", field="chain_id"
+    )
 
 
 def test_pull_without_an_executor_requires_an_embedded_wallet(api, merchant, settings):
     settings.JOPAY_RECURRING_EXECUTORS = {}
-    assert_error(post(api, body(merchant, collection="pull", chain_id=137)),
-                 "recurring_requires_embedded_wallet")
-    assert_error(post(api, body(merchant, collection="pull")),
-                 "recurring_requires_embedded_wallet")
+    assert_error(
+        post(api, body(merchant, collection="pull", chain_id=137)),
+        "recurring_requires_embedded_wallet",
+    )
+    assert_error(
+        post(api, body(merchant, collection="pull")),
+        "recurring_requires_embedded_wallet",
+    )
     assert not Plan.objects.exists()
 
 
 def test_pull_needs_an_executor_for_the_plans_chain(api, merchant, settings):
     settings.JOPAY_RECURRING_EXECUTORS = {137: "0x" + "ab" * 20}
-    assert_error(post(api, body(merchant, collection="pull", chain_id=8453)),
-                 "recurring_requires_embedded_wallet")
-    assert_error(post(api, body(merchant, collection="pull")), "invalid_request",
-                 field="chain_id")
+    assert_error(
+        post(api, body(merchant, collection="pull", chain_id=8453)),
+        "recurring_requires_embedded_wallet",
+    )
+    assert_error(
+        post(api, body(merchant, collection="pull")),
+        "invalid_request",
+        field="chain_id",
+    )
     response = post(api, body(merchant, collection="pull", chain_id=137))
     assert response.status_code == 201, response.content
     assert response.json()["collection"] == "pull"
     assert response.json()["chain_id"] == 137
 
 
-# --- idempotency (D17, D5) ----------------------------------------------------------------
+# --- idempotency (D17, D5) ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", ["short", "x" * 65, "has space" + "x" * 30, 12345, ""])
 def test_malformed_idempotency_key_is_refused(api, merchant, key):
-    assert_error(post(api, body(merchant, idempotency_key=key)), "invalid_idempotency_key")
+    assert_error(
+        post(api, body(merchant, idempotency_key=key)), "invalid_idempotency_key"
+    )
 
 
 def test_same_key_and_body_replays_the_original_with_200(api, merchant):
@@ -289,9 +378,18 @@ def test_same_key_and_body_replays_the_original_with_200(api, merchant):
     assert first.status_code == 201
     assert "Idempotent-Replayed" not in first.headers
     # Same fields in another order, plus an ignored unknown field.
-    second = post(api, {"colour": "red", "metadata": {"a": "1"}, "idempotency_key": KEY,
-                        "customer_wallet": CUSTOMER, "frequency": "monthly",
-                        "fiat_amount_int": 2500, "merchant_id": str(merchant.pk)})
+    second = post(
+        api,
+        {
+            "colour": "red",
+            "metadata": {"a": "1"},
+            "idempotency_key": KEY,
+            "customer_wallet": CUSTOMER,
+            "frequency": "monthly",
+            "fiat_amount_int": 2500,
+            "merchant_id": str(merchant.pk),
+        },
+    )
     assert second.status_code == 200
     assert second.headers["Idempotent-Replayed"] == "true"
     assert second.json()["plan_id"] == first.json()["plan_id"]
@@ -310,16 +408,22 @@ def test_replay_returns_the_plan_in_its_current_state_even_after_changes(api, me
 
 def test_same_key_with_another_body_is_idempotency_conflict(api, merchant):
     assert post(api, body(merchant, idempotency_key=KEY)).status_code == 201
-    assert_error(post(api, body(merchant, idempotency_key=KEY, fiat_amount_int=2600)),
-                 "idempotency_conflict", status=409)
-    assert_error(post(api, body(merchant, idempotency_key=KEY, max_charges=3)),
-                 "idempotency_conflict", status=409)
+    assert_error(
+        post(api, body(merchant, idempotency_key=KEY, fiat_amount_int=2600)),
+        "idempotency_conflict",
+        status=409,
+    )
+    assert_error(
+        post(api, body(merchant, idempotency_key=KEY, max_charges=3)),
+        "idempotency_conflict",
+        status=409,
+    )
     assert Plan.objects.count() == 1
 
 
-def test_idempotency_keys_are_scoped_to_partner_and_mode(api, api_test, merchant,
-                                                          test_merchant, other_partner,
-                                                          client_for):
+def test_idempotency_keys_are_scoped_to_partner_and_mode(
+    api, api_test, merchant, test_merchant, other_partner, client_for
+):
     bob_merchant = MerchantFactory(partner=other_partner)
     assert post(api, body(merchant, idempotency_key=KEY)).status_code == 201
     assert post(api_test, body(test_merchant, idempotency_key=KEY)).status_code == 201
@@ -328,13 +432,17 @@ def test_idempotency_keys_are_scoped_to_partner_and_mode(api, api_test, merchant
     assert Plan.objects.count() == 3
 
 
-# --- auth and scope ------------------------------------------------------------------------
+# --- auth and scope -------------------------------------------------------------------
 
 
 def test_create_needs_recurring_write(client_for, partner, merchant):
     reader = client_for(partner, scopes=["recurring:read"])
-    assert_error(post(reader, body(merchant)), "insufficient_scope", status=403,
-                 required_scope="recurring:write")
+    assert_error(
+        post(reader, body(merchant)),
+        "insufficient_scope",
+        status=403,
+        required_scope="recurring:write",
+    )
     writer = client_for(partner, scopes=["recurring:write"])
     assert post(writer, body(merchant)).status_code == 201
 

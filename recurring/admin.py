@@ -1,0 +1,161 @@
+"""Staff admin for recurring plans (support view; STYLE.md: amounts read-only).
+
+Plans are never edited in place: pause, resume and cancel are actions that
+call the same services as the API, so the same rules and locks apply.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from jopay_project.errors import JoPayError
+
+from .models import Charge, Plan
+from .services import plan_cancel, plan_pause, plan_resume
+
+
+class ChargeInline(admin.TabularInline):
+    model = Charge
+    extra = 0
+    can_delete = False
+    ordering = ["-slot"]
+    fields = [
+        "charge_number",
+        "due_at",
+        "status",
+        "failure_code",
+        "request",
+        "created_at",
+    ]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Plan | None = None) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Plan | None = None
+    ) -> bool:
+        return False
+
+    @admin.display(description="charge #")
+    def charge_number(self, charge: Charge) -> int:
+        return charge.charge_number
+
+    @admin.display(description="payment request")
+    def request(self, charge: Charge) -> str:
+        if charge.payment_request_id is None:
+            return "-"
+        try:
+            url = reverse(
+                "admin:payments_paymentrequest_change", args=[charge.payment_request_id]
+            )
+        except NoReverseMatch:  # payment requests not registered in this admin
+            return str(charge.payment_request_id)
+        return format_html('<a href="{}">{}</a>', url, charge.payment_request_id)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "partner",
+        "merchant",
+        "fiat_amount_int",
+        "fiat_code",
+        "frequency",
+        "status",
+        "next_charge_at",
+        "charges_count",
+        "consecutive_failures",
+        "test_mode",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "frequency",
+        "collection",
+        "test_mode",
+        "fiat_code",
+        "partner",
+    ]
+    search_fields = [
+        "id",
+        "customer_wallet",
+        "customer_email",
+        "merchant__business_name",
+        "partner__slug",
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["partner", "merchant"]
+    inlines = [ChargeInline]
+    actions = ["pause_plans", "resume_plans", "cancel_plans"]
+    fields = [
+        "id",
+        "partner",
+        "test_mode",
+        "merchant",
+        "status",
+        "fiat_amount_int",
+        "fiat_code",
+        "frequency",
+        "collection",
+        "chain_id",
+        "customer_wallet",
+        "customer_email",
+        "metadata",
+        "max_charges",
+        "anchor_at",
+        "next_charge_at",
+        "charges_count",
+        "consecutive_failures",
+        "last_failure_code",
+        "idempotency_key",
+        "created_at",
+        "paused_at",
+        "cancelled_at",
+        "completed_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # plans are created over the API (or the portal)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Plan | None = None
+    ) -> bool:
+        return False  # charges point at payment requests; cancel instead
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[Plan], service, verb: str
+    ) -> None:
+        done, refused = 0, []
+        for plan in queryset.select_related("partner"):
+            try:
+                service(tenant=plan.tenant, plan_id=plan.pk)
+            except JoPayError as exc:
+                refused.append(f"{plan.pk}: {exc.code}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{verb} {done} plan(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, f"Not {verb.lower()}: " + "; ".join(refused), messages.WARNING
+            )
+
+    @admin.action(description="Pause selected plans")
+    def pause_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        self._apply(request, queryset, plan_pause, "Paused")
+
+    @admin.action(description="Resume selected plans (next slot after now)")
+    def resume_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        self._apply(request, queryset, plan_resume, "Resumed")
+
+    @admin.action(description="Cancel selected plans")
+    def cancel_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        self._apply(request, queryset, plan_cancel, "Cancelled")

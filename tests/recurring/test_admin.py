@@ -1,0 +1,61 @@
+"""Admin: support view of plans with read-only charges; actions call the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from recurring.models import Plan
+from recurring.services import plans_charge_due
+
+CHANGELIST = "admin:recurring_plan_changelist"
+
+
+@pytest.fixture
+def staff(admin_client):
+    return admin_client
+
+
+def test_changelist_and_change_page_with_charges_render(staff, make_plan, eur_rate):
+    plan = make_plan()
+    plans_charge_due()
+    listing = staff.get(reverse(CHANGELIST), {"status": "active"})
+    assert listing.status_code == 200
+    assert str(plan.pk) in listing.content.decode()
+    page = staff.get(reverse("admin:recurring_plan_change", args=[plan.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "charge #" in body
+    assert str(plan.charges.get().payment_request_id) in body
+
+
+def test_plans_cannot_be_added_or_deleted_in_admin(staff, make_plan):
+    plan = make_plan()
+    assert staff.get(reverse("admin:recurring_plan_add")).status_code == 403
+    assert (
+        staff.get(reverse("admin:recurring_plan_delete", args=[plan.pk])).status_code
+        == 403
+    )
+
+
+def act(staff, action: str, plans) -> None:
+    response = staff.post(
+        reverse(CHANGELIST),
+        {"action": action, "_selected_action": [str(p.pk) for p in plans]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_pause_resume_cancel_actions_use_the_service_rules(staff, make_plan):
+    a, b = make_plan(), make_plan()
+    assert act(staff, "pause_plans", [a]) == ["Paused 1 plan(s)."]
+    # b is active, so resume refuses it with the API's code; a is resumed.
+    messages = act(staff, "resume_plans", [a, b])
+    assert messages[0] == "Resumed 1 plan(s)."
+    assert "can_only_resume_paused_plans" in messages[1]
+    act(staff, "cancel_plans", [a, b])
+    assert set(Plan.objects.values_list("status", flat=True)) == {"cancelled"}
+    messages = act(staff, "cancel_plans", [a])
+    assert "plan_already_terminated" in messages[0]
