@@ -15,8 +15,10 @@ a 1 s retry schedule; tests that use it commit their rows
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -64,6 +66,7 @@ class Receiver:
         self._scripts: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set = set()
         self.port = 0
 
     # --- programming -----------------------------------------------------------
@@ -110,7 +113,17 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
+
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
@@ -143,10 +156,16 @@ class Receiver:
         self._server = server
 
     def stop(self) -> None:
+        """Go down for real: stop listening and cut kept-alive connections."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture(scope="session")
@@ -199,11 +218,29 @@ class Worker:
     def start(self) -> None:
         self._fh = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "jopay_project", "worker",
-             "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
-             "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "-n", f"hooks-test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-            cwd=ROOT, env=self.env, stdout=self._fh, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "jopay_project",
+                "worker",
+                "--pool",
+                "solo",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"hooks-test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -232,7 +269,7 @@ class Worker:
 
 @pytest.fixture
 def celery_worker(receiver, transactional_db, tmp_path):
-    """Start a real worker (solo pool) on the test database; yields a restartable handle.
+    """Start real workers (solo pool) on the test database: ``start()`` → a handle.
 
     Retries use a 1 s schedule so a four-try run takes a few seconds.
     """
@@ -247,6 +284,9 @@ def celery_worker(receiver, transactional_db, tmp_path):
         "JOPAY_WEBHOOK_CA_BUNDLE": str(receiver.ca_path),
         "JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS": "1",
         "JOPAY_WEBHOOK_RETRY_SCHEDULE": "1,1,1",
+        # The worker needs no URLconf; skipping Django's system checks keeps
+        # these tests about delivery (the checks have their own tests).
+        "CELERY_SKIP_CHECKS": "1",
     }
     if db.get("PASSWORD"):
         env["DATABASE_URL"] = env["DATABASE_URL"].replace(
@@ -266,17 +306,27 @@ def celery_worker(receiver, transactional_db, tmp_path):
         worker.stop()
 
 
-def emit(partner, *, test_mode: bool = False, type: str = "payment.proof_attached",
-         data: dict | None = None, request_id=None):
+def emit(
+    partner,
+    *,
+    test_mode: bool = False,
+    type: str = "payment.proof_attached",
+    data: dict | None = None,
+    request_id=None,
+):
     """Emit one event in its own transaction, as a state change would (D24)."""
     from django.db import transaction
 
     from webhooks.services import event_emit
 
     with transaction.atomic():
-        return event_emit(partner=partner, test_mode=test_mode, type=type,
-                          data=data or {"proof_status": "attached"},
-                          request_id=request_id)
+        return event_emit(
+            partner=partner,
+            test_mode=test_mode,
+            type=type,
+            data=data or {"proof_status": "attached"},
+            request_id=request_id,
+        )
 
 
 def make_due(delivery) -> None:
@@ -284,4 +334,5 @@ def make_due(delivery) -> None:
     from django.utils import timezone
 
     type(delivery).objects.filter(pk=delivery.pk).update(
-        next_attempt_at=timezone.now(), locked_until=None)
+        next_attempt_at=timezone.now(), locked_until=None
+    )

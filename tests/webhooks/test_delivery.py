@@ -41,8 +41,11 @@ def _send(delivery):
 def test_2xx_is_delivered_with_both_signatures_valid(partner, setup, receiver):
     _, secret = setup
     rid = uuid.uuid4()
-    event = emit(partner, request_id=rid, data={"proof_status": "attached",
-                                                 "metadata": {"order": "ä-1"}})
+    event = emit(
+        partner,
+        request_id=rid,
+        data={"proof_status": "attached", "metadata": {"order": "ä-1"}},
+    )
     delivery = event.deliveries.get()
     recorded = _send(delivery)
     assert recorded.state == "delivered"
@@ -50,25 +53,32 @@ def test_2xx_is_delivered_with_both_signatures_valid(partner, setup, receiver):
     body = json.loads(got.body)
     assert body["delivery_id"] == str(delivery.pk) == got.headers["webhook-id"]
     assert body["event"] == "payment.proof_attached"
-    assert body["request_id"] == str(rid) and body["sequence"] == 1
+    assert body["request_id"] == str(rid)
+    assert body["sequence"] == 1
     assert body["metadata"] == {"order": "ä-1"}
     assert got.headers["content-type"] == "application/json"
     assert got.headers["user-agent"] == "JoPay-Webhooks/1"
     assert got.headers["x-jopay-delivery-attempt"] == "1"
-    assert signing.verify_jopay(got.headers["x-jopay-signature"], got.body, secret,
-                                now=int(time.time()))
+    assert signing.verify_jopay(
+        got.headers["x-jopay-signature"], got.body, secret, now=int(time.time())
+    )
     Webhook(signing.standard_secret(secret)).verify(got.body, got.headers)
     delivery.refresh_from_db()
-    assert delivery.state == "delivered" and delivery.delivered_at is not None
-    assert delivery.last_status_code == 200 and delivery.locked_until is None
+    assert delivery.state == "delivered"
+    assert delivery.delivered_at is not None
+    assert delivery.last_status_code == 200
+    assert delivery.locked_until is None
     (attempt,) = delivery.attempt_log.all()
-    assert attempt.number == 1 and attempt.status_code == 200
-    assert attempt.response_body == "ok" and attempt.error == ""
+    assert attempt.number == 1
+    assert attempt.status_code == 200
+    assert attempt.response_body == "ok"
+    assert attempt.error == ""
     assert attempt.latency_ms is not None
 
 
-def test_5xx_retries_on_schedule_with_the_same_delivery_id(partner, setup, receiver,
-                                                           settings):
+def test_5xx_retries_on_schedule_with_the_same_delivery_id(
+    partner, setup, receiver, settings
+):
     settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [60, 300]
     receiver.program("/hook", Answer(500, body=b"boom"), Answer(200))
     delivery = emit(partner).deliveries.get()
@@ -76,7 +86,8 @@ def test_5xx_retries_on_schedule_with_the_same_delivery_id(partner, setup, recei
     recorded = _send(delivery)
     assert recorded.state == "pending"
     delivery.refresh_from_db()
-    assert delivery.attempts == 1 and delivery.last_status_code == 500
+    assert delivery.attempts == 1
+    assert delivery.last_status_code == 500
     assert before + timedelta(seconds=54) <= delivery.next_attempt_at
     assert delivery.next_attempt_at <= timezone.now() + timedelta(seconds=66)
     assert recorded.countdown is not None  # short retries also ride the broker
@@ -84,12 +95,17 @@ def test_5xx_retries_on_schedule_with_the_same_delivery_id(partner, setup, recei
     make_due(delivery)
     assert _send(delivery).state == "delivered"
     first, second = receiver.received("/hook")
-    assert first.headers["webhook-id"] == second.headers["webhook-id"] == str(delivery.pk)
-    assert [first.headers["x-jopay-delivery-attempt"],
-            second.headers["x-jopay-delivery-attempt"]] == ["1", "2"]
+    assert (
+        first.headers["webhook-id"] == second.headers["webhook-id"] == str(delivery.pk)
+    )
+    assert [
+        first.headers["x-jopay-delivery-attempt"],
+        second.headers["x-jopay-delivery-attempt"],
+    ] == ["1", "2"]
     assert json.loads(first.body) == json.loads(second.body)
-    codes = list(delivery.attempt_log.values_list("number", "status_code",
-                                                 "response_body"))
+    codes = list(
+        delivery.attempt_log.values_list("number", "status_code", "response_body")
+    )
     assert codes == [(1, 500, "boom"), (2, 200, "ok")]
 
 
@@ -101,14 +117,16 @@ def test_after_the_last_try_the_delivery_fails(partner, setup, receiver, setting
     assert states == ["pending", "pending", "failed"]
     assert _send(delivery) is None
     delivery.refresh_from_db()
-    assert delivery.state == "failed" and delivery.attempts == 3
+    assert delivery.state == "failed"
+    assert delivery.attempts == 3
     assert len(receiver.received()) == 3
 
 
 def test_retry_delay_has_10_percent_jitter_and_honours_longer_retry_after(settings):
     settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [100, 200]
     delays = [retry_delay(attempt=1, retry_after=None) for _ in range(200)]
-    assert all(90 <= d <= 110 for d in delays) and len(set(delays)) > 1
+    assert all(90 <= d <= 110 for d in delays)
+    assert len(set(delays)) > 1
     assert retry_delay(attempt=2, retry_after=5) >= 180  # shorter Retry-After: ignored
     assert retry_delay(attempt=1, retry_after=1000) == 1000
     assert retry_delay(attempt=3, retry_after=None) is None  # schedule spent
@@ -131,10 +149,12 @@ def test_other_4xx_abandons_after_one_try(partner, setup, receiver, status):
     make_due(delivery)
     assert _send(delivery) is None
     delivery.refresh_from_db()
-    assert delivery.abandoned_reason == "client_error" and delivery.attempts == 1
+    assert delivery.abandoned_reason == "client_error"
+    assert delivery.attempts == 1
     assert len(receiver.received()) == 1
     endpoint = WebhookEndpoint.objects.get(partner=partner)
-    assert endpoint.enabled and endpoint.failing_since is not None
+    assert endpoint.enabled
+    assert endpoint.failing_since is not None
 
 
 def test_410_abandons_and_disables_the_endpoint(partner, setup, receiver):
@@ -148,7 +168,8 @@ def test_410_abandons_and_disables_the_endpoint(partner, setup, receiver):
     assert second.state == "abandoned"
     assert second.abandoned_reason == "endpoint_disabled"
     endpoint = WebhookEndpoint.objects.get(partner=partner)
-    assert not endpoint.enabled and endpoint.disabled_reason == "endpoint_gone"
+    assert not endpoint.enabled
+    assert endpoint.disabled_reason == "endpoint_gone"
     assert endpoint.disabled_at is not None
     assert not emit(partner).deliveries.exists()
 
@@ -172,7 +193,8 @@ def test_timeout_is_retried(partner, setup, receiver, settings):
     assert _send(delivery).state == "pending"
     assert time.monotonic() - started < 2.2
     (attempt,) = WebhookAttempt.objects.filter(delivery=delivery)
-    assert attempt.status_code is None and attempt.error == "timeout"
+    assert attempt.status_code is None
+    assert attempt.error == "timeout"
     assert 900 <= attempt.latency_ms < 2200
 
 
@@ -184,7 +206,8 @@ def test_connection_error_is_retried(partner, receiver, settings):
     delivery = emit(partner).deliveries.get()
     assert _send(delivery).state == "pending"
     attempt = delivery.attempt_log.get()
-    assert attempt.status_code is None and attempt.error == "connection error"
+    assert attempt.status_code is None
+    assert attempt.error == "connection error"
 
 
 def test_tls_is_verified(partner, setup, receiver, settings, tmp_path):
@@ -218,7 +241,8 @@ def test_task_run_twice_sends_once(partner, setup, receiver):
 def test_a_leased_delivery_is_not_sent_by_a_second_worker(partner, setup, receiver):
     delivery = emit(partner).deliveries.get()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        locked_until=timezone.now() + timedelta(seconds=30))
+        locked_until=timezone.now() + timedelta(seconds=30)
+    )
     assert _send(delivery) is None
     assert due_delivery_ids() == []
     assert receiver.received() == []
@@ -235,14 +259,17 @@ def test_rotation_sends_both_signatures_until_confirmed(partner, setup, receiver
     assert during.headers["x-jopay-signature"].count("v1=") == 2
     assert len(during.headers["webhook-signature"].split(" ")) == 2
     for secret in (new, old):
-        assert signing.verify_jopay(during.headers["x-jopay-signature"], during.body,
-                                    secret, now=now)
+        assert signing.verify_jopay(
+            during.headers["x-jopay-signature"], during.body, secret, now=now
+        )
         Webhook(signing.standard_secret(secret)).verify(during.body, during.headers)
     assert after.headers["x-jopay-signature"].count("v1=") == 1
-    assert signing.verify_jopay(after.headers["x-jopay-signature"], after.body, new,
-                                now=now)
-    assert not signing.verify_jopay(after.headers["x-jopay-signature"], after.body,
-                                    old, now=now)
+    assert signing.verify_jopay(
+        after.headers["x-jopay-signature"], after.body, new, now=now
+    )
+    assert not signing.verify_jopay(
+        after.headers["x-jopay-signature"], after.body, old, now=now
+    )
 
 
 def test_endpoint_failing_for_5_days_is_disabled(partner, setup, receiver, settings):
@@ -251,20 +278,25 @@ def test_endpoint_failing_for_5_days_is_disabled(partner, setup, receiver, setti
     receiver.program("/hook", Answer(500))
     waiting = emit(partner).deliveries.get()
     WebhookDelivery.objects.filter(pk=waiting.pk).update(
-        next_attempt_at=timezone.now() + timedelta(hours=1))
+        next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
     delivery = emit(partner).deliveries.get()
     _send(delivery)
     endpoint.refresh_from_db()
-    assert endpoint.enabled and endpoint.failing_since is not None
+    assert endpoint.enabled
+    assert endpoint.failing_since is not None
     # Time travel: the first failure was 5 days (+1 s) ago.
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        failing_since=timezone.now() - timedelta(days=5, seconds=1))
+        failing_since=timezone.now() - timedelta(days=5, seconds=1)
+    )
     assert _send(delivery).state == "pending"
     endpoint.refresh_from_db()
-    assert not endpoint.enabled and endpoint.disabled_reason == "failing_too_long"
+    assert not endpoint.enabled
+    assert endpoint.disabled_reason == "failing_too_long"
     for row in (delivery, waiting):
         row.refresh_from_db()
-        assert row.state == "abandoned" and row.abandoned_reason == "endpoint_disabled"
+        assert row.state == "abandoned"
+        assert row.abandoned_reason == "endpoint_disabled"
 
 
 def test_4_days_of_failure_is_not_enough_and_a_2xx_clears_the_streak(
@@ -274,7 +306,8 @@ def test_4_days_of_failure_is_not_enough_and_a_2xx_clears_the_streak(
     endpoint, _ = setup
     receiver.program("/hook", Answer(500), Answer(200))
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        failing_since=timezone.now() - timedelta(days=4))
+        failing_since=timezone.now() - timedelta(days=4)
+    )
     delivery = emit(partner).deliveries.get()
     _send(delivery)
     endpoint.refresh_from_db()
@@ -289,7 +322,8 @@ def test_private_address_at_send_time_is_abandoned(partner, setup, receiver, set
     settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = False  # production: 127.0.0.1 refused
     assert _send(delivery) is None
     delivery.refresh_from_db()
-    assert delivery.state == "abandoned" and delivery.abandoned_reason == "unsafe_url"
+    assert delivery.state == "abandoned"
+    assert delivery.abandoned_reason == "unsafe_url"
     assert receiver.received() == []
 
 
@@ -311,11 +345,13 @@ def test_worker_lost_mid_send_leaves_its_attempt_and_the_lease_expires(
     delivery = emit(partner).deliveries.get()
     claim = delivery_claim(delivery_id=str(delivery.pk))  # ...and the worker dies
     assert claim.attempt == 1
-    assert _send(delivery) is None and due_delivery_ids() == []
+    assert _send(delivery) is None
+    assert due_delivery_ids() == []
     # Time travel past the lease and the re-enqueue guard.
     past = timezone.now() - timedelta(minutes=2)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        locked_until=past, enqueued_at=past)
+        locked_until=past, enqueued_at=past
+    )
     assert due_delivery_ids() == [str(delivery.pk)]
     assert due_delivery_ids() == []  # marked: one enqueue per sweep window
     assert _send(delivery).state == "delivered"
@@ -330,10 +366,12 @@ def test_sweeper_skips_fresh_tasks_and_picks_up_long_retries(partner, setup):
     long_retry = emit(partner).deliveries.get()
     WebhookDelivery.objects.filter(pk=long_retry.pk).update(
         next_attempt_at=timezone.now() - timedelta(seconds=1),
-        enqueued_at=timezone.now() - timedelta(hours=2))
+        enqueued_at=timezone.now() - timedelta(hours=2),
+    )
     future = emit(partner).deliveries.get()
     WebhookDelivery.objects.filter(pk=future.pk).update(
-        next_attempt_at=timezone.now() + timedelta(hours=1), enqueued_at=None)
+        next_attempt_at=timezone.now() + timedelta(hours=1), enqueued_at=None
+    )
     assert due_delivery_ids() == [str(long_retry.pk)]
     assert fresh.pk != long_retry.pk
 
@@ -344,17 +382,21 @@ def test_purge_drops_old_events_and_old_delivery_logs(partner, setup, receiver):
     _send(delivery)
     recent = emit(partner)
     type(old).objects.filter(pk=old.pk).update(
-        created_at=timezone.now() - timedelta(days=31))
+        created_at=timezone.now() - timedelta(days=31)
+    )
     counts = events_purge()
     assert counts["events"] == 1
     assert not type(old).objects.filter(pk=old.pk).exists()
     assert type(old).objects.filter(pk=recent.pk).exists()
     delivery.refresh_from_db()  # the delivery log outlives its event (90 days)
-    assert delivery.event_id is None and delivery.attempt_log.count() == 1
+    assert delivery.event_id is None
+    assert delivery.attempt_log.count() == 1
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        created_at=timezone.now() - timedelta(days=91))
+        created_at=timezone.now() - timedelta(days=91)
+    )
     counts = events_purge()
-    assert counts["deliveries"] == 1 and counts["attempts"] == 1
+    assert counts["deliveries"] == 1
+    assert counts["attempts"] == 1
     assert not WebhookDelivery.objects.filter(pk=delivery.pk).exists()
 
 

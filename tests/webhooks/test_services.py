@@ -1,4 +1,4 @@
-"""Endpoint configuration, rotation, the outbox rows event_emit writes, resend (D23-D26)."""
+"""Endpoint setup, rotation, the outbox rows event_emit writes, resend (D23-D26)."""
 
 from __future__ import annotations
 
@@ -40,17 +40,23 @@ def _code(excinfo) -> str:
 
 def test_first_enable_generates_the_secret_once(partner):
     endpoint, secret = webhook_endpoint_set(partner=partner, url=URL, enabled=True)
-    assert secret is not None and len(secret) == 64 and secret == endpoint.secret
-    assert endpoint.enabled and endpoint.enabled_at is not None
+    assert secret is not None
+    assert len(secret) == 64
+    assert secret == endpoint.secret
+    assert endpoint.enabled
+    assert endpoint.enabled_at is not None
     _, again = webhook_endpoint_set(partner=partner, enabled=False)
     _, again2 = webhook_endpoint_set(partner=partner, enabled=True)
-    assert again is None and again2 is None
+    assert again is None
+    assert again2 is None
     assert WebhookEndpoint.objects.get(partner=partner).secret == secret
 
 
 def test_setting_a_url_alone_does_not_enable_or_make_a_secret(partner):
     endpoint, secret = webhook_endpoint_set(partner=partner, url=URL)
-    assert secret is None and not endpoint.enabled and endpoint.secret == ""
+    assert secret is None
+    assert not endpoint.enabled
+    assert endpoint.secret == ""
 
 
 def test_enable_without_url_is_webhook_not_configured(partner):
@@ -66,7 +72,8 @@ def test_bad_url_is_invalid_webhook_url_and_writes_nothing(partner, url):
         webhook_endpoint_set(partner=partner, url=url, enabled=False)
     assert _code(exc) == ErrorCode.INVALID_WEBHOOK_URL
     endpoint = WebhookEndpoint.objects.get(partner=partner)
-    assert endpoint.url == URL and endpoint.enabled
+    assert endpoint.url == URL
+    assert endpoint.enabled
 
 
 def test_private_url_is_refused_at_save_in_production(partner, settings):
@@ -79,32 +86,37 @@ def test_private_url_is_refused_at_save_in_production(partner, settings):
 def test_empty_url_removes_it_and_switches_off(partner):
     webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     endpoint, _ = webhook_endpoint_set(partner=partner, url="")
-    assert endpoint.url == "" and not endpoint.enabled
+    assert endpoint.url == ""
+    assert not endpoint.enabled
 
 
 def test_re_enable_resets_enabled_at_and_the_failure_streak(partner):
     endpoint, _ = webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     first = endpoint.enabled_at
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        failing_since=timezone.now() - timedelta(days=1))
+        failing_since=timezone.now() - timedelta(days=1)
+    )
     webhook_endpoint_set(partner=partner, enabled=False)
     endpoint, _ = webhook_endpoint_set(partner=partner, enabled=True)
     assert endpoint.enabled_at > first
-    assert endpoint.failing_since is None and endpoint.disabled_reason == ""
+    assert endpoint.failing_since is None
+    assert endpoint.disabled_reason == ""
 
 
 def test_rotation_keeps_the_old_secret_until_confirmed(partner):
     _, old = webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     new = webhook_secret_rotate(partner=partner)
     endpoint = WebhookEndpoint.objects.get(partner=partner)
-    assert new != old and endpoint.signing_secrets() == [new, old]
+    assert new != old
+    assert endpoint.signing_secrets() == [new, old]
     assert endpoint.rotation_pending
     newer = webhook_secret_rotate(partner=partner)  # again before confirming
     endpoint.refresh_from_db()
     assert endpoint.signing_secrets() == [newer, old]
     webhook_rotation_confirm(partner=partner)
     endpoint.refresh_from_db()
-    assert endpoint.signing_secrets() == [newer] and not endpoint.rotation_pending
+    assert endpoint.signing_secrets() == [newer]
+    assert not endpoint.rotation_pending
     webhook_rotation_confirm(partner=partner)  # idempotent
 
 
@@ -135,8 +147,10 @@ def test_emit_writes_one_pending_delivery_per_enabled_endpoint(
         event = emit(partner, request_id=uuid.uuid4())
     delivery = WebhookDelivery.objects.get(event=event)
     assert delivery.state == WebhookDelivery.State.PENDING
-    assert delivery.partner_id == partner.pk and delivery.test_mode is False
-    assert delivery.attempts == 0 and delivery.next_attempt_at <= timezone.now()
+    assert delivery.partner_id == partner.pk
+    assert delivery.test_mode is False
+    assert delivery.attempts == 0
+    assert delivery.next_attempt_at <= timezone.now()
     assert len(callbacks) == 1  # the send is enqueued on commit (STYLE.md)
 
 
@@ -161,15 +175,24 @@ def test_sequence_counts_per_request_in_write_order(partner):
     assert seqs == [1, 2, 3]
     assert emit(partner, request_id=other).sequence == 1
     payload = WebhookEvent.objects.filter(request_id=rid).first().payload
-    assert payload["sequence"] == 3 and payload["request_id"] == str(rid)
-    assert payload["partner_id"] == str(partner.pk) and payload["test_mode"] is False
+    assert payload["sequence"] == 3
+    assert payload["request_id"] == str(rid)
+    assert payload["partner_id"] == str(partner.pk)
+    assert payload["test_mode"] is False
 
 
 def test_event_and_delivery_roll_back_with_the_state_change(partner):
     webhook_endpoint_set(partner=partner, url=URL, enabled=True)
-    with pytest.raises(ZeroDivisionError), transaction.atomic():
-        event_emit(partner=partner, test_mode=False, type="request.expired", data={})
-        1 / 0  # noqa: B018
+
+    def state_change_that_fails():
+        with transaction.atomic():
+            event_emit(
+                partner=partner, test_mode=False, type="request.expired", data={}
+            )
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        state_change_that_fails()
     assert not WebhookEvent.objects.exists()
     assert not WebhookDelivery.objects.exists()
 
@@ -180,7 +203,8 @@ def test_test_send_needs_a_configured_endpoint(partner):
     assert _code(exc) == ErrorCode.WEBHOOK_NOT_CONFIGURED
     webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     delivery = webhook_test_send(partner=partner, test_mode=True)
-    assert delivery.event.type == "webhook.test" and delivery.test_mode is True
+    assert delivery.event.type == "webhook.test"
+    assert delivery.test_mode is True
 
 
 # --- resend ----------------------------------------------------------------------
@@ -191,14 +215,19 @@ def test_resend_requeues_the_same_delivery(partner, django_capture_on_commit_cal
     event = emit(partner)
     delivery = event.deliveries.get()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        state="abandoned", abandoned_reason="client_error", attempts=1,
-        next_attempt_at=None)
+        state="abandoned",
+        abandoned_reason="client_error",
+        attempts=1,
+        next_attempt_at=None,
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         again = event_resend(event=event)
     assert again.pk == delivery.pk
     again.refresh_from_db()
-    assert again.state == "pending" and again.attempts == 1
-    assert again.abandoned_reason == "" and again.next_attempt_at <= timezone.now()
+    assert again.state == "pending"
+    assert again.attempts == 1
+    assert again.abandoned_reason == ""
+    assert again.next_attempt_at <= timezone.now()
     assert len(callbacks) == 1
     assert WebhookDelivery.objects.count() == 1
 
@@ -207,7 +236,8 @@ def test_resend_creates_the_delivery_for_an_event_from_before_enabling(partner):
     event = emit(partner)
     webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     delivery = event_resend(event=event)
-    assert delivery.event_id == event.pk and delivery.state == "pending"
+    assert delivery.event_id == event.pk
+    assert delivery.state == "pending"
 
 
 def test_resend_with_the_endpoint_off_is_webhook_not_configured(partner):

@@ -38,8 +38,11 @@ def test_jopay_signature_is_hmac_of_t_dot_body_keyed_with_the_hex_text():
 
 def _headers(secrets, t=None):
     return signing.signature_headers(
-        secrets_new_first=secrets, delivery_id="d-1", attempt=2,
-        timestamp=t or int(time.time()), body=BODY,
+        secrets_new_first=secrets,
+        delivery_id="d-1",
+        attempt=2,
+        timestamp=t or int(time.time()),
+        body=BODY,
     )
 
 
@@ -58,7 +61,9 @@ def test_headers_carry_both_schemes_and_the_attempt():
 def test_standard_webhooks_library_verifies_our_signature():
     headers = _headers([SECRET])
     assert Webhook(signing.standard_secret(SECRET)).verify(BODY, headers) == {
-        "event": "webhook.test", "delivery_id": "d-1"}
+        "event": "webhook.test",
+        "delivery_id": "d-1",
+    }
 
 
 def test_standard_webhooks_library_rejects_a_tampered_body():

@@ -42,7 +42,7 @@ def test_malformed_or_non_https_urls_are_refused(url, production):
         "192.168.1.1",
         "169.254.169.254",  # link-local (cloud metadata)
         "100.64.0.1",  # shared address space
-        "0.0.0.0",  # unspecified
+        "0.0.0.0",  # noqa: S104 (unspecified)
         "224.0.0.1",  # multicast
         "240.0.0.1",  # reserved
         "[::1]",
