@@ -53,6 +53,7 @@ class ScanResult:
     to_block: int | None = None
     blocks: int = 0
     logs: int = 0
+    chunks: int = 0
     attached: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
     skipped: str | None = None
@@ -142,6 +143,7 @@ def scan_chain(
     client: ChainClient | None = None,
     now: datetime | None = None,
     max_blocks: int = MAX_BLOCKS_PER_RUN,
+    chunk_blocks: int = CHUNK_BLOCKS,
 ) -> ScanResult:
     """Scan one chain from its cursor to the head; attach and verify matches.
 
@@ -173,8 +175,9 @@ def scan_chain(
     now = now or timezone.now()
     recipients = watched_addresses(chain, now=now)
 
-    for chunk_start in range(start, end + 1, CHUNK_BLOCKS):
-        chunk_end = min(chunk_start + CHUNK_BLOCKS - 1, end)
+    for chunk_start in range(start, end + 1, chunk_blocks):
+        chunk_end = min(chunk_start + chunk_blocks - 1, end)
+        result.chunks += 1
         logs: list[TransferLog] = []
         if recipients:
             logs = client.transfer_logs(

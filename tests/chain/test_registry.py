@@ -1,0 +1,177 @@
+"""The chain registry: seeded defaults (D19, D36) and ``configure_chain`` (D31, D34)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from payments.chain.defaults import DEFAULT_CHAINS, reorg_margin
+from payments.chain.devnode import free_port
+from payments.models import Chain
+
+from .conftest import CHAIN_ID
+
+pytestmark = pytest.mark.chain
+
+CIRCLE_USDC = {
+    1: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+    137: "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+    8453: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+    10: "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85",
+    42161: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
+    11155111: "0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238",
+    80002: "0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582",
+    84532: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+    11155420: "0x5fd84259d66Cd46123540766Be93DFE6D43130D7",
+    421614: "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d",
+}
+D36_CONFIRMATIONS = {1: 12, 137: 32, 8453: 12, 10: 12, 42161: 20}
+
+
+def test_defaults_are_seeded_without_rpc_urls_and_unusable(db):
+    seeded = {c.chain_id: c for c in Chain.objects.filter(chain_id__in=CIRCLE_USDC)}
+    assert set(seeded) == set(CIRCLE_USDC)
+    for chain_id, chain in seeded.items():
+        assert chain.usdc_address == CIRCLE_USDC[chain_id]
+        assert chain.decimals == 6
+        assert chain.rpc_urls == []
+        assert not chain.is_usable  # D19: unusable until an operator adds RPCs
+        assert not chain.is_local
+        assert chain.is_testnet == (chain_id not in D36_CONFIRMATIONS)
+        assert chain.confirmations == D36_CONFIRMATIONS.get(chain_id, 2)
+        assert chain.explorer_tx_url.startswith("https://")
+        assert "{tx}" in chain.explorer_tx_url
+
+
+def test_migration_copy_matches_the_code_defaults(db):
+    # The seed migration carries a frozen copy of payments.chain.defaults.
+    for default in DEFAULT_CHAINS:
+        row = Chain.objects.get(pk=default.chain_id)
+        assert (
+            row.name,
+            row.is_testnet,
+            row.usdc_address,
+            row.confirmations,
+            row.explorer_tx_url,
+        ) == (
+            default.name,
+            default.is_testnet,
+            default.usdc_address,
+            default.confirmations,
+            default.explorer_tx_url,
+        )
+
+
+def test_reorg_margin_is_at_least_12_off_local():
+    assert reorg_margin(confirmations=2, is_local=False) == 12
+    assert reorg_margin(confirmations=32, is_local=False) == 32
+    assert reorg_margin(confirmations=1, is_local=True) == 1
+
+
+def test_configure_chain_adds_a_local_chain_with_a_cursor(
+    db, anvil, usdc, w3, evm_snapshot, capsys
+):
+    call_command(
+        "configure_chain",
+        "--chain-id",
+        str(CHAIN_ID),
+        "--name",
+        "Local anvil",
+        "--rpc-url",
+        anvil.url,
+        "--usdc",
+        usdc.address.lower(),
+        "--local",
+        "--confirmations",
+        "1",
+    )
+
+    chain = Chain.objects.get(pk=CHAIN_ID)
+    assert chain.is_local
+    assert not chain.is_testnet
+    assert chain.usdc_address == usdc.address  # stored EIP-55
+    assert chain.rpc_urls == [anvil.url]
+    assert (chain.decimals, chain.confirmations, chain.enabled) == (6, 1, True)
+    # D34: the watcher starts at the head at configuration time minus the margin.
+    assert chain.last_scanned_block == max(w3.eth.block_number - 1, 0)
+    assert "added chain 31337" in capsys.readouterr().out
+
+
+def test_configure_chain_updates_a_seeded_mainnet_keeping_its_kind(db, capsys):
+    dead = f"http://127.0.0.1:{free_port()}"
+    call_command(
+        "configure_chain",
+        "--chain-id",
+        "137",
+        "--name",
+        "Polygon PoS",
+        "--rpc-url",
+        dead,
+        "--rpc-url",
+        "https://polygon-rpc.example",
+        "--usdc",
+        CIRCLE_USDC[137],
+    )
+
+    chain = Chain.objects.get(pk=137)
+    assert chain.name == "Polygon PoS"
+    assert chain.rpc_urls == [dead, "https://polygon-rpc.example"]
+    assert (chain.is_testnet, chain.is_local, chain.confirmations) == (False, False, 32)
+    assert chain.is_usable
+    assert chain.accepts(test_mode=False)
+    assert chain.last_scanned_block is None  # no RPC answered: set on first scan
+    captured = capsys.readouterr()
+    assert "updated chain 137" in captured.out
+    assert "warning" in captured.err
+
+
+def test_configure_chain_new_testnet_gets_d36_confirmations(db):
+    call_command(
+        "configure_chain",
+        "--chain-id",
+        "99999",
+        "--name",
+        "Some testnet",
+        "--rpc-url",
+        f"http://127.0.0.1:{free_port()}",
+        "--usdc",
+        CIRCLE_USDC[1],
+        "--testnet",
+    )
+    chain = Chain.objects.get(pk=99999)
+    assert (chain.is_testnet, chain.confirmations) == (True, 2)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--usdc", "0x1234"],
+        ["--usdc", CIRCLE_USDC[1], "--rpc-url", "ftp://x"],
+        ["--usdc", CIRCLE_USDC[1], "--confirmations", "0"],
+        ["--usdc", CIRCLE_USDC[1], "--decimals", "99"],
+    ],
+)
+def test_configure_chain_refuses_bad_input(db, args):
+    base = ["--chain-id", "5", "--name", "X"]
+    if "--rpc-url" not in args:
+        base += ["--rpc-url", "http://127.0.0.1:1"]
+    with pytest.raises(CommandError):
+        call_command("configure_chain", *base, *args)
+    assert not Chain.objects.filter(pk=5).exists()
+
+
+def test_configure_chain_testnet_and_local_are_exclusive(db):
+    with pytest.raises(CommandError):
+        call_command(
+            "configure_chain",
+            "--chain-id",
+            "5",
+            "--name",
+            "X",
+            "--rpc-url",
+            "http://127.0.0.1:1",
+            "--usdc",
+            CIRCLE_USDC[1],
+            "--testnet",
+            "--local",
+        )

@@ -1,0 +1,205 @@
+"""POST /api/v1/requests/<id>/reverify (D35) and the proof tasks (beat names)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from payments.chain.devnode import free_port
+from payments.models import PaymentRequest
+from payments.proofs.services import proof_attach
+from payments.proofs.tasks import (
+    RECHECK_LEASE,
+    recheck_attached_proofs,
+    verify_proof_task,
+)
+from webhooks.models import WebhookEvent
+
+from .conftest import CHAIN_ID, PAYERS, send_token
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+
+
+def url(pr) -> str:
+    return f"/api/v1/requests/{pr.pk}/reverify"
+
+
+@pytest.fixture
+def paid_attached(local_chain, w3, usdc, make_request):
+    pr = make_request(usdc_micro=6_000_013)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=6_000_013)
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="merchant")
+    return pr
+
+
+class _ErroringRpc(BaseHTTPRequestHandler):
+    """A real JSON-RPC peer that knows its chain id and fails every other call."""
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body["method"] == "eth_chainId":
+            answer = {"jsonrpc": "2.0", "id": body["id"], "result": hex(CHAIN_ID)}
+        else:
+            answer = {
+                "jsonrpc": "2.0",
+                "id": body["id"],
+                "error": {"code": -32000, "message": "internal error"},
+            }
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def erroring_rpc():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ErroringRpc)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_reverify_verifies_now_and_answers_the_request_shape(api_test, paid_attached):
+    response = api_test.post(url(paid_attached))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert body["request_id"] == str(paid_attached.pk)
+    assert body["proof_status"] == "verified"
+    assert body["status"] == "paid"
+    assert body["proof_source"] == "merchant"
+    assert body["payer_address"] == PAYERS[0]
+
+
+def test_reverify_with_the_node_down_is_503_and_the_proof_stays(
+    api_test, paid_attached, local_chain
+):
+    local_chain.rpc_urls = [f"http://127.0.0.1:{free_port()}"]
+    local_chain.save()
+
+    response = api_test.post(url(paid_attached))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "rpc_unavailable"
+    paid_attached.refresh_from_db()
+    assert paid_attached.proof_status == "attached"
+    assert paid_attached.verify_attempts == 1
+
+
+def test_reverify_when_the_node_errors_is_500_rpc_error(
+    api_test, paid_attached, local_chain, erroring_rpc
+):
+    local_chain.rpc_urls = [erroring_rpc]
+    local_chain.save()
+
+    response = api_test.post(url(paid_attached))
+
+    assert response.status_code == 500
+    assert response.json()["error"] == "rpc_error"
+    assert "127.0.0.1" not in response.content.decode()  # no RPC URL leaks
+    paid_attached.refresh_from_db()
+    assert paid_attached.proof_status == "attached"
+
+
+def test_reverify_rejudges_a_mismatch_with_the_same_hash(
+    api_test, local_chain, anvil, w3, usdc, make_request
+):
+    pr = make_request(usdc_micro=6_100_013)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=6_100_013)
+    # e.g. a lagging node made it time out: recorded as mismatch.
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status="mismatch",
+        chain_id=CHAIN_ID,
+        tx_hash=tx,
+        proof_source="customer",
+        mismatch_reason="not_found_after_timeout",
+    )
+
+    body = api_test.post(url(pr)).json()
+
+    assert body["proof_status"] == "verified"
+    assert body["mismatch_reason"] is None
+    assert list(
+        WebhookEvent.objects.filter(request_id=pr.pk)
+        .order_by("sequence")
+        .values_list("type", flat=True)
+    ) == ["payment.proof_attached", "payment.proof_verified"]
+
+
+def test_reverify_without_a_proof_returns_the_request_unchanged(api_test, make_request):
+    pr = make_request()
+    body = api_test.post(url(pr)).json()
+    assert (body["ok"], body["proof_status"]) == (True, "none")
+
+
+def test_reverify_needs_requests_write(client_for, partner, paid_attached):
+    reader = client_for(partner, test_mode=True, scopes=["requests:read"])
+    response = reader.post(url(paid_attached))
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+
+
+def test_reverify_of_another_partner_or_mode_is_not_found(
+    client_for, other_partner, api, paid_attached
+):
+    assert api.post(url(paid_attached)).json()["error"] == "not_found"  # live key
+    bob = client_for(other_partner, test_mode=True)
+    response = bob.post(url(paid_attached))
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_reverify_malformed_id(api_test):
+    response = api_test.post("/api/v1/requests/not-a-uuid/reverify")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request_id"
+
+
+def test_verify_task_runs_the_service(paid_attached):
+    outcome = verify_proof_task.apply(args=(str(paid_attached.pk),)).get()
+    assert outcome == "verified"
+    assert verify_proof_task.name == "payments.verify_proof"
+
+
+def test_recheck_claims_overdue_attached_proofs_once(
+    paid_attached, make_request, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    PR.objects.filter(pk=paid_attached.pk).update(
+        next_verify_at=now - timedelta(minutes=1)
+    )
+    not_due = make_request()
+    proof_attach(
+        request=not_due,
+        chain_id=CHAIN_ID,
+        tx_hash="0x" + "cd" * 32,
+        source="customer",
+        now=now,
+    )
+    PR.objects.filter(pk=not_due.pk).update(next_verify_at=now + timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        claimed = recheck_attached_proofs(now=now)
+    with django_capture_on_commit_callbacks() as again:
+        claimed_again = recheck_attached_proofs(now=now)
+
+    assert claimed == [str(paid_attached.pk)]
+    assert len(callbacks) == 1
+    paid_attached.refresh_from_db()
+    assert paid_attached.next_verify_at == now + RECHECK_LEASE
+    assert (claimed_again, len(again)) == ([], 0)

@@ -1,0 +1,215 @@
+"""The chain watcher on anvil (D15, D21, D34, D36): unannounced payments get found."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from payments.chain.devnode import free_port
+from payments.chain.watcher import CHUNK_BLOCKS, scan_chain, watch_chains
+from payments.models import Chain, PaymentRequest
+from payments.models.requests import PROOF_GRACE
+from payments.proofs.tasks import watch_chains_task
+from webhooks.models import WebhookEvent
+
+from .conftest import PAYERS, mine, send_token
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+
+
+def head(w3) -> int:
+    return w3.eth.block_number
+
+
+def event_types(pr):
+    return list(
+        WebhookEvent.objects.filter(request_id=pr.pk)
+        .order_by("sequence")
+        .values_list("type", flat=True)
+    )
+
+
+@pytest.fixture
+def cursor_at_head(local_chain, w3):
+    local_chain.last_scanned_block = head(w3)
+    local_chain.save()
+    return local_chain
+
+
+def test_watcher_attaches_and_verifies_an_unannounced_payment(
+    cursor_at_head, w3, usdc, make_request
+):
+    pr = make_request(usdc_micro=12_345_678)
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=12_345_678
+    )
+
+    result = scan_chain(cursor_at_head)
+
+    assert result.attached == [str(pr.pk)]
+    assert result.verified == [str(pr.pk)]
+    pr.refresh_from_db()
+    assert pr.proof_source == "trails_on_chain"
+    assert pr.tx_hash == tx
+    assert (pr.proof_status, pr.status) == ("verified", "paid")
+    assert event_types(pr) == ["payment.proof_attached", "payment.proof_verified"]
+    assert Chain.objects.get(pk=cursor_at_head.pk).last_scanned_block == head(w3)
+
+
+def test_second_run_changes_nothing(cursor_at_head, w3, usdc, make_request):
+    pr = make_request(usdc_micro=12_345_679)
+    # Another open request keeps the wallet watched after the first is paid.
+    make_request(usdc_micro=12_345_680, receiving_address=pr.receiving_address)
+    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=12_345_679)
+    scan_chain(cursor_at_head)
+    pr.refresh_from_db()
+    before = (pr.updated_at, len(event_types(pr)))
+
+    again = scan_chain(Chain.objects.get(pk=cursor_at_head.pk))
+
+    # The reorg margin re-reads the last block, and the log is seen again …
+    assert again.logs == 1
+    # … but nothing is attached twice.
+    assert again.attached == []
+    pr.refresh_from_db()
+    assert (pr.updated_at, len(event_types(pr))) == before
+
+
+def test_watcher_ignores_other_amounts_tokens_and_modes(
+    cursor_at_head, w3, usdc, wrong_token, make_request
+):
+    exact = make_request(usdc_micro=3_000_555)
+    live = make_request(usdc_micro=3_000_666, test_mode=False)
+    send_token(w3, usdc, payer=PAYERS[0], to=exact.receiving_address, value=3_000_554)
+    send_token(
+        w3, wrong_token, payer=PAYERS[0], to=exact.receiving_address, value=3_000_555
+    )
+    # D19: a local chain never pays a live request, even with the exact amount.
+    send_token(w3, usdc, payer=PAYERS[0], to=live.receiving_address, value=3_000_666)
+
+    result = scan_chain(cursor_at_head)
+
+    assert result.attached == []
+    for pr in (exact, live):
+        pr.refresh_from_db()
+        assert pr.proof_status == "none"
+
+
+def test_watcher_matches_the_exact_tagged_amount_among_several(
+    cursor_at_head, w3, usdc, make_request
+):
+    # D15: same wallet, amounts that differ only in the sub-0.001 tag.
+    first = make_request(usdc_micro=20_000_001)
+    second = make_request(
+        usdc_micro=20_000_002, receiving_address=first.receiving_address
+    )
+    send_token(w3, usdc, payer=PAYERS[1], to=first.receiving_address, value=20_000_002)
+
+    result = scan_chain(cursor_at_head)
+
+    assert result.attached == [str(second.pk)]
+    first.refresh_from_db()
+    assert first.proof_status == "none"
+
+
+def test_first_scan_of_a_new_chain_starts_at_head_minus_margin(
+    local_chain, anvil, w3, usdc, make_request
+):
+    # D34: never at genesis. A payment deep in the past is not picked up.
+    old = make_request(usdc_micro=1_000_001)
+    send_token(w3, usdc, payer=PAYERS[0], to=old.receiving_address, value=1_000_001)
+    mine(anvil, 5)
+    assert local_chain.last_scanned_block is None
+
+    result = scan_chain(local_chain)
+
+    assert result.from_block == head(w3) - local_chain.confirmations
+    assert result.to_block == head(w3)
+    assert result.attached == []
+    assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
+
+
+def test_long_ranges_are_read_in_chunks_and_the_cursor_persists(
+    local_chain, anvil, w3, usdc, make_request
+):
+    local_chain.last_scanned_block = head(w3)
+    local_chain.save()
+    pr = make_request(usdc_micro=8_888_001)
+    send_token(w3, usdc, payer=PAYERS[2], to=pr.receiving_address, value=8_888_001)
+    mine(anvil, 130)
+
+    # Small chunks stand in for CHUNK_BLOCKS (2000): anvil mines thousands slowly.
+    result = scan_chain(local_chain, chunk_blocks=50)
+
+    assert result.chunks == 3
+    assert CHUNK_BLOCKS <= 2000  # what public RPCs accept per eth_getLogs (D21)
+    assert result.attached == [str(pr.pk)]
+    assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
+
+
+def test_a_transfer_judged_late_is_not_attached_again(
+    cursor_at_head, anvil, w3, usdc, make_request
+):
+    from django.utils import timezone
+
+    pr = make_request(
+        usdc_micro=5_500_001,
+        expires_at=timezone.now() - timedelta(minutes=5),
+        status=PR.Status.EXPIRED,
+    )
+    late = int((pr.expires_at + PROOF_GRACE + timedelta(minutes=1)).timestamp())
+    anvil.rpc("evm_setNextBlockTimestamp", [late])
+    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=5_500_001)
+
+    first = scan_chain(cursor_at_head)
+    second = scan_chain(Chain.objects.get(pk=cursor_at_head.pk))
+
+    assert first.attached == [str(pr.pk)]
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.mismatch_reason) == ("mismatch", "late")
+    assert second.attached == []
+    assert event_types(pr) == ["payment.proof_attached", "payment.proof_mismatch"]
+
+
+def test_watch_chains_skips_unconfigured_and_survives_a_dead_chain(
+    cursor_at_head, w3, usdc, make_request
+):
+    Chain.objects.create(
+        chain_id=31338,
+        name="Dead local",
+        is_local=True,
+        usdc_address=usdc.address,
+        confirmations=1,
+        rpc_urls=[f"http://127.0.0.1:{free_port()}"],
+    )
+    pr = make_request(usdc_micro=4_400_001)
+    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=4_400_001)
+
+    results = {r.chain_id: r for r in watch_chains()}
+
+    # The seeded defaults have no RPC URLs (D19): not scanned at all.
+    assert set(results) == {31337, 31338}
+    assert results[31338].skipped == "rpc_unavailable"
+    assert results[31337].verified == [str(pr.pk)]
+
+
+def test_watch_chains_task_reports_per_chain(cursor_at_head, w3, usdc, make_request):
+    pr = make_request(usdc_micro=4_500_001)
+    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=4_500_001)
+
+    report = watch_chains_task.apply().get()
+
+    assert watch_chains_task.name == "payments.watch_chains"
+    assert report == [
+        {
+            "chain_id": 31337,
+            "from": report[0]["from"],
+            "to": head(w3),
+            "attached": 1,
+            "verified": 1,
+            "skipped": None,
+        }
+    ]
