@@ -1,5 +1,7 @@
 """Merchant API input parsing and output shape (D4, D34). No business logic.
 
+The DRF ``Serializer`` classes at the end only describe the API in OpenAPI.
+
 Inputs are plain JSON objects checked field by field, so every failure maps to
 the field's own code (``invalid_email``, ``invalid_country`` …) or to
 ``invalid_request`` with ``field`` (D4). Unknown fields are ignored. For the
@@ -11,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from rest_framework import serializers
 from rest_framework.request import Request
 
 from jopay_project.errors import ErrorCode, JoPayError
@@ -23,7 +26,7 @@ from merchants.validation import (
     validate_evm_address,
     validate_idempotency_key,
 )
-from payments.money import is_supported
+from payments.money import SUPPORTED_CURRENCIES, is_supported
 
 # spec §5.1 length limits of the free-form fields.
 TEXT_LIMITS: dict[str, int] = {
@@ -186,3 +189,87 @@ def merchant_output(merchant: Merchant, link: OnboardingLink | None) -> dict[str
         "disabled": merchant.disabled,
         "created_at": iso(merchant.created_at),
     }
+
+
+# --- OpenAPI description only (parsing above is what runs) -------------------------
+
+
+def _text_field(limit: int) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_null=True, max_length=limit)
+
+
+class MerchantProfileInput(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_null=True, max_length=254)
+    display_name = _text_field(120)
+    business_name = _text_field(120)
+    country = serializers.CharField(
+        required=False,
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="ISO 3166-1 alpha-2, upper case.",
+    )
+    phone = _text_field(32)
+    website = _text_field(200)
+    instagram = _text_field(200)
+    industry = _text_field(80)
+    display_currency = serializers.ChoiceField(
+        SUPPORTED_CURRENCIES,
+        required=False,
+        allow_null=True,
+        help_text="One of the 28, enabled for the partner.",
+    )
+    account_type = serializers.ChoiceField(Merchant.AccountType.values, required=False)
+
+
+class MerchantCreateInput(MerchantProfileInput):
+    wallet_address = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="0x + 40 hex (EIP-55 when mixed case); makes the merchant complete.",
+    )
+    idempotency_key = serializers.CharField(
+        required=False,
+        min_length=32,
+        max_length=64,
+        help_text="32-64 characters of base64url or hex (D17).",
+    )
+
+
+class MerchantUpdateInput(MerchantProfileInput):
+    withdraw_address = serializers.CharField(required=False, allow_null=True)
+    auto_forward = serializers.BooleanField(required=False)
+    disabled = serializers.BooleanField(required=False)
+
+
+class MerchantOutput(serializers.Serializer):
+    ok = serializers.BooleanField()
+    merchant_id = serializers.UUIDField()
+    display_name = serializers.CharField(allow_null=True)
+    business_name = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+    website = serializers.CharField(allow_null=True)
+    instagram = serializers.CharField(allow_null=True)
+    industry = serializers.CharField(allow_null=True)
+    display_currency = serializers.CharField(allow_null=True)
+    account_type = serializers.ChoiceField(Merchant.AccountType.values)
+    onboarding_status = serializers.ChoiceField(Merchant.OnboardingStatus.values)
+    onboarding_url = serializers.URLField(
+        allow_null=True, help_text="Set while incomplete; single use, 7 days."
+    )
+    onboarding_url_expires_at = serializers.DateTimeField(allow_null=True)
+    wallet_address = serializers.CharField(allow_null=True)
+    withdraw_address = serializers.CharField(allow_null=True)
+    auto_forward = serializers.BooleanField()
+    test_mode = serializers.BooleanField()
+    disabled = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class MerchantListOutput(serializers.Serializer):
+    ok = serializers.BooleanField()
+    data = MerchantOutput(many=True)
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True)

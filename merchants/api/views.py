@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,7 +17,16 @@ from merchants.services import (
     merchant_update,
 )
 
-from .serializers import json_object_body, merchant_output, parse_create, parse_update
+from .serializers import (
+    MerchantCreateInput,
+    MerchantListOutput,
+    MerchantOutput,
+    MerchantUpdateInput,
+    json_object_body,
+    merchant_output,
+    parse_create,
+    parse_update,
+)
 
 _BOOL_PARAMS = {"true": True, "false": False}
 
@@ -33,6 +43,12 @@ class MerchantCollectionApi(JoPayApiView):
     rate_groups = {"POST": "merchants.create", "GET": "merchants.list"}
     required_scopes = {"POST": "merchants:write", "GET": "merchants:read"}
 
+    @extend_schema(
+        request=MerchantCreateInput,
+        responses={201: MerchantOutput, 200: MerchantOutput},
+        operation_id="merchants_create",
+        summary="Create a merchant (idempotent with idempotency_key)",
+    )
     def post(self, request: Request) -> Response:
         data = json_object_body(request)
         fields, key = parse_create(data, partner=self.tenant.partner)
@@ -45,6 +61,24 @@ class MerchantCollectionApi(JoPayApiView):
             )
         return ok(_render(result.merchant), status=201)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "limit", int, required=False, description="1-100, default 50"
+            ),
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter(
+                "onboarding_status",
+                str,
+                required=False,
+                enum=Merchant.OnboardingStatus.values,
+            ),
+            OpenApiParameter("disabled", str, required=False, enum=["true", "false"]),
+        ],
+        responses={200: MerchantListOutput},
+        operation_id="merchants_list",
+        summary="List merchants (newest first, keyset cursor)",
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = parse_limit(params.get("limit"))
@@ -69,10 +103,21 @@ class MerchantDetailApi(JoPayApiView):
     rate_groups = {"GET": "merchants.detail", "PATCH": "merchants.update"}
     required_scopes = {"GET": "merchants:read", "PATCH": "merchants:write"}
 
+    @extend_schema(
+        responses={200: MerchantOutput},
+        operation_id="merchants_retrieve",
+        summary="Get a merchant",
+    )
     def get(self, request: Request, merchant_id: str) -> Response:
         pk = parse_uuid(merchant_id, ErrorCode.INVALID_MERCHANT_ID)
         return ok(_render(merchant_get(tenant=self.tenant, merchant_id=pk)))
 
+    @extend_schema(
+        request=MerchantUpdateInput,
+        responses={200: MerchantOutput},
+        operation_id="merchants_update",
+        summary="Update a merchant's profile, withdraw address, auto_forward, disabled",
+    )
     def patch(self, request: Request, merchant_id: str) -> Response:
         pk = parse_uuid(merchant_id, ErrorCode.INVALID_MERCHANT_ID)
         merchant = merchant_get(tenant=self.tenant, merchant_id=pk)
