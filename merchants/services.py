@@ -24,7 +24,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 
-from .models import Merchant
+from .models import Merchant, Partner
 from .validation import body_hash, validate_evm_address
 
 ONBOARDING_LINK_LIFETIME = timedelta(days=7)  # D28, D35
@@ -153,6 +153,12 @@ def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
 # --- create (D17, D28) ----------------------------------------------------------------
 
 
+def _check_currency_enabled(partner: Partner, currency: str) -> None:
+    """D12: a supported currency the partner has not enabled → unsupported_currency."""
+    if currency and currency not in (partner.enabled_currencies or []):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
+
+
 @dataclass(frozen=True)
 class MerchantCreateResult:
     merchant: Merchant
@@ -177,9 +183,10 @@ def merchant_create(
     """Create a merchant for ``tenant`` (its partner and mode, D10).
 
     ``fields`` holds validated values for keys of ``CREATE_DEFAULTS`` (missing
-    keys take the default). With a ``wallet_address`` the merchant is complete
-    at once (external wallet, D28); without one it is incomplete and gets a
-    single-use 7-day onboarding link.
+    keys take the default); a ``display_currency`` the partner has not enabled
+    raises ``unsupported_currency`` (D12). With a ``wallet_address`` the
+    merchant is complete at once (external wallet, D28); without one it is
+    incomplete and gets a single-use 7-day onboarding link.
 
     D17: with ``idempotency_key``, the same key and the same normalised fields
     return the original row (``replayed=True``) in its current state, also when
@@ -198,6 +205,9 @@ def merchant_create(
         existing = _replay_or_conflict(tenant, idempotency_key, digest)
         if existing is not None:
             return MerchantCreateResult(existing, replayed=True)
+    # After the replay check: a retry answers as the original did even if the
+    # partner has disabled the currency since.
+    _check_currency_enabled(tenant.partner, values["display_currency"])
 
     now = timezone.now()
     merchant = Merchant(
@@ -238,6 +248,7 @@ def merchant_create(
 def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     """Apply validated ``changes`` (keys of ``UPDATABLE_FIELDS``) under a row lock.
 
+    A ``display_currency`` the partner has not enabled → ``unsupported_currency``.
     ``auto_forward: true`` needs a configured auto-forward executor (else
     ``auto_forward_requires_embedded_wallet``, D29) and a withdraw address after
     this update (else ``invalid_withdraw_address``). Clearing the withdraw
@@ -256,6 +267,8 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
         validate_evm_address(
             changes["withdraw_address"], ErrorCode.INVALID_WITHDRAW_ADDRESS
         )
+    if "display_currency" in changes:
+        _check_currency_enabled(locked.partner, changes["display_currency"])
     for name, value in changes.items():
         setattr(locked, name, value)
     if changes.get("auto_forward") is True:

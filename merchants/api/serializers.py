@@ -18,7 +18,7 @@ from rest_framework.request import Request
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
-from merchants.models import Merchant, Partner
+from merchants.models import Merchant
 from merchants.services import OnboardingLink
 from merchants.validation import (
     validate_country,
@@ -89,14 +89,14 @@ def _country(value: Any) -> str:
     return "" if _unset(value) else validate_country(value)
 
 
-def _display_currency(value: Any, partner: Partner) -> str:
-    """D12: not one of the 28 → invalid_currency; not enabled → unsupported_currency."""
+def _display_currency(value: Any) -> str:
+    """D12: not one of the 28 → invalid_currency. Whether the partner enabled it
+    (``unsupported_currency``) is the service's check: a create replay (D17)
+    answers before it, like the original did."""
     if _unset(value):
         return ""
     if not is_supported(value):
         raise JoPayError(ErrorCode.INVALID_CURRENCY)
-    if value not in (partner.enabled_currencies or []):
-        raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
     return value
 
 
@@ -110,7 +110,7 @@ def _address(value: Any, code: ErrorCode) -> str:
     return "" if _unset(value) else validate_evm_address(value, code)
 
 
-def _profile(data: dict[str, Any], partner: Partner) -> dict[str, Any]:
+def _profile(data: dict[str, Any]) -> dict[str, Any]:
     """The profile fields present in ``data``, validated, in a fixed order."""
     out: dict[str, Any] = {}
     if "email" in data:
@@ -121,16 +121,16 @@ def _profile(data: dict[str, Any], partner: Partner) -> dict[str, Any]:
     if "country" in data:
         out["country"] = _country(data["country"])
     if "display_currency" in data:
-        out["display_currency"] = _display_currency(data["display_currency"], partner)
+        out["display_currency"] = _display_currency(data["display_currency"])
     return out
 
 
 def parse_create(
-    data: dict[str, Any], *, partner: Partner
+    data: dict[str, Any],
 ) -> tuple[dict[str, Any], str | None]:
     """``POST /merchants`` body → (fields for ``merchant_create``, idempotency key)."""
     key = validate_idempotency_key(data.get("idempotency_key"))
-    fields = _profile(data, partner)
+    fields = _profile(data)
     if data.get("account_type") is not None:
         fields["account_type"] = _account_type(data["account_type"])
     if "wallet_address" in data:
@@ -140,13 +140,13 @@ def parse_create(
     return fields, key
 
 
-def parse_update(data: dict[str, Any], *, partner: Partner) -> dict[str, Any]:
+def parse_update(data: dict[str, Any]) -> dict[str, Any]:
     """``PATCH /merchants/:id`` body → changes for ``merchant_update``.
 
     ``wallet_address`` is not updatable over the API (the merchant sets it on the
     onboarding page) and is ignored like any unknown field.
     """
-    changes = _profile(data, partner)
+    changes = _profile(data)
     if "account_type" in data:
         changes["account_type"] = _account_type(data["account_type"])
     if "withdraw_address" in data:

@@ -51,7 +51,7 @@ class MerchantCollectionApi(JoPayApiView):
     )
     def post(self, request: Request) -> Response:
         data = json_object_body(request)
-        fields, key = parse_create(data, partner=self.tenant.partner)
+        fields, key = parse_create(data)
         result = merchant_create(tenant=self.tenant, fields=fields, idempotency_key=key)
         if result.replayed:  # D5, D17
             return ok(
@@ -121,5 +121,5 @@ class MerchantDetailApi(JoPayApiView):
     def patch(self, request: Request, merchant_id: str) -> Response:
         pk = parse_uuid(merchant_id, ErrorCode.INVALID_MERCHANT_ID)
         merchant = merchant_get(tenant=self.tenant, merchant_id=pk)
-        changes = parse_update(json_object_body(request), partner=self.tenant.partner)
+        changes = parse_update(json_object_body(request))
         return ok(_render(merchant_update(merchant=merchant, changes=changes)))

@@ -446,3 +446,17 @@ def test_create_and_list_have_separate_counters(create, api):
     listing = api.get(URL)
     assert listing.status_code == 200
     assert listing["X-RateLimit-Limit"] == "60"
+
+
+def test_replay_answers_even_after_the_partner_disabled_the_currency(create, partner):
+    key = new_key()
+    body = {"display_currency": "USD", "idempotency_key": key}
+    first = create(body)
+    assert first.status_code == 201
+    partner.enabled_currencies = ["EUR"]
+    partner.save()
+    again = create(body)
+    assert again.status_code == 200
+    assert again.json()["merchant_id"] == first.json()["merchant_id"]
+    fresh = _error(create({"display_currency": "USD", "idempotency_key": new_key()}))
+    assert fresh["error"] == "unsupported_currency"
