@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -59,6 +64,7 @@ class PlanCollectionApi(JoPayApiView):
         request=PlanCreateInputDoc,
         responses={201: PlanOutputDoc, 200: PlanOutputDoc},
         summary="Create a recurring plan (idempotent with idempotency_key)",
+        operation_id="recurring_plans_create",
     )
     def post(self, request: Request) -> Response:
         body = json_object_body(request)
@@ -95,6 +101,7 @@ class PlanCollectionApi(JoPayApiView):
             )
         },
         summary="List recurring plans, newest first",
+        operation_id="recurring_plans_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -108,40 +115,59 @@ class PlanDetailApi(JoPayApiView):
     rate_group = "plans.detail"
     required_scope = "recurring:read"
 
-    @extend_schema(responses={200: PlanOutputDoc}, summary="Get a recurring plan")
+    @extend_schema(
+        responses={200: PlanOutputDoc},
+        summary="Get a recurring plan",
+        operation_id="recurring_plans_get",
+    )
     def get(self, request: Request, plan_id: str) -> Response:
         return ok(_render(plan_get(tenant=self.tenant, plan_id=_plan_id(plan_id))))
 
 
 class _PlanActionApi(JoPayApiView):
+    """``POST /api/v1/recurring/plans/:id/<action>``: answers the plan after it."""
+
     rate_group = "plans.action"
     required_scope = "recurring:write"
-    action = staticmethod(plan_pause)
+    service = staticmethod(plan_pause)
 
     def post(self, request: Request, plan_id: str) -> Response:
         pk = _plan_id(plan_id)
-        self.action(tenant=self.tenant, plan_id=pk)
+        self.service(tenant=self.tenant, plan_id=pk)
         return ok(_render(plan_get(tenant=self.tenant, plan_id=pk)))
 
 
-@extend_schema(
-    request=None, responses={200: PlanOutputDoc}, summary="Pause an active plan"
+@extend_schema_view(
+    post=extend_schema(
+        request=None,
+        responses={200: PlanOutputDoc},
+        summary="Pause an active plan",
+        operation_id="recurring_plans_pause",
+    )
 )
 class PlanPauseApi(_PlanActionApi):
-    action = staticmethod(plan_pause)
+    service = staticmethod(plan_pause)
 
 
-@extend_schema(
-    request=None,
-    responses={200: PlanOutputDoc},
-    summary="Resume a paused plan at its next slot",
+@extend_schema_view(
+    post=extend_schema(
+        request=None,
+        responses={200: PlanOutputDoc},
+        summary="Resume a paused plan at its next slot",
+        operation_id="recurring_plans_resume",
+    )
 )
 class PlanResumeApi(_PlanActionApi):
-    action = staticmethod(plan_resume)
+    service = staticmethod(plan_resume)
 
 
-@extend_schema(
-    request=None, responses={200: PlanOutputDoc}, summary="Cancel a plan for good"
+@extend_schema_view(
+    post=extend_schema(
+        request=None,
+        responses={200: PlanOutputDoc},
+        summary="Cancel a plan for good",
+        operation_id="recurring_plans_cancel",
+    )
 )
 class PlanCancelApi(_PlanActionApi):
-    action = staticmethod(plan_cancel)
+    service = staticmethod(plan_cancel)
