@@ -1,0 +1,105 @@
+"""Who may see a portal page, and which rows: the partner user's partner, one mode.
+
+Every portal view is wrapped in ``portal_view``: it sends anonymous visitors to
+the login page, refuses users without an active ``PartnerUser``, and sets
+``request.partner`` and ``request.tenant`` (the partner plus the mode chosen in
+the session, D10). Views read tenant rows only through ``request.tenant``
+(selectors or ``for_tenant``), so another partner's id, or the other mode's,
+simply is not there: ``Http404`` (or a ``not_found``-family ``JoPayError``)
+renders one friendly 404 page, identical for foreign and missing ids, in the
+way healthchecks' ``_get_rw_project_for_user`` does.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.tenancy import Tenant
+from merchants.models import Partner, PartnerUser
+
+SESSION_TEST_MODE = "portal_test_mode"
+
+# Codes that mean "no such row for you": the portal answers its 404 page.
+NOT_FOUND_CODES = frozenset({ErrorCode.NOT_FOUND, ErrorCode.PLAN_NOT_FOUND})
+
+
+def partner_user_for(user) -> PartnerUser | None:
+    """The active portal identity of ``user``: an active user of an active partner."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    partner_user = (
+        PartnerUser.objects.select_related("partner").filter(user=user).first()
+    )
+    if partner_user is None or not partner_user.partner.is_active:
+        return None
+    return partner_user
+
+
+def session_test_mode(request: HttpRequest) -> bool:
+    return bool(request.session.get(SESSION_TEST_MODE, False))
+
+
+def portal_tenant(partner: Partner, request: HttpRequest) -> Tenant:
+    return Tenant(partner=partner, test_mode=session_test_mode(request))
+
+
+def not_found_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/not_found.html", status=404)
+
+
+def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login + partner membership + tenant; 404 page for rows that are not yours.
+
+    CSRF is enforced on every unsafe method (``csrf_protect``) and no portal page
+    is cached by the browser or a proxy (``never_cache``): they show secrets.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        partner_user = partner_user_for(request.user)
+        if partner_user is None:
+            # A staff account, a removed membership or a deactivated partner:
+            # the session must not linger with portal access.
+            logout(request)
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        request.partner = partner_user.partner
+        request.tenant = portal_tenant(partner_user.partner, request)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return not_found_page(request)
+        except JoPayError as err:
+            if err.code in NOT_FOUND_CODES:
+                return not_found_page(request)
+            raise
+
+    return never_cache(csrf_protect(wrapper))
+
+
+def report_error(request: HttpRequest, err: JoPayError) -> None:
+    """Show a service's refusal as a message carrying its registry code."""
+    if err.code in NOT_FOUND_CODES:
+        raise Http404
+    messages.error(request, f"{err.message} ({err.code})", extra_tags=str(err.code))
+
+
+def parse_id(value: str) -> uuid.UUID:
+    """A path id as a UUID; anything else is the same 404 as an unknown id."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404 from None

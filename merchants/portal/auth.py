@@ -1,0 +1,211 @@
+"""Portal sign-in: password form, OIDC ID-token SSO, logout, mode switch (D27, D33).
+
+Password login counts *failures* only (D27: 10 per 15 minutes, per client
+address and per account); once either counter is full the form answers 429
+with a clear message, even for the right password, until the window passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from jopay_project import ratelimits
+from jopay_project.errors import ErrorCode, JoPayError, error_json_response
+from merchants import sso
+
+from .access import SESSION_TEST_MODE, partner_user_for, portal_view
+
+LOGIN_GROUP = "portal.login"
+DASHBOARD = "/portal/"
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(
+        label="E-mail",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+def _buckets(request: HttpRequest, email: str) -> list[str]:
+    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return [f"ip:{ratelimits.client_ip_hash(request)}", f"user:{account}"]
+
+
+def _login_blocked(request: HttpRequest, email: str) -> int:
+    """Seconds until the caller may try again; 0 when not blocked."""
+    waits = []
+    for bucket in _buckets(request, email):
+        usage = ratelimits.hit(request, LOGIN_GROUP, bucket, increment=False)
+        if usage.remaining <= 0:
+            waits.append(usage.reset)
+    return max(waits, default=0)
+
+
+def _count_failure(request: HttpRequest, email: str) -> None:
+    for bucket in _buckets(request, email):
+        ratelimits.hit(request, LOGIN_GROUP, bucket, increment=True)
+
+
+def _safe_next(request: HttpRequest, default: str = DASHBOARD) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/portal/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _render_login(
+    request: HttpRequest, form: LoginForm, *, status: int = 200
+) -> HttpResponse:
+    config = sso.sso_config()
+    nonce = sso.nonce_issue() if config is not None else None
+    response = render(
+        request,
+        "portal/login.html",
+        {
+            "form": form,
+            "next": _safe_next(request, ""),
+            "sso_enabled": config is not None,
+            "sso_nonce": nonce,
+            "sso_endpoint": reverse("portal:login-id-token"),
+        },
+        status=status,
+    )
+    if nonce is not None:
+        # D33: the ID token's nonce must equal this single-use value.
+        response.set_cookie(
+            sso.NONCE_COOKIE,
+            nonce,
+            max_age=sso.NONCE_TTL_SECONDS,
+            secure=request.is_secure(),
+            httponly=True,
+            samesite="Lax",
+            path=reverse("portal:login"),
+        )
+    return response
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        if partner_user_for(request.user) is not None:
+            return redirect(_safe_next(request))
+        return _render_login(request, LoginForm())
+
+    form = LoginForm(request.POST)
+    if not form.is_valid():
+        return _render_login(request, form, status=400)
+    email = form.cleaned_data["email"].strip().lower()
+    wait = _login_blocked(request, email)
+    if wait:
+        form.add_error(
+            None,
+            f"Too many failed sign-ins. Try again in {max(wait // 60, 1)} minute(s).",
+        )
+        response = _render_login(request, form, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    user = authenticate(request, username=email, password=form.cleaned_data["password"])
+    if user is None or partner_user_for(user) is None:
+        # One message for every failure: no hint whether the account exists.
+        _count_failure(request, email)
+        form.add_error(None, "E-mail or password is not correct.")
+        return _render_login(request, form, status=400)
+    login(request, user)
+    request.session[SESSION_TEST_MODE] = False
+    return redirect(_safe_next(request))
+
+
+def _id_token_from(request: HttpRequest) -> tuple[object, bool]:
+    """``(token, wants_json)`` from a JSON body or a form field."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None, True
+        return (body.get("id_token") if isinstance(body, dict) else None), True
+    return request.POST.get("id_token"), False
+
+
+@never_cache
+@csrf_exempt  # D35: the signed token (with its single-use nonce) is the proof
+@require_POST
+def login_id_token_view(request: HttpRequest) -> HttpResponse:
+    """``POST /portal/login/id-token`` (D33): sign in with an OIDC ID token."""
+    config = sso.sso_config()
+    if config is None:
+        return error_json_response(ErrorCode.NOT_FOUND)
+    token, wants_json = _id_token_from(request)
+    if not isinstance(token, str) or not token.strip():
+        return error_json_response(ErrorCode.MISSING_ID_TOKEN)
+    ip_bucket = f"ip:{ratelimits.client_ip_hash(request)}"
+    usage = ratelimits.hit(request, LOGIN_GROUP, ip_bucket, increment=False)
+    if usage.remaining <= 0:
+        return error_json_response(
+            ErrorCode.RATE_LIMITED,
+            retry_after=usage.reset,
+            headers={"Retry-After": str(usage.reset)},
+        )
+    try:
+        partner_user = sso.sso_authenticate(
+            id_token=token.strip(),
+            cookie_nonce=request.COOKIES.get(sso.NONCE_COOKIE),
+            config=config,
+        )
+    except JoPayError as err:
+        ratelimits.hit(request, LOGIN_GROUP, ip_bucket, increment=True)
+        response = error_json_response(err.code)
+    else:
+        login(
+            request,
+            partner_user.user,
+            backend="django.contrib.auth.backends.ModelBackend",
+        )
+        request.session[SESSION_TEST_MODE] = False
+        response = (
+            JsonResponse({"ok": True, "redirect": DASHBOARD})
+            if wants_json
+            else redirect(DASHBOARD)
+        )
+    response.delete_cookie(sso.NONCE_COOKIE, path=reverse("portal:login"))
+    return response
+
+
+@require_POST
+@csrf_protect
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect(settings.LOGIN_URL)
+
+
+@require_POST
+@portal_view
+def mode_view(request: HttpRequest) -> HttpResponse:
+    """Switch the portal between live and test data (kept in the session, D10)."""
+    test_mode = request.POST.get("mode") == "test"
+    request.session[SESSION_TEST_MODE] = test_mode
+    messages.info(request, "Showing test data." if test_mode else "Showing live data.")
+    return redirect(_safe_next(request))

@@ -1,0 +1,193 @@
+"""Dashboard reads (spec §12.5): verified volume, outstanding value, a daily chart.
+
+Everything is read through the tenant (D10). Money stays integer: fiat sums in
+minor units of the partner's default currency, USDC sums in micro-USDC. A
+request in another currency is counted in the default currency through the
+current USDC rate of the default currency (D35's rule for amount limits), and
+the figure is then marked approximate. The chart is an inline SVG computed
+here, so the page needs no JavaScript library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from jopay_project.tenancy import Tenant
+from payments.models import PaymentRequest
+from payments.money import format_minor, format_usdc, usdc_micro_to_fiat_int
+from payments.selectors import fx_rates_effective
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.selectors import delivery_list, webhook_endpoint_get
+
+from .present import request_row
+
+CHART_DAYS = 30
+CHART_WIDTH = 600
+CHART_HEIGHT = 160
+RECENT = 8
+
+PR = PaymentRequest
+
+
+@dataclass
+class Money:
+    """A fiat total in the default currency plus the exact USDC behind it."""
+
+    currency: str
+    fiat_int: int = 0
+    usdc_micro: int = 0
+    count: int = 0
+    approximate: bool = False  # some of it was converted from other currencies
+    unconverted: int = 0  # requests that could not be converted (no rate)
+
+    @property
+    def fiat(self) -> str:
+        return format_minor(self.fiat_int, self.currency)
+
+    @property
+    def usdc(self) -> str:
+        return format_usdc(self.usdc_micro)
+
+
+def _total(rows: list[dict], currency: str, rate) -> Money:
+    """Fold per-currency ``{fiat_code, fiat, usdc, n}`` rows into one ``Money``."""
+    money = Money(currency=currency)
+    for row in rows:
+        money.count += row["n"]
+        money.usdc_micro += row["usdc"] or 0
+        if row["fiat_code"] == currency:
+            money.fiat_int += row["fiat"] or 0
+        elif rate is not None:
+            money.fiat_int += usdc_micro_to_fiat_int(row["usdc"] or 0, currency, rate)
+            money.approximate = True
+        else:
+            money.unconverted += row["n"]
+    return money
+
+
+def _grouped(qs) -> list[dict]:
+    return list(
+        qs.values("fiat_code")
+        .order_by("fiat_code")
+        .annotate(fiat=Sum("fiat_int"), usdc=Sum("usdc_micro"), n=Count("id"))
+    )
+
+
+@dataclass
+class Bar:
+    day: date
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass
+class Chart:
+    bars: list[Bar] = field(default_factory=list)
+    max_label: str = "0"
+    first_day: date | None = None
+    last_day: date | None = None
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    empty: bool = True
+
+
+def _chart(tenant: Tenant, now: datetime) -> Chart:
+    """Verified USDC per UTC day for the last ``CHART_DAYS`` days, as SVG bars."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=CHART_DAYS - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    per_day = {
+        row["day"]: row["usdc"] or 0
+        for row in PR.objects.for_tenant(tenant)
+        .filter(proof_status=PR.ProofStatus.VERIFIED, verified_at__gte=since)
+        .annotate(day=TruncDate("verified_at", tzinfo=UTC))
+        .values("day")
+        .order_by("day")
+        .annotate(usdc=Sum("usdc_micro"))
+    }
+    peak = max(per_day.values(), default=0)
+    slot = CHART_WIDTH / CHART_DAYS
+    chart = Chart(
+        max_label=format_usdc(peak), first_day=first, last_day=today, empty=peak == 0
+    )
+    for i in range(CHART_DAYS):
+        day = first + timedelta(days=i)
+        value = per_day.get(day, 0)
+        # Integer money, float only for pixel geometry; a non-zero day stays visible.
+        height = (value / peak) * (CHART_HEIGHT - 4) if peak else 0.0
+        if value and height < 2:
+            height = 2.0
+        chart.bars.append(
+            Bar(
+                day=day,
+                x=round(i * slot + 1, 2),
+                y=round(CHART_HEIGHT - height, 2),
+                width=round(slot - 2, 2),
+                height=round(height, 2),
+                label=f"{day.isoformat()}: {format_usdc(value)} USDC",
+            )
+        )
+    return chart
+
+
+@dataclass
+class Dashboard:
+    currency: str
+    verified_7d: Money
+    verified_30d: Money
+    outstanding: Money
+    chart: Chart
+    recent: list[dict]
+    endpoint: WebhookEndpoint | None
+    deliveries: list[WebhookDelivery]
+    delivery_states: dict[str, int]
+
+
+def dashboard_for(tenant: Tenant, *, now: datetime | None = None) -> Dashboard:
+    """Every figure of the dashboard for ``tenant`` (its partner and mode)."""
+    now = now or timezone.now()
+    currency = tenant.partner.default_currency
+    rate_row = fx_rates_effective(tenant.partner, [currency])[currency]
+    rate = rate_row.rate if rate_row is not None else None
+    requests = PR.objects.for_tenant(tenant)
+    verified = requests.filter(proof_status=PR.ProofStatus.VERIFIED)
+    outstanding = requests.filter(
+        status__in=PR.OPEN_STATUSES, expires_at__gt=now
+    ).exclude(proof_status=PR.ProofStatus.VERIFIED)
+    deliveries = list(delivery_list(tenant=tenant)[:RECENT])
+    states = dict(
+        delivery_list(tenant=tenant)
+        .filter(created_at__gte=now - timedelta(days=7))
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    v7 = _grouped(verified.filter(verified_at__gte=now - timedelta(days=7)))
+    v30 = _grouped(verified.filter(verified_at__gte=now - timedelta(days=30)))
+    return Dashboard(
+        currency=currency,
+        verified_7d=_total(v7, currency, rate),
+        verified_30d=_total(v30, currency, rate),
+        outstanding=_total(_grouped(outstanding), currency, rate),
+        chart=_chart(tenant, now),
+        recent=[
+            request_row(pr)
+            for pr in verified.select_related("merchant").order_by(
+                "-verified_at", "-id"
+            )[:RECENT]
+        ],
+        endpoint=webhook_endpoint_get(partner=tenant.partner),
+        deliveries=deliveries,
+        delivery_states=states,
+    )
+
+
+__all__ = ["Dashboard", "Money", "dashboard_for"]

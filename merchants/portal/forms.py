@@ -1,0 +1,176 @@
+"""Portal forms for keys, settings and merchants. Shape checks only; rules live in
+the services. Each error carries a registry code (``ValidationError.code``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from jopay_project.errors import ErrorCode
+from merchants.keys import VALID_SCOPES
+from payments.money import MAX_FIAT_INT, SUPPORTED_CURRENCIES, exponent
+
+from .services import INVOICE_EXPIRY_BOUNDS, POS_EXPIRY_BOUNDS
+
+_MAJOR_RE = re.compile(r"^\d{1,12}(?:\.\d+)?$")
+CURRENCY_CHOICES = [(c, c) for c in SUPPORTED_CURRENCIES]
+SCOPE_CHOICES = [(s, s) for s in sorted(VALID_SCOPES)]
+
+
+def parse_major(value: str, currency: str) -> int:
+    """``"12.50"`` in EUR → ``1250``; ``"1250"`` in JPY → ``1250`` (D13, spec §9.1).
+
+    Exact ``Decimal`` arithmetic, never float. More decimals than the currency's
+    exponent allows (any for JPY, KRW, CLP) → ``ValidationError(invalid_amount)``.
+    """
+    text = (value or "").strip()
+    if not _MAJOR_RE.match(text):
+        raise forms.ValidationError(
+            "Enter an amount like 12.50 (digits and one dot).",
+            code=ErrorCode.INVALID_AMOUNT.value,
+        )
+    exp = exponent(currency)
+    decimals = len(text.split(".", 1)[1]) if "." in text else 0
+    if decimals > exp:
+        raise forms.ValidationError(
+            f"{currency} takes no decimals."
+            if exp == 0
+            else f"{currency} takes at most {exp} decimals.",
+            code=ErrorCode.INVALID_AMOUNT.value,
+        )
+    try:
+        minor = Decimal(text).scaleb(exp)
+    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
+        raise forms.ValidationError(
+            "Not a number.", code=ErrorCode.INVALID_AMOUNT.value
+        ) from None
+    if minor != minor.to_integral_value() or not 1 <= minor <= MAX_FIAT_INT:
+        raise forms.ValidationError(
+            "The amount is out of range.", code=ErrorCode.INVALID_AMOUNT.value
+        )
+    return int(minor)
+
+
+def format_major(minor: int | None, currency: str) -> str:
+    """The inverse, for form initial values: no thousands separators."""
+    if minor is None:
+        return ""
+    exp = exponent(currency)
+    if exp == 0:
+        return str(minor)
+    whole, frac = divmod(minor, 10**exp)
+    return f"{whole}.{frac:0{exp}d}"
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False, label="Name")
+    mode = forms.ChoiceField(
+        choices=[("live", "Live (jo_live_…)"), ("test", "Test (jo_test_…)")],
+        label="Mode",
+    )
+    access = forms.ChoiceField(
+        choices=[("full", "Full access"), ("restricted", "Only the scopes ticked")],
+        initial="full",
+        widget=forms.RadioSelect,
+        label="Access",
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Scopes",
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires (UTC, optional)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def clean_expires_at(self) -> datetime | None:
+        value = self.cleaned_data.get("expires_at")
+        if value is None:
+            return None
+        # The field is labelled UTC: read the wall time as UTC, not server time.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("access") == "restricted" and not cleaned.get("scopes"):
+            # D7: an empty scope list is refused; full access is a separate choice.
+            self.add_error(
+                "scopes",
+                forms.ValidationError(
+                    "Tick at least one scope, or choose full access.",
+                    code=ErrorCode.INVALID_REQUEST.value,
+                ),
+            )
+        return cleaned
+
+    def scope_list(self) -> list[str] | None:
+        if self.cleaned_data["access"] == "full":
+            return None
+        return list(self.cleaned_data["scopes"])
+
+
+class SettingsForm(forms.Form):
+    enabled_currencies = forms.MultipleChoiceField(
+        choices=CURRENCY_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        label="Enabled currencies",
+        error_messages={"required": "Enable at least one currency."},
+    )
+    default_currency = forms.ChoiceField(
+        choices=CURRENCY_CHOICES, label="Default currency"
+    )
+    min_amount = forms.CharField(
+        max_length=20,
+        label="Minimum per request",
+        help_text="In the default currency, e.g. 1.00",
+    )
+    max_amount = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Maximum per request",
+        help_text="Leave empty for no maximum.",
+    )
+    pos_expiry_seconds = forms.IntegerField(
+        label="Point-of-sale expiry (seconds)",
+        help_text="{:,} to {:,} (1 min – 24 h)".format(*POS_EXPIRY_BOUNDS),
+    )
+    invoice_expiry_seconds = forms.IntegerField(
+        label="Invoice expiry (seconds)",
+        help_text="{:,} to {:,} (1 h – 90 days)".format(*INVOICE_EXPIRY_BOUNDS),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        currency = cleaned.get("default_currency")
+        if not currency:
+            return cleaned
+        # D35: the limits are minor units of the (new) default currency.
+        for field, target in (
+            ("min_amount", "min_fiat_per_request"),
+            ("max_amount", "max_fiat_per_request"),
+        ):
+            raw = cleaned.get(field)
+            if raw in (None, ""):
+                cleaned[target] = None
+                continue
+            try:
+                cleaned[target] = parse_major(raw, currency)
+            except forms.ValidationError as err:
+                self.add_error(field, err)
+        return cleaned
+
+
+class MerchantSearchForm(forms.Form):
+    q = forms.CharField(max_length=120, required=False, label="Search")
+    cursor = forms.CharField(max_length=200, required=False)
+
+
+class MerchantNameForm(forms.Form):
+    display_name = forms.CharField(max_length=120, label="Display name")

@@ -1,0 +1,1 @@
+"""Portal pages of the merchants app: dashboard, API keys, settings, merchants."""

@@ -1,0 +1,95 @@
+"""``/portal/api-keys/``: create, list, revoke (spec §2.4, D6–D8, D35).
+
+The full key exists only in the create answer: it is parked in the session for
+exactly one page view (popped when shown), so a reload never shows it again
+and never creates a second key (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from merchants.keys import api_key_create, api_key_revoke
+from merchants.models import ApiKey
+
+from ..access import parse_id, portal_view
+from ..forms import ApiKeyCreateForm
+
+SESSION_NEW_KEY = "portal_new_key"
+
+
+def _key_for(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
+    """The partner's key in the portal's current mode, else 404 (D10)."""
+    key = ApiKey.objects.filter(
+        partner=request.partner, test_mode=request.tenant.test_mode, pk=key_id
+    ).first()
+    if key is None:
+        raise Http404
+    return key
+
+
+def _page(request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200):
+    keys = ApiKey.objects.filter(
+        partner=request.partner, test_mode=request.tenant.test_mode
+    ).order_by("-created_at")
+    return render(
+        request,
+        "portal/api_keys.html",
+        {
+            "nav": "api-keys",
+            "form": form,
+            "keys": keys,
+            "new_key": request.session.pop(SESSION_NEW_KEY, None),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def api_keys_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        initial = {"mode": request.tenant.mode, "access": "full"}
+        return _page(request, ApiKeyCreateForm(initial=initial))
+    form = ApiKeyCreateForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    try:
+        key, full_key = api_key_create(
+            partner=request.partner,
+            test_mode=form.cleaned_data["mode"] == "test",
+            name=form.cleaned_data["name"],
+            scopes=form.scope_list(),
+            expires_at=form.cleaned_data["expires_at"],
+        )
+    except ValueError as exc:
+        field = "expires_at" if "expires_at" in str(exc) else "scopes"
+        form.add_error(field, str(exc))
+        return _page(request, form, status=400)
+    request.session[SESSION_NEW_KEY] = {
+        "key": full_key,
+        "key_id": str(key.pk),
+        "mode": key.mode,
+        "other_mode": key.test_mode != request.tenant.test_mode,
+    }
+    messages.success(request, f"Created the {key.mode} key {key.prefix}…")
+    return redirect("portal:api-keys")
+
+
+@require_POST
+@portal_view
+def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
+    key = _key_for(request, parse_id(key_id))
+    if key.revoked_at is not None:
+        messages.info(request, f"The key {key.prefix}… was already revoked.")
+    else:
+        api_key_revoke(key=key)
+        messages.success(
+            request, f"Revoked the key {key.prefix}…; it stops working now."
+        )
+    return redirect("portal:api-keys")

@@ -1,0 +1,74 @@
+"""``/portal/settings/``: currencies, per-request limits, default expiries.
+
+Amounts are typed in MAJOR units of the default currency ("12.50") and stored
+in minor units (D35), parsed with ``Decimal`` by the form; the service checks
+the rules and saves.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ..access import portal_view
+from ..forms import SettingsForm, format_major
+from ..services import partner_settings_update
+
+# Service field → form field, so its errors land next to the right input.
+_FORM_FIELD = {
+    "min_fiat_per_request": "min_amount",
+    "max_fiat_per_request": "max_amount",
+}
+
+
+def _initial(partner) -> dict:
+    currency = partner.default_currency
+    return {
+        "enabled_currencies": list(partner.enabled_currencies),
+        "default_currency": currency,
+        "min_amount": format_major(partner.min_fiat_per_request, currency),
+        "max_amount": format_major(partner.max_fiat_per_request, currency),
+        "pos_expiry_seconds": partner.pos_expiry_seconds,
+        "invoice_expiry_seconds": partner.invoice_expiry_seconds,
+    }
+
+
+def _page(request: HttpRequest, form: SettingsForm, *, status: int = 200):
+    return render(
+        request,
+        "portal/settings.html",
+        {"nav": "settings", "form": form, "partner": request.partner},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def settings_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _page(request, SettingsForm(initial=_initial(request.partner)))
+    form = SettingsForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        partner_settings_update(
+            partner=request.partner,
+            enabled_currencies=data["enabled_currencies"],
+            default_currency=data["default_currency"],
+            min_fiat_per_request=data["min_fiat_per_request"],
+            max_fiat_per_request=data["max_fiat_per_request"],
+            pos_expiry_seconds=data["pos_expiry_seconds"],
+            invoice_expiry_seconds=data["invoice_expiry_seconds"],
+        )
+    except ValidationError as err:
+        for field, errors in err.error_dict.items():
+            target = _FORM_FIELD.get(field, field)
+            for error in errors:
+                form.add_error(target if target in form.fields else None, error)
+        return _page(request, form, status=400)
+    messages.success(request, "Settings saved.")
+    return redirect("portal:settings")

@@ -1,0 +1,180 @@
+"""Portal single sign-on with an OIDC ID token (decisions.md D33, D35).
+
+``sso_authenticate`` turns a raw ID token into the portal user it names, or
+raises ``JoPayError(invalid_id_token)``. It checks, in this order:
+
+* the JWKS URL is https (plain http only for a loopback host, D35);
+* the signature, with the key the token's ``kid`` names in the JWKS
+  (RS256 or ES256 only: never ``none`` or an HMAC with a public key);
+* issuer, audience, ``exp`` and ``nbf`` with 60 s leeway;
+* an ``email`` claim, and ``email_verified`` true whenever it is present;
+* the ``nonce`` claim equals the single-use nonce JoPay handed out with the
+  login page (cookie ``jopay_sso_nonce``); the nonce is burnt on first use,
+  so a captured token + cookie pair cannot be replayed;
+* the e-mail belongs to an active user of an active partner.
+
+Network I/O (the JWKS fetch) happens here, never inside a transaction.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from jopay_project.errors import ErrorCode, JoPayError
+
+from .models import PartnerUser
+
+logger = logging.getLogger("jopay.sso")
+
+NONCE_COOKIE = "jopay_sso_nonce"
+NONCE_TTL_SECONDS = 15 * 60
+ALGORITHMS = ["RS256", "ES256"]
+LEEWAY_SECONDS = 60
+JWKS_TIMEOUT_SECONDS = 5
+_NONCE_CACHE_PREFIX = "portal:sso-nonce:"
+
+_clients: dict[str, jwt.PyJWKClient] = {}
+_clients_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SsoConfig:
+    issuer: str
+    audience: str
+    jwks_url: str
+
+
+def sso_config() -> SsoConfig | None:
+    """The three settings, or None when SSO is off (the endpoint then 404s)."""
+    issuer = settings.JOPAY_OIDC_ISSUER
+    audience = settings.JOPAY_OIDC_AUDIENCE
+    jwks_url = settings.JOPAY_OIDC_JWKS_URL
+    if not (issuer and audience and jwks_url):
+        return None
+    return SsoConfig(issuer=issuer, audience=audience, jwks_url=jwks_url)
+
+
+def jwks_url_allowed(url: str) -> bool:
+    """https anywhere; http only to a loopback host (a local IdP in development)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    # One client per URL: it caches the key set between logins and refetches
+    # when a token names a key id it has not seen (the IdP rotated keys).
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            client = jwt.PyJWKClient(url, timeout=JWKS_TIMEOUT_SECONDS)
+            _clients[url] = client
+        return client
+
+
+# --- the single-use nonce ---------------------------------------------------------
+
+
+def nonce_issue() -> str:
+    """A fresh nonce, remembered server-side until used or ``NONCE_TTL_SECONDS``."""
+    nonce = secrets.token_urlsafe(32)
+    cache.set(_NONCE_CACHE_PREFIX + nonce, 1, NONCE_TTL_SECONDS)
+    return nonce
+
+
+def nonce_consume(nonce: str | None) -> bool:
+    """Burn ``nonce``; True only the first time, for a nonce we issued and is live."""
+    if not nonce or len(nonce) > 128:
+        return False
+    return bool(cache.delete(_NONCE_CACHE_PREFIX + nonce))
+
+
+# --- verification -------------------------------------------------------------------
+
+
+def _invalid(reason: str) -> JoPayError:
+    logger.info("SSO token refused: %s", reason)
+    return JoPayError(ErrorCode.INVALID_ID_TOKEN)
+
+
+def _claims(token: str, config: SsoConfig) -> dict:
+    if not jwks_url_allowed(config.jwks_url):
+        logger.error("JOPAY_OIDC_JWKS_URL must be https (http only for loopback)")
+        raise _invalid("jwks url not allowed")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise _invalid(f"malformed: {exc}") from None
+    if header.get("alg") not in ALGORITHMS:
+        raise _invalid(f"algorithm {header.get('alg')!r}")
+    try:
+        key = _jwks_client(config.jwks_url).get_signing_key_from_jwt(token)
+        return jwt.decode(
+            token,
+            key=key.key,
+            algorithms=ALGORITHMS,
+            audience=config.audience,
+            issuer=config.issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+    except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+        raise _invalid(f"{type(exc).__name__}: {exc}") from None
+
+
+def sso_authenticate(
+    *, id_token: str, cookie_nonce: str | None, config: SsoConfig
+) -> PartnerUser:
+    """The active partner user the verified token names; else ``invalid_id_token``.
+
+    The cookie's nonce is consumed by this call whatever the outcome, so each
+    login page serves exactly one attempt.
+    """
+    nonce_live = nonce_consume(cookie_nonce)
+    claims = _claims(id_token, config)
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise _invalid("no email claim")
+    if "email_verified" in claims and claims["email_verified"] is not True:
+        raise _invalid("email not verified")
+    nonce = claims.get("nonce")
+    if (
+        not nonce_live
+        or not isinstance(nonce, str)
+        or not hmac.compare_digest(nonce.encode(), (cookie_nonce or "").encode())
+    ):
+        raise _invalid("nonce missing, reused or different")
+    user = (
+        get_user_model()
+        .objects.filter(username=email.strip().lower(), is_active=True)
+        .first()
+    )
+    partner_user = (
+        PartnerUser.objects.select_related("partner", "user")
+        .filter(user=user, partner__is_active=True)
+        .first()
+        if user is not None
+        else None
+    )
+    if partner_user is None:
+        raise _invalid("no active partner user for that e-mail")
+    return partner_user

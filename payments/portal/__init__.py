@@ -1,0 +1,1 @@
+"""Portal pages of the payments app: the requests list and request detail."""

@@ -1,0 +1,81 @@
+"""Filter and proof forms of the requests pages (shape only; services judge)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+
+from payments.models import PaymentRequest
+
+PR = PaymentRequest
+
+
+def _choices(enum) -> list[tuple[str, str]]:
+    return [("", "Any"), *[(v, v) for v in enum.values]]
+
+
+class RequestFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=_choices(PR.Status), required=False)
+    proof_status = forms.ChoiceField(
+        choices=_choices(PR.ProofStatus), required=False, label="Proof"
+    )
+    merchant = forms.ChoiceField(choices=[("", "Any")], required=False)
+    created_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Inclusive, UTC.",
+    )
+    cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args, merchants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].choices = [
+            ("", "Any"),
+            *[(str(m.pk), m.name) for m in merchants],
+        ]
+
+    def selector_filters(self) -> dict:
+        """Keyword arguments for ``payment_request_list`` (D34: after inclusive,
+        before exclusive, so "to" becomes the next day's midnight)."""
+        data = self.cleaned_data
+        after = data.get("created_from")
+        to = data.get("created_to")
+        return {
+            "status": data.get("status") or None,
+            "proof_status": data.get("proof_status") or None,
+            "merchant_id": data.get("merchant") or None,
+            "created_after": datetime.combine(after, time.min, tzinfo=UTC)
+            if after
+            else None,
+            "created_before": datetime.combine(
+                to + timedelta(days=1), time.min, tzinfo=UTC
+            )
+            if to
+            else None,
+        }
+
+
+class AttachProofForm(forms.Form):
+    """Both fields are passed to ``proof_attach`` as typed: it answers with the
+    registry code (``invalid_tx_hash``, ``unsupported_chain``), not the form."""
+
+    chain_id = forms.CharField(label="Chain", required=False, widget=forms.Select)
+    tx_hash = forms.CharField(
+        label="Transaction hash",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"placeholder": "0x…", "spellcheck": "false", "autocomplete": "off"}
+        ),
+    )
+
+    def __init__(self, *args, chains=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chain_id"].widget.choices = [
+            (str(c.chain_id), f"{c.name} ({c.chain_id})") for c in chains
+        ]

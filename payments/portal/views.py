@@ -1,0 +1,160 @@
+"""``/portal/requests/`` and ``/portal/requests/<id>/`` (spec §12.3, D16–D21, D35).
+
+Lists and detail read through ``payments.selectors`` scoped to the portal's
+tenant; the three actions call the same services as the API
+(``proof_attach`` with source ``merchant`` (D21), ``proof_reverify``,
+``payment_request_cancel``) and report refusals as messages with their code.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from jopay_project.errors import JoPayError
+from jopay_project.pagination import keyset_page
+from merchants.portal.access import parse_id, portal_view, report_error
+from merchants.portal.present import request_row
+from merchants.selectors import merchant_list
+from payments.models import Chain, PaymentRequest
+from payments.proofs.services import proof_attach, proof_reverify
+from payments.selectors import payment_request_get, payment_request_list
+from payments.serializers import pay_page_url
+from payments.services import payment_request_cancel
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+
+from .forms import AttachProofForm, RequestFilterForm
+
+PAGE_SIZE = 25
+PR = PaymentRequest
+
+
+def _chains_for(test_mode: bool) -> list[Chain]:
+    """Chains a proof may name in this mode (D19), for the attach form."""
+    return [
+        c
+        for c in Chain.objects.filter(enabled=True).order_by("chain_id")
+        if c.is_usable and c.accepts(test_mode=test_mode)
+    ]
+
+
+@require_GET
+@portal_view
+def request_list_view(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    merchants = list(merchant_list(tenant=tenant).order_by("business_name", "id"))
+    form = RequestFilterForm(request.GET or None, merchants=merchants)
+    filters = form.selector_filters() if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        messages.error(request, "Some filters were not valid and were ignored.")
+    try:
+        page = keyset_page(
+            payment_request_list(tenant=tenant, **filters).select_related("merchant"),
+            limit=PAGE_SIZE,
+            cursor=(form.cleaned_data.get("cursor") if form.is_valid() else None)
+            or None,
+        )
+    except JoPayError as err:  # an undecodable cursor
+        report_error(request, err)
+        return redirect("portal:requests")
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "portal/requests/list.html",
+        {
+            "nav": "requests",
+            "form": form,
+            "page": page,
+            "rows": [request_row(pr) for pr in page.items],
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _timeline(request: HttpRequest, pr: PaymentRequest) -> list[WebhookEvent]:
+    """The request's events in ``sequence`` order (D23), each with its deliveries."""
+    attempts = WebhookAttempt.objects.order_by("number")
+    deliveries = WebhookDelivery.objects.for_tenant(request.tenant).prefetch_related(
+        Prefetch("attempt_log", queryset=attempts)
+    )
+    return list(
+        WebhookEvent.objects.for_tenant(request.tenant)
+        .filter(request_id=pr.pk)
+        .order_by("sequence", "created_at")
+        .prefetch_related(Prefetch("deliveries", queryset=deliveries))
+    )
+
+
+def _get(request: HttpRequest, request_id: str) -> PaymentRequest:
+    return payment_request_get(tenant=request.tenant, request_id=parse_id(request_id))
+
+
+@require_GET
+@portal_view
+def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
+    pr = _get(request, request_id)
+    chains = _chains_for(pr.test_mode)
+    return render(
+        request,
+        "portal/requests/detail.html",
+        {
+            "nav": "requests",
+            "pr": pr,
+            "row": request_row(pr),
+            "pay_url": pay_page_url(pr),
+            "events": _timeline(request, pr),
+            "attach_form": AttachProofForm(chains=chains),
+            "chains": chains,
+            "explorer": {c.chain_id: c.explorer_tx_url for c in chains},
+        },
+    )
+
+
+@require_POST
+@portal_view
+def request_attach_view(request: HttpRequest, request_id: str) -> HttpResponse:
+    pr = _get(request, request_id)
+    form = AttachProofForm(request.POST)
+    form.is_valid()  # never invalid: both fields optional, the service judges
+    try:
+        proof_attach(
+            request=pr,
+            chain_id=form.cleaned_data.get("chain_id", ""),
+            tx_hash=form.cleaned_data.get("tx_hash", ""),
+            source=PR.ProofSource.MERCHANT,
+        )
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, "Transaction attached; verification is running.")
+    return redirect("portal:request-detail", request_id=pr.pk)
+
+
+@require_POST
+@portal_view
+def request_reverify_view(request: HttpRequest, request_id: str) -> HttpResponse:
+    pr = _get(request, request_id)
+    try:
+        fresh = proof_reverify(request=pr)
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, f"Checked again: proof is {fresh.proof_status}.")
+    return redirect("portal:request-detail", request_id=pr.pk)
+
+
+@require_POST
+@portal_view
+def request_cancel_view(request: HttpRequest, request_id: str) -> HttpResponse:
+    pr = _get(request, request_id)
+    try:
+        payment_request_cancel(tenant=request.tenant, request_id=pr.pk)
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, f"Request {pr.reference} is cancelled.")
+    return redirect("portal:request-detail", request_id=pr.pk)

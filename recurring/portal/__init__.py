@@ -1,0 +1,1 @@
+"""Portal pages of the recurring app: plans list and plan detail."""

@@ -1,0 +1,217 @@
+"""The portal in a real browser: headless Chromium against ``live_server``.
+
+Marked ``browser``. With ``JOPAY_SCREENSHOTS=1`` the run also writes the
+screenshots in ``docs/screenshots/`` (desktop 1280 px and phone 390 px wide).
+Rows are committed (``live_server`` is transactional) so the server thread
+sees what the test writes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from merchants.models import ApiKey
+from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
+from tests.portal.conftest import PASSWORD, make_request, make_verified
+from webhooks.models import WebhookDelivery, WebhookEvent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium")
+    # Playwright's sync API keeps an asyncio loop on this thread; Django's ORM
+    # would take the test's own (synchronous) queries for async ones. The
+    # documented way out for Playwright + Django tests:
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm prompts
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot():
+    """``shot(page, name)``: desktop and phone screenshots when JOPAY_SCREENSHOTS=1."""
+    enabled = os.environ.get("JOPAY_SCREENSHOTS") == "1"
+
+    def take(page: Page, name: str) -> None:
+        if not enabled:
+            return
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        page.set_viewport_size(PHONE)
+        page.screenshot(path=str(SHOTS / f"{name}-mobile.png"), full_page=True)
+        page.set_viewport_size(DESKTOP)
+
+    return take
+
+
+@pytest.fixture
+def alice(partner):
+    user = UserFactory(username="ops@alice-pay.example", email="ops@alice-pay.example")
+    return PartnerUserFactory(user=user, partner=partner)
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/portal/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/portal/")
+
+
+def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
+    live_server, page, shot, partner, alice, rates
+):
+    base = live_server.url
+    shop = MerchantFactory(
+        partner=partner,
+        business_name="Blue Bottle Roasters",
+        display_name="Blue Bottle",
+    )
+    MerchantFactory(partner=partner, business_name="Corner Books", display_name="")
+    MerchantFactory(
+        partner=partner,
+        business_name="Night Market Stall",
+        wallet_address="",
+        onboarding_status="incomplete",
+    )
+    for days, cents in ((1, 4200), (3, 1250), (6, 9900), (12, 3000), (20, 15000)):
+        make_verified(shop, fiat_int=cents, usdc_micro=cents * 10_870, days_ago=days)
+    make_request(shop, fiat_int=1999, usdc_micro=21_728_001)
+
+    # Anonymous → login page; then sign in with e-mail and password.
+    page.goto(f"{base}/portal/requests/")
+    expect(page).to_have_url(re.compile(r"/portal/login/\?next="))
+    sign_in(page, base, alice.user.email)
+    expect(page.get_by_test_id("kpi-30d")).to_contain_text("EUR")
+    shot(page, "dashboard")
+
+    # Create a key: the full key is shown once, a reload does not show it again.
+    page.goto(f"{base}/portal/api-keys/")
+    page.fill("input[name=name]", "checkout server")
+    page.click("[data-testid=key-form] button[type=submit]")
+    value = page.get_by_test_id("new-key-value")
+    expect(value).to_have_text(re.compile(r"^jo_live_[A-Za-z0-9]{32}$"))
+    full_key = value.inner_text()
+    key = ApiKey.objects.get(name="checkout server")
+    assert full_key.startswith(key.prefix)
+    expect(page.get_by_test_id("key-list")).to_contain_text(key.prefix)
+    shot(page, "api-keys")
+    page.reload()
+    expect(page.get_by_test_id("new-key")).to_have_count(0)
+    assert full_key not in page.content()
+    expect(page.get_by_test_id("key-list")).to_contain_text(key.prefix)
+
+    # Webhooks: set an https URL on 127.0.0.1 (allowed in tests, D26), switch
+    # sending on, send a test event and see its event and delivery in the log.
+    page.goto(f"{base}/portal/webhooks/")
+    page.fill("input[name=url]", "https://127.0.0.1:9443/jopay/hooks")
+    page.click("[data-testid=endpoint-card] form button[type=submit] >> text=Save")
+    expect(page.locator(".messages")).to_contain_text("Webhook URL saved")
+    page.click("text=Switch sending on")
+    expect(page.get_by_test_id("revealed-secret")).to_be_visible()
+    expect(page.get_by_test_id("secret-whsec")).to_have_text(re.compile(r"^whsec_"))
+    page.goto(f"{base}/portal/webhooks/")
+    page.get_by_test_id("send-test").click()
+    expect(page.locator(".messages")).to_contain_text("Test event queued")
+    event_row = page.get_by_test_id("event-row").first
+    expect(event_row).to_contain_text("webhook.test")
+    expect(event_row.get_by_test_id("delivery-state")).to_have_text("pending")
+    event = WebhookEvent.objects.get(partner=partner, type="webhook.test")
+    delivery = WebhookDelivery.objects.get(event=event)
+    expect(page.locator(f"text={delivery.pk}")).to_be_visible()
+    shot(page, "webhooks")
+
+    # A payment verified behind the portal's back appears on reload.
+    page.goto(f"{base}/portal/requests/")
+    rows_before = page.get_by_test_id("request-row").count()
+    paid = make_verified(shop, fiat_int=3150, usdc_micro=34_239_123, reference="PAID42")
+    page.reload()
+    expect(page.get_by_test_id("request-row")).to_have_count(rows_before + 1)
+    row = page.get_by_test_id("request-row").filter(has_text="PAID42")
+    expect(row.get_by_test_id("proof-status")).to_have_text("verified")
+    shot(page, "requests")
+
+    page.goto(f"{base}/portal/requests/{paid.pk}/")
+    expect(page.get_by_test_id("request-proof-status")).to_have_text("proof verified")
+    shot(page, "request-detail")
+
+    page.goto(f"{base}/portal/settings/")
+    shot(page, "settings")
+    page.goto(f"{base}/portal/merchants/")
+    expect(page.get_by_test_id("merchant-list")).to_contain_text("Blue Bottle Roasters")
+    shot(page, "merchants")
+    page.goto(f"{base}/portal/merchants/{shop.pk}/")
+    shot(page, "merchant-detail")
+    page.goto(f"{base}/portal/login/")  # signed in: the login page sends you on
+    expect(page).to_have_url(f"{base}/portal/")
+
+
+def test_test_mode_banner_and_settings_in_major_units(
+    live_server, page, shot, partner, alice
+):
+    base = live_server.url
+    sign_in(page, base, alice.user.email)
+    expect(page.get_by_test_id("test-banner")).to_have_count(0)
+    page.click("[data-testid=mode-switch] button[value=test]")
+    expect(page.get_by_test_id("test-banner")).to_contain_text("TEST MODE")
+
+    page.goto(f"{base}/portal/settings/")
+    page.check("input[name=enabled_currencies][value=JPY]")
+    page.select_option("select[name=default_currency]", "JPY")
+    page.fill("input[name=min_amount]", "12.5")  # JPY has no minor unit
+    page.click("[data-testid=settings-form] button[type=submit]")
+    expect(page.locator(".errorlist")).to_contain_text("JPY takes no decimals")
+    page.fill("input[name=min_amount]", "150")
+    page.fill("input[name=max_amount]", "50000")
+    page.click("[data-testid=settings-form] button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Settings saved")
+    partner.refresh_from_db()
+    assert (partner.default_currency, partner.min_fiat_per_request) == ("JPY", 150)
+    assert partner.max_fiat_per_request == 50_000
+    shot(page, "settings-test-mode")

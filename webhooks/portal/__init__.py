@@ -1,0 +1,1 @@
+"""Portal pages of the webhooks app: endpoint settings and the delivery log."""

@@ -1,0 +1,224 @@
+"""``/portal/webhooks/``: endpoint URL, switch, secret, rotation, test, delivery log.
+
+The endpoint is the partner's one endpoint for both modes (spec §3, D35); the
+log shows the portal's current mode only (D10). Every change goes through
+``webhooks.services`` with the API's guarantees (D24–D26). Secrets are shown
+only in the answer to an explicit POST (reveal, rotate), never in a GET page.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from jopay_project import ratelimits
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.pagination import keyset_page
+from merchants.portal.access import parse_id, portal_view, report_error
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.selectors import event_list, webhook_endpoint_get
+from webhooks.services import (
+    event_resend,
+    webhook_delivery_resend,
+    webhook_endpoint_set,
+    webhook_rotation_confirm,
+    webhook_secret_rotate,
+    webhook_test_send,
+)
+from webhooks.signing import standard_secret
+
+from .forms import WebhookUrlForm
+
+LOG_PAGE_SIZE = 20
+TEST_RATE_GROUP = "webhooks.test"  # D27: 5/min, here per partner
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    form: WebhookUrlForm | None = None,
+    revealed: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    endpoint = webhook_endpoint_get(partner=request.partner)
+    try:
+        log = keyset_page(
+            event_list(tenant=request.tenant),
+            limit=LOG_PAGE_SIZE,
+            cursor=request.GET.get("cursor") or None,
+        )
+    except JoPayError:  # a cursor that does not decode: show the first page
+        log = keyset_page(
+            event_list(tenant=request.tenant), limit=LOG_PAGE_SIZE, cursor=None
+        )
+    for event in log.items:
+        event.payload_json = payload_json(event.payload)
+    return render(
+        request,
+        "portal/webhooks.html",
+        {
+            "nav": "webhooks",
+            "endpoint": endpoint,
+            "form": form
+            or WebhookUrlForm(initial={"url": endpoint.url if endpoint else ""}),
+            "revealed": revealed,
+            "log": log,
+        },
+        status=status,
+    )
+
+
+def payload_json(payload: dict) -> str:
+    """The payload as the receiver gets it (JSON), indented for reading."""
+    return json.dumps(payload, indent=2, sort_keys=True)
+
+
+def _secrets(hex_secret: str) -> dict:
+    """A secret in both forms the receiver libraries want (D25)."""
+    return {"hex": hex_secret, "whsec": standard_secret(hex_secret)}
+
+
+@require_GET
+@portal_view
+def webhooks_view(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@require_POST
+@portal_view
+def webhook_url_view(request: HttpRequest) -> HttpResponse:
+    form = WebhookUrlForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form=form, status=400)
+    url = form.cleaned_data["url"].strip()
+    try:
+        webhook_endpoint_set(partner=request.partner, url=url)
+    except JoPayError as err:
+        form.add_error("url", f"{err.message} ({err.code})")
+        report_error(request, err)
+        return _page(request, form=form, status=400)
+    messages.success(
+        request, "Webhook URL saved." if url else "Webhook URL removed; sending is off."
+    )
+    return redirect("portal:webhooks")
+
+
+@require_POST
+@portal_view
+def webhook_enabled_view(request: HttpRequest) -> HttpResponse:
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        _, new_secret = webhook_endpoint_set(partner=request.partner, enabled=enabled)
+    except JoPayError as err:
+        report_error(request, err)
+        return redirect("portal:webhooks")
+    if not enabled:
+        messages.success(
+            request, "Webhooks are off; pending deliveries were abandoned."
+        )
+        return redirect("portal:webhooks")
+    messages.success(request, "Webhooks are on. Events from now on are delivered.")
+    if new_secret:
+        messages.info(request, "This is your signing secret; it is also under Reveal.")
+        return _page(request, revealed=_secrets(new_secret))
+    return redirect("portal:webhooks")
+
+
+@require_POST
+@portal_view
+def webhook_secret_view(request: HttpRequest) -> HttpResponse:
+    endpoint = webhook_endpoint_get(partner=request.partner)
+    if endpoint is None or not endpoint.secret:
+        report_error(request, JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED))
+        return redirect("portal:webhooks")
+    revealed = _secrets(endpoint.secret)
+    if endpoint.previous_secret:
+        revealed["previous"] = _secrets(endpoint.previous_secret)
+    return _page(request, revealed=revealed)
+
+
+@require_POST
+@portal_view
+def webhook_rotate_view(request: HttpRequest) -> HttpResponse:
+    try:
+        new_secret = webhook_secret_rotate(partner=request.partner)
+    except JoPayError as err:
+        report_error(request, err)
+        return redirect("portal:webhooks")
+    messages.success(
+        request,
+        "New secret created. Both secrets sign every delivery until you confirm "
+        "the rotation.",
+    )
+    return _page(request, revealed=_secrets(new_secret))
+
+
+@require_POST
+@portal_view
+def webhook_rotation_confirm_view(request: HttpRequest) -> HttpResponse:
+    try:
+        webhook_rotation_confirm(partner=request.partner)
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, "Rotation confirmed: only the new secret signs now.")
+    return redirect("portal:webhooks")
+
+
+@require_POST
+@portal_view
+def webhook_test_view(request: HttpRequest) -> HttpResponse:
+    usage = ratelimits.hit(request, TEST_RATE_GROUP, f"partner:{request.partner.pk}")
+    if usage.exceeded:
+        report_error(request, JoPayError(ErrorCode.RATE_LIMITED))
+        return redirect("portal:webhooks")
+    try:
+        webhook_test_send(partner=request.partner, test_mode=request.tenant.test_mode)
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, "Test event queued; it appears in the log below.")
+    return redirect("portal:webhooks")
+
+
+@require_POST
+@portal_view
+def webhook_resend_view(request: HttpRequest, delivery_id: str) -> HttpResponse:
+    delivery = (
+        WebhookDelivery.objects.for_tenant(request.tenant)
+        .filter(pk=parse_id(delivery_id))
+        .first()
+    )
+    if delivery is None:
+        raise Http404
+    try:
+        webhook_delivery_resend(delivery=delivery)
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, "Delivery queued again with the same delivery id.")
+    return redirect("portal:webhooks")
+
+
+@require_POST
+@portal_view
+def webhook_event_send_view(request: HttpRequest, event_id: str) -> HttpResponse:
+    """Send an event that has no delivery yet (it happened while sending was off)."""
+    event = (
+        WebhookEvent.objects.for_tenant(request.tenant)
+        .filter(pk=parse_id(event_id))
+        .first()
+    )
+    if event is None:
+        raise Http404
+    try:
+        event_resend(event=event)
+    except JoPayError as err:
+        report_error(request, err)
+    else:
+        messages.success(request, "Event queued for delivery.")
+    return redirect("portal:webhooks")
