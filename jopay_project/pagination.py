@@ -75,6 +75,9 @@ def keyset_page(queryset: QuerySet, *, limit: int, cursor: str | None) -> Page:
         qs = qs.filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
         )
+        # The same rows; the redundant bound gives PostgreSQL an index range
+        # (the OR alone is only a filter, so deep pages scanned every newer row).
+        qs = qs.filter(created_at__lte=created_at)
     rows = list(qs[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
