@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from merchants.models import Merchant
@@ -246,3 +248,23 @@ def test_list_needs_merchants_read(client_for, partner):
         "merchants:read",
     )
     assert client_for(partner, scopes=["merchants:read"]).get(URL).status_code == 200
+
+
+def test_deep_pages_are_an_index_range_not_a_scan_of_newer_rows(api, partner):
+    """D18: a page's cost must not grow with its depth. The cursor bound has to be
+    part of the index condition, not a filter over every newer row."""
+    MerchantFactory.create_batch(5, partner=partner)
+    cursor = api.get(URL, {"limit": 2}).json()["next_cursor"]
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get(URL, {"limit": 2, "cursor": cursor}).status_code == 200
+    sql = next(
+        q["sql"]
+        for q in ctx.captured_queries
+        if 'FROM "merchants_merchant"' in q["sql"] and "ORDER BY" in q["sql"]
+    )
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    index_conds = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert any("created_at <=" in line for line in index_conds), plan
