@@ -1,0 +1,162 @@
+"""What the pay page and receipt show: reads and formatting only (no writes).
+
+Amounts are formatted from integers with ``payments.money``; the EIP-681
+payment URI carries the exact amount in the token's own units.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import segno
+from django.utils.safestring import SafeString, mark_safe
+
+from payments.chain.verify import from_micro
+from payments.models import Chain, PaymentRequest
+from payments.money import format_minor, format_usdc
+from payments.proofs.services import accepts_proofs
+
+PR = PaymentRequest
+
+
+def find_request(request_id: str) -> PaymentRequest | None:
+    """The request behind a public link, or None for a malformed or unknown id."""
+    try:
+        pk = uuid.UUID(str(request_id))
+    except ValueError:
+        return None
+    return PR.objects.select_related("merchant", "partner").filter(pk=pk).first()
+
+
+def accepted_chains(request: PaymentRequest) -> list[Chain]:
+    """Usable chains the request's mode may be paid on (D19)."""
+    return [
+        c
+        for c in Chain.objects.filter(enabled=True).order_by("chain_id")
+        if c.is_usable and c.accepts(test_mode=request.test_mode)
+    ]
+
+
+def eip681_uri(*, chain: Chain, receiving_address: str, usdc_micro: int) -> str:
+    """``ethereum:<usdc>@<chainId>/transfer?address=<to>&uint256=<units>`` (EIP-681)."""
+    units = from_micro(usdc_micro, chain.decimals)
+    return (
+        f"ethereum:{chain.usdc_address}@{chain.chain_id}/transfer"
+        f"?address={receiving_address}&uint256={units}"
+    )
+
+
+def qr_svg(data: str) -> SafeString:
+    # segno writes the SVG itself from a URI we built from checked values.
+    svg = segno.make(data, error="m").svg_inline(scale=4, dark="#0f172a", border=2)
+    return mark_safe(svg)  # noqa: S308
+
+
+def explorer_link(chain: Chain | None, tx_hash: str | None) -> str | None:
+    if chain is None or not tx_hash or "{tx}" not in (chain.explorer_tx_url or ""):
+        return None
+    return chain.explorer_tx_url.replace("{tx}", tx_hash)
+
+
+@dataclass(frozen=True)
+class ChainOption:
+    chain_id: int
+    name: str
+    usdc_address: str
+    amount_units: str
+    uri: str
+    qr: SafeString
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "hex_chain_id": hex(self.chain_id),
+            "name": self.name,
+            "usdc_address": self.usdc_address,
+            "amount_units": self.amount_units,
+        }
+
+
+def branding(request: PaymentRequest) -> dict[str, Any]:
+    partner = request.partner
+    return {
+        "partner_name": partner.name,
+        "logo_url": partner.logo_url,
+        "brand_color": partner.primary_color,
+        "brand_color_2": partner.secondary_color,
+    }
+
+
+def page_state(request: PaymentRequest, *, now: datetime) -> str:
+    """One word for the template: paid, verifying, cancelled, closed or open."""
+    if request.proof_status == PR.ProofStatus.VERIFIED:
+        return "paid"
+    if request.proof_status == PR.ProofStatus.ATTACHED:
+        return "verifying"
+    if request.status == PR.Status.CANCELLED:
+        return "cancelled"
+    if not accepts_proofs(request, now=now):
+        return "closed"
+    if request.status == PR.Status.EXPIRED or now > request.expires_at:
+        return "grace"  # expired, but a hash of an earlier payment is still taken
+    return "open"
+
+
+def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
+    chains = accepted_chains(request)
+    options = [
+        ChainOption(
+            chain_id=c.chain_id,
+            name=c.name,
+            usdc_address=c.usdc_address,
+            amount_units=str(from_micro(request.usdc_micro, c.decimals)),
+            uri=(
+                uri := eip681_uri(
+                    chain=c,
+                    receiving_address=request.receiving_address,
+                    usdc_micro=request.usdc_micro,
+                )
+            ),
+            qr=qr_svg(uri),
+        )
+        for c in chains
+    ]
+    return {
+        **branding(request),
+        "pr": request,
+        "merchant_name": request.merchant.name,
+        "fiat": format_minor(request.fiat_int, request.fiat_code),
+        "usdc": format_usdc(request.usdc_micro),
+        "chains": options,
+        "state": page_state(request, now=now),
+        "config": {
+            "request_id": str(request.pk),
+            "status": request.status,
+            "proof_status": request.proof_status,
+            "receiving_address": request.receiving_address,
+            "usdc_micro": str(request.usdc_micro),
+            "chains": [o.as_json() for o in options],
+            "status_url": f"/pay/{request.pk}/status",
+            "proof_url": f"/pay/{request.pk}/proof",
+        },
+    }
+
+
+def receipt_context(request: PaymentRequest) -> dict[str, Any]:
+    chain = Chain.objects.filter(pk=request.chain_id).first()
+    evidence = request.evidence or {}
+    sent_micro = int(evidence.get("value_micro") or request.usdc_micro)
+    return {
+        **branding(request),
+        "pr": request,
+        "merchant_name": request.merchant.business_name or request.merchant.name,
+        "fiat": format_minor(request.fiat_int, request.fiat_code),
+        "usdc": format_usdc(request.usdc_micro),
+        "usdc_sent": format_usdc(sent_micro),
+        "chain_name": chain.name if chain else str(request.chain_id),
+        "explorer_url": explorer_link(chain, request.tx_hash),
+        "evidence": evidence,
+    }

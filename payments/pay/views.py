@@ -1,0 +1,173 @@
+"""Pay page views (D22, D32): HTML for people, JSON for the page's own script.
+
+Public and session-less: no login, no CSRF token (``/proof`` is a JSON
+endpoint whose only effect is a proof the chain must confirm), every route
+rate limited per client IP (D27). HTML routes answer friendly HTML errors;
+JSON routes answer the registry envelope.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from jopay_project import ratelimits
+from jopay_project.errors import ErrorCode, JoPayError, error_json_response
+from payments.models import PaymentRequest
+from payments.proofs.services import normalize_tx_hash, proof_attach
+
+from .presenters import find_request, pay_context, receipt_context
+
+PR = PaymentRequest
+
+
+def _limited(
+    request: HttpRequest, group: str, key: str | None = None
+) -> ratelimits.Usage:
+    bucket = key or f"ip:{ratelimits.client_ip_hash(request)}"
+    return ratelimits.hit(request, group, bucket)
+
+
+def _html_error(
+    request: HttpRequest,
+    template: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HttpResponse:
+    response = render(request, f"pay/{template}", context, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _html_rate_limited(request: HttpRequest, usage: ratelimits.Usage) -> HttpResponse:
+    return _html_error(
+        request,
+        "rate_limited.html",
+        429,
+        headers={"Retry-After": str(usage.reset)},
+        retry_after=usage.reset,
+    )
+
+
+def _json_rate_limited(usage: ratelimits.Usage) -> JsonResponse:
+    return error_json_response(
+        ErrorCode.RATE_LIMITED,
+        retry_after=usage.reset,
+        headers={"Retry-After": str(usage.reset)},
+    )
+
+
+def _mark_opened(pr: PaymentRequest) -> None:
+    """D22: the first view moves requested → opened (conditional UPDATE, race-free)."""
+    now = timezone.now()
+    if PR.objects.filter(pk=pr.pk, status=PR.Status.REQUESTED).update(
+        status=PR.Status.OPENED, opened_at=now, updated_at=now
+    ):
+        pr.status, pr.opened_at = PR.Status.OPENED, now
+
+
+@require_GET
+def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
+    usage = _limited(request, "pay.page")
+    if usage.exceeded:
+        return _html_rate_limited(request, usage)
+    pr = find_request(request_id)
+    if pr is None:
+        return _html_error(request, "not_found.html", 404)
+    _mark_opened(pr)
+    return render(request, "pay/page.html", pay_context(pr, now=timezone.now()))
+
+
+@require_GET
+def pay_status(request: HttpRequest, request_id: str) -> JsonResponse:
+    usage = _limited(request, "pay.status")
+    if usage.exceeded:
+        return _json_rate_limited(usage)
+    pr = find_request(request_id)
+    if pr is None:
+        return error_json_response(ErrorCode.NOT_FOUND)
+    return JsonResponse(
+        {
+            "ok": True,
+            "status": pr.status,
+            "proof_status": pr.proof_status,
+            "mismatch_reason": pr.mismatch_reason,
+            "tx_hash": pr.tx_hash,
+        }
+    )
+
+
+def _proof_body(request: HttpRequest) -> dict[str, Any]:
+    """JSON object or form fields (D32); anything else → ``invalid_body``."""
+    content_type = request.content_type or ""
+    if content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            raise JoPayError(ErrorCode.INVALID_BODY) from None
+        if not isinstance(body, dict):
+            raise JoPayError(ErrorCode.INVALID_BODY)
+        return body
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return {
+            k: request.POST.get(k) for k in ("tx_hash", "chain_id") if k in request.POST
+        }
+    raise JoPayError(ErrorCode.INVALID_BODY)
+
+
+@csrf_exempt
+def pay_proof(request: HttpRequest, request_id: str) -> JsonResponse:
+    if request.method != "POST":
+        return error_json_response(
+            ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": "POST"}
+        )
+    usage = _limited(request, "pay.proof")
+    if usage.exceeded:
+        return _json_rate_limited(usage)
+    pr = find_request(request_id)
+    if pr is None:
+        return error_json_response(ErrorCode.NOT_FOUND)
+    # D27: 10/h per request as well, so one page cannot be hammered from many IPs.
+    usage = _limited(request, "pay.proof_request", key=f"request:{pr.pk}")
+    if usage.exceeded:
+        return _json_rate_limited(usage)
+    try:
+        body = _proof_body(request)
+        tx_hash = normalize_tx_hash(body.get("tx_hash"))  # missing too (D34)
+        if body.get("chain_id") in (None, ""):
+            # D34: a missing field without a code of its own → invalid_request + field.
+            raise JoPayError(ErrorCode.INVALID_REQUEST, field="chain_id")
+        attached = proof_attach(
+            request=pr,
+            chain_id=body["chain_id"],
+            tx_hash=tx_hash,
+            source=PR.ProofSource.CUSTOMER,
+        )
+    except JoPayError as exc:
+        return error_json_response(
+            exc.code, exc.message, headers=exc.headers, **exc.extra
+        )
+    return JsonResponse({"ok": True, "proof_status": attached.proof_status}, status=202)
+
+
+@require_GET
+def pay_receipt(request: HttpRequest, request_id: str) -> HttpResponse:
+    usage = _limited(request, "pay.page")
+    if usage.exceeded:
+        return _html_rate_limited(request, usage)
+    pr = find_request(request_id)
+    if pr is None or pr.proof_status != PR.ProofStatus.VERIFIED:
+        # spec §13.5: a receipt exists only after verification.
+        return _html_error(request, "not_found.html", 404, receipt=True)
+    return render(request, "pay/receipt.html", receipt_context(pr))
+
+
+__all__ = ["pay_page", "pay_proof", "pay_receipt", "pay_status"]
