@@ -1,0 +1,146 @@
+"""``/portal/api-keys/``: create (shown once), list by mode, scopes, expiry, revoke
+(D6–D8, D35)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from merchants.keys import api_key_authenticate, api_key_create
+from merchants.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+KEY_RE = re.compile(rb"jo_(live|test)_[A-Za-z0-9]{32}")
+
+
+def errors(response) -> dict[str, list[str]]:
+    form = response.context["form"]
+    return {
+        field: [e.code for e in errs] for field, errs in form.errors.as_data().items()
+    }
+
+
+def test_created_key_is_shown_once_then_never_again(portal, partner):
+    response = portal.post(
+        "/portal/api-keys/", {"name": "checkout", "mode": "live", "access": "full"}
+    )
+    assert response.status_code == 302
+    key = ApiKey.objects.get(partner=partner, name="checkout")
+    assert key.scopes is None
+    assert key.test_mode is False
+
+    page = portal.get("/portal/api-keys/")
+    full = KEY_RE.search(page.content).group(0).decode()
+    assert full.startswith("jo_live_")
+    assert api_key_authenticate(full).pk == key.pk  # the one shown is the real key
+    assert b"data-copy" in page.content
+
+    again = portal.get("/portal/api-keys/")
+    assert KEY_RE.search(again.content) is None
+    assert key.prefix.encode() in again.content  # D35: first 12 characters listed
+
+
+def test_restricted_key_gets_the_ticked_scopes(portal, partner):
+    portal.post(
+        "/portal/api-keys/",
+        {
+            "name": "reader",
+            "mode": "live",
+            "access": "restricted",
+            "scopes": ["requests:read", "events:read"],
+        },
+    )
+    key = ApiKey.objects.get(partner=partner, name="reader")
+    assert key.scopes == ["events:read", "requests:read"]
+
+
+def test_restricted_without_scopes_is_refused(portal, partner):
+    """D7: an empty scope list is refused; full access is its own choice."""
+    response = portal.post(
+        "/portal/api-keys/", {"name": "x", "mode": "live", "access": "restricted"}
+    )
+    assert response.status_code == 400
+    assert errors(response) == {"scopes": ["invalid_request"]}
+    assert not partner.api_keys.exists()
+
+
+def test_unknown_scope_is_refused(portal, partner):
+    response = portal.post(
+        "/portal/api-keys/",
+        {"name": "x", "mode": "live", "access": "restricted", "scopes": ["admin:all"]},
+    )
+    assert response.status_code == 400
+    assert "scopes" in errors(response)
+    assert not partner.api_keys.exists()
+
+
+def test_expiry_is_read_as_utc_and_past_expiry_is_refused(portal, partner):
+    future = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+    portal.post(
+        "/portal/api-keys/",
+        {"name": "temp", "mode": "test", "access": "full", "expires_at": future},
+    )
+    key = ApiKey.objects.get(name="temp")
+    assert key.test_mode is True
+    assert key.expires_at.strftime("%Y-%m-%dT%H:%M") == future
+
+    past = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    response = portal.post(
+        "/portal/api-keys/",
+        {"name": "old", "mode": "live", "access": "full", "expires_at": past},
+    )
+    assert response.status_code == 400
+    assert "expires_at" in errors(response)
+    assert not ApiKey.objects.filter(name="old").exists()
+
+
+def test_bad_mode_is_refused(portal, partner):
+    response = portal.post("/portal/api-keys/", {"mode": "prod", "access": "full"})
+    assert response.status_code == 400
+    assert not partner.api_keys.exists()
+
+
+def test_list_shows_the_current_mode_only(portal, portal_test, partner, other_partner):
+    live, _ = api_key_create(partner=partner, test_mode=False, name="live one")
+    test, _ = api_key_create(partner=partner, test_mode=True, name="test one")
+    bobs, _ = api_key_create(partner=other_partner, test_mode=False, name="bob")
+    live_page = portal.get("/portal/api-keys/").content
+    assert live.prefix.encode() in live_page
+    assert test.prefix.encode() not in live_page
+    assert bobs.prefix.encode() not in live_page
+    assert test.prefix.encode() in portal_test.get("/portal/api-keys/").content
+
+
+def test_a_key_made_for_the_other_mode_says_where_it_is_listed(portal, partner):
+    portal.post("/portal/api-keys/", {"name": "t", "mode": "test", "access": "full"})
+    page = portal.get("/portal/api-keys/").content
+    assert KEY_RE.search(page).group(0).startswith(b"jo_test_")
+    assert b"listed when the portal shows test mode" in page
+
+
+def test_revoke_stops_the_key_at_once(portal, partner):
+    key, full = api_key_create(partner=partner, test_mode=False, name="old")
+    response = portal.post(f"/portal/api-keys/{key.pk}/revoke/", follow=True)
+    assert response.status_code == 200
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    with pytest.raises(Exception, match="auth_failed"):
+        api_key_authenticate(full)
+    assert b"revoked" in response.content
+
+
+def test_revoking_twice_keeps_the_first_time(portal, partner):
+    key, _ = api_key_create(partner=partner, test_mode=False)
+    portal.post(f"/portal/api-keys/{key.pk}/revoke/")
+    first = ApiKey.objects.get(pk=key.pk).revoked_at
+    portal.post(f"/portal/api-keys/{key.pk}/revoke/")
+    assert ApiKey.objects.get(pk=key.pk).revoked_at == first
+
+
+def test_revoke_needs_post(portal, partner):
+    key, _ = api_key_create(partner=partner, test_mode=False)
+    assert portal.get(f"/portal/api-keys/{key.pk}/revoke/").status_code == 405
