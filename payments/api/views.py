@@ -48,6 +48,7 @@ class PaymentRequestCreateApi(JoPayApiView):
         request=PaymentRequestCreateInput,
         responses={201: PaymentRequestOutput, 200: PaymentRequestOutput},
         summary="Create a payment request (idempotent with idempotency_key)",
+        operation_id="requests_create",
     )
     def post(self, request: Request) -> Response:
         body = json_object_body(request)
@@ -88,7 +89,9 @@ class PaymentRequestDetailApi(JoPayApiView):
     required_scope = "requests:read"
 
     @extend_schema(
-        responses={200: PaymentRequestOutput}, summary="Get a payment request"
+        responses={200: PaymentRequestOutput},
+        summary="Get a payment request",
+        operation_id="requests_retrieve",
     )
     def get(self, request: Request, request_id: str) -> Response:
         found = payment_request_get(
@@ -127,6 +130,7 @@ class PaymentRequestListApi(JoPayApiView):
             )
         },
         summary="List payment requests, newest first (keyset paging)",
+        operation_id="requests_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -146,6 +150,7 @@ class PaymentRequestCancelApi(JoPayApiView):
         request=None,
         responses={200: PaymentRequestOutput},
         summary="Cancel a payment request (repeat cancel is a no-op)",
+        operation_id="requests_cancel",
     )
     def post(self, request: Request, request_id: str) -> Response:
         cancelled = payment_request_cancel(
@@ -167,6 +172,7 @@ class FxRateListApi(JoPayApiView):
             )
         },
         summary="The partner's effective FX rate for each enabled currency",
+        operation_id="fx_rates_list",
     )
     def get(self, request: Request) -> Response:
         partner = self.tenant.partner

@@ -88,7 +88,8 @@ def payment_request_create(
 ) -> tuple[PaymentRequest, bool]:
     """Create a payment request, or return the one its idempotency key already made.
 
-    Returns ``(request, created)``. Guarantees:
+    Returns ``(request, created)``. ``draft.merchant`` must be the tenant's
+    (else ``not_found``). Guarantees:
     - merchant readiness, partner limits and FX are checked, in that order
       (``merchant_not_ready``, ``amount_below_minimum``/``amount_exceeds_max``,
       ``fx_unavailable``);
@@ -101,6 +102,13 @@ def payment_request_create(
     Nothing is written when anything raises.
     """
     merchant, now = draft.merchant, timezone.now()
+    if (
+        merchant.partner_id != tenant.partner.pk
+        or merchant.test_mode != tenant.test_mode
+    ):
+        # D10: callers look the merchant up for the tenant; a slip must not write
+        # a request that crosses partners or modes.
+        raise JoPayError(ErrorCode.NOT_FOUND)
     if not merchant.is_ready:
         raise JoPayError(ErrorCode.MERCHANT_NOT_READY)
     partner = tenant.partner
