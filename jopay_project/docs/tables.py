@@ -147,7 +147,7 @@ def currencies_table() -> str:
         by_exponent.setdefault(exp, []).append(currency)
     rows = []
     for exp, currencies in sorted(by_exponent.items()):
-        sample = currencies[0] if "EUR" not in currencies else "EUR"
+        sample = next((c for c in ("EUR", "JPY") if c in currencies), currencies[0])
         example = f"`2500` = {format_minor(2500, sample)} {sample}"
         rows.append([str(exp), ", ".join(code(c) for c in currencies), cell(example)])
     return _table(["Minor-unit exponent", "Currencies", "Example"], rows)
