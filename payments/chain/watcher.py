@@ -162,6 +162,19 @@ def scan_chain(
     client = client or ChainClient(chain)
     head = client.block_number()
     margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
+    if chain.last_scanned_block is not None and chain.last_scanned_block > head:
+        # The node is behind our cursor: a restarted dev chain, or a node
+        # re-synced onto a shorter fork. Start again like a new chain (D34).
+        logger.warning(
+            "watcher: chain %s head %s is behind the cursor %s; restarting at the head",
+            chain.chain_id,
+            head,
+            chain.last_scanned_block,
+        )
+        Chain.objects.filter(
+            pk=chain.pk, last_scanned_block=chain.last_scanned_block
+        ).update(last_scanned_block=None)
+        chain.last_scanned_block = None
     if chain.last_scanned_block is None:
         start = max(head - margin, 0)
     else:

@@ -1,13 +1,13 @@
 """End to end in headless Chromium: pay with a (fake) browser wallet on real anvil.
 
 The page's own script talks EIP-1193 to ``window.ethereum``. The injected
-provider below is a thin bridge: it forwards every call (eth_requestAccounts,
-eth_chainId, wallet_switchEthereumChain, eth_sendTransaction) as JSON-RPC to
-anvil, whose dev accounts are unlocked, so clicking "Pay with browser wallet"
-really transfers test USDC on-chain. Verification then runs on Celery's eager
-path: with ``task_always_eager`` the ``payments.verify_proof`` task enqueued
-on commit of the proof POST runs in the live server's thread, which is the
-production path minus the broker.
+provider (``fake_wallet.js``) is a thin bridge: it forwards every call
+(eth_requestAccounts, eth_chainId, wallet_switchEthereumChain,
+eth_sendTransaction) as JSON-RPC to anvil, whose dev accounts are unlocked,
+so clicking "Pay with browser wallet" really transfers test USDC on-chain.
+Verification then runs on Celery's eager path: with ``task_always_eager``
+the ``payments.verify_proof`` task enqueued on commit of the proof POST runs
+in the live server's thread, which is the production path minus the broker.
 """
 
 from __future__ import annotations

@@ -213,3 +213,14 @@ def test_watch_chains_task_reports_per_chain(cursor_at_head, w3, usdc, make_requ
             "skipped": None,
         }
     ]
+
+
+def test_a_cursor_ahead_of_the_node_restarts_at_the_head(local_chain, w3):
+    # A restarted dev chain (or a node on a shorter fork) is behind the cursor.
+    local_chain.last_scanned_block = head(w3) + 500
+    local_chain.save()
+
+    result = scan_chain(local_chain)
+
+    assert result.from_block == head(w3) - local_chain.confirmations
+    assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
