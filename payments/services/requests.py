@@ -101,7 +101,7 @@ def payment_request_create(
       losers return it (``created`` False) or raise ``idempotency_conflict``.
     Nothing is written when anything raises.
     """
-    merchant, now = draft.merchant, timezone.now()
+    merchant = draft.merchant
     if (
         merchant.partner_id != tenant.partner.pk
         or merchant.test_mode != tenant.test_mode
@@ -130,6 +130,9 @@ def payment_request_create(
     address = _canonical_address(merchant.wallet_address)
 
     amount_lock(address)
+    # After the lock wait: created_at follows commit order per wallet, and the
+    # grace window is judged at the moment the tag is taken.
+    now = timezone.now()
     if draft.idempotency_key:
         # A duplicate that waited on the same lock sees the winner's row now.
         existing = payment_request_replay(
