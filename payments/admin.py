@@ -195,6 +195,18 @@ class FxRateForm(forms.ModelForm):
         model = FxRate
         fields = ["currency", "partner", "rate"]
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and cleaned.get("currency"):
+            # D31: setting a rate for a currency (and scope) that has one
+            # replaces it, like ``set_fx_rate``: validate against that row.
+            existing = FxRate.objects.filter(
+                currency=cleaned["currency"], partner=cleaned.get("partner")
+            ).first()
+            if existing is not None:
+                self.instance = existing
+        return cleaned
+
 
 @admin.register(FxRate)
 class FxRateAdmin(admin.ModelAdmin):

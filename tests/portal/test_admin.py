@@ -1,0 +1,250 @@
+"""Staff admin for payments: read-only money, actions through the services, FX
+pins and feed refresh, chains through ``chain_configure`` (STYLE.md "Admin is for
+support"; D14, D18, D19, D20, D31)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.contrib.messages import get_messages
+
+from payments.models import Chain, FxRate
+from tests.portal.conftest import make_request, make_verified
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/payments/paymentrequest/"
+TX = "0x" + "cd" * 32
+
+
+def texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def run_action(client, url, action, ids):
+    return client.post(
+        url, {"action": action, "_selected_action": [str(i) for i in ids]}, follow=True
+    )
+
+
+# --- payment requests ----------------------------------------------------------------
+
+
+def test_changelist_and_change_page_render(admin_client, merchant):
+    pr = make_request(merchant, fiat_int=1999)
+    page = admin_client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert b"19.99 EUR" in page.content
+    detail = admin_client.get(f"{CHANGELIST}{pr.pk}/change/")
+    assert detail.status_code == 200
+    # Money is read-only: no input for any amount field.
+    for field in (b'name="fiat_int"', b'name="usdc_micro"', b'name="status"'):
+        assert field not in detail.content
+
+
+def test_requests_cannot_be_added_or_deleted(admin_client, merchant):
+    pr = make_request(merchant)
+    assert admin_client.get(f"{CHANGELIST}add/").status_code == 403
+    assert admin_client.get(f"{CHANGELIST}{pr.pk}/delete/").status_code == 403
+
+
+def test_a_change_post_cannot_alter_money(admin_client, merchant):
+    pr = make_request(merchant, fiat_int=1000)
+    admin_client.post(
+        f"{CHANGELIST}{pr.pk}/change/", {"fiat_int": "1", "status": "paid"}
+    )
+    pr.refresh_from_db()
+    assert (pr.fiat_int, pr.status) == (1000, "requested")
+
+
+def test_cancel_action_uses_the_service(admin_client, merchant):
+    open_pr = make_request(merchant)
+    paid = make_verified(merchant)
+    response = run_action(admin_client, CHANGELIST, "cancel", [open_pr.pk, paid.pk])
+    open_pr.refresh_from_db()
+    paid.refresh_from_db()
+    assert open_pr.status == "cancelled"
+    assert paid.status == "paid"
+    assert (
+        WebhookEvent.objects.filter(
+            request_id=open_pr.pk, type="request.cancelled"
+        ).count()
+        == 1
+    )
+    assert any("request_not_cancellable" in t for t in texts(response))
+
+
+def test_reverify_action_reports_rpc_trouble_and_keeps_the_proof(
+    admin_client, test_merchant, chain
+):
+    from payments.proofs.services import proof_attach
+
+    pr = make_request(test_merchant)
+    proof_attach(request=pr, chain_id=chain.chain_id, tx_hash=TX, source="admin")
+    nothing = make_request(test_merchant)
+    response = run_action(admin_client, CHANGELIST, "reverify", [pr.pk, nothing.pk])
+    messages = texts(response)
+    assert any("rpc_unavailable" in t for t in messages)
+    assert any("no proof to check" in t for t in messages)
+    pr.refresh_from_db()
+    assert pr.proof_status == "attached"
+
+
+# --- FX rates -------------------------------------------------------------------------
+
+FX = "/admin/payments/fxrate/"
+
+
+def test_admin_rate_is_a_pinned_manual_rate(admin_client, partner):
+    response = admin_client.post(
+        f"{FX}add/", {"currency": "EUR", "rate": "0.915", "partner": ""}
+    )
+    assert response.status_code == 302
+    rate = FxRate.objects.get(currency="EUR", partner=None)
+    assert rate.rate == Decimal("0.915")
+    assert (rate.source, rate.pinned) == ("manual", True)
+
+    # Entering the same currency again updates the one row (no duplicate).
+    admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": "0.93", "partner": ""})
+    assert FxRate.objects.filter(currency="EUR", partner=None).count() == 1
+    assert FxRate.objects.get(currency="EUR", partner=None).rate == Decimal("0.93")
+
+    # A partner override is its own row.
+    admin_client.post(
+        f"{FX}add/", {"currency": "EUR", "rate": "0.9", "partner": str(partner.pk)}
+    )
+    assert FxRate.objects.get(currency="EUR", partner=partner).pinned is True
+
+
+@pytest.mark.parametrize("rate", ["0", "-1", "abc"])
+def test_bad_rates_are_refused(admin_client, rate):
+    response = admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": rate})
+    assert response.status_code == 200  # the form again, with errors
+    assert not FxRate.objects.exists()
+
+
+def test_clear_manual_action(admin_client):
+    admin_client.post(f"{FX}add/", {"currency": "USD", "rate": "1"})
+    row = FxRate.objects.get(currency="USD")
+    run_action(admin_client, FX, "clear_manual", [row.pk])
+    row.refresh_from_db()
+    assert row.pinned is False
+
+
+@pytest.fixture
+def feed_server():
+    body = json.dumps(
+        {"base": "USD", "rates": {"USD": 1, "EUR": 0.9, "JPY": 151.5}}
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path != "/latest.json":
+                self.send_response(503)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_refresh_button_fetches_the_feed_and_leaves_pins(
+    admin_client, settings, feed_server
+):
+    settings.JOPAY_FX_FEEDS = [f"{feed_server}/latest.json"]
+    admin_client.post(f"{FX}add/", {"currency": "JPY", "rate": "140"})
+    response = admin_client.post(f"{FX}refresh/", follow=True)
+    assert response.redirect_chain[-1][0] == FX
+    assert FxRate.objects.get(currency="EUR", partner=None).rate == Decimal("0.9")
+    assert FxRate.objects.get(currency="JPY", partner=None).rate == Decimal(
+        "140"
+    )  # pinned
+    assert any("pinned left alone" in t for t in texts(response))
+
+
+def test_refresh_action_with_every_feed_down_keeps_the_rates(
+    admin_client, settings, feed_server
+):
+    admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": "0.95"})
+    row = FxRate.objects.get(currency="EUR")
+    settings.JOPAY_FX_FEEDS = [f"{feed_server}/down.json"]
+    settings.JOPAY_FX_TIMEOUT_SECONDS = 1
+    response = run_action(admin_client, FX, "refresh_from_feeds", [row.pk])
+    assert any("Every feed failed" in t for t in texts(response))
+    assert FxRate.objects.count() == 1
+    assert FxRate.objects.get().rate == Decimal("0.95")
+
+
+def test_refresh_needs_post(admin_client):
+    response = admin_client.get(f"{FX}refresh/")
+    assert response.status_code == 302
+    assert not FxRate.objects.exists()
+
+
+# --- chains ---------------------------------------------------------------------------
+
+CHAINS = "/admin/payments/chain/"
+
+
+def test_chain_add_goes_through_chain_configure(admin_client):
+    response = admin_client.post(
+        f"{CHAINS}add/",
+        {
+            "chain_id": "31337",
+            "name": "Anvil",
+            "usdc_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+            "decimals": "6",
+            "confirmations": "1",
+            "kind": "local",
+            "rpc_urls_text": "http://127.0.0.1:1\nhttp://127.0.0.1:2",
+        },
+        follow=True,
+    )
+    chain = Chain.objects.get(pk=31337)
+    assert chain.is_local
+    assert not chain.is_testnet
+    assert chain.rpc_urls == ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+    assert chain.usdc_address == "0x5FbDB2315678afecb367f032d93F642f64180aa3"  # EIP-55
+    assert any("no RPC answered" in t for t in texts(response))
+
+
+def test_chain_form_refuses_bad_input(admin_client):
+    response = admin_client.post(
+        f"{CHAINS}add/",
+        {
+            "chain_id": "5",
+            "name": "Bad",
+            "usdc_address": "0x1234",
+            "decimals": "6",
+            "confirmations": "1",
+            "kind": "mainnet",
+            "rpc_urls_text": "ftp://nope",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"usdc_address", "rpc_urls_text"}
+    assert not Chain.objects.filter(pk=5).exists()
+
+
+def test_chain_list_and_disable_action(admin_client, chain):
+    assert admin_client.get(CHAINS).status_code == 200
+    run_action(admin_client, CHAINS, "disable", [chain.pk])
+    chain.refresh_from_db()
+    assert chain.enabled is False

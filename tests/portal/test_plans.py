@@ -1,0 +1,100 @@
+"""``/portal/plans/``: list, detail with charge history, pause/resume/cancel through
+the recurring services (D29, D35)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recurring.models import Charge, Plan
+from recurring.services import plan_create
+from tests.factories import WALLET
+from tests.portal.conftest import make_request
+
+pytestmark = pytest.mark.django_db
+
+
+def codes(response) -> list[str]:
+    return [m.extra_tags for m in response.context["messages"] if m.extra_tags]
+
+
+def new_plan(merchant, **kwargs) -> Plan:
+    values = {
+        "partner": merchant.partner,
+        "test_mode": merchant.test_mode,
+        "merchant": merchant,
+        "fiat_amount_int": 1500,
+        "frequency": "monthly",
+        "customer_wallet": WALLET,
+    }
+    values.update(kwargs)
+    return plan_create(**values)
+
+
+def test_list_and_status_filter(portal, portal_test, merchant, test_merchant, rates):
+    active = new_plan(merchant)
+    paused = new_plan(merchant, frequency="weekly")
+    portal.post(f"/portal/plans/{paused.pk}/pause/")
+    new_plan(test_merchant)
+    listed = [row["plan"].pk for row in portal.get("/portal/plans/").context["rows"]]
+    assert listed == [paused.pk, active.pk]
+    only_paused = portal.get("/portal/plans/", {"status": "paused"}).context["rows"]
+    assert [row["plan"].pk for row in only_paused] == [paused.pk]
+    assert len(portal_test.get("/portal/plans/").context["rows"]) == 1
+
+
+def test_detail_shows_amount_and_charge_history(portal, merchant, rates):
+    plan = new_plan(merchant, fiat_amount_int=1999)
+    pr = make_request(merchant, reference="CHG001")
+    Charge.objects.create(
+        plan=plan, slot=0, due_at=plan.anchor_at, payment_request=pr, status="created"
+    )
+    Charge.objects.create(
+        plan=plan,
+        slot=1,
+        due_at=plan.anchor_at,
+        status="failed",
+        failure_code="fx_unavailable",
+    )
+    response = portal.get(f"/portal/plans/{plan.pk}/")
+    assert b"19.99" in response.content
+    assert b"CHG001" in response.content
+    assert b"fx_unavailable" in response.content
+    assert [c.slot for c in response.context["charges"]] == [1, 0]
+
+
+def test_pause_resume_cancel(portal, merchant, rates):
+    plan = new_plan(merchant)
+    assert codes(portal.post(f"/portal/plans/{plan.pk}/pause/", follow=True)) == []
+    plan.refresh_from_db()
+    assert plan.status == "paused"
+    assert plan.next_charge_at is None
+    portal.post(f"/portal/plans/{plan.pk}/resume/")
+    plan.refresh_from_db()
+    assert plan.status == "active"
+    assert plan.next_charge_at is not None
+    portal.post(f"/portal/plans/{plan.pk}/cancel/")
+    plan.refresh_from_db()
+    assert plan.status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("setup", "action", "code"),
+    [
+        (None, "resume", "can_only_resume_paused_plans"),
+        ("pause", "pause", "can_only_pause_active_plans"),
+        ("cancel", "cancel", "plan_already_terminated"),
+        ("cancel", "resume", "plan_already_terminated"),
+    ],
+)
+def test_refusals_show_their_code(portal, merchant, rates, setup, action, code):
+    plan = new_plan(merchant)
+    if setup:
+        portal.post(f"/portal/plans/{plan.pk}/{setup}/")
+    response = portal.post(f"/portal/plans/{plan.pk}/{action}/", follow=True)
+    assert codes(response) == [code]
+
+
+def test_unknown_action_is_404(portal, merchant, rates):
+    plan = new_plan(merchant)
+    assert portal.post(f"/portal/plans/{plan.pk}/delete/").status_code == 404
+    assert portal.get(f"/portal/plans/{plan.pk}/pause/").status_code == 405

@@ -1,0 +1,316 @@
+"""``/portal/requests/``: filters, keyset pages, mode; detail with the event
+timeline; attach (source merchant), re-verify and cancel through the services
+(D16–D21, D23, D34, D35)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from payments.models import PaymentRequest
+from tests.factories import MerchantFactory
+from tests.portal.conftest import make_request, make_verified
+from webhooks.models import WebhookEvent
+from webhooks.services import event_emit, webhook_endpoint_set
+
+pytestmark = pytest.mark.django_db
+
+PR = PaymentRequest
+TX = "0x" + "ab" * 32
+
+
+def codes(response) -> list[str]:
+    """The registry codes of the error messages on a followed response."""
+    return [m.extra_tags for m in response.context["messages"] if m.extra_tags]
+
+
+def refs(response) -> list[str]:
+    return [row["pr"].reference for row in response.context["rows"]]
+
+
+# --- list ----------------------------------------------------------------------------
+
+
+def test_list_is_newest_first_and_shows_amounts(portal, merchant):
+    old = make_request(
+        merchant, reference="OLD001", created_at=timezone.now() - timedelta(days=2)
+    )
+    new = make_request(merchant, reference="NEW001", fiat_int=1999)
+    response = portal.get("/portal/requests/")
+    assert refs(response) == [new.reference, old.reference]
+    assert b"19.99 EUR" in response.content
+
+
+def test_list_shows_jpy_without_decimals(portal, partner):
+    shop = MerchantFactory(partner=partner, display_currency="JPY")
+    make_request(shop, fiat_int=1500, fiat_code="JPY")
+    assert b"1,500 JPY" in portal.get("/portal/requests/").content
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"status": "paid"}, ["PAID01"]),
+        ({"status": "cancelled"}, ["CANC01"]),
+        ({"proof_status": "verified"}, ["PAID01"]),
+        ({"proof_status": "none"}, ["OPEN02", "CANC01", "OPEN01"]),
+    ],
+)
+def test_filters(portal, merchant, query, expected):
+    now = timezone.now()
+    make_request(merchant, reference="OPEN01", created_at=now - timedelta(minutes=4))
+    make_request(
+        merchant,
+        reference="CANC01",
+        status="cancelled",
+        created_at=now - timedelta(minutes=3),
+    )
+    make_verified(merchant, reference="PAID01", created_at=now - timedelta(minutes=2))
+    make_request(merchant, reference="OPEN02", created_at=now - timedelta(minutes=1))
+    assert refs(portal.get("/portal/requests/", query)) == expected
+
+
+def test_merchant_filter(portal, partner, merchant):
+    other = MerchantFactory(partner=partner)
+    make_request(merchant, reference="MINE01")
+    make_request(other, reference="THEM01")
+    response = portal.get("/portal/requests/", {"merchant": str(other.pk)})
+    assert refs(response) == ["THEM01"]
+
+
+def test_foreign_merchant_filter_is_refused_not_applied(portal, merchant, bob_merchant):
+    make_request(bob_merchant, reference="BOB001")
+    make_request(merchant, reference="MINE01")
+    response = portal.get("/portal/requests/", {"merchant": str(bob_merchant.pk)})
+    assert "BOB001" not in refs(response)
+    assert any(m.level_tag == "error" for m in response.context["messages"])
+
+
+def test_date_range_is_inclusive_of_both_days(portal, merchant):
+    day = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    make_request(merchant, reference="DAY0", created_at=day - timedelta(days=3))
+    make_request(merchant, reference="DAY1", created_at=day - timedelta(days=2))
+    make_request(
+        merchant,
+        reference="DAY2",
+        created_at=(day - timedelta(days=1)).replace(hour=23, minute=59),
+    )
+    make_request(merchant, reference="DAY3", created_at=day)
+    query = {
+        "created_from": (day - timedelta(days=2)).date().isoformat(),
+        "created_to": (day - timedelta(days=1)).date().isoformat(),
+    }
+    assert refs(portal.get("/portal/requests/", query)) == ["DAY2", "DAY1"]
+
+
+def test_keyset_pages_walk_every_row_once(portal, merchant):
+    now = timezone.now()
+    made = [
+        make_request(
+            merchant, reference=f"P{i:05d}", created_at=now - timedelta(seconds=i)
+        )
+        for i in range(60)
+    ]
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"status": "requested", **({"cursor": cursor} if cursor else {})}
+        response = portal.get("/portal/requests/", query)
+        seen += refs(response)
+        pages += 1
+        page = response.context["page"]
+        if not page.has_more:
+            break
+        cursor = page.next_cursor
+        assert f"cursor={cursor}".encode() in response.content
+        assert b"status=requested" in response.content  # filters kept across pages
+    assert pages == 3
+    assert seen == [pr.reference for pr in made]
+
+
+def test_bad_cursor_starts_over_with_a_message(portal, merchant):
+    response = portal.get("/portal/requests/", {"cursor": "!!!"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/portal/requests/"
+    assert codes(response) == ["invalid_request"]
+
+
+def test_list_shows_the_current_mode_only(
+    portal, portal_test, merchant, test_merchant, bob_merchant
+):
+    make_request(merchant, reference="LIVE01")
+    make_request(test_merchant, reference="TEST01")
+    make_request(bob_merchant, reference="BOB001")
+    assert refs(portal.get("/portal/requests/")) == ["LIVE01"]
+    assert refs(portal_test.get("/portal/requests/")) == ["TEST01"]
+
+
+# --- detail and timeline -------------------------------------------------------------
+
+
+def test_detail_shows_events_in_sequence_with_deliveries(portal, partner, merchant):
+    pr = make_request(merchant)
+    webhook_endpoint_set(partner=partner, url="https://127.0.0.1:9/h", enabled=True)
+    with transaction.atomic():
+        for kind in (
+            "payment.proof_attached",
+            "payment.proof_mismatch",
+            "payment.proof_attached",
+        ):
+            event_emit(
+                partner=partner, test_mode=False, type=kind, data={}, request_id=pr.pk
+            )
+    # A newer event of another request must not appear.
+    other = make_request(merchant)
+    with transaction.atomic():
+        event_emit(
+            partner=partner,
+            test_mode=False,
+            type="request.cancelled",
+            data={},
+            request_id=other.pk,
+        )
+    response = portal.get(f"/portal/requests/{pr.pk}/")
+    events = response.context["events"]
+    assert [e.sequence for e in events] == [1, 2, 3]
+    assert [e.type for e in events] == [
+        "payment.proof_attached",
+        "payment.proof_mismatch",
+        "payment.proof_attached",
+    ]
+    assert all(len(e.deliveries.all()) == 1 for e in events)
+    assert b"pending" in response.content
+
+
+def test_detail_shows_the_exact_usdc_amount(portal, merchant):
+    pr = make_request(merchant, fiat_int=2500, usdc_micro=27_173_123)
+    assert b"27.173123 USDC" in portal.get(f"/portal/requests/{pr.pk}/").content
+
+
+# --- cancel ---------------------------------------------------------------------
+
+
+def test_cancel_calls_the_service_and_writes_the_event(portal, partner, merchant):
+    pr = make_request(merchant)
+    response = portal.post(f"/portal/requests/{pr.pk}/cancel/", follow=True)
+    pr.refresh_from_db()
+    assert pr.status == "cancelled"
+    assert pr.cancelled_at is not None
+    assert (
+        WebhookEvent.objects.filter(request_id=pr.pk, type="request.cancelled").count()
+        == 1
+    )
+    assert codes(response) == []
+    assert b"is cancelled" in response.content
+
+
+def test_cancel_of_a_paid_request_shows_the_code(portal, merchant):
+    pr = make_verified(merchant)
+    response = portal.post(f"/portal/requests/{pr.pk}/cancel/", follow=True)
+    assert codes(response) == ["request_not_cancellable"]
+    pr.refresh_from_db()
+    assert pr.status == "paid"
+
+
+def test_cancel_twice_is_harmless(portal, merchant):
+    pr = make_request(merchant)
+    portal.post(f"/portal/requests/{pr.pk}/cancel/")
+    response = portal.post(f"/portal/requests/{pr.pk}/cancel/", follow=True)
+    assert codes(response) == []
+    assert WebhookEvent.objects.filter(request_id=pr.pk).count() == 1
+
+
+# --- attach and re-verify -------------------------------------------------------
+
+
+def test_attach_records_a_merchant_proof(portal_test, test_merchant, chain):
+    pr = make_request(test_merchant)
+    response = portal_test.post(
+        f"/portal/requests/{pr.pk}/attach/",
+        {"chain_id": str(chain.chain_id), "tx_hash": TX.upper().replace("0X", "0x")},
+        follow=True,
+    )
+    assert codes(response) == []
+    pr.refresh_from_db()
+    assert pr.proof_status == "attached"
+    assert pr.proof_source == "merchant"  # D21
+    assert pr.tx_hash == TX
+    assert pr.chain_id == chain.chain_id
+    assert WebhookEvent.objects.filter(
+        request_id=pr.pk, type="payment.proof_attached"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"chain_id": "31337", "tx_hash": "0x1234"}, "invalid_tx_hash"),
+        ({"chain_id": "31337", "tx_hash": ""}, "invalid_tx_hash"),
+        ({"chain_id": "999999", "tx_hash": TX}, "unsupported_chain"),
+        ({"chain_id": "", "tx_hash": TX}, "unsupported_chain"),
+    ],
+)
+def test_attach_refusals_show_their_code(portal_test, test_merchant, chain, data, code):
+    pr = make_request(test_merchant)
+    response = portal_test.post(f"/portal/requests/{pr.pk}/attach/", data, follow=True)
+    assert codes(response) == [code]
+    pr.refresh_from_db()
+    assert pr.proof_status == "none"
+
+
+def test_attach_on_a_live_request_refuses_a_local_chain(portal, merchant, chain):
+    pr = make_request(merchant)
+    response = portal.post(
+        f"/portal/requests/{pr.pk}/attach/",
+        {"chain_id": "31337", "tx_hash": TX},
+        follow=True,
+    )
+    assert codes(response) == ["unsupported_chain"]
+
+
+def test_attach_of_a_hash_proving_another_request(portal_test, test_merchant, chain):
+    first = make_request(test_merchant)
+    second = make_request(test_merchant)
+    portal_test.post(
+        f"/portal/requests/{first.pk}/attach/", {"chain_id": "31337", "tx_hash": TX}
+    )
+    response = portal_test.post(
+        f"/portal/requests/{second.pk}/attach/",
+        {"chain_id": "31337", "tx_hash": TX},
+        follow=True,
+    )
+    assert codes(response) == ["proof_already_used"]
+
+
+def test_attach_on_a_cancelled_request_is_not_accepted(
+    portal_test, test_merchant, chain
+):
+    pr = make_request(test_merchant, status="cancelled")
+    response = portal_test.post(
+        f"/portal/requests/{pr.pk}/attach/",
+        {"chain_id": "31337", "tx_hash": TX},
+        follow=True,
+    )
+    assert codes(response) == ["proof_not_accepted"]
+
+
+def test_reverify_with_the_node_down_keeps_the_proof_attached(
+    portal_test, test_merchant, chain
+):
+    """D20: RPC trouble never turns into a mismatch; the code is shown."""
+    pr = make_request(test_merchant)
+    portal_test.post(
+        f"/portal/requests/{pr.pk}/attach/", {"chain_id": "31337", "tx_hash": TX}
+    )
+    response = portal_test.post(f"/portal/requests/{pr.pk}/reverify/", follow=True)
+    assert codes(response) == ["rpc_unavailable"]
+    pr.refresh_from_db()
+    assert pr.proof_status == "attached"
+
+
+def test_reverify_without_a_proof_changes_nothing(portal, merchant):
+    pr = make_request(merchant)
+    response = portal.post(f"/portal/requests/{pr.pk}/reverify/", follow=True)
+    assert codes(response) == []
+    assert b"proof is none" in response.content
