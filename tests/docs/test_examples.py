@@ -120,3 +120,64 @@ def test_plans_create_example(api, merchant, fx_rates):
 )
 def test_key_shape_compares_keys_not_values(documented, live, equal):
     assert (key_shape(documented) == key_shape(live)) is equal
+
+
+def unknown_keys(documented: dict, live: dict, prefix: str = "") -> list[str]:
+    """Keys of ``documented`` (recursively) that the live object does not have."""
+    missing = []
+    for key, value in documented.items():
+        if key not in live:
+            missing.append(prefix + key)
+        elif isinstance(value, dict) and isinstance(live[key], dict):
+            missing += unknown_keys(value, live[key], f"{prefix}{key}.")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            assert live[key], f"no live items to compare {prefix}{key} with"
+            missing += unknown_keys(value[0], live[key][0], f"{prefix}{key}[].")
+    return missing
+
+
+def test_shortened_examples_only_use_real_fields(api, merchant, fx_rates):
+    from django.utils import timezone
+
+    from recurring.services.charging import plans_charge_due
+
+    from .blocks import page_blocks
+
+    created = run(
+        api,
+        example("requests", "requests.create")[0],
+        {DOC_MERCHANT_ID: str(merchant.pk)},
+    ).json()
+    shop = run(api, example("merchants", "merchants.create")[0], {}).json()
+    plan = run(
+        api,
+        example("recurring", "plans.create")[0],
+        {DOC_MERCHANT_ID: str(merchant.pk)},
+    ).json()
+    plans_charge_due(now=timezone.now())
+    live = {
+        "request": created,
+        "merchant": shop,
+        "plan": api.get(f"/api/v1/recurring/plans/{plan['plan_id']}").json(),
+    }
+    checked = 0
+    for slug in ("requests", "merchants", "recurring"):
+        for block in page_blocks(slug):
+            if block.lang != "json":
+                continue
+            doc = json.loads(block.code)
+            if not isinstance(doc, dict) or doc.get("ok") is not True:
+                continue
+            for item in doc.get("data", [doc]):
+                kind = (
+                    "plan"
+                    if "plan_id" in item
+                    else "request"
+                    if "request_id" in item
+                    else "merchant"
+                )
+                item = {k: v for k, v in item.items() if k != "ok"}
+                assert unknown_keys(item, live[kind]) == [], (slug, block.code)
+                checked += 1
+
+    assert checked >= 10
