@@ -18,7 +18,7 @@ from tests.factories import MerchantFactory, PartnerFactory
 from tests.recurring.conftest import CUSTOMER
 from webhooks.models import WebhookEvent
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_in_threads(target, count: int = 2) -> list:
