@@ -132,11 +132,13 @@ class AnvilNode:
         self.stop()
         raise RuntimeError(f"anvil did not answer on {self.url} within {timeout} s")
 
-    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+    def rpc(
+        self, method: str, params: list[Any] | None = None, *, timeout: float = 10
+    ) -> Any:
         answer = requests.post(
             self.url,
             json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []},
-            timeout=10,
+            timeout=timeout,
         ).json()
         if "error" in answer:
             raise RuntimeError(f"{method}: {answer['error']}")

@@ -10,6 +10,7 @@ package; without it and without npm the session FAILS (never skips).
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -85,6 +86,19 @@ def local_chain(db, anvil, usdc, evm_snapshot):
         rpc_urls=[anvil.url],
         explorer_tx_url="",
     )
+
+
+@pytest.fixture
+def seeded_chains(db):
+    """The default chains exactly as the seed migration writes them.
+
+    Run again here (it is idempotent) because a transactional test elsewhere in
+    the suite flushes tables, migration data included.
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("payments.migrations.0002_seed_default_chains")
+    migration.seed(apps, None)
 
 
 def new_wallet() -> str:

@@ -67,7 +67,7 @@ def test_live_request_cannot_use_a_local_chain(local_chain, make_request):
 
 @pytest.mark.parametrize("chain_id", [999_999, "abc", None, True, 1])
 def test_unknown_or_unconfigured_chain_is_unsupported(
-    local_chain, make_request, chain_id
+    local_chain, make_request, chain_id, seeded_chains
 ):
     # chain 1 (Ethereum) is seeded by the migration but has no RPC URLs (D19).
     pr = make_request(test_mode=False) if chain_id == 1 else make_request()

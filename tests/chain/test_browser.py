@@ -20,7 +20,13 @@ from webhooks.models import WebhookEvent
 
 from .conftest import CHAIN_ID, PAYERS
 
-pytestmark = [pytest.mark.chain, pytest.mark.browser]
+# serialized_rollback: the live server's flush must not wipe the seeded chains
+# (migration data) for the tests that run after this one.
+pytestmark = [
+    pytest.mark.chain,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

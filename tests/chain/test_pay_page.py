@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -82,7 +83,9 @@ def test_second_view_keeps_the_first_opened_at(client, pr):
     assert pr.opened_at == first
 
 
-def test_page_lists_only_usable_chains_of_the_request_mode(client, pr, make_request):
+def test_page_lists_only_usable_chains_of_the_request_mode(
+    client, pr, make_request, seeded_chains
+):
     # Seeded mainnets/testnets have no RPC URLs: not offered (D19).
     Chain.objects.filter(pk=11155111).update(rpc_urls=["https://sepolia.example"])
     html = client.get(page(pr)).content.decode()
@@ -327,7 +330,16 @@ def test_verified_page_shows_paid_state_receipt_and_back_to_shop(client, pr, w3,
 # --- rate limits (D27) --------------------------------------------------------
 
 
-def test_proof_submissions_are_limited_to_10_per_hour_per_request(client, pr):
+@pytest.fixture
+def frozen_clock():
+    """Fixed windows (D27): a slow run must not straddle a window boundary."""
+    with time_machine.travel(timezone.now(), tick=False):
+        yield
+
+
+def test_proof_submissions_are_limited_to_10_per_hour_per_request(
+    client, pr, frozen_clock
+):
     codes = [
         post_proof(client, pr, {"tx_hash": "0x1", "chain_id": CHAIN_ID}).status_code
         for _ in range(11)
@@ -338,7 +350,9 @@ def test_proof_submissions_are_limited_to_10_per_hour_per_request(client, pr):
     assert int(last["Retry-After"]) > 0
 
 
-def test_page_views_are_limited_to_60_per_minute_per_ip_with_an_html_429(client, pr):
+def test_page_views_are_limited_to_60_per_minute_per_ip_with_an_html_429(
+    client, pr, frozen_clock
+):
     for _ in range(60):
         assert client.get(page(pr), REMOTE_ADDR="10.0.0.1").status_code == 200
     limited = client.get(page(pr), REMOTE_ADDR="10.0.0.1")
@@ -350,7 +364,7 @@ def test_page_views_are_limited_to_60_per_minute_per_ip_with_an_html_429(client,
     assert client.get(page(pr), REMOTE_ADDR="10.0.0.2").status_code == 200
 
 
-def test_status_polls_are_limited_to_120_per_minute(client, pr):
+def test_status_polls_are_limited_to_120_per_minute(client, pr, frozen_clock):
     for _ in range(120):
         client.get(page(pr, "/status"), REMOTE_ADDR="10.0.0.3")
     limited = client.get(page(pr, "/status"), REMOTE_ADDR="10.0.0.3")

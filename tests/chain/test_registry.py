@@ -28,7 +28,7 @@ CIRCLE_USDC = {
 D36_CONFIRMATIONS = {1: 12, 137: 32, 8453: 12, 10: 12, 42161: 20}
 
 
-def test_defaults_are_seeded_without_rpc_urls_and_unusable(db):
+def test_defaults_are_seeded_without_rpc_urls_and_unusable(seeded_chains):
     seeded = {c.chain_id: c for c in Chain.objects.filter(chain_id__in=CIRCLE_USDC)}
     assert set(seeded) == set(CIRCLE_USDC)
     for chain_id, chain in seeded.items():
@@ -43,7 +43,7 @@ def test_defaults_are_seeded_without_rpc_urls_and_unusable(db):
         assert "{tx}" in chain.explorer_tx_url
 
 
-def test_migration_copy_matches_the_code_defaults(db):
+def test_migration_copy_matches_the_code_defaults(seeded_chains):
     # The seed migration carries a frozen copy of payments.chain.defaults.
     for default in DEFAULT_CHAINS:
         row = Chain.objects.get(pk=default.chain_id)
@@ -97,7 +97,9 @@ def test_configure_chain_adds_a_local_chain_with_a_cursor(
     assert "added chain 31337" in capsys.readouterr().out
 
 
-def test_configure_chain_updates_a_seeded_mainnet_keeping_its_kind(db, capsys):
+def test_configure_chain_updates_a_seeded_mainnet_keeping_its_kind(
+    seeded_chains, capsys
+):
     dead = f"http://127.0.0.1:{free_port()}"
     call_command(
         "configure_chain",

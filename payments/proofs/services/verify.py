@@ -1,52 +1,39 @@
-"""Proofs: attach a transaction hash to a request, verify it on-chain (D16, D20, D21).
+"""Verifying a proof on-chain and applying the verdict (D16, D20, D23).
 
-* ``proof_attach`` validates and records a ``(chain_id, tx_hash)`` for a
-  request, writes ``payment.proof_attached`` and enqueues verification on
-  commit. No network I/O.
-* ``proof_verify`` asks the chain (outside any transaction), then locks the
-  row, re-checks that the same proof is still ``attached`` and applies the
-  verdict with its event. Running it twice changes nothing the second time.
-* ``proof_reverify`` is the synchronous variant the API calls (10 s budget).
-
-A node being down never produces a ``mismatch``: the proof stays ``attached``
-with ``next_verify_at`` pushed back, and the caller retries (D20).
+The chain is asked outside any transaction; the verdict is applied under the
+row lock only if the same proof is still ``attached``. RPC trouble never
+produces a mismatch: the proof stays ``attached`` and is retried with backoff.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.formats import iso
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
-from payments.chain.verify import CONFIRMATIONS, NO_RECEIPT, Verdict, verify_transfer
+from payments.chain.verify import NO_RECEIPT, Verdict, verify_transfer
 from payments.models import Chain, PaymentRequest
-from payments.serializers import payment_request_event_data
 from webhooks.models import WebhookEvent
-from webhooks.services import event_emit
+
+from .attach import emit, proof_attach
 
 logger = logging.getLogger("jopay.proofs")
 
 PR = PaymentRequest
-TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
 # D20, D36: no receipt this long after attaching → not_found_after_timeout.
 NOT_FOUND_TIMEOUT = timedelta(minutes=30)
 # The API's synchronous re-check (D35).
 REVERIFY_BUDGET_SECONDS = 10.0
 # Waiting for a receipt or confirmations: quick re-checks first, then calmer.
-PENDING_DELAYS = (2, 3, 5, 10, 15, 30, 60)
+PENDING_DELAYS = (1, 2, 3, 5, 10, 15, 30, 60)
 # RPC trouble: back off harder, with jitter (many proofs share one node).
 RPC_BACKOFF = (15, 30, 60, 120, 300, 600)
-ACCEPTING_STATUSES = (PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -57,146 +44,6 @@ class VerifyResult:
     request: PaymentRequest | None
     reason: str | None = None
     retry_in: int | None = None  # seconds until the next check while pending
-
-
-def normalize_tx_hash(value: object) -> str:
-    """``0x`` + 64 hex, lower-cased; else (missing too) → ``invalid_tx_hash``."""
-    if not isinstance(value, str) or not TX_HASH_RE.match(value.strip()):
-        raise JoPayError(ErrorCode.INVALID_TX_HASH)
-    return value.strip().lower()
-
-
-def chain_for_proof(*, chain_id: object, test_mode: bool) -> Chain:
-    """A usable chain the mode accepts (D19), else ``unsupported_chain``."""
-    if isinstance(chain_id, bool):
-        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
-    try:
-        number = int(str(chain_id).strip())
-    except (TypeError, ValueError):
-        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN) from None
-    chain = Chain.objects.filter(pk=number).first()
-    if chain is None or not chain.is_usable or not chain.accepts(test_mode=test_mode):
-        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
-    return chain
-
-
-def accepts_proofs(request: PaymentRequest, *, now: datetime) -> bool:
-    """D16: not cancelled, not paid/verified, and now ≤ expires_at + grace."""
-    return (
-        request.status in ACCEPTING_STATUSES
-        and request.proof_status != PR.ProofStatus.VERIFIED
-        and now <= request.proof_deadline
-    )
-
-
-def _event_data(request: PaymentRequest) -> dict[str, Any]:
-    data = payment_request_event_data(request)
-    if request.proof_status == PR.ProofStatus.VERIFIED and request.evidence:
-        # D23 / D34: enough on-chain evidence for a partner to check it alone.
-        ev = request.evidence
-        data.update(
-            {
-                "block_number": ev["block_number"],
-                "block_hash": ev["block_hash"],
-                "log_index": ev["log_index"],
-                "token_address": ev["token_address"],
-                "value_micro": ev["value_micro"],
-                "confirmations": ev["confirmations"],
-                "verified_at": iso(request.verified_at),
-            }
-        )
-    return data
-
-
-def _emit(request: PaymentRequest, event_type: str) -> None:
-    event_emit(
-        partner=request.partner,
-        test_mode=request.test_mode,
-        type=event_type,
-        data=_event_data(request),
-        request_id=request.pk,
-    )
-
-
-@transaction.atomic
-def proof_attach(
-    *,
-    request: PaymentRequest,
-    chain_id: object,
-    tx_hash: object,
-    source: str,
-    now: datetime | None = None,
-    enqueue: bool = True,
-) -> PaymentRequest:
-    """Attach ``(chain_id, tx_hash)`` as the request's proof and return the fresh row.
-
-    Guarantees: the row is locked; on success ``proof_status`` is ``attached``
-    (``mismatch_reason`` cleared), ``payment.proof_attached`` is written in the
-    same transaction and ``payments.verify_proof`` is enqueued after commit
-    (unless ``enqueue`` is off: the chain watcher verifies inline). Attaching
-    the same hash again while it is attached is a no-op (no second event).
-    Raises ``invalid_tx_hash``, ``unsupported_chain``, ``proof_not_accepted``
-    (D16) or ``proof_already_used`` (another request's attached or verified
-    proof, enforced by the partial unique index, D20); nothing is written then.
-    """
-    tx_hash = normalize_tx_hash(tx_hash)
-    if source not in PR.ProofSource.values:
-        raise ValueError(f"unknown proof source {source!r}")
-    chain = chain_for_proof(chain_id=chain_id, test_mode=request.test_mode)
-    now = now or timezone.now()
-    locked = PR.objects.select_for_update().select_related("partner").get(pk=request.pk)
-
-    if (
-        locked.proof_status == PR.ProofStatus.ATTACHED
-        and locked.chain_id == chain.chain_id
-        and locked.tx_hash == tx_hash
-    ):
-        return locked  # idempotent: the same proof is already being checked
-    if (
-        not accepts_proofs(locked, now=now)
-        or locked.proof_status == PR.ProofStatus.ATTACHED
-    ):
-        raise JoPayError(ErrorCode.PROOF_NOT_ACCEPTED)
-
-    locked.chain_id = chain.chain_id
-    locked.tx_hash = tx_hash
-    locked.proof_status = PR.ProofStatus.ATTACHED
-    locked.proof_source = source
-    locked.proof_attached_at = now
-    locked.mismatch_reason = None
-    locked.payer_address = None
-    locked.evidence = None
-    locked.overpaid_micro = 0
-    locked.verify_attempts = 0
-    locked.next_verify_at = now
-    try:
-        # A savepoint: the unique index failing must not poison the caller's
-        # transaction (the watcher attaches many proofs in one).
-        with transaction.atomic():
-            locked.save(
-                update_fields=[
-                    "chain_id",
-                    "tx_hash",
-                    "proof_status",
-                    "proof_source",
-                    "proof_attached_at",
-                    "mismatch_reason",
-                    "payer_address",
-                    "evidence",
-                    "overpaid_micro",
-                    "verify_attempts",
-                    "next_verify_at",
-                    "updated_at",
-                ]
-            )
-    except IntegrityError:
-        raise JoPayError(ErrorCode.PROOF_ALREADY_USED) from None
-    _emit(locked, WebhookEvent.Type.PROOF_ATTACHED)
-    if enqueue:
-        from .tasks import verify_proof_task
-
-        verify_proof_task.delay_on_commit(str(locked.pk))
-    return locked
 
 
 def _pending_delay(attempts: int) -> int:
@@ -344,7 +191,7 @@ def _apply(
                 "mismatch_reason",
             ]
         )
-        _emit(row, WebhookEvent.Type.PROOF_VERIFIED)
+        emit(row, WebhookEvent.Type.PROOF_VERIFIED)
         return VerifyResult("verified", row)
 
     row.proof_status = PR.ProofStatus.MISMATCH
@@ -353,7 +200,7 @@ def _apply(
     row.save(
         update_fields=[*fields, "proof_status", "mismatch_reason", "payer_address"]
     )
-    _emit(row, WebhookEvent.Type.PROOF_MISMATCH)
+    emit(row, WebhookEvent.Type.PROOF_MISMATCH)
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 
@@ -383,7 +230,7 @@ def proof_reverify(
         client = ChainClient(chain, budget=budget) if chain is not None else None
         result = proof_verify(request_id=current.pk, client=client)
         if result.outcome == "pending":
-            from .tasks import verify_proof_task
+            from ..tasks import verify_proof_task
 
             # Keep the background path going at the pace it asked for.
             pk, delay = str(current.pk), result.retry_in
@@ -391,17 +238,3 @@ def proof_reverify(
                 lambda: verify_proof_task.apply_async((pk,), countdown=delay)
             )
     return PR.objects.select_related("merchant").get(pk=request.pk)
-
-
-__all__ = [
-    "CONFIRMATIONS",
-    "NOT_FOUND_TIMEOUT",
-    "VerifyResult",
-    "accepts_proofs",
-    "chain_for_proof",
-    "normalize_tx_hash",
-    "proof_attach",
-    "proof_reverify",
-    "proof_verify",
-    "rpc_backoff",
-]

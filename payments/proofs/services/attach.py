@@ -1,0 +1,165 @@
+"""Attaching a proof: validate the hash, chain and request, lock, record, announce.
+
+No network I/O here. The event is written in the same transaction as the
+state change (D24) and verification is enqueued on commit.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import iso
+from payments.models import Chain, PaymentRequest
+from payments.serializers import payment_request_event_data
+from webhooks.models import WebhookEvent
+from webhooks.services import event_emit
+
+PR = PaymentRequest
+TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+ACCEPTING_STATUSES = (PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED)
+
+
+def normalize_tx_hash(value: object) -> str:
+    """``0x`` + 64 hex, lower-cased; else (missing too) → ``invalid_tx_hash``."""
+    if not isinstance(value, str) or not TX_HASH_RE.match(value.strip()):
+        raise JoPayError(ErrorCode.INVALID_TX_HASH)
+    return value.strip().lower()
+
+
+def chain_for_proof(*, chain_id: object, test_mode: bool) -> Chain:
+    """A usable chain the mode accepts (D19), else ``unsupported_chain``."""
+    if isinstance(chain_id, bool):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
+    try:
+        number = int(str(chain_id).strip())
+    except (TypeError, ValueError):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN) from None
+    chain = Chain.objects.filter(pk=number).first()
+    if chain is None or not chain.is_usable or not chain.accepts(test_mode=test_mode):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
+    return chain
+
+
+def accepts_proofs(request: PaymentRequest, *, now: datetime) -> bool:
+    """D16: not cancelled, not paid/verified, and now ≤ expires_at + grace."""
+    return (
+        request.status in ACCEPTING_STATUSES
+        and request.proof_status != PR.ProofStatus.VERIFIED
+        and now <= request.proof_deadline
+    )
+
+
+def event_data(request: PaymentRequest) -> dict[str, Any]:
+    data = payment_request_event_data(request)
+    if request.proof_status == PR.ProofStatus.VERIFIED and request.evidence:
+        # D23 / D34: enough on-chain evidence for a partner to check it alone.
+        ev = request.evidence
+        data.update(
+            {
+                "block_number": ev["block_number"],
+                "block_hash": ev["block_hash"],
+                "log_index": ev["log_index"],
+                "token_address": ev["token_address"],
+                "value_micro": ev["value_micro"],
+                "confirmations": ev["confirmations"],
+                "verified_at": iso(request.verified_at),
+            }
+        )
+    return data
+
+
+def emit(request: PaymentRequest, event_type: str) -> None:
+    event_emit(
+        partner=request.partner,
+        test_mode=request.test_mode,
+        type=event_type,
+        data=event_data(request),
+        request_id=request.pk,
+    )
+
+
+@transaction.atomic
+def proof_attach(
+    *,
+    request: PaymentRequest,
+    chain_id: object,
+    tx_hash: object,
+    source: str,
+    now: datetime | None = None,
+    enqueue: bool = True,
+) -> PaymentRequest:
+    """Attach ``(chain_id, tx_hash)`` as the request's proof and return the fresh row.
+
+    Guarantees: the row is locked; on success ``proof_status`` is ``attached``
+    (``mismatch_reason`` cleared), ``payment.proof_attached`` is written in the
+    same transaction and ``payments.verify_proof`` is enqueued after commit
+    (unless ``enqueue`` is off: the chain watcher verifies inline). Attaching
+    the same hash again while it is attached is a no-op (no second event).
+    Raises ``invalid_tx_hash``, ``unsupported_chain``, ``proof_not_accepted``
+    (D16) or ``proof_already_used`` (another request's attached or verified
+    proof, enforced by the partial unique index, D20); nothing is written then.
+    """
+    tx_hash = normalize_tx_hash(tx_hash)
+    if source not in PR.ProofSource.values:
+        raise ValueError(f"unknown proof source {source!r}")
+    chain = chain_for_proof(chain_id=chain_id, test_mode=request.test_mode)
+    now = now or timezone.now()
+    locked = PR.objects.select_for_update().select_related("partner").get(pk=request.pk)
+
+    if (
+        locked.proof_status == PR.ProofStatus.ATTACHED
+        and locked.chain_id == chain.chain_id
+        and locked.tx_hash == tx_hash
+    ):
+        return locked  # idempotent: the same proof is already being checked
+    if (
+        not accepts_proofs(locked, now=now)
+        or locked.proof_status == PR.ProofStatus.ATTACHED
+    ):
+        raise JoPayError(ErrorCode.PROOF_NOT_ACCEPTED)
+
+    locked.chain_id = chain.chain_id
+    locked.tx_hash = tx_hash
+    locked.proof_status = PR.ProofStatus.ATTACHED
+    locked.proof_source = source
+    locked.proof_attached_at = now
+    locked.mismatch_reason = None
+    locked.payer_address = None
+    locked.evidence = None
+    locked.overpaid_micro = 0
+    locked.verify_attempts = 0
+    locked.next_verify_at = now
+    try:
+        # A savepoint: the unique index failing must not poison the caller's
+        # transaction (the watcher attaches many proofs in one).
+        with transaction.atomic():
+            locked.save(
+                update_fields=[
+                    "chain_id",
+                    "tx_hash",
+                    "proof_status",
+                    "proof_source",
+                    "proof_attached_at",
+                    "mismatch_reason",
+                    "payer_address",
+                    "evidence",
+                    "overpaid_micro",
+                    "verify_attempts",
+                    "next_verify_at",
+                    "updated_at",
+                ]
+            )
+    except IntegrityError:
+        raise JoPayError(ErrorCode.PROOF_ALREADY_USED) from None
+    emit(locked, WebhookEvent.Type.PROOF_ATTACHED)
+    if enqueue:
+        from ..tasks import verify_proof_task
+
+        verify_proof_task.delay_on_commit(str(locked.pk))
+    return locked
