@@ -129,7 +129,7 @@ class SettingsForm(forms.Form):
     min_amount = forms.CharField(
         max_length=20,
         label="Minimum per request",
-        help_text="In the default currency, e.g. 1.00",
+        help_text="Major units of the default currency.",
     )
     max_amount = forms.CharField(
         max_length=20,

@@ -89,6 +89,13 @@ def _timeline(request: HttpRequest, pr: PaymentRequest) -> list[WebhookEvent]:
     )
 
 
+def _explorer_url(chain: Chain | None, tx_hash: str | None) -> str | None:
+    """The block explorer page of the proof, when the chain names one."""
+    if chain is None or not tx_hash or "{tx}" not in chain.explorer_tx_url:
+        return None
+    return chain.explorer_tx_url.replace("{tx}", tx_hash)
+
+
 def _get(request: HttpRequest, request_id: str) -> PaymentRequest:
     return payment_request_get(tenant=request.tenant, request_id=parse_id(request_id))
 
@@ -98,6 +105,7 @@ def _get(request: HttpRequest, request_id: str) -> PaymentRequest:
 def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
     pr = _get(request, request_id)
     chains = _chains_for(pr.test_mode)
+    proof_chain = Chain.objects.filter(pk=pr.chain_id).first() if pr.chain_id else None
     return render(
         request,
         "portal/requests/detail.html",
@@ -109,7 +117,8 @@ def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
             "events": _timeline(request, pr),
             "attach_form": AttachProofForm(chains=chains),
             "chains": chains,
-            "explorer": {c.chain_id: c.explorer_tx_url for c in chains},
+            "proof_chain": proof_chain,
+            "explorer_url": _explorer_url(proof_chain, pr.tx_hash),
         },
     )
 

@@ -7,6 +7,7 @@ every object page is proven against the other partner and the other mode (D10).
 from __future__ import annotations
 
 import itertools
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -102,12 +103,11 @@ def make_request(merchant, **fields) -> PaymentRequest:
 def make_verified(merchant, *, days_ago: int = 0, **fields) -> PaymentRequest:
     """A paid request with a verified proof, ``days_ago`` days back."""
     now = timezone.now() - timedelta(days=days_ago)
-    n = next(_amounts)
     defaults = {
         "status": PaymentRequest.Status.PAID,
         "proof_status": PaymentRequest.ProofStatus.VERIFIED,
         "chain_id": 84532,
-        "tx_hash": "0x" + f"{n:064x}",
+        "tx_hash": "0x" + secrets.token_hex(32),
         "proof_source": PaymentRequest.ProofSource.CUSTOMER,
         "verified_at": now,
         "payer_address": WALLET,

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
+from django.db import transaction
 from playwright.sync_api import Page, expect, sync_playwright
 
 from merchants.models import ApiKey
-from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
+from payments.serializers import payment_request_event_data
+from recurring.models import Charge, Plan
+from recurring.services import plan_create
+from tests.factories import WALLET, MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, make_request, make_verified
 from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import event_emit
+from webhooks.signing import verify_jopay
+from webhooks.tasks import webhook_delivery_send_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -91,6 +103,39 @@ def shot():
 
 
 @pytest.fixture
+def receiver(settings, tmp_path):
+    """A real HTTPS webhook receiver on 127.0.0.1 that records what it gets."""
+    ca = trustme.CA()
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    settings.JOPAY_WEBHOOK_CA_BUNDLE = str(ca_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    received: list[tuple[dict, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url = f"https://127.0.0.1:{server.server_address[1]}/jopay/hooks"
+    server.received = received
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
 def alice(partner):
     user = UserFactory(username="ops@alice-pay.example", email="ops@alice-pay.example")
     return PartnerUserFactory(user=user, partner=partner)
@@ -105,7 +150,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
 
 
 def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
-    live_server, page, shot, partner, alice, rates
+    live_server, page, shot, partner, alice, rates, receiver
 ):
     base = live_server.url
     shop = MerchantFactory(
@@ -127,6 +172,7 @@ def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
     # Anonymous → login page; then sign in with e-mail and password.
     page.goto(f"{base}/portal/requests/")
     expect(page).to_have_url(re.compile(r"/portal/login/\?next="))
+    shot(page, "login")
     sign_in(page, base, alice.user.email)
     expect(page.get_by_test_id("kpi-30d")).to_contain_text("EUR")
     shot(page, "dashboard")
@@ -148,14 +194,15 @@ def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
     expect(page.get_by_test_id("key-list")).to_contain_text(key.prefix)
 
     # Webhooks: set an https URL on 127.0.0.1 (allowed in tests, D26), switch
-    # sending on, send a test event and see its event and delivery in the log.
+    # sending on (the new secret is shown), send a test event and see its event
+    # and delivery in the log.
     page.goto(f"{base}/portal/webhooks/")
-    page.fill("input[name=url]", "https://127.0.0.1:9443/jopay/hooks")
+    page.fill("input[name=url]", receiver.url)
     page.click("[data-testid=endpoint-card] form button[type=submit] >> text=Save")
     expect(page.locator(".messages")).to_contain_text("Webhook URL saved")
     page.click("text=Switch sending on")
-    expect(page.get_by_test_id("revealed-secret")).to_be_visible()
     expect(page.get_by_test_id("secret-whsec")).to_have_text(re.compile(r"^whsec_"))
+    secret = page.get_by_test_id("secret-hex").inner_text()
     page.goto(f"{base}/portal/webhooks/")
     page.get_by_test_id("send-test").click()
     expect(page.locator(".messages")).to_contain_text("Test event queued")
@@ -165,12 +212,37 @@ def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
     event = WebhookEvent.objects.get(partner=partner, type="webhook.test")
     delivery = WebhookDelivery.objects.get(event=event)
     expect(page.locator(f"text={delivery.pk}")).to_be_visible()
+
+    # Run the send task's body (no worker in this test): the receiver gets a
+    # delivery signed with the secret the portal showed (D25), and the log
+    # shows the attempt with its status code and latency.
+    webhook_delivery_send_task(str(delivery.pk))
+    headers, body = receiver.received[-1]
+    assert headers["webhook-id"] == str(delivery.pk)
+    assert verify_jopay(
+        headers["x-jopay-signature"], body, secret, now=int(time.time())
+    )
+    page.reload()
+    expect(event_row.get_by_test_id("delivery-state")).to_have_text("delivered")
+    expect(event_row.locator("table.attempts")).to_contain_text("200")
+    expect(event_row.locator("table.attempts")).to_contain_text(" ms")
     shot(page, "webhooks")
 
     # A payment verified behind the portal's back appears on reload.
     page.goto(f"{base}/portal/requests/")
     rows_before = page.get_by_test_id("request-row").count()
     paid = make_verified(shop, fiat_int=3150, usdc_micro=34_239_123, reference="PAID42")
+    with transaction.atomic():  # as the proof services write them (D23, D24)
+        for kind in ("payment.proof_attached", "payment.proof_verified"):
+            event_emit(
+                partner=partner,
+                test_mode=False,
+                type=kind,
+                data=payment_request_event_data(paid),
+                request_id=paid.pk,
+            )
+    for pending in WebhookDelivery.objects.filter(state="pending"):
+        webhook_delivery_send_task(str(pending.pk))
     page.reload()
     expect(page.get_by_test_id("request-row")).to_have_count(rows_before + 1)
     row = page.get_by_test_id("request-row").filter(has_text="PAID42")
@@ -179,6 +251,10 @@ def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
 
     page.goto(f"{base}/portal/requests/{paid.pk}/")
     expect(page.get_by_test_id("request-proof-status")).to_have_text("proof verified")
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline.locator("li")).to_have_count(2)
+    expect(timeline.locator("li").nth(1)).to_contain_text("payment.proof_verified")
+    expect(timeline).to_contain_text("delivered")
     shot(page, "request-detail")
 
     page.goto(f"{base}/portal/settings/")
@@ -188,6 +264,32 @@ def test_sign_in_key_shown_once_webhook_test_and_verified_payment(
     shot(page, "merchants")
     page.goto(f"{base}/portal/merchants/{shop.pk}/")
     shot(page, "merchant-detail")
+    plan = plan_create(
+        partner=partner,
+        test_mode=False,
+        merchant=shop,
+        fiat_amount_int=1500,
+        frequency="monthly",
+        customer_wallet=WALLET,
+        customer_email="subscriber@example.com",
+    )
+    Charge.objects.create(
+        plan=plan,
+        slot=0,
+        due_at=plan.anchor_at,
+        status="created",
+        payment_request=make_request(shop, fiat_int=1500, reference="SUB001"),
+    )
+    Plan.objects.filter(pk=plan.pk).update(charges_count=1)
+    page.goto(f"{base}/portal/plans/")
+    expect(page.get_by_test_id("plan-list")).to_contain_text("Blue Bottle Roasters")
+    shot(page, "plans")
+    page.goto(f"{base}/portal/plans/{plan.pk}/")
+    page.click("text=Pause")
+    expect(page.get_by_test_id("plan-status")).to_have_text("paused")
+    expect(page.get_by_test_id("charge-list")).to_contain_text("SUB001")
+    shot(page, "plan-detail")
+
     page.goto(f"{base}/portal/login/")  # signed in: the login page sends you on
     expect(page).to_have_url(f"{base}/portal/")
 
