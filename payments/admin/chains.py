@@ -1,0 +1,125 @@
+"""The chain registry in the admin: saved through ``chain_configure`` (D19, D31)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.html import format_html
+from eth_utils import is_hex_address
+
+from payments.chain.registry import ChainConfigError, chain_configure
+from payments.models import Chain
+
+
+class ChainForm(forms.ModelForm):
+    KIND_CHOICES = [("mainnet", "mainnet"), ("testnet", "testnet"), ("local", "local")]
+
+    kind = forms.ChoiceField(choices=KIND_CHOICES)
+    rpc_urls_text = forms.CharField(
+        label="RPC URLs",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, tried in order.",
+    )
+
+    class Meta:
+        model = Chain
+        fields = ["chain_id", "name", "usdc_address", "decimals", "confirmations"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chain = self.instance
+        if chain.pk:
+            self.fields["chain_id"].disabled = True
+            self.fields["rpc_urls_text"].initial = "\n".join(chain.rpc_urls or [])
+            self.fields["kind"].initial = (
+                "local"
+                if chain.is_local
+                else "testnet"
+                if chain.is_testnet
+                else "mainnet"
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        urls = [
+            u.strip()
+            for u in (cleaned.get("rpc_urls_text") or "").splitlines()
+            if u.strip()
+        ]
+        # Shape checks for a friendly form error; chain_configure re-checks.
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                self.add_error("rpc_urls_text", f"Not an http(s) URL: {url}")
+        if not urls:
+            self.add_error("rpc_urls_text", "Give at least one RPC URL.")
+        address = cleaned.get("usdc_address") or ""
+        if address and not is_hex_address(address):
+            self.add_error("usdc_address", "Not a 0x + 40 hex address.")
+        cleaned["rpc_urls"] = urls
+        return cleaned
+
+
+@admin.register(Chain)
+class ChainAdmin(admin.ModelAdmin):
+    form = ChainForm
+    list_display = [
+        "chain_id",
+        "name",
+        "kind",
+        "usdc_address",
+        "confirmations",
+        "rpc_count",
+        "enabled",
+        "last_scanned_block",
+    ]
+    list_filter = ["enabled", "is_testnet", "is_local"]
+    search_fields = ["name", "=chain_id"]
+    readonly_fields = ["enabled", "last_scanned_block", "updated_at"]
+    actions = ["enable", "disable"]
+
+    @admin.display(description="Kind")
+    def kind(self, obj: Chain) -> str:
+        return "local" if obj.is_local else "testnet" if obj.is_testnet else "mainnet"
+
+    @admin.display(description="RPC URLs")
+    def rpc_count(self, obj: Chain) -> str:
+        n = len(obj.rpc_urls or [])
+        return format_html("{}", n) if n else "none (unusable)"
+
+    def save_model(self, request, obj: Chain, form, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            result = chain_configure(
+                chain_id=obj.chain_id,
+                name=data["name"],
+                rpc_urls=data["rpc_urls"],
+                usdc_address=data["usdc_address"],
+                decimals=data.get("decimals"),
+                confirmations=data.get("confirmations"),
+                is_testnet=data["kind"] == "testnet",
+                is_local=data["kind"] == "local",
+            )
+        except ChainConfigError as exc:
+            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
+            return
+        if result.rpc_problem:
+            self.message_user(
+                request,
+                f"Saved, but no RPC answered ({result.rpc_problem}).",
+                messages.WARNING,
+            )
+        obj.refresh_from_db()
+
+    @admin.action(description="Enable the selected chains")
+    def enable(self, request: HttpRequest, queryset) -> None:
+        self.message_user(request, f"Enabled {queryset.update(enabled=True)} chain(s).")
+
+    @admin.action(description="Disable the selected chains (no new proofs on them)")
+    def disable(self, request: HttpRequest, queryset) -> None:
+        self.message_user(
+            request, f"Disabled {queryset.update(enabled=False)} chain(s)."
+        )

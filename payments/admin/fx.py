@@ -1,0 +1,135 @@
+"""FX rates in the admin: manual rates go through ``fx_rate_set_manual`` (pinned,
+D31); "Refresh from feeds" (a button and an action) calls ``fx_refresh``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import path, reverse
+
+from payments.models import FxRate
+from payments.money import SUPPORTED_CURRENCIES
+from payments.selectors import fx_rate_is_stale
+from payments.services import fx_rate_clear_manual, fx_rate_set_manual, fx_refresh
+
+
+class FxRateForm(forms.ModelForm):
+    """Manual rates only: they are saved through ``fx_rate_set_manual`` (pinned)."""
+
+    currency = forms.ChoiceField(choices=[(c, c) for c in SUPPORTED_CURRENCIES])
+    rate = forms.DecimalField(
+        max_digits=38,
+        decimal_places=18,
+        min_value=Decimal("0.000000000000000001"),
+        help_text="Fiat units per 1 USDC, e.g. 0.92 for EUR.",
+    )
+
+    class Meta:
+        model = FxRate
+        fields = ["currency", "partner", "rate"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and cleaned.get("currency"):
+            # D31: setting a rate for a currency (and scope) that has one
+            # replaces it, like ``set_fx_rate``: validate against that row.
+            existing = FxRate.objects.filter(
+                currency=cleaned["currency"], partner=cleaned.get("partner")
+            ).first()
+            if existing is not None:
+                self.instance = existing
+        return cleaned
+
+
+@admin.register(FxRate)
+class FxRateAdmin(admin.ModelAdmin):
+    form = FxRateForm
+    list_display = [
+        "currency",
+        "scope",
+        "rate",
+        "source",
+        "pinned",
+        "fetched_at",
+        "stale",
+    ]
+    list_filter = ["pinned", "source", "currency"]
+    search_fields = ["currency", "partner__slug"]
+    list_select_related = ["partner"]
+    readonly_fields = ["source", "pinned", "fetched_at"]
+    actions = ["refresh_from_feeds", "clear_manual"]
+    change_list_template = "admin/payments/fxrate/change_list.html"
+
+    @admin.display(description="Scope")
+    def scope(self, obj: FxRate) -> str:
+        return obj.partner.slug if obj.partner_id else "global"
+
+    @admin.display(description="Stale", boolean=True)
+    def stale(self, obj: FxRate) -> bool:
+        return fx_rate_is_stale(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # the currency and scope of a row never change
+            return ["currency", "partner", *self.readonly_fields]
+        return self.readonly_fields
+
+    def save_model(self, request, obj: FxRate, form, change: bool) -> None:
+        # D31: an admin-entered rate is a manual, pinned rate; the service
+        # upserts the (currency, partner) row, so saving never duplicates one.
+        try:
+            saved = fx_rate_set_manual(
+                currency=obj.currency, rate=obj.rate, partner=obj.partner
+            )
+        except ValueError as exc:
+            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Refresh all rates from the feeds")
+    def refresh_from_feeds(self, request: HttpRequest, queryset) -> None:
+        self._refresh(request)
+
+    @admin.action(description="Clear the manual pin")
+    def clear_manual(self, request: HttpRequest, queryset) -> None:
+        cleared = sum(
+            fx_rate_clear_manual(currency=r.currency, partner=r.partner)
+            for r in queryset.filter(pinned=True)
+        )
+        self.message_user(request, f"Cleared {cleared} manual rate(s).")
+
+    def _refresh(self, request: HttpRequest) -> None:
+        result = fx_refresh()
+        if not result.ok:
+            self.message_user(
+                request,
+                "Every feed failed; the last good rates stay. "
+                + "; ".join(result.errors),
+                messages.ERROR,
+            )
+            return
+        self.message_user(
+            request,
+            f"Refreshed from {result.source}: {len(result.changed)} changed, "
+            f"{len(result.unchanged)} unchanged, {len(result.skipped_pinned)} pinned "
+            "left alone.",
+        )
+
+    def get_urls(self):
+        urls = [
+            path(
+                "refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="payments_fxrate_refresh",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def refresh_view(self, request: HttpRequest):
+        """The changelist button: refresh works even when no rate exists yet."""
+        if request.method == "POST" and self.has_change_permission(request):
+            self._refresh(request)
+        return HttpResponseRedirect(reverse("admin:payments_fxrate_changelist"))
