@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from .errors import ErrorCode
 
 _ERROR_STATUSES = sorted({code.status for code in ErrorCode})
+ERROR_DESCRIPTION = "Error envelope; switch on `error`, not on the status."
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -75,7 +76,7 @@ def add_error_envelope(result, generator, request, public):
                 operation["responses"].setdefault(
                     str(status),
                     {
-                        "description": "Error envelope; switch on `error`, not the status.",
+                        "description": ERROR_DESCRIPTION,
                         "content": {
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}
