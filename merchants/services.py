@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.executors import auto_forward_enabled
 from jopay_project.tenancy import Tenant
 
 from .models import Merchant, Partner
@@ -272,7 +273,7 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     for name, value in changes.items():
         setattr(locked, name, value)
     if changes.get("auto_forward") is True:
-        if not settings.JOPAY_AUTO_FORWARD_EXECUTORS:
+        if not auto_forward_enabled():
             raise JoPayError(ErrorCode.AUTO_FORWARD_REQUIRES_EMBEDDED_WALLET)
         if not locked.withdraw_address:
             raise JoPayError(ErrorCode.INVALID_WITHDRAW_ADDRESS)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.executors import recurring_executor, recurring_pull_enabled
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant, Partner
 from merchants.validation import body_hash, validate_evm_address
@@ -64,12 +64,11 @@ def _check_pull(collection: str, chain_id: int | None) -> None:
     """D29: ``pull`` needs an ERC-7715 executor configured for the plan's chain."""
     if collection != Plan.Collection.PULL:
         return
-    executors = settings.JOPAY_RECURRING_EXECUTORS
-    if not executors:
+    if not recurring_pull_enabled():
         raise JoPayError(ErrorCode.RECURRING_REQUIRES_EMBEDDED_WALLET)
     if chain_id is None:
         raise JoPayError(ErrorCode.INVALID_REQUEST, field="chain_id")
-    if chain_id not in executors:
+    if recurring_executor(chain_id) is None:
         raise JoPayError(ErrorCode.RECURRING_REQUIRES_EMBEDDED_WALLET)
 
 
