@@ -8,9 +8,11 @@ tenant; the three actions call the same services as the API
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,7 +20,7 @@ from jopay_project.errors import JoPayError
 from jopay_project.pagination import keyset_page
 from merchants.portal.access import parse_id, portal_view, report_error
 from merchants.portal.present import request_row
-from merchants.selectors import merchant_list
+from merchants.selectors import merchant_get, merchant_list
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify
 from payments.selectors import payment_request_get, payment_request_list
@@ -29,6 +31,7 @@ from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from .forms import AttachProofForm, RequestFilterForm
 
 PAGE_SIZE = 25
+MERCHANT_CHOICES = 300
 PR = PaymentRequest
 
 
@@ -41,12 +44,27 @@ def _chains_for(test_mode: bool) -> list[Chain]:
     ]
 
 
+def _merchant_choices(tenant, query) -> list:
+    """The filter's merchants: the first ``MERCHANT_CHOICES`` by name, plus the
+    one asked for (if it is the tenant's), so a big partner's page stays small."""
+    merchants = list(
+        merchant_list(tenant=tenant).order_by("business_name", "id")[:MERCHANT_CHOICES]
+    )
+    wanted = query.get("merchant")
+    if wanted and all(str(m.pk) != wanted for m in merchants):
+        # Not the tenant's: no choice is added, so the form refuses it.
+        with contextlib.suppress(Http404, JoPayError):
+            merchants.append(merchant_get(tenant=tenant, merchant_id=parse_id(wanted)))
+    return merchants
+
+
 @require_GET
 @portal_view
 def request_list_view(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
-    merchants = list(merchant_list(tenant=tenant).order_by("business_name", "id"))
-    form = RequestFilterForm(request.GET or None, merchants=merchants)
+    form = RequestFilterForm(
+        request.GET or None, merchants=_merchant_choices(tenant, request.GET)
+    )
     filters = form.selector_filters() if form.is_valid() else {}
     if form.is_bound and not form.is_valid():
         messages.error(request, "Some filters were not valid and were ignored.")

@@ -268,3 +268,19 @@ def test_csrf_token_from_the_page_is_accepted(alice_user, partner):
 def test_a_second_merchant_of_bob_is_invisible_in_alice_lists(portal, other_partner):
     MerchantFactory(partner=other_partner, business_name="Bob Only Shop")
     assert b"Bob Only Shop" not in portal.get("/portal/merchants/").content
+
+
+@pytest.mark.parametrize(
+    "path", ["/portal", "/portal/api-keys", "/portal/settings", "/portal/requests"]
+)
+def test_bare_urls_redirect_to_the_slash_form(portal, path):
+    """D35: every portal URL ends in /; APPEND_SLASH serves the bare form."""
+    response = portal.get(path)
+    assert response.status_code == 301
+    assert response["Location"] == path + "/"
+
+
+def test_mode_switch_on_a_detail_page_returns_to_its_list(portal, merchant):
+    pr = make_request(merchant)
+    page = portal.get(f"/portal/requests/{pr.pk}/").content.decode()
+    assert 'name="next" value="/portal/requests/"' in page

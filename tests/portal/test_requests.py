@@ -89,6 +89,19 @@ def test_foreign_merchant_filter_is_refused_not_applied(portal, merchant, bob_me
     assert any(m.level_tag == "error" for m in response.context["messages"])
 
 
+def test_merchant_filter_beyond_the_choice_cap(portal, partner, monkeypatch):
+    from payments.portal import views
+
+    monkeypatch.setattr(views, "MERCHANT_CHOICES", 1)
+    first = MerchantFactory(partner=partner, business_name="A shop")
+    last = MerchantFactory(partner=partner, business_name="Z shop")
+    make_request(first, reference="AAA001")
+    make_request(last, reference="ZZZ001")
+    response = portal.get("/portal/requests/", {"merchant": str(last.pk)})
+    assert refs(response) == ["ZZZ001"]
+    assert len(response.context["form"].fields["merchant"].choices) == 3
+
+
 def test_date_range_is_inclusive_of_both_days(portal, merchant):
     day = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
     make_request(merchant, reference="DAY0", created_at=day - timedelta(days=3))
