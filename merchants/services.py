@@ -270,8 +270,12 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
         )
     if "display_currency" in changes:
         _check_currency_enabled(locked.partner, changes["display_currency"])
+    previous_withdraw = locked.withdraw_address
     for name, value in changes.items():
         setattr(locked, name, value)
+    if locked.withdraw_address != previous_withdraw and "auto_forward" not in changes:
+        # spec §11.1: a grant pins the destination; a new address needs a new grant.
+        locked.auto_forward = False
     if changes.get("auto_forward") is True:
         if not auto_forward_enabled():
             raise JoPayError(ErrorCode.AUTO_FORWARD_REQUIRES_EMBEDDED_WALLET)

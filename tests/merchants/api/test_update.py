@@ -214,3 +214,24 @@ def test_patch_and_get_have_their_own_rate_limit_counters(patch, api, merchant):
     assert response["X-RateLimit-Remaining"] == "59"
     read = api.get(detail_url(merchant.pk))
     assert read["X-RateLimit-Remaining"] == "59"  # merchants.detail, not .update
+
+
+def test_changing_the_withdraw_address_switches_auto_forward_off(
+    api, merchant, settings
+):
+    """spec §11.1: the executor grant pins the destination; a new one is needed."""
+    settings.JOPAY_AUTO_FORWARD_EXECUTORS = {137: "0x" + "1" * 40}
+    first, second = "0x" + "a" * 40, "0x" + "b" * 40
+    url = f"/api/v1/merchants/{merchant.pk}"
+    assert (
+        api.patch(
+            url, {"withdraw_address": first, "auto_forward": True}, format="json"
+        ).json()["auto_forward"]
+        is True
+    )
+    assert (
+        api.patch(url, {"withdraw_address": second}, format="json").json()[
+            "auto_forward"
+        ]
+        is False
+    )
