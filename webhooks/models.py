@@ -120,7 +120,11 @@ class WebhookDelivery(TenantModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(
-        WebhookEvent, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+        WebhookEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="deliveries",
+        db_index=False,  # the (event, endpoint) unique index serves it
     )
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
@@ -180,7 +184,10 @@ class WebhookAttempt(models.Model):
     RESPONSE_BODY_LIMIT = 2048
 
     delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        db_index=False,  # the (delivery, number) unique index serves it
     )
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()

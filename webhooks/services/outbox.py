@@ -1,33 +1,31 @@
 """Outbox state changes of one send (D24): claim, record, sweep, purge.
 
-A worker *claims* a delivery with one conditional UPDATE that only matches a
-row that is ``pending``, due, and not leased by another worker; the same
-statement takes a lease (``locked_until``), counts the attempt and writes the
-attempt's log row. Two workers can therefore never send one delivery at the
-same time, a task that runs twice finds nothing to claim the second time,
-and a worker killed mid-send leaves a lease that simply runs out, after which
-the sweeper enqueues the row again (same ``delivery_id``).
+A worker *claims* a delivery with a conditional UPDATE that only matches a
+row that is ``pending``, due, and not leased by another worker; it takes a
+lease (``locked_until``), counts the attempt and logs it (``claims``). Two
+workers can therefore never send one delivery at the same time, a task that
+runs twice finds nothing to claim the second time, and a worker killed
+mid-send leaves a lease that simply runs out, after which the sweeper
+enqueues the row again (same ``delivery_id``).
 """
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from . import claims
+from .claims import INTERRUPTED, LEASE_SECONDS, Claim
 from .endpoints import webhook_endpoint_disable
 
-# A lease outlives the longest possible send (8 s timeout, 30 s hard task
-# limit), so an attempt that is still running is never sent again in parallel.
-LEASE_SECONDS = 60
 # The sweeper re-enqueues a due row only if no task was put on the broker for
 # it in this long: a lost task is rescued, a healthy backlog is not duplicated.
 REENQUEUE_AFTER_SECONDS = 60
@@ -35,96 +33,17 @@ REENQUEUE_AFTER_SECONDS = 60
 # sweeper is the only path for longer ones (D24: no long countdowns).
 COUNTDOWN_MAX_SECONDS = 300
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
-INTERRUPTED = "no result recorded (worker stopped mid-send)"
 
 _jitter = random.Random()  # noqa: S311 (jitter, not cryptography)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a worker needs to send one attempt, read in the claiming statement."""
-
-    delivery_id: str
-    attempt: int
-    attempt_row_id: int
-    payload: dict[str, Any] | None  # None once the event was purged
-    endpoint_id: int
-    url: str
-    secrets: list[str]  # new first (D25)
-    endpoint_enabled: bool
-    failing_since: datetime | None
-
-
-_CLAIM_SQL = """
-WITH claimed AS (
-    UPDATE {delivery} SET attempts = attempts + 1, locked_until = %(lease)s,
-                          updated_at = %(now)s
-     WHERE id = %(id)s AND state = 'pending' AND next_attempt_at <= %(now)s
-       AND (locked_until IS NULL OR locked_until <= %(now)s)
- RETURNING id, attempts, event_id, endpoint_id
-), logged AS (
-    INSERT INTO {attempt} (delivery_id, number, started_at, error, response_body)
-    SELECT id, attempts, %(now)s, %(interrupted)s, '' FROM claimed
- RETURNING id
-)
-SELECT c.attempts, (SELECT id FROM logged), e.payload, ep.id, ep.url, ep.secret,
-       ep.previous_secret, ep.enabled, ep.failing_since
-  FROM claimed c
-  JOIN {endpoint} ep ON ep.id = c.endpoint_id
-  LEFT JOIN {event} e ON e.id = c.event_id
-"""
 
 
 def delivery_claim(*, delivery_id: str, now: datetime | None = None) -> Claim | None:
     """Lease a due pending delivery, or ``None`` if there is nothing to send.
 
-    One statement, so it commits on its own (autocommit) before any network
-    I/O: the lease is visible to every other worker while this one sends.
+    At most one concurrent caller gets it; the lease and the attempt's log row
+    are committed before the caller does any network I/O (see ``claims``).
     """
-    now = now or timezone.now()
-    sql = _CLAIM_SQL.format(
-        delivery=WebhookDelivery._meta.db_table,
-        attempt=WebhookAttempt._meta.db_table,
-        endpoint=WebhookEndpoint._meta.db_table,
-        event=WebhookEvent._meta.db_table,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "id": delivery_id,
-                "now": now,
-                "lease": now + timedelta(seconds=LEASE_SECONDS),
-                "interrupted": INTERRUPTED,
-            },
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    (
-        attempt,
-        attempt_row_id,
-        payload,
-        endpoint_id,
-        url,
-        secret,
-        previous,
-        enabled,
-        failing_since,
-    ) = row
-    if isinstance(payload, str | bytes):  # Django hands jsonb over as text
-        payload = json.loads(payload)
-    return Claim(
-        delivery_id=str(delivery_id),
-        attempt=attempt,
-        attempt_row_id=attempt_row_id,
-        payload=payload,
-        endpoint_id=endpoint_id,
-        url=url,
-        secrets=[s for s in (secret, previous) if s],
-        endpoint_enabled=enabled,
-        failing_since=failing_since,
-    )
+    return claims.claim(delivery_id=delivery_id, now=now or timezone.now())
 
 
 @dataclass(frozen=True)
@@ -191,7 +110,7 @@ def delivery_record(
     response_body: str,
     now: datetime | None = None,
 ) -> Recorded:
-    """Write the attempt's result and the delivery's next state in one transaction.
+    """Write the attempt's result and the delivery's next state (``claims``).
 
     The delivery row changes only if this attempt still owns it (its attempt
     counter is unchanged); a worker whose lease ran out while it waited still
@@ -210,30 +129,22 @@ def delivery_record(
             next_at = now + timedelta(seconds=delay)
             countdown = delay if delay <= COUNTDOWN_MAX_SECONDS else None
     changes: dict[str, Any] = {
-        "state": state,
+        "state": str(state),
         "next_attempt_at": next_at,
-        "locked_until": None,
         "last_status_code": status_code,
-        "abandoned_reason": verdict.abandoned_reason,
-        "updated_at": now,
+        "abandoned_reason": str(verdict.abandoned_reason),
+        "delivered_at": now if state == WebhookDelivery.State.DELIVERED else None,
+        "enqueued_at": next_at if countdown is not None else None,
     }
-    if state == WebhookDelivery.State.DELIVERED:
-        changes["delivered_at"] = now
-    if countdown is not None:
-        changes["enqueued_at"] = next_at
-    with transaction.atomic():
-        WebhookAttempt.objects.filter(pk=claim.attempt_row_id).update(
-            status_code=status_code,
-            latency_ms=latency_ms,
-            error=error[:200],
-            response_body=response_body,
-        )
-        owned = WebhookDelivery.objects.filter(
-            pk=claim.delivery_id, attempts=claim.attempt
-        ).update(**changes)
-        if not owned:
-            countdown = None
-        _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+    attempt = {
+        "status_code": status_code,
+        "latency_ms": latency_ms,
+        "error": error[:200],
+        "response_body": response_body,
+    }
+    if not claims.write_result(claim=claim, changes=changes, attempt=attempt, now=now):
+        countdown = None  # a newer attempt owns the row; it schedules itself
+    _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
     return Recorded(state=state, next_attempt_at=next_at, countdown=countdown)
 
 
@@ -324,3 +235,18 @@ def events_purge(*, now: datetime | None = None) -> dict[str, int]:
         "attempts": logs.get(WebhookAttempt._meta.label, 0),
         "bodies_cleared": bodies,
     }
+
+
+__all__ = [
+    "INTERRUPTED",
+    "LEASE_SECONDS",
+    "Claim",
+    "Recorded",
+    "Verdict",
+    "delivery_abandon",
+    "delivery_claim",
+    "delivery_record",
+    "due_delivery_ids",
+    "events_purge",
+    "retry_delay",
+]

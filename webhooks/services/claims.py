@@ -1,0 +1,254 @@
+"""The two writes around every send: claim (lease) and result (D24).
+
+Each has a PostgreSQL form that is one statement — one round trip, committed
+without waiting for the WAL flush — and a portable ORM form for the embedded
+SQLite default (D30). Both give the same guarantees:
+
+* claim: a conditional UPDATE that matches only a ``pending``, due row
+  without a live lease, so of any number of concurrent callers at most one
+  gets it; it counts the attempt, takes the lease and writes the attempt's
+  log row, and commits before any network I/O.
+* result: the attempt's outcome and the delivery's next state; the delivery
+  row changes only while this attempt still owns it (its counter unchanged).
+
+Relaxed commits (``synchronous_commit`` off, for these two writes only): a
+database crash can forget the last fraction of a second of leases and
+results. The worst outcome is that a delivery is sent once more with the same
+``delivery_id`` — the at-least-once contract of D24. Events and new delivery
+rows are written by ``event_emit`` in the caller's transaction with full
+durability. Waiting for a WAL flush on each of these writes would cap a
+worker process far below the throughput goal on an ordinary disk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+# A lease outlives the longest possible send (8 s timeout, 30 s hard task
+# limit), so an attempt that is still running is never sent again in parallel.
+LEASE_SECONDS = 60
+INTERRUPTED = "no result recorded (worker stopped mid-send)"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker needs to send one attempt, read when claiming."""
+
+    delivery_id: str
+    attempt: int
+    attempt_row_id: int
+    payload: dict[str, Any] | None  # None once the event was purged
+    endpoint_id: int
+    url: str
+    secrets: list[str]  # new first (D25)
+    endpoint_enabled: bool
+    failing_since: datetime | None
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "delivery": WebhookDelivery._meta.db_table,
+        "attempt": WebhookAttempt._meta.db_table,
+        "endpoint": WebhookEndpoint._meta.db_table,
+        "event": WebhookEvent._meta.db_table,
+    }
+
+
+# ``relaxed`` is referenced from each WHERE so PostgreSQL evaluates it: a
+# transaction-local setting that is still in force when the statement's own
+# implicit transaction commits.
+_CLAIM_SQL = """
+WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+claimed AS (
+    UPDATE {delivery} SET attempts = attempts + 1, locked_until = %(lease)s,
+                          updated_at = %(now)s
+     WHERE id = %(id)s AND state = 'pending' AND next_attempt_at <= %(now)s
+       AND (locked_until IS NULL OR locked_until <= %(now)s)
+       AND (SELECT v FROM relaxed) IS NOT NULL
+ RETURNING id, attempts, event_id, endpoint_id
+), logged AS (
+    INSERT INTO {attempt} (delivery_id, number, started_at, error, response_body)
+    SELECT id, attempts, %(now)s, %(interrupted)s, '' FROM claimed
+ RETURNING id
+)
+SELECT c.attempts, (SELECT id FROM logged), e.payload, ep.id, ep.url, ep.secret,
+       ep.previous_secret, ep.enabled, ep.failing_since
+  FROM claimed c
+  JOIN {endpoint} ep ON ep.id = c.endpoint_id
+  LEFT JOIN {event} e ON e.id = c.event_id
+"""
+
+_RESULT_SQL = """
+WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+logged AS (
+    UPDATE {attempt} SET status_code = %(status_code)s, latency_ms = %(latency_ms)s,
+                         error = %(error)s, response_body = %(response_body)s
+     WHERE id = %(attempt_row_id)s AND (SELECT v FROM relaxed) IS NOT NULL
+ RETURNING id
+), moved AS (
+    UPDATE {delivery} SET state = %(state)s, next_attempt_at = %(next_attempt_at)s,
+                          locked_until = NULL, last_status_code = %(status_code)s,
+                          abandoned_reason = %(abandoned_reason)s,
+                          delivered_at = COALESCE(%(delivered_at)s, delivered_at),
+                          enqueued_at = COALESCE(%(enqueued_at)s, enqueued_at),
+                          updated_at = %(now)s
+     WHERE id = %(delivery_id)s AND attempts = %(attempt)s
+       AND (SELECT v FROM relaxed) IS NOT NULL
+ RETURNING id
+)
+SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved)
+"""
+
+
+def claim(*, delivery_id: str, now: datetime) -> Claim | None:
+    """Lease a due pending delivery and log its attempt, or ``None``."""
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(delivery_id=delivery_id, now=now)
+    return _claim_portable(delivery_id=delivery_id, now=now)
+
+
+def write_result(
+    *, claim: Claim, changes: dict[str, Any], attempt: dict[str, Any], now: datetime
+) -> bool:
+    """Store the attempt's outcome and the delivery's ``changes``; ``True`` if owned."""
+    if connection.vendor == "postgresql":
+        return _result_postgresql(
+            claim=claim, changes=changes, attempt=attempt, now=now
+        )
+    return _result_portable(claim=claim, changes=changes, attempt=attempt, now=now)
+
+
+def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple | None:
+    """Run one statement as a server-side prepared statement; its one row.
+
+    These two statements run for every attempt; preparing them once per
+    connection saves the planning, which costs about as much as executing.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, params, prepare=True)
+        return cur.fetchone()
+
+
+def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
+    row = _execute_prepared(
+        _CLAIM_SQL.format(**_tables()),
+        {
+            "id": str(delivery_id),
+            "now": now,
+            "lease": now + timedelta(seconds=LEASE_SECONDS),
+            "interrupted": INTERRUPTED,
+        },
+    )
+    if row is None:
+        return None
+    attempt, attempt_row_id, payload, endpoint_id, url, secret, previous = row[:7]
+    enabled, failing_since = row[7:]
+    if isinstance(payload, str | bytes):  # Django hands jsonb over as text
+        payload = json.loads(payload)
+    return Claim(
+        delivery_id=str(delivery_id),
+        attempt=attempt,
+        attempt_row_id=attempt_row_id,
+        payload=payload,
+        endpoint_id=endpoint_id,
+        url=url,
+        secrets=[s for s in (secret, previous) if s],
+        endpoint_enabled=enabled,
+        failing_since=failing_since,
+    )
+
+
+def _result_postgresql(
+    *, claim: Claim, changes: dict[str, Any], attempt: dict[str, Any], now: datetime
+) -> bool:
+    params = {
+        "delivered_at": None,
+        "enqueued_at": None,
+        **changes,
+        **attempt,
+        "attempt_row_id": claim.attempt_row_id,
+        "delivery_id": str(claim.delivery_id),
+        "attempt": claim.attempt,
+        "now": now,
+    }
+    _, moved = _execute_prepared(_RESULT_SQL.format(**_tables()), params)
+    return bool(moved)
+
+
+@contextmanager
+def _relaxed_commit() -> Iterator[None]:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
+def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
+    with _relaxed_commit():
+        claimed = (
+            WebhookDelivery.objects.filter(
+                pk=delivery_id,
+                state=WebhookDelivery.State.PENDING,
+                next_attempt_at__lte=now,
+            )
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+            .update(
+                attempts=F("attempts") + 1,
+                locked_until=now + timedelta(seconds=LEASE_SECONDS),
+                updated_at=now,
+            )
+        )
+        if not claimed:
+            return None
+        # The row is ours until commit, so ``attempts`` is this attempt's number.
+        delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(
+            pk=delivery_id
+        )
+        logged = WebhookAttempt.objects.create(
+            delivery_id=delivery_id,
+            number=delivery.attempts,
+            started_at=now,
+            error=INTERRUPTED,
+        )
+    endpoint = delivery.endpoint
+    return Claim(
+        delivery_id=str(delivery_id),
+        attempt=delivery.attempts,
+        attempt_row_id=logged.pk,
+        payload=delivery.event.payload if delivery.event is not None else None,
+        endpoint_id=endpoint.pk,
+        url=endpoint.url,
+        secrets=endpoint.signing_secrets(),
+        endpoint_enabled=endpoint.enabled,
+        failing_since=endpoint.failing_since,
+    )
+
+
+def _result_portable(
+    *, claim: Claim, changes: dict[str, Any], attempt: dict[str, Any], now: datetime
+) -> bool:
+    fields = {
+        k: v
+        for k, v in changes.items()
+        if v is not None or k not in ("delivered_at", "enqueued_at")
+    }
+    with _relaxed_commit():
+        WebhookAttempt.objects.filter(pk=claim.attempt_row_id).update(**attempt)
+        return bool(
+            WebhookDelivery.objects.filter(
+                pk=claim.delivery_id, attempts=claim.attempt
+            ).update(**fields, locked_until=None, updated_at=now)
+        )
