@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,39 +57,45 @@ def child_env(**extra: str) -> dict[str, str]:
 def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None):
     """A real gunicorn serving JoPay on a free loopback port; yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "jopay_project.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env or child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/api/v1/ping", timeout=5)  # any JSON 404
-                break
-            except requests.RequestException:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
+    # Its log goes to a file, not a pipe: nobody reads a pipe while the server
+    # runs, so a chatty server would block once the pipe buffer is full.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "jopay_project.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env or child_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+            # Generous: booting several workers on a loaded 2-core box is slow.
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    requests.get(base + "/api/v1/ping", timeout=5)  # any JSON 404
+                    break
+                except requests.RequestException:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        proc.kill()
+                        proc.wait()
+                        log.seek(0)
+                        raise RuntimeError(log.read().decode()[-2000:]) from None
+                    time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
