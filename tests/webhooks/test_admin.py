@@ -1,0 +1,52 @@
+"""Staff admin: lists never show secrets; Resend calls the same service (D24)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from webhooks.delivery import deliver
+from webhooks.models import WebhookDelivery
+
+from .conftest import Answer, emit
+
+
+def test_lists_and_detail_pages_render_without_secrets(
+    admin_client, partner, endpoint_for, receiver
+):
+    receiver.program("/hook", Answer(500, body=b"receiver said no"))
+    endpoint, secret = endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    deliver(delivery_id=str(delivery.pk))
+    pages = [
+        reverse("admin:webhooks_webhookendpoint_changelist"),
+        reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk]),
+        reverse("admin:webhooks_webhookevent_changelist"),
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk]),
+    ]
+    for page in pages:
+        answer = admin_client.get(page)
+        assert answer.status_code == 200, page
+        assert secret.encode() not in answer.content, page
+    detail = admin_client.get(pages[-1])
+    assert b"receiver said no" in detail.content  # the attempt inline
+
+
+def test_resend_action_queues_the_same_delivery(
+    admin_client, partner, endpoint_for, receiver, django_capture_on_commit_callbacks
+):
+    receiver.program("/hook", Answer(400), Answer(200))
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    deliver(delivery_id=str(delivery.pk))
+    with django_capture_on_commit_callbacks() as callbacks:
+        answer = admin_client.post(
+            reverse("admin:webhooks_webhookdelivery_changelist"),
+            {"action": "resend", "_selected_action": [str(delivery.pk)]},
+        )
+    assert answer.status_code == 302
+    assert len(callbacks) == 1
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"
+    assert deliver(delivery_id=str(delivery.pk)).state == "delivered"
+    assert WebhookDelivery.objects.count() == 1

@@ -1,0 +1,44 @@
+"""Task names, limits and the beat entries that point at them (D24, D36)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from jopay_project.celery import app
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.tasks import purge_old_events_task, send_due_deliveries_task
+
+from .conftest import emit
+
+
+def test_tasks_are_registered_under_the_scheduled_names():
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    for name in ("webhooks.send_due_deliveries", "webhooks.purge_old_events"):
+        assert name in scheduled
+        assert name in app.tasks
+    deliver = app.tasks["webhooks.deliver"]
+    assert deliver.acks_late is True
+    assert (deliver.soft_time_limit, deliver.time_limit) == (20, 30)
+
+
+def test_sweeper_task_enqueues_due_rows_once(partner, endpoint_for):
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        enqueued_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert send_due_deliveries_task.run() == 1
+    assert send_due_deliveries_task.run() == 0
+
+
+def test_purge_task_deletes_events_older_than_30_days(partner):
+    old = emit(partner)
+    WebhookEvent.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=30, seconds=1)
+    )
+    keep = emit(partner)
+    assert purge_old_events_task.run()["events"] == 1
+    assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [keep.pk]
