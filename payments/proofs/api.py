@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode
+from payments.api.serializers import PaymentRequestOutput
 from payments.selectors import payment_request_get
 from payments.serializers import payment_request_data
 
@@ -25,7 +26,7 @@ class PaymentRequestReverifyApi(JoPayApiView):
 
     @extend_schema(
         request=None,
-        responses={200: None},
+        responses={200: PaymentRequestOutput},
         summary="Re-run on-chain verification of the request's proof now (10 s budget)",
     )
     def post(self, request: Request, request_id: str) -> Response:
