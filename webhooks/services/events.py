@@ -7,6 +7,7 @@ enqueues the send task after the surrounding transaction commits.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -102,9 +103,17 @@ def _delivery_create(
 
 
 def _enqueue_on_commit(delivery: WebhookDelivery) -> None:
+    """Put the send on the broker once the row is committed (``delay_on_commit``).
+
+    ``robust``: the state change has committed by then, so a broker outage
+    must not turn the caller's answer into an error; the row is in the
+    outbox and ``webhooks.send_due_deliveries`` enqueues it later.
+    """
     from ..tasks import webhook_delivery_send_task  # tasks import services
 
-    webhook_delivery_send_task.delay_on_commit(str(delivery.pk))
+    transaction.on_commit(
+        partial(webhook_delivery_send_task.delay, str(delivery.pk)), robust=True
+    )
 
 
 def _enabled_endpoint(partner: Partner) -> WebhookEndpoint:
