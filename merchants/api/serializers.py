@@ -242,8 +242,9 @@ class MerchantUpdateInput(MerchantProfileInput):
     disabled = serializers.BooleanField(required=False)
 
 
-class MerchantOutput(serializers.Serializer):
-    ok = serializers.BooleanField()
+class MerchantItemOutput(serializers.Serializer):
+    """One merchant as list items show it (no ``ok``: the list envelope has it)."""
+
     merchant_id = serializers.UUIDField()
     display_name = serializers.CharField(allow_null=True)
     business_name = serializers.CharField(allow_null=True)
@@ -268,8 +269,12 @@ class MerchantOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class MerchantOutput(MerchantItemOutput):
+    ok = serializers.BooleanField()
+
+
 class MerchantListOutput(serializers.Serializer):
     ok = serializers.BooleanField()
-    data = MerchantOutput(many=True)
+    data = MerchantItemOutput(many=True)
     has_more = serializers.BooleanField()
     next_cursor = serializers.CharField(allow_null=True)

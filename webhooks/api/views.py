@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,15 +24,89 @@ from .serializers import (
 WEBHOOKS_WRITE = "webhooks:write"
 
 
+# OpenAPI only: the shapes ``endpoint_output`` / ``event_output`` render.
+class EndpointInputDoc(serializers.Serializer):
+    url = serializers.CharField(required=False, help_text='https URL; "" removes it')
+    enabled = serializers.BooleanField(required=False)
+
+
+class EndpointOutputDoc(serializers.Serializer):
+    ok = serializers.BooleanField()
+    url = serializers.CharField(allow_null=True)
+    enabled = serializers.BooleanField()
+    rotation_pending = serializers.BooleanField()
+    failing_since = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField(allow_null=True)
+    secret = serializers.CharField(
+        required=False, help_text="Only in the answer that generated it."
+    )
+
+
+class AttemptDoc(serializers.Serializer):
+    number = serializers.IntegerField()
+    status_code = serializers.IntegerField(allow_null=True)
+    latency_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+
+
+class DeliveryDoc(serializers.Serializer):
+    delivery_id = serializers.UUIDField()
+    state = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    abandoned_reason = serializers.CharField(allow_null=True)
+    attempt_log = AttemptDoc(many=True)
+
+
+class EventDoc(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    type = serializers.CharField()
+    request_id = serializers.UUIDField(allow_null=True)
+    sequence = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    payload = serializers.JSONField()
+    deliveries = DeliveryDoc(many=True)
+
+
+class EventPageDoc(serializers.Serializer):
+    ok = serializers.BooleanField()
+    data = EventDoc(many=True)
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class TestSentDoc(serializers.Serializer):
+    ok = serializers.BooleanField()
+    event_id = serializers.UUIDField()
+    delivery_id = serializers.UUIDField()
+
+
+class ResentDoc(TestSentDoc):
+    state = serializers.CharField()
+
+
 class WebhookEndpointApi(JoPayApiView):
     """``GET`` / ``PUT /api/v1/webhooks/endpoint`` (D35)."""
 
     rate_group = "webhooks.endpoint"
     required_scopes = {"GET": None, "PUT": WEBHOOKS_WRITE}
 
+    @extend_schema(
+        responses={200: EndpointOutputDoc},
+        operation_id="webhooks_endpoint_retrieve",
+        summary="Get the webhook endpoint",
+    )
     def get(self, request: Request) -> Response:
         return ok(endpoint_output(webhook_endpoint_get(partner=self.tenant.partner)))
 
+    @extend_schema(
+        request=EndpointInputDoc,
+        responses={200: EndpointOutputDoc},
+        operation_id="webhooks_endpoint_update",
+        summary="Set the webhook URL or enable/disable it (live key only)",
+    )
     def put(self, request: Request) -> Response:
         # D35: one endpoint serves both modes, so only a live key may change it.
         if self.tenant.test_mode:
@@ -48,6 +124,12 @@ class WebhookTestApi(JoPayApiView):
     rate_group = "webhooks.test"
     required_scope = WEBHOOKS_WRITE
 
+    @extend_schema(
+        request=None,
+        responses={202: TestSentDoc},
+        operation_id="webhooks_test",
+        summary="Send a webhook.test event",
+    )
     def post(self, request: Request) -> Response:
         delivery = webhook_test_send(
             partner=self.tenant.partner, test_mode=self.tenant.test_mode
@@ -64,6 +146,17 @@ class EventListApi(JoPayApiView):
     rate_group = "events.list"
     required_scope = "events:read"
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", int, required=False, description="1-100"),
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter("request_id", str, required=False),
+            OpenApiParameter("type", str, required=False),
+        ],
+        responses={200: EventPageDoc},
+        operation_id="events_list",
+        summary="List events of the last 30 days with their deliveries",
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = parse_limit(params.get("limit"))
@@ -84,6 +177,12 @@ class EventResendApi(JoPayApiView):
     rate_group = "events.resend"
     required_scope = WEBHOOKS_WRITE
 
+    @extend_schema(
+        request=None,
+        responses={202: ResentDoc},
+        operation_id="events_resend",
+        summary="Queue one more attempt of the event's delivery (same delivery_id)",
+    )
     def post(self, request: Request, event_id: str) -> Response:
         # D35: a malformed event id is not_found, like a foreign one.
         event = event_get(
