@@ -59,6 +59,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "jopay_project.middleware.RequestIdMiddleware",
+    # Outside every Django middleware, so what they answer themselves (the host
+    # check's 400, CSRF's 403) is turned into JSON under /api/v1 too (D3).
+    "jopay_project.middleware.ApiFallbackMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,7 +70,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "jopay_project.middleware.ApiFallbackMiddleware",
 ]
 
 ROOT_URLCONF = "jopay_project.urls"

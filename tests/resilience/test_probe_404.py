@@ -123,3 +123,12 @@ def test_unknown_routes_and_wrong_methods_answer_json_not_html(probe):
         answer = callers["owner"](method, path)
         assert answer.headers["Content-Type"].startswith("application/json"), path
         assert (answer.status_code, answer.json()["error"]) == (status, code), path
+
+
+def test_a_refused_host_header_answers_json_under_api_v1(probe):
+    """D3: even Django's own host check (raised before any view) is no HTML page."""
+    callers, _ = probe
+    answer = callers["owner"]("get", "/api/v1/merchants", headers={"Host": "evil.test"})
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+    assert answer.headers["X-Request-Id"]
