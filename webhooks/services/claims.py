@@ -39,6 +39,7 @@ from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEv
 # limit), so an attempt that is still running is never sent again in parallel.
 LEASE_SECONDS = 60
 INTERRUPTED = "no result recorded (worker stopped mid-send)"
+_NEVER_AUTOMATICALLY = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,18 @@ def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple | None:
     """Run one statement as a server-side prepared statement; its one row.
 
     These two statements run for every attempt; preparing them once per
-    connection saves the planning, which costs about as much as executing.
+    connection saves their planning, which costs about as much as running
+    them. Django switches psycopg's automatic preparing off
+    (``prepare_threshold=None``), and psycopg then ignores ``prepare=True``
+    too; a huge threshold restores the explicit form while every other query
+    stays unprepared. (Behind PgBouncer in transaction mode this needs its
+    ``max_prepared_statements``.)
     """
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+    pg = connection.connection
+    if pg.prepare_threshold is None:
+        pg.prepare_threshold = _NEVER_AUTOMATICALLY
+    with connection.wrap_database_errors, psycopg.Cursor(pg) as cur:
         cur.execute(sql, params, prepare=True)
         return cur.fetchone()
 

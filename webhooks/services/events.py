@@ -7,7 +7,6 @@ enqueues the send task after the surrounding transaction commits.
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -111,9 +110,15 @@ def _enqueue_on_commit(delivery: WebhookDelivery) -> None:
     """
     from ..tasks import webhook_delivery_send_task  # tasks import services
 
-    transaction.on_commit(
-        partial(webhook_delivery_send_task.delay, str(delivery.pk)), robust=True
-    )
+    delivery_id = str(delivery.pk)
+
+    # A named function, not functools.partial: Django's robust on_commit logs
+    # the failure with ``func.__qualname__``, which a partial lacks, so a
+    # broker outage raised AttributeError after the commit (the Redis drill).
+    def enqueue_delivery() -> None:
+        webhook_delivery_send_task.delay(delivery_id)
+
+    transaction.on_commit(enqueue_delivery, robust=True)
 
 
 def _enabled_endpoint(partner: Partner) -> WebhookEndpoint:

@@ -149,12 +149,15 @@ def delivery_record(
 
 
 def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> None:
-    endpoints = WebhookEndpoint.objects.filter(pk=claim.endpoint_id)
+    # The common case (a 2xx on a healthy endpoint) returns before building
+    # any query: this runs once per attempt.
     if verdict.streak == "none":
         return
+    if verdict.streak == "success" and claim.failing_since is None:
+        return
+    endpoints = WebhookEndpoint.objects.filter(pk=claim.endpoint_id)
     if verdict.streak == "success":
-        if claim.failing_since is not None:
-            endpoints.filter(failing_since__isnull=False).update(failing_since=None)
+        endpoints.filter(failing_since__isnull=False).update(failing_since=None)
         return
     if verdict.disable_endpoint:
         webhook_endpoint_disable(
