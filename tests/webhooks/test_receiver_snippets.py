@@ -26,7 +26,7 @@ from webhooks.services import webhook_secret_rotate
 
 from .conftest import emit
 
-README = Path(__file__).resolve().parents[2] / "README-webhooks.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def code_block(language: str) -> str:
