@@ -15,6 +15,17 @@ from jopay_project.ratelimits import LIMITS
 from payments.services.fx import fx_rate_set_manual
 from tests.factories import MerchantFactory, make_key
 
+# Reused, not rewritten: the webhook suite's HTTPS receiver (trustme CA,
+# programmable answers) and its worker process handle.
+from tests.webhooks.conftest import (  # noqa: F401 (fixtures registered here)
+    Answer,
+    Worker,
+    _receiver_ca,
+    _receiver_server,
+    endpoint_for,
+    receiver,
+)
+
 # Far above any drill's call count (every per-key group of the D27 table): the
 # drills measure behaviour, not the limiter.
 GENEROUS_LIMITS = {
@@ -39,3 +50,31 @@ def live_merchant(live_partner):
 @pytest.fixture
 def live_key(live_partner):
     return make_key(live_partner)
+
+
+# --- webhook drills: workers with our env ------------------------------------
+
+
+@pytest.fixture
+def start_worker(receiver, transactional_db, tmp_path):  # noqa: F811
+    """``start_worker(**env)`` → a running Celery worker (a ``Worker`` handle) on
+    the test database, trusting the receiver's CA; stopped at teardown."""
+    from tests.live import child_env
+
+    workers: list[Worker] = []
+
+    def start(**extra: str) -> Worker:
+        env = child_env(
+            JOPAY_WEBHOOK_CA_BUNDLE=str(receiver.ca_path),
+            JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS="1",
+            CELERY_SKIP_CHECKS="1",
+            **extra,
+        )
+        worker = Worker(env, tmp_path / f"worker{len(workers)}.log")
+        workers.append(worker)
+        worker.start()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
