@@ -13,6 +13,14 @@ import pytest
 
 from jopay_project.ratelimits import LIMITS
 from payments.services.fx import fx_rate_set_manual
+from tests.chain.conftest import (  # noqa: F401 (fixtures registered here)
+    anvil,
+    evm_snapshot,
+    local_chain,
+    make_request,
+    usdc,
+    w3,
+)
 from tests.factories import MerchantFactory, make_key
 
 # Reused, not rewritten: the webhook suite's HTTPS receiver (trustme CA,
