@@ -186,8 +186,8 @@ def bench_tenant(*, merchants: int = 16, test_mode: bool = False) -> BenchTenant
             },
         )
         # A clean slate: old open requests would hold D15 tags of the wallets.
-        PaymentRequest.objects.filter(partner=partner).delete()
         WebhookEvent.objects.filter(partner=partner).delete()
+        PaymentRequest.objects.filter(partner=partner).delete()
         fx_rate_set_manual(currency="EUR", rate=BENCH_EUR_RATE, partner=partner)
         ids, wallets = [], []
         for index in range(merchants):
