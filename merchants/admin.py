@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils import timezone
 
 from .keys import VALID_SCOPES, api_key_create, api_key_revoke
@@ -35,6 +36,8 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     list_filter = ["is_active", "default_currency"]
     inlines = [PartnerUserInline]
+    # Logos are https; also settles Django 6's URLField scheme default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["slug", "name", "is_active"]}),
         (

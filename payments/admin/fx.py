@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 
+from merchants.admin import PartnerAdmin
 from payments.models import FxRate
 from payments.money import SUPPORTED_CURRENCIES
 from payments.selectors import fx_rate_is_stale
@@ -133,3 +134,23 @@ class FxRateAdmin(admin.ModelAdmin):
         if request.method == "POST" and self.has_change_permission(request):
             self._refresh(request)
         return HttpResponseRedirect(reverse("admin:payments_fxrate_changelist"))
+
+
+class FxOverrideInline(admin.TabularInline):
+    """A partner's FX overrides on its admin page (D31). They are set in the FX
+    rate admin above, which saves through ``fx_rate_set_manual``."""
+
+    model = FxRate
+    fk_name = "partner"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = readonly_fields = ["currency", "rate", "source", "pinned", "fetched_at"]
+    verbose_name_plural = "FX overrides (add one under Payments → FX rates)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Attached from here so the app arrow stays payments → merchants.
+PartnerAdmin.inlines = [*PartnerAdmin.inlines, FxOverrideInline]
