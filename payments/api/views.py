@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jopay_project.api import JoPayApiView, ok, parse_uuid
+from jopay_project.db import retry_transient
 from jopay_project.errors import ErrorCode
 from jopay_project.formats import iso
 from jopay_project.pagination import keyset_page, parse_limit
@@ -74,8 +75,9 @@ class PaymentRequestCreateApi(JoPayApiView):
             idempotency_key=key,
             idempotency_hash=digest,
         )
-        created_request, created = payment_request_create(
-            tenant=self.tenant, draft=draft
+        # A deadlock victim (two creates crossing on locks) is retried whole.
+        created_request, created = retry_transient(
+            lambda: payment_request_create(tenant=self.tenant, draft=draft)
         )
         if not created:
             return ok(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 
 from jopay_project.errors import ErrorCode, JoPayError
@@ -64,13 +65,20 @@ def amount_base(usdc_micro: int) -> int:
 def amount_lock(address: str) -> None:
     """Serialise tag choice for one receiving address (D15). Call inside a transaction.
 
-    ``get_or_create`` makes sure the row exists (a concurrent first create for
-    the same wallet loses the insert race harmlessly and reads the row), then
-    ``SELECT … FOR UPDATE`` holds it until the caller commits, so two creates
-    for the same wallet, from any partner or mode, cannot see the same free tag.
+    One upsert both makes sure the row exists and locks it until the caller
+    commits (``ON CONFLICT DO UPDATE`` takes the row lock, also when a
+    concurrent first create for the same wallet inserted it a moment before),
+    so two creates for the same wallet, from any partner or mode, cannot see
+    the same free tag. SQLite (the embedded default) supports the same
+    statement and serialises writers anyway.
     """
-    AmountLock.objects.get_or_create(address=address)
-    AmountLock.objects.select_for_update().get(address=address)
+    table = connection.ops.quote_name(AmountLock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (address) VALUES (%s) "  # noqa: S608 (quoted name)
+            "ON CONFLICT (address) DO UPDATE SET address = EXCLUDED.address",
+            [address],
+        )
 
 
 def amount_taken_tags(*, address: str, base: int, now: datetime) -> set[int]:

@@ -164,9 +164,9 @@ def payment_request_create(
         idempotency_hash=draft.idempotency_hash,
     )
     for _ in range(REFERENCE_TRIES):
+        # No look-up first: the unique index and the savepoint catch the rare
+        # collision (32**6 codes), and we draw again.
         request.reference = _reference()
-        if PaymentRequest.objects.filter(reference=request.reference).exists():
-            continue
         try:
             with transaction.atomic():  # a savepoint: the outer transaction survives
                 request.save(force_insert=True)
