@@ -23,7 +23,8 @@ install:
 # services.sh picks PostgreSQL/Redis (yours, the machine's, or throwaway ones).
 # The assignment, not `eval "$(...)"`, so a failure of services.sh stops here.
 test: install
-	@envs="$$(bash scripts/services.sh env)"
+	@bash scripts/test_tools.sh
+	envs="$$(bash scripts/services.sh env)"
 	eval "$$envs"
 	rc=0
 	.venv/bin/pytest $(PYTEST_ARGS) || rc=$$?

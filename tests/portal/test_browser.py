@@ -54,7 +54,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium")
+        pytest.fail("no /usr/bin/chromium (scripts/test_tools.sh installs it)")
     # Playwright's sync API keeps an asyncio loop on this thread; Django's ORM
     # would take the test's own (synchronous) queries for async ones. The
     # documented way out for Playwright + Django tests:

@@ -142,7 +142,7 @@ def throwaway_redis(tmp_path):
     starts an empty one on the same port (queued tasks are gone)."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server is not installed (scripts/test_tools.sh installs it)")
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     args += ["--appendonly", "no", "--dir", str(tmp_path)]

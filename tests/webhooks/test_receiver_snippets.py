@@ -111,7 +111,7 @@ def free_port() -> int:
 def node_receiver(tmp_path):
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is not installed (scripts/test_tools.sh installs it)")
     script = tmp_path / "receiver.js"
     script.write_text(code_block("javascript"))
     procs: list[subprocess.Popen] = []
