@@ -16,29 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium
 from webhooks.models import WebhookEvent
 
 from .conftest import CHAIN_ID, PAYERS
 
-# serialized_rollback: the live server's flush must not wipe the seeded chains
-# (migration data) for the tests that run after this one.
 pytestmark = [
     pytest.mark.chain,
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 FAKE_WALLET = Path(__file__).with_name("fake_wallet.js").read_text()
 
@@ -54,26 +42,9 @@ def eager_celery():
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    import os
-
-    # Playwright's sync API keeps an event loop running in this thread; the
-    # test's own ORM calls are still plain synchronous code (the documented
-    # Django switch for exactly this case).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"{CHROMIUM} is missing: apt-get install -y --no-install-recommends "
-            "chromium",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 def test_pay_with_browser_wallet_until_verified(

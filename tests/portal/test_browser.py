@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 import trustme
 from django.db import transaction
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from merchants.models import ApiKey
 from payments.serializers import payment_request_event_data
 from recurring.models import Charge, Plan
 from recurring.services import plan_create
+from tests.browser import chromium
 from tests.factories import WALLET, MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, make_request, make_verified
 from webhooks.models import WebhookDelivery, WebhookEvent
@@ -36,42 +37,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("no /usr/bin/chromium (scripts/test_tools.sh installs it)")
-    # Playwright's sync API keeps an asyncio loop on this thread; Django's ORM
-    # would take the test's own (synchronous) queries for async ones. The
-    # documented way out for Playwright + Django tests:
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=ARGS
-            )
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
