@@ -50,7 +50,7 @@ def test_create_partner_prints_keys_that_work():
     "args",
     [
         ["--slug", "Bad_Slug", "--name", "x"],
-        ["--slug", "ok-slug", "--name", "x", "--currency", "XXX"],
+        ["--slug", "ok-slug", "--name", "x", "--currency", "ZZZ"],
         [
             "--slug",
             "ok-slug",

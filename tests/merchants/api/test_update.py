@@ -166,7 +166,7 @@ def test_auto_forward_false_is_always_allowed(patch, settings):
     [
         ({"email": "bad"}, "invalid_email", None),
         ({"country": "Germany"}, "invalid_country", None),
-        ({"display_currency": "XXX"}, "invalid_currency", None),
+        ({"display_currency": "ZZZ"}, "invalid_currency", None),
         ({"display_currency": "CHF"}, "unsupported_currency", None),
         ({"account_type": None}, "invalid_account_type", None),
         ({"account_type": "shop"}, "invalid_account_type", None),
