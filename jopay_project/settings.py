@@ -101,6 +101,15 @@ if DATABASE_URL:
         raise ImproperlyConfigured(
             f"DATABASE_URL is not a database URL: {exc}"
         ) from None
+    if _db["ENGINE"].endswith("postgresql"):
+        # Server-side parameters, so psycopg can prepare the statements a
+        # process runs again and again (auth, create, list): PostgreSQL then
+        # plans each once per connection instead of on every request. Behind a
+        # transaction-mode pooler without prepared-statement support, set
+        # prepare_threshold to None.
+        _db.setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 2}
+        )
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",

@@ -21,7 +21,7 @@ from rest_framework import serializers
 from jopay_project.errors import ErrorCode, JoPayError
 from merchants.models import Merchant, Partner
 from merchants.validation import body_hash
-from payments.models import PaymentRequest
+from payments.models import FxRate, PaymentRequest
 from payments.money import MAX_FIAT_INT, is_supported
 from payments.services.requests import PaymentRequestDraft
 
@@ -174,6 +174,7 @@ def parse_create_body(
     partner: Partner,
     idempotency_key: str | None,
     idempotency_hash: str,
+    fx_rate: FxRate | None = None,
 ) -> PaymentRequestDraft:
     """Every shape check of a create body after the merchant is known, in D34 order."""
     fiat_int = parse_fiat_amount(body.get("fiat_amount_int"))
@@ -198,6 +199,7 @@ def parse_create_body(
         return_url=return_url,
         idempotency_key=idempotency_key,
         idempotency_hash=idempotency_hash,
+        fx_rate=fx_rate,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf
 from rest_framework.request import Request
@@ -9,15 +11,15 @@ from rest_framework.response import Response
 
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.db import retry_transient
-from jopay_project.errors import ErrorCode
+from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from jopay_project.pagination import keyset_page, parse_limit
 from merchants.api.serializers import json_object_body
-from merchants.selectors import merchant_get
 from merchants.validation import validate_idempotency_key
 from payments.selectors import (
     fx_rate_is_stale,
     fx_rates_effective,
+    payment_request_create_context,
     payment_request_get,
     payment_request_list,
 )
@@ -55,7 +57,13 @@ class PaymentRequestCreateApi(JoPayApiView):
         body = json_object_body(request)
         key = validate_idempotency_key(body.get("idempotency_key"))
         digest = create_body_hash(body)
-        if key is not None:
+        merchant_id = None
+        with contextlib.suppress(JoPayError):  # reported below, after a replay
+            merchant_id = parse_merchant_id(body.get("merchant_id"))
+        context = payment_request_create_context(
+            tenant=self.tenant, idempotency_key=key, merchant_id=merchant_id
+        )
+        if context.replay_hash is not None:
             # D17: a retry of a request that exists answers before any other check,
             # so it replays even if the merchant was disabled since.
             original = payment_request_replay(
@@ -65,15 +73,17 @@ class PaymentRequestCreateApi(JoPayApiView):
                 return ok(
                     payment_request_data(original), headers={REPLAYED_HEADER: "true"}
                 )
-        merchant = merchant_get(
-            tenant=self.tenant, merchant_id=parse_merchant_id(body.get("merchant_id"))
-        )
+        if merchant_id is None:
+            parse_merchant_id(body.get("merchant_id"))  # raises invalid_merchant_id
+        if context.merchant is None:
+            raise JoPayError(ErrorCode.NOT_FOUND)  # foreign, other mode, missing (D10)
         draft = parse_create_body(
             body,
-            merchant=merchant,
+            merchant=context.merchant,
             partner=self.tenant.partner,
             idempotency_key=key,
             idempotency_hash=digest,
+            fx_rate=context.fx_rate,
         )
         # A deadlock victim (two creates crossing on locks) is retried whole.
         created_request, created = retry_transient(

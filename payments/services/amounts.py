@@ -6,9 +6,9 @@ import secrets
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Q
 
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.sql import pipelined, table
 from merchants.models import Partner
 from payments.models import AmountLock, PaymentRequest
 from payments.models.requests import PROOF_GRACE
@@ -62,52 +62,51 @@ def amount_base(usdc_micro: int) -> int:
     return base
 
 
-def amount_lock(address: str) -> None:
-    """Serialise tag choice for one receiving address (D15). Call inside a transaction.
+def amount_lock_taken(*, address: str, base: int, now: datetime) -> set[int]:
+    """Lock ``address`` for tag choice (D15), then read its tags of ``base`` in use.
 
-    One upsert both makes sure the row exists and locks it until the caller
-    commits (``ON CONFLICT DO UPDATE`` takes the row lock, also when a
-    concurrent first create for the same wallet inserted it a moment before),
-    so two creates for the same wallet, from any partner or mode, cannot see
-    the same free tag. SQLite (the embedded default) supports the same
-    statement and serialises writers anyway.
-    """
-    table = connection.ops.quote_name(AmountLock._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (address) VALUES (%s) "  # noqa: S608 (quoted name)
-            "ON CONFLICT (address) DO UPDATE SET address = EXCLUDED.address",
-            [address],
-        )
+    Call inside a transaction; the lock holds until it commits. Two
+    statements, one round trip on PostgreSQL (pipelined):
 
-
-def amount_taken_tags(*, address: str, base: int, now: datetime) -> set[int]:
-    """Tags of ``base`` already in use at ``address``, across all partners and modes.
+    1. one upsert both makes sure the ``AmountLock`` row exists and locks it
+       (``ON CONFLICT DO UPDATE`` takes the row lock, also when a concurrent
+       first create for the same wallet inserted it a moment before), so two
+       creates for the same wallet, from any partner or mode, serialise;
+    2. the read is its own statement, so its snapshot is taken after the lock
+       was granted and sees every create that committed meanwhile.
 
     In use = the request is open (requested/opened), or its proof window
     (``expires_at`` + 10 min grace, D20) has not closed yet: a late transfer
-    must still match exactly one request.
+    must still match exactly one request. SQLite (the embedded default) runs
+    the same statements and serialises writers anyway.
     """
-    amounts = PaymentRequest.objects.filter(
-        Q(status__in=PaymentRequest.OPEN_STATUSES)
-        | Q(expires_at__gt=now - PROOF_GRACE),
-        receiving_address=address,
-        usdc_micro__gte=base,
-        usdc_micro__lt=base + TAG_SPAN,
-    ).values_list("usdc_micro", flat=True)
-    return {amount - base for amount in amounts}
+    grace_ends_after = PaymentRequest._meta.get_field("expires_at").get_db_prep_value(
+        now - PROOF_GRACE, connection
+    )
+    requested, opened = (status.value for status in PaymentRequest.OPEN_STATUSES)
+    with connection.cursor() as lock, connection.cursor() as read:
+        with pipelined():
+            lock.execute(
+                f"INSERT INTO {table(AmountLock)} (address) VALUES (%s) "  # noqa: S608
+                "ON CONFLICT (address) DO UPDATE SET address = EXCLUDED.address",
+                [address],
+            )
+            read.execute(
+                f"SELECT usdc_micro FROM {table(PaymentRequest)} "  # noqa: S608
+                "WHERE receiving_address = %s AND usdc_micro >= %s "
+                "AND usdc_micro < %s AND (status IN (%s, %s) OR expires_at > %s)",
+                [address, base, base + TAG_SPAN, requested, opened, grace_ends_after],
+            )
+        return {amount - base for (amount,) in read.fetchall()}
 
 
-def amount_pick_unique(*, address: str, base: int, now: datetime) -> int:
-    """The final ``usdc_micro``: ``base`` plus a free tag (D15).
-
-    The caller holds ``amount_lock(address)``.
+def amount_pick_unique(*, base: int, taken: set[int]) -> int:
+    """The final ``usdc_micro``: ``base`` plus a tag not in ``taken`` (D15).
 
     The search starts at a random tag and walks all 1 000 at most once, so the
     tag is not guessable and the search is bounded. The total is never 0
     (``base`` ≥ 1 000). Raises ``amount_unavailable`` when every tag is taken.
     """
-    taken = amount_taken_tags(address=address, base=base, now=now)
     start = secrets.randbelow(TAG_SPAN)
     for step in range(TAG_SPAN):
         tag = (start + step) % TAG_SPAN

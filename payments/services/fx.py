@@ -34,7 +34,11 @@ def fx_rate_for(partner: Partner | None, currency: str) -> FxRate:
 
     Raises ``JoPayError(fx_unavailable)`` when there is none or it is stale.
     """
-    rate = fx_rates_effective(partner, [currency])[currency]
+    return fx_rate_usable(fx_rates_effective(partner, [currency])[currency])
+
+
+def fx_rate_usable(rate: FxRate | None) -> FxRate:
+    """``rate`` when it exists and is not stale, else ``fx_unavailable`` (D14, D36)."""
     if rate is None or fx_rate_is_stale(rate):
         raise JoPayError(ErrorCode.FX_UNAVAILABLE)
     return rate

@@ -11,20 +11,26 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_hex_address, to_checksum_address
 
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.sql import insert_or_skip
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant
-from payments.models import PaymentRequest
+from payments.models import FxRate, PaymentRequest
 from payments.money import fiat_to_usdc_micro
 from payments.serializers import payment_request_event_data
 from webhooks.services import event_emit
 
-from .amounts import amount_base, amount_check_limits, amount_lock, amount_pick_unique
-from .fx import fx_rate_for
+from .amounts import (
+    amount_base,
+    amount_check_limits,
+    amount_lock_taken,
+    amount_pick_unique,
+)
+from .fx import fx_rate_for, fx_rate_usable
 
 # spec §1.5: short public reference, no look-alikes (0/O, 1/I).
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -51,6 +57,9 @@ class PaymentRequestDraft:
     return_url: str = ""
     idempotency_key: str | None = None
     idempotency_hash: str = ""
+    # The effective rate row read together with the merchant
+    # (``payment_request_create_context``); None → read here.
+    fx_rate: FxRate | None = None
 
 
 def payment_request_replay(
@@ -117,7 +126,10 @@ def payment_request_create(
         amount_check_limits(
             partner=partner, fiat_int=draft.fiat_int, currency=draft.fiat_code
         )
-    rate = fx_rate_for(partner, draft.fiat_code)
+    if draft.fx_rate is not None and draft.fx_rate.currency == draft.fiat_code:
+        rate = fx_rate_usable(draft.fx_rate)
+    else:
+        rate = fx_rate_for(partner, draft.fiat_code)
     usdc_exact = fiat_to_usdc_micro(draft.fiat_int, draft.fiat_code, rate.rate)
     if draft.fiat_code != partner.default_currency:
         amount_check_limits(
@@ -129,21 +141,11 @@ def payment_request_create(
     base = amount_base(usdc_exact)
     address = _canonical_address(merchant.wallet_address)
 
-    amount_lock(address)
-    # After the lock wait: created_at follows commit order per wallet, and the
-    # grace window is judged at the moment the tag is taken.
     now = timezone.now()
-    if draft.idempotency_key:
-        # A duplicate that waited on the same lock sees the winner's row now.
-        existing = payment_request_replay(
-            tenant=tenant,
-            idempotency_key=draft.idempotency_key,
-            idempotency_hash=draft.idempotency_hash,
-        )
-        if existing is not None:
-            return existing, False
-    usdc_micro = amount_pick_unique(address=address, base=base, now=now)
-
+    taken = amount_lock_taken(address=address, base=base, now=now)
+    usdc_micro = amount_pick_unique(base=base, taken=taken)
+    # After the lock wait: created_at follows commit order per wallet.
+    now = timezone.now()
     request = PaymentRequest(
         partner=partner,
         test_mode=tenant.test_mode,
@@ -164,24 +166,22 @@ def payment_request_create(
         idempotency_hash=draft.idempotency_hash,
     )
     for _ in range(REFERENCE_TRIES):
-        # No look-up first: the unique index and the savepoint catch the rare
-        # collision (32**6 codes), and we draw again.
+        # No look-up first: a unique index objects to a taken reference (32**6
+        # codes, so rarely) or idempotency key, and nothing is written.
         request.reference = _reference()
-        try:
-            with transaction.atomic():  # a savepoint: the outer transaction survives
-                request.save(force_insert=True)
-        except IntegrityError:
-            if draft.idempotency_key:
-                # Another key holder (another wallet, so not behind our lock) won.
-                existing = payment_request_replay(
-                    tenant=tenant,
-                    idempotency_key=draft.idempotency_key,
-                    idempotency_hash=draft.idempotency_hash,
-                )
-                if existing is not None:
-                    return existing, False
-            continue  # a reference collision: draw again
-        return request, True
+        if insert_or_skip(request):
+            return request, True
+        if draft.idempotency_key:
+            # Another create with this key committed first: one that waited on
+            # our wallet lock, or one for another wallet (not behind the lock).
+            existing = payment_request_replay(
+                tenant=tenant,
+                idempotency_key=draft.idempotency_key,
+                idempotency_hash=draft.idempotency_hash,
+            )
+            if existing is not None:
+                return existing, False
+        # else a reference collision: draw again
     raise RuntimeError("could not draw a unique reference")  # ~impossible: 32**6 codes
 
 

@@ -1,0 +1,119 @@
+"""Hand-written statements for the hot paths, still typed by the models.
+
+The ORM compiles every query anew on every call. For the statements a busy
+API process runs on every request (key lookup, request create) that compile
+step cost more than the database work itself: 0.3–1 ms of Python each on a
+small box, against ~0.1 ms for the round trip. Here a statement's text is
+built once per process from the models' metadata (so a renamed column still
+follows the model), PostgreSQL prepares it (server-side binding, see
+settings), and values cross the boundary through the fields' own
+conversions in both directions, so a row reads back exactly as the ORM would
+read it, on PostgreSQL and on the embedded SQLite (D30).
+
+Use it only where a benchmark shows the ORM is the cost (``bench/``); every
+other query stays ORM code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from django.db import connection
+from django.db.models import Model
+
+
+def table(model: type[Model]) -> str:
+    """The quoted table name (PostgreSQL and SQLite quote alike)."""
+    return f'"{model._meta.db_table}"'
+
+
+class Columns:
+    """All concrete columns of ``model`` under a table alias, and how to read them.
+
+    ``Columns(Merchant, "m").sql`` is ``m."id", m."email", …`` in field order;
+    ``.instance(values)`` turns that slice of a result row into a model
+    instance with the ORM's converters (JSON text → dict, SQLite's text UUIDs
+    and timestamps → objects) and ``Model.from_db``.
+    """
+
+    def __init__(self, model: type[Model], alias: str):
+        self.model = model
+        self.fields = tuple(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
+        self.width = len(self.fields)
+        self._converters: dict[str, list[tuple[int, list, Any]]] = {}
+
+    def _converters_for(self, conn) -> list[tuple[int, list, Any]]:
+        found = self._converters.get(conn.vendor)
+        if found is None:
+            found = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                converters = conn.ops.get_db_converters(
+                    column
+                ) + column.get_db_converters(conn)
+                if converters:
+                    found.append((index, converters, column))
+            self._converters[conn.vendor] = found
+        return found
+
+    def instance(self, values: Sequence[Any], conn=connection) -> Model:
+        """A model instance from exactly ``self.width`` values in field order."""
+        row = list(values)
+        for index, converters, column in self._converters_for(conn):
+            value = row[index]
+            for convert in converters:
+                value = convert(value, column, conn)
+            row[index] = value
+        return self.model.from_db(conn.alias, self.attnames, row)
+
+
+def insert_or_skip(obj: Model, conn=connection) -> bool:
+    """INSERT ``obj`` (every concrete field), or nothing when a unique index objects.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING``: True when the row was
+    written, False when any unique constraint (primary key, a unique column,
+    a partial unique index) already held the value. No exception, so no
+    savepoint is needed around it inside a transaction. Field ``pre_save``
+    runs first (``auto_now`` and friends), as in ``Model.save``.
+    """
+    meta = obj._meta
+    fields = meta.concrete_fields
+    values = [
+        field.get_db_prep_save(field.pre_save(obj, True), conn) for field in fields
+    ]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table(type(obj))} ({columns}) "  # noqa: S608 (model names)
+            f"VALUES ({placeholders}) ON CONFLICT DO NOTHING "
+            f'RETURNING "{meta.pk.column}"',
+            values,
+        )
+        written = cursor.fetchone() is not None
+    if written:
+        obj._state.adding = False
+        obj._state.db = conn.alias
+    return written
+
+
+@contextmanager
+def pipelined(conn=connection) -> Iterator[None]:
+    """Send the statements executed inside as one batch (one round trip).
+
+    PostgreSQL pipeline mode: each statement still runs on its own, in order,
+    with its own snapshot; results are read after the block. Errors surface
+    at the end of the block as Django's database errors. On other databases
+    (the embedded SQLite) the statements simply run one by one.
+    """
+    if conn.vendor != "postgresql" or not psycopg.Pipeline.is_supported():
+        yield
+        return
+    conn.ensure_connection()
+    with conn.wrap_database_errors, conn.connection.pipeline():
+        yield
