@@ -72,34 +72,17 @@ class Columns:
         return self.model.from_db(conn.alias, self.attnames, row)
 
 
-def insert_or_skip(obj: Model, conn=connection) -> bool:
-    """INSERT ``obj`` (every concrete field), or nothing when a unique index objects.
+def insert_columns_params(
+    obj: Model, conn=connection, *, skip: str | None = None
+) -> tuple[list[str], list[Any]]:
+    """The columns and database values of an INSERT of ``obj``, as ``Model.save``
+    would send them (field ``pre_save`` first, for ``auto_now`` and friends).
 
-    ``INSERT … ON CONFLICT DO NOTHING RETURNING``: True when the row was
-    written, False when any unique constraint (primary key, a unique column,
-    a partial unique index) already held the value. No exception, so no
-    savepoint is needed around it inside a transaction. Field ``pre_save``
-    runs first (``auto_now`` and friends), as in ``Model.save``.
+    ``skip`` names one field the caller supplies itself (as SQL).
     """
-    meta = obj._meta
-    fields = meta.concrete_fields
-    values = [
-        field.get_db_prep_save(field.pre_save(obj, True), conn) for field in fields
-    ]
-    columns = ", ".join(f'"{field.column}"' for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table(type(obj))} ({columns}) "  # noqa: S608 (model names)
-            f"VALUES ({placeholders}) ON CONFLICT DO NOTHING "
-            f'RETURNING "{meta.pk.column}"',
-            values,
-        )
-        written = cursor.fetchone() is not None
-    if written:
-        obj._state.adding = False
-        obj._state.db = conn.alias
-    return written
+    fields = [f for f in obj._meta.concrete_fields if f.attname != skip]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    return [f.column for f in fields], values
 
 
 @contextmanager

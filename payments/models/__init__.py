@@ -1,5 +1,5 @@
 from .chains import Chain
 from .fx import FxRate
-from .requests import AmountLock, PaymentRequest
+from .requests import PaymentRequest
 
-__all__ = ["AmountLock", "Chain", "FxRate", "PaymentRequest"]
+__all__ = ["Chain", "FxRate", "PaymentRequest"]

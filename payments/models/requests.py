@@ -151,16 +151,3 @@ class PaymentRequest(TenantModel):
     @property
     def proof_deadline(self):
         return self.expires_at + PROOF_GRACE
-
-
-class AmountLock(models.Model):
-    """One row per receiving address, locked FOR UPDATE while a D15 tag is chosen.
-
-    Two creates for the same wallet (any partner, any mode) serialise on this
-    row, so both cannot pick the same free tag.
-    """
-
-    address = models.CharField(max_length=42, primary_key=True)
-
-    def __str__(self) -> str:
-        return self.address

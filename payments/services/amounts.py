@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 from datetime import datetime
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.sql import pipelined, table
+from jopay_project.sql import insert_columns_params, pipelined, table
 from merchants.models import Partner
-from payments.models import AmountLock, PaymentRequest
+from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.money import fiat_to_usdc_micro
 
@@ -62,54 +64,107 @@ def amount_base(usdc_micro: int) -> int:
     return base
 
 
-def amount_lock_taken(*, address: str, base: int, now: datetime) -> set[int]:
-    """Lock ``address`` for tag choice (D15), then read its tags of ``base`` in use.
+# Namespace (first key) of JoPay's transaction-scoped advisory locks; the second
+# key is a hash of the receiving address (a collision only serialises two
+# wallets' creates, it never lets two share a tag).
+AMOUNT_LOCK_CLASS = 0x4A50
 
-    Call inside a transaction; the lock holds until it commits. Two
-    statements, one round trip on PostgreSQL (pipelined):
+# D15 tag choice and INSERT in one statement. ``steps`` walks the 1 000 tags
+# from a random start (not guessable, bounded); ``taken`` are the tags of
+# ``base`` in use at the address: the request is open (requested/opened), or
+# its proof window (``expires_at`` + 10 min grace, D20) has not closed, so a
+# late transfer still matches exactly one request. No free tag → NULL →
+# the NOT NULL constraint refuses the row. Portable: SQLite runs it as well.
+_PICK = """
+WITH RECURSIVE steps(n) AS (
+    SELECT 0 UNION ALL SELECT n + 1 FROM steps WHERE n < {last}
+),
+taken AS (
+    SELECT usdc_micro FROM {table}
+     WHERE receiving_address = %s AND usdc_micro >= %s AND usdc_micro < %s
+       AND (status IN (%s, %s) OR expires_at > %s)
+)
+INSERT INTO {table} ({columns}, "usdc_micro") VALUES ({values}, (
+    SELECT CAST(%s AS BIGINT) + (CAST(%s AS BIGINT) + n) %% {span} FROM steps
+     WHERE CAST(%s AS BIGINT) + (CAST(%s AS BIGINT) + n) %% {span}
+           NOT IN (SELECT usdc_micro FROM taken)
+     LIMIT 1
+))
+ON CONFLICT DO NOTHING RETURNING "usdc_micro"
+"""
 
-    1. one upsert both makes sure the ``AmountLock`` row exists and locks it
-       (``ON CONFLICT DO UPDATE`` takes the row lock, also when a concurrent
-       first create for the same wallet inserted it a moment before), so two
-       creates for the same wallet, from any partner or mode, serialise;
-    2. the read is its own statement, so its snapshot is taken after the lock
-       was granted and sees every create that committed meanwhile.
 
-    In use = the request is open (requested/opened), or its proof window
-    (``expires_at`` + 10 min grace, D20) has not closed yet: a late transfer
-    must still match exactly one request. SQLite (the embedded default) runs
-    the same statements and serialises writers anyway.
+def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -> bool:
+    """INSERT ``request`` with ``usdc_micro`` = ``base`` + a tag free at its address.
+
+    D15: the tag is unique among the address's requests in use, across every
+    partner and mode. On PostgreSQL two statements travel in one round trip
+    and one transaction (a pipeline's implicit transaction, or the caller's):
+
+    1. a transaction-scoped advisory lock on the receiving address, so two
+       creates for the same wallet serialise;
+    2. the INSERT, whose tag subquery is a new statement with a new snapshot,
+       taken after the lock was granted: it sees every create that committed
+       while this one waited.
+
+    SQLite (the embedded default) serialises writers, so step 2 alone does.
+    Returns True when the row was written (``request.usdc_micro`` set), False
+    when a unique index objected (idempotency key, reference) and nothing was
+    written. Raises ``amount_unavailable`` when all 1 000 tags are taken.
     """
+    address = request.receiving_address
+    columns, values = insert_columns_params(request, skip="usdc_micro")
+    requested, opened = (status.value for status in PaymentRequest.OPEN_STATUSES)
     grace_ends_after = PaymentRequest._meta.get_field("expires_at").get_db_prep_value(
         now - PROOF_GRACE, connection
     )
-    requested, opened = (status.value for status in PaymentRequest.OPEN_STATUSES)
-    with connection.cursor() as lock, connection.cursor() as read:
-        with pipelined():
-            lock.execute(
-                f"INSERT INTO {table(AmountLock)} (address) VALUES (%s) "  # noqa: S608
-                "ON CONFLICT (address) DO UPDATE SET address = EXCLUDED.address",
-                [address],
-            )
-            read.execute(
-                f"SELECT usdc_micro FROM {table(PaymentRequest)} "  # noqa: S608
-                "WHERE receiving_address = %s AND usdc_micro >= %s "
-                "AND usdc_micro < %s AND (status IN (%s, %s) OR expires_at > %s)",
-                [address, base, base + TAG_SPAN, requested, opened, grace_ends_after],
-            )
-        return {amount - base for (amount,) in read.fetchall()}
-
-
-def amount_pick_unique(*, base: int, taken: set[int]) -> int:
-    """The final ``usdc_micro``: ``base`` plus a tag not in ``taken`` (D15).
-
-    The search starts at a random tag and walks all 1 000 at most once, so the
-    tag is not guessable and the search is bounded. The total is never 0
-    (``base`` ≥ 1 000). Raises ``amount_unavailable`` when every tag is taken.
-    """
     start = secrets.randbelow(TAG_SPAN)
-    for step in range(TAG_SPAN):
-        tag = (start + step) % TAG_SPAN
-        if tag not in taken:
-            return base + tag
-    raise JoPayError(ErrorCode.AMOUNT_UNAVAILABLE)
+    sql = _PICK.format(
+        last=TAG_SPAN - 1,
+        span=TAG_SPAN,
+        table=table(PaymentRequest),
+        columns=", ".join(f'"{column}"' for column in columns),
+        values=", ".join(["%s"] * len(values)),
+    )
+    params = [
+        address, base, base + TAG_SPAN, requested, opened, grace_ends_after,
+        *values,
+        base, start, base, start,
+    ]  # fmt: skip
+    # Inside a caller's transaction, a savepoint keeps a refusal from aborting it.
+    unit = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with unit, connection.cursor() as lock, connection.cursor() as insert:
+            with pipelined():
+                if connection.vendor == "postgresql":
+                    lock.execute(
+                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                        [AMOUNT_LOCK_CLASS, address],
+                    )
+                insert.execute(sql, params)
+            row = insert.fetchone()
+    except IntegrityError:
+        # The NOT NULL refusal of a full house, or a real integrity problem.
+        if len(amount_taken_tags(address=address, base=base, now=now)) >= TAG_SPAN:
+            raise JoPayError(ErrorCode.AMOUNT_UNAVAILABLE) from None
+        raise
+    if row is None:
+        return False
+    request.usdc_micro = row[0]
+    request._state.adding = False
+    request._state.db = connection.alias
+    return True
+
+
+def amount_taken_tags(*, address: str, base: int, now: datetime) -> set[int]:
+    """Tags of ``base`` in use at ``address`` (the rule of ``_PICK``)."""
+    in_use = Q(status__in=PaymentRequest.OPEN_STATUSES) | Q(
+        expires_at__gt=now - PROOF_GRACE
+    )
+    amounts = PaymentRequest.objects.filter(
+        in_use,
+        receiving_address=address,
+        usdc_micro__gte=base,
+        usdc_micro__lt=base + TAG_SPAN,
+    ).values_list("usdc_micro", flat=True)
+    return {amount - base for amount in amounts}

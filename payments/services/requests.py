@@ -10,13 +10,13 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_hex_address, to_checksum_address
 
 from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.sql import insert_or_skip
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant
 from payments.models import FxRate, PaymentRequest
@@ -24,12 +24,7 @@ from payments.money import fiat_to_usdc_micro
 from payments.serializers import payment_request_event_data
 from webhooks.services import event_emit
 
-from .amounts import (
-    amount_base,
-    amount_check_limits,
-    amount_lock_taken,
-    amount_pick_unique,
-)
+from .amounts import amount_base, amount_check_limits, amount_insert_unique
 from .fx import fx_rate_for, fx_rate_usable
 
 # spec §1.5: short public reference, no look-alikes (0/O, 1/I).
@@ -86,12 +81,12 @@ def _reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
+@lru_cache(maxsize=4096)  # EIP-55 hashing costs more than the rest of a create
 def _canonical_address(address: str) -> str:
     # D15 compares addresses exactly; one spelling (EIP-55) for every partner's copy.
     return to_checksum_address(address) if is_hex_address(address) else address
 
 
-@transaction.atomic
 def payment_request_create(
     *, tenant: Tenant, draft: PaymentRequestDraft
 ) -> tuple[PaymentRequest, bool]:
@@ -105,10 +100,12 @@ def payment_request_create(
     - ``usdc_micro`` is the D14 floor conversion rounded down to a multiple of
       1 000 plus a tag unique for the receiving address among open or
       in-grace requests of every partner and mode (``amount_unavailable``
-      when all 1 000 are taken), chosen under a row lock on the address;
+      when all 1 000 are taken), chosen under a lock on the address
+      (``amount_insert_unique``: one round trip, one transaction);
     - with an idempotency key, concurrent duplicates produce one row: the
       losers return it (``created`` False) or raise ``idempotency_conflict``.
-    Nothing is written when anything raises.
+    Nothing is written when anything raises. Opens no transaction of its own:
+    the write is one atomic unit; inside a caller's transaction it joins it.
     """
     merchant = draft.merchant
     if (
@@ -142,10 +139,6 @@ def payment_request_create(
     address = _canonical_address(merchant.wallet_address)
 
     now = timezone.now()
-    taken = amount_lock_taken(address=address, base=base, now=now)
-    usdc_micro = amount_pick_unique(base=base, taken=taken)
-    # After the lock wait: created_at follows commit order per wallet.
-    now = timezone.now()
     request = PaymentRequest(
         partner=partner,
         test_mode=tenant.test_mode,
@@ -153,7 +146,6 @@ def payment_request_create(
         payment_mode=draft.payment_mode,
         fiat_int=draft.fiat_int,
         fiat_code=draft.fiat_code,
-        usdc_micro=usdc_micro,
         fx_rate=rate.rate,
         fx_source=rate.source,
         memo=draft.memo,
@@ -169,11 +161,11 @@ def payment_request_create(
         # No look-up first: a unique index objects to a taken reference (32**6
         # codes, so rarely) or idempotency key, and nothing is written.
         request.reference = _reference()
-        if insert_or_skip(request):
+        if amount_insert_unique(request, base=base, now=now):
             return request, True
         if draft.idempotency_key:
             # Another create with this key committed first: one that waited on
-            # our wallet lock, or one for another wallet (not behind the lock).
+            # the same wallet lock, or one for another wallet.
             existing = payment_request_replay(
                 tenant=tenant,
                 idempotency_key=draft.idempotency_key,

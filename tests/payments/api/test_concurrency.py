@@ -62,7 +62,7 @@ def test_twenty_concurrent_creates_with_one_key_make_one_request(
 def test_concurrent_creates_for_one_wallet_get_distinct_amounts(
     live_server, partner, other_partner, merchant
 ):
-    # Two partners' merchants share the wallet: both serialise on one AmountLock row.
+    # Two partners' merchants share the wallet: both serialise on one address lock.
     bob_merchant = MerchantFactory(
         partner=other_partner, wallet_address=merchant.wallet_address
     )
