@@ -8,11 +8,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from jopay_project.tenancy import Tenant
 from merchants.models import Partner
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
+from payments.services.requests import PaymentRequestDraft, payment_request_create
 from tests.factories import WALLET, MerchantFactory
 
 pytestmark = pytest.mark.usefixtures("rates")
@@ -152,3 +155,54 @@ def test_total_is_never_zero_and_base_is_at_least_1000(api, create, partner):
     FxRate.objects.filter(currency="EUR").update(rate=Decimal("9.2"))
     amount = usdc(create(api, fiat_amount_int=1))
     assert 1000 <= amount <= 1999
+
+
+def _plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        return cursor.fetchone()[0]
+
+
+def _tag_insert_plans() -> tuple[int, int]:
+    """(generic, custom) plan counts of this session's prepared tag INSERT."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+            "FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%WITH RECURSIVE steps%"],
+        )
+        return cursor.fetchone()
+
+
+def test_the_tag_insert_reuses_its_generic_plan(api, create):
+    # PostgreSQL would re-plan the INSERT on every call (custom plans, more
+    # server CPU than the statement): the lock statement asks for the generic one.
+    for _ in range(8):
+        usdc(create(api))
+    generic, custom = _tag_insert_plans()
+    assert generic >= 5
+    assert custom == 0
+
+
+def test_the_generic_plan_setting_ends_with_the_insert_in_a_callers_transaction(
+    partner, merchant
+):
+    # pytest-django's test transaction is the caller's transaction here.
+    assert connection.in_atomic_block
+    before = _plan_cache_mode()
+    payment_request_create(
+        tenant=Tenant(partner=partner, test_mode=False),
+        draft=PaymentRequestDraft(merchant=merchant, fiat_int=2500, fiat_code="EUR"),
+    )
+    assert _plan_cache_mode() == before == "auto"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_generic_plan_setting_ends_with_the_create_in_autocommit(partner, merchant):
+    assert not connection.in_atomic_block
+    _, created = payment_request_create(
+        tenant=Tenant(partner=partner, test_mode=False),
+        draft=PaymentRequestDraft(merchant=merchant, fiat_int=2500, fiat_code="EUR"),
+    )
+    assert created
+    assert _plan_cache_mode() == "auto"
