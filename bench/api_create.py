@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 
-from bench import common
+from bench import common, list_pagination
 
 GOAL_RATIO = 0.60
 GOAL_P99_MS = 30.0
@@ -64,6 +64,8 @@ end
 """
 
 BASELINE_PATH = "/bench/insert"
+FLOOR_PATH = "/bench/floor"
+FLOOR_FX_SOURCE = "bench-floor"  # bench.baseline.floor marks its rows with it
 JOPAY_PATH = "/api/v1/requests/create"
 
 
@@ -77,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--merchants", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument(
+        "--history-rows",
+        type=int,
+        default=list_pagination.DEFAULT_ROWS,
+        help="payment requests of another tenant in the table (0: none)",
+    )
     parser.add_argument(
         "--no-write", action="store_true", help="do not write bench/results"
     )
@@ -100,7 +108,11 @@ def _check_rows(tenant: common.BenchTenant, created: int) -> dict[str, int]:
 
     from payments.models import PaymentRequest
 
-    rows = PaymentRequest.objects.filter(partner_id=tenant.partner_id).count()
+    rows = (
+        PaymentRequest.objects.filter(partner_id=tenant.partner_id)
+        .exclude(fx_source=FLOOR_FX_SOURCE)  # the floor route's rows
+        .count()
+    )
     with connection.cursor() as cursor:
         cursor.execute("select count(*) from bench_baseline_insert")
         baseline_rows = cursor.fetchone()[0]
@@ -114,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench.baseline.views import ensure_table
 
     ensure_table()
+    if args.history_rows:
+        # A table in use, not an empty one: index depths and the planner's
+        # statistics as in production. The list benchmark's tenant and rows,
+        # loaded once and shared by both benchmarks.
+        list_pagination.load(args.history_rows, reload=False)
     tenant = common.bench_tenant(merchants=args.merchants)
     machine = common.machine_info()
     load_before = os.getloadavg()
@@ -151,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         common.celery_worker() as worker,
         common.gunicorn("bench.baseline.wsgi", args=gunicorn_args) as web,
     ):
-        for path in (BASELINE_PATH, JOPAY_PATH):
+        for path in (BASELINE_PATH, FLOOR_PATH, JOPAY_PATH):
             warmup = common.run_wrk(
                 web.base + path,
                 label="warmup",
@@ -161,20 +178,15 @@ def main(argv: list[str] | None = None) -> int:
                 **wrk_opts,
             )
             warmups.append(warmup)
-        peaks: dict[str, list[common.WrkResult]] = {"baseline": [], "jopay": []}
+        targets = {"baseline": BASELINE_PATH, "floor": FLOOR_PATH, "jopay": JOPAY_PATH}
+        peaks: dict[str, list[common.WrkResult]] = {name: [] for name in targets}
         for n in range(1, args.rounds + 1):
-            peaks["baseline"].append(
-                wrk(
-                    web.base,
-                    BASELINE_PATH,
-                    f"baseline peak #{n}",
-                    duration=args.duration,
+            for name, path in targets.items():
+                peaks[name].append(
+                    wrk(web.base, path, f"{name} peak #{n}", duration=args.duration)
                 )
-            )
-            peaks["jopay"].append(
-                wrk(web.base, JOPAY_PATH, f"jopay peak #{n}", duration=args.duration)
-            )
         baseline_rps = statistics.median(r.rps for r in peaks["baseline"])
+        floor_rps = statistics.median(r.rps for r in peaks["floor"])
         jopay_rps = statistics.median(r.rps for r in peaks["jopay"])
         half_rate = jopay_rps / 2
         half = wrk(
@@ -199,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = _check_rows(tenant, sum(r.statuses.get("201", 0) for r in jopay_runs))
     bad = sum(r.bad_requests for r in results + warmups)
     ratio = jopay_rps / baseline_rps if baseline_rps else 0.0
+    floor_ratio = floor_rps / baseline_rps if baseline_rps else 0.0
     round_ratios = [
         round(j.rps / b.rps, 3)
         for b, j in zip(peaks["baseline"], peaks["jopay"], strict=True)
@@ -249,11 +262,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(
-        f"median peak: baseline {baseline_rps:.1f} req/s, JoPay {jopay_rps:.1f} req/s"
+        f"median peak: baseline {baseline_rps:.1f} req/s, floor {floor_rps:.1f} req/s,"
+        f" JoPay {jopay_rps:.1f} req/s"
     )
     print(
         f"ratio JoPay / baseline: {ratio:.1%} (goal >= {GOAL_RATIO:.0%}); "
         f"per round {round_ratios}"
+    )
+    print(
+        f"design floor (create's round trips, no work) / baseline: {floor_ratio:.1%}"
+        f"; JoPay / floor: {jopay_rps / floor_rps if floor_rps else 0:.1%}"
     )
     print(
         f"p99 at half peak ({half_rate:.0f} req/s target, {half.rps:.1f} sent): "
@@ -282,8 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         "summary": {
             "baseline_peak_rps": round(baseline_rps, 1),
+            "floor_peak_rps": round(floor_rps, 1),
             "jopay_peak_rps": round(jopay_rps, 1),
             "ratio": round(ratio, 3),
+            "floor_ratio": round(floor_ratio, 3),
+            "jopay_vs_floor": round(jopay_rps / floor_rps, 3) if floor_rps else 0,
             "round_ratios": round_ratios,
             "half_peak_target_rps": round(half_rate, 1),
             "jopay_half_peak_latency_ms": half.latency_ms,

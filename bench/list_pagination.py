@@ -34,6 +34,7 @@ GOAL_RATIO = 1.3
 PARTNER_SLUG = "bench-list"
 WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 PAGE = 50
+DEFAULT_ROWS = 1_000_000  # also the create benchmark's history (bench/api_create.py)
 ROWS_PER_SECOND = 3  # rows sharing one created_at: the keyset's id tie-break works
 
 
@@ -236,7 +237,7 @@ def explain(tenant_, cursor: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--depth", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--reload", action="store_true")

@@ -1,0 +1,134 @@
+"""The design floor of create: its round trips, with none of its work.
+
+``POST /bench/floor`` sends what ``POST /api/v1/requests/create`` sends to
+PostgreSQL and Redis, the cheapest way: the key look-up, the rate-limit counter
+(SET NX + INCR in one round trip), the create-context read (replay, merchant,
+FX) and the pipelined address lock + tag-picking INSERT of a full payment
+request row, then a JSON answer of the same shape. The SQL comes from the
+code (``_auth_statement``, ``_create_context_statement``, ``_LOCK``,
+``_pick_sql``), so the floor follows the statements the API really runs.
+
+Nothing is validated, converted or checked (a bad body is a 500 here): the
+gap between this route and the one-INSERT baseline is what the design costs
+(statements, index maintenance, foreign keys, commit); the gap between it and
+the API is what the implementation costs (DRF, model instances, validation,
+money, serialisation). Needs the bench partner's key and merchants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from functools import cache
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from jopay_project.ratelimits import _client_for
+from jopay_project.sql import insert_columns_params, pipelined
+from merchants.keys import _auth_statement
+from payments.models import PaymentRequest
+from payments.selectors import _create_context_statement
+from payments.serializers import payment_request_data
+from payments.services.amounts import _LOCK, AMOUNT_LOCK_CLASS, TAG_SPAN, _pick_sql
+
+
+@cache
+def _row_template() -> tuple[tuple[str, ...], list]:
+    """The INSERT's columns and a converted row of constants, made once."""
+    now = timezone.now()
+    template = PaymentRequest(
+        fiat_code="EUR",
+        fiat_int=1,
+        fx_rate=Decimal("0.92"),
+        fx_source="bench-floor",  # bench.api_create tells the floor's rows by it
+        created_at=now,
+        expires_at=now,
+    )
+    columns, values = insert_columns_params(template, skip="usdc_micro")
+    return tuple(columns), values
+
+
+@csrf_exempt
+@require_POST
+def bench_floor(request: HttpRequest) -> JsonResponse:
+    body = json.loads(request.body)
+    bearer = request.META["HTTP_AUTHORIZATION"].partition(" ")[2]
+    auth_sql, key_columns, _ = _auth_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(auth_sql, [hashlib.sha256(bearer.encode()).hexdigest()])
+        key = cursor.fetchone()
+    key_id = key[key_columns.attnames.index("id")]
+    partner_id = key[key_columns.attnames.index("partner_id")]
+
+    counter = f"jopay-floor:{key_id}:{int(time.time()) // 60}"
+    redis = _client_for(settings.CACHES["default"]["LOCATION"])
+    pipe = redis.pipeline(transaction=False)
+    pipe.set(counter, 0, ex=70, nx=True)
+    pipe.incr(counter)
+    pipe.execute()
+
+    context_sql, merchant_columns, *_ = _create_context_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            context_sql,
+            [partner_id, False, body["idempotency_key"], body["merchant_id"],
+             partner_id, False, partner_id, "EUR", "EUR"],
+        )  # fmt: skip
+        context = cursor.fetchone()
+    wallet = context[1 + merchant_columns.attnames.index("wallet_address")]
+
+    columns, constants = _row_template()
+    now = timezone.now()
+    row = dict(zip(columns, constants, strict=True))
+    row.update(
+        id=uuid.uuid4(),
+        partner_id=partner_id,
+        merchant_id=uuid.UUID(body["merchant_id"]),
+        fiat_int=body["fiat_amount_int"],
+        memo=body.get("memo", ""),
+        metadata=PaymentRequest._meta.get_field("metadata").get_db_prep_save(
+            body.get("metadata", {}), connection
+        ),
+        receiving_address=wallet,
+        reference=secrets.token_hex(6).upper(),
+        idempotency_key=body["idempotency_key"],
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+    base = 1_000_000 + body["fiat_amount_int"] * TAG_SPAN
+    start = secrets.randbelow(TAG_SPAN)
+    grace = now - timedelta(minutes=10)
+    params = [wallet, base, base + TAG_SPAN, "requested", "opened", grace,
+              *row.values(), base, start, base, start]  # fmt: skip
+    with connection.cursor() as lock, connection.cursor() as insert:
+        with pipelined():
+            lock.execute(_LOCK, [AMOUNT_LOCK_CLASS, wallet])
+            insert.execute(_pick_sql(columns), params)
+        usdc_micro = insert.fetchone()[0]
+
+    # The same answer shape as the API's (D18), from the values at hand.
+    answer = PaymentRequest(
+        id=row["id"],
+        merchant_id=row["merchant_id"],
+        fiat_int=row["fiat_int"],
+        fiat_code="EUR",
+        usdc_micro=usdc_micro,
+        memo=row["memo"],
+        metadata=body.get("metadata", {}),
+        reference=row["reference"],
+        receiving_address=wallet,
+        created_at=now,
+        expires_at=row["expires_at"],
+    )
+    return JsonResponse({"ok": True, **payment_request_data(answer)}, status=201)
