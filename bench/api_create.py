@@ -102,6 +102,16 @@ def _lua_args(tenant: common.BenchTenant, path: str) -> dict[str, str]:
     }
 
 
+def _median_cpu(runs: list[common.WrkResult]) -> dict[str, float]:
+    """Per process role, the median over ``runs`` of CPU ms per request."""
+    roles = sorted({role for run in runs for role in run.cpu_ms_per_request})
+    median = statistics.median
+    return {
+        role: round(median(r.cpu_ms_per_request.get(role, 0) for r in runs), 3)
+        for role in roles
+    }
+
+
 def _check_rows(tenant: common.BenchTenant, created: int) -> dict[str, int]:
     """Every 201 left exactly one row; nothing else did (no half-written rows)."""
     from django.db import connection
@@ -261,6 +271,14 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
     print()
+    cpu = {name: _median_cpu(runs) for name, runs in peaks.items()}
+    roles = ["gunicorn", "postgres", "redis", "wrk"]
+    common.print_table(
+        ["CPU ms per request (median of peaks)", *roles, "all"],
+        [[name, *(split.get(r, 0) for r in roles), round(sum(split.values()), 3)]
+         for name, split in cpu.items()],
+    )  # fmt: skip
+    print()
     print(
         f"median peak: baseline {baseline_rps:.1f} req/s, floor {floor_rps:.1f} req/s,"
         f" JoPay {jopay_rps:.1f} req/s"
@@ -309,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             "half_peak_target_rps": round(half_rate, 1),
             "jopay_half_peak_latency_ms": half.latency_ms,
             "baseline_same_rate_latency_ms": half_baseline.latency_ms,
+            "cpu_ms_per_request": cpu,
         },
         "goals": goals,
         "memory_kb": memory,

@@ -524,6 +524,8 @@ class WrkResult:
     statuses: dict[str, int]
     errors: dict[str, int]
     command: str
+    # Milliseconds of CPU per answered request, by process role (cpu_seconds).
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok_requests(self) -> int:
@@ -546,6 +548,7 @@ class WrkResult:
             "latency_ms": self.latency_ms,
             "statuses": self.statuses,
             "socket_errors": self.errors,
+            "cpu_ms_per_request": self.cpu_ms_per_request,
             "command": self.command,
         }
 
@@ -592,9 +595,11 @@ def run_wrk(
             "--",
             *(f"{k}={v}" for k, v in args.items()),
         ]
+        cpu_before = cpu_seconds()
         out = subprocess.run(
             cmd, capture_output=True, text=True, check=False, timeout=duration + 60
         )
+        cpu_after = cpu_seconds()
     finally:
         os.unlink(script.name)
     line = next(
@@ -623,7 +628,47 @@ def run_wrk(
         statuses=data["statuses"],
         errors=data["errors"],
         command=shown + " " + " ".join(f"{k}={v}" for k, v in secret_free.items()),
+        cpu_ms_per_request={
+            role: round(1000 * (cpu_after[role] - cpu_before.get(role, 0.0)) / done, 3)
+            for role in cpu_after
+            if (done := data["requests"])
+        },
     )
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far, summed by process role.
+
+    Roles: ``gunicorn`` (master and workers), ``postgres`` (every backend),
+    ``redis``, ``celery``, and ``wrk``: the load generator has exited by the
+    time it is read, so it counts through this process's reaped children.
+    Two readings around a run give where its CPU went (a process that started
+    or ended in between counts only what it used while alive).
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0, "celery": 0.0}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if b"gunicorn" in cmdline:
+            totals["gunicorn"] += used
+        elif b"celery" in cmdline:
+            totals["celery"] += used
+        elif comm.startswith("postgres"):
+            totals["postgres"] += used
+        elif comm.startswith("redis-server"):
+            totals["redis"] += used
+    children = os.times()
+    totals["wrk"] = children.children_user + children.children_system
+    return totals
 
 
 # --- machine and results -------------------------------------------------------------

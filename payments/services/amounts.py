@@ -134,7 +134,8 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
        creates for the same wallet serialise;
     2. the INSERT, whose tag subquery is a new statement with a new snapshot,
        taken after the lock was granted: it sees every create that committed
-       while this one waited.
+       while this one waited (inside a caller's transaction a third statement
+       restores the plan setting the lock statement changed, see ``_LOCK``).
 
     SQLite (the embedded default) serialises writers, so step 2 alone does.
     Returns True when the row was written (``request.usdc_micro`` set), False
