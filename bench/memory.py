@@ -22,13 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import ssl
 import sys
-import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from bench import common
 from bench.api_create import CREATE_LUA, JOPAY_PATH
@@ -42,47 +37,6 @@ function request()
   return wrk.format("GET", "/api/v1/requests?limit=100", headers)
 end
 """
-
-
-class Receiver:
-    """A TLS receiver that answers 200 to every POST and counts them."""
-
-    def __init__(self) -> None:
-        import trustme
-
-        self.ca = trustme.CA()
-        self.ca_file = Path(tempfile.mkstemp(prefix="bench-ca-", suffix=".pem")[1])
-        self.ca.cert_pem.write_to_path(str(self.ca_file))
-        self.count = 0
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver._lock:
-                    receiver.count += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ca.issue_cert("127.0.0.1").configure_cert(context)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.ca_file.unlink(missing_ok=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -144,11 +98,8 @@ def _wait_delivered(request_ids: list[str], timeout: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     common.require_wrk()
-    receiver = Receiver()
-    hook_env = {
-        "JOPAY_WEBHOOK_CA_BUNDLE": str(receiver.ca_file),
-        "JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS": "1",
-    }
+    receiver = common.WebhookReceiver()
+    hook_env = receiver.env()
     os.environ.update(hook_env)
     common.setup_django()
     from merchants.models import Partner
