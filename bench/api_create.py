@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             "database": "PostgreSQL (dedicated bench database)",
             "cache_and_broker": "Redis",
             "load_generator": "wrk + Lua: varied amount, merchant, idempotency key",
-            "pacing": "wrk delay() on a per-thread schedule (see bench/common.py)",
+            "pacing": "wrk delay() on a per-thread schedule (see bench/common/wrk.py)",
             **vars(args),
         },
         "summary": {
