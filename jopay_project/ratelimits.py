@@ -4,11 +4,18 @@ Counters are django-ratelimit's fixed one-minute (or one-hour) windows in the
 shared cache, so every gunicorn process and host sees the same count. The
 limiter's own ``Ratelimited`` exception (a ``PermissionDenied``) is never
 allowed to surface: callers turn ``should_limit`` into the 429 envelope.
+
+When the counters' store cannot be reached (Redis restarting, a network
+blip) a limiter must not take the product down with it: every group fails
+open (the call is served, uncounted, without rate-limit headers, and the
+outage is logged) except the portal login, which fails closed, because its
+counter is what stands between a password and a guessing loop.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -78,14 +85,30 @@ LIMITS: dict[str, Limit] = {
 }
 
 
+# Groups refused, not served, while their counters are unreachable.
+FAIL_CLOSED = frozenset({"portal.login"})
+# What a fail-closed group answers as ``reset`` during an outage.
+OUTAGE_RETRY_SECONDS = 30
+# The counters' store is local: a healthy one answers in well under a
+# millisecond, so a second means it is gone (and a dead host must not hang a
+# worker for the kernel's TCP timeout).
+STORE_TIMEOUT_SECONDS = 1.0
+_STORE_ERRORS = (redis.RedisError, OSError)
+
+logger = logging.getLogger(__name__)
+
+
 @dataclass
 class Usage:
     limit: int
     remaining: int
     reset: int  # whole seconds until the window frees up
     exceeded: bool
+    counted: bool = True  # False: the store was unreachable, nothing was counted
 
     def headers(self) -> dict[str, str]:
+        if not self.counted:  # no figures to tell (docs/site/rate-limits.md)
+            return {}
         return {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
@@ -112,6 +135,15 @@ def hit(
         count, window = _parse(rate or LIMITS[group].rate)
         return Usage(limit=count, remaining=count, reset=window, exceeded=False)
     rate = rate or LIMITS[group].rate
+    try:
+        return _hit(request, group, key, rate, increment)
+    except _STORE_ERRORS as exc:
+        return _store_down(group, rate, exc)
+
+
+def _hit(
+    request: HttpRequest, group: str, key: str, rate: str, increment: bool
+) -> Usage:
     client = _redis_client()
     if increment and client is not None:
         return _hit_redis(client, f"jopay:{group}", key, rate)
@@ -139,6 +171,28 @@ def _parse(rate: str) -> tuple[int, int]:
     return _split_rate(rate)
 
 
+_last_outage_log = 0.0
+
+
+def _store_down(group: str, rate: str, exc: Exception) -> Usage:
+    """The answer while the counters are unreachable: open, or closed (FAIL_CLOSED)."""
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log >= 10:  # one line per process every 10 s, not per call
+        _last_outage_log = now
+        logger.warning(
+            "rate-limit counters unreachable (%s: %s); %s fails %s",
+            type(exc).__name__,
+            exc,
+            group,
+            "closed" if group in FAIL_CLOSED else "open",
+        )
+    count, window = _parse(rate)
+    if group in FAIL_CLOSED:
+        return Usage(count, 0, OUTAGE_RETRY_SECONDS, exceeded=True, counted=False)
+    return Usage(count, count, window, exceeded=False, counted=False)
+
+
 def _redis_client() -> redis.Redis | None:
     """A client of the counters' Redis, kept per process; None for other caches.
 
@@ -155,7 +209,11 @@ def _redis_client() -> redis.Redis | None:
 
 @cache
 def _client_for(location: str) -> redis.Redis:
-    return redis.Redis.from_url(location)
+    return redis.Redis.from_url(
+        location,
+        socket_connect_timeout=STORE_TIMEOUT_SECONDS,
+        socket_timeout=STORE_TIMEOUT_SECONDS,
+    )
 
 
 def _hit_redis(client: redis.Redis, group: str, value: str, rate: str) -> Usage:

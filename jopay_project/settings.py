@@ -129,6 +129,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "jopay",
+            # A dead cache host fails a call in a second instead of hanging a
+            # worker; rate limits then fail open (jopay_project/ratelimits.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:

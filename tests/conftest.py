@@ -69,3 +69,20 @@ def merchant(partner):
 @pytest.fixture
 def test_merchant(partner):
     return MerchantFactory(partner=partner, test_mode=True)
+
+
+@pytest.fixture
+def counters_down(settings):
+    """The rate-limit counters' Redis unreachable: the cache points at a loopback
+    port nothing listens on (a real refused connection, not a mock)."""
+    from jopay_project import ratelimits
+    from tests.live import free_port
+
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    ratelimits._last_outage_log = 0.0  # the outage is logged again in this test
+    return settings.CACHES["default"]["LOCATION"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from jopay_project import ratelimits
 from tests.factories import UserFactory
 from tests.portal.conftest import PASSWORD
 
@@ -132,3 +133,14 @@ def test_signed_in_user_visiting_login_goes_to_the_dashboard(portal):
 def test_sign_in_starts_in_live_mode(client, alice_user):
     attempt(client, "alice@example.com", PASSWORD)
     assert client.session["portal_test_mode"] is False
+
+
+def test_sign_in_fails_closed_while_the_counters_are_unreachable(
+    client, alice_user, counters_down
+):
+    """The failure throttle is what stops a guessing loop: with nothing able to
+    count, sign-in is refused for a short while instead of left unguarded."""
+    response = attempt(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimits.OUTAGE_RETRY_SECONDS)
+    assert "_auth_user_id" not in client.session

@@ -15,25 +15,19 @@ schedule scaled 1:60 (``JOPAY_WEBHOOK_RETRY_SCHEDULE``).
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import time
 from collections import defaultdict
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from kombu import pools as kombu_pools
 
-from jopay_project.celery import app as celery_app
 from jopay_project.tenancy import Tenant
 from payments.services.requests import (
     PaymentRequestDraft,
     payment_request_cancel,
     payment_request_create,
 )
-from tests.live import free_port
 from webhooks.models import WebhookDelivery
 from webhooks.tasks import send_due_deliveries_task
 
@@ -133,60 +127,6 @@ def test_worker_sigkilled_three_times_during_deliveries_loses_nothing(
     duplicates = assert_each_event_arrived_under_one_delivery_id(receiver, request_ids)
     # A kill can cost at most the sends in flight, re-sent under the same id.
     assert duplicates <= 3
-
-
-@pytest.fixture
-def throwaway_redis(tmp_path):
-    """A redis-server of our own on a free port (never the machine's 6379), and
-    the test process's Celery app pointed at it; ``restart()`` kills it hard and
-    starts an empty one on the same port (queued tasks are gone)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (scripts/test_tools.sh installs it)")
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    args += ["--appendonly", "no", "--dir", str(tmp_path)]
-
-    class Server:
-        url = f"redis://127.0.0.1:{port}/0"
-        proc: subprocess.Popen
-
-        def start(self) -> None:
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    return
-                except OSError:
-                    assert time.monotonic() < deadline, "redis-server did not start"
-                    time.sleep(0.05)
-
-        def kill(self) -> None:
-            self.proc.kill()
-            self.proc.wait()
-
-        def restart(self) -> None:
-            self.kill()
-            self.start()
-
-    def point_celery_at(url: str) -> None:
-        # What Celery itself does after a fork: drop the cached pools (and
-        # kombu's registry of them, so none is reused closed).
-        kombu_pools.reset()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-        celery_app.conf.broker_url = url
-
-    server = Server()
-    server.start()
-    old_broker = celery_app.conf.broker_url
-    point_celery_at(server.url)
-    try:
-        yield server
-    finally:
-        point_celery_at(old_broker)
-        server.kill()
 
 
 def test_redis_restart_loses_no_event(hooked, receiver, start_worker, throwaway_redis):
