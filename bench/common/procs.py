@@ -94,6 +94,16 @@ def _stop(popen: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             popen.wait()
 
 
+def _spawn(cmd: list[str], name: str, env: dict[str, str] | None) -> Proc:
+    """Start ``cmd`` in the repository with its output in a temporary log file."""
+    log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
+    with log.open("wb") as out:
+        popen = subprocess.Popen(
+            cmd, cwd=ROOT, env=env or bench_env(), stdout=out, stderr=out
+        )
+    return Proc(popen=popen, log=log)
+
+
 GUNICORN_ARGS = ["--workers", "2", "--threads", "1", "--worker-class", "sync"]
 
 
@@ -112,7 +122,6 @@ def gunicorn(
     import requests
 
     port = free_port()
-    log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
     cmd = [
         str(BIN / "gunicorn"),
         app,
@@ -124,11 +133,9 @@ def gunicorn(
         "--backlog",
         "2048",
     ]
-    with log.open("wb") as out:
-        popen = subprocess.Popen(
-            cmd, cwd=ROOT, env=env or bench_env(), stdout=out, stderr=out
-        )
-    proc = Proc(popen=popen, log=log, base=f"http://127.0.0.1:{port}")
+    proc = _spawn(cmd, "gunicorn", env)
+    proc.base = f"http://127.0.0.1:{port}"
+    popen, log = proc.popen, proc.log
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -153,7 +160,6 @@ def gunicorn(
 @contextmanager
 def celery_worker(*, concurrency: int = 2, env: dict[str, str] | None = None):
     """A Celery worker (prefork, as deployed) on the bench broker; yields a ``Proc``."""
-    log = Path(tempfile.mkstemp(prefix="bench-celery-", suffix=".log")[1])
     cmd = [
         str(BIN / "celery"),
         "-A",
@@ -169,11 +175,8 @@ def celery_worker(*, concurrency: int = 2, env: dict[str, str] | None = None):
         "--without-gossip",
         "--without-mingle",
     ]
-    with log.open("wb") as out:
-        popen = subprocess.Popen(
-            cmd, cwd=ROOT, env=env or bench_env(), stdout=out, stderr=out
-        )
-    proc = Proc(popen=popen, log=log)
+    proc = _spawn(cmd, "celery", env)
+    popen, log = proc.popen, proc.log
     try:
         deadline = time.monotonic() + 60
         while len(proc.workers()) < concurrency:
