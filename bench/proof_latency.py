@@ -122,8 +122,8 @@ def _tenant(slug: str, wallets: list[str]):
     partner, _ = Partner.objects.update_or_create(
         slug=slug, defaults={"name": slug, "enabled_currencies": ["EUR"]}
     )
-    PaymentRequest.objects.filter(partner=partner).delete()
-    WebhookEvent.objects.filter(partner=partner).delete()
+    common.delete_in_batches(PaymentRequest.objects.filter(partner=partner))
+    common.delete_in_batches(WebhookEvent.objects.filter(partner=partner))
     merchants = []
     for i, wallet in enumerate(wallets):
         merchant, _ = Merchant.objects.update_or_create(

@@ -113,8 +113,8 @@ def bench_partner():
 def clean(partner) -> None:
     from webhooks.models import WebhookDelivery, WebhookEvent
 
-    WebhookDelivery.objects.filter(partner=partner).delete()
-    WebhookEvent.objects.filter(partner=partner).delete()
+    common.delete_in_batches(WebhookDelivery.objects.filter(partner=partner))
+    common.delete_in_batches(WebhookEvent.objects.filter(partner=partner))
 
 
 def make_deliveries(partner, endpoint, count: int) -> list[str]:

@@ -34,6 +34,7 @@ from bench.common.env import (
     bench_tenant,
     bench_wallet,
     database_url,
+    delete_in_batches,
     ensure_database,
     redis_url,
     setup_django,
@@ -58,7 +59,7 @@ __all__ = [
     "BIN", "GUNICORN_ARGS", "RESULTS_DIR", "ROOT", "WRK_PRELUDE",
     "BenchTenant", "Proc", "WebhookReceiver", "WrkResult",
     "bench_env", "bench_tenant", "bench_wallet", "celery_worker", "children",
-    "cpu_seconds", "database_url", "ensure_database", "free_port", "gunicorn",
-    "machine_info", "memory_kb", "print_table", "redis_url", "require_wrk",
-    "run_wrk", "setup_django", "vacuum", "write_results",
+    "cpu_seconds", "database_url", "delete_in_batches", "ensure_database",
+    "free_port", "gunicorn", "machine_info", "memory_kb", "print_table",
+    "redis_url", "require_wrk", "run_wrk", "setup_django", "vacuum", "write_results",
 ]  # fmt: skip

@@ -157,8 +157,8 @@ def bench_tenant(*, merchants: int = 16, test_mode: bool = False) -> BenchTenant
             },
         )
         # A clean slate: old open requests would hold D15 tags of the wallets.
-        WebhookEvent.objects.filter(partner=partner).delete()
-        PaymentRequest.objects.filter(partner=partner).delete()
+        delete_in_batches(WebhookEvent.objects.filter(partner=partner))
+        delete_in_batches(PaymentRequest.objects.filter(partner=partner))
         fx_rate_set_manual(currency="EUR", rate=BENCH_EUR_RATE, partner=partner)
         ids, wallets = [], []
         for index in range(merchants):
@@ -184,6 +184,17 @@ def bench_tenant(*, merchants: int = 16, test_mode: bool = False) -> BenchTenant
     return BenchTenant(
         partner_id=str(partner.pk), key=key, merchant_ids=ids, wallets=wallets
     )
+
+
+def delete_in_batches(queryset, size: int = 10_000) -> None:
+    """``queryset.delete()``, a batch at a time.
+
+    Django's deletion collector looks up related rows with one ``IN`` list of
+    every id, and PostgreSQL takes at most 65 535 parameters: one delete of
+    the rows a long benchmark leaves (100 000+) failed outright.
+    """
+    while ids := list(queryset.values_list("pk", flat=True)[:size]):
+        queryset.model.objects.filter(pk__in=ids).delete()
 
 
 def vacuum(*models) -> None:
