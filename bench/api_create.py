@@ -67,6 +67,14 @@ BASELINE_PATH = "/bench/insert"
 FLOOR_PATH = "/bench/floor"
 FLOOR_FX_SOURCE = "bench-floor"  # bench.baseline.floor marks its rows with it
 JOPAY_PATH = "/api/v1/requests/create"
+# --what-if: the floor with more and more of the steps the decisions require
+# dropped (bench.baseline.floor), to price each for a product decision.
+WHAT_IF = {
+    "floor -key": "key",  # D8: key row from a process cache
+    "floor -key -context": "key,context",  # merchant + FX from a cache too
+    "floor -key -context -counter": "key,context,counter",  # no D27 counter
+    "floor -… -lock": "key,context,counter,lock",  # no D15 lock: the INSERT alone
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,6 +92,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=list_pagination.DEFAULT_ROWS,
         help="payment requests of another tenant in the table (0: none)",
+    )
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also price the required steps: floor variants without them",
     )
     parser.add_argument(
         "--no-write", action="store_true", help="do not write bench/results"
@@ -178,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         common.celery_worker() as worker,
         common.gunicorn("bench.baseline.wsgi", args=gunicorn_args) as web,
     ):
-        for path in (BASELINE_PATH, FLOOR_PATH, JOPAY_PATH):
+        targets = {"baseline": BASELINE_PATH, "floor": FLOOR_PATH, "jopay": JOPAY_PATH}
+        if args.what_if:
+            targets |= {n: f"{FLOOR_PATH}?without={w}" for n, w in WHAT_IF.items()}
+        for path in targets.values():
             warmup = common.run_wrk(
                 web.base + path,
                 label="warmup",
@@ -188,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
                 **wrk_opts,
             )
             warmups.append(warmup)
-        targets = {"baseline": BASELINE_PATH, "floor": FLOOR_PATH, "jopay": JOPAY_PATH}
         peaks: dict[str, list[common.WrkResult]] = {name: [] for name in targets}
         for n in range(1, args.rounds + 1):
             for name, path in targets.items():
@@ -291,6 +306,18 @@ def main(argv: list[str] | None = None) -> int:
         f"design floor (create's round trips, no work) / baseline: {floor_ratio:.1%}"
         f"; JoPay / floor: {jopay_rps / floor_rps if floor_rps else 0:.1%}"
     )
+    what_if = {
+        name: {
+            "without": WHAT_IF[name].split(","),
+            "peak_rps": round(rps, 1),
+            "ratio": round(rps / baseline_rps, 3) if baseline_rps else 0,
+        }
+        for name in WHAT_IF
+        if name in peaks
+        for rps in [statistics.median(r.rps for r in peaks[name])]
+    }
+    for name, row in what_if.items():
+        print(f"what-if {name}: {row['peak_rps']} req/s = {row['ratio']:.1%}")
     print(
         f"p99 at half peak ({half_rate:.0f} req/s target, {half.rps:.1f} sent): "
         f"{half.latency_ms['p99']} ms (goal < {GOAL_P99_MS:.0f} ms)"
@@ -328,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             "jopay_half_peak_latency_ms": half.latency_ms,
             "baseline_same_rate_latency_ms": half_baseline.latency_ms,
             "cpu_ms_per_request": cpu,
+            "what_if": what_if,
         },
         "goals": goals,
         "memory_kb": memory,
@@ -337,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     if bad and gunicorn_log:
         data["gunicorn_log_tail"] = gunicorn_log
     if not args.no_write:
-        print(f"wrote {common.write_results('api_create', data)}")
+        # A what-if run is its own record: it does not replace the goal run's.
+        name = "api_create_what_if" if args.what_if else "api_create"
+        print(f"wrote {common.write_results(name, data)}")
     return 0 if all(g["met"] for g in goals.values()) else 1
 
 

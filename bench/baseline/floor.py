@@ -13,6 +13,15 @@ gap between this route and the one-INSERT baseline is what the design costs
 (statements, index maintenance, foreign keys, commit); the gap between it and
 the API is what the implementation costs (DRF, model instances, validation,
 money, serialisation). Needs the bench partner's key and merchants.
+
+``?without=key,context,counter,lock`` (the benchmark's ``--what-if``) drops
+steps the decisions require, to price each one for a product decision: the key
+row and the merchant context served from a process cache (``key``,
+``context``: what D8 rules out today), no D27 counter (``counter``), no D15
+advisory lock (``lock``). Only for pricing: a what-if row proves nothing about
+correctness. (The foreign-key checks cannot be priced this way: switching
+their triggers off with ``session_replication_role`` drops every cached plan,
+which costs more than the checks.)
 """
 
 from __future__ import annotations
@@ -41,6 +50,14 @@ from payments.selectors import _create_context_statement
 from payments.serializers import payment_request_data
 from payments.services.amounts import _LOCK, AMOUNT_LOCK_CLASS, TAG_SPAN, _pick_sql
 
+WITHOUT = frozenset({"key", "context", "counter", "lock"})
+# What-if caches (``without=key`` / ``context``): filled on first use, per process.
+_keys: dict[str, tuple] = {}
+_wallets: dict[str, str] = {}
+# ``_LOCK`` without the lock: the generic-plan setting stays, it is an
+# implementation detail, not the lock.
+_GENERIC_PLAN = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
+
 
 @cache
 def _row_template() -> tuple[tuple[str, ...], list]:
@@ -58,35 +75,58 @@ def _row_template() -> tuple[tuple[str, ...], list]:
     return tuple(columns), values
 
 
-@csrf_exempt
-@require_POST
-def bench_floor(request: HttpRequest) -> JsonResponse:
-    body = json.loads(request.body)
-    bearer = request.META["HTTP_AUTHORIZATION"].partition(" ")[2]
+def _key(bearer: str, cached: bool) -> tuple:
+    key_hash = hashlib.sha256(bearer.encode()).hexdigest()
+    if cached and key_hash in _keys:
+        return _keys[key_hash]
     auth_sql, key_columns, _ = _auth_statement()
     with connection.cursor() as cursor:
-        cursor.execute(auth_sql, [hashlib.sha256(bearer.encode()).hexdigest()])
+        cursor.execute(auth_sql, [key_hash])
         key = cursor.fetchone()
-    key_id = key[key_columns.attnames.index("id")]
-    partner_id = key[key_columns.attnames.index("partner_id")]
+    found = (
+        key[key_columns.attnames.index("id")],
+        key[key_columns.attnames.index("partner_id")],
+    )
+    _keys[key_hash] = found
+    return found
 
-    counter = f"jopay-floor:{key_id}:{int(time.time()) // 60}"
-    redis = _client_for(settings.CACHES["default"]["LOCATION"])
-    pipe = redis.pipeline(transaction=False)
-    pipe.set(counter, 0, ex=70, nx=True)
-    pipe.incr(counter)
-    pipe.execute()
 
+def _wallet(body: dict, partner_id, cached: bool) -> str:
+    merchant_id = body["merchant_id"]
+    if cached and merchant_id in _wallets:
+        return _wallets[merchant_id]
     context_sql, merchant_columns, *_ = _create_context_statement()
     with connection.cursor() as cursor:
         cursor.execute(
             context_sql,
-            [partner_id, False, body["idempotency_key"], body["merchant_id"],
+            [partner_id, False, body["idempotency_key"], merchant_id,
              partner_id, False, partner_id, "EUR", "EUR"],
         )  # fmt: skip
         context = cursor.fetchone()
     wallet = context[1 + merchant_columns.attnames.index("wallet_address")]
+    _wallets[merchant_id] = wallet
+    return wallet
 
+
+@csrf_exempt
+@require_POST
+def bench_floor(request: HttpRequest) -> JsonResponse:
+    without = set(filter(None, request.GET.get("without", "").split(",")))
+    if without - WITHOUT:
+        return JsonResponse({"ok": False, "error": "unknown_step"}, status=400)
+    body = json.loads(request.body)
+    bearer = request.META["HTTP_AUTHORIZATION"].partition(" ")[2]
+    key_id, partner_id = _key(bearer, cached="key" in without)
+
+    if "counter" not in without:
+        counter = f"jopay-floor:{key_id}:{int(time.time()) // 60}"
+        redis = _client_for(settings.CACHES["default"]["LOCATION"])
+        pipe = redis.pipeline(transaction=False)
+        pipe.set(counter, 0, ex=70, nx=True)
+        pipe.incr(counter)
+        pipe.execute()
+
+    wallet = _wallet(body, partner_id, cached="context" in without)
     columns, constants = _row_template()
     now = timezone.now()
     row = dict(zip(columns, constants, strict=True))
@@ -113,7 +153,10 @@ def bench_floor(request: HttpRequest) -> JsonResponse:
               *row.values(), base, start, base, start]  # fmt: skip
     with connection.cursor() as lock, connection.cursor() as insert:
         with pipelined():
-            lock.execute(_LOCK, [AMOUNT_LOCK_CLASS, wallet])
+            if "lock" in without:
+                lock.execute(_GENERIC_PLAN)
+            else:
+                lock.execute(_LOCK, [AMOUNT_LOCK_CLASS, wallet])
             insert.execute(_pick_sql(columns), params)
         usdc_micro = insert.fetchone()[0]
 

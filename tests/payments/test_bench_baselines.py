@@ -11,9 +11,11 @@ import uuid
 import pytest
 from django.db import connection
 
-from bench.api_create import FLOOR_FX_SOURCE
+from bench.api_create import FLOOR_FX_SOURCE, WHAT_IF
 from bench.baseline.views import TABLE, ensure_table
+from bench.common import delete_in_batches
 from payments.models import PaymentRequest
+from tests.factories import MerchantFactory
 
 pytestmark = [pytest.mark.urls("bench.baseline.urls"), pytest.mark.usefixtures("rates")]
 
@@ -55,3 +57,35 @@ def test_insert_baseline_writes_one_row(client):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {TABLE}")  # noqa: S608 (a constant)
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("without", sorted(WHAT_IF.values()))
+def test_floor_what_if_variants_still_write_a_row(api, merchant, partner, without):
+    # Twice: the second call of a cached variant (key, context) takes the cache.
+    for _ in range(2):
+        answer = api.post(f"/bench/floor?without={without}", _body(merchant), "json")
+        assert answer.status_code == 201
+    rows = PaymentRequest.objects.filter(partner=partner, fx_source=FLOOR_FX_SOURCE)
+    assert rows.count() == 2
+
+
+def test_floor_refuses_an_unknown_step(api, merchant):
+    answer = api.post("/bench/floor?without=key,fsync", _body(merchant), "json")
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "unknown_step"
+
+
+def test_delete_in_batches_deletes_every_row_of_the_queryset_and_no_other(
+    api, merchant, partner
+):
+    for _ in range(5):
+        assert api.post("/bench/floor", _body(merchant), "json").status_code == 201
+    other = MerchantFactory()  # another partner's merchant keeps its rows
+    PaymentRequest.objects.filter(pk=PaymentRequest.objects.first().pk).update(
+        partner=other.partner, merchant=other
+    )
+
+    delete_in_batches(PaymentRequest.objects.filter(partner=partner), size=2)
+
+    assert not PaymentRequest.objects.filter(partner=partner).exists()
+    assert PaymentRequest.objects.filter(partner=other.partner).count() == 1
