@@ -36,6 +36,10 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: with Nagle on, the second
+            # waits for the sender's delayed ACK (40 ms) on a kept-alive
+            # connection, which measured this receiver rather than JoPay.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:
                 pass
