@@ -113,7 +113,8 @@ def _wallet(body: dict, partner_id, cached: bool) -> str:
 def bench_floor(request: HttpRequest) -> JsonResponse:
     without = set(filter(None, request.GET.get("without", "").split(",")))
     if without - WITHOUT:
-        return JsonResponse({"ok": False, "error": "unknown_step"}, status=400)
+        # A code from the registry (errors.md), not one invented for the bench.
+        return JsonResponse({"ok": False, "error": "invalid_request"}, status=400)
     body = json.loads(request.body)
     bearer = request.META["HTTP_AUTHORIZATION"].partition(" ")[2]
     key_id, partner_id = _key(bearer, cached="key" in without)

@@ -72,7 +72,7 @@ def test_floor_what_if_variants_still_write_a_row(api, merchant, partner, withou
 def test_floor_refuses_an_unknown_step(api, merchant):
     answer = api.post("/bench/floor?without=key,fsync", _body(merchant), "json")
     assert answer.status_code == 400
-    assert answer.json()["error"] == "unknown_step"
+    assert answer.json()["error"] == "invalid_request"
 
 
 def test_delete_in_batches_deletes_every_row_of_the_queryset_and_no_other(
