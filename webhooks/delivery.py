@@ -1,14 +1,13 @@
 """One webhook attempt: claim → check → sign → POST → classify → record (D24–D26).
 
 The network call happens between two short database statements and never
-inside a transaction. One ``requests.Session`` per worker process keeps
-connections to receivers alive between deliveries.
+inside a transaction, through ``transport.session()``, whose connections open
+only to the addresses the D26 check approved for the send at hand.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 
 from . import signing, urlsafety
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -29,27 +27,11 @@ from .services.outbox import (
     delivery_claim,
     delivery_record,
 )
+from .transport import connect_only_to, session
 
 BODY_LIMIT = WebhookAttempt.RESPONSE_BODY_LIMIT  # first 2 KiB of the answer is kept
 DRAIN_LIMIT = 64 * 1024  # read (and drop) this much more to reuse the connection
 CONNECT_TIMEOUT_CAP = 4.0
-
-_session: requests.Session | None = None
-_session_pid: int | None = None
-
-
-def session() -> requests.Session:
-    """This process's pooled session (recreated after a fork)."""
-    global _session, _session_pid
-    if _session is None or _session_pid != os.getpid():
-        new = requests.Session()
-        # No proxies or netrc from the environment: they could route around D26.
-        new.trust_env = False
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
-        new.mount("https://", adapter)
-        new.mount("http://", adapter)
-        _session, _session_pid = new, os.getpid()
-    return _session
 
 
 @dataclass(frozen=True)
@@ -118,9 +100,18 @@ def _read_bounded(response: requests.Response, deadline: float) -> bytes:
 
 
 def post(
-    url: str, body: bytes, headers: dict[str, str], *, timeout: float
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    approved: tuple[str, list[str]],
 ) -> HttpResult:
-    """POST once; a 2xx counts only if its status line came within ``timeout`` (D24)."""
+    """POST once; a 2xx counts only if its status line came within ``timeout`` (D24).
+
+    ``approved`` is what ``urlsafety.check_url(url)`` returned: a new
+    connection opens only to those addresses.
+    """
     start = time.monotonic()
     deadline = start + timeout
     verify: str | bool = settings.JOPAY_WEBHOOK_CA_BUNDLE or True
@@ -130,15 +121,16 @@ def post(
         return HttpResult(None, latency, error, "", None)
 
     try:
-        response = session().post(
-            url,
-            data=body,
-            headers=headers,
-            verify=verify,
-            stream=True,
-            allow_redirects=False,  # D24/D26: a 3xx is never followed
-            timeout=(min(timeout, CONNECT_TIMEOUT_CAP), timeout),
-        )
+        with connect_only_to(*approved):
+            response = session().post(
+                url,
+                data=body,
+                headers=headers,
+                verify=verify,
+                stream=True,
+                allow_redirects=False,  # D24/D26: a 3xx is never followed
+                timeout=(min(timeout, CONNECT_TIMEOUT_CAP), timeout),
+            )
     except requests.Timeout:
         return failed("timeout")
     except requests.exceptions.SSLError:
@@ -203,7 +195,9 @@ def deliver(*, delivery_id: str) -> Recorded | None:
         )
         return None
     try:
-        urlsafety.check_url(claim.url)  # D26 again at send time (DNS may have changed)
+        # D26 again at send time (DNS may have changed); the POST connects only
+        # to the addresses approved here.
+        approved = urlsafety.check_url(claim.url)
     except urlsafety.UnresolvableHostError:
         return delivery_record(
             claim=claim,
@@ -229,7 +223,11 @@ def deliver(*, delivery_id: str) -> Recorded | None:
         body=body,
     )
     result = post(
-        claim.url, body, headers, timeout=float(settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS)
+        claim.url,
+        body,
+        headers,
+        timeout=float(settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS),
+        approved=approved,
     )
     return delivery_record(
         claim=claim,

@@ -3,9 +3,18 @@
 A webhook URL must be ``https://`` with a host. Unless
 ``settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS`` is on (development, tests), the
 host must resolve only to public addresses: private, loopback, link-local,
-multicast, reserved, unspecified and shared (CGNAT) ranges are refused. The
-check runs when the URL is saved and again before every send, so a DNS record
-changed after saving cannot point deliveries into the private network.
+multicast, reserved, unspecified and shared (CGNAT) ranges are refused, and so
+are IPv6 forms that carry such an IPv4 address (mapped, 6to4, NAT64) and the
+deprecated site-local and IPv4-compatible ranges. The check runs when the URL
+is saved and again before every send, so a DNS record changed after saving
+cannot point deliveries into the private network; ``check_url`` returns the
+addresses it approved, and the sender connects only to those (no second
+look-up that a short-lived DNS record could answer differently).
+
+Host names are IDNA-encoded exactly as ``requests`` encodes them (UTS 46), so
+the name checked is the name connected to, sent as ``Host`` and verified in
+TLS: Python's own IDNA 2003 codec maps ``faß.de`` to ``fass.de``, another
+domain than the ``xn--fa-hia.de`` that ``requests`` would ask for.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import re
 import socket
 from urllib.parse import urlsplit
 
+import idna
 from django.conf import settings
 
 MAX_URL_LENGTH = 2000
@@ -29,10 +39,32 @@ class UnresolvableHostError(UnsafeUrlError):
     """The host has no address right now (may be transient at send time)."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are IPv4
+_IPV6_REFUSED = (
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated), :: and ::1
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (RFC 2765)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 for local use (RFC 8215)
+    ipaddress.ip_network("fec0::/10"),  # site-local (deprecated, still routable)
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a mapped, 6to4 or NAT64 IPv6 address reaches, if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _IPV6_REFUSED):
+            return False
+        ip = _embedded_ipv4(ip) or ip
     return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
@@ -60,7 +92,17 @@ def parse_https_url(url: object) -> tuple[str, int]:
         raise UnsafeUrlError("no host")
     if parts.username is not None or parts.password is not None:
         raise UnsafeUrlError("credentials in the URL are not accepted")
-    return parts.hostname, port
+    return _idna_host(parts.hostname), port
+
+
+def _idna_host(host: str) -> str:
+    """``host`` as ``requests`` sends it: non-ASCII names through IDNA 2008/UTS 46."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise UnsafeUrlError(f"invalid international host name: {exc}") from None
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -78,11 +120,19 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
-def check_url(url: object) -> None:
-    """Raise ``UnsafeUrlError`` unless ``url`` may receive webhooks now (D26)."""
+def check_url(url: object) -> tuple[str, list[str]]:
+    """``(host, addresses)`` that ``url`` may receive webhooks at now (D26).
+
+    Raises ``UnsafeUrlError`` (``UnresolvableHostError`` when the host has no
+    address) otherwise. ``host`` is the IDNA-encoded name; a sender must
+    connect only to ``addresses``, never look the name up again.
+    """
     host, port = parse_https_url(url)
     addresses = resolve(host, port)
+    if not addresses:
+        raise UnresolvableHostError(f"{host} has no address")
     if settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS:
-        return
-    if not addresses or not all(_is_public(a) for a in addresses):
+        return host, addresses
+    if not all(_is_public(a) for a in addresses):
         raise UnsafeUrlError(f"{host} resolves to a non-public address")
+    return host, addresses

@@ -37,6 +37,8 @@ from webhooks.models import WebhookEndpoint
 from webhooks.services import webhook_endpoint_set
 
 ROOT = Path(__file__).resolve().parents[2]
+# A name no resolver knows; the receiver's certificate holds it (address pinning tests).
+PINNED_TEST_HOST = "hooks.partner.test"
 
 
 @dataclass
@@ -61,7 +63,9 @@ class Receiver:
     def __init__(self, ca: trustme.CA, ca_path: Path):
         self.ca_path = ca_path
         self._server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(self._server_ctx)
+        ca.issue_cert("127.0.0.1", "localhost", PINNED_TEST_HOST).configure_cert(
+            self._server_ctx
+        )
         self.requests: list[Received] = []
         self._scripts: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()

@@ -49,6 +49,13 @@ def test_malformed_or_non_https_urls_are_refused(url, production):
         "[fe80::1]",
         "[fc00::1]",
         "[::ffff:127.0.0.1]",  # IPv4-mapped loopback
+        "[::127.0.0.1]",  # IPv4-compatible (deprecated)
+        "[::ffff:0:a00:1]",  # IPv4-translated 10.0.0.1
+        "[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
+        "[2002:a00:1::]",  # 6to4 of 10.0.0.1
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
+        "[64:ff9b:1::8.8.8.8]",  # local-use NAT64
+        "[fec0::1]",  # site-local (deprecated)
     ],
 )
 def test_private_hosts_are_refused_in_production(host, production):
@@ -57,7 +64,12 @@ def test_private_hosts_are_refused_in_production(host, production):
 
 
 def test_public_address_is_accepted_in_production(production):
-    urlsafety.check_url("https://93.184.216.34/hook")
+    assert urlsafety.check_url("https://93.184.216.34/hook") == (
+        "93.184.216.34",
+        ["93.184.216.34"],
+    )
+    urlsafety.check_url("https://[2002:5db8:d822::1]/hook")  # 6to4 of a public address
+    urlsafety.check_url("https://[64:ff9b::5db8:d822]/hook")  # NAT64 of one
     urlsafety.check_url("https://[2606:2800:220:1:248:1893:25c8:1946]:8443/hook")
 
 

@@ -127,12 +127,9 @@ def test_receiver_down_then_up_gets_everything(alice, celery_worker, receiver):
     # Until each first attempt has its result, not only its claim: the claim
     # counts the attempt before the send, so a receiver started right after
     # it could still take the first POST (a race seen on a loaded machine).
-    while (
-        WebhookAttempt.objects.filter(
-            delivery__in=deliveries, number=1, error="connection error"
-        ).count()
-        < len(deliveries)
-    ):
+    while WebhookAttempt.objects.filter(
+        delivery__in=deliveries, number=1, error="connection error"
+    ).count() < len(deliveries):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     receiver.start()
