@@ -52,6 +52,21 @@ class WebhookEvent(TenantModel):
         return f"{self.type} #{self.sequence or '-'}"
 
 
+class RequestEventSequence(models.Model):
+    """The last ``sequence`` given to a payment request's events (D23).
+
+    Kept apart from the events, which are purged after 30 days (D36): a
+    request open for 90 days (D11) must never number an event 1 again, or a
+    receiver that drops sequences it has already seen would drop it.
+    """
+
+    request_id = models.UUIDField(primary_key=True)
+    last = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.request_id} #{self.last}"
+
+
 class WebhookEndpoint(models.Model):
     """The partner's one webhook endpoint, serving both modes (spec §6.1, D25, D35).
 

@@ -20,6 +20,7 @@ from webhooks.services import (
     webhook_secret_rotate,
     webhook_test_send,
 )
+from webhooks.services.outbox import events_purge
 
 from .conftest import emit
 
@@ -179,6 +180,17 @@ def test_sequence_counts_per_request_in_write_order(partner):
     assert payload["request_id"] == str(rid)
     assert payload["partner_id"] == str(partner.pk)
     assert payload["test_mode"] is False
+
+
+def test_sequence_carries_on_after_the_requests_old_events_are_purged(partner):
+    # D23 + D36: a request open for 90 days outlives its first events (30 days).
+    rid = uuid.uuid4()
+    assert [emit(partner, request_id=rid).sequence for _ in range(2)] == [1, 2]
+    purged = events_purge(now=timezone.now() + timedelta(days=31))
+    assert purged["events"] == 2
+    assert not WebhookEvent.objects.filter(request_id=rid).exists()
+    later = emit(partner, request_id=rid)
+    assert later.sequence == later.payload["sequence"] == 3
 
 
 def test_event_and_delivery_roll_back_with_the_state_change(partner):

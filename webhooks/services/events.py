@@ -9,15 +9,34 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from merchants.models import Partner
 
-from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import (
+    RequestEventSequence,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+_TABLE = RequestEventSequence._meta.db_table
+# One round trip, PostgreSQL and SQLite alike; the caller's lock on the request
+# row orders concurrent emits, and the primary key backs it up.
+_NEXT_SEQUENCE = (
+    f"INSERT INTO {_TABLE} (request_id, last) VALUES (%s, 1) "  # noqa: S608
+    f"ON CONFLICT (request_id) DO UPDATE SET last = {_TABLE}.last + 1 RETURNING last"
+)
+
+
+def _next_sequence(request_id: uuid.UUID) -> int:
+    key = RequestEventSequence._meta.pk.get_db_prep_value(request_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_SEQUENCE, [key])
+        return cursor.fetchone()[0]
 
 
 def event_emit(
@@ -31,20 +50,16 @@ def event_emit(
     """Write one event in the caller's transaction and return it.
 
     Guarantees: the event row commits or rolls back with the caller's state
-    change; with ``request_id`` it gets the next per-request ``sequence`` (the
-    caller holds the request row lock, and a unique constraint backs it up).
+    change; with ``request_id`` it gets the next per-request ``sequence`` from
+    a counter that outlives purged events (the caller holds the request row
+    lock, and a unique constraint backs it up).
     The payload is the spec §6.4 + D23 shape minus ``delivery_id``, which each
     delivery adds when it is sent.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the state change's transaction")
     now = timezone.now()
-    sequence = None
-    if request_id is not None:
-        last = WebhookEvent.objects.filter(request_id=request_id).aggregate(
-            m=Max("sequence")
-        )["m"]
-        sequence = (last or 0) + 1
+    sequence = None if request_id is None else _next_sequence(request_id)
     payload = {
         "event": type,
         "partner_id": str(partner.pk),
@@ -151,8 +166,11 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
     Whatever its state, the row becomes ``pending`` and due now, and the send
     is enqueued on commit; the attempt counter carries on, so the receiver sees
-    the next ``x-jopay-delivery-attempt``. An attempt already in flight keeps
-    its lease. Raises ``webhook_not_configured`` when the endpoint is off.
+    the next ``x-jopay-delivery-attempt``. An attempt already in flight loses
+    its lease, so the resend is not skipped: the two may overlap (the same
+    ``delivery_id``, which D24 allows), and only the newer attempt's outcome
+    sets the delivery's state (the older no longer owns the row). Raises
+    ``webhook_not_configured`` when the endpoint is off.
     """
     delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
     endpoint = delivery.endpoint
@@ -166,6 +184,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.enqueued_at = now
     delivery.abandoned_reason = ""
     delivery.delivered_at = None
+    delivery.locked_until = None
     delivery.save(
         update_fields=[
             "state",
@@ -173,6 +192,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
             "enqueued_at",
             "abandoned_reason",
             "delivered_at",
+            "locked_until",
             "updated_at",
         ]
     )

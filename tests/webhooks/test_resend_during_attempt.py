@@ -1,0 +1,45 @@
+"""D24/D35: a resend while an attempt is in flight is one more attempt, not lost.
+
+The in-flight attempt kept its lease, so the resend's task found nothing to
+claim, and the older attempt's result then overwrote the ``pending`` state
+the resend had set: the API had answered 202 and no attempt ever followed.
+"""
+
+from __future__ import annotations
+
+from webhooks.delivery import deliver
+from webhooks.models import WebhookDelivery
+from webhooks.services import webhook_delivery_resend
+from webhooks.services.outbox import Verdict, delivery_claim, delivery_record
+
+from .conftest import emit
+
+
+def test_a_resend_during_an_attempt_sends_again_and_its_outcome_wins(
+    partner, endpoint_for, receiver
+):
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))  # attempt 1, leased
+
+    webhook_delivery_resend(delivery=delivery)
+    resent = deliver(delivery_id=str(delivery.pk))  # the resend's task
+    # Attempt 1 comes back late with a 400: it no longer owns the delivery.
+    delivery_record(
+        claim=in_flight,
+        verdict=Verdict.abandon(WebhookDelivery.AbandonedReason.CLIENT_ERROR),
+        status_code=400,
+        latency_ms=7000,
+        error="",
+        response_body="late",
+    )
+
+    assert resent.state == "delivered"
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered"
+    assert delivery.abandoned_reason == ""
+    log = delivery.attempt_log.order_by("number").values_list("number", "status_code")
+    assert list(log) == [(1, 400), (2, 200)]  # both attempts are in the log
+    (got,) = receiver.received()
+    assert got.headers["x-jopay-delivery-attempt"] == "2"
+    assert got.headers["webhook-id"] == in_flight.delivery_id  # the same delivery_id
