@@ -17,7 +17,7 @@ from jopay_project.sql import Columns, table
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant, Partner
 
-from .models import FxRate, PaymentRequest
+from .models import Chain, FxRate, PaymentRequest
 
 
 def payment_request_get(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
@@ -51,6 +51,15 @@ def payment_request_list(
     if created_before is not None:
         qs = qs.filter(created_at__lt=created_before)
     return qs
+
+
+def proof_chains(*, test_mode: bool) -> list[Chain]:
+    """Chains a proof may name in this mode (D19), for the attach forms."""
+    return [
+        c
+        for c in Chain.objects.filter(enabled=True).order_by("chain_id")
+        if c.is_usable and c.accepts(test_mode=test_mode)
+    ]
 
 
 def fx_rate_is_stale(rate: FxRate, *, now: datetime | None = None) -> bool:

@@ -1,15 +1,24 @@
 """Payment requests in the admin: every field read-only; re-verify and cancel
-are actions that call ``proof_reverify`` and ``payment_request_cancel``."""
+are actions that call ``proof_reverify`` and ``payment_request_cancel``, and
+"Attach a proof" on the change page calls ``proof_attach`` with source
+``admin`` (D21)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from jopay_project.errors import JoPayError
 from payments.models import PaymentRequest
 from payments.money import format_minor, format_usdc
-from payments.proofs.services import proof_reverify
+from payments.portal.forms import AttachProofForm
+from payments.proofs.services import proof_attach, proof_reverify
+from payments.selectors import proof_chains
 from payments.services import payment_request_cancel
 
 PR = PaymentRequest
@@ -40,6 +49,7 @@ class PaymentRequestAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
     actions = ["reverify", "cancel"]
+    change_form_template = "admin/payments/paymentrequest/change_form.html"
     fieldsets = [
         (None, {"fields": ["id", "reference", "partner", "merchant", "test_mode"]}),
         (
@@ -111,6 +121,57 @@ class PaymentRequestAdmin(admin.ModelAdmin):
     @admin.display(description="USDC", ordering="usdc_micro")
     def usdc(self, obj: PaymentRequest) -> str:
         return format_usdc(obj.usdc_micro)
+
+    def get_urls(self):
+        attach = path(
+            "<path:object_id>/attach-proof/",
+            self.admin_site.admin_view(self.attach_proof_view),
+            name="payments_paymentrequest_attach_proof",
+        )
+        return [attach, *super().get_urls()]
+
+    def attach_proof_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """D21 ``admin`` proofs: a payer's hash via support, verified as usual."""
+        pr = self.get_object(request, unquote(object_id))
+        if pr is None:
+            raise Http404
+        if not self.has_change_permission(request, pr):
+            raise PermissionDenied
+        form = AttachProofForm(
+            request.POST or None, chains=proof_chains(test_mode=pr.test_mode)
+        )
+        if request.method == "POST":
+            form.is_valid()  # never invalid: the service judges both fields
+            try:
+                fresh = proof_attach(
+                    request=pr,
+                    chain_id=form.cleaned_data.get("chain_id", ""),
+                    tx_hash=form.cleaned_data.get("tx_hash", ""),
+                    source=PR.ProofSource.ADMIN,
+                )
+            except JoPayError as err:
+                self.message_user(
+                    request, f"{err.code} — {err.message}", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"{fresh.reference}: proof attached; verification is running.",
+                )
+                self.log_change(request, fresh, f"Attached proof {fresh.tx_hash}")
+                return redirect(
+                    reverse("admin:payments_paymentrequest_change", args=[pr.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": pr,
+            "form": form,
+            "title": f"Attach a proof to {pr.reference}",
+        }
+        return TemplateResponse(
+            request, "admin/payments/paymentrequest/attach_proof.html", context
+        )
 
     @admin.action(description="Re-verify the attached proof now")
     def reverify(self, request: HttpRequest, queryset) -> None:

@@ -23,7 +23,11 @@ from merchants.portal.present import request_row
 from merchants.selectors import merchant_get, merchant_list
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify
-from payments.selectors import payment_request_get, payment_request_list
+from payments.selectors import (
+    payment_request_get,
+    payment_request_list,
+    proof_chains,
+)
 from payments.serializers import pay_page_url
 from payments.services import payment_request_cancel
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
@@ -33,15 +37,6 @@ from .forms import AttachProofForm, RequestFilterForm
 PAGE_SIZE = 25
 MERCHANT_CHOICES = 300
 PR = PaymentRequest
-
-
-def _chains_for(test_mode: bool) -> list[Chain]:
-    """Chains a proof may name in this mode (D19), for the attach form."""
-    return [
-        c
-        for c in Chain.objects.filter(enabled=True).order_by("chain_id")
-        if c.is_usable and c.accepts(test_mode=test_mode)
-    ]
 
 
 def _merchant_choices(tenant, query) -> list:
@@ -122,7 +117,7 @@ def _get(request: HttpRequest, request_id: str) -> PaymentRequest:
 @portal_view
 def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
     pr = _get(request, request_id)
-    chains = _chains_for(pr.test_mode)
+    chains = proof_chains(test_mode=pr.test_mode)
     proof_chain = Chain.objects.filter(pk=pr.chain_id).first() if pr.chain_id else None
     return render(
         request,
