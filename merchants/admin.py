@@ -2,7 +2,10 @@
 
 Amounts and secrets are never edited in place: keys are created through the
 same service as the commands (the full key is shown once, in a message) and
-revoked with an action.
+revoked with an action. What staff may type is held to the rules the API
+applies, so the admin cannot store a value the API would later choke on:
+rate-limit overrides the limiter parses (D27), EIP-55/hex addresses and the
+auto-forward rule of D29.
 """
 
 from __future__ import annotations
@@ -12,8 +15,28 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.executors import auto_forward_enabled
+
 from .keys import VALID_SCOPES, api_key_create, api_key_revoke
 from .models import ApiKey, Merchant, Partner, PartnerUser
+from .partners import rate_limit_overrides_clean
+from .validation import validate_evm_address
+
+
+def _form_error(exc: JoPayError) -> forms.ValidationError:
+    """The API's refusal as a form error, with the code the API would answer."""
+    return forms.ValidationError(f"{exc.message} ({exc.code})", code=str(exc.code))
+
+
+class PartnerAdminForm(forms.ModelForm):
+    # No Meta: ModelAdmin builds the form for Partner from its own fieldsets.
+
+    def clean_rate_limit_overrides(self):
+        # jopay_project.api reads ``overrides.get(group)`` and hands the value
+        # to the limiter on every call: anything it cannot parse is a 500 for
+        # every API call of this partner, so it is refused here.
+        return rate_limit_overrides_clean(self.cleaned_data.get("rate_limit_overrides"))
 
 
 class PartnerUserInline(admin.TabularInline):
@@ -24,6 +47,7 @@ class PartnerUserInline(admin.TabularInline):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerAdminForm
     list_display = [
         "slug",
         "name",
@@ -60,7 +84,10 @@ class PartnerAdmin(admin.ModelAdmin):
             "Rate-limit overrides",
             {
                 "fields": ["rate_limit_overrides"],
-                "description": 'Per endpoint group, e.g. {"requests.create": "120/m"}.',
+                "description": (
+                    'Per API endpoint group, e.g. {"requests.create": "120/m"} '
+                    'or {"fx.rates": "10/5m"}.'
+                ),
             },
         ),
     ]
@@ -163,8 +190,56 @@ class ApiKeyAdmin(admin.ModelAdmin):
         messages.success(request, "Revoked.")
 
 
+class MerchantAdminForm(forms.ModelForm):
+    """The checks ``merchant_create`` / ``merchant_update`` apply (D28, D29).
+
+    No Meta: ModelAdmin builds the form for Merchant from its own fields.
+    """
+
+    def _address(self, name: str, code: ErrorCode) -> str:
+        value = self.cleaned_data.get(name, "")
+        if value:
+            try:
+                validate_evm_address(value, code)
+            except JoPayError as exc:
+                raise _form_error(exc) from None
+        return value
+
+    def clean_wallet_address(self):
+        return self._address("wallet_address", ErrorCode.INVALID_WALLET_ADDRESS)
+
+    def clean_withdraw_address(self):
+        return self._address("withdraw_address", ErrorCode.INVALID_WITHDRAW_ADDRESS)
+
+    def clean(self):
+        data = super().clean()
+        if "withdraw_address" in self.errors or "auto_forward" not in data:
+            return data
+        withdraw = data.get("withdraw_address", "")
+        if data["auto_forward"] and "auto_forward" in self.changed_data:
+            # As a PATCH with ``auto_forward: true`` (merchant_update).
+            if not auto_forward_enabled():
+                self.add_error(
+                    "auto_forward",
+                    _form_error(
+                        JoPayError(ErrorCode.AUTO_FORWARD_REQUIRES_EMBEDDED_WALLET)
+                    ),
+                )
+            elif not withdraw:
+                self.add_error(
+                    "withdraw_address",
+                    _form_error(JoPayError(ErrorCode.INVALID_WITHDRAW_ADDRESS)),
+                )
+        elif "withdraw_address" in self.changed_data or not withdraw:
+            # spec §11.1: a grant pins the destination, so a new (or no)
+            # withdraw address switches auto-forward off, as merchant_update does.
+            data["auto_forward"] = False
+        return data
+
+
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
+    form = MerchantAdminForm
     list_display = [
         "__str__",
         "partner",

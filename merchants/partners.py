@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_ratelimit.core import rate_re
+
+from jopay_project import ratelimits
 
 from .keys import api_key_create
 from .models import Partner, PartnerUser
@@ -60,3 +65,54 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
         username=email, email=email, password=password
     )
     return PartnerUser.objects.create(user=user, partner=partner)
+
+
+# The groups ``JoPayApiView`` reads from ``Partner.rate_limit_overrides``: the
+# per-API-key limits. The pay page and portal login count per IP or request,
+# where a partner override is never consulted.
+OVERRIDABLE_RATE_GROUPS: frozenset[str] = frozenset(
+    group for group, limit in ratelimits.LIMITS.items() if limit.per == "API key"
+)
+
+
+def _rate_error(group: str, rate: Any) -> str | None:
+    """Why ``rate`` cannot be the limit of ``group`` at run time, or None if it can."""
+    if group not in OVERRIDABLE_RATE_GROUPS:
+        return f"{group!r} is not an API endpoint group"
+    # The limiter's own grammar and parser, applied to the whole string: its
+    # parser only matches a prefix, so "120/M" or "120/x" would silently mean
+    # 120 per second, and a rate with a dot would be read as an import path.
+    if not isinstance(rate, str) or not rate_re.fullmatch(rate):
+        return f'{group!r}: {rate!r} is not a rate such as "120/m" or "10/5m"'
+    _, period = ratelimits._parse(rate)
+    if period <= 0:
+        return f"{group!r}: {rate!r} has an empty window"
+    return None
+
+
+def rate_limit_overrides_clean(value: Any) -> dict[str, str]:
+    """``Partner.rate_limit_overrides`` as the API's limiter can use it (D27).
+
+    An object mapping API endpoint groups (``requests.create`` …) to rates the
+    limiter parses (``"120/m"``, ``"10/5m"``, ``"1000/h"``); empty or ``None``
+    is ``{}``. Anything else (a list, a bare number, ``"120 per minute"``, an
+    unknown group) raises ``ValidationError`` naming every bad entry, since the
+    API would answer every call of the partner with a 500 otherwise.
+    """
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(
+            'Must be an object of endpoint group to rate, e.g. {"requests.create": '
+            '"120/m"}.'
+        )
+    errors = [
+        error
+        for group, rate in value.items()
+        if (error := _rate_error(group, rate)) is not None
+    ]
+    if set(value) - OVERRIDABLE_RATE_GROUPS:
+        errors.append("Known groups: " + ", ".join(sorted(OVERRIDABLE_RATE_GROUPS)))
+    if errors:
+        raise ValidationError(errors)
+    return dict(value)

@@ -5,7 +5,10 @@ raises ``JoPayError(invalid_id_token)``. It checks, in this order:
 
 * the JWKS URL is https (plain http only for a loopback host, D35);
 * the signature, with the key the token's ``kid`` names in the JWKS
-  (RS256 or ES256 only: never ``none`` or an HMAC with a public key);
+  (RS256 or ES256 only: never ``none`` or an HMAC with a public key), and
+  only with the algorithm that key is for: RS256 for an RSA key, ES256 for a
+  P-256 key, narrowed by the JWK's own ``alg``; a header that names another
+  (ES256 with an RSA key's ``kid``) is refused before any key is used;
 * issuer, audience, ``exp`` and ``nbf`` with 60 s leeway;
 * an ``email`` claim, and ``email_verified`` true whenever it is present;
 * the ``nonce`` claim equals the single-use nonce JoPay handed out with the
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -116,6 +120,26 @@ def _invalid(reason: str) -> JoPayError:
     return JoPayError(ErrorCode.INVALID_ID_TOKEN)
 
 
+def _key_algorithms(signing_key: jwt.PyJWK) -> frozenset[str]:
+    """What ``signing_key`` may verify: its key type's algorithm, narrowed by ``alg``.
+
+    ``PyJWK.algorithm_name`` is the JWK's ``alg`` when it has one, else the one
+    PyJWT infers from ``kty``/``crv``; either way it must also be the algorithm
+    the key material is for, so a JWK that says ``PS256`` or an Ed25519, HMAC
+    or P-384 key verifies nothing here.
+    """
+    key = signing_key.key
+    if isinstance(key, rsa.RSAPublicKey):
+        by_type = {"RS256"}
+    elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(
+        key.curve, ec.SECP256R1
+    ):
+        by_type = {"ES256"}
+    else:
+        by_type = set()
+    return frozenset(by_type & {signing_key.algorithm_name})
+
+
 def _claims(token: str, config: SsoConfig) -> dict:
     if not jwks_url_allowed(config.jwks_url):
         logger.error("JOPAY_OIDC_JWKS_URL must be https (http only for loopback)")
@@ -124,20 +148,35 @@ def _claims(token: str, config: SsoConfig) -> dict:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise _invalid(f"malformed: {exc}") from None
-    if header.get("alg") not in ALGORITHMS:
-        raise _invalid(f"algorithm {header.get('alg')!r}")
+    alg = header.get("alg")
+    if alg not in ALGORITHMS:
+        raise _invalid(f"algorithm {alg!r}")
+    # Every failure below is the token's (or the IdP's) fault, never a 500:
+    # PyJWT raises TypeError/ValueError, not PyJWTError, for some key and
+    # payload mismatches, and a JWKS body that is not JSON is a ValueError.
     try:
-        key = _jwks_client(config.jwks_url).get_signing_key_from_jwt(token)
+        signing_key = _jwks_client(config.jwks_url).get_signing_key_from_jwt(token)
+    except (jwt.PyJWTError, jwt.PyJWKClientError, TypeError, ValueError) as exc:
+        raise _invalid(f"signing key: {type(exc).__name__}: {exc}") from None
+    allowed = _key_algorithms(signing_key)
+    if alg not in allowed:
+        # Checked before the key is used: handing an RSA key to the ES256
+        # verifier (or the reverse) is an algorithm-confusion attempt.
+        raise _invalid(
+            f"algorithm {alg!r} does not fit key {signing_key.key_id!r} "
+            f"({signing_key.key_type}, allows {sorted(allowed)})"
+        )
+    try:
         return jwt.decode(
             token,
-            key=key.key,
-            algorithms=ALGORITHMS,
+            key=signing_key.key,
+            algorithms=[alg],
             audience=config.audience,
             issuer=config.issuer,
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iss", "aud"]},
         )
-    except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise _invalid(f"{type(exc).__name__}: {exc}") from None
 
 

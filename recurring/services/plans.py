@@ -148,7 +148,8 @@ def plan_create_or_replay(
     - D17: with ``idempotency_key`` the same key and the same normalised fields
       return the original plan in its current state (``replayed``), also under
       concurrent retries (the unique constraint decides, losers re-read); the
-      same key with other fields raises ``idempotency_conflict``. The replay is
+      same key with other fields (``fiat_currency_code`` included, as for
+      payment requests) raises ``idempotency_conflict``. The replay is
       answered before the state checks, so it holds after the merchant changed.
     Nothing is written when anything raises.
     """
@@ -165,19 +166,21 @@ def plan_create_or_replay(
     if merchant.partner_id != partner.pk or merchant.test_mode != test_mode:
         raise JoPayError(ErrorCode.NOT_FOUND)
     tenant = Tenant(partner=partner, test_mode=test_mode)
-    digest = body_hash(
-        {
-            "merchant_id": str(merchant.pk),
-            "fiat_amount_int": fiat_amount_int,
-            "frequency": frequency,
-            "customer_wallet": customer_wallet,
-            "customer_email": customer_email,
-            "metadata": metadata,
-            "max_charges": max_charges,
-            "collection": collection,
-            "chain_id": chain_id,
-        }
-    )
+    known = {
+        "merchant_id": str(merchant.pk),
+        "fiat_amount_int": fiat_amount_int,
+        "frequency": frequency,
+        "customer_wallet": customer_wallet,
+        "customer_email": customer_email,
+        "metadata": metadata,
+        "max_charges": max_charges,
+        "collection": collection,
+        "chain_id": chain_id,
+    }
+    if fiat_currency_code is not None:
+        # D17: part of the body, as for payment requests (given or not).
+        known["fiat_currency_code"] = fiat_currency_code
+    digest = body_hash(known)
     if idempotency_key is not None:
         existing = _replay(tenant, idempotency_key, digest)
         if existing is not None:

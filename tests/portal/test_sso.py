@@ -32,13 +32,18 @@ class Keys:
         self.ec = ec.generate_private_key(ec.SECP256R1())
         self.rsa_kid = "rsa-" + uuid.uuid4().hex[:8]
         self.ec_kid = "ec-" + uuid.uuid4().hex[:8]
+        # An RSA key the IdP publishes for PS256 only (its JWK says so).
+        self.pss = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.pss_kid = "pss-" + uuid.uuid4().hex[:8]
 
     def jwks(self) -> dict:
         rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.rsa.public_key()))
         ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.ec.public_key()))
         rsa_jwk.update(kid=self.rsa_kid, use="sig", alg="RS256")
         ec_jwk.update(kid=self.ec_kid, use="sig", alg="ES256")
-        return {"keys": [rsa_jwk, ec_jwk]}
+        pss_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.pss.public_key()))
+        pss_jwk.update(kid=self.pss_kid, use="sig", alg="PS256")
+        return {"keys": [rsa_jwk, ec_jwk, pss_jwk]}
 
 
 @pytest.fixture(scope="module")
@@ -306,6 +311,66 @@ def test_user_of_a_deactivated_partner_is_refused(browser, keys, alice_user, par
     partner.save()
     response = post_json(browser, {"id_token": token(keys, nonce=browser.nonce)})
     assert code(response) == "invalid_id_token"
+
+
+# --- the algorithm must fit the key (D33: a bad signature is invalid_id_token) -------
+
+
+@pytest.mark.parametrize(
+    ("alg", "kid_of"),
+    [("ES256", "rsa_kid"), ("RS256", "ec_kid")],
+    ids=["ES256 header, RSA key", "RS256 header, EC key"],
+)
+def test_a_header_algorithm_that_does_not_fit_the_key_is_refused(
+    browser, keys, alice_user, alg, kid_of
+):
+    """Algorithm confusion: the header names an algorithm of the other key type."""
+    forged = token(keys, alg=alg, kid=getattr(keys, kid_of), nonce=browser.nonce)
+    response = post_json(browser, {"id_token": forged})
+    assert (response.status_code, code(response)) == (401, "invalid_id_token")
+    assert not signed_in(browser)
+
+
+def test_an_algorithm_other_than_the_jwks_alg_is_refused(browser, keys, alice_user):
+    """The JWK's own ``alg`` narrows what its key verifies: PS256 here, not RS256."""
+    forged = token(
+        keys, alg="RS256", key=keys.pss, kid=keys.pss_kid, nonce=browser.nonce
+    )
+    response = post_json(browser, {"id_token": forged})
+    assert (response.status_code, code(response)) == (401, "invalid_id_token")
+    assert not signed_in(browser)
+
+
+@pytest.mark.parametrize("kid_of", ["rsa_kid", "ec_kid"])
+def test_alg_none_is_refused(browser, keys, alice_user, kid_of):
+    now = int(time.time())
+    unsigned = jwt.encode(
+        {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "email": "alice@example.com",
+            "exp": now + 60,
+            "nonce": browser.nonce,
+        },
+        None,
+        algorithm="none",
+        headers={"kid": getattr(keys, kid_of)},
+    )
+    response = post_json(browser, {"id_token": unsigned})
+    assert (response.status_code, code(response)) == (401, "invalid_id_token")
+    assert not signed_in(browser)
+
+
+def test_algorithm_mismatches_count_against_the_login_limit(oidc, keys, alice_user):
+    """D27: these refusals are ordinary failures, throttled like the others."""
+    attacker = Client()
+    for _ in range(10):
+        forged = token(keys, alg="ES256", kid=keys.rsa_kid, nonce="n")
+        assert code(post_json(attacker, {"id_token": forged})) == "invalid_id_token"
+    fresh = Client()
+    nonce = fresh.get("/portal/login/").cookies[sso.NONCE_COOKIE].value
+    response = post_json(fresh, {"id_token": token(keys, nonce=nonce)})
+    assert (response.status_code, code(response)) == (429, "rate_limited")
 
 
 # --- the nonce (login CSRF and replay, D33) ------------------------------------------

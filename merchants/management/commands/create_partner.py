@@ -2,7 +2,9 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from jopay_project.errors import JoPayError
 from merchants.partners import partner_create
 
 
@@ -31,25 +33,29 @@ class Command(BaseCommand):
         for flag in ("min_amount", "max_amount"):
             if opts[flag] is not None and opts[flag] < 0:
                 raise CommandError(f"--{flag.replace('_', '-')} must not be negative")
-        try:
-            made = partner_create(
-                slug=opts["slug"],
-                name=opts["name"],
-                currency=currency,
-                currencies=currencies,
-                min_amount=opts["min_amount"],
-                max_amount=opts["max_amount"],
-            )
-        except ValidationError as exc:
-            raise CommandError(
-                "; ".join(
-                    f"{field}: {' '.join(msgs)}"
-                    for field, msgs in exc.message_dict.items()
+        # One transaction: a refused --webhook-url leaves no partner and no
+        # keys behind (keys that were never printed would be lost anyway), so
+        # the operator can fix the URL and run the same command again.
+        with transaction.atomic():
+            try:
+                made = partner_create(
+                    slug=opts["slug"],
+                    name=opts["name"],
+                    currency=currency,
+                    currencies=currencies,
+                    min_amount=opts["min_amount"],
+                    max_amount=opts["max_amount"],
                 )
-            ) from None
-        secret = None
-        if opts["webhook_url"]:
-            secret = _enable_webhook(made.partner, opts["webhook_url"])
+            except ValidationError as exc:
+                raise CommandError(
+                    "; ".join(
+                        f"{field}: {' '.join(msgs)}"
+                        for field, msgs in exc.message_dict.items()
+                    )
+                ) from None
+            secret = None
+            if opts["webhook_url"]:
+                secret = _enable_webhook(made.partner, opts["webhook_url"])
         out = {
             "partner_id": str(made.partner.pk),
             "slug": made.partner.slug,
@@ -71,11 +77,14 @@ class Command(BaseCommand):
 
 
 def _enable_webhook(partner, url: str) -> str | None:
-    from jopay_project.errors import JoPayError
+    """Set and enable the partner's webhook (D26 checks the URL), else CommandError."""
     from webhooks.services import webhook_endpoint_set
 
     try:
         _, secret = webhook_endpoint_set(partner=partner, url=url, enabled=True)
     except JoPayError as exc:
-        raise CommandError(f"--webhook-url: {exc.message}") from None
+        raise CommandError(
+            f"--webhook-url {url!r} refused ({exc.code}): {exc.message} "
+            "Nothing was created."
+        ) from None
     return secret

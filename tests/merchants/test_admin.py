@@ -1,0 +1,247 @@
+"""Staff admin for partners and merchants holds input to the API's rules.
+
+Rate-limit overrides must be what the API's limiter parses (D27), else every
+API call of the partner would be a 500; merchant addresses are checked as the
+API checks them (EIP-55 / hex) and auto-forward follows D29. Each refusal is a
+form error on the change page and leaves the row as it was.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from merchants.models import Merchant, Partner
+from tests.factories import WALLET, MerchantFactory
+
+pytestmark = pytest.mark.django_db
+
+OTHER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"  # lower case: no checksum
+# Mixed case with one letter's case flipped: a typo the EIP-55 checksum catches.
+BAD_CHECKSUM = WALLET.replace("C", "c", 1)
+
+
+def _post_value(value):
+    """How a browser would send an initial form value (None for "leave it out")."""
+    if isinstance(value, bool):
+        return "on" if value else None
+    return "" if value is None else value
+
+
+def change_form_data(page) -> dict:
+    """The change form as the page rendered it, inlines' management forms included."""
+    data: dict = {}
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = _post_value(form[name].value())
+            if value is not None:
+                data[form.add_prefix(name)] = value
+    return data
+
+
+def post_change(client, obj, **changes):
+    url = f"/admin/merchants/{obj._meta.model_name}/{obj.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = change_form_data(page)
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)  # an unticked checkbox is not sent
+        else:
+            data[name] = "on" if value is True else value
+    return client.post(url, data)
+
+
+def form_errors(response) -> dict[str, list[str]]:
+    assert response.status_code == 200, "expected the form back, not a redirect"
+    return {k: list(v) for k, v in response.context["adminform"].form.errors.items()}
+
+
+# --- partner rate-limit overrides (D27) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '["requests.create", "120/m"]',  # a list, not an object
+        '{"requests.create": 120}',  # a bare number
+        '{"requests.create": "120 per minute"}',
+        '{"requests.create": ["120/m"]}',
+        '{"requests.create": {"rate": "120/m"}}',
+        '{"requests.create": null}',
+        '{"requests.create": ""}',
+        '{"requests.create": "120/0m"}',  # a window of zero seconds
+        '{"requests.create": "1.5/m"}',  # a dot: the limiter would import it
+        '{"requests.create": "120/M"}',  # the limiter would read 120 per second
+        '{"requests.create": "120/mx"}',
+        '{"request.create": "120/m"}',  # not a group
+        '{"pay.page": "120/m"}',  # per IP: a partner override is never read
+        '"120/m"',
+        "120",
+    ],
+)
+def test_partner_overrides_the_limiter_cannot_parse_are_refused(
+    admin_client, partner, typed
+):
+    partner.rate_limit_overrides = {"requests.list": "30/m"}
+    partner.save()
+
+    response = post_change(admin_client, partner, rate_limit_overrides=typed)
+
+    assert "rate_limit_overrides" in form_errors(response)
+    partner.refresh_from_db()
+    assert partner.rate_limit_overrides == {"requests.list": "30/m"}
+
+
+@pytest.mark.parametrize(
+    "rates",
+    [
+        {"requests.create": "120/m"},
+        {"fx.rates": "10/5m", "plans.action": "1000/h", "events.list": "5/s"},
+        {"webhooks.test": "100/d"},
+        {},
+    ],
+)
+def test_partner_overrides_in_the_limiters_format_are_saved(
+    admin_client, partner, rates
+):
+    response = post_change(
+        admin_client, partner, rate_limit_overrides=json.dumps(rates)
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    partner.refresh_from_db()
+    assert partner.rate_limit_overrides == rates
+
+
+def test_an_emptied_overrides_box_saves_an_empty_object(admin_client, partner):
+    """Not JSON null: the API calls ``.get`` on it."""
+    partner.rate_limit_overrides = {"requests.list": "30/m"}
+    partner.save()
+
+    response = post_change(admin_client, partner, rate_limit_overrides="")
+
+    assert response.status_code == 302, form_errors(response)
+    partner.refresh_from_db()
+    assert partner.rate_limit_overrides == {}
+
+
+def test_a_saved_override_is_the_limit_the_api_applies(admin_client, partner, api):
+    response = post_change(
+        admin_client, partner, rate_limit_overrides='{"merchants.list": "2/m"}'
+    )
+    assert response.status_code == 302, form_errors(response)
+
+    answers = [api.get("/api/v1/merchants").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 429]
+
+
+# --- merchant addresses and auto-forward (D28, D29) ----------------------------------
+
+
+@pytest.mark.parametrize("field", ["wallet_address", "withdraw_address"])
+@pytest.mark.parametrize(
+    "typed", ["0x123", "not-an-address", BAD_CHECKSUM, "0x" + "g" * 40, WALLET + "00"]
+)
+def test_merchant_addresses_the_api_would_refuse_are_refused(
+    admin_client, merchant, field, typed
+):
+    before = Merchant.objects.values().get(pk=merchant.pk)
+
+    response = post_change(admin_client, merchant, **{field: typed})
+
+    assert field in form_errors(response)
+    assert Merchant.objects.values().get(pk=merchant.pk) == before
+
+
+def test_merchant_address_errors_name_the_api_code(admin_client, merchant):
+    response = post_change(
+        admin_client, merchant, wallet_address="0x123", withdraw_address="0x456"
+    )
+
+    errors = form_errors(response)
+    assert "invalid_wallet_address" in errors["wallet_address"][0]
+    assert "invalid_withdraw_address" in errors["withdraw_address"][0]
+
+
+@pytest.mark.parametrize("address", [OTHER, OTHER.upper().replace("0X", "0x"), WALLET])
+def test_merchant_addresses_the_api_accepts_are_saved(admin_client, merchant, address):
+    response = post_change(
+        admin_client, merchant, wallet_address=address, withdraw_address=address
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert merchant.wallet_address == merchant.withdraw_address == address
+
+
+def test_auto_forward_without_an_executor_is_refused(admin_client, merchant, settings):
+    settings.JOPAY_AUTO_FORWARD_EXECUTORS = {}
+    Merchant.objects.filter(pk=merchant.pk).update(withdraw_address=OTHER)
+
+    response = post_change(admin_client, merchant, auto_forward=True)
+
+    errors = form_errors(response)
+    assert "auto_forward_requires_embedded_wallet" in errors["auto_forward"][0]
+    merchant.refresh_from_db()
+    assert merchant.auto_forward is False
+
+
+def test_auto_forward_needs_a_withdraw_address(admin_client, merchant, settings):
+    settings.JOPAY_AUTO_FORWARD_EXECUTORS = {137: "0x" + "1" * 40}
+
+    response = post_change(admin_client, merchant, auto_forward=True)
+
+    assert "invalid_withdraw_address" in form_errors(response)["withdraw_address"][0]
+    merchant.refresh_from_db()
+    assert merchant.auto_forward is False
+
+
+def test_auto_forward_with_an_executor_and_a_withdraw_address_is_saved(
+    admin_client, merchant, settings
+):
+    settings.JOPAY_AUTO_FORWARD_EXECUTORS = {137: "0x" + "1" * 40}
+
+    response = post_change(
+        admin_client, merchant, auto_forward=True, withdraw_address=OTHER
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert (merchant.auto_forward, merchant.withdraw_address) == (True, OTHER)
+
+
+def test_a_new_withdraw_address_switches_auto_forward_off(admin_client, partner):
+    """spec §11.1, as merchant_update: a grant pins its destination."""
+    merchant = MerchantFactory(partner=partner, withdraw_address=OTHER)
+    Merchant.objects.filter(pk=merchant.pk).update(auto_forward=True)
+
+    response = post_change(admin_client, merchant, withdraw_address=WALLET)
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert (merchant.auto_forward, merchant.withdraw_address) == (False, WALLET)
+
+
+def test_editing_other_fields_keeps_a_granted_auto_forward(admin_client, partner):
+    merchant = MerchantFactory(partner=partner, withdraw_address=OTHER)
+    Merchant.objects.filter(pk=merchant.pk).update(auto_forward=True)
+
+    response = post_change(admin_client, merchant, display_name="Renamed")
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert (merchant.display_name, merchant.auto_forward) == ("Renamed", True)
+
+
+def test_the_partner_change_page_still_saves_unrelated_edits(admin_client, partner):
+    response = post_change(admin_client, partner, name="Alice Payments")
+
+    assert response.status_code == 302, form_errors(response)
+    assert Partner.objects.get(pk=partner.pk).name == "Alice Payments"
