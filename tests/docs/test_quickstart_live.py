@@ -13,6 +13,7 @@ would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -84,20 +85,58 @@ def _script(workdir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _process_groups_under(leader: int) -> set[int]:
+    """The process groups of ``leader`` and every descendant (``make run`` starts
+    gunicorn, Celery and anvil in groups of their own)."""
+    parent_of: dict[int, int] = {}
+    group_of: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        parent_of[pid], group_of[pid] = int(fields[1]), int(fields[2])
+    groups = set()
+    for pid in parent_of:
+        ancestor = pid
+        while ancestor > 1 and ancestor != leader:
+            ancestor = parent_of.get(ancestor, 0)
+        if ancestor == leader:
+            groups.add(group_of[pid])
+    return groups
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _stop(workdir: Path) -> None:
+    """TERM each background block, wait for its stack to stop, then KILL leftovers.
+
+    ``make run`` stops its children on TERM; whatever it could not stop in
+    time (or everything, if it was killed first) would otherwise outlive the
+    test and hold the quickstart's ports for the next run.
+    """
+    groups: set[int] = set()
     for pidfile in workdir.glob("bg*.log.pid"):
         try:
-            os.killpg(int(pidfile.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
+            leader = int(pidfile.read_text())
+        except ValueError:
             continue
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not all(_port_free(p) for p in PORTS):
+        groups |= _process_groups_under(leader) | {leader}
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(leader, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
         time.sleep(0.5)
-    for pidfile in workdir.glob("bg*.log.pid"):
-        try:
-            os.killpg(int(pidfile.read_text()), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            continue
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 def _read(path: Path) -> str:
