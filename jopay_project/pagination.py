@@ -13,7 +13,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -22,6 +22,8 @@ from .errors import ErrorCode, JoPayError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+# A minted cursor is about 100 characters; anything far longer is not one.
+MAX_CURSOR_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,42 @@ def encode_cursor(created_at: datetime, pk: Any) -> str:
 
 
 def decode_cursor(token: str) -> tuple[datetime, uuid.UUID]:
+    """The ``(created_at, id)`` a cursor holds, else ``invalid_request`` (D34).
+
+    Total over any input: the token is the caller's, so every failure (not
+    base64, not JSON, not a two-item list of strings, a naive or out-of-range
+    time, not a UUID) is the same ``invalid_request`` with ``field: "cursor"``.
+    """
+    value = _cursor_json(token)
+    if not (
+        isinstance(value, list)
+        and len(value) == 2  # (created_at, id)
+        and all(isinstance(part, str) for part in value)
+    ):
+        raise _bad_cursor()
+    created_raw, pk_raw = value
     try:
-        padded = token + "=" * (-len(token) % 4)
-        created_raw, pk_raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
         created_at = datetime.fromisoformat(created_raw)
-        if created_at.tzinfo is None:
+        if created_at.utcoffset() is None:
             raise ValueError("naive")
-        return created_at, uuid.UUID(pk_raw)
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise JoPayError(ErrorCode.INVALID_REQUEST, field="cursor") from None
+        # In UTC, so a time the database cannot hold fails here, not in the query.
+        return created_at.astimezone(UTC), uuid.UUID(pk_raw)
+    except (ValueError, OverflowError):
+        raise _bad_cursor() from None
+
+
+def _cursor_json(token: Any) -> Any:
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_CURSOR_LENGTH:
+        raise _bad_cursor()
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # binascii, JSON and Unicode errors
+        raise _bad_cursor() from None
+
+
+def _bad_cursor() -> JoPayError:
+    return JoPayError(ErrorCode.INVALID_REQUEST, field="cursor")
 
 
 def keyset_page(queryset: QuerySet, *, limit: int, cursor: str | None) -> Page:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -59,6 +60,16 @@ ZA ZM ZW
 ISO_3166_ALPHA2: frozenset[str] = frozenset(_ISO_3166_ALPHA2_TEXT.split())
 
 
+def has_unstorable_chars(value: str) -> bool:
+    """True if ``value`` holds a control character or a lone surrogate.
+
+    PostgreSQL refuses NUL in text, and a lone surrogate (valid as a JSON
+    escape, ``"\\ud800"``) cannot be encoded as UTF-8: either would fail as a
+    500 when saved, so validators refuse them with the field's own code.
+    """
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+
+
 def validate_idempotency_key(value: Any) -> str | None:
     """D17: ``None`` passes through; else a 32-64 char base64url/hex string.
 
@@ -95,6 +106,8 @@ def validate_email(value: Any) -> str:
     """
     if not isinstance(value, str) or not value or len(value) > _EMAIL_MAX:
         raise JoPayError(ErrorCode.INVALID_EMAIL)
+    if has_unstorable_chars(value):  # EmailValidator lets a surrogate host through
+        raise JoPayError(ErrorCode.INVALID_EMAIL)
     try:
         _email_validator(value)
     except ValidationError:
@@ -119,9 +132,14 @@ def body_hash(data: dict[str, Any]) -> str:
     alike. ``idempotency_key`` itself is left out: it names the body, it is not
     part of it. Callers pass only known, normalised fields (defaults applied),
     so an ignored unknown field never turns a replay into a conflict.
+
+    Total over anything JSON can carry: a lone surrogate is hashed as its code
+    point (``surrogatepass``) instead of raising, so a caller may hash before
+    validating and let validation answer the field's own code. Every other
+    string hashes exactly as plain UTF-8, so stored hashes keep matching.
     """
     fields = {k: v for k, v in data.items() if k != "idempotency_key"}
     canonical = json.dumps(
         fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

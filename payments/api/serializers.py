@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
 from merchants.models import Merchant, Partner
-from merchants.validation import body_hash
+from merchants.validation import body_hash, has_unstorable_chars
 from payments.models import FxRate, PaymentRequest
 from payments.money import MAX_FIAT_INT, is_supported
 from payments.services.requests import PaymentRequestDraft
@@ -159,6 +159,10 @@ def parse_return_url(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > RETURN_URL_MAX:
+        raise JoPayError(ErrorCode.INVALID_RETURN_URL)
+    # URLValidator lets NUL, other control characters and lone surrogates
+    # through in the path (and surrogates in the host); none can be stored.
+    if has_unstorable_chars(value):
         raise JoPayError(ErrorCode.INVALID_RETURN_URL)
     try:
         _https_url(value)

@@ -13,7 +13,7 @@ from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.db import retry_transient
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
-from jopay_project.pagination import keyset_page, parse_limit
+from jopay_project.pagination import Page, keyset_page, parse_limit
 from merchants.api.serializers import json_object_body
 from merchants.validation import validate_idempotency_key
 from payments.selectors import (
@@ -180,10 +180,19 @@ class FxRateListApi(JoPayApiView):
         responses={
             200: inline_serializer(
                 "FxRateList",
-                {"ok": drf.BooleanField(), "data": FxRateOutput(many=True)},
+                {
+                    "ok": drf.BooleanField(),
+                    "data": FxRateOutput(many=True),
+                    "has_more": drf.BooleanField(),
+                    "next_cursor": drf.CharField(allow_null=True),
+                },
             )
         },
         summary="The partner's effective FX rate for each enabled currency",
+        description=(
+            "One page holding every enabled currency: `has_more` is always "
+            "false and `next_cursor` null."
+        ),
         operation_id="fx_rates_list",
     )
     def get(self, request: Request) -> Response:
@@ -202,4 +211,5 @@ class FxRateListApi(JoPayApiView):
                     "stale": fx_rate_is_stale(rate) if rate else True,
                 }
             )
-        return ok({"data": data})
+        # D2: the list envelope; every enabled currency fits on one page.
+        return ok(Page(items=data, has_more=False, next_cursor=None).envelope(data))

@@ -8,10 +8,11 @@ JSON routes answer the registry envelope.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError, error_json_response
+from jopay_project.parsers import load_json
 from payments.models import PaymentRequest
 from payments.proofs.services import normalize_tx_hash, proof_attach
 
@@ -105,21 +107,34 @@ def pay_status(request: HttpRequest, request_id: str) -> JsonResponse:
     )
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _proof_body(request: HttpRequest) -> dict[str, Any]:
-    """JSON object or form fields (D32); anything else → ``invalid_body``."""
+    """JSON object or form fields (D32); anything else → ``invalid_body``.
+
+    D34: an empty body (no JSON at all, a form with no fields) is
+    ``invalid_body`` too; a JSON object or form without ``tx_hash`` is not
+    empty and answers the field's own code.
+    """
     content_type = request.content_type or ""
     if content_type == "application/json":
         try:
-            body = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
+            # ValueError covers malformed, not UTF-8 and nested too deeply.
+            body = load_json(request.body)
+        except (ValueError, RequestDataTooBig):
             raise JoPayError(ErrorCode.INVALID_BODY) from None
         if not isinstance(body, dict):
             raise JoPayError(ErrorCode.INVALID_BODY)
         return body
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return {
-            k: request.POST.get(k) for k in ("tx_hash", "chain_id") if k in request.POST
-        }
+    if content_type in _FORM_TYPES:
+        try:
+            form = request.POST
+        except (MultiPartParserError, SuspiciousOperation):  # no boundary, too big
+            raise JoPayError(ErrorCode.INVALID_BODY) from None
+        if not form:
+            raise JoPayError(ErrorCode.INVALID_BODY)
+        return {k: form.get(k) for k in ("tx_hash", "chain_id") if k in form}
     raise JoPayError(ErrorCode.INVALID_BODY)
 
 

@@ -188,7 +188,9 @@ def test_fx_rates_lists_every_enabled_currency(api, partner):
 
     assert response.status_code == 200
     body = response.json()
-    assert body["ok"] is True
+    # D2: the list envelope, one page holding every enabled currency.
+    assert set(body) == {"ok", "data", "has_more", "next_cursor"}
+    assert (body["ok"], body["has_more"], body["next_cursor"]) == (True, False, None)
     by_code = {item["currency"]: item for item in body["data"]}
     assert [i["currency"] for i in body["data"]] == partner.enabled_currencies
     assert by_code["EUR"]["rate"] == "0.92"
@@ -205,6 +207,16 @@ def test_fx_rates_lists_every_enabled_currency(api, partner):
         "fetched_at": None,
         "stale": True,
     }
+
+
+def test_fx_rates_schema_documents_the_list_envelope(api):
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    ok = schema["paths"]["/api/v1/fx/rates"]["get"]["responses"]["200"]
+    ref = ok["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    page = schema["components"]["schemas"][ref]
+    assert set(page["properties"]) == {"ok", "data", "has_more", "next_cursor"}
+    assert page["properties"]["has_more"]["type"] == "boolean"
+    assert page["properties"]["next_cursor"]["nullable"] is True
 
 
 def test_fx_rates_needs_fx_read(client_for, partner):

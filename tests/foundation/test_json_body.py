@@ -1,0 +1,82 @@
+"""D4/D34: a body nested too deeply is ``invalid_body`` on every v1 JSON route.
+
+``json.loads`` recurses per level: 1 500 brackets (a 3 KB body) raised
+``RecursionError``, which DRF's parser does not map, so the API answered 500.
+Bodies nested deeper than ``MAX_JSON_DEPTH`` are refused before any code walks
+them again (the idempotency hash, the JSON columns).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jopay_project.parsers import MAX_JSON_DEPTH, JsonTooDeepError, load_json
+from merchants.models import Merchant
+from payments.models import PaymentRequest
+from recurring.models import Plan
+from webhooks.models import WebhookEndpoint
+
+RECURSION = '{"memo":' + "[" * 1500 + "]" * 1500 + "}"
+
+
+def _nested(depth: int) -> str:
+    """A body object whose ``metadata`` holds lists down to ``depth`` levels."""
+    return '{"metadata":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+def _routes(merchant) -> list[tuple[str, str]]:
+    return [
+        ("post", "/api/v1/requests/create"),
+        ("post", "/api/v1/merchants"),
+        ("patch", f"/api/v1/merchants/{merchant.pk}"),
+        ("post", "/api/v1/recurring/plans"),
+        ("put", "/api/v1/webhooks/endpoint"),
+    ]
+
+
+def _snapshot(merchant) -> tuple:
+    return (
+        PaymentRequest.objects.count(),
+        Merchant.objects.count(),
+        Plan.objects.count(),
+        WebhookEndpoint.objects.count(),
+        Merchant.objects.filter(pk=merchant.pk).values().get(),
+    )
+
+
+@pytest.mark.parametrize("raw", [RECURSION, _nested(MAX_JSON_DEPTH + 1), _nested(500)])
+def test_every_json_route_answers_invalid_body_for_a_too_deep_body(api, merchant, raw):
+    before = _snapshot(merchant)
+    for method, path in _routes(merchant):
+        response = api.generic(
+            method.upper(), path, raw, content_type="application/json"
+        )
+        assert response.status_code == 400, (path, response.content)
+        assert response.json()["error"] == "invalid_body", path
+    assert _snapshot(merchant) == before  # nothing written, the PATCH included
+
+
+def test_a_body_at_the_depth_limit_is_still_parsed(api, merchant):
+    # The body parses (metadata is then refused for its shape, not as a body).
+    response = api.post(
+        "/api/v1/requests/create",
+        _nested(MAX_JSON_DEPTH),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] != "invalid_body"
+
+
+@pytest.mark.parametrize("raw", [RECURSION, _nested(MAX_JSON_DEPTH + 1)])
+def test_load_json_raises_value_error_never_recursion_error(raw):
+    with pytest.raises(JsonTooDeepError):
+        load_json(raw)
+    assert issubclass(JsonTooDeepError, ValueError)
+
+
+def test_load_json_reads_ordinary_documents():
+    doc = {"a": [1, {"b": "c"}], "d": None}
+    assert load_json(json.dumps(doc).encode()) == doc
+    assert load_json(b"42") == 42
