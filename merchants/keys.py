@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import string
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
@@ -17,6 +19,8 @@ from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.sql import Columns, table
 
 from .models import ApiKey, Partner
+
+logger = logging.getLogger("jopay.keys")
 
 _ALPHABET = string.ascii_letters + string.digits  # base62
 SECRET_LENGTH = 32
@@ -88,6 +92,59 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     )
     key.refresh_from_db()
     return key
+
+
+@transaction.atomic
+def api_key_scopes_update(
+    *,
+    partner: Partner,
+    test_mode: bool,
+    key_id: uuid.UUID,
+    scopes: Iterable[str] | None,
+    changed_by: str = "",
+) -> ApiKey:
+    """Replace the scopes of the partner's usable key in that mode (D7, D8).
+
+    ``None`` makes the key unrestricted; a list replaces the old one whole, so
+    a scope is added or removed by sending the list with or without it. The
+    next request with the key sees the new scopes: authentication reads them
+    from the row on every call, nothing caches them. ``changed_by`` names who
+    asked (the portal user), for the ``jopay.keys`` log line.
+
+    Raises ``JoPayError(not_found)`` for a key that is not ``partner``'s in
+    that mode, exactly as for an unknown id (D10); ``ValueError`` for a bad
+    scope list (the messages of ``api_key_create``) or a revoked or expired key.
+    """
+    scope_list = validate_scopes(scopes)
+    # Locked, so a revoke racing this change is either seen here or comes after.
+    key = (
+        ApiKey.objects.select_for_update()
+        .filter(partner=partner, test_mode=test_mode, pk=key_id)
+        .first()
+    )
+    if key is None:
+        raise JoPayError(ErrorCode.NOT_FOUND)
+    if not key.is_usable():
+        raise ValueError("the key is revoked or expired; create a new key instead")
+    before = key.scopes
+    if before == scope_list:
+        return key
+    key.scopes = scope_list
+    key.save(update_fields=["scopes"])
+    # Key actions have no audit table; the log line records who changed what.
+    logger.info(
+        "api key %s (%s) scopes changed by %s: %s -> %s",
+        key.pk,
+        key.prefix,
+        changed_by or "unknown",
+        _scopes_text(before),
+        _scopes_text(scope_list),
+    )
+    return key
+
+
+def _scopes_text(scopes: list[str] | None) -> str:
+    return "unrestricted" if scopes is None else ",".join(scopes)
 
 
 def api_key_authenticate(raw: str) -> ApiKey:

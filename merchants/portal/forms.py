@@ -65,12 +65,9 @@ def format_major(minor: int | None, currency: str) -> str:
     return f"{whole}.{frac:0{exp}d}"
 
 
-class ApiKeyCreateForm(forms.Form):
-    name = forms.CharField(max_length=80, required=False, label="Name")
-    mode = forms.ChoiceField(
-        choices=[("live", "Live (jo_live_…)"), ("test", "Test (jo_test_…)")],
-        label="Mode",
-    )
+class ApiKeyScopesForm(forms.Form):
+    """Full access, or the scopes ticked (D7); used at creation and to change a key."""
+
     access = forms.ChoiceField(
         choices=[("full", "Full access"), ("restricted", "Only the scopes ticked")],
         initial="full",
@@ -83,19 +80,16 @@ class ApiKeyCreateForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Scopes",
     )
-    expires_at = forms.DateTimeField(
-        required=False,
-        label="Expires (UTC, optional)",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
 
-    def clean_expires_at(self) -> datetime | None:
-        value = self.cleaned_data.get("expires_at")
-        if value is None:
-            return None
-        # The field is labelled UTC: read the wall time as UTC, not server time.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    @classmethod
+    def for_key(cls, key) -> ApiKeyScopesForm:
+        """An unbound form showing ``key``'s scopes, with ids unique to the key."""
+        initial = (
+            {"access": "full"}
+            if key.scopes is None
+            else {"access": "restricted", "scopes": list(key.scopes)}
+        )
+        return cls(initial=initial, auto_id=f"id_key_{key.pk}_%s")
 
     def clean(self):
         cleaned = super().clean()
@@ -114,6 +108,29 @@ class ApiKeyCreateForm(forms.Form):
         if self.cleaned_data["access"] == "full":
             return None
         return list(self.cleaned_data["scopes"])
+
+
+class ApiKeyCreateForm(ApiKeyScopesForm):
+    field_order = ["name", "mode", "access", "scopes", "expires_at"]
+
+    name = forms.CharField(max_length=80, required=False, label="Name")
+    mode = forms.ChoiceField(
+        choices=[("live", "Live (jo_live_…)"), ("test", "Test (jo_test_…)")],
+        label="Mode",
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires (UTC, optional)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def clean_expires_at(self) -> datetime | None:
+        value = self.cleaned_data.get("expires_at")
+        if value is None:
+            return None
+        # The field is labelled UTC: read the wall time as UTC, not server time.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class SettingsForm(forms.Form):

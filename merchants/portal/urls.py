@@ -8,7 +8,7 @@ from django.urls import include, path
 
 from .auth import login_id_token_view, login_view, logout_view, mode_view
 from .views.dashboard import dashboard_view
-from .views.keys import api_key_revoke_view, api_keys_view
+from .views.keys import api_key_revoke_view, api_key_scopes_view, api_keys_view
 from .views.merchants import (
     merchant_detail_view,
     merchant_disable_view,
@@ -30,6 +30,7 @@ urlpatterns = [
     path("mode/", mode_view, name="mode"),
     path("api-keys/", api_keys_view, name="api-keys"),
     path("api-keys/<str:key_id>/revoke/", api_key_revoke_view, name="api-key-revoke"),
+    path("api-keys/<str:key_id>/scopes/", api_key_scopes_view, name="api-key-scopes"),
     path("settings/", settings_view, name="settings"),
     path("merchants/", merchant_list_view, name="merchants"),
     path("merchants/<str:merchant_id>/", merchant_detail_view, name="merchant-detail"),

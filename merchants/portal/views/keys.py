@@ -1,4 +1,5 @@
-"""``/portal/api-keys/``: create, list, revoke (spec §2.4, D6–D8, D35).
+"""``/portal/api-keys/``: create, list, change scopes, revoke (spec §2.2, §2.4,
+D6–D8, D35).
 
 The full key exists only in the create answer: it is parked in the session for
 exactly one page view (popped when shown), so a reload never shows it again
@@ -12,13 +13,15 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from merchants.keys import api_key_create, api_key_revoke
+from jopay_project.errors import ErrorCode, JoPayError
+from merchants.keys import api_key_create, api_key_revoke, api_key_scopes_update
 from merchants.models import ApiKey
 
-from ..access import parse_id, portal_view
-from ..forms import ApiKeyCreateForm
+from ..access import parse_id, portal_view, report_error
+from ..forms import ApiKeyCreateForm, ApiKeyScopesForm
 
 SESSION_NEW_KEY = "portal_new_key"
 
@@ -34,9 +37,15 @@ def _key_for(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
 
 
 def _page(request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200):
-    keys = ApiKey.objects.filter(
-        partner=request.partner, test_mode=request.tenant.test_mode
-    ).order_by("-created_at")
+    keys = list(
+        ApiKey.objects.filter(
+            partner=request.partner, test_mode=request.tenant.test_mode
+        ).order_by("-created_at")
+    )
+    now = timezone.now()
+    for key in keys:
+        # Only a usable key's scopes can change; revoked and expired ones are history.
+        key.scopes_form = ApiKeyScopesForm.for_key(key) if key.is_usable(now) else None
     return render(
         request,
         "portal/api_keys.html",
@@ -92,4 +101,35 @@ def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
         messages.success(
             request, f"Revoked the key {key.prefix}…; it stops working now."
         )
+    return redirect("portal:api-keys")
+
+
+@require_POST
+@portal_view
+def api_key_scopes_view(request: HttpRequest, key_id: str) -> HttpResponse:
+    """Replace the key's scopes (spec §2.2: "add the scope to the existing key")."""
+    key_pk = parse_id(key_id)
+    form = ApiKeyScopesForm(request.POST)
+    if not form.is_valid():
+        _key_for(request, key_pk)  # another partner's id is a 404 here too
+        message = next(iter(form.errors.values()))[0]
+        report_error(request, JoPayError(ErrorCode.INVALID_REQUEST, message))
+        return redirect("portal:api-keys")
+    try:
+        key = api_key_scopes_update(
+            partner=request.partner,
+            test_mode=request.tenant.test_mode,
+            key_id=key_pk,
+            scopes=form.scope_list(),
+            changed_by=request.user.get_username(),
+        )
+    except ValueError as exc:
+        report_error(request, JoPayError(ErrorCode.INVALID_REQUEST, str(exc)))
+        return redirect("portal:api-keys")
+    access = (
+        "full access" if key.scopes is None else "the scopes " + ", ".join(key.scopes)
+    )
+    messages.success(
+        request, f"The key {key.prefix}… has {access} from its next request on."
+    )
     return redirect("portal:api-keys")
