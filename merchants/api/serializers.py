@@ -48,7 +48,8 @@ def json_object_body(request: Request) -> dict[str, Any]:
     """
     if request.content_type.split(";")[0].strip().lower() != "application/json":
         raise JoPayError(ErrorCode.INVALID_BODY)
-    if int(request.META.get("CONTENT_LENGTH") or 0) <= 0:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) <= 0:  # "abc" or "-1": no usable body
         raise JoPayError(ErrorCode.INVALID_BODY)
     data = request.data  # a ParseError here renders as invalid_body
     if not isinstance(data, dict):

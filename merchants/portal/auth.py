@@ -8,7 +8,6 @@ with a clear message, even for the right password, until the window passes.
 from __future__ import annotations
 
 import hashlib
-import json
 
 from django import forms
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError, error_json_response
+from jopay_project.parsers import load_json
 from merchants import sso
 
 from .access import SESSION_TEST_MODE, partner_user_for, portal_view
@@ -143,8 +143,8 @@ def _id_token_from(request: HttpRequest) -> tuple[object, bool]:
     """``(token, wants_json)`` from a JSON body or a form field."""
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+            body = load_json(request.body or b"null")  # never a RecursionError
+        except ValueError:
             return None, True
         return (body.get("id_token") if isinstance(body, dict) else None), True
     return request.POST.get("id_token"), False

@@ -12,7 +12,12 @@ import json
 
 import pytest
 
-from jopay_project.parsers import MAX_JSON_DEPTH, JsonTooDeepError, load_json
+from jopay_project.parsers import (
+    MAX_JSON_DEPTH,
+    JsonTooDeepError,
+    check_json_depth,
+    load_json,
+)
 from merchants.models import Merchant
 from payments.models import PaymentRequest
 from recurring.models import Plan
@@ -80,3 +85,29 @@ def test_load_json_reads_ordinary_documents():
     doc = {"a": [1, {"b": "c"}], "d": None}
     assert load_json(json.dumps(doc).encode()) == doc
     assert load_json(b"42") == 42
+
+
+def test_a_body_deep_enough_to_overflow_the_c_stack_is_refused_before_parsing(api):
+    # py_ecc (imported with web3) sets the recursion limit to 100 000, so the C
+    # decoder would recurse until the stack overflows and the worker dies; the
+    # depth is measured on the raw text first. (A regression kills this run.)
+    crash = "[" * 300_000 + "]" * 300_000
+    response = api.generic(
+        "POST", "/api/v1/requests/create", crash, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
+    with pytest.raises(JsonTooDeepError):
+        load_json(crash)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"memo": "' + "[{" * 500 + '"}',  # brackets inside a string nest nothing
+        '{"memo": "\\"' + "[" * 500 + '", "a": [[1]]}',  # after an escaped quote too
+        "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH,
+    ],
+)
+def test_brackets_in_strings_and_the_limit_itself_pass_the_depth_check(raw):
+    check_json_depth(raw.encode())
+    load_json(raw)

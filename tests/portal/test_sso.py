@@ -221,6 +221,14 @@ def test_malformed_json_is_missing_id_token(browser):
     assert (response.status_code, code(response)) == (401, "missing_id_token")
 
 
+def test_too_deep_json_is_missing_id_token_not_a_500(browser):
+    deep = '{"id_token": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = browser.post(
+        "/portal/login/id-token", deep, content_type="application/json"
+    )
+    assert (response.status_code, code(response)) == (401, "missing_id_token")
+
+
 def _bad_claims(keys):
     now = int(time.time())
     return {

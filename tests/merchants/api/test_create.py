@@ -330,6 +330,19 @@ def test_body_that_is_not_a_json_object_is_invalid_body(api, raw):
     assert Merchant.objects.count() == 0
 
 
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3"])
+def test_a_content_length_that_is_not_a_number_is_invalid_body(api, length):
+    response = api.generic(
+        "POST",
+        URL,
+        b'{"display_name": "x"}',
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+    assert _error(response)["error"] == "invalid_body"
+    assert Merchant.objects.count() == 0
+
+
 def test_missing_body_and_non_json_content_type_are_invalid_body(api):
     assert _error(api.post(URL))["error"] == "invalid_body"
     form = api.post(URL, {"display_name": "x"})  # multipart form
