@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from jopay_project.parsers import check_json_depth
+
 from .base import FeedError, normalise_rate, per_usd
 
 NAME = "json"
@@ -21,6 +23,9 @@ def looks_like(url: str, content_type: str, body: bytes) -> bool:
 
 def parse(body: bytes) -> dict[str, Decimal]:
     try:
+        # A feed is remote input: a deeply nested answer must not crash the
+        # worker's C stack (see jopay_project.parsers).
+        check_json_depth(body)
         # parse_float=Decimal: "0.9234" stays exactly 0.9234, never a binary float.
         data = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -92,6 +92,8 @@ def test_json_feed_with_another_base_is_rebased():
         ("application/json", b"{nope"),
         ("text/xml", b"<Envelope><Cube/></Envelope>"),
         ("text/plain", b"EUR 0.92"),
+        # Deep enough to overflow the C stack under py_ecc's recursion limit.
+        ("application/json", b'{"rates":' + b"[" * 300_000 + b"]" * 300_000 + b"}"),
     ],
 )
 def test_unusable_answers_are_feed_errors(content_type, body):
