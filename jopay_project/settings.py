@@ -259,7 +259,13 @@ JOPAY_WEBHOOK_TIMEOUT_SECONDS = 8
 JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
     "JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600, minimum=1
 )
-JOPAY_FX_FEEDS = env_list("JOPAY_FX_FEEDS")
+# D14: a public feed with a second as fallback, unless JOPAY_FX_FEEDS says
+# otherwise (an empty value turns refreshing off: pinned rates only).
+DEFAULT_FX_FEEDS = [
+    "https://open.er-api.com/v6/latest/USD",  # ~160 currencies, per USD
+    "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml",  # per EUR
+]
+JOPAY_FX_FEEDS = env_list("JOPAY_FX_FEEDS", DEFAULT_FX_FEEDS)
 JOPAY_FX_TIMEOUT_SECONDS = env_int("JOPAY_FX_TIMEOUT_SECONDS", 10, minimum=1)
 JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
 JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")

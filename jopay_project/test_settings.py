@@ -35,5 +35,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "root": {"handlers": [], "level": "WARNING"},
 }
+# No public FX feed from tests: each FX test serves recorded answers locally.
+JOPAY_FX_FEEDS: list[str] = []
 # Serve static files from the finders (no collectstatic before tests).
 WHITENOISE_AUTOREFRESH = True

@@ -31,6 +31,26 @@ def per_usd(value: str, usd: str) -> Decimal:
 # --- adapters ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("index", "content_type", "fixture", "source"),
+    [
+        (0, "application/json", "open-er-api-latest-usd.json", "json:open.er-api.com"),
+        (1, "text/xml", "eurofxref-daily.xml", "ecb:www.ecb.europa.eu"),
+    ],
+)
+def test_the_default_feeds_parse_their_recorded_answers(
+    index, content_type, fixture, source
+):
+    # D14: out of the box a public feed and a second one as fallback.
+    from jopay_project.settings import DEFAULT_FX_FEEDS
+
+    assert len(DEFAULT_FX_FEEDS) == 2
+    url = DEFAULT_FX_FEEDS[index]
+    parsed = parse_feed(url, content_type, (FIXTURES / fixture).read_bytes())
+    assert parsed.source == source
+    assert parsed.rates["EUR"] > 0
+
+
 def test_ecb_xml_is_rebased_from_eur_to_usd():
     body = (FIXTURES / "eurofxref-daily.xml").read_bytes()
     feed = parse_feed(
