@@ -116,9 +116,30 @@ class Usage:
         }
 
 
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address, as the outermost of our trusted proxies saw it.
+
+    With ``JOPAY_TRUSTED_PROXY_COUNT`` = n ≥ 1, the n-th address from the right
+    of ``X-Forwarded-For``: each of our proxies appends its peer, so entries
+    further left are the client's own claims and are never trusted. With n = 0,
+    or a header shorter than n (the request did not come through them all),
+    ``REMOTE_ADDR``.
+    """
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    hops = settings.JOPAY_TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    chain = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    return chain[-hops] if len(chain) >= hops else remote
+
+
 def client_ip_hash(request: HttpRequest) -> str:
     """A hashed client address; raw IPs are never stored (spec §7.2). Never raises."""
-    raw = request.META.get("REMOTE_ADDR") or "unknown"
+    raw = client_ip(request)
     return hashlib.sha256(f"{settings.SECRET_KEY}:{raw}".encode()).hexdigest()[:32]
 
 

@@ -259,6 +259,10 @@ JOPAY_WEBHOOK_TIMEOUT_SECONDS = 8
 JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
     "JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600, minimum=1
 )
+# Proxies in front of gunicorn that append to X-Forwarded-For (a TLS-terminating
+# load balancer: 1). With 0 the client is REMOTE_ADDR; behind a proxy that
+# would put every caller in one per-IP rate-limit bucket (D27).
+JOPAY_TRUSTED_PROXY_COUNT = env_int("JOPAY_TRUSTED_PROXY_COUNT", 0, minimum=0)
 # D14: a public feed with a second as fallback, unless JOPAY_FX_FEEDS says
 # otherwise (an empty value turns refreshing off: pinned rates only).
 DEFAULT_FX_FEEDS = [

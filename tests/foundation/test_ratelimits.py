@@ -73,3 +73,40 @@ def test_limits_table_is_well_formed():
         count, seconds = ratelimits._parse(limit.rate)
         assert count > 0
         assert seconds in (60, 900, 3600)
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "expected"),
+    [
+        (0, "198.51.100.7", "10.0.0.5"),  # no proxy configured: the peer
+        (1, "198.51.100.7", "198.51.100.7"),
+        (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # a client's own claim ignored
+        (2, "6.6.6.6, 198.51.100.7, 10.0.0.9", "198.51.100.7"),
+        (2, "198.51.100.7", "10.0.0.5"),  # shorter than the hops: not via them all
+        (1, "", "10.0.0.5"),
+    ],
+)
+def test_client_ip_trusts_only_the_configured_proxies(
+    rf, settings, hops, forwarded, expected
+):
+    settings.JOPAY_TRUSTED_PROXY_COUNT = hops
+    request = rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=forwarded)
+    assert ratelimits.client_ip(request) == expected
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_each_client_has_its_own_per_ip_counter(settings):
+    # D27 per-IP limits: behind one load balancer every REMOTE_ADDR is the
+    # balancer's, so without the setting all callers would share one bucket.
+    settings.JOPAY_TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    first = APIClient(**proxy, HTTP_X_FORWARDED_FOR="203.0.113.20")
+    for _ in range(60):
+        assert first.get(URL).status_code == 401
+    assert first.get(URL).status_code == 429
+    # The same proxy, another client: its own window.
+    other = APIClient(**proxy, HTTP_X_FORWARDED_FOR="203.0.113.21")
+    assert other.get(URL).status_code == 401
+    # A client cannot pick a fresh bucket by prepending addresses of its own.
+    spoof = APIClient(**proxy, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.20")
+    assert spoof.get(URL).status_code == 429
