@@ -59,8 +59,12 @@ LIMITS: dict[str, Limit] = {
         Limit("merchants.detail", "60/m", "API key", "GET /api/v1/merchants/:id"),
         Limit("merchants.update", "60/m", "API key", "PATCH /api/v1/merchants/:id"),
         Limit("fx.rates", "20/m", "API key", "GET /api/v1/fx/rates"),
+        Limit("webhooks.endpoint", "60/m", "API key", "GET /api/v1/webhooks/endpoint"),
         Limit(
-            "webhooks.endpoint", "60/m", "API key", "GET/PUT /api/v1/webhooks/endpoint"
+            "webhooks.endpoint_update",
+            "60/m",
+            "API key",
+            "PUT /api/v1/webhooks/endpoint",
         ),
         Limit("webhooks.test", "5/m", "API key", "POST /api/v1/webhooks/test"),
         Limit("events.list", "60/m", "API key", "GET /api/v1/events"),
@@ -68,11 +72,14 @@ LIMITS: dict[str, Limit] = {
         Limit("plans.create", "60/m", "API key", "POST /api/v1/recurring/plans"),
         Limit("plans.list", "60/m", "API key", "GET /api/v1/recurring/plans"),
         Limit("plans.detail", "60/m", "API key", "GET /api/v1/recurring/plans/:id"),
-        Limit(
-            "plans.action",
-            "60/m",
-            "API key",
-            "POST /api/v1/recurring/plans/:id/{pause,resume,cancel}",
+        *(
+            Limit(
+                f"plans.{action}",
+                "60/m",
+                "API key",
+                f"POST /api/v1/recurring/plans/:id/{action}",
+            )
+            for action in ("pause", "resume", "cancel")
         ),
         Limit("pay.page", "60/m", "IP", "GET /pay/<id>"),
         Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),

@@ -127,8 +127,7 @@ class PlanDetailApi(JoPayApiView):
 class _PlanActionApi(JoPayApiView):
     """``POST /api/v1/recurring/plans/:id/<action>``: answers the plan after it."""
 
-    rate_group = "plans.action"
-    required_scope = "recurring:write"
+    required_scope = "recurring:write"  # each action its own counter (D27)
     service = staticmethod(plan_pause)
 
     def post(self, request: Request, plan_id: str) -> Response:
@@ -146,6 +145,7 @@ class _PlanActionApi(JoPayApiView):
     )
 )
 class PlanPauseApi(_PlanActionApi):
+    rate_group = "plans.pause"
     service = staticmethod(plan_pause)
 
 
@@ -158,6 +158,7 @@ class PlanPauseApi(_PlanActionApi):
     )
 )
 class PlanResumeApi(_PlanActionApi):
+    rate_group = "plans.resume"
     service = staticmethod(plan_resume)
 
 
@@ -170,4 +171,5 @@ class PlanResumeApi(_PlanActionApi):
     )
 )
 class PlanCancelApi(_PlanActionApi):
+    rate_group = "plans.cancel"
     service = staticmethod(plan_cancel)

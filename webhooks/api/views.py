@@ -90,7 +90,8 @@ class ResentDoc(TestSentDoc):
 class WebhookEndpointApi(JoPayApiView):
     """``GET`` / ``PUT /api/v1/webhooks/endpoint`` (D35)."""
 
-    rate_group = "webhooks.endpoint"
+    # spec §7.1: each endpoint (method and path) has its own counter per key.
+    rate_groups = {"GET": "webhooks.endpoint", "PUT": "webhooks.endpoint_update"}
     required_scopes = {"GET": None, "PUT": WEBHOOKS_WRITE}
 
     @extend_schema(

@@ -107,11 +107,15 @@ def test_wrong_method_is_method_not_allowed(api, make_plan):
 
 def test_plan_routes_use_their_rate_groups(api, partner, make_plan):
     plan = make_plan()
-    partner.rate_limit_overrides = {"plans.action": "2/m", "plans.detail": "3/m"}
+    partner.rate_limit_overrides = {"plans.pause": "2/m", "plans.detail": "3/m"}
     partner.save()
     assert act(api, plan, "pause").headers["X-RateLimit-Limit"] == "2"
     act(api, plan, "resume")
+    act(api, plan, "pause")
     assert_error(act(api, plan, "pause"), "rate_limited", status=429)
+    # spec §7.1: resume and cancel count on their own, not on pause's counter.
+    assert act(api, plan, "resume").headers["X-RateLimit-Limit"] == "60"
+    assert act(api, plan, "cancel").headers["X-RateLimit-Remaining"] == "59"
     # Another group keeps its own counter.
     assert api.get(f"{URL}/{plan.pk}").headers["X-RateLimit-Limit"] == "3"
     assert api.get(URL).headers["X-RateLimit-Limit"] == "60"

@@ -139,6 +139,10 @@ def test_endpoint_is_rate_limited_per_key(api):
     answer = api.get(ENDPOINT)
     assert answer.status_code == 429
     assert answer.json()["error"] == "rate_limited"
+    # spec §7.1: PUT is another endpoint with its own counter.
+    put = api.put(ENDPOINT, {"enabled": False}, format="json")
+    assert put.status_code == 200, put.content
+    assert put.headers["X-RateLimit-Remaining"] == "59"
 
 
 # --- POST /webhooks/test -----
