@@ -5,7 +5,8 @@
 * ``verified`` with the on-chain evidence of D23 (block_number, block_hash,
   log_index, token_address, value_micro, confirmations, payer_address);
 * ``mismatch`` with a reason: ``tx_failed``, ``wrong_token``,
-  ``wrong_recipient``, ``underpaid``, ``late``;
+  ``wrong_recipient``, ``underpaid``, ``late`` (mined outside the request's
+  payment window: after ``expires_at`` + grace, or before the request existed);
 * ``pending``: no receipt yet, or not enough confirmations.
 
 No verdict is ever given from a block with fewer confirmations than the chain
@@ -18,7 +19,7 @@ decides it from a ``pending`` verdict with ``no_receipt``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
@@ -37,6 +38,20 @@ PENDING = "pending"
 # Pending reasons (internal; never on the wire).
 NO_RECEIPT = "no_receipt"
 CONFIRMATIONS = "confirmations"
+
+# D15, D20: a transfer mined before the request existed cannot pay it (an old
+# deposit, or another request's payment, pasted on the pay page). The request's
+# ``created_at`` is our clock and a block's timestamp the block producer's; they
+# disagree by a few seconds (validator drift, NTP, L2 sequencers stamping
+# batches), so a payment sent the moment the page showed the amount may carry a
+# timestamp slightly before ``created_at``. Two minutes absorbs that; nobody can
+# have known the tagged amount (D15) earlier than that anyway.
+CREATED_AT_SKEW = timedelta(seconds=120)
+
+
+def window_start(created_at: datetime) -> datetime:
+    """The earliest block time that can pay a request created at ``created_at``."""
+    return created_at - CREATED_AT_SKEW
 
 
 @dataclass(frozen=True)
@@ -81,12 +96,17 @@ def verify_transfer(
     *,
     receiving_address: str,
     usdc_micro: int,
+    not_before: datetime,
     deadline: datetime,
 ) -> Verdict:
     """The D20 verdict for ``tx_hash`` paying ``usdc_micro`` to ``receiving_address``.
 
-    ``deadline`` is ``expires_at`` + the grace (``PaymentRequest.proof_deadline``):
-    a transfer mined in a block whose timestamp is later is ``late``.
+    The payment window is judged by the block's timestamp: ``deadline`` is
+    ``expires_at`` + the grace (``PaymentRequest.proof_deadline``) and
+    ``not_before`` is ``window_start(created_at)``; a transfer mined outside
+    ``[not_before, deadline]`` is ``late``. D20's closed set of reasons has none
+    for "before the request existed", so ``late`` stands for "outside the
+    request's payment window" both ways.
     Raises ``RpcUnavailable`` / ``RpcError`` when the chain cannot be asked.
     """
     receipt = client.receipt(tx_hash)
@@ -125,7 +145,7 @@ def verify_transfer(
 
     block = client.block(block_number)
     mined_at = datetime.fromtimestamp(block.timestamp, tz=UTC)
-    if mined_at > deadline:
+    if mined_at > deadline or mined_at < not_before:
         return Verdict(
             MISMATCH,
             "late",

@@ -14,6 +14,14 @@ longer a candidate, a hash already judged for a request is not attached to it
 again, and the partial unique index refuses a hash proving a second request.
 The cursor moves in the same transaction as the attaches of its chunk, so a
 crash re-reads at most one chunk, harmlessly.
+
+The payment window is judged by the block time of the transfer, never by the
+time of the scan (D20: never mismatch because the node was down): a transfer
+can pay a request created at most ``CREATED_AT_SKEW`` after it was mined
+(D15/D20: never an earlier, unrelated payment) and whose ``expires_at`` +
+grace is not before it, including an ``expired`` request, which D16 lets go to
+``paid``. So a catch-up after an outage longer than the grace still pays the
+requests that were paid on time.
 """
 
 from __future__ import annotations
@@ -26,13 +34,11 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
-from payments.models.requests import PROOF_GRACE
 
 from .defaults import reorg_margin
+from .matching import attach_found, block_time, block_times, match_transfer, watched
 from .rpc import ChainClient, RpcError, RpcUnavailable, TransferLog
-from .verify import to_micro
 
 logger = logging.getLogger("jopay.chain.watcher")
 
@@ -42,8 +48,6 @@ CHUNK_BLOCKS = 2000
 # One run reads at most this many blocks; the next run carries on.
 MAX_BLOCKS_PER_RUN = 50_000
 LOCK_SECONDS = 300
-CANDIDATE_STATUSES = (PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED)
-CANDIDATE_PROOF_STATUSES = (PR.ProofStatus.NONE, PR.ProofStatus.MISMATCH)
 
 
 @dataclass
@@ -59,77 +63,27 @@ class ScanResult:
     skipped: str | None = None
 
 
-def _modes(chain: Chain) -> list[bool]:
-    """D19: test-mode requests on testnets/local chains, live ones on mainnets."""
-    return [mode for mode in (False, True) if chain.accepts(test_mode=mode)]
-
-
-def _candidates(chain: Chain, now: datetime):
-    return PR.objects.filter(
-        status__in=CANDIDATE_STATUSES,
-        proof_status__in=CANDIDATE_PROOF_STATUSES,
-        test_mode__in=_modes(chain),
-        expires_at__gte=now - PROOF_GRACE,
-    )
-
-
-def watched_addresses(chain: Chain, *, now: datetime | None = None) -> list[str]:
-    """Receiving addresses of requests this chain could still pay."""
-    now = now or timezone.now()
-    return sorted(
-        set(_candidates(chain, now).values_list("receiving_address", flat=True))
-    )
-
-
-def _match(chain: Chain, log: TransferLog, now: datetime) -> PaymentRequest | None:
-    value_micro = to_micro(log.value, chain.decimals)
-    for request in (
-        _candidates(chain, now)
-        .filter(receiving_address=log.to_address, usdc_micro=value_micro)
-        .order_by("created_at", "id")
-    ):
-        if request.chain_id == chain.chain_id and request.tx_hash == log.tx_hash:
-            continue  # this very transfer was already judged for this request
-        return request
-    return None
-
-
 def _apply_chunk(
-    chain: Chain, logs: list[TransferLog], *, chunk_end: int, now: datetime
+    chain: Chain,
+    logs: list[TransferLog],
+    *,
+    chunk_end: int,
+    times: dict[int, datetime],
+    now: datetime,
 ) -> list[str]:
     """Attach matches and move the cursor, in one transaction. Returns attached ids."""
-    from payments.proofs.services import proof_attach
-
     attached: list[str] = []
     with transaction.atomic():
         row = Chain.objects.select_for_update().get(pk=chain.pk)
         for log in logs:
-            if log.removed:
+            mined_at = times.get(log.block_number)
+            if log.removed or mined_at is None:
                 continue
-            request = _match(chain, log, now)
+            request = match_transfer(chain, log, mined_at)
             if request is None:
                 continue
-            try:
-                proof_attach(
-                    request=request,
-                    chain_id=chain.chain_id,
-                    tx_hash=log.tx_hash,
-                    source=PR.ProofSource.TRAILS_ON_CHAIN,
-                    now=now,
-                    enqueue=False,
-                )
-            except JoPayError as exc:
-                # proof_already_used (one tx paying two requests) or a request
-                # that stopped accepting proofs between the query and the lock.
-                logger.info(
-                    "watcher: chain %s tx %s not attached to %s: %s",
-                    chain.chain_id,
-                    log.tx_hash,
-                    request.pk,
-                    exc.code,
-                )
-                continue
-            attached.append(str(request.pk))
+            if attach_found(chain, log, request, mined_at=mined_at, now=now):
+                attached.append(str(request.pk))
         if row.last_scanned_block is None or chunk_end > row.last_scanned_block:
             row.last_scanned_block = chunk_end
             row.save(update_fields=["last_scanned_block", "updated_at"])
@@ -186,21 +140,26 @@ def scan_chain(
     result.from_block, result.to_block = start, end
     result.blocks = end - start + 1
     now = now or timezone.now()
-    recipients = watched_addresses(chain, now=now)
+    # D20: which requests are still payable is judged by block time, from the
+    # first block read (after an outage it may be long before ``now``).
+    since = block_time(client, start)
 
     for chunk_start in range(start, end + 1, chunk_blocks):
         chunk_end = min(chunk_start + chunk_blocks - 1, end)
         result.chunks += 1
+        # Re-read per chunk: a long catch-up sees requests created meanwhile.
+        wanted = watched(chain, since=since)
         logs: list[TransferLog] = []
-        if recipients:
+        if wanted:
             logs = client.transfer_logs(
                 token=chain.usdc_address,
                 from_block=chunk_start,
                 to_block=chunk_end,
-                recipients=recipients,
+                recipients={address for address, _ in wanted},
             )
         result.logs += len(logs)
-        attached = _apply_chunk(chain, logs, chunk_end=chunk_end, now=now)
+        times = block_times(client, chain, logs, wanted)
+        attached = _apply_chunk(chain, logs, chunk_end=chunk_end, times=times, now=now)
         result.attached.extend(attached)
         for request_id in attached:
             # Verify now, outside the chunk's transaction; if the node fails

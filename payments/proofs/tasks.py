@@ -3,33 +3,59 @@
 Each task takes ids, re-reads rows and calls a service; each is safe to run
 twice (STYLE.md). A chain outage never fails a proof: the task retries with
 backoff, and ``payments.recheck_attached_proofs`` re-enqueues whatever is due
-by ``next_verify_at`` in case a retry was lost.
+by ``next_verify_at`` in case a retry was lost, or was too far off to ride a
+broker countdown (D24: Redis redelivers long countdowns as duplicates).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from payments.chain.rescan import rescan_chains_for, rescan_request_window
 from payments.chain.rpc import RpcError, RpcUnavailable
 from payments.chain.watcher import watch_chains
 from payments.models import PaymentRequest
 
-from .services import proof_verify, rpc_backoff
+from .services.verify import (
+    BROKER_COUNTDOWN_MAX_SECONDS,
+    broker_countdown,
+    proof_verify,
+    proof_verify_claim,
+    rpc_backoff,
+)
 
 logger = logging.getLogger("jopay.proofs")
 
 PR = PaymentRequest
 VERIFY_MAX_RETRIES = 8
+RESCAN_MAX_RETRIES = 6
 # The beat is the safety net: it picks proofs this overdue (a self-scheduled
 # re-check normally runs on time) and leases them so the next tick skips them.
 RECHECK_SLACK = timedelta(seconds=15)
 RECHECK_LEASE = timedelta(minutes=2)
 RECHECK_BATCH = 500
+
+
+def _parse_due(due_at: str | None) -> datetime | None:
+    return datetime.fromisoformat(due_at) if due_at else None
+
+
+def _next_check(request_id: str, now: datetime) -> tuple[str, int] | None:
+    """The proof's next check as (due token, countdown), or None: the beat's job."""
+    due = (
+        PR.objects.filter(pk=request_id, proof_status=PR.ProofStatus.ATTACHED)
+        .values_list("next_verify_at", flat=True)
+        .first()
+    )
+    if due is None:
+        return None
+    countdown = broker_countdown((due - now).total_seconds() + 1)
+    return None if countdown is None else (due.isoformat(), countdown)
 
 
 @shared_task(
@@ -40,25 +66,43 @@ RECHECK_BATCH = 500
     time_limit=60,
     soft_time_limit=50,
 )
-def verify_proof_task(self, request_id: str) -> str:
-    """Verify one attached proof; retry with backoff while the chain is unreachable."""
+def verify_proof_task(self, request_id: str, due_at: str | None = None) -> str:
+    """Verify one attached proof; retry with backoff while the chain is unreachable.
+
+    ``due_at`` is the ``next_verify_at`` the scheduler wrote (see
+    ``proof_verify_claim``): a decided proof, a check not due, or a duplicate
+    delivery does nothing. Every countdown stays under the broker's
+    visibility timeout (D24); a longer wait is left to the beat's re-check.
+    """
+    if not proof_verify_claim(
+        request_id=request_id, due_at=_parse_due(due_at), now=timezone.now()
+    ):
+        return "skipped"
     try:
         result = proof_verify(request_id=request_id)
     except (RpcUnavailable, RpcError) as exc:
-        if self.request.retries >= self.max_retries:
-            logger.warning(
-                "verify %s: giving up retries (%s); the re-check task carries on",
-                request_id,
-                exc.code,
+        # proof_verify recorded the failure and when to try again.
+        retry = _next_check(request_id, timezone.now())
+        if retry is None or self.request.retries >= self.max_retries:
+            logger.info(
+                "verify %s: %s; the re-check task carries on", request_id, exc.code
             )
             return str(exc.code)
+        token, countdown = retry
         raise self.retry(
-            countdown=rpc_backoff(self.request.retries + 1), exc=exc
+            args=(request_id, token), countdown=countdown, exc=exc
         ) from None
-    if result.outcome == "pending" and result.retry_in and not self.request.is_eager:
+    countdown = broker_countdown(result.retry_in)
+    if (
+        result.outcome == "pending"
+        and result.request is not None
+        and countdown is not None
+        and not self.request.is_eager
+    ):
         # Waiting for a receipt or confirmations: check again soon. Eager runs
         # (tests, scripts) ignore countdowns, so they never self-schedule.
-        verify_proof_task.apply_async((request_id,), countdown=result.retry_in)
+        token = result.request.next_verify_at.isoformat()
+        verify_proof_task.apply_async((request_id, token), countdown=countdown)
     return result.outcome
 
 
@@ -80,11 +124,13 @@ def recheck_attached_proofs(*, now=None, batch: int = RECHECK_BATCH) -> list[str
             .order_by("next_verify_at")
             .values_list("pk", flat=True)[:batch]
         )
+        lease = now + RECHECK_LEASE
         if ids:
-            PR.objects.filter(pk__in=ids).update(next_verify_at=now + RECHECK_LEASE)
+            PR.objects.filter(pk__in=ids).update(next_verify_at=lease)
         claimed = [str(pk) for pk in ids]
         for pk in claimed:
-            verify_proof_task.delay_on_commit(pk)
+            # The lease is the task's due token: it claims exactly this check.
+            verify_proof_task.delay_on_commit(pk, lease.isoformat())
     return claimed
 
 
@@ -113,3 +159,55 @@ def watch_chains_task() -> list[dict]:
         }
         for r in watch_chains()
     ]
+
+
+@shared_task(
+    name="payments.rescan_request",
+    bind=True,
+    acks_late=True,
+    max_retries=RESCAN_MAX_RETRIES,
+    time_limit=300,
+    soft_time_limit=280,
+)
+def rescan_request_task(
+    self,
+    request_id: str,
+    chain_id: int | None = None,
+    from_block: int | None = None,
+    to_block: int | None = None,
+) -> str:
+    """Look for a payment the watcher passed over while a wrong proof was attached.
+
+    Without ``chain_id`` it fans out, one task per chain the request may be
+    paid on; each reads the request's payment window in bounded runs and
+    enqueues its own continuation (no countdown). Safe to run twice: a request
+    whose proof is no longer free is left alone, and a found transfer is
+    attached through the same checks as the watcher's (D20 uniqueness).
+    """
+    if chain_id is None:
+        chains = rescan_chains_for(request_id)
+        for number in chains:
+            rescan_request_task.delay(request_id, number)
+        return f"chains {chains}"
+    try:
+        result = rescan_request_window(
+            request_id=request_id,
+            chain_id=chain_id,
+            from_block=from_block,
+            to_block=to_block,
+        )
+    except (RpcUnavailable, RpcError) as exc:
+        logger.warning("rescan %s on chain %s: %s", request_id, chain_id, exc.code)
+        if self.request.retries >= self.max_retries:
+            return str(exc.code)
+        # No row records this work, so the broker holds the retry; capped
+        # under the visibility timeout like every proof countdown (D24).
+        countdown = min(
+            rpc_backoff(self.request.retries + 1), BROKER_COUNTDOWN_MAX_SECONDS
+        )
+        raise self.retry(countdown=countdown, exc=exc) from None
+    if result.next_from_block is not None:
+        rescan_request_task.delay(
+            request_id, chain_id, result.next_from_block, result.to_block
+        )
+    return result.outcome

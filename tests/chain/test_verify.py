@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from payments.chain.rpc import ChainClient, RpcUnavailable
-from payments.chain.verify import from_micro, to_micro, verify_transfer
+from payments.chain.verify import from_micro, to_micro, verify_transfer, window_start
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.services import proof_attach, proof_verify
@@ -288,6 +288,7 @@ def test_verify_transfer_is_read_only_and_scales_decimals(
         tx,
         receiving_address=pr.receiving_address,
         usdc_micro=1_234_567,
+        not_before=window_start(pr.created_at),
         deadline=pr.proof_deadline,
     )
 

@@ -150,10 +150,12 @@ def test_long_ranges_are_read_in_chunks_and_the_cursor_persists(
     assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
 
 
-def test_a_transfer_judged_late_is_not_attached_again(
+def test_a_transfer_mined_after_the_grace_is_never_attached(
     cursor_at_head, anvil, w3, usdc, make_request
 ):
     from django.utils import timezone
+
+    from payments.proofs.services import proof_attach, proof_verify
 
     pr = make_request(
         usdc_micro=5_500_001,
@@ -162,15 +164,19 @@ def test_a_transfer_judged_late_is_not_attached_again(
     )
     late = int((pr.expires_at + PROOF_GRACE + timedelta(minutes=1)).timestamp())
     anvil.rpc("evm_setNextBlockTimestamp", [late])
-    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=5_500_001)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=5_500_001)
+    # The payer pastes it within the grace; judged by block time it is late.
+    proof_attach(request=pr, chain_id=31337, tx_hash=tx, source="customer")
+    assert proof_verify(request_id=pr.pk).reason == "late"
 
     first = scan_chain(cursor_at_head)
     second = scan_chain(Chain.objects.get(pk=cursor_at_head.pk))
 
-    assert first.attached == [str(pr.pk)]
+    # D20: the watcher judges the window by block time too, so a transfer mined
+    # after expires_at + grace is no candidate at all: nothing attached again.
+    assert (first.attached, second.attached) == ([], [])
     pr.refresh_from_db()
     assert (pr.proof_status, pr.mismatch_reason) == ("mismatch", "late")
-    assert second.attached == []
     assert event_types(pr) == ["payment.proof_attached", "payment.proof_mismatch"]
 
 

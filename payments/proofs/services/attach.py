@@ -92,9 +92,16 @@ def proof_attach(
     tx_hash: object,
     source: str,
     now: datetime | None = None,
+    window_at: datetime | None = None,
     enqueue: bool = True,
 ) -> PaymentRequest:
     """Attach ``(chain_id, tx_hash)`` as the request's proof and return the fresh row.
+
+    The D16 window (``expires_at`` + grace) is judged at ``now``, except for the
+    chain watcher, which passes ``window_at`` = the block time of the transfer
+    it found: a payment mined on time still attaches when the watcher only gets
+    to it after an outage (D20: never refuse because the node was down). Only
+    ``trails_on_chain`` may pass it; a pasted hash is judged by the wall clock.
 
     Guarantees: the row is locked; on success ``proof_status`` is ``attached``
     (``mismatch_reason`` cleared), ``payment.proof_attached`` is written in the
@@ -108,6 +115,8 @@ def proof_attach(
     tx_hash = normalize_tx_hash(tx_hash)
     if source not in PR.ProofSource.values:
         raise ValueError(f"unknown proof source {source!r}")
+    if window_at is not None and source != PR.ProofSource.TRAILS_ON_CHAIN:
+        raise ValueError("only the chain watcher judges the window at block time")
     chain = chain_for_proof(chain_id=chain_id, test_mode=request.test_mode)
     now = now or timezone.now()
     locked = PR.objects.select_for_update().select_related("partner").get(pk=request.pk)
@@ -119,7 +128,7 @@ def proof_attach(
     ):
         return locked  # idempotent: the same proof is already being checked
     if (
-        not accepts_proofs(locked, now=now)
+        not accepts_proofs(locked, now=window_at or now)
         or locked.proof_status == PR.ProofStatus.ATTACHED
     ):
         raise JoPayError(ErrorCode.PROOF_NOT_ACCEPTED)
@@ -161,5 +170,8 @@ def proof_attach(
     if enqueue:
         from ..tasks import verify_proof_task
 
-        verify_proof_task.delay_on_commit(str(locked.pk))
+        # The due token makes a duplicate delivery a no-op (proof_verify_claim).
+        verify_proof_task.delay_on_commit(
+            str(locked.pk), locked.next_verify_at.isoformat()
+        )
     return locked

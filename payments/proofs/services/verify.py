@@ -17,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
-from payments.chain.verify import NO_RECEIPT, Verdict, verify_transfer
+from payments.chain.verify import NO_RECEIPT, Verdict, verify_transfer, window_start
 from payments.models import Chain, PaymentRequest
 from webhooks.models import WebhookEvent
+from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
 from .attach import emit, proof_attach
 
@@ -34,6 +35,17 @@ REVERIFY_BUDGET_SECONDS = 10.0
 PENDING_DELAYS = (1, 2, 3, 5, 10, 15, 30, 60)
 # RPC trouble: back off harder, with jitter (many proofs share one node).
 RPC_BACKOFF = (15, 30, 60, 120, 300, 600)
+# D24: Redis redelivers a task it has not seen acknowledged within its
+# visibility timeout (600 s), and a countdown task is not acknowledged until it
+# runs, so a long countdown turns into duplicates. Checks due sooner than this
+# also ride a broker countdown; later ones are left to the beat's re-check
+# (``payments.recheck_attached_proofs``, every 30 s), as webhook retries are.
+BROKER_COUNTDOWN_MAX_SECONDS = COUNTDOWN_MAX_SECONDS
+# A claimed check owns the proof this long (the verify task's time limit is
+# 60 s); a worker dying mid-check leaves a lease that simply runs out.
+CHECK_LEASE = timedelta(minutes=2)
+# Clocks of web and worker hosts differ a little: a check this close is due.
+DUE_SLACK = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,34 @@ def rpc_backoff(attempts: int) -> int:
     """Seconds before the next try after ``attempts`` failed ones (±20 % jitter)."""
     base = RPC_BACKOFF[min(max(attempts - 1, 0), len(RPC_BACKOFF) - 1)]
     return max(1, round(base * random.uniform(0.8, 1.2)))  # noqa: S311 (jitter)
+
+
+def broker_countdown(seconds: float | None) -> int | None:
+    """A countdown the broker can hold safely, or None: leave it to the beat (D24)."""
+    if seconds is None or seconds > BROKER_COUNTDOWN_MAX_SECONDS:
+        return None
+    return max(int(seconds), 0)
+
+
+def proof_verify_claim(
+    *, request_id: uuid.UUID | str, due_at: datetime | None, now: datetime
+) -> bool:
+    """Claim one scheduled check of an attached proof; False: nothing to do.
+
+    Each scheduler (attach, a self-scheduled re-check, an RPC retry, the beat)
+    hands the task the ``next_verify_at`` it wrote, ``due_at``. The claim is a
+    conditional UPDATE that matches only an ``attached`` proof whose
+    ``next_verify_at`` is still that value (or, without one, is due), and moves
+    it to a short lease. So a proof already decided, a check not due yet, and
+    a duplicate delivery of a check that already ran (its run wrote a new
+    ``next_verify_at``) are no-ops: no RPC, no write, no second schedule.
+    """
+    rows = PR.objects.filter(pk=request_id, proof_status=PR.ProofStatus.ATTACHED)
+    if due_at is not None:
+        rows = rows.filter(next_verify_at=due_at)
+    else:
+        rows = rows.filter(next_verify_at__lte=now + DUE_SLACK)
+    return rows.update(next_verify_at=now + CHECK_LEASE) == 1
 
 
 def _record_rpc_failure(request_id: uuid.UUID, *, tx_hash: str, now: datetime) -> int:
@@ -107,6 +147,7 @@ def proof_verify(
             tx_hash,
             receiving_address=request.receiving_address,
             usdc_micro=request.usdc_micro,
+            not_before=window_start(request.created_at),  # D20: none from before
             deadline=request.proof_deadline,
         )
     except (RpcUnavailable, RpcError) as exc:
@@ -201,6 +242,12 @@ def _apply(
         update_fields=[*fields, "proof_status", "mismatch_reason", "payer_address"]
     )
     emit(row, WebhookEvent.Type.PROOF_MISMATCH)
+    # D20/D21: while this proof was attached the watcher passed the request
+    # over, so a real payment it saw meanwhile (the payer pasted a wrong hash,
+    # or a wallet's speed-up replaced the one pasted) must be looked for again.
+    from ..tasks import rescan_request_task
+
+    rescan_request_task.delay_on_commit(str(row.pk))
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 
@@ -229,12 +276,14 @@ def proof_reverify(
         chain = Chain.objects.filter(pk=current.chain_id).first()
         client = ChainClient(chain, budget=budget) if chain is not None else None
         result = proof_verify(request_id=current.pk, client=client)
-        if result.outcome == "pending":
+        countdown = broker_countdown(result.retry_in)
+        if result.outcome == "pending" and result.request and countdown is not None:
             from ..tasks import verify_proof_task
 
-            # Keep the background path going at the pace it asked for.
-            pk, delay = str(current.pk), result.retry_in
-            transaction.on_commit(
-                lambda: verify_proof_task.apply_async((pk,), countdown=delay)
+            # Keep the background path going at the pace it asked for (a
+            # longer wait is the beat's, D24).
+            token = result.request.next_verify_at.isoformat()
+            verify_proof_task.apply_async_on_commit(
+                (str(current.pk), token), countdown=countdown
             )
     return PR.objects.select_related("merchant").get(pk=request.pk)

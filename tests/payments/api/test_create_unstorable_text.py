@@ -68,12 +68,11 @@ def test_lone_surrogate_answers_the_field_code(api, merchant, case):
     _assert_refused(_post(api, merchant, **_fields(case, value)), code, field)
 
 
-@pytest.mark.parametrize("case", sorted(SURROGATE_CASES))
+# Every field but the key itself (it is the bad field in its own case).
+@pytest.mark.parametrize("case", sorted(set(SURROGATE_CASES) - {"idempotency_key"}))
 def test_lone_surrogate_with_a_fresh_idempotency_key_answers_the_field_code(
     api, merchant, case
 ):
-    if case == "idempotency_key":
-        pytest.skip("the key itself is the bad field")
     value, code, field = SURROGATE_CASES[case]
     response = _post(api, merchant, idempotency_key=KEY, **_fields(case, value))
     _assert_refused(response, code, field)

@@ -1,0 +1,150 @@
+"""Which request does a ``Transfer`` log pay? Shared by the watcher and the rescan.
+
+A log pays a request when its token is the chain's USDC, its recipient the
+request's ``receiving_address`` and its value exactly ``usdc_micro`` (D15 makes
+that unique), and when it was mined inside the request's payment window judged
+by **block time** (D20): not more than ``CREATED_AT_SKEW`` before the request
+was created (an earlier, unrelated transfer never pays it) and not after
+``expires_at`` + grace. The wall clock of the scan plays no part, so a
+catch-up after an outage still pays what was paid on time (D16: also an
+``expired`` request).
+
+Only requests whose proof is free (``none``, or ended in ``mismatch``) are
+candidates; an ``attached`` proof is being checked and a ``verified`` one paid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from jopay_project.errors import JoPayError
+from payments.models import Chain, PaymentRequest
+from payments.models.requests import PROOF_GRACE
+
+from .rpc import ChainClient, TransferLog
+from .verify import CREATED_AT_SKEW, to_micro
+
+logger = logging.getLogger("jopay.chain.watcher")
+
+PR = PaymentRequest
+CANDIDATE_STATUSES = (PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED)
+CANDIDATE_PROOF_STATUSES = (PR.ProofStatus.NONE, PR.ProofStatus.MISMATCH)
+
+
+def chain_modes(chain: Chain) -> list[bool]:
+    """D19: test-mode requests on testnets/local chains, live ones on mainnets."""
+    return [mode for mode in (False, True) if chain.accepts(test_mode=mode)]
+
+
+def candidates(chain: Chain):
+    """Requests this chain may pay whose proof is free (none, or ended in mismatch)."""
+    return PR.objects.filter(
+        status__in=CANDIDATE_STATUSES,
+        proof_status__in=CANDIDATE_PROOF_STATUSES,
+        test_mode__in=chain_modes(chain),
+    )
+
+
+def payable_at(chain: Chain, mined_at: datetime):
+    """Candidates a transfer mined at ``mined_at`` (its block time) can pay (D20).
+
+    Created no later than ``CREATED_AT_SKEW`` after the block (a transfer from
+    before the request existed never pays it) and with ``expires_at`` + grace
+    not before the block, whatever the wall clock says now.
+    """
+    return candidates(chain).filter(
+        created_at__lte=mined_at + CREATED_AT_SKEW,
+        expires_at__gte=mined_at - PROOF_GRACE,
+    )
+
+
+def watched(chain: Chain, *, since: datetime) -> set[tuple[str, int]]:
+    """(address, usdc_micro) of candidates a block at ``since`` or later can pay."""
+    return set(
+        candidates(chain)
+        .filter(expires_at__gte=since - PROOF_GRACE)
+        .values_list("receiving_address", "usdc_micro")
+    )
+
+
+def block_time(client: ChainClient, number: int) -> datetime:
+    return datetime.fromtimestamp(client.block(number).timestamp, tz=UTC)
+
+
+def block_times(
+    client: ChainClient, chain: Chain, logs: Iterable[TransferLog], wanted: set
+) -> dict[int, datetime]:
+    """Block time of every block holding a log that could match (RPC; no transaction).
+
+    Only logs whose (recipient, exact amount) some candidate has are looked at,
+    so a busy wallet's unrelated transfers cost no extra call.
+    """
+    numbers = {
+        log.block_number
+        for log in logs
+        if not log.removed
+        and (log.to_address, to_micro(log.value, chain.decimals)) in wanted
+    }
+    return {n: block_time(client, n) for n in sorted(numbers)}
+
+
+def match_transfer(
+    chain: Chain, log: TransferLog, mined_at: datetime
+) -> PaymentRequest | None:
+    """The request ``log`` pays, if any: exact amount and recipient (D15), in window.
+
+    The oldest such request wins; a request for which this very transfer was
+    already judged is passed over.
+    """
+    value_micro = to_micro(log.value, chain.decimals)
+    for request in (
+        payable_at(chain, mined_at)
+        .filter(receiving_address=log.to_address, usdc_micro=value_micro)
+        .order_by("created_at", "id")
+    ):
+        if request.chain_id == chain.chain_id and request.tx_hash == log.tx_hash:
+            continue  # this very transfer was already judged for this request
+        return request
+    return None
+
+
+def attach_found(
+    chain: Chain,
+    log: TransferLog,
+    request: PaymentRequest,
+    *,
+    mined_at: datetime,
+    now: datetime,
+) -> bool:
+    """Attach a found transfer as the request's ``trails_on_chain`` proof (D21).
+
+    The D16 window is judged at the block time (``window_at``). Returns False
+    (and logs why) when the attach is refused: ``proof_already_used`` (one tx
+    paying two requests, D20) or a request that stopped accepting proofs
+    between the query and the lock. Runs inside the caller's transaction; the
+    attach is its own savepoint.
+    """
+    from payments.proofs.services import proof_attach
+
+    try:
+        proof_attach(
+            request=request,
+            chain_id=chain.chain_id,
+            tx_hash=log.tx_hash,
+            source=PR.ProofSource.TRAILS_ON_CHAIN,
+            now=now,
+            window_at=mined_at,
+            enqueue=False,
+        )
+    except JoPayError as exc:
+        logger.info(
+            "watcher: chain %s tx %s not attached to %s: %s",
+            chain.chain_id,
+            log.tx_hash,
+            request.pk,
+            exc.code,
+        )
+        return False
+    return True

@@ -1,0 +1,178 @@
+"""Rescan one request's payment window for its payment (D16, D20, D21).
+
+The chain watcher passes over a request whose proof is ``attached``: that
+proof is being checked. When it then ends in ``mismatch`` (a wrong or random
+hash pasted on the pay page, or the hash of a wallet "speed-up" whose
+replacement is what got mined), the real payment may be in blocks the watcher
+has long left behind. ``rescan_request_window`` reads the request's own window
+once more, only for its wallet: from the first block at or after
+``window_start(created_at)`` to the last one at or before ``expires_at`` +
+grace (or the head), in bounded runs. A transfer of the exact amount that
+``match_transfer`` gives to this request is attached as a ``trails_on_chain``
+proof and verified in-process, exactly as the watcher would have done.
+
+Safe to run twice: only a request whose proof is free (``none`` or
+``mismatch``) is looked at, the hash that just mismatched is never attached to
+it again, and a hash proving another request is refused by the partial unique
+index (D20). Attach and its event are one transaction (``proof_attach``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from payments.models import Chain, PaymentRequest
+
+from .matching import (
+    CANDIDATE_PROOF_STATUSES,
+    CANDIDATE_STATUSES,
+    attach_found,
+    block_times,
+    candidates,
+    match_transfer,
+)
+from .rpc import ChainClient, RpcError, RpcUnavailable
+from .verify import to_micro, window_start
+from .watcher import CHUNK_BLOCKS
+
+logger = logging.getLogger("jopay.chain.rescan")
+
+PR = PaymentRequest
+# One run reads at most this many blocks (a continuation task does the rest),
+# so a long invoice window on a fast chain never hits the task's time limit.
+RESCAN_MAX_BLOCKS = 50_000
+
+
+@dataclass
+class RescanResult:
+    outcome: str  # skipped | verified | attached | not_found | continued
+    chain_id: int
+    from_block: int | None = None
+    to_block: int | None = None
+    next_from_block: int | None = None  # set when a continuation must read on
+    tx_hash: str | None = None
+
+
+def first_block_at_or_after(client: ChainClient, timestamp: int, *, head: int) -> int:
+    """The lowest block whose timestamp is ≥ ``timestamp``; ``head + 1`` if none.
+
+    A binary search over block timestamps (which never decrease): about
+    log2(head) ``eth_getBlockByNumber`` calls.
+    """
+    low, high = 0, head + 1
+    while low < high:
+        middle = (low + high) // 2
+        if client.block(middle).timestamp >= timestamp:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def rescan_chains_for(request_id: uuid.UUID | str) -> list[int]:
+    """Usable chains on which the request may still be found paid (D19); [] if none."""
+    request = PR.objects.filter(
+        pk=request_id,
+        status__in=CANDIDATE_STATUSES,
+        proof_status__in=CANDIDATE_PROOF_STATUSES,
+    ).first()
+    if request is None:
+        return []
+    return [
+        chain.chain_id
+        for chain in Chain.objects.filter(enabled=True).order_by("chain_id")
+        if chain.is_usable and chain.accepts(test_mode=request.test_mode)
+    ]
+
+
+def rescan_request_window(
+    *,
+    request_id: uuid.UUID | str,
+    chain_id: int,
+    from_block: int | None = None,
+    to_block: int | None = None,
+    client: ChainClient | None = None,
+    max_blocks: int = RESCAN_MAX_BLOCKS,
+    chunk_blocks: int = CHUNK_BLOCKS,
+) -> RescanResult:
+    """Find and attach the request's payment in its window on one chain.
+
+    Guarantees: reads at most ``max_blocks`` blocks (``next_from_block`` then
+    says where to carry on, with the same ``to_block``); attaches only a
+    transfer that ``match_transfer`` gives to this very request; verifies it
+    at once (a node failing then leaves it ``attached`` for the re-check).
+    Raises ``RpcUnavailable`` / ``RpcError`` when the chain cannot be read;
+    nothing is written then.
+    """
+    from payments.proofs.services import proof_verify
+
+    result = RescanResult(outcome="skipped", chain_id=chain_id)
+    chain = Chain.objects.filter(pk=chain_id, enabled=True).first()
+    if chain is None or not chain.is_usable:
+        return result
+    request = candidates(chain).filter(pk=request_id).first()
+    if request is None:
+        return result  # paid, being checked, cancelled, or not this chain's mode
+    client = client or ChainClient(chain)
+
+    if from_block is None or to_block is None:
+        head = client.head()
+        not_before = math.ceil(window_start(request.created_at).timestamp())
+        deadline = math.floor(request.proof_deadline.timestamp())
+        from_block = first_block_at_or_after(client, not_before, head=head.number)
+        to_block = head.number
+        if head.timestamp > deadline:
+            to_block = first_block_at_or_after(client, deadline + 1, head=head.number)
+            to_block -= 1
+    result.from_block, result.to_block = from_block, to_block
+    stop = min(to_block, from_block + max_blocks - 1)
+
+    wanted = {(request.receiving_address, request.usdc_micro)}
+    for chunk_start in range(from_block, stop + 1, chunk_blocks):
+        logs = [
+            log
+            for log in client.transfer_logs(
+                token=chain.usdc_address,
+                from_block=chunk_start,
+                to_block=min(chunk_start + chunk_blocks - 1, stop),
+                recipients=[request.receiving_address],
+            )
+            if (log.to_address, to_micro(log.value, chain.decimals)) in wanted
+        ]
+        times = block_times(client, chain, logs, wanted)
+        for log in logs:
+            mined_at = times.get(log.block_number)
+            if log.removed or mined_at is None:
+                continue
+            match = match_transfer(chain, log, mined_at)
+            if match is None or match.pk != request.pk:
+                continue  # out of window, the hash just judged, or older request's
+            if not attach_found(
+                chain, log, request, mined_at=mined_at, now=timezone.now()
+            ):
+                continue
+            result.tx_hash = log.tx_hash
+            result.outcome = "attached"
+            logger.info(
+                "rescan: chain %s tx %s attached to %s",
+                chain.chain_id,
+                log.tx_hash,
+                request.pk,
+            )
+            try:
+                verified = proof_verify(request_id=request.pk, client=client)
+            except (RpcUnavailable, RpcError):
+                return result  # stays attached; the re-check carries on (D20)
+            result.outcome = verified.outcome
+            return result
+
+    if stop < to_block:
+        result.outcome, result.next_from_block = "continued", stop + 1
+    else:
+        result.outcome = "not_found"
+    return result
