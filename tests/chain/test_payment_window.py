@@ -213,7 +213,7 @@ def test_a_customer_still_cannot_paste_a_hash_after_the_grace(
         )
     assert info.value.code == ErrorCode.PROOF_NOT_ACCEPTED
     # … and only the watcher may have the window judged at block time.
-    with pytest.raises(ValueError, match="chain watcher"):
+    with pytest.raises(ValueError, match="only the watcher or a re-verify"):
         proof_attach(
             request=pr,
             chain_id=CHAIN_ID,

@@ -8,8 +8,10 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 from django.utils import timezone
 
+from jopay_project.errors import JoPayError
 from payments.chain.devnode import free_port
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach
@@ -139,6 +141,35 @@ def test_reverify_rejudges_a_mismatch_with_the_same_hash(
         .order_by("sequence")
         .values_list("type", flat=True)
     ) == ["payment.proof_attached", "payment.proof_verified"]
+
+
+def test_reverify_rejudges_a_mismatch_attached_in_time_also_after_the_grace(
+    api_test, local_chain, anvil, w3, usdc, make_request
+):
+    # D16/D35: the proof was attached inside the window; a re-verify after the
+    # grace must re-judge it, not answer proof_not_accepted.
+    pr = make_request(usdc_micro=6_200_017, expires_in=timedelta(minutes=5))
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=6_200_017)
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status="mismatch",
+        chain_id=CHAIN_ID,
+        tx_hash=tx,
+        proof_source="customer",
+        proof_attached_at=timezone.now(),
+        mismatch_reason="not_found_after_timeout",
+    )
+    with time_machine.travel(timezone.now() + timedelta(minutes=40), tick=True):
+        response = api_test.post(url(pr))
+    assert response.status_code == 200, response.content
+    assert response.json()["proof_status"] == "verified"  # mined in time
+    # A new hash after the grace is still refused (D16).
+    other = make_request(usdc_micro=6_200_018, expires_in=timedelta(minutes=5))
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=40), tick=True),
+        pytest.raises(JoPayError) as refused,
+    ):
+        proof_attach(request=other, chain_id=CHAIN_ID, tx_hash=tx, source="merchant")
+    assert refused.value.code == "proof_not_accepted"
 
 
 def test_reverify_without_a_proof_returns_the_request_unchanged(api_test, make_request):

@@ -101,7 +101,11 @@ def proof_attach(
     chain watcher, which passes ``window_at`` = the block time of the transfer
     it found: a payment mined on time still attaches when the watcher only gets
     to it after an outage (D20: never refuse because the node was down). Only
-    ``trails_on_chain`` may pass it; a pasted hash is judged by the wall clock.
+    ``trails_on_chain`` may pass it, and a re-verify re-attaching the row's own
+    mismatched proof (judged when that proof was first attached, which D16
+    accepted then); a new hash pasted by anyone is judged by the wall clock.
+    The transfer's block time is checked against the window in verification
+    either way, so neither lets a late payment through.
 
     Guarantees: the row is locked; on success ``proof_status`` is ``attached``
     (``mismatch_reason`` cleared), ``payment.proof_attached`` is written in the
@@ -115,11 +119,17 @@ def proof_attach(
     tx_hash = normalize_tx_hash(tx_hash)
     if source not in PR.ProofSource.values:
         raise ValueError(f"unknown proof source {source!r}")
-    if window_at is not None and source != PR.ProofSource.TRAILS_ON_CHAIN:
-        raise ValueError("only the chain watcher judges the window at block time")
     chain = chain_for_proof(chain_id=chain_id, test_mode=request.test_mode)
     now = now or timezone.now()
     locked = PR.objects.select_for_update().select_related("partner").get(pk=request.pk)
+    if window_at is not None and source != PR.ProofSource.TRAILS_ON_CHAIN:
+        rejudged = (
+            locked.proof_status == PR.ProofStatus.MISMATCH
+            and (locked.chain_id, locked.tx_hash) == (chain.chain_id, tx_hash)
+            and window_at == locked.proof_attached_at
+        )
+        if not rejudged:
+            raise ValueError("only the watcher or a re-verify judges an earlier time")
 
     if (
         locked.proof_status == PR.ProofStatus.ATTACHED

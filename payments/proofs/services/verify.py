@@ -258,7 +258,9 @@ def proof_reverify(
 
     An ``attached`` proof is checked at once. A ``mismatch`` proof with a hash
     is attached again first (same hash, same source; D20 allows it) and then
-    checked, so an operator can re-judge e.g. a ``not_found_after_timeout``.
+    checked, so an operator can re-judge e.g. a ``not_found_after_timeout``,
+    also after the grace: the D16 window is judged at the proof's first attach
+    (the transfer's block time is still checked against it).
     Any other state is returned unchanged. Raises ``rpc_unavailable`` (503) or
     ``rpc_error`` (500) when the chain cannot answer in time; the proof then
     stays ``attached`` and the background re-check carries on.
@@ -269,6 +271,7 @@ def proof_reverify(
             chain_id=request.chain_id,
             tx_hash=request.tx_hash,
             source=request.proof_source or PR.ProofSource.ADMIN,
+            window_at=request.proof_attached_at,
             enqueue=False,
         )
     current = PR.objects.get(pk=request.pk)
