@@ -166,6 +166,8 @@ class ChainClient:
     _endpoints: list[_Endpoint] = field(init=False, repr=False)
     _deadline: float | None = field(init=False, repr=False)
     used_url: str | None = field(init=False, default=None)
+    # The widest eth_getLogs span the node accepted after refusing a wider one.
+    _log_span: int | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         urls = [u for u in (self.chain.rpc_urls or []) if isinstance(u, str) and u]
@@ -305,15 +307,42 @@ class ChainClient:
         for i in range(0, len(wanted), MAX_ADDRESSES_PER_FILTER):
             params = {
                 "address": to_checksum_address(token),
-                "fromBlock": from_block,
-                "toBlock": to_block,
                 "topics": [
                     "0x" + TRANSFER_TOPIC.hex().removeprefix("0x"),
                     None,
                     wanted[i : i + MAX_ADDRESSES_PER_FILTER],
                 ],
             }
-            raw = self._call("eth_getLogs", lambda w3, p=params: w3.eth.get_logs(p))
+            raw = self._logs_in_range(params, from_block, to_block)
             logs.extend(t for t in map(decode_transfer, raw) if t is not None)
         logs.sort(key=lambda t: (t.block_number, t.log_index))
         return logs
+
+    def _logs_in_range(self, params: dict, from_block: int, to_block: int) -> list:
+        """``eth_getLogs`` over the range, halving the span while nodes refuse it.
+
+        Providers cap a query's block range or result count (some at 500 or
+        even 10 blocks) and answer an error, not a partial list; a fixed span
+        would stall the watcher on that chunk for good. The span that worked
+        is kept for the rest of this client's queries. A one-block query that
+        still fails raises: that is not a range problem (at most log2(span)
+        extra calls).
+        """
+        found: list = []
+        start = from_block
+        span = min(to_block - from_block + 1, self._log_span or to_block)
+        while start <= to_block:
+            end = min(start + span - 1, to_block)
+            query = {**params, "fromBlock": start, "toBlock": end}
+            try:
+                found.extend(
+                    self._call("eth_getLogs", lambda w3, q=query: w3.eth.get_logs(q))
+                )
+            except RpcError:
+                if span == 1:
+                    raise
+                span = (span + 1) // 2
+                self._log_span = span
+                continue
+            start = end + 1
+        return found
