@@ -23,7 +23,8 @@ from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
 from payments.models.requests import PROOF_GRACE
 
-from .rpc import ChainClient, TransferLog
+from .logs import TransferLog
+from .rpc import ChainClient
 from .verify import CREATED_AT_SKEW, to_micro
 
 logger = logging.getLogger("jopay.chain.watcher")

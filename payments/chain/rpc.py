@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from eth_utils import to_checksum_address
-from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import (
     BadResponseFormat,
@@ -40,6 +39,14 @@ from web3.exceptions import (
 
 from jopay_project.errors import ErrorCode, JoPayError
 
+from .logs import (
+    TRANSFER_TOPIC_HEX,
+    TransferLog,
+    address_topic,
+    decode_transfer,
+    hex_text,
+)
+
 if TYPE_CHECKING:
     from payments.models import Chain
 
@@ -50,7 +57,6 @@ T = TypeVar("T")
 # D19: a head older than this is a lagging node (local chains are exempt).
 STALE_AFTER_SECONDS = 60
 DEFAULT_TIMEOUT_SECONDS = 5.0
-TRANSFER_TOPIC = HexBytes(Web3.keccak(text="Transfer(address,address,uint256)"))
 # eth_getLogs topic filters get long; keep each OR-list of recipients bounded.
 MAX_ADDRESSES_PER_FILTER = 200
 
@@ -91,55 +97,6 @@ class BlockHead:
     number: int
     hash: str
     timestamp: int
-
-
-@dataclass(frozen=True)
-class TransferLog:
-    """One ERC-20 ``Transfer`` log, decoded without an ABI."""
-
-    token_address: str  # EIP-55
-    from_address: str  # EIP-55
-    to_address: str  # EIP-55
-    value: int  # raw token units (scale with the chain's decimals)
-    tx_hash: str  # 0x + 64 lower-case hex
-    block_number: int
-    block_hash: str
-    log_index: int
-    removed: bool = False
-
-
-def decode_transfer(log: Any) -> TransferLog | None:
-    """A ``Transfer(address indexed, address indexed, uint256)`` log, else None."""
-    topics = [HexBytes(t) for t in (log.get("topics") or [])]
-    if len(topics) != 3 or topics[0] != TRANSFER_TOPIC:
-        return None
-    data = HexBytes(log.get("data") or b"")
-    if len(data) != 32:
-        return None
-    return TransferLog(
-        token_address=to_checksum_address(log["address"]),
-        from_address=to_checksum_address(topics[1][-20:]),
-        to_address=to_checksum_address(topics[2][-20:]),
-        value=int.from_bytes(data, "big"),
-        tx_hash=_hex(log.get("transactionHash")),
-        block_number=int(log["blockNumber"]),
-        block_hash=_hex(log.get("blockHash")),
-        log_index=int(log["logIndex"]),
-        removed=bool(log.get("removed", False)),
-    )
-
-
-def _hex(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.lower() if value.startswith("0x") else "0x" + value.lower()
-    return "0x" + bytes(value).hex()
-
-
-def address_topic(address: str) -> str:
-    """An address as a 32-byte topic (left-padded), for eth_getLogs filters."""
-    return "0x" + "0" * 24 + address.lower().removeprefix("0x")
 
 
 @dataclass
@@ -272,7 +229,7 @@ class ChainClient:
         )
         return BlockHead(
             number=int(block["number"]),
-            hash=_hex(block["hash"]),
+            hash=hex_text(block["hash"]),
             timestamp=int(block["timestamp"]),
         )
 
@@ -283,7 +240,7 @@ class ChainClient:
         block = self._call("eth_getBlockByNumber", lambda w3: w3.eth.get_block(number))
         return BlockHead(
             number=int(block["number"]),
-            hash=_hex(block["hash"]),
+            hash=hex_text(block["hash"]),
             timestamp=int(block["timestamp"]),
         )
 
@@ -308,7 +265,7 @@ class ChainClient:
             params = {
                 "address": to_checksum_address(token),
                 "topics": [
-                    "0x" + TRANSFER_TOPIC.hex().removeprefix("0x"),
+                    TRANSFER_TOPIC_HEX,
                     None,
                     wanted[i : i + MAX_ADDRESSES_PER_FILTER],
                 ],

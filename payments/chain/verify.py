@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from .rpc import ChainClient, TransferLog, decode_transfer
+from .logs import TransferLog, decode_transfer
+from .rpc import ChainClient
 
 if TYPE_CHECKING:
     from payments.models import Chain

@@ -37,8 +37,9 @@ from django.utils import timezone
 from payments.models import Chain, PaymentRequest
 
 from .defaults import reorg_margin
+from .logs import TransferLog
 from .matching import attach_found, block_time, block_times, match_transfer, watched
-from .rpc import ChainClient, RpcError, RpcUnavailable, TransferLog
+from .rpc import ChainClient, RpcError, RpcUnavailable
 
 logger = logging.getLogger("jopay.chain.watcher")
 
