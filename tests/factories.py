@@ -12,13 +12,22 @@ from merchants.models import Merchant, Partner, PartnerUser
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
+def _letters(n: int) -> str:
+    """0 → "a", 25 → "z", 26 → "ba": ``n`` in base 26 with the digits a…z."""
+    digits = ""
+    while True:
+        n, digit = divmod(n, 26)
+        digits = "abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if n == 0:
+            return digits
+
+
 class PartnerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Partner
 
-    slug = factory.Sequence(
-        lambda n: "partner-" + "abcdefghijklmnopqrstuvwxyz"[n % 26] * (1 + n // 26)
-    )
+    # Letters only (the slug rule), base 26: short for any number of partners.
+    slug = factory.Sequence(lambda n: "partner-" + _letters(n))
     name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
     default_currency = "EUR"
     enabled_currencies = factory.LazyFunction(lambda: ["EUR", "USD", "JPY", "GBP"])

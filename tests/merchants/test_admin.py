@@ -102,7 +102,7 @@ def test_partner_overrides_the_limiter_cannot_parse_are_refused(
     "rates",
     [
         {"requests.create": "120/m"},
-        {"fx.rates": "10/5m", "plans.action": "1000/h", "events.list": "5/s"},
+        {"fx.rates": "10/5m", "plans.pause": "1000/h", "events.list": "5/s"},
         {"webhooks.test": "100/d"},
         {},
     ],
