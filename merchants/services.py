@@ -260,7 +260,7 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     if unknown:
         raise ValueError(f"fields not updatable: {sorted(unknown)}")
     locked = (
-        Merchant.objects.select_for_update()
+        Merchant.objects.select_for_update(of=("self",))  # never the partner row
         .select_related("partner")
         .get(pk=merchant.pk)
     )

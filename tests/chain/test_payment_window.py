@@ -212,8 +212,9 @@ def test_a_customer_still_cannot_paste_a_hash_after_the_grace(
             now=after_grace,
         )
     assert info.value.code == ErrorCode.PROOF_NOT_ACCEPTED
-    # … and only the watcher may have the window judged at block time.
-    with pytest.raises(ValueError, match="only the watcher or a re-verify"):
+    # … and only the watcher may have the window judged at block time: an
+    # earlier time from anyone else is ignored.
+    with pytest.raises(JoPayError) as info:
         proof_attach(
             request=pr,
             chain_id=CHAIN_ID,
@@ -222,5 +223,6 @@ def test_a_customer_still_cannot_paste_a_hash_after_the_grace(
             now=after_grace,
             window_at=block_at,
         )
+    assert info.value.code == ErrorCode.PROOF_NOT_ACCEPTED
     pr.refresh_from_db()
     assert pr.proof_status == "none"

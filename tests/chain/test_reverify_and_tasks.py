@@ -172,6 +172,24 @@ def test_reverify_rejudges_a_mismatch_attached_in_time_also_after_the_grace(
     assert refused.value.code == "proof_not_accepted"
 
 
+def test_a_reverify_racing_another_attach_never_answers_a_500(local_chain, make_request):
+    # Two reverifies (a double click) both read the proof as mismatched with
+    # its attach time T; the first re-attaches it, so the second's T is stale.
+    pr = make_request(usdc_micro=6_300_019)
+    stale = timezone.now() - timedelta(minutes=3)
+    tx = "0x" + "ab" * 32
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    again = proof_attach(
+        request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer", window_at=stale
+    )
+    assert again.proof_status == "attached"  # the same proof: idempotent
+    PR.objects.filter(pk=pr.pk).update(proof_status="mismatch", mismatch_reason="late")
+    third = proof_attach(
+        request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer", window_at=stale
+    )
+    assert third.proof_status == "attached"  # judged by the wall clock: still open
+
+
 def test_reverify_without_a_proof_returns_the_request_unchanged(api_test, make_request):
     pr = make_request()
     body = api_test.post(url(pr)).json()

@@ -100,10 +100,11 @@ def proof_attach(
     The D16 window (``expires_at`` + grace) is judged at ``now``, except for the
     chain watcher, which passes ``window_at`` = the block time of the transfer
     it found: a payment mined on time still attaches when the watcher only gets
-    to it after an outage (D20: never refuse because the node was down). Only
-    ``trails_on_chain`` may pass it, and a re-verify re-attaching the row's own
-    mismatched proof (judged when that proof was first attached, which D16
-    accepted then); a new hash pasted by anyone is judged by the wall clock.
+    to it after an outage (D20: never refuse because the node was down). It
+    counts only for ``trails_on_chain`` and for a re-verify re-attaching the
+    row's own mismatched proof (judged when that proof was first attached,
+    which D16 accepted then); otherwise it is ignored, so a new hash pasted by
+    anyone is judged by the wall clock.
     The transfer's block time is checked against the window in verification
     either way, so neither lets a late payment through.
 
@@ -121,7 +122,19 @@ def proof_attach(
         raise ValueError(f"unknown proof source {source!r}")
     chain = chain_for_proof(chain_id=chain_id, test_mode=request.test_mode)
     now = now or timezone.now()
-    locked = PR.objects.select_for_update().select_related("partner").get(pk=request.pk)
+    locked = (
+        # of=self: the partner row stays unlocked (events and creates insert
+        # rows that reference it; locking it deadlocked them against the watcher).
+        PR.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .get(pk=request.pk)
+    )
+    if (
+        locked.proof_status == PR.ProofStatus.ATTACHED
+        and locked.chain_id == chain.chain_id
+        and locked.tx_hash == tx_hash
+    ):
+        return locked  # idempotent: the same proof is already being checked
     if window_at is not None and source != PR.ProofSource.TRAILS_ON_CHAIN:
         rejudged = (
             locked.proof_status == PR.ProofStatus.MISMATCH
@@ -129,14 +142,9 @@ def proof_attach(
             and window_at == locked.proof_attached_at
         )
         if not rejudged:
-            raise ValueError("only the watcher or a re-verify judges an earlier time")
-
-    if (
-        locked.proof_status == PR.ProofStatus.ATTACHED
-        and locked.chain_id == chain.chain_id
-        and locked.tx_hash == tx_hash
-    ):
-        return locked  # idempotent: the same proof is already being checked
+            # Not (or no longer, after a concurrent attach) the row's own
+            # mismatched proof: judged by the wall clock like any other.
+            window_at = None
     if (
         not accepts_proofs(locked, now=window_at or now)
         or locked.proof_status == PR.ProofStatus.ATTACHED

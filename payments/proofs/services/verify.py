@@ -179,7 +179,7 @@ def _apply(
     now: datetime,
 ) -> VerifyResult:
     row = (
-        PR.objects.select_for_update()
+        PR.objects.select_for_update(of=("self",))  # never the partner row
         .select_related("partner")
         .filter(pk=request_id)
         .first()
