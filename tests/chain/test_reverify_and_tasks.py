@@ -172,7 +172,7 @@ def test_reverify_rejudges_a_mismatch_attached_in_time_also_after_the_grace(
     assert refused.value.code == "proof_not_accepted"
 
 
-def test_a_reverify_racing_another_attach_never_answers_a_500(local_chain, make_request):
+def test_a_reverify_racing_another_attach_never_500s(local_chain, make_request):
     # Two reverifies (a double click) both read the proof as mismatched with
     # its attach time T; the first re-attaches it, so the second's T is stale.
     pr = make_request(usdc_micro=6_300_019)
