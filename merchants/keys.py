@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
@@ -156,7 +157,13 @@ def api_key_authenticate(raw: str) -> ApiKey:
     if key is None or not key.is_usable(now) or not key.partner.is_active:
         raise JoPayError(ErrorCode.AUTH_FAILED)
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        # Conditional (D6: at most once a minute): of concurrent calls that all
+        # read a stale value, one writes the row and the rest update nothing.
+        ApiKey.objects.filter(
+            Q(last_used_at__isnull=True)
+            | Q(last_used_at__lte=now - LAST_USED_RESOLUTION),
+            pk=key.pk,
+        ).update(last_used_at=now)
         key.last_used_at = now
     return key
 

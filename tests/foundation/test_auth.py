@@ -108,3 +108,18 @@ def test_last_used_at_is_written_at_most_once_a_minute(partner):
     assert api_key_authenticate(full).last_used_at == first
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
     assert api_key_authenticate(full).last_used_at > first - timedelta(minutes=2)
+
+
+def test_concurrent_calls_with_a_stale_read_write_last_used_at_once(
+    partner, monkeypatch
+):
+    # D6: another call wrote last_used_at after this one read the key row.
+    from merchants import keys
+
+    key, full = api_key_create(partner=partner, test_mode=False)
+    stale = keys._key_with_partner(keys.hash_key(full))  # last_used_at still None
+    fresh = timezone.now() - timedelta(seconds=5)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=fresh)
+    monkeypatch.setattr(keys, "_key_with_partner", lambda _hash: stale)
+    api_key_authenticate(full)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == fresh  # not written again
