@@ -43,3 +43,54 @@ def test_a_resend_during_an_attempt_sends_again_and_its_outcome_wins(
     (got,) = receiver.received()
     assert got.headers["x-jopay-delivery-attempt"] == "2"
     assert got.headers["webhook-id"] == in_flight.delivery_id  # the same delivery_id
+
+
+def test_an_attempt_that_ends_before_the_resends_task_runs_does_not_swallow_it(
+    partner, endpoint_for, receiver
+):
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+
+    webhook_delivery_resend(delivery=delivery)
+    # Attempt 1 answers first (a 400 would abandon the delivery) ...
+    delivery_record(
+        claim=in_flight,
+        verdict=Verdict.abandon(WebhookDelivery.AbandonedReason.CLIENT_ERROR),
+        status_code=400,
+        latency_ms=7000,
+        error="",
+        response_body="late",
+    )
+    # The resend took the row: that result only fills in attempt 1's log.
+    # ... and the resend's task still finds its attempt to send.
+    assert deliver(delivery_id=str(delivery.pk)).state == "delivered"
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered"
+    assert len(receiver.received()) == 1
+
+
+def test_an_attempt_in_flight_cannot_revive_a_delivery_its_disable_abandoned(
+    partner, endpoint_for, receiver
+):
+    from webhooks.services import webhook_endpoint_disable
+
+    endpoint, _ = endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    disabled = webhook_endpoint_disable(endpoint_id=endpoint.pk, reason="endpoint_gone")
+    assert disabled == 1
+
+    delivery_record(
+        claim=in_flight,
+        verdict=Verdict.retry(),
+        status_code=503,
+        latency_ms=50,
+        error="",
+        response_body="",
+    )
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.abandoned_reason) == (
+        "abandoned",
+        "endpoint_disabled",
+    )

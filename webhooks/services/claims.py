@@ -9,7 +9,9 @@ SQLite default (D30). Both give the same guarantees:
   gets it; it counts the attempt, takes the lease and writes the attempt's
   log row, and commits before any network I/O.
 * result: the attempt's outcome and the delivery's next state; the delivery
-  row changes only while this attempt still owns it (its counter unchanged).
+  row changes only while this attempt still owns it (its counter and its
+  lease unchanged: a resend or an endpoint disable clears the lease, so a
+  late result of an attempt in flight only fills in its own log row).
 
 Relaxed commits (``synchronous_commit`` off, for these two writes only): a
 database crash can forget the last fraction of a second of leases and
@@ -55,6 +57,9 @@ class Claim:
     secrets: list[str]  # new first (D25)
     endpoint_enabled: bool
     failing_since: datetime | None
+    # The lease this attempt took: its result moves the delivery row only while
+    # the row still carries it (a resend or an endpoint disable clears it).
+    lease: datetime
 
 
 def _tables() -> dict[str, str]:
@@ -105,7 +110,7 @@ logged AS (
                           enqueued_at = COALESCE(%(enqueued_at)s, enqueued_at),
                           updated_at = %(now)s
      WHERE id = %(delivery_id)s AND attempts = %(attempt)s
-       AND (SELECT v FROM relaxed) IS NOT NULL
+       AND locked_until = %(lease)s AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 )
 SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved)
@@ -151,12 +156,13 @@ def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple | None:
 
 
 def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
+    lease = now + timedelta(seconds=LEASE_SECONDS)
     row = _execute_prepared(
         _CLAIM_SQL.format(**_tables()),
         {
             "id": str(delivery_id),
             "now": now,
-            "lease": now + timedelta(seconds=LEASE_SECONDS),
+            "lease": lease,
             "interrupted": INTERRUPTED,
         },
     )
@@ -176,6 +182,7 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
         secrets=[s for s in (secret, previous) if s],
         endpoint_enabled=enabled,
         failing_since=failing_since,
+        lease=lease,
     )
 
 
@@ -190,6 +197,7 @@ def _result_postgresql(
         "attempt_row_id": claim.attempt_row_id,
         "delivery_id": str(claim.delivery_id),
         "attempt": claim.attempt,
+        "lease": claim.lease,
         "now": now,
     }
     _, moved = _execute_prepared(_RESULT_SQL.format(**_tables()), params)
@@ -206,6 +214,7 @@ def _relaxed_commit() -> Iterator[None]:
 
 
 def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
+    lease = now + timedelta(seconds=LEASE_SECONDS)
     with _relaxed_commit():
         claimed = (
             WebhookDelivery.objects.filter(
@@ -216,7 +225,7 @@ def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
             .update(
                 attempts=F("attempts") + 1,
-                locked_until=now + timedelta(seconds=LEASE_SECONDS),
+                locked_until=lease,
                 updated_at=now,
             )
         )
@@ -243,6 +252,7 @@ def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
         secrets=endpoint.signing_secrets(),
         endpoint_enabled=endpoint.enabled,
         failing_since=endpoint.failing_since,
+        lease=lease,
     )
 
 
@@ -258,6 +268,6 @@ def _result_portable(
         WebhookAttempt.objects.filter(pk=claim.attempt_row_id).update(**attempt)
         return bool(
             WebhookDelivery.objects.filter(
-                pk=claim.delivery_id, attempts=claim.attempt
+                pk=claim.delivery_id, attempts=claim.attempt, locked_until=claim.lease
             ).update(**fields, locked_until=None, updated_at=now)
         )

@@ -113,8 +113,9 @@ def delivery_record(
     """Write the attempt's result and the delivery's next state (``claims``).
 
     The delivery row changes only if this attempt still owns it (its attempt
-    counter is unchanged); a worker whose lease ran out while it waited still
-    logs its attempt but cannot overwrite a newer one. Also keeps the
+    counter and lease are unchanged); a worker whose lease ran out while it
+    waited, or whose delivery was resent or abandoned by a disable meanwhile,
+    still logs its attempt but cannot overwrite the newer state. Also keeps the
     endpoint's failing streak (D24): a 2xx clears ``failing_since``, a failure
     starts it, and a streak older than ``JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS``
     — or a 410 — disables the endpoint, abandoning its pending deliveries.
