@@ -94,3 +94,36 @@ def test_an_attempt_in_flight_cannot_revive_a_delivery_its_disable_abandoned(
         "abandoned",
         "endpoint_disabled",
     )
+
+
+def test_a_failure_read_before_a_recovery_does_not_disable_the_endpoint(
+    partner, endpoint_for, receiver
+):
+    # D24: no 2xx for 5 days disables. The attempt was claimed while the streak
+    # was 5 days old; another delivery's 2xx ended the streak before it failed.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEndpoint
+
+    endpoint, _ = endpoint_for(partner)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=5, seconds=1)
+    )
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+
+    delivery_record(
+        claim=in_flight,
+        verdict=Verdict.retry(),
+        status_code=500,
+        latency_ms=50,
+        error="",
+        response_body="",
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is True
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"

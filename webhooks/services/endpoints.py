@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -119,10 +121,19 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str, now) -> int:
 
 
 @transaction.atomic
-def webhook_endpoint_disable(*, endpoint_id: int, reason: str) -> int:
-    """Disable an endpoint for ``reason`` (410, failing too long); see ``_disable``."""
+def webhook_endpoint_disable(
+    *, endpoint_id: int, reason: str, failing_since: datetime | None = None
+) -> int:
+    """Disable an endpoint for ``reason`` (410, failing too long); see ``_disable``.
+
+    With ``failing_since`` (the streak start an attempt read when it was
+    claimed), only if the endpoint still has that streak under the lock: a 2xx
+    or a re-enable in the meantime means it is healthy again.
+    """
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
     if not endpoint.enabled:
+        return 0
+    if failing_since is not None and endpoint.failing_since != failing_since:
         return 0
     now = timezone.now()
     count = _disable(endpoint, reason=reason, now=now)

@@ -171,7 +171,9 @@ def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) ->
     limit = timedelta(seconds=settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS)
     if claim.failing_since <= now - limit:
         webhook_endpoint_disable(
-            endpoint_id=claim.endpoint_id, reason=WebhookEndpoint.DisabledReason.FAILING
+            endpoint_id=claim.endpoint_id,
+            reason=WebhookEndpoint.DisabledReason.FAILING,
+            failing_since=claim.failing_since,  # still failing since then?
         )
 
 
