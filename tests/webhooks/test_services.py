@@ -219,6 +219,17 @@ def test_test_send_needs_a_configured_endpoint(partner):
     assert delivery.test_mode is True
 
 
+def test_test_send_has_its_delivery_even_when_enabled_at_is_a_hair_ahead(partner):
+    # Another host enabled the endpoint with a clock slightly ahead of ours.
+    webhook_endpoint_set(partner=partner, url=URL, enabled=True)
+    WebhookEndpoint.objects.filter(partner=partner).update(
+        enabled_at=timezone.now() + timedelta(seconds=5)
+    )
+    delivery = webhook_test_send(partner=partner)
+    assert delivery.event.type == "webhook.test"
+    assert WebhookDelivery.objects.filter(event=delivery.event).count() == 1
+
+
 # --- resend ----------------------------------------------------------------------
 
 
