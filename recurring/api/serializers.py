@@ -11,6 +11,8 @@ parsers themselves, so both endpoints answer alike.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from payments.api.serializers import (
 )
 from payments.money import MAX_FIAT_INT
 from recurring.models import Charge, Plan
+from recurring.services import plan_body_hash
 
 
 def _is_int(value: Any) -> bool:
@@ -94,8 +97,9 @@ def parse_chain_id(value: Any) -> int | None:
 def parse_create(body: dict[str, Any]) -> PlanCreateInput:
     """The rest of a ``POST /recurring/plans`` body, in a fixed check order.
 
-    The view checks ``idempotency_key`` and ``merchant_id`` (and looks the
-    merchant up) first, as the requests endpoint does.
+    The view checks ``idempotency_key``, answers a retry of a stored plan
+    (``create_body_hash``), then checks ``merchant_id`` (and looks the merchant
+    up) first, as the requests endpoint does.
     """
     currency = body.get("fiat_currency_code")
     return PlanCreateInput(
@@ -110,6 +114,36 @@ def parse_create(body: dict[str, Any]) -> PlanCreateInput:
         collection=parse_collection(body.get("collection")),
         chain_id=parse_chain_id(body.get("chain_id")),
         # Any non-null value goes on to the D12 check, which names what is wrong.
+        fiat_currency_code=None if currency is None else str(currency),
+    )
+
+
+def create_body_hash(body: dict[str, Any]) -> str:
+    """D17: the hash the plan service stores, from a raw create body.
+
+    Computed before validation, as ``payments.api.serializers.create_body_hash``
+    does for requests: a body identical to one that created a plan is valid by
+    construction, so a retry can be answered (replay or ``idempotency_conflict``)
+    before any field check. The values are taken as ``parse_create`` would
+    produce them (a UUID ``merchant_id`` in its canonical spelling, a given
+    ``fiat_currency_code`` as a string), so a valid body hashes exactly as the
+    service hashed its parsed fields.
+    """
+    merchant_id = body.get("merchant_id")
+    if isinstance(merchant_id, str):
+        with contextlib.suppress(ValueError):
+            merchant_id = str(uuid.UUID(merchant_id))
+    currency = body.get("fiat_currency_code")
+    return plan_body_hash(
+        merchant_id=merchant_id,
+        fiat_amount_int=body.get("fiat_amount_int"),
+        frequency=body.get("frequency"),
+        customer_wallet=body.get("customer_wallet"),
+        customer_email=body.get("customer_email"),
+        metadata=body.get("metadata"),
+        max_charges=body.get("max_charges"),
+        collection=body.get("collection"),
+        chain_id=body.get("chain_id"),
         fiat_currency_code=None if currency is None else str(currency),
     )
 

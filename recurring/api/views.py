@@ -31,12 +31,14 @@ from recurring.services import (
     plan_cancel,
     plan_create_or_replay,
     plan_pause,
+    plan_replay,
     plan_resume,
 )
 
 from .serializers import (
     PlanCreateInputDoc,
     PlanOutputDoc,
+    create_body_hash,
     parse_create,
     parse_list_filters,
 )
@@ -69,6 +71,17 @@ class PlanCollectionApi(JoPayApiView):
     def post(self, request: Request) -> Response:
         body = json_object_body(request)
         key = validate_idempotency_key(body.get("idempotency_key"))
+        if key is not None:
+            # D17, as on requests: a retry of a plan that exists answers before
+            # any field check, so another body is idempotency_conflict (not the
+            # new body's invalid_* or not_found) and the same body replays.
+            original = plan_replay(
+                tenant=self.tenant,
+                idempotency_key=key,
+                idempotency_hash=create_body_hash(body),
+            )
+            if original is not None:
+                return ok(_render(original), headers={REPLAYED_HEADER: "true"})
         merchant = merchant_get(
             tenant=self.tenant, merchant_id=parse_merchant_id(body.get("merchant_id"))
         )

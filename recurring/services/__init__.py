@@ -9,10 +9,12 @@ from .charging import ChargeRunSummary, plans_charge_due
 from .plans import (
     FAILURES_BEFORE_PAUSE,
     PlanCreateResult,
+    plan_body_hash,
     plan_cancel,
     plan_create,
     plan_create_or_replay,
     plan_pause,
+    plan_replay,
     plan_resume,
 )
 
@@ -20,10 +22,12 @@ __all__ = [
     "FAILURES_BEFORE_PAUSE",
     "ChargeRunSummary",
     "PlanCreateResult",
+    "plan_body_hash",
     "plan_cancel",
     "plan_create",
     "plan_create_or_replay",
     "plan_pause",
+    "plan_replay",
     "plan_resume",
     "plans_charge_due",
 ]

@@ -33,7 +33,7 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from payments.models import PaymentRequest
-from payments.serializers import pay_page_url, payment_request_amount
+from payments.serializers import pay_page_url, payment_request_event_data
 from payments.services.requests import PaymentRequestDraft, payment_request_create
 from recurring.models import Charge, Plan
 from recurring.schedule import charge_expiry, latest_slot_at_or_before, slot_at
@@ -241,20 +241,24 @@ def _create_request(plan: Plan, slot: int, due_at: datetime) -> PaymentRequest:
 def _event_data(
     plan: Plan, slot: int, due_at: datetime, request: PaymentRequest
 ) -> dict[str, object]:
-    """D35 fields (``plan_id``, ``request_id``, ``pay_page_url``, ``amount``,
-    ``charge_number``) and context for the receiver."""
+    """The D23 fields every request event carries, then the plan's (D35).
+
+    Built on ``payment_request_event_data`` like the ``payment.*`` and
+    ``request.*`` events (``status``, ``proof_status``, ``proof_source``,
+    ``tx_hash``, ``payer_address``, ``chain_id``, ``amount``, ``metadata``,
+    ``test_mode`` …), so a receiver parses every request event alike; then
+    ``plan_id``, ``charge_number``, ``due_at``, ``pay_page_url``, ``expires_at``
+    and the customer, as this event has always carried.
+    """
     return {
+        **payment_request_event_data(request),
         "plan_id": str(plan.pk),
-        "request_id": str(request.pk),
-        "merchant_id": str(plan.merchant_id),
         "charge_number": slot + 1,
         "due_at": iso(due_at),
         "pay_page_url": pay_page_url(request),
-        "amount": payment_request_amount(request),
         "expires_at": iso(request.expires_at),
         "customer_wallet": plan.customer_wallet,
         "customer_email": plan.customer_email or None,
-        "metadata": request.metadata,
     }
 
 

@@ -16,6 +16,7 @@ from jopay_project.tenancy import Tenant
 from merchants.models import Merchant, Partner
 from merchants.validation import body_hash, validate_evm_address
 from payments.money import MAX_FIAT_INT, is_supported
+from payments.proofs.services import chain_for_proof
 from payments.services.amounts import amount_check_limits
 from recurring.models import Plan
 from recurring.schedule import next_slot_after, slot_at
@@ -72,6 +73,28 @@ def _check_pull(collection: str, chain_id: int | None) -> None:
         raise JoPayError(ErrorCode.RECURRING_REQUIRES_EMBEDDED_WALLET)
 
 
+def _check_chain(chain_id: int | None, test_mode: bool) -> None:
+    """D19: a named chain must be one the key's mode accepts, as at proof attach.
+
+    The same check as attaching a proof (``chain_for_proof``): registered,
+    enabled, with RPC URLs, and a mainnet for live or a testnet / ``local``
+    chain for test, else ``unsupported_chain``. A known chain without RPC URLs
+    (the shipped defaults until an operator configures them) is refused too:
+    without an RPC no payment on it can be verified, neither a pull charge nor
+    an invoice the customer pays on the pay page, so a plan naming it could
+    never be collected there. An operator configures the chain first.
+    """
+    if chain_id is None:
+        return
+    try:
+        chain_for_proof(chain_id=chain_id, test_mode=test_mode)
+    except JoPayError as exc:
+        # Same code; the registry's sentence speaks of a request.
+        raise JoPayError(
+            exc.code, "That chain is not accepted for plans in this mode."
+        ) from None
+
+
 def _check_currency(merchant: Merchant, partner: Partner, asserted: str | None) -> str:
     """D12: the merchant's effective currency, supported and enabled for the partner.
 
@@ -104,14 +127,58 @@ def _check_limits(partner: Partner, fiat_int: int, currency: str) -> None:
             raise
 
 
-def _replay(tenant: Tenant, key: str, digest: str) -> Plan | None:
+def plan_body_hash(
+    *,
+    merchant_id: Any,
+    fiat_amount_int: Any,
+    frequency: Any,
+    customer_wallet: Any,
+    customer_email: Any = "",
+    metadata: Any = None,
+    max_charges: Any = None,
+    collection: Any = Plan.Collection.INVOICE,
+    chain_id: Any = None,
+    fiat_currency_code: Any = None,
+) -> str:
+    """D17: the idempotency hash of a create body's normalised known fields.
+
+    The one definition of "the same body" for plans: the service hashes the
+    parsed fields with it, and the API the raw body before validating (any
+    JSON value is accepted), so both agree on every valid body. Omitted and
+    default values are the same body (``customer_email`` "" / null,
+    ``metadata`` {} / null, ``collection`` "invoice" / null);
+    ``fiat_currency_code`` counts only when given, as for payment requests.
+    """
+    known = {
+        "merchant_id": merchant_id,
+        "fiat_amount_int": fiat_amount_int,
+        "frequency": frequency,
+        "customer_wallet": customer_wallet,
+        "customer_email": "" if customer_email is None else customer_email,
+        "metadata": {} if metadata is None else metadata,
+        "max_charges": max_charges,
+        "collection": Plan.Collection.INVOICE if collection is None else collection,
+        "chain_id": chain_id,
+    }
+    if fiat_currency_code is not None:
+        known["fiat_currency_code"] = fiat_currency_code
+    return body_hash(known)
+
+
+def plan_replay(
+    *, tenant: Tenant, idempotency_key: str, idempotency_hash: str
+) -> Plan | None:
+    """The plan created earlier with this key, in its current state, or None (D17).
+
+    Raises ``idempotency_conflict`` when the key was used with a different body.
+    """
     original = (
         Plan.objects.for_tenant(tenant)
         .select_related("merchant", "partner")
-        .filter(idempotency_key=key)
+        .filter(idempotency_key=idempotency_key)
         .first()
     )
-    if original is not None and original.idempotency_hash != digest:
+    if original is not None and original.idempotency_hash != idempotency_hash:
         raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
     return original
 
@@ -143,6 +210,8 @@ def plan_create_or_replay(
       within the partner's limits (``amount_below_minimum`` /
       ``amount_exceeds_max``) when that can be told without a missing FX rate;
     - ``pull`` needs a configured executor (``recurring_requires_embedded_wallet``);
+      a ``chain_id`` must be a usable chain the mode accepts (``unsupported_chain``,
+      D19);
       an incomplete or disabled merchant answers ``merchant_not_ready``;
     - ``anchor_at`` = ``next_charge_at`` = ``created_at`` = ``now``;
     - D17: with ``idempotency_key`` the same key and the same normalised fields
@@ -166,27 +235,27 @@ def plan_create_or_replay(
     if merchant.partner_id != partner.pk or merchant.test_mode != test_mode:
         raise JoPayError(ErrorCode.NOT_FOUND)
     tenant = Tenant(partner=partner, test_mode=test_mode)
-    known = {
-        "merchant_id": str(merchant.pk),
-        "fiat_amount_int": fiat_amount_int,
-        "frequency": frequency,
-        "customer_wallet": customer_wallet,
-        "customer_email": customer_email,
-        "metadata": metadata,
-        "max_charges": max_charges,
-        "collection": collection,
-        "chain_id": chain_id,
-    }
-    if fiat_currency_code is not None:
-        # D17: part of the body, as for payment requests (given or not).
-        known["fiat_currency_code"] = fiat_currency_code
-    digest = body_hash(known)
+    digest = plan_body_hash(
+        merchant_id=str(merchant.pk),
+        fiat_amount_int=fiat_amount_int,
+        frequency=frequency,
+        customer_wallet=customer_wallet,
+        customer_email=customer_email,
+        metadata=metadata,
+        max_charges=max_charges,
+        collection=collection,
+        chain_id=chain_id,
+        fiat_currency_code=fiat_currency_code,
+    )
     if idempotency_key is not None:
-        existing = _replay(tenant, idempotency_key, digest)
+        existing = plan_replay(
+            tenant=tenant, idempotency_key=idempotency_key, idempotency_hash=digest
+        )
         if existing is not None:
             return PlanCreateResult(existing, replayed=True)
 
     _check_pull(collection, chain_id)
+    _check_chain(chain_id, test_mode)
     if not merchant.is_ready:
         raise JoPayError(ErrorCode.MERCHANT_NOT_READY)
     fiat_code = _check_currency(merchant, partner, fiat_currency_code)
@@ -222,7 +291,9 @@ def plan_create_or_replay(
             raise
         # A concurrent create with this key committed first (PostgreSQL made us
         # wait for it, so it is visible now): answer as its replay.
-        existing = _replay(tenant, idempotency_key, digest)
+        existing = plan_replay(
+            tenant=tenant, idempotency_key=idempotency_key, idempotency_hash=digest
+        )
         if existing is None:
             raise
         return PlanCreateResult(existing, replayed=True)

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from payments.models import Chain
 from recurring.models import Plan
 from tests.factories import MerchantFactory
 from tests.recurring.conftest import CUSTOMER, CUSTOMER_EIP55
@@ -356,6 +357,18 @@ def test_pull_needs_an_executor_for_the_plans_chain(api, merchant, settings):
         post(api, body(merchant, collection="pull")),
         "invalid_request",
         field="chain_id",
+    )
+    # D19: the chain must also be usable (RPC URLs) and a mainnet for a live key.
+    Chain.objects.update_or_create(
+        chain_id=137,
+        defaults={
+            "name": "Polygon",
+            "is_testnet": False,
+            "is_local": False,
+            "usdc_address": "0x" + "cd" * 20,
+            "rpc_urls": ["https://polygon-rpc.example"],
+            "enabled": True,
+        },
     )
     response = post(api, body(merchant, collection="pull", chain_id=137))
     assert response.status_code == 201, response.content
