@@ -140,6 +140,10 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "jopay_cache",
+            # Django's default (300 entries, then a third culled) would drop
+            # live rate-limit counters, SSO nonces and the watcher lock; expired
+            # rows are culled first, so this only bounds a runaway table.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
 

@@ -53,3 +53,49 @@ def test_production_settings_refuse_a_missing_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def _embedded_caches() -> dict:
+    """CACHES as the embedded default (no REDIS_URL) configures it."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.CACHES))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
+            "DEBUG": "1",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_cache_keeps_more_than_djangos_300_live_entries(settings):
+    # D30: rate-limit counters, SSO nonces and the watcher lock live in this
+    # cache; Django's default MAX_ENTRIES (300) culled a third of them.
+    from django.core.cache import caches
+    from django.core.management import call_command
+
+    embedded = _embedded_caches()
+    assert embedded["default"]["BACKEND"].endswith("DatabaseCache")
+    settings.CACHES = {"default": embedded["default"]}
+    call_command("createcachetable")
+    cache = caches.create_connection("default")
+    try:
+        for i in range(400):
+            cache.set(f"rl:{i}", i, 300)
+        assert cache.get("rl:0") == 0
+        assert cache.get("rl:399") == 399
+    finally:
+        cache.clear()
