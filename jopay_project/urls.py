@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from merchants.admin_login import admin_login_view
+
 from .views import api_not_found
 
 api_v1 = [
@@ -22,6 +24,7 @@ urlpatterns = [
     ),
     path("docs/", include("jopay_project.docs.urls")),
     path("portal/", include("merchants.portal.urls")),
+    path("admin/login/", admin_login_view, name="admin-login"),  # D27 limit
     path("admin/", admin.site.urls),
     path("", include("payments.urls")),
     path("", include("merchants.urls")),

@@ -51,7 +51,7 @@ def _buckets(request: HttpRequest, email: str) -> list[str]:
     return [f"ip:{ratelimits.client_ip_hash(request)}", f"user:{account}"]
 
 
-def _login_blocked(request: HttpRequest, email: str) -> int:
+def login_blocked_for(request: HttpRequest, email: str) -> int:
     """Seconds until the caller may try again; 0 when not blocked."""
     waits = []
     for bucket in _buckets(request, email):
@@ -61,7 +61,7 @@ def _login_blocked(request: HttpRequest, email: str) -> int:
     return max(waits, default=0)
 
 
-def _count_failure(request: HttpRequest, email: str) -> None:
+def count_login_failure(request: HttpRequest, email: str) -> None:
     for bucket in _buckets(request, email):
         ratelimits.hit(request, LOGIN_GROUP, bucket, increment=True)
 
@@ -119,7 +119,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_login(request, form, status=400)
     email = form.cleaned_data["email"].strip().lower()
-    wait = _login_blocked(request, email)
+    wait = login_blocked_for(request, email)
     if wait:
         form.add_error(
             None,
@@ -131,7 +131,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     user = authenticate(request, username=email, password=form.cleaned_data["password"])
     if user is None or partner_user_for(user) is None:
         # One message for every failure: no hint whether the account exists.
-        _count_failure(request, email)
+        count_login_failure(request, email)
         form.add_error(None, "E-mail or password is not correct.")
         return _render_login(request, form, status=400)
     login(request, user)
