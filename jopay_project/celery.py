@@ -1,6 +1,8 @@
 """The Celery app (D24, D30).
 
-Tasks are ``DjangoTask``, so services can ``delay_on_commit``.
+Tasks are ``DjangoTask``; services enqueue them with
+``jopay_project.tasks.enqueue_on_commit`` (robust: a broker outage never fails
+a committed caller).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rescan import rescan_chains_for, rescan_request_window
 from payments.chain.rpc import RpcError, RpcUnavailable
 from payments.chain.watcher import watch_chains
@@ -130,7 +131,7 @@ def recheck_attached_proofs(*, now=None, batch: int = RECHECK_BATCH) -> list[str
         claimed = [str(pk) for pk in ids]
         for pk in claimed:
             # The lease is the task's due token: it claims exactly this check.
-            verify_proof_task.delay_on_commit(pk, lease.isoformat())
+            enqueue_on_commit(verify_proof_task, pk, lease.isoformat())
     return claimed
 
 

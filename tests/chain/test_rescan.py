@@ -35,12 +35,8 @@ def event_types(pr) -> list[str]:
 
 
 def enqueued(callbacks) -> list[tuple[str, tuple]]:
-    """(task name, args) of the ``delay_on_commit`` callbacks captured."""
-    return [
-        (cb.func.__self__.name, cb.args)
-        for cb in callbacks
-        if hasattr(cb, "func") and hasattr(cb.func, "__self__")
-    ]
+    """(task name, args) of the ``enqueue_on_commit`` callbacks captured."""
+    return [(cb.task_name, cb.args) for cb in callbacks if hasattr(cb, "task_name")]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
+from jopay_project.tasks import enqueue_on_commit
 from merchants.models import Partner
 
 from ..models import (
@@ -117,23 +118,15 @@ def _delivery_create(
 
 
 def _enqueue_on_commit(delivery: WebhookDelivery) -> None:
-    """Put the send on the broker once the row is committed (``delay_on_commit``).
+    """Put the send on the broker once the row is committed.
 
-    ``robust``: the state change has committed by then, so a broker outage
-    must not turn the caller's answer into an error; the row is in the
-    outbox and ``webhooks.send_due_deliveries`` enqueues it later.
+    Robust: the state change has committed by then, so a broker outage must
+    not turn the caller's answer into an error; the row is in the outbox and
+    ``webhooks.send_due_deliveries`` enqueues it later.
     """
     from ..tasks import webhook_delivery_send_task  # tasks import services
 
-    delivery_id = str(delivery.pk)
-
-    # A named function, not functools.partial: Django's robust on_commit logs
-    # the failure with ``func.__qualname__``, which a partial lacks, so a
-    # broker outage raised AttributeError after the commit (the Redis drill).
-    def enqueue_delivery() -> None:
-        webhook_delivery_send_task.delay(delivery_id)
-
-    transaction.on_commit(enqueue_delivery, robust=True)
+    enqueue_on_commit(webhook_delivery_send_task, str(delivery.pk))
 
 
 def _enabled_endpoint(partner: Partner, *, lock: bool = False) -> WebhookEndpoint:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
+from jopay_project.tasks import enqueue_on_commit
 from payments.models import Chain, PaymentRequest
 from payments.serializers import payment_request_event_data
 from webhooks.models import WebhookEvent
@@ -189,7 +190,7 @@ def proof_attach(
         from ..tasks import verify_proof_task
 
         # The due token makes a duplicate delivery a no-op (proof_verify_claim).
-        verify_proof_task.delay_on_commit(
-            str(locked.pk), locked.next_verify_at.isoformat()
+        enqueue_on_commit(
+            verify_proof_task, str(locked.pk), locked.next_verify_at.isoformat()
         )
     return locked

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.verify import NO_RECEIPT, Verdict, verify_transfer, window_start
 from payments.models import Chain, PaymentRequest
@@ -247,7 +248,7 @@ def _apply(
     # or a wallet's speed-up replaced the one pasted) must be looked for again.
     from ..tasks import rescan_request_task
 
-    rescan_request_task.delay_on_commit(str(row.pk))
+    enqueue_on_commit(rescan_request_task, str(row.pk))
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 
@@ -286,7 +287,7 @@ def proof_reverify(
             # Keep the background path going at the pace it asked for (a
             # longer wait is the beat's, D24).
             token = result.request.next_verify_at.isoformat()
-            verify_proof_task.apply_async_on_commit(
-                (str(current.pk), token), countdown=countdown
+            enqueue_on_commit(
+                verify_proof_task, str(current.pk), token, countdown=countdown
             )
     return PR.objects.select_related("merchant").get(pk=request.pk)
