@@ -109,6 +109,7 @@ def scan_chain(
     chain cannot be read (the cursor then stays where the last chunk left it).
     """
     from payments.proofs.services import proof_verify
+    from payments.proofs.services.verify import proof_verify_claim
 
     result = ScanResult(chain_id=chain.chain_id)
     if not chain.is_usable:
@@ -140,7 +141,7 @@ def scan_chain(
         return result
     result.from_block, result.to_block = start, end
     result.blocks = end - start + 1
-    now = now or timezone.now()
+    fixed_now = now  # tests pin the clock; otherwise each chunk reads it afresh
     # D20: which requests are still payable is judged by block time, from the
     # first block read (after an outage it may be long before ``now``).
     since = block_time(client, start)
@@ -160,11 +161,21 @@ def scan_chain(
             )
         result.logs += len(logs)
         times = block_times(client, chain, logs, wanted)
-        attached = _apply_chunk(chain, logs, chunk_end=chunk_end, times=times, now=now)
+        # A long catch-up takes minutes: each chunk stamps its own time.
+        chunk_now = fixed_now or timezone.now()
+        attached = _apply_chunk(
+            chain, logs, chunk_end=chunk_end, times=times, now=chunk_now
+        )
         result.attached.extend(attached)
         for request_id in attached:
             # Verify now, outside the chunk's transaction; if the node fails
             # here the proof stays attached and the re-check task carries on.
+            # Claimed first: in a scan past the beat's slack the re-check may
+            # have taken this proof already, and one check at a time is enough.
+            if not proof_verify_claim(
+                request_id=request_id, due_at=None, now=fixed_now or timezone.now()
+            ):
+                continue
             try:
                 outcome = proof_verify(request_id=request_id, client=client)
             except (RpcUnavailable, RpcError):
