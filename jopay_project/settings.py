@@ -63,6 +63,7 @@ MIDDLEWARE = [
     # check's 400, CSRF's 403) is turned into JSON under /api/v1 too (D3).
     "jopay_project.middleware.ApiFallbackMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "jopay_project.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -288,6 +289,19 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Every HTML page (jopay_project.middleware): same-origin script files only, so
+# markup that slipped into a memo or a partner's branding could never run.
+JOPAY_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "img-src 'self' https: data:",  # partner logos are https URLs
+        "style-src 'self' 'unsafe-inline'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ]
+)
 if not DEBUG and JOPAY_PUBLIC_BASE_URL.startswith("https://"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

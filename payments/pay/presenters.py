@@ -14,6 +14,7 @@ from typing import Any
 import segno
 from django.utils.safestring import SafeString, mark_safe
 
+from jopay_project.formats import iso
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc
@@ -124,6 +125,7 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         )
         for c in chains
     ]
+    state = page_state(request, now=now)
     return {
         **branding(request),
         "pr": request,
@@ -131,11 +133,19 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "fiat": format_minor(request.fiat_int, request.fiat_code),
         "usdc": format_usdc(request.usdc_micro),
         "chains": options,
-        "state": page_state(request, now=now),
+        "state": state,
         "config": {
             "request_id": str(request.pk),
+            "state": state,
             "status": request.status,
             "proof_status": request.proof_status,
+            "tx_hash": request.tx_hash,
+            "mismatch_reason": request.mismatch_reason,
+            # The script counts down from the server's clock, not the device's
+            # (a phone's clock may be minutes off): it only uses the differences.
+            "now": iso(now),
+            "expires_at": iso(request.expires_at),
+            "proof_deadline": iso(request.proof_deadline),
             "receiving_address": request.receiving_address,
             "usdc_micro": str(request.usdc_micro),
             "chains": [o.as_json() for o in options],

@@ -150,27 +150,61 @@ def pay_proof(request: HttpRequest, request_id: str) -> JsonResponse:
     pr = find_request(request_id)
     if pr is None:
         return error_json_response(ErrorCode.NOT_FOUND)
+    try:
+        tx_hash, chain_id = _proof_fields(_proof_body(request))
+    except JoPayError as exc:
+        return _error(exc)
     # D27: 10/h per request as well, so one page cannot be hammered from many IPs.
+    # Charged only for well-formed submissions: junk from anyone holding the link
+    # (the per-IP counter above still counts it) must not lock the customer's
+    # hash form for an hour.
     usage = _limited(request, "pay.proof_request", key=f"request:{pr.pk}")
     if usage.exceeded:
         return _json_rate_limited(usage)
     try:
-        body = _proof_body(request)
-        tx_hash = normalize_tx_hash(body.get("tx_hash"))  # missing too (D34)
-        if body.get("chain_id") in (None, ""):
-            # D34: a missing field without a code of its own → invalid_request + field.
-            raise JoPayError(ErrorCode.INVALID_REQUEST, field="chain_id")
         attached = proof_attach(
             request=pr,
-            chain_id=body["chain_id"],
+            chain_id=chain_id,
             tx_hash=tx_hash,
             source=PR.ProofSource.CUSTOMER,
         )
     except JoPayError as exc:
-        return error_json_response(
-            exc.code, exc.message, headers=exc.headers, **exc.extra
-        )
+        if exc.code == ErrorCode.PROOF_NOT_ACCEPTED:
+            pr.refresh_from_db(fields=["proof_status"])
+            if pr.proof_status == PR.ProofStatus.ATTACHED:
+                # Refused because another hash is being checked, not because the
+                # request is closed: say so (the page tells the customer to wait).
+                return error_json_response(
+                    exc.code, _BEING_CHECKED, proof_status=pr.proof_status
+                )
+        return _error(exc)
     return JsonResponse({"ok": True, "proof_status": attached.proof_status}, status=202)
+
+
+_BEING_CHECKED = "A transaction is already being checked for this request."
+
+
+def _error(exc: JoPayError) -> JsonResponse:
+    return error_json_response(exc.code, exc.message, headers=exc.headers, **exc.extra)
+
+
+def _proof_fields(body: dict[str, Any]) -> tuple[str, int]:
+    """The shape checks of a proof body: a well-formed hash and an integer chain id.
+
+    Raises ``invalid_tx_hash`` (missing too, D34), ``invalid_request`` with
+    ``field`` for a missing ``chain_id`` (D34), or ``unsupported_chain`` for one
+    that is not a number; whether the chain is accepted is ``proof_attach``'s call.
+    """
+    tx_hash = normalize_tx_hash(body.get("tx_hash"))
+    raw = body.get("chain_id")
+    if raw in (None, ""):
+        raise JoPayError(ErrorCode.INVALID_REQUEST, field="chain_id")
+    if isinstance(raw, bool):
+        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
+    try:
+        return tx_hash, int(str(raw).strip())
+    except ValueError:
+        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN) from None
 
 
 @require_GET

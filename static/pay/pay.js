@@ -1,4 +1,4 @@
-/* JoPay pay page: browser-wallet payment (EIP-1193), hash form, live status.
+/* JoPay pay page: browser-wallet payment (EIP-1193), hash form, deadline, live status.
  * No libraries: the ERC-20 transfer calldata is built by hand. */
 (function () {
   "use strict";
@@ -6,7 +6,10 @@
   if (!cfgEl) return;
   var cfg = JSON.parse(cfgEl.textContent);
   var $ = function (id) { return document.getElementById(id); };
-  var shown = cfg.status + "/" + cfg.proof_status;
+
+  var POLL_MS = 3000;          // visible tab
+  var HIDDEN_POLL_MS = 15000;  // background tab: the /status limit is shared per IP (D27)
+  var MAX_BACKOFF_MS = 60000;
 
   var REASONS = {
     tx_failed: "the transaction failed on-chain",
@@ -24,17 +27,110 @@
     rate_limited: "Too many attempts. Please wait a little and try again.",
     not_found: "This payment link is not valid."
   };
+  var BEING_CHECKED = "A transaction is already being checked for this request. Please wait for the result.";
 
-  function setMessage(text) { var m = $("pay-message"); if (m) m.textContent = text || ""; }
-  function setError(text) { var e = $("proof-error"); if (e) e.textContent = text || ""; }
-  function chainById(id) {
-    for (var i = 0; i < cfg.chains.length; i++) if (String(cfg.chains[i].chain_id) === String(id)) return cfg.chains[i];
-    return null;
+  // --- the state last shown -------------------------------------------------
+  // What the page shows now: the server's render, then every change we display.
+  var shown = {
+    status: cfg.status, proof_status: cfg.proof_status,
+    tx_hash: cfg.tx_hash || "", mismatch_reason: cfg.mismatch_reason || ""
+  };
+  // A new proof verdict (attached, mismatch, verified), another hash, or the
+  // request cancelled or paid: the server renders the page again. A change of
+  // status alone to expired is drawn here (the deadline code below does it), so
+  // a hash being typed during the grace is not wiped by the expiry task's run.
+  function needsReload(s) {
+    if (s.proof_status !== shown.proof_status) return true;
+    if ((s.tx_hash || "") !== shown.tx_hash) return true;
+    if ((s.mismatch_reason || "") !== shown.mismatch_reason) return true;
+    return s.status !== shown.status && (s.status === "cancelled" || s.status === "paid");
   }
-  function pad64(hex) { return ("0".repeat(64) + hex).slice(-64); }
-  function transferCalldata(to, amountUnits) {
-    // transfer(address,uint256) selector a9059cbb, then the two 32-byte words.
-    return "0xa9059cbb" + pad64(to.toLowerCase().replace(/^0x/, "")) + pad64(BigInt(amountUnits).toString(16));
+  function remember(s) {
+    shown = { status: s.status, proof_status: s.proof_status,
+              tx_hash: s.tx_hash || "", mismatch_reason: s.mismatch_reason || "" };
+  }
+
+  // --- deadline (D16: pay until expires_at, hashes until expires_at + grace) --
+  // Measured on the server's clock: the page knows the server's "now" at render
+  // time and only adds the time elapsed since, so a wrong device clock is harmless.
+  var loadedAt = Date.now();
+  var renderedAt = Date.parse(cfg.now);
+  var expiresAt = Date.parse(cfg.expires_at);
+  var proofDeadline = Date.parse(cfg.proof_deadline);
+  var expiredSeen = cfg.status === "expired";
+  function serverNow() { return renderedAt + (Date.now() - loadedAt); }
+  function phase() {
+    var t = serverNow();
+    if (t > proofDeadline) return "over";
+    if (expiredSeen || t >= expiresAt) return "grace";
+    return "open";
+  }
+  function duration(ms) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600);
+    var m = Math.floor(s % 3600 / 60), sec = s % 60;
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (d > 0) return d + " d " + h + " h";
+    if (h > 0) return h + ":" + two(m) + ":" + two(sec);
+    return m + ":" + two(sec);
+  }
+
+  function setText(id, text) { var el = $(id); if (el && el.textContent !== text) el.textContent = text; }
+  function setHidden(id, hidden) { var el = $(id); if (el && el.hidden !== hidden) el.hidden = hidden; }
+  function setMessage(text) { setText("pay-message", text || ""); }
+  function setError(text) { setText("proof-error", text || ""); }
+  function setBadge(text, cls) {
+    var b = $("pay-status"); if (!b) return;
+    if (b.textContent !== text) b.textContent = text;
+    if (b.className !== "badge " + cls) b.className = "badge " + cls;
+  }
+
+  // The deadline in the device's own time zone (the server renders UTC).
+  var expiresEl = $("pay-expires");
+  if (expiresEl && !isNaN(expiresAt)) {
+    expiresEl.title = expiresEl.textContent;
+    expiresEl.textContent = new Date(expiresAt).toLocaleString([], {
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
+    });
+  }
+
+  // Paying is possible before expires_at only; a hash of an earlier payment is
+  // taken until the grace ends; nothing is offered while a hash is being checked.
+  var live = cfg.state === "open" || cfg.state === "grace" || cfg.state === "verifying";
+  var lastView = null;
+  function render() {
+    if (!live) return;  // paid, cancelled, closed: the server's page is final
+    var p = phase(), t = serverNow();
+    var checking = shown.proof_status === "attached";
+    setText("pay-countdown", p === "open" && !checking ? "· " + duration(expiresAt - t) + " left" : "");
+    setText("grace-countdown", p === "grace" ? " (" + duration(proofDeadline - t) + " left)" : "");
+    var view = p + "/" + checking;
+    if (view === lastView) return;
+    lastView = view;
+    setHidden("pay-send", checking || p !== "open");
+    var wallet = $("pay-wallet"); if (wallet && p !== "open") wallet.disabled = true;
+    setHidden("pay-proof-card", checking || p === "over");
+    setHidden("pay-closed-card", checking || p !== "over");
+    setHidden("proof-grace-note", p !== "grace");
+    if (p !== "open") {
+      setText("pay-deadline-label", "Expired");
+      setText("proof-heading", "Already paid before it expired?");
+    }
+    if (checking) setBadge("Verifying payment…", "verifying");
+    else if (p !== "open") setBadge("Expired", p === "over" ? "closed" : "grace");
+    if (p === "over" && !checking) {
+      setMessage(shown.proof_status !== "mismatch" ? "" :
+        "That transaction did not match this request: " + (REASONS[shown.mismatch_reason] || shown.mismatch_reason) +
+        ". The time to submit another one is over.");
+    }
+  }
+
+  // --- proofs -----------------------------------------------------------------
+  function showChecking(txHash) {
+    remember({ status: shown.status, proof_status: "attached", tx_hash: txHash, mismatch_reason: "" });
+    setMessage("Transaction received. Checking it on-chain; this usually takes 10–60 seconds.");
+    render();
+    startPolling();
   }
 
   function submitProof(txHash, chainId) {
@@ -44,13 +140,19 @@
       body: JSON.stringify({ tx_hash: txHash, chain_id: Number(chainId) })
     }).then(function (r) { return r.json().then(function (b) { return { status: r.status, body: b }; }); })
       .then(function (res) {
-        if (res.body && res.body.ok) {
-          setMessage("Transaction received. Checking it on-chain; this usually takes 10–60 seconds.");
-          var s = $("pay-status"); if (s) { s.textContent = "Verifying payment…"; s.className = "badge verifying"; }
-          poll();
+        var body = res.body || {};
+        if (body.ok) {
+          showChecking(String(txHash).trim().toLowerCase());
           return true;
         }
-        setError(ERRORS[res.body && res.body.error] || "Something went wrong. Please try again.");
+        if (body.error === "proof_not_accepted" && body.proof_status === "attached") {
+          // Another hash is being checked (this tab's, another tab's or the
+          // chain watcher's): say so, and let the status poll show its verdict.
+          setError(BEING_CHECKED);
+          startPolling();
+          return false;
+        }
+        setError(ERRORS[body.error] || "Something went wrong. Please try again.");
         return false;
       })
       .catch(function () { setError("Network error. Please try again."); return false; });
@@ -66,13 +168,25 @@
     });
   }
 
+  function chainById(id) {
+    for (var i = 0; i < cfg.chains.length; i++) if (String(cfg.chains[i].chain_id) === String(id)) return cfg.chains[i];
+    return null;
+  }
+  function pad64(hex) { return ("0".repeat(64) + hex).slice(-64); }
+  function transferCalldata(to, amountUnits) {
+    // transfer(address,uint256) selector a9059cbb, then the two 32-byte words.
+    return "0xa9059cbb" + pad64(to.toLowerCase().replace(/^0x/, "")) + pad64(BigInt(amountUnits).toString(16));
+  }
+
   // Pay with an injected EIP-1193 wallet.
   var walletBtn = $("pay-wallet");
   if (walletBtn) {
     walletBtn.addEventListener("click", async function () {
       var note = $("wallet-note");
       var say = function (t) { if (note) note.textContent = t; };
+      var expired = function () { return phase() !== "open"; };
       var eth = window.ethereum;
+      if (expired()) { render(); return; }
       if (!eth || typeof eth.request !== "function") { say("No browser wallet found. Scan the QR code with your wallet app, or send the exact amount and paste the transaction hash below."); return; }
       var chain = chainById(chainSelect ? chainSelect.value : cfg.chains[0].chain_id);
       if (!chain) return;
@@ -86,6 +200,8 @@
           say("Switch your wallet to " + chain.name + "…");
           await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.hex_chain_id }] });
         }
+        // Connecting can take a while: never ask for a transfer the request would judge late.
+        if (expired()) { say("This request has expired. Please do not send funds."); return; }
         say("Confirm the transfer of exactly " + (Number(cfg.usdc_micro) / 1e6).toFixed(6) + " USDC in your wallet…");
         var txHash = await eth.request({ method: "eth_sendTransaction", params: [{
           from: accounts[0], to: chain.usdc_address, value: "0x0",
@@ -97,7 +213,7 @@
       } catch (err) {
         say((err && err.code === 4001) ? "You rejected the request in your wallet." : "The wallet could not send the payment" + (err && err.message ? ": " + err.message : "."));
       } finally {
-        walletBtn.disabled = false;
+        walletBtn.disabled = expired();
       }
     });
   }
@@ -111,27 +227,81 @@
     });
   }
 
-  // Live status every 3 s; a changed state re-renders the page from the server.
-  var timer = null;
-  function poll() {
-    if (timer) return;
-    timer = setInterval(function () {
-      fetch(cfg.status_url, { headers: { "Accept": "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (s) {
-          if (!s || !s.ok) return;
-          var now = s.status + "/" + s.proof_status;
-          if (s.proof_status === "mismatch" && now !== shown) {
-            setMessage("That transaction did not match this request: " + (REASONS[s.mismatch_reason] || s.mismatch_reason) + ". You can submit another one.");
-            var badge = $("pay-status"); if (badge) { badge.textContent = "Not matched"; badge.className = "badge mismatch"; }
-            shown = now;
-            return;
-          }
-          if (now !== shown && s.proof_status !== "attached") { window.location.reload(); }
-          if (s.proof_status === "verified" || s.status === "cancelled") { clearInterval(timer); }
-        })
-        .catch(function () { /* transient; try again on the next tick */ });
-    }, 3000);
+  // --- live status ------------------------------------------------------------
+  // One request at a time, every 3 s (15 s in a background tab). Stops when
+  // nothing can change any more: verified, cancelled, an unknown link, or the
+  // grace over with no hash being checked. A 429 waits out its Retry-After.
+  var polling = false, timer = null, failures = 0, waiting = false;
+  function finished() {
+    if (shown.proof_status === "verified" || shown.status === "cancelled" || shown.status === "paid") return true;
+    return phase() === "over" && shown.proof_status !== "attached";
   }
-  if (cfg.proof_status !== "verified" && cfg.status !== "cancelled") poll();
+  function schedule(ms, wait) {
+    waiting = !!wait;
+    clearTimeout(timer);
+    timer = setTimeout(pollOnce, ms);
+  }
+  function nextDelay() { return document.hidden ? HIDDEN_POLL_MS : POLL_MS; }
+  function startPolling() {
+    if (polling || finished()) return;
+    polling = true;
+    schedule(nextDelay());
+  }
+  function stopPolling() { polling = false; clearTimeout(timer); timer = null; }
+  function retryAfterMs(r, body) {
+    var s = parseInt(r.headers.get("Retry-After"), 10);
+    if (!(s > 0) && body && body.retry_after > 0) s = body.retry_after;
+    if (!(s > 0)) s = 60;
+    return s * 1000 + Math.floor(Math.random() * 1000);  // jitter: tabs behind one NAT spread out
+  }
+
+  function onStatus(s) {
+    if (s.status === "expired") expiredSeen = true;
+    if (needsReload(s)) {
+      stopPolling();
+      remember(s);
+      window.location.reload();
+      return;
+    }
+    remember(s);
+    render();
+  }
+
+  function pollOnce() {
+    timer = null;
+    if (!polling) return;
+    if (finished()) { stopPolling(); return; }
+    fetch(cfg.status_url, { headers: { "Accept": "application/json" }, cache: "no-store" })
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (body) {
+          if (!polling) return;
+          if (r.status === 404) { stopPolling(); return; }
+          if (r.status === 429) { schedule(retryAfterMs(r, body), true); return; }
+          if (!r.ok || !body || !body.ok) throw new Error("status " + r.status);
+          failures = 0;
+          onStatus(body);
+          if (polling && finished()) stopPolling();
+          if (polling) schedule(nextDelay());
+        });
+      })
+      .catch(function () {
+        // Transient (network, 5xx): try again, backing off up to a minute.
+        failures += 1;
+        if (polling) schedule(Math.min(MAX_BACKOFF_MS, POLL_MS * Math.pow(2, failures)));
+      });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    // Back in view: catch up soon (never inside a 429's Retry-After).
+    if (!document.hidden && polling && timer && !waiting) schedule(500);  // timer: none in flight
+  });
+
+  // The clock: countdown, expiry of the send UI, end of the grace.
+  render();
+  var clock = live ? setInterval(function () {
+    render();
+    if (finished()) { stopPolling(); clearInterval(clock); }
+  }, 1000) : null;
+
+  if (live) startPolling();
 })();

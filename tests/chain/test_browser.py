@@ -12,23 +12,19 @@ in the live server's thread, which is the production path minus the broker.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.browser import chromium
 from webhooks.models import WebhookEvent
 
 from .conftest import CHAIN_ID, PAYERS
+from .pay_browser import install_wallet, watch_csp
 
 pytestmark = [
     pytest.mark.chain,
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-FAKE_WALLET = Path(__file__).with_name("fake_wallet.js").read_text()
 
 
 @pytest.fixture
@@ -55,9 +51,8 @@ def test_pay_with_browser_wallet_until_verified(
     before = usdc.functions.balanceOf(pr.receiving_address).call()
 
     page = browser.new_page()
-    page.add_init_script(
-        FAKE_WALLET.replace("__RPC__", anvil.url).replace("__ACCOUNT__", payer)
-    )
+    install_wallet(page, anvil, payer)
+    violations = watch_csp(page)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{live_server.url}/pay/{pr.pk}")
@@ -93,4 +88,5 @@ def test_pay_with_browser_wallet_until_verified(
     page.get_by_role("link", name="View receipt").click()
     page.get_by_test_id("receipt").wait_for()
     assert pr.tx_hash in page.content()
+    assert violations == []  # the wallet flow runs under the pay page's CSP
     page.close()

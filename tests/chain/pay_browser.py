@@ -1,0 +1,53 @@
+"""Helpers for the pay-page browser tests: a fake wallet and a CSP watch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+FAKE_WALLET = Path(__file__).with_name("fake_wallet.js").read_text()
+
+# Every violation the page's policy reports, also across reloads: the listener
+# is installed before any page script and reports through a Playwright binding.
+_CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.cspViolation(e.violatedDirective + " " + e.blockedURI + " at " +
+                      (e.sourceFile || "") + ":" + e.lineNumber);
+});
+"""
+
+
+def install_wallet(page, anvil, account: str) -> None:
+    """``window.ethereum`` answering from anvil as ``account`` (fake_wallet.js)."""
+
+    def anvil_rpc(method: str, params: list) -> dict:
+        return requests.post(
+            anvil.url,
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+            timeout=10,
+        ).json()
+
+    page.expose_function("anvilRpc", anvil_rpc)
+    page.add_init_script(FAKE_WALLET.replace("__ACCOUNT__", account))
+
+
+def watch_csp(page) -> list[str]:
+    """A list that fills with the page's CSP violations and CSP console errors."""
+    seen: list[str] = []
+
+    def report(violation: str) -> None:
+        seen.append(violation)
+
+    page.expose_function("cspViolation", report)
+    page.add_init_script(_CSP_WATCH)
+    page.on(
+        "console",
+        lambda m: (
+            seen.append(m.text)
+            if "Content Security Policy" in m.text
+            or "Content-Security-Policy" in m.text
+            else None
+        ),
+    )
+    return seen
