@@ -110,6 +110,7 @@ def rescan_request_window(
     nothing is written then.
     """
     from payments.proofs.services import proof_verify
+    from payments.proofs.services.verify import proof_verify_claim
 
     result = RescanResult(outcome="skipped", chain_id=chain_id)
     chain = Chain.objects.filter(pk=chain_id, enabled=True).first()
@@ -164,6 +165,11 @@ def rescan_request_window(
                 log.tx_hash,
                 request.pk,
             )
+            # Claimed first, as the watcher does: one check of a proof at a time.
+            if not proof_verify_claim(
+                request_id=request.pk, due_at=None, now=timezone.now()
+            ):
+                return result  # the re-check beat took it meanwhile
             try:
                 verified = proof_verify(request_id=request.pk, client=client)
             except (RpcUnavailable, RpcError):
