@@ -11,9 +11,14 @@ package; without it and without npm the session FAILS (never skips).
 from __future__ import annotations
 
 import importlib
+import json
 import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -25,6 +30,7 @@ from payments.chain.devnode import DEV_ACCOUNTS, AnvilMissing, AnvilNode
 from payments.contracts import deploy_test_usdc
 from payments.models import Chain, PaymentRequest
 from tests.factories import MerchantFactory
+from webhooks.models import WebhookEvent
 
 CHAIN_ID = 31337
 MINT_MICRO = 1_000_000 * 10**6  # 1,000,000 USDC per payer
@@ -155,3 +161,61 @@ def send_token(w3, token, *, payer: str, to: str, value: int, **tx) -> str:
 
 def mine(anvil, blocks: int = 1) -> None:
     anvil.rpc("anvil_mine", [hex(blocks)])
+
+
+def event_types(pr) -> list[str]:
+    """The request's webhook event types in sequence order."""
+    return list(
+        WebhookEvent.objects.filter(request_id=pr.pk)
+        .order_by("sequence")
+        .values_list("type", flat=True)
+    )
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process (the browser tests have no worker)."""
+    from jopay_project.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = old
+
+
+@contextmanager
+def json_rpc_server(answer: Callable[[dict, bytes], dict]) -> Iterator[str]:
+    """A real JSON-RPC peer on loopback; ``answer(call, raw)`` gives each reply.
+
+    Yields its URL. Used to play a node that fails, or a provider with limits
+    in front of anvil.
+    """
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            data = json.dumps(answer(json.loads(raw), raw)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def rpc_error(call: dict, code: int, message: str) -> dict:
+    return {
+        "jsonrpc": "2.0",
+        "id": call["id"],
+        "error": {"code": code, "message": message},
+    }

@@ -10,9 +10,8 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_verify
-from webhooks.models import WebhookEvent
 
-from .conftest import CHAIN_ID, PAYERS, send_token
+from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -31,14 +30,6 @@ def code_of(fn, *args, **kw) -> str:
     with pytest.raises(JoPayError) as info:
         fn(*args, **kw)
     return str(info.value.code)
-
-
-def event_types(pr):
-    return list(
-        WebhookEvent.objects.filter(request_id=pr.pk)
-        .order_by("sequence")
-        .values_list("type", flat=True)
-    )
 
 
 @pytest.mark.parametrize(

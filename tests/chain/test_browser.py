@@ -28,16 +28,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def eager_celery():
-    from jopay_project.celery import app
-
-    old = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = old
-
-
-@pytest.fixture
 def browser():
     with chromium() as launched:
         yield launched

@@ -31,16 +31,6 @@ PR = PaymentRequest
 GRACE_HEADING = "Already paid before it expired?"
 
 
-@pytest.fixture
-def eager_celery():
-    from jopay_project.celery import app
-
-    old = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = old
-
-
 @pytest.fixture(scope="module")
 def browser():
     with chromium() as launched:

@@ -16,9 +16,8 @@ from payments.chain.verify import CREATED_AT_SKEW
 from payments.chain.watcher import scan_chain
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_verify
-from webhooks.models import WebhookEvent
 
-from .conftest import CHAIN_ID, PAYERS, new_wallet, send_token
+from .conftest import CHAIN_ID, PAYERS, event_types, new_wallet, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -28,14 +27,6 @@ PR = PaymentRequest
 def mined_at(w3, tx_hash: str) -> datetime:
     block = w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
     return datetime.fromtimestamp(w3.eth.get_block(block)["timestamp"], tz=UTC)
-
-
-def event_types(pr) -> list[str]:
-    return list(
-        WebhookEvent.objects.filter(request_id=pr.pk)
-        .order_by("sequence")
-        .values_list("type", flat=True)
-    )
 
 
 @pytest.fixture

@@ -16,22 +16,13 @@ from payments.chain.watcher import scan_chain
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.tasks import rescan_request_task
-from webhooks.models import WebhookEvent
 
-from .conftest import CHAIN_ID, PAYERS, mine, new_wallet, send_token
+from .conftest import CHAIN_ID, PAYERS, event_types, mine, new_wallet, send_token
 
 pytestmark = pytest.mark.chain
 
 PR = PaymentRequest
 RANDOM_HASH = "0x" + "5e" * 32  # a hash nothing was mined under (a speed-up's)
-
-
-def event_types(pr) -> list[str]:
-    return list(
-        WebhookEvent.objects.filter(request_id=pr.pk)
-        .order_by("sequence")
-        .values_list("type", flat=True)
-    )
 
 
 def enqueued(callbacks) -> list[tuple[str, tuple]]:

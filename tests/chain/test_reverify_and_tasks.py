@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
@@ -22,7 +19,7 @@ from payments.proofs.tasks import (
 )
 from webhooks.models import WebhookEvent
 
-from .conftest import CHAIN_ID, PAYERS, send_token
+from .conftest import CHAIN_ID, PAYERS, json_rpc_server, rpc_error, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -41,38 +38,17 @@ def paid_attached(local_chain, w3, usdc, make_request):
     return pr
 
 
-class _ErroringRpc(BaseHTTPRequestHandler):
-    """A real JSON-RPC peer that knows its chain id and fails every other call."""
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if body["method"] == "eth_chainId":
-            answer = {"jsonrpc": "2.0", "id": body["id"], "result": hex(CHAIN_ID)}
-        else:
-            answer = {
-                "jsonrpc": "2.0",
-                "id": body["id"],
-                "error": {"code": -32000, "message": "internal error"},
-            }
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def _fail_all_but_chain_id(call: dict, raw: bytes) -> dict:
+    """A node that knows its chain id and fails every other call."""
+    if call["method"] == "eth_chainId":
+        return {"jsonrpc": "2.0", "id": call["id"], "result": hex(CHAIN_ID)}
+    return rpc_error(call, -32000, "internal error")
 
 
 @pytest.fixture
 def erroring_rpc():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ErroringRpc)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_rpc_server(_fail_all_but_chain_id) as url:
+        yield url
 
 
 def test_reverify_verifies_now_and_answers_the_request_shape(api_test, paid_attached):

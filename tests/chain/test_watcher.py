@@ -11,9 +11,8 @@ from payments.chain.watcher import CHUNK_BLOCKS, scan_chain, watch_chains
 from payments.models import Chain, PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.tasks import watch_chains_task
-from webhooks.models import WebhookEvent
 
-from .conftest import PAYERS, mine, send_token
+from .conftest import PAYERS, event_types, mine, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -22,14 +21,6 @@ PR = PaymentRequest
 
 def head(w3) -> int:
     return w3.eth.block_number
-
-
-def event_types(pr):
-    return list(
-        WebhookEvent.objects.filter(request_id=pr.pk)
-        .order_by("sequence")
-        .values_list("type", flat=True)
-    )
 
 
 @pytest.fixture
