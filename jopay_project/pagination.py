@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from .errors import ErrorCode, JoPayError
+from .parsers import load_json
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -87,8 +88,8 @@ def _cursor_json(token: Any) -> Any:
         raise _bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        return json.loads(raw)
-    except (ValueError, RecursionError):  # binascii, JSON and Unicode errors
+        return load_json(raw)
+    except ValueError:  # binascii, JSON, Unicode and too-deep errors
         raise _bad_cursor() from None
 
 
