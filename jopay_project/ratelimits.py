@@ -160,7 +160,7 @@ def hit(
 ) -> Usage:
     """Count one call of ``group`` for ``key`` and say whether it is over the limit."""
     if not settings.RATELIMIT_ENABLE:
-        count, window = _parse(rate or LIMITS[group].rate)
+        count, window = parse_rate(rate or LIMITS[group].rate)
         return Usage(limit=count, remaining=count, reset=window, exceeded=False)
     rate = rate or LIMITS[group].rate
     try:
@@ -184,7 +184,7 @@ def _hit(
         increment=increment,
     )
     if usage is None:  # should not happen with an explicit rate; fail closed-but-sane
-        count, window = _parse(rate)
+        count, window = parse_rate(rate)
         return Usage(limit=count, remaining=count, reset=window, exceeded=False)
     limit = usage["limit"]
     return Usage(
@@ -195,7 +195,7 @@ def _hit(
     )
 
 
-def _parse(rate: str) -> tuple[int, int]:
+def parse_rate(rate: str) -> tuple[int, int]:
     return _split_rate(rate)
 
 
@@ -215,7 +215,7 @@ def _store_down(group: str, rate: str, exc: Exception) -> Usage:
             group,
             "closed" if group in FAIL_CLOSED else "open",
         )
-    count, window = _parse(rate)
+    count, window = parse_rate(rate)
     if group in FAIL_CLOSED:
         return Usage(count, 0, OUTAGE_RETRY_SECONDS, exceeded=True, counted=False)
     return Usage(count, count, window, exceeded=False, counted=False)

@@ -84,7 +84,7 @@ def _rate_error(group: str, rate: Any) -> str | None:
     # 120 per second, and a rate with a dot would be read as an import path.
     if not isinstance(rate, str) or not rate_re.fullmatch(rate):
         return f'{group!r}: {rate!r} is not a rate such as "120/m" or "10/5m"'
-    _, period = ratelimits._parse(rate)
+    _, period = ratelimits.parse_rate(rate)
     if period <= 0:
         return f"{group!r}: {rate!r} has an empty window"
     return None

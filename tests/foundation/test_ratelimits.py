@@ -70,7 +70,7 @@ def test_unauthenticated_callers_are_counted_per_address_and_never_crash():
 
 def test_limits_table_is_well_formed():
     for limit in ratelimits.LIMITS.values():
-        count, seconds = ratelimits._parse(limit.rate)
+        count, seconds = ratelimits.parse_rate(limit.rate)
         assert count > 0
         assert seconds in (60, 900, 3600)
 
