@@ -81,6 +81,7 @@ LIMITS: dict[str, Limit] = {
             )
             for action in ("pause", "resume", "cancel")
         ),
+        Limit("api.unknown_route", "60/m", "API key", "any other /api/v1 route"),
         Limit("pay.page", "60/m", "IP", "GET /pay/<id>"),
         Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),
         Limit("pay.proof", "60/h", "IP", "POST /pay/<id>/proof"),

@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from merchants.admin_login import admin_login_view
 
-from .views import api_not_found
+from .views import ApiNotFound
 
 api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
@@ -16,7 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
-    path("api/v1/<path:rest>", api_not_found),
+    re_path(r"^api/v1(?:/.*)?$", ApiNotFound.as_view()),  # D3, D27
     path(
         "docs/api/",
         SpectacularRedocView.as_view(url_name="api:schema"),

@@ -18,6 +18,39 @@ def test_unknown_routes_answer_json_not_found(method, path):
     assert response.json()["error"] == "not_found"
 
 
+@pytest.mark.parametrize("method", ["head", "options", "trace"])
+def test_unknown_routes_are_not_found_for_every_method(api, method):
+    response = getattr(api, method)("/api/v1/nope")
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer jo_test_" + "x" * 32, "Basic abc"]
+)
+def test_unknown_route_without_a_usable_key_is_404_and_counted_per_ip(authorization):
+    """D3: nothing to authenticate for; D27: still a counted v1 answer."""
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    first = APIClient().get("/api/v1/nope", **headers)
+    second = APIClient().get("/api/v1/other", **headers)
+    assert (first.status_code, first.json()["error"]) == (404, "not_found")
+    assert first["X-RateLimit-Limit"] == "60"
+    remaining = int(first["X-RateLimit-Remaining"])
+    assert int(second["X-RateLimit-Remaining"]) == remaining - 1
+
+
+def test_unknown_route_with_a_key_is_counted_per_key(api):
+    first = api.post("/api/v1/requests/x/y/z")
+    second = api.get("/api/v1")
+    assert (first.status_code, second.status_code) == (404, 404)
+    assert first["X-RateLimit-Limit"] == "60"
+    assert int(first["X-RateLimit-Reset"]) >= 1
+    remaining = int(first["X-RateLimit-Remaining"])
+    assert int(second["X-RateLimit-Remaining"]) == remaining - 1
+    # Its own counter: the probing did not spend the key's merchants.list calls.
+    assert api.get("/api/v1/merchants")["X-RateLimit-Remaining"] == "59"
+
+
 def test_wrong_method_is_method_not_allowed(api):
     response = api.delete("/api/v1/merchants")
     assert response.status_code == 405
