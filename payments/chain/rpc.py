@@ -287,7 +287,10 @@ class ChainClient:
         """
         found: list = []
         start = from_block
-        span = min(to_block - from_block + 1, self._log_span or to_block)
+        whole = to_block - from_block + 1
+        # ``or whole``, not ``or to_block``: a range ending at block 0 made the
+        # span 0, and the loop never advanced.
+        span = max(min(whole, self._log_span or whole), 1)
         while start <= to_block:
             end = min(start + span - 1, to_block)
             query = {**params, "fromBlock": start, "toBlock": end}

@@ -70,3 +70,19 @@ def test_a_capped_provider_still_yields_the_payment(
     assert result.chunks >= 3
     assert refused == [30]
     assert max(served) == 15
+
+
+def test_a_range_that_ends_at_block_zero_is_read_once(local_chain):
+    """The span was ``min(…, to_block)``: 0 here, and the loop never advanced."""
+    from payments.chain.rpc import ChainClient
+
+    from .conftest import new_wallet
+
+    client = ChainClient(local_chain)
+    logs = client.transfer_logs(
+        token=local_chain.usdc_address,
+        from_block=0,
+        to_block=0,
+        recipients=[new_wallet()],
+    )
+    assert logs == []
