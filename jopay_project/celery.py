@@ -28,6 +28,7 @@ app.conf.beat_schedule = {
         "task": "payments.recheck_attached_proofs",
         "schedule": 30.0,
     },
+    "resume-rescans": {"task": "payments.resume_rescans", "schedule": 60.0},
     "send-due-webhooks": {"task": "webhooks.send_due_deliveries", "schedule": 15.0},
     "charge-recurring-plans": {
         "task": "recurring.charge_recurring_plans",

@@ -26,6 +26,9 @@ urlpatterns = [
         name="request-cancel",
     ),
     path("fx/rates", views.FxRateListApi.as_view(), name="fx-rates"),
-    path("requests/<str:request_id>/reverify", PaymentRequestReverifyApi.as_view(),
-         name="request-reverify"),
+    path(
+        "requests/<str:request_id>/reverify",
+        PaymentRequestReverifyApi.as_view(),
+        name="request-reverify",
+    ),
 ]

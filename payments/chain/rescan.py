@@ -10,6 +10,8 @@ once more, only for its wallet: from the first block at or after
 grace (or the head), in bounded runs. A transfer of the exact amount that
 ``match_transfer`` gives to this request is attached as a ``trails_on_chain``
 proof and verified in-process, exactly as the watcher would have done.
+What is owed, and where the next run starts, is a ``RequestRescan`` row
+(``payments.proofs.services.rescans``), so no lost message loses a rescan.
 
 Safe to run twice: only a request whose proof is free (``none`` or
 ``mismatch``) is looked at, the hash that just mismatched is never attached to
@@ -83,10 +85,15 @@ def rescan_chains_for(request_id: uuid.UUID | str) -> list[int]:
     ).first()
     if request is None:
         return []
+    return chain_ids_for(test_mode=request.test_mode)
+
+
+def chain_ids_for(*, test_mode: bool) -> list[int]:
+    """Usable chains a request of this mode may be paid on (D19)."""
     return [
         chain.chain_id
         for chain in Chain.objects.filter(enabled=True).order_by("chain_id")
-        if chain.is_usable and chain.accepts(test_mode=request.test_mode)
+        if chain.is_usable and chain.accepts(test_mode=test_mode)
     ]
 
 

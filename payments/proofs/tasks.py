@@ -17,11 +17,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from jopay_project.tasks import enqueue_on_commit
-from payments.chain.rescan import rescan_chains_for, rescan_request_window
+from payments.chain.matching import CANDIDATE_PROOF_STATUSES, CANDIDATE_STATUSES
+from payments.chain.rescan import rescan_request_window
 from payments.chain.rpc import RpcError, RpcUnavailable
 from payments.chain.watcher import watch_chains
 from payments.models import PaymentRequest
 
+from .services.rescans import (
+    rescan_adopt,
+    rescan_claim,
+    rescan_finish,
+    rescan_release,
+    rescans_resume,
+    rescans_schedule,
+)
 from .services.verify import (
     BROKER_COUNTDOWN_MAX_SECONDS,
     broker_countdown,
@@ -177,38 +186,83 @@ def rescan_request_task(
     from_block: int | None = None,
     to_block: int | None = None,
 ) -> str:
-    """Look for a payment the watcher passed over while a wrong proof was attached.
+    """Run one bounded part of a rescan that a ``RequestRescan`` row says is owed.
 
-    Without ``chain_id`` it fans out, one task per chain the request may be
-    paid on; each reads the request's payment window in bounded runs and
-    enqueues its own continuation (no countdown). Safe to run twice: a request
-    whose proof is no longer free is left alone, and a found transfer is
-    attached through the same checks as the watcher's (D20 uniqueness).
+    The row is the work: where this run starts, and whether anything is still
+    owed at all; a duplicate message, or one for a rescan already done, finds
+    no free row and does nothing. A continuation is written to the row and
+    enqueued on commit; a chain outage gives the row back and retries, and
+    ``payments.resume_rescans`` sends the row again if that retry is lost.
+
+    ``chain_id`` omitted, or ``from_block``/``to_block`` given, are the forms
+    messages had before rescans had rows: still understood.
     """
     if chain_id is None:
-        chains = rescan_chains_for(request_id)
-        for number in chains:
-            rescan_request_task.delay(request_id, number)
+        with transaction.atomic():
+            request = (
+                PR.objects.select_for_update(of=("self",))
+                .filter(
+                    pk=request_id,
+                    status__in=CANDIDATE_STATUSES,
+                    proof_status__in=CANDIDATE_PROOF_STATUSES,
+                )
+                .first()
+            )
+            chains = (
+                []
+                if request is None
+                else rescans_schedule(request=request, now=timezone.now())
+            )
         return f"chains {chains}"
-    try:
-        result = rescan_request_window(
+    if from_block is not None and to_block is not None:
+        rescan_adopt(
             request_id=request_id,
             chain_id=chain_id,
             from_block=from_block,
             to_block=to_block,
         )
+    claim = rescan_claim(request_id=request_id, chain_id=chain_id, now=timezone.now())
+    if claim is None:
+        return "skipped"  # done already, or another worker holds it
+    try:
+        result = rescan_request_window(
+            request_id=request_id,
+            chain_id=chain_id,
+            from_block=claim.from_block,
+            to_block=claim.to_block,
+        )
     except (RpcUnavailable, RpcError) as exc:
         logger.warning("rescan %s on chain %s: %s", request_id, chain_id, exc.code)
-        if self.request.retries >= self.max_retries:
-            return str(exc.code)
-        # No row records this work, so the broker holds the retry; capped
-        # under the visibility timeout like every proof countdown (D24).
+        # Capped under the visibility timeout like every proof countdown (D24).
         countdown = min(
             rpc_backoff(self.request.retries + 1), BROKER_COUNTDOWN_MAX_SECONDS
         )
-        raise self.retry(countdown=countdown, exc=exc) from None
-    if result.next_from_block is not None:
-        rescan_request_task.delay(
-            request_id, chain_id, result.next_from_block, result.to_block
+        rescan_release(
+            claim=claim, retry_at=timezone.now() + timedelta(seconds=countdown)
         )
+        if self.request.retries >= self.max_retries:
+            return str(exc.code)  # the row stays; the resume beat sends it again
+        raise self.retry(
+            args=(request_id, chain_id), countdown=countdown, exc=exc
+        ) from None
+    rescan_finish(
+        claim=claim,
+        next_from_block=result.next_from_block,
+        to_block=result.to_block,
+        now=timezone.now(),
+    )
     return result.outcome
+
+
+@shared_task(
+    name="payments.resume_rescans",
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def resume_rescans_task() -> int:
+    """Beat: send owed rescans again whose task was lost or whose worker died."""
+    taken = rescans_resume(now=timezone.now())
+    if taken:
+        logger.info("re-enqueued %d owed rescans", len(taken))
+    return len(taken)

@@ -13,7 +13,7 @@ import pytest
 
 from payments.chain.rescan import rescan_chains_for, rescan_request_window
 from payments.chain.watcher import scan_chain
-from payments.models import Chain, PaymentRequest
+from payments.models import Chain, PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.tasks import rescan_request_task
 
@@ -81,15 +81,18 @@ def test_a_wrong_hash_attached_does_not_lose_the_real_payment(
             result = proof_verify(request_id=pr.pk)
         tasks = enqueued(callbacks)
         assert result.reason == "wrong_recipient"
-    # … a rescan of the request's window is enqueued with it, …
-    assert ("payments.rescan_request", (str(pr.pk),)) in tasks
+    # … a rescan of the request's window is owed with it (a row, D20) and
+    # enqueued on commit, …
+    assert ("payments.rescan_request", (str(pr.pk), CHAIN_ID)) in tasks
     assert rescan_chains_for(pr.pk) == [CHAIN_ID]
+    assert RequestRescan.objects.filter(request=pr, chain_id=CHAIN_ID).exists()
     # … which finds the real payment and pays the request.
     assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "verified"
 
     pr.refresh_from_db()
     assert (pr.proof_status, pr.status) == ("verified", "paid")
     assert (pr.tx_hash, pr.proof_source) == (real, "trails_on_chain")
+    assert not RequestRescan.objects.filter(request=pr).exists()  # nothing owed
     assert event_types(pr) == [
         "payment.proof_attached",
         "payment.proof_mismatch",
@@ -232,18 +235,20 @@ def test_the_window_starts_at_the_first_block_of_the_request(
     assert first_block_at_or_after(client, stamps[-1] + 10_000, head=head) == head + 1
 
 
-def test_the_rescan_task_fans_out_to_each_chain_the_request_may_be_paid_on(
-    local_chain, make_request, monkeypatch
+def test_a_message_without_a_chain_owes_a_rescan_on_each_chain_of_the_request(
+    local_chain, make_request, django_capture_on_commit_callbacks
 ):
+    """The message form from before rescans had rows still works (it fans out)."""
     pr = make_request(proof_status=PR.ProofStatus.MISMATCH, tx_hash=RANDOM_HASH)
     paid = make_request(proof_status=PR.ProofStatus.VERIFIED, status=PR.Status.PAID)
     live = make_request(test_mode=False, proof_status=PR.ProofStatus.MISMATCH)
-    sent: list[tuple] = []
-    # Record what would go on the broker (no worker runs in this test).
-    monkeypatch.setattr(rescan_request_task, "delay", lambda *args: sent.append(args))
 
-    for request in (pr, paid, live):
-        rescan_request_task.apply(args=(str(request.pk),)).get()
+    with django_capture_on_commit_callbacks() as callbacks:
+        for request in (pr, paid, live):
+            rescan_request_task.apply(args=(str(request.pk),)).get()
 
     # D19: the local chain pays test-mode requests only; a paid one is left alone.
-    assert sent == [(str(pr.pk), CHAIN_ID)]
+    assert enqueued(callbacks) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert list(RequestRescan.objects.values_list("request_id", "chain_id")) == [
+        (pr.pk, CHAIN_ID)
+    ]

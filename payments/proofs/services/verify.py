@@ -24,6 +24,7 @@ from webhooks.models import WebhookEvent
 from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
 from .attach import emit, proof_attach
+from .rescans import rescans_schedule
 
 logger = logging.getLogger("jopay.proofs")
 
@@ -246,9 +247,8 @@ def _apply(
     # D20/D21: while this proof was attached the watcher passed the request
     # over, so a real payment it saw meanwhile (the payer pasted a wrong hash,
     # or a wallet's speed-up replaced the one pasted) must be looked for again.
-    from ..tasks import rescan_request_task
-
-    enqueue_on_commit(rescan_request_task, str(row.pk))
+    # Owed as rows in this transaction: a broker outage cannot lose it.
+    rescans_schedule(request=row, now=now)
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 

@@ -1,0 +1,190 @@
+"""Rescans as database rows: scheduled with the mismatch, leased, resumed (D20, D21).
+
+A rescan (``payments.chain.rescan``) is the safety net for a real payment
+the watcher passed over while a wrong proof was attached. It must not depend
+on a broker message surviving, so each owed rescan is a ``RequestRescan`` row:
+
+* ``rescans_schedule`` writes one row per chain the request may be paid on,
+  in the caller's transaction (the one that records the ``mismatch``), and
+  enqueues a task per row on commit;
+* ``rescan_claim`` leases a row to one worker (a worker that dies simply
+  lets its lease run out); ``rescan_finish`` records where the next run
+  starts, or deletes the row once the window is read or no longer needed;
+* ``rescans_resume`` (beat) re-enqueues rows whose task was lost, whose
+  retry never came, or whose worker's lease ran out.
+
+Every write after the schedule is conditional on the generation claimed, so
+a run that a newer mismatch overtook (the scan starts over then) records
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from jopay_project.tasks import enqueue_on_commit
+from payments.chain.rescan import chain_ids_for
+from payments.models import Chain, PaymentRequest, RequestRescan
+
+# Longer than the task's hard time limit (300 s): a live run is never doubled.
+RESCAN_LEASE = timedelta(minutes=6)
+# A row nobody holds and no task was sent for in this long is sent again.
+RESUME_AFTER = timedelta(minutes=5)
+RESUME_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RescanClaim:
+    request_id: uuid.UUID
+    chain_id: int
+    generation: int
+    from_block: int | None
+    to_block: int | None
+
+
+def _task():
+    from ..tasks import rescan_request_task
+
+    return rescan_request_task
+
+
+def rescans_schedule(*, request: PaymentRequest, now: datetime) -> list[int]:
+    """Owe ``request`` a rescan on each of its chains; enqueue each on commit.
+
+    Call it inside the transaction that makes the rescan necessary. A row
+    that already exists starts over (a new generation from the window's
+    start), since the proof just judged may have hidden any block in it.
+    """
+    chain_ids = chain_ids_for(test_mode=request.test_mode)
+    for chain_id in chain_ids:
+        row, created = RequestRescan.objects.get_or_create(
+            request=request, chain_id=chain_id, defaults={"enqueued_at": now}
+        )
+        if not created:
+            RequestRescan.objects.filter(pk=row.pk).update(
+                generation=F("generation") + 1,
+                next_from_block=None,
+                to_block=None,
+                locked_until=None,
+                enqueued_at=now,
+            )
+        enqueue_on_commit(_task(), str(request.pk), chain_id)
+    return chain_ids
+
+
+def rescan_adopt(
+    *, request_id: uuid.UUID | str, chain_id: int, from_block: int, to_block: int
+) -> None:
+    """A continuation sent before rescans had rows: give it its row (once)."""
+    request = PaymentRequest.objects.filter(pk=request_id).first()
+    if request is not None and Chain.objects.filter(pk=chain_id).exists():
+        RequestRescan.objects.get_or_create(
+            request=request,
+            chain_id=chain_id,
+            defaults={
+                "next_from_block": from_block,
+                "to_block": to_block,
+                "enqueued_at": timezone.now(),
+            },
+        )
+
+
+def rescan_claim(
+    *, request_id: uuid.UUID | str, chain_id: int, now: datetime
+) -> RescanClaim | None:
+    """Lease the owed rescan to this worker, or ``None`` (done, or held)."""
+    with transaction.atomic():
+        row = (
+            RequestRescan.objects.select_for_update(skip_locked=True)
+            .filter(request_id=request_id, chain_id=chain_id)
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+            .first()
+        )
+        if row is None:
+            return None
+        RequestRescan.objects.filter(pk=row.pk).update(
+            locked_until=now + RESCAN_LEASE, runs=F("runs") + 1
+        )
+    return RescanClaim(
+        request_id=row.request_id,
+        chain_id=row.chain_id,
+        generation=row.generation,
+        from_block=row.next_from_block,
+        to_block=row.to_block,
+    )
+
+
+def _mine(claim: RescanClaim):
+    return RequestRescan.objects.filter(
+        request_id=claim.request_id,
+        chain_id=claim.chain_id,
+        generation=claim.generation,
+    )
+
+
+def rescan_finish(
+    *,
+    claim: RescanClaim,
+    next_from_block: int | None,
+    to_block: int | None,
+    now: datetime,
+) -> bool:
+    """Record a finished run; ``True`` if a continuation was enqueued.
+
+    ``next_from_block`` None: the window is read (or not needed), so the row
+    goes. Otherwise the row says where to carry on and a task is sent for it.
+    """
+    with transaction.atomic():
+        if next_from_block is None:
+            _mine(claim).delete()
+            return False
+        moved = _mine(claim).update(
+            next_from_block=next_from_block,
+            to_block=to_block,
+            locked_until=None,
+            enqueued_at=now,
+        )
+        if moved:
+            enqueue_on_commit(_task(), str(claim.request_id), claim.chain_id)
+        return bool(moved)
+
+
+def rescan_release(*, claim: RescanClaim, retry_at: datetime) -> None:
+    """Give the row back after a failed run; a retry is expected by ``retry_at``."""
+    _mine(claim).update(locked_until=None, enqueued_at=retry_at)
+
+
+def rescans_resume(
+    *, now: datetime, batch: int = RESUME_BATCH
+) -> list[tuple[str, int]]:
+    """Beat: re-enqueue owed rescans that nobody is working on.
+
+    A row is taken when its lease ran out (the worker died) or when no worker
+    holds it and no task was sent for ``RESUME_AFTER``. Taking it moves
+    ``enqueued_at`` in the same transaction (``skip_locked``), so overlapping
+    beats never send the same row twice.
+    """
+    with transaction.atomic():
+        rows = list(
+            RequestRescan.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(locked_until__lte=now)
+                | Q(locked_until__isnull=True, enqueued_at__lte=now - RESUME_AFTER)
+            )
+            .order_by("enqueued_at")
+            .values_list("pk", "request_id", "chain_id")[:batch]
+        )
+        if rows:
+            RequestRescan.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
+                locked_until=None, enqueued_at=now
+            )
+        taken = [(str(request_id), chain_id) for _, request_id, chain_id in rows]
+        for request_id, chain_id in taken:
+            enqueue_on_commit(_task(), request_id, chain_id)
+    return taken

@@ -1,0 +1,192 @@
+"""An owed rescan is a row, so no broker outage or dead worker loses it (D20, D21).
+
+The rescan after a ``mismatch`` is what finds a real payment the watcher
+passed over. It used to exist only as a broker message: a publish lost after
+the commit, a lost retry or continuation, and the payment stayed unfound.
+Now the mismatch writes a ``RequestRescan`` row in its own transaction; the
+task leases it, records where the next run starts, deletes it when done, and
+``payments.resume_rescans`` sends again whatever nobody is working on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from payments.models import PaymentRequest, RequestRescan
+from payments.proofs.services import proof_attach, proof_verify
+from payments.proofs.services.rescans import (
+    RESCAN_LEASE,
+    RESUME_AFTER,
+    rescan_claim,
+    rescan_finish,
+    rescans_resume,
+    rescans_schedule,
+)
+from payments.proofs.tasks import rescan_request_task, resume_rescans_task
+
+from .conftest import CHAIN_ID, PAYERS, send_token
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+RANDOM_HASH = "0x" + "5e" * 32
+
+
+def enqueued(callbacks) -> list[tuple[str, tuple]]:
+    return [(cb.task_name, cb.args) for cb in callbacks if hasattr(cb, "task_name")]
+
+
+@pytest.fixture
+def owed(local_chain, make_request):
+    """A mismatched request owing a rescan on the local chain, nobody on it."""
+    pr = make_request(proof_status=PR.ProofStatus.MISMATCH, tx_hash=RANDOM_HASH)
+    row = RequestRescan.objects.create(
+        request=pr, chain=local_chain, enqueued_at=timezone.now()
+    )
+    return pr, row
+
+
+def test_a_rescan_whose_message_was_lost_is_sent_again_by_the_beat(
+    local_chain, w3, usdc, make_request, django_capture_on_commit_callbacks
+):
+    pr = make_request(usdc_micro=7_900_007)
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer")
+    real = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=7_900_007
+    )
+    pr.refresh_from_db()
+    # The mismatch commits, but its task never reaches the broker: the
+    # captured on-commit callbacks are simply not run.
+    with django_capture_on_commit_callbacks(execute=False) as lost:
+        result = proof_verify(
+            request_id=pr.pk, now=pr.proof_attached_at + timedelta(minutes=31)
+        )
+    assert result.outcome == "mismatch"
+    assert enqueued(lost) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    row = RequestRescan.objects.get(request=pr)
+
+    # A row sent moments ago is left to its task …
+    assert rescans_resume(now=row.enqueued_at + timedelta(seconds=30)) == []
+    # … but once nothing came of it for RESUME_AFTER, the beat sends it again.
+    later = row.enqueued_at + RESUME_AFTER + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks() as sent:
+        assert rescans_resume(now=later) == [(str(pr.pk), CHAIN_ID)]
+    assert enqueued(sent) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert rescans_resume(now=later) == []  # taken: the next beat skips it
+
+    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "verified"
+    pr.refresh_from_db()
+    assert (pr.status, pr.tx_hash, pr.proof_source) == ("paid", real, "trails_on_chain")
+    assert not RequestRescan.objects.exists()
+    # A duplicate of the message finds nothing owed.
+    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "skipped"
+
+
+def test_a_leased_rescan_runs_once_and_a_dead_workers_lease_runs_out(owed):
+    pr, row = owed
+    now = timezone.now()
+
+    first = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=now)
+    assert first is not None
+    assert rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=now) is None
+    # Its worker dies: the beat leaves the row alone while the lease holds …
+    assert rescans_resume(now=now + RESUME_AFTER + timedelta(seconds=1)) == []
+    # … and sends it again once the lease has run out.
+    after_lease = now + RESCAN_LEASE + timedelta(seconds=1)
+    assert rescans_resume(now=after_lease) == [(str(pr.pk), CHAIN_ID)]
+    again = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=after_lease)
+    assert again is not None
+    assert RequestRescan.objects.get(pk=row.pk).runs == 2
+
+
+def test_a_continuation_is_kept_on_the_row_and_enqueued(
+    owed, django_capture_on_commit_callbacks
+):
+    pr, row = owed
+    claim = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    assert (claim.from_block, claim.to_block) == (None, None)  # window not read yet
+
+    with django_capture_on_commit_callbacks() as sent:
+        assert rescan_finish(
+            claim=claim, next_from_block=50, to_block=80, now=timezone.now()
+        )
+
+    assert enqueued(sent) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    row.refresh_from_db()
+    assert (row.next_from_block, row.to_block, row.locked_until) == (50, 80, None)
+    following = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    assert (following.from_block, following.to_block) == (50, 80)
+
+
+def test_a_newer_mismatch_starts_over_and_the_overtaken_run_records_nothing(owed):
+    pr, row = owed
+    RequestRescan.objects.filter(pk=row.pk).update(next_from_block=10, to_block=90)
+    old = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    with transaction.atomic():  # the second wrong hash's mismatch
+        assert rescans_schedule(request=pr, now=timezone.now()) == [CHAIN_ID]
+
+    assert not rescan_finish(
+        claim=old, next_from_block=60, to_block=90, now=timezone.now()
+    )
+    rescan_finish(claim=old, next_from_block=None, to_block=90, now=timezone.now())
+
+    row.refresh_from_db()  # neither the old run's progress nor its end counted
+    assert (row.generation, row.next_from_block, row.locked_until) == (2, None, None)
+    new = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    assert (new.generation, new.from_block) == (2, None)
+
+
+def test_a_chain_outage_gives_the_row_back_for_the_beat(owed, local_chain):
+    pr, row = owed
+    local_chain.rpc_urls = ["http://127.0.0.1:9/"]  # nothing listens there
+    local_chain.save()
+
+    # Eager retries run at once; after the last one the row is still owed.
+    outcome = rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get()
+
+    assert outcome == "rpc_unavailable"
+    row.refresh_from_db()
+    assert row.locked_until is None
+    assert row.enqueued_at > timezone.now()
+    assert row.runs >= 2
+    later = row.enqueued_at + RESUME_AFTER + timedelta(seconds=1)
+    assert rescans_resume(now=later) == [(str(pr.pk), CHAIN_ID)]
+
+
+def test_a_request_that_no_longer_needs_it_drops_its_row(owed):
+    pr, _ = owed
+    PR.objects.filter(pk=pr.pk).update(
+        status=PR.Status.CANCELLED, proof_status=PR.ProofStatus.MISMATCH
+    )
+
+    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "skipped"
+    assert not RequestRescan.objects.exists()
+
+
+def test_a_continuation_sent_before_rows_existed_is_adopted(owed):
+    pr, row = owed
+    row.delete()
+
+    rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID, 0, 0)).get()
+
+    # It ran from the blocks it carried (block 0 holds no payment) and, the
+    # window being read to its end, nothing is owed any more.
+    assert not RequestRescan.objects.exists()
+
+
+def test_the_resume_beat_task_counts_what_it_sent(
+    owed, django_capture_on_commit_callbacks
+):
+    pr, row = owed
+    RequestRescan.objects.filter(pk=row.pk).update(
+        enqueued_at=timezone.now() - RESUME_AFTER - timedelta(seconds=5)
+    )
+
+    with django_capture_on_commit_callbacks() as sent:
+        assert resume_rescans_task.apply().get() == 1
+
+    assert enqueued(sent) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
