@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 
+from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 
@@ -117,7 +118,8 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+    secret_fields = ("key_hash",)  # no lookup oracle (D8, D25)
     list_display = [
         "prefix",
         "name",
@@ -183,7 +185,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         obj._state.adding = False
         messages.warning(request, f"New key (shown once, copy it now): {full}")
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(permissions=["change"], description="Revoke selected keys")
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(key=key)
@@ -238,7 +240,8 @@ class MerchantAdminForm(forms.ModelForm):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+    secret_fields = ("onboarding_token_hash",)  # no lookup oracle (D8, D25)
     form = MerchantAdminForm
     list_display = [
         "__str__",

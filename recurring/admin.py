@@ -148,14 +148,17 @@ class PlanAdmin(admin.ModelAdmin):
                 request, f"Not {verb.lower()}: " + "; ".join(refused), messages.WARNING
             )
 
-    @admin.action(description="Pause selected plans")
+    @admin.action(permissions=["change"], description="Pause selected plans")
     def pause_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_pause, "Paused")
 
-    @admin.action(description="Resume selected plans (next slot after now)")
+    @admin.action(
+        permissions=["change"],
+        description="Resume selected plans (next slot after now)",
+    )
     def resume_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_resume, "Resumed")
 
-    @admin.action(description="Cancel selected plans")
+    @admin.action(permissions=["change"], description="Cancel selected plans")
     def cancel_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_cancel, "Cancelled")

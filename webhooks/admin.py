@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import JoPayError
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -24,7 +25,8 @@ class ReadOnlyMixin:
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+    secret_fields = ("secret", "previous_secret")  # no lookup oracle (D8, D25)
     list_display = [
         "partner",
         "url",
@@ -68,7 +70,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         except JoPayError as exc:
             self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
 
-    @admin.action(description="Enable webhooks (no backfill of earlier events)")
+    @admin.action(
+        permissions=["change"],
+        description="Enable webhooks (no backfill of earlier events)",
+    )
     def enable(self, request, queryset) -> None:
         for endpoint in queryset:
             try:
@@ -78,7 +83,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                     request, f"{endpoint.partner}: {exc.message}", messages.ERROR
                 )
 
-    @admin.action(description="Disable webhooks (abandons pending deliveries)")
+    @admin.action(
+        permissions=["change"],
+        description="Disable webhooks (abandons pending deliveries)",
+    )
     def disable(self, request, queryset) -> None:
         for endpoint in queryset:
             webhook_endpoint_set(partner=endpoint.partner, enabled=False)
@@ -138,7 +146,14 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     actions = ["resend"]
     exclude = ["locked_until", "enqueued_at"]
 
-    @admin.action(description="Resend (one more attempt, same delivery_id)")
+    def has_resend_permission(self, request) -> bool:
+        # Deliveries are read-only here; resending is a change of the outbox.
+        return request.user.has_perm("webhooks.change_webhookdelivery")
+
+    @admin.action(
+        permissions=["resend"],
+        description="Resend (one more attempt, same delivery_id)",
+    )
     def resend(self, request, queryset) -> None:
         sent = 0
         for delivery in queryset:

@@ -114,11 +114,14 @@ class ChainAdmin(admin.ModelAdmin):
             )
         obj.refresh_from_db()
 
-    @admin.action(description="Enable the selected chains")
+    @admin.action(permissions=["change"], description="Enable the selected chains")
     def enable(self, request: HttpRequest, queryset) -> None:
         self.message_user(request, f"Enabled {queryset.update(enabled=True)} chain(s).")
 
-    @admin.action(description="Disable the selected chains (no new proofs on them)")
+    @admin.action(
+        permissions=["change"],
+        description="Disable the selected chains (no new proofs on them)",
+    )
     def disable(self, request: HttpRequest, queryset) -> None:
         self.message_user(
             request, f"Disabled {queryset.update(enabled=False)} chain(s)."

@@ -90,11 +90,13 @@ class FxRateAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
-    @admin.action(description="Refresh all rates from the feeds")
+    @admin.action(
+        permissions=["change"], description="Refresh all rates from the feeds"
+    )
     def refresh_from_feeds(self, request: HttpRequest, queryset) -> None:
         self._refresh(request)
 
-    @admin.action(description="Clear the manual pin")
+    @admin.action(permissions=["change"], description="Clear the manual pin")
     def clear_manual(self, request: HttpRequest, queryset) -> None:
         cleared = sum(
             fx_rate_clear_manual(currency=r.currency, partner=r.partner)

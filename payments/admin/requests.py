@@ -173,7 +173,9 @@ class PaymentRequestAdmin(admin.ModelAdmin):
             request, "admin/payments/paymentrequest/attach_proof.html", context
         )
 
-    @admin.action(description="Re-verify the attached proof now")
+    @admin.action(
+        permissions=["change"], description="Re-verify the attached proof now"
+    )
     def reverify(self, request: HttpRequest, queryset) -> None:
         for pr in queryset:
             if pr.proof_status not in (
@@ -199,7 +201,7 @@ class PaymentRequestAdmin(admin.ModelAdmin):
                     request, f"{pr.reference}: proof is {fresh.proof_status}."
                 )
 
-    @admin.action(description="Cancel the request")
+    @admin.action(permissions=["change"], description="Cancel the request")
     def cancel(self, request: HttpRequest, queryset) -> None:
         for pr in queryset.select_related("partner"):
             try:
