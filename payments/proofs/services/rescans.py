@@ -82,10 +82,12 @@ def rescan_adopt(
     *, request_id: uuid.UUID | str, chain_id: int, from_block: int, to_block: int
 ) -> None:
     """A continuation sent before rescans had rows: give it its row (once)."""
-    request = PaymentRequest.objects.filter(pk=request_id).first()
-    if request is not None and Chain.objects.filter(pk=chain_id).exists():
+    # Worker-side: the id comes from a task JoPay itself sent, not from a
+    # tenant, so there is no partner or mode to scope by (D10 guards tenant input).
+    known = PaymentRequest.objects.filter(pk=request_id).exists()  # tenancy: ok
+    if known and Chain.objects.filter(pk=chain_id).exists():
         RequestRescan.objects.get_or_create(
-            request=request,
+            request_id=request_id,
             chain_id=chain_id,
             defaults={
                 "next_from_block": from_block,
