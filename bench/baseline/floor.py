@@ -48,7 +48,13 @@ from merchants.keys import _auth_statement
 from payments.models import PaymentRequest
 from payments.selectors import _create_context_statement
 from payments.serializers import payment_request_data
-from payments.services.amounts import _LOCK, AMOUNT_LOCK_CLASS, TAG_SPAN, _pick_sql
+from payments.services.amounts import (
+    _LOCK,
+    AMOUNT_LOCK_CLASS,
+    TAG_HELD_AFTER_EXPIRY,
+    TAG_SPAN,
+    _pick_sql,
+)
 
 WITHOUT = frozenset({"key", "context", "counter", "lock"})
 # What-if caches (``without=key`` / ``context``): filled on first use, per process.
@@ -149,7 +155,7 @@ def bench_floor(request: HttpRequest) -> JsonResponse:
     )
     base = 1_000_000 + body["fiat_amount_int"] * TAG_SPAN
     start = secrets.randbelow(TAG_SPAN)
-    grace = now - timedelta(minutes=10)
+    grace = now - TAG_HELD_AFTER_EXPIRY
     params = [wallet, base, base + TAG_SPAN, "requested", "opened", grace,
               *row.values(), base, start, base, start]  # fmt: skip
     with connection.cursor() as lock, connection.cursor() as insert:

@@ -13,12 +13,19 @@ from django.db.models import Q
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.sql import insert_columns_params, pipelined, table
 from merchants.models import Partner
+from payments.chain.verify import CREATED_AT_SKEW
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.money import fiat_to_usdc_micro
 
 from .fx import fx_rate_for
 
+# D15: a tag stays taken until no transfer could pay both its request and a
+# new one. The old request accepts blocks until ``expires_at`` + grace (D20);
+# a new one accepts blocks from ``CREATED_AT_SKEW`` before its creation. So a
+# tag freed at grace's end would, for those two minutes, let one transfer
+# prove either request.
+TAG_HELD_AFTER_EXPIRY = PROOF_GRACE + CREATED_AT_SKEW
 TAG_SPAN = 1000  # D15: the last three digits of usdc_micro (below 0.001 USDC)
 
 
@@ -146,7 +153,7 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
     columns, values = insert_columns_params(request, skip="usdc_micro")
     requested, opened = (status.value for status in PaymentRequest.OPEN_STATUSES)
     grace_ends_after = PaymentRequest._meta.get_field("expires_at").get_db_prep_value(
-        now - PROOF_GRACE, connection
+        now - TAG_HELD_AFTER_EXPIRY, connection
     )
     start = secrets.randbelow(TAG_SPAN)
     sql = _pick_sql(tuple(columns))
@@ -184,7 +191,7 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
 def amount_taken_tags(*, address: str, base: int, now: datetime) -> set[int]:
     """Tags of ``base`` in use at ``address`` (the rule of ``_PICK``)."""
     in_use = Q(status__in=PaymentRequest.OPEN_STATUSES) | Q(
-        expires_at__gt=now - PROOF_GRACE
+        expires_at__gt=now - TAG_HELD_AFTER_EXPIRY
     )
     amounts = PaymentRequest.objects.filter(
         in_use,

@@ -15,6 +15,7 @@ from jopay_project.tenancy import Tenant
 from merchants.models import Partner
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
+from payments.services.amounts import TAG_HELD_AFTER_EXPIRY
 from payments.services.requests import PaymentRequestDraft, payment_request_create
 from tests.factories import WALLET, MerchantFactory
 
@@ -114,16 +115,37 @@ def test_the_1001st_open_request_is_amount_unavailable(api, create, merchant):
     assert usdc(create(api, fiat_amount_int=2600)) >= 28_260_000
 
 
-def test_tag_frees_once_expired_past_the_grace(api, create, merchant):
+def test_tag_frees_once_expired_past_the_grace_and_the_skew(api, create, merchant):
     seed(merchant, range(1, 1000))
-    # Tag 0 is held by a request that expired beyond its grace window: free again.
+    # Tag 0 is held by a request that expired beyond its grace window and the
+    # 120 s a new request looks back (D15, D20): free again.
     seed(
         merchant,
         [0],
         status=PaymentRequest.Status.EXPIRED,
-        expires_in=-(PROOF_GRACE.total_seconds() + 5),
+        expires_in=-(TAG_HELD_AFTER_EXPIRY.total_seconds() + 5),
     )
     assert usdc(create(api)) == BASE_2500_EUR
+
+
+def test_tag_stays_taken_while_a_new_request_could_still_accept_its_transfer(
+    api, create, merchant
+):
+    """D15: past the grace but within ``CREATED_AT_SKEW`` of it, a transfer mined
+    just before grace's end would pay the old request (D20) and also a new one
+    (which accepts blocks up to 120 s before its creation). The tag stays taken."""
+    seed(merchant, range(1, 1000))
+    seed(
+        merchant,
+        [0],
+        status=PaymentRequest.Status.EXPIRED,
+        expires_in=-(PROOF_GRACE.total_seconds() + 60),
+    )
+    response = create(api)
+    assert (response.status_code, response.json().get("error")) == (
+        409,
+        "amount_unavailable",
+    )
 
 
 def test_tag_stays_taken_within_the_grace_window(api, create, merchant):
@@ -134,7 +156,9 @@ def test_tag_stays_taken_within_the_grace_window(api, create, merchant):
     for status in (PaymentRequest.Status.EXPIRED, PaymentRequest.Status.CANCELLED):
         holder.update(status=status, expires_at=timezone.now() - timedelta(minutes=1))
         assert create(api).json()["error"] == "amount_unavailable"
-    holder.update(expires_at=timezone.now() - PROOF_GRACE - timedelta(seconds=5))
+    holder.update(
+        expires_at=timezone.now() - TAG_HELD_AFTER_EXPIRY - timedelta(seconds=5)
+    )
     assert usdc(create(api)) == BASE_2500_EUR
 
 
