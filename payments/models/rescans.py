@@ -36,6 +36,7 @@ class RequestRescan(models.Model):
     to_block = models.BigIntegerField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)  # a worker's lease
     enqueued_at = models.DateTimeField()  # the last time a task was sent for it
+    # Runs since the scan last moved on (claims count, progress resets it).
     runs = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -25,6 +25,7 @@ from payments.models import PaymentRequest
 
 from .services.rescans import (
     rescan_adopt,
+    rescan_args,
     rescan_claim,
     rescan_finish,
     rescan_release,
@@ -185,6 +186,7 @@ def rescan_request_task(
     chain_id: int | None = None,
     from_block: int | None = None,
     to_block: int | None = None,
+    owed: bool = False,
 ) -> str:
     """Run one bounded part of a rescan that a ``RequestRescan`` row says is owed.
 
@@ -194,8 +196,11 @@ def rescan_request_task(
     enqueued on commit; a chain outage gives the row back and retries, and
     ``payments.resume_rescans`` sends the row again if that retry is lost.
 
-    ``chain_id`` omitted, or ``from_block``/``to_block`` given, are the forms
-    messages had before rescans had rows: still understood.
+    Messages JoPay sends now carry ``owed=True`` (``RESCAN_ARGS``). Any other
+    form was sent before rescans had rows, and is still understood: without
+    ``chain_id`` it schedules the rows; with one it is given its row (with
+    its block range, or from the window's start), so a deploy loses none of
+    the rescans already queued or parked on a retry countdown.
     """
     if chain_id is None:
         with transaction.atomic():
@@ -214,7 +219,7 @@ def rescan_request_task(
                 else rescans_schedule(request=request, now=timezone.now())
             )
         return f"chains {chains}"
-    if from_block is not None and to_block is not None:
+    if not owed:
         rescan_adopt(
             request_id=request_id,
             chain_id=chain_id,
@@ -243,7 +248,7 @@ def rescan_request_task(
         if self.request.retries >= self.max_retries:
             return str(exc.code)  # the row stays; the resume beat sends it again
         raise self.retry(
-            args=(request_id, chain_id), countdown=countdown, exc=exc
+            args=rescan_args(request_id, chain_id), countdown=countdown, exc=exc
         ) from None
     rescan_finish(
         claim=claim,

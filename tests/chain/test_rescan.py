@@ -15,6 +15,7 @@ from payments.chain.rescan import rescan_chains_for, rescan_request_window
 from payments.chain.watcher import scan_chain
 from payments.models import Chain, PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
+from payments.proofs.services.rescans import rescan_args
 from payments.proofs.tasks import rescan_request_task
 
 from .conftest import CHAIN_ID, PAYERS, event_types, mine, new_wallet, send_token
@@ -83,7 +84,7 @@ def test_a_wrong_hash_attached_does_not_lose_the_real_payment(
         assert result.reason == "wrong_recipient"
     # … a rescan of the request's window is owed with it (a row, D20) and
     # enqueued on commit, …
-    assert ("payments.rescan_request", (str(pr.pk), CHAIN_ID)) in tasks
+    assert ("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID)) in tasks
     assert rescan_chains_for(pr.pk) == [CHAIN_ID]
     assert RequestRescan.objects.filter(request=pr, chain_id=CHAIN_ID).exists()
     # … which finds the real payment and pays the request.
@@ -248,7 +249,9 @@ def test_a_message_without_a_chain_owes_a_rescan_on_each_chain_of_the_request(
             rescan_request_task.apply(args=(str(request.pk),)).get()
 
     # D19: the local chain pays test-mode requests only; a paid one is left alone.
-    assert enqueued(callbacks) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert enqueued(callbacks) == [
+        ("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))
+    ]
     assert list(RequestRescan.objects.values_list("request_id", "chain_id")) == [
         (pr.pk, CHAIN_ID)
     ]

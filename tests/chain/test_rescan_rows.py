@@ -10,17 +10,21 @@ task leases it, records where the next run starts, deletes it when done, and
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from payments.models import PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.services.rescans import (
+    MAX_RUNS_WITHOUT_PROGRESS,
     RESCAN_LEASE,
     RESUME_AFTER,
+    rescan_args,
     rescan_claim,
     rescan_finish,
     rescans_resume,
@@ -66,7 +70,7 @@ def test_a_rescan_whose_message_was_lost_is_sent_again_by_the_beat(
             request_id=pr.pk, now=pr.proof_attached_at + timedelta(minutes=31)
         )
     assert result.outcome == "mismatch"
-    assert enqueued(lost) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert enqueued(lost) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
     row = RequestRescan.objects.get(request=pr)
 
     # A row sent moments ago is left to its task …
@@ -75,15 +79,16 @@ def test_a_rescan_whose_message_was_lost_is_sent_again_by_the_beat(
     later = row.enqueued_at + RESUME_AFTER + timedelta(seconds=1)
     with django_capture_on_commit_callbacks() as sent:
         assert rescans_resume(now=later) == [(str(pr.pk), CHAIN_ID)]
-    assert enqueued(sent) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert enqueued(sent) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
     assert rescans_resume(now=later) == []  # taken: the next beat skips it
 
-    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "verified"
+    message = rescan_args(pr.pk, CHAIN_ID)
+    assert rescan_request_task.apply(args=message).get() == "verified"
     pr.refresh_from_db()
     assert (pr.status, pr.tx_hash, pr.proof_source) == ("paid", real, "trails_on_chain")
     assert not RequestRescan.objects.exists()
     # A duplicate of the message finds nothing owed.
-    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "skipped"
+    assert rescan_request_task.apply(args=message).get() == "skipped"
 
 
 def test_a_leased_rescan_runs_once_and_a_dead_workers_lease_runs_out(owed):
@@ -115,9 +120,10 @@ def test_a_continuation_is_kept_on_the_row_and_enqueued(
             claim=claim, next_from_block=50, to_block=80, now=timezone.now()
         )
 
-    assert enqueued(sent) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert enqueued(sent) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
     row.refresh_from_db()
     assert (row.next_from_block, row.to_block, row.locked_until) == (50, 80, None)
+    assert row.runs == 0  # it moved on, so nothing counts against the cap
     following = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
     assert (following.from_block, following.to_block) == (50, 80)
 
@@ -146,7 +152,7 @@ def test_a_chain_outage_gives_the_row_back_for_the_beat(owed, local_chain):
     local_chain.save()
 
     # Eager retries run at once; after the last one the row is still owed.
-    outcome = rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get()
+    outcome = rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
 
     assert outcome == "rpc_unavailable"
     row.refresh_from_db()
@@ -163,7 +169,8 @@ def test_a_request_that_no_longer_needs_it_drops_its_row(owed):
         status=PR.Status.CANCELLED, proof_status=PR.ProofStatus.MISMATCH
     )
 
-    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "skipped"
+    outcome = rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
+    assert outcome == "skipped"
     assert not RequestRescan.objects.exists()
 
 
@@ -189,4 +196,72 @@ def test_the_resume_beat_task_counts_what_it_sent(
     with django_capture_on_commit_callbacks() as sent:
         assert resume_rescans_task.apply().get() == 1
 
-    assert enqueued(sent) == [("payments.rescan_request", (str(pr.pk), CHAIN_ID))]
+    assert enqueued(sent) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
+
+
+def test_a_fan_out_message_sent_before_rows_existed_is_adopted(
+    local_chain, w3, usdc, make_request
+):
+    """The old fan-out sent ``(request_id, chain_id)``, and its retries the
+    same: queued across a deploy, such a message is given its row and runs
+    the whole window, instead of finding no row and dropping the rescan."""
+    pr = make_request(
+        usdc_micro=7_900_011, proof_status=PR.ProofStatus.MISMATCH, tx_hash=RANDOM_HASH
+    )
+    real = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=7_900_011
+    )
+    assert not RequestRescan.objects.exists()
+
+    assert rescan_request_task.apply(args=(str(pr.pk), CHAIN_ID)).get() == "verified"
+
+    pr.refresh_from_db()
+    assert (pr.status, pr.tx_hash) == ("paid", real)
+    assert not RequestRescan.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_of_the_old_generation_finishing_mid_restart_leaves_the_row(owed):
+    """A newer mismatch restarts the row while a run of the old generation
+    deletes it (its window done): the restart must not be lost. The delete
+    holds the row when the restart arrives; the restart waits, and then owes
+    a new row rather than updating nothing."""
+    pr, _ = owed
+    old = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    deleted = threading.Event()
+
+    def old_run_finishes() -> None:
+        try:
+            with transaction.atomic():
+                rescan_finish(
+                    claim=old, next_from_block=None, to_block=None, now=timezone.now()
+                )
+                deleted.set()
+                time.sleep(0.5)  # the restart arrives while this holds the row
+        finally:
+            connection.close()
+
+    finisher = threading.Thread(target=old_run_finishes)
+    finisher.start()
+    assert deleted.wait(10)
+    with transaction.atomic():  # the second wrong hash's mismatch
+        assert rescans_schedule(request=pr, now=timezone.now()) == [CHAIN_ID]
+    finisher.join(10)
+
+    row = RequestRescan.objects.get(request=pr, chain_id=CHAIN_ID)
+    assert (row.next_from_block, row.locked_until) == (None, None)
+    assert rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+
+
+def test_a_rescan_that_never_moves_on_is_given_up_with_an_error(owed, caplog):
+    pr, row = owed
+    RequestRescan.objects.filter(pk=row.pk).update(runs=MAX_RUNS_WITHOUT_PROGRESS - 1)
+    assert rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    RequestRescan.objects.filter(pk=row.pk).update(locked_until=None)  # it failed
+
+    with caplog.at_level("ERROR", logger="jopay.proofs"):
+        claim = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+
+    assert claim is None
+    assert not RequestRescan.objects.exists()
+    assert "given up after 48 runs without progress" in caplog.text

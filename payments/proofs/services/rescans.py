@@ -20,6 +20,7 @@ nothing.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,11 +33,19 @@ from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rescan import chain_ids_for
 from payments.models import Chain, PaymentRequest, RequestRescan
 
+logger = logging.getLogger("jopay.proofs")
+
 # Longer than the task's hard time limit (300 s): a live run is never doubled.
 RESCAN_LEASE = timedelta(minutes=6)
 # A row nobody holds and no task was sent for in this long is sent again.
 RESUME_AFTER = timedelta(minutes=5)
 RESUME_BATCH = 500
+# Runs in a row that did not move the scan on (the node refuses old blocks,
+# or a run never finishes its part): past this the rescan is given up, with
+# an error logged, instead of spending RPC calls for ever. With the task's
+# own retries (6, backing off to 10 min) and the resume beat, about three
+# hours of a chain that keeps failing.
+MAX_RUNS_WITHOUT_PROGRESS = 48
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,16 @@ def _task():
     return rescan_request_task
 
 
+def rescan_args(request_id: uuid.UUID | str, chain_id: int) -> tuple:
+    """The task arguments of an owed rescan. ``owed=True`` (the last one) tells
+    it from messages sent before rescans had rows, which are adopted instead."""
+    return (str(request_id), chain_id, None, None, True)
+
+
+def _enqueue(request_id: uuid.UUID | str, chain_id: int) -> None:
+    enqueue_on_commit(_task(), *rescan_args(request_id, chain_id))
+
+
 def rescans_schedule(*, request: PaymentRequest, now: datetime) -> list[int]:
     """Owe ``request`` a rescan on each of its chains; enqueue each on commit.
 
@@ -63,25 +82,39 @@ def rescans_schedule(*, request: PaymentRequest, now: datetime) -> list[int]:
     """
     chain_ids = chain_ids_for(test_mode=request.test_mode)
     for chain_id in chain_ids:
-        row, created = RequestRescan.objects.get_or_create(
-            request=request, chain_id=chain_id, defaults={"enqueued_at": now}
+        # UPDATE first: it locks an existing row, so a finishing run of the old
+        # generation cannot delete it between a read and this write (its
+        # conditional delete waits, then matches nothing).
+        restarted = RequestRescan.objects.filter(
+            request=request, chain_id=chain_id
+        ).update(
+            generation=F("generation") + 1,
+            next_from_block=None,
+            to_block=None,
+            locked_until=None,
+            enqueued_at=now,
+            runs=0,
         )
-        if not created:
-            RequestRescan.objects.filter(pk=row.pk).update(
-                generation=F("generation") + 1,
-                next_from_block=None,
-                to_block=None,
-                locked_until=None,
-                enqueued_at=now,
+        if not restarted:
+            RequestRescan.objects.get_or_create(
+                request=request, chain_id=chain_id, defaults={"enqueued_at": now}
             )
-        enqueue_on_commit(_task(), str(request.pk), chain_id)
+        _enqueue(request.pk, chain_id)
     return chain_ids
 
 
 def rescan_adopt(
-    *, request_id: uuid.UUID | str, chain_id: int, from_block: int, to_block: int
+    *,
+    request_id: uuid.UUID | str,
+    chain_id: int,
+    from_block: int | None,
+    to_block: int | None,
 ) -> None:
-    """A continuation sent before rescans had rows: give it its row (once)."""
+    """A message sent before rescans had rows: give it its row (once).
+
+    A continuation brings its block range; a fan-out child (or its retry)
+    brings none, and its first run computes the window, as it did then.
+    """
     # Worker-side: the id comes from a task JoPay itself sent, not from a
     # tenant, so there is no partner or mode to scope by (D10 guards tenant input).
     known = PaymentRequest.objects.filter(pk=request_id).exists()  # tenancy: ok
@@ -109,6 +142,17 @@ def rescan_claim(
             .first()
         )
         if row is None:
+            return None
+        if row.runs >= MAX_RUNS_WITHOUT_PROGRESS:
+            RequestRescan.objects.filter(pk=row.pk).delete()
+            logger.error(
+                "rescan %s on chain %s given up after %d runs without progress "
+                "(from block %s)",
+                row.request_id,
+                row.chain_id,
+                row.runs,
+                row.next_from_block,
+            )
             return None
         RequestRescan.objects.filter(pk=row.pk).update(
             locked_until=now + RESCAN_LEASE, runs=F("runs") + 1
@@ -151,9 +195,10 @@ def rescan_finish(
             to_block=to_block,
             locked_until=None,
             enqueued_at=now,
+            runs=0,  # it moved on: only runs that do not count against the cap
         )
         if moved:
-            enqueue_on_commit(_task(), str(claim.request_id), claim.chain_id)
+            _enqueue(claim.request_id, claim.chain_id)
         return bool(moved)
 
 
@@ -188,5 +233,5 @@ def rescans_resume(
             )
         taken = [(str(request_id), chain_id) for _, request_id, chain_id in rows]
         for request_id, chain_id in taken:
-            enqueue_on_commit(_task(), request_id, chain_id)
+            _enqueue(request_id, chain_id)
     return taken
