@@ -62,7 +62,10 @@ class JoPayApiView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.format_kwarg = self.get_format_suffix(**kwargs)
-        neg = self.perform_content_negotiation(request)
+        # The API speaks JSON only: an ``Accept`` or ``?format=`` asking for
+        # something else gets JSON, not a 400/404 that skipped auth and the
+        # D27 counter (and, on an unknown route, hid its 404 from D3).
+        neg = self.perform_content_negotiation(request, force=True)
         request.accepted_renderer, request.accepted_media_type = neg
         version, scheme = self.determine_version(request, *args, **kwargs)
         request.version, request.versioning_scheme = version, scheme

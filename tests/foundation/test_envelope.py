@@ -51,6 +51,35 @@ def test_unknown_route_with_a_key_is_counted_per_key(api):
     assert api.get("/api/v1/merchants")["X-RateLimit-Remaining"] == "59"
 
 
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/api/v1/nope", {"HTTP_ACCEPT": "text/html"}),
+        ("/api/v1/nope%0Ax", {}),  # an encoded newline is still a v1 route
+    ],
+)
+def test_unknown_route_is_a_counted_json_404_whatever_the_path_or_accept(
+    api, path, extra
+):
+    """D3/D27: neither content negotiation nor the route pattern lets an
+    unknown v1 route skip its 404 or the counter."""
+    response = api.get(path, **extra)
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")
+    assert response["Content-Type"] == "application/json"
+    assert response["X-RateLimit-Limit"] == "60"
+
+
+@pytest.mark.parametrize(
+    "extra", [{"QUERY_STRING": "format=xml"}, {"HTTP_ACCEPT": "application/xml"}]
+)
+def test_a_known_route_answers_json_and_counts_whatever_format_is_asked(extra):
+    """The API speaks JSON only: ``?format=`` or ``Accept`` for anything else
+    still goes through auth (401 here, not a 404 or 400) and the counter."""
+    response = APIClient().get("/api/v1/merchants", **extra)
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+    assert "X-RateLimit-Remaining" in response
+
+
 def test_wrong_method_is_method_not_allowed(api):
     response = api.delete("/api/v1/merchants")
     assert response.status_code == 405
