@@ -196,7 +196,7 @@ def rescan_request_task(
     enqueued on commit; a chain outage gives the row back and retries, and
     ``payments.resume_rescans`` sends the row again if that retry is lost.
 
-    Messages JoPay sends now carry ``owed=True`` (``RESCAN_ARGS``). Any other
+    Messages JoPay sends now carry ``owed=True`` (``rescan_args``). Any other
     form was sent before rescans had rows, and is still understood: without
     ``chain_id`` it schedules the rows; with one it is given its row (with
     its block range, or from the window's start), so a deploy loses none of
