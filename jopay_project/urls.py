@@ -21,7 +21,9 @@ urlpatterns = [
     re_path(r"^api/v1(?:/[\s\S]*)?$", ApiNotFound.as_view()),  # D3, D27
     path(
         "docs/api/",
-        SpectacularRedocView.as_view(url_name="api:schema"),
+        SpectacularRedocView.as_view(
+            url_name="api:schema", template_name="docs/redoc.html"
+        ),
         name="api-docs",
     ),
     path("docs/", include("jopay_project.docs.urls")),
