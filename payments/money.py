@@ -8,7 +8,7 @@ inside ``fiat_to_usdc_micro``, which does one exact integer floor division.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from moneyed import get_currency
 
@@ -33,6 +33,14 @@ RATE_PLACES = 18
 RATE_SCALE = 10**RATE_PLACES
 MICRO = 10**6
 MAX_FIAT_INT = 2_147_483_647
+# The plausible range of "fiat units per 1 USDC" for the 28 currencies (today
+# from about 0.75 for GBP to about 4 000 for COP), with room for decades of
+# drift. A rate outside it is a feed fault or a typo, so feeds and manual
+# entries refuse it: it can overflow neither the rate column (numeric(38,18))
+# nor an amount (usdc_micro is a BIGINT; at 0.001, 2 147 483 647 JPY is
+# 2.1e18 micro-USDC).
+RATE_MIN = Decimal("0.001")
+RATE_MAX = Decimal(10**9)
 
 
 def is_supported(code: object) -> bool:
@@ -43,11 +51,19 @@ def exponent(code: str) -> int:
     return EXPONENTS[code]
 
 
+def rate_in_range(rate: Decimal) -> bool:
+    """Whether ``rate`` is a plausible rate of a supported currency (``RATE_MIN``
+    up to, not including, ``RATE_MAX``)."""
+    return rate.is_finite() and RATE_MIN <= rate < RATE_MAX
+
+
 def rate_to_scaled_int(rate: Decimal) -> int:
     """The rate as an integer of 10**-18 units; refuses non-positive or finer rates."""
     if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
         raise ValueError("an FX rate must be a positive finite Decimal")
-    scaled = rate.scaleb(RATE_PLACES)
+    with localcontext() as ctx:
+        ctx.prec = 80  # exact for any numeric(38,18) value: no silent rounding
+        scaled = rate.scaleb(RATE_PLACES)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"an FX rate has at most {RATE_PLACES} decimal places")
     return int(scaled)

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 
 from merchants.admin import PartnerAdmin
 from payments.models import FxRate
-from payments.money import SUPPORTED_CURRENCIES
+from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
 from payments.selectors import fx_rate_is_stale
 from payments.services import fx_rate_clear_manual, fx_rate_set_manual, fx_refresh
 
@@ -31,6 +31,15 @@ class FxRateForm(forms.ModelForm):
     class Meta:
         model = FxRate
         fields = ["currency", "partner", "rate"]
+
+    def clean_rate(self) -> Decimal:
+        rate = self.cleaned_data["rate"]
+        if not rate_in_range(rate):
+            raise forms.ValidationError(
+                f"Not a plausible rate: between {RATE_MIN} and {RATE_MAX} "
+                "fiat units per USDC."
+            )
+        return rate
 
     def clean(self):
         cleaned = super().clean()

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 
-from payments.money import RATE_PLACES, SUPPORTED_CURRENCIES
+from payments.money import (
+    RATE_MAX,
+    RATE_MIN,
+    RATE_PLACES,
+    SUPPORTED_CURRENCIES,
+    rate_in_range,
+)
 
 _QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
 
@@ -37,19 +43,32 @@ def normalise_rate(value: object) -> Decimal:
         raise FeedError(f"rate {value!r} is not a number") from None
     if not rate.is_finite() or rate <= 0:
         raise FeedError(f"rate {value!r} is not positive")
-    with localcontext() as ctx:
-        ctx.prec = 60
-        quantised = rate.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+    try:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            quantised = rate.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:  # more digits than the precision holds (≥ 1e42)
+        raise FeedError(f"rate {value!r} is out of range") from None
     if quantised <= 0:
         raise FeedError(f"rate {value!r} rounds to zero")
     return quantised
+
+
+def supported_entry(code: object) -> bool:
+    """Whether a feed's table entry is worth parsing: only the supported codes
+    are (USD among them), so junk for a currency JoPay does not use cannot
+    sink the whole answer."""
+    return isinstance(code, str) and code.upper() in SUPPORTED_CURRENCIES
 
 
 def per_usd(table: dict[str, Decimal], base: str) -> dict[str, Decimal]:
     """Re-base "units per 1 ``base``" to "units per 1 USD", supported codes only.
 
     ``units_per_usd(c) = table[c] / table["USD"]``, with ``table[base] = 1``;
-    computed in one high-precision division per currency, then quantised.
+    computed in one high-precision division per currency, then quantised. A
+    result outside the plausible range (``money.RATE_MIN`` … ``RATE_MAX``)
+    makes the whole answer a ``FeedError``: a feed that is wrong about one
+    currency is not trusted for the others, and the next feed is asked.
     """
     table = {**table, base: Decimal(1)}
     usd = table.get("USD")
@@ -60,6 +79,10 @@ def per_usd(table: dict[str, Decimal], base: str) -> dict[str, Decimal]:
         ctx.prec = 60
         for code in SUPPORTED_CURRENCIES:
             if code in table:
-                result[code] = normalise_rate(table[code] / usd)
+                result[code] = rate = normalise_rate(table[code] / usd)
+                if not rate_in_range(rate):
+                    raise FeedError(
+                        f"{code} at {rate} per USD is outside {RATE_MIN}…{RATE_MAX}"
+                    )
     result["USD"] = Decimal(1).quantize(_QUANTUM)
     return result

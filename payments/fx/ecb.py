@@ -13,7 +13,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from .base import FeedError, normalise_rate, per_usd
+from .base import FeedError, normalise_rate, per_usd, supported_entry
 
 NAME = "ecb"
 
@@ -37,7 +37,7 @@ def parse(body: bytes) -> dict[str, Decimal]:
         if element.tag.rsplit("}", 1)[-1] != "Cube":
             continue
         code, rate = element.get("currency"), element.get("rate")
-        if code and rate:
+        if supported_entry(code) and rate:
             table[code.upper()] = normalise_rate(rate)
     if not table:
         raise FeedError("the XML feed holds no <Cube currency= rate=> entries")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -43,14 +44,7 @@ def fetch_feed(url: str, *, timeout: float) -> FeedRates:
     last_error: Exception | None = None
     for attempt in range(1, TRIES + 1):
         try:
-            response = requests.get(
-                url,
-                timeout=timeout,
-                allow_redirects=False,
-                headers={"Accept": "application/json, application/xml"},
-            )
-            if response.status_code != 200:
-                raise FeedError(f"HTTP {response.status_code}")
+            content_type, body = _get(url, timeout=timeout)
         except (requests.RequestException, FeedError) as exc:
             # Transport trouble is worth the second try; a bad body is not.
             last_error = exc
@@ -58,11 +52,41 @@ def fetch_feed(url: str, *, timeout: float) -> FeedRates:
                 "fx feed %s attempt %d/%d failed: %s", url, attempt, TRIES, exc
             )
             continue
-        body = response.content
         if len(body) > MAX_BYTES:
             raise FeedError(f"{url}: answer too large")
         try:
-            return parse_feed(url, response.headers.get("Content-Type", ""), body)
+            return parse_feed(url, content_type, body)
         except FeedError as exc:
             raise FeedError(f"{url}: {exc}") from None
     raise FeedError(f"{url}: {last_error}")
+
+
+def _get(url: str, *, timeout: float) -> tuple[str, bytes]:
+    """One GET: its content type and at most ``MAX_BYTES`` + 1 bytes of body.
+
+    ``timeout`` bounds the whole call, not each socket read (a server
+    dripping a byte at a time would otherwise hold a try for ever): the body
+    is read in chunks and the call gives up at the deadline, at most one
+    read past it. Reading stops one byte past ``MAX_BYTES``, so an endless
+    answer costs no more memory than a too-large one.
+    """
+    deadline = time.monotonic() + timeout
+    with requests.get(
+        url,
+        timeout=timeout,
+        allow_redirects=False,
+        stream=True,
+        headers={"Accept": "application/json, application/xml"},
+    ) as response:
+        if response.status_code != 200:
+            raise FeedError(f"HTTP {response.status_code}")
+        body = bytearray()
+        # read1: what one socket read brings (a buffered read(n) would wait
+        # for n bytes, however slowly they come); decoded, as requests would.
+        while chunk := response.raw.read1(16_384, decode_content=True):
+            body += chunk
+            if len(body) > MAX_BYTES:
+                break
+            if time.monotonic() > deadline:
+                raise FeedError(f"no whole answer within {timeout:g} s")
+        return response.headers.get("Content-Type", ""), bytes(body)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from jopay_project.parsers import check_json_depth
 
-from .base import FeedError, normalise_rate, per_usd
+from .base import FeedError, normalise_rate, per_usd, supported_entry
 
 NAME = "json"
 
@@ -42,6 +42,6 @@ def parse(body: bytes) -> dict[str, Decimal]:
         raise FeedError("the JSON feed has no base currency or no rates table")
     table: dict[str, Decimal] = {}
     for code, value in rates.items():
-        if isinstance(code, str) and len(code) == 3:
+        if supported_entry(code):
             table[code.upper()] = normalise_rate(value)
     return per_usd(table, base.upper())

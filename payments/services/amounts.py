@@ -64,11 +64,19 @@ def amount_check_limits(
         raise JoPayError(ErrorCode.AMOUNT_EXCEEDS_MAX)
 
 
+# usdc_micro is a BIGINT: the base plus any tag must fit it. Rates are bounded
+# (money.RATE_MIN) so no conversion reaches this, but a rate stored before
+# they were must answer a code from the table, not overflow into a 500.
+MAX_BASE = 2**63 - TAG_SPAN
+
+
 def amount_base(usdc_micro: int) -> int:
     """Round down to a multiple of 1 000 micro-USDC; at least 1 000 (D15)."""
     base = usdc_micro - usdc_micro % TAG_SPAN
     if base < TAG_SPAN:
         raise JoPayError(ErrorCode.AMOUNT_BELOW_MINIMUM)
+    if base >= MAX_BASE:
+        raise JoPayError(ErrorCode.AMOUNT_EXCEEDS_MAX)
     return base
 
 

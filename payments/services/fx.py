@@ -21,7 +21,13 @@ from jopay_project.errors import ErrorCode, JoPayError
 from merchants.models import Partner
 from payments import fx as feeds
 from payments.models import FxRate
-from payments.money import is_supported, rate_to_scaled_int
+from payments.money import (
+    RATE_MAX,
+    RATE_MIN,
+    is_supported,
+    rate_in_range,
+    rate_to_scaled_int,
+)
 from payments.selectors import fx_rate_is_stale, fx_rates_effective
 
 logger = logging.getLogger("jopay.fx")
@@ -48,6 +54,11 @@ def _check_manual(currency: str, rate: Decimal) -> None:
     if not is_supported(currency):
         raise ValueError(f"{currency!r} is not one of the 28 supported currencies")
     rate_to_scaled_int(rate)  # positive, finite, at most 18 places, else ValueError
+    if not rate_in_range(rate):
+        raise ValueError(
+            f"{rate} is not a plausible rate: between {RATE_MIN} and {RATE_MAX} "
+            "fiat units per USDC"
+        )
 
 
 @transaction.atomic

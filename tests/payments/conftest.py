@@ -63,6 +63,7 @@ class Route:
     content_type: str = "application/json"
     body: bytes = b""
     delay: float = 0.0
+    drip: float = 0.0  # seconds between body bytes (a server that trickles)
 
 
 @dataclass
@@ -103,7 +104,13 @@ def feed_server():
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
-                self.wfile.write(route.body)
+                if route.drip:
+                    for byte in route.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                else:
+                    self.wfile.write(route.body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout tests)
 

@@ -230,3 +230,19 @@ def test_the_generic_plan_setting_ends_with_the_create_in_autocommit(partner, me
     )
     assert created
     assert _plan_cache_mode() == "auto"
+
+
+def test_an_amount_beyond_the_usdc_column_is_amount_exceeds_max(api, create):
+    """A rate stored before rates were bounded (money.RATE_MIN) made the
+    largest amount overflow usdc_micro's BIGINT: a 500 instead of a code."""
+    from payments.models import FxRate
+
+    FxRate.objects.filter(currency="EUR").update(
+        rate=Decimal("0.000001"), fetched_at=timezone.now()
+    )
+    response = create(api, fiat_amount_int=2_147_483_647)
+    assert (response.status_code, response.json()["error"]) == (
+        400,
+        "amount_exceeds_max",
+    )
+    assert not PaymentRequest.objects.exists()

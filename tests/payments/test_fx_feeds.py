@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from datetime import timedelta
 from decimal import Decimal, localcontext
 
@@ -108,6 +109,10 @@ def test_json_feed_with_another_base_is_rebased():
         ("application/json", b'{"base":"USD","rates":{"EUR":"abc"}}'),
         ("application/json", b'{"base":"USD","rates":{"EUR":true}}'),
         ("application/json", b'{"base":"EUR","rates":{"JPY":160}}'),  # no USD leg
+        # Out of any plausible range: a fault, not a rate (money.RATE_MIN/MAX).
+        ("application/json", b'{"base":"USD","rates":{"EUR":1e45}}'),
+        ("application/json", b'{"base":"USD","rates":{"EUR":1e25}}'),
+        ("application/json", b'{"base":"USD","rates":{"EUR":0.0000001}}'),
         ("application/json", b"[1,2]"),
         ("application/json", b"{nope"),
         ("text/xml", b"<Envelope><Cube/></Envelope>"),
@@ -119,6 +124,13 @@ def test_json_feed_with_another_base_is_rebased():
 def test_unusable_answers_are_feed_errors(content_type, body):
     with pytest.raises(FeedError):
         parse_feed("https://feed.example/latest", content_type, body)
+
+
+def test_junk_for_a_currency_jopay_does_not_use_is_ignored():
+    body = b'{"base":"USD","rates":{"EUR":0.92,"XAU":1e45,"BTC":-1,"VES":"n/a"}}'
+    rates = parse_feed("https://feed.example/latest", "application/json", body).rates
+    assert rates["EUR"] == Decimal("0.92")
+    assert "XAU" not in rates
 
 
 def test_xml_entity_expansion_is_refused():
@@ -190,6 +202,39 @@ def test_timing_out_primary_falls_back(db, feeds, settings):
     assert server.hits["/slow"] == 2
     assert result.source == "ecb:127.0.0.1"
     assert global_rate("EUR").rate != Decimal("0.5")
+
+
+def test_an_implausible_primary_falls_back_and_stores_nothing_of_it(
+    db, feeds, settings
+):
+    """A rate the rate column cannot even hold (it raised DataError, so the
+    refresh failed and the fallback was never asked)."""
+    server, ecb, _ = feeds
+    wild = server.serve("/wild", body=b'{"base":"USD","rates":{"EUR":1e25}}')
+    settings.JOPAY_FX_FEEDS = [wild, ecb]
+
+    result = fx_refresh()
+
+    assert result.source == "ecb:127.0.0.1"
+    assert "outside" in result.errors[0]
+    assert global_rate("EUR").rate == Decimal("0.868583340571527838")
+
+
+def test_a_trickling_primary_is_cut_at_its_deadline_and_falls_back(db, feeds, settings):
+    """D14's 10 s bounds the whole call: a server sending a byte at a time
+    kept each socket read under the timeout and held the refresh for ever."""
+    server, ecb, _ = feeds
+    body = b'{"base":"USD","rates":{"EUR":0.5}}'
+    trickle = server.serve("/trickle", body=body, drip=0.2)  # ~7 s in all
+    settings.JOPAY_FX_FEEDS = [trickle, ecb]
+    started = time.monotonic()
+
+    result = fx_refresh()
+
+    assert time.monotonic() - started < 5  # two tries of ~1 s each, then ECB
+    assert server.hits["/trickle"] == 2
+    assert "no whole answer within 1 s" in result.errors[0]
+    assert result.source == "ecb:127.0.0.1"
 
 
 def test_unparseable_primary_falls_back_without_a_pointless_retry(db, feeds, settings):

@@ -138,6 +138,9 @@ def test_command_clear_unpins_the_global_rate(db):
         ["--currency", "EUR", "--rate", "-0.5"],
         ["--currency", "EUR", "--rate", "abc"],
         ["--currency", "EUR", "--rate", "0.1234567890123456789"],  # 19 places
+        # Outside the plausible range (it ended in a DataError traceback).
+        ["--currency", "EUR", "--rate", "1e25"],
+        ["--currency", "EUR", "--rate", "0.0001"],
         ["--currency", "EUR"],
         ["--currency", "EUR", "--rate", "1", "--partner", "no-such-partner"],
         ["--currency", "EUR", "--rate", "1", "--clear"],
@@ -233,3 +236,12 @@ def test_fx_rates_is_limited_to_20_a_minute(api):
     codes = [api.get("/api/v1/fx/rates").status_code for _ in range(21)]
     assert codes[:20] == [200] * 20
     assert codes[20] == 429
+
+
+def test_a_rate_scales_to_an_exact_integer_whatever_its_digits():
+    """D14: one exact integer division. ``scaleb`` under the default 28-digit
+    context rounded a 29-digit rate silently."""
+    from payments.money import rate_to_scaled_int
+
+    rate = Decimal("12345678901.123456789012345678")
+    assert rate_to_scaled_int(rate) == 12345678901_123456789012345678
