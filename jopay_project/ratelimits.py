@@ -15,6 +15,7 @@ counter is what stands between a password and a guessing loop.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass
@@ -145,9 +146,29 @@ def client_ip(request: HttpRequest) -> str:
     return chain[-hops] if len(chain) >= hops else remote
 
 
+def client_bucket(address: str) -> str:
+    """What one client is counted as: its IPv4 address, or its IPv6 /64.
+
+    A customer line is handed a whole /64 (SLAAC, privacy addresses), so
+    counting single IPv6 addresses let one client rotate through 2**64 of
+    them past every per-IP limit. An IPv4 address inside IPv6 (``::ffff:…``)
+    is counted as that IPv4 address. Anything else is counted as given.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
 def client_ip_hash(request: HttpRequest) -> str:
-    """A hashed client address; raw IPs are never stored (spec §7.2). Never raises."""
-    raw = client_ip(request)
+    """A hashed client bucket (``client_bucket``); raw IPs are never stored (spec
+    §7.2). Never raises."""
+    raw = client_bucket(client_ip(request))
     return hashlib.sha256(f"{settings.SECRET_KEY}:{raw}".encode()).hexdigest()[:32]
 
 

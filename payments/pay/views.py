@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -76,6 +77,7 @@ def _mark_opened(pr: PaymentRequest) -> None:
         pr.status, pr.opened_at = PR.Status.OPENED, now
 
 
+@never_cache  # a stale copy would restart the countdown and re-open a closed page
 @require_GET
 def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
     usage = _limited(request, "pay.page")
@@ -88,6 +90,7 @@ def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
     return render(request, "pay/page.html", pay_context(pr, now=timezone.now()))
 
 
+@never_cache
 @require_GET
 def pay_status(request: HttpRequest, request_id: str) -> JsonResponse:
     usage = _limited(request, "pay.status")
@@ -207,6 +210,7 @@ def _proof_fields(body: dict[str, Any]) -> tuple[str, int]:
         raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN) from None
 
 
+@never_cache
 @require_GET
 def pay_receipt(request: HttpRequest, request_id: str) -> HttpResponse:
     usage = _limited(request, "pay.page")

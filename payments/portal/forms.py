@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 
@@ -45,6 +45,8 @@ class RequestFilterForm(forms.Form):
         data = self.cleaned_data
         after = data.get("created_from")
         to = data.get("created_to")
+        if to == date.max:  # no next midnight to stop before: no upper bound
+            to = None
         return {
             "status": data.get("status") or None,
             "proof_status": data.get("proof_status") or None,

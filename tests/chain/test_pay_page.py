@@ -295,6 +295,29 @@ def test_receipt_only_after_verification(client, pr, w3, usdc):
     assert "Back to shop" in html
     assert "https://shop.example/thanks" in html
     assert "data-print" in html  # the Print button (static/js/jopay.js, no inline JS)
+    # A testnet payment's receipt says so, like its pay page; a live one does not.
+    assert 'data-testid="test-mode"' in html
+    assert "<title>[Test] Receipt" in html
+    PaymentRequest.objects.filter(pk=pr.pk).update(test_mode=False)
+    assert (
+        'data-testid="test-mode"'
+        not in client.get(page(pr, "/receipt")).content.decode()
+    )
+
+
+def test_pay_pages_are_never_served_from_a_cache(client, pr, w3, usdc):
+    """A cached copy of the page restarts its countdown from the time baked
+    into it and re-opens the send UI after expiry; the status and receipt
+    must be as fresh."""
+    tx = send_token(
+        w3, usdc, payer=PAYERS[1], to=pr.receiving_address, value=27_500_123
+    )
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+    for suffix in ("", "/status", "/receipt"):
+        response = client.get(page(pr, suffix))
+        assert response.status_code == 200, suffix
+        assert "no-store" in response["Cache-Control"], suffix
 
 
 def test_receipt_links_the_explorer_when_the_chain_has_one(client, pr, w3, usdc):

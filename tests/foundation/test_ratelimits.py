@@ -94,6 +94,33 @@ def test_client_ip_trusts_only_the_configured_proxies(
     assert ratelimits.client_ip(request) == expected
 
 
+@pytest.mark.parametrize(
+    ("address", "bucket"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb:cccc:dddd:eeee", "2001:db8:1:2::/64"),  # same client
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),  # the next /64: another
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),  # IPv4 inside IPv6
+        ("unknown", "unknown"),
+    ],
+)
+def test_a_client_is_its_ipv4_address_or_its_ipv6_slash_64(address, bucket):
+    """One IPv6 line holds a /64: counting single addresses let a client
+    rotate past every per-IP limit (D27)."""
+    assert ratelimits.client_bucket(address) == bucket
+
+
+@pytest.mark.django_db
+def test_rotating_ipv6_addresses_within_a_slash_64_share_one_counter():
+    for n in range(60):
+        answer = APIClient(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}").get(URL)
+        assert answer.status_code == 401
+    assert APIClient(REMOTE_ADDR="2001:db8:1:2::ffff").get(URL).status_code == 429
+    assert APIClient(REMOTE_ADDR="2001:db8:9:9::1").get(URL).status_code == 401
+
+
 @pytest.mark.django_db
 def test_behind_a_proxy_each_client_has_its_own_per_ip_counter(settings):
     # D27 per-IP limits: behind one load balancer every REMOTE_ADDR is the

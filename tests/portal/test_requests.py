@@ -119,6 +119,14 @@ def test_date_range_is_inclusive_of_both_days(portal, merchant):
     assert refs(portal.get("/portal/requests/", query)) == ["DAY2", "DAY1"]
 
 
+def test_the_last_date_as_created_to_means_no_upper_bound(portal, merchant):
+    """9999-12-31 has no next midnight: it answered 500 (OverflowError)."""
+    make_request(merchant, reference="LATEST", created_at=timezone.now())
+    response = portal.get("/portal/requests/", {"created_to": "9999-12-31"})
+    assert response.status_code == 200
+    assert refs(response) == ["LATEST"]
+
+
 def test_keyset_pages_walk_every_row_once(portal, merchant):
     now = timezone.now()
     made = [
