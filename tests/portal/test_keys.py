@@ -44,6 +44,45 @@ def test_created_key_is_shown_once_then_never_again(portal, partner):
     assert key.prefix.encode() in again.content  # D35: first 12 characters listed
 
 
+def test_no_server_store_ever_holds_the_new_key(portal, partner):
+    """D6: only the hash is stored. The one-time display used to park the
+    plaintext key in the session table until the next page view (two weeks
+    when the redirect was never followed)."""
+    from django.contrib.sessions.models import Session
+
+    response = portal.post(
+        "/portal/api-keys/", {"name": "ci", "mode": "live", "access": "full"}
+    )
+    stored = b"".join(
+        repr(s.get_decoded()).encode() + s.session_data.encode()
+        for s in Session.objects.all()
+    )
+    assert KEY_RE.search(stored) is None
+    pad = response.cookies["jopay_new_key_pad"]
+    assert KEY_RE.search(pad.value.encode()) is None
+    assert (pad["path"], pad["httponly"], pad["samesite"]) == (
+        "/portal/api-keys/",
+        True,
+        "Strict",
+    )
+    assert 0 < int(pad["max-age"]) <= 600
+
+    page = portal.get("/portal/api-keys/")
+    full = KEY_RE.search(page.content).group(0).decode()
+    assert api_key_authenticate(full).name == "ci"
+    assert page.cookies["jopay_new_key_pad"]["max-age"] == 0  # the half is dropped
+
+
+def test_a_new_key_without_its_browser_half_is_not_shown(portal, partner):
+    portal.post("/portal/api-keys/", {"name": "ci", "mode": "live", "access": "full"})
+    del portal.cookies["jopay_new_key_pad"]
+
+    page = portal.get("/portal/api-keys/")
+
+    assert KEY_RE.search(page.content) is None
+    assert b"can no longer be shown" in page.content
+
+
 def test_restricted_key_gets_the_ticked_scopes(portal, partner):
     portal.post(
         "/portal/api-keys/",

@@ -1,18 +1,23 @@
 """``/portal/api-keys/``: create, list, change scopes, revoke (spec §2.2, §2.4,
 D6–D8, D35).
 
-The full key exists only in the create answer: it is parked in the session for
-exactly one page view (popped when shown), so a reload never shows it again
-and never creates a second key (post/redirect/get).
+The full key exists only in the create answer: it is parked for exactly one
+page view (taken when shown), so a reload never shows it again and never
+creates a second key (post/redirect/get). It is parked in two halves, so no
+server store ever holds it (D6: only its hash is kept): the session keeps the
+key XOR a random pad of its length, the browser keeps the pad in a short-lived
+cookie that only the keys page receives. Neither half alone is the key.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,6 +29,41 @@ from ..access import parse_id, portal_view, report_error
 from ..forms import ApiKeyCreateForm, ApiKeyScopesForm
 
 SESSION_NEW_KEY = "portal_new_key"
+NEW_KEY_COOKIE = "jopay_new_key_pad"
+NEW_KEY_SECONDS = 600  # the redirect is followed at once; a stale half expires
+
+
+def _seal(full_key: str) -> tuple[str, str]:
+    """``(sealed, pad)``: the key XOR a random pad of its length, both as hex."""
+    raw = full_key.encode()
+    pad = secrets.token_bytes(len(raw))
+    return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).hex(), pad.hex()
+
+
+def _unseal(sealed: object, pad: str | None) -> str | None:
+    """The key from its two halves, or ``None`` when either is missing or bad."""
+    try:
+        a, b = bytes.fromhex(str(sealed)), bytes.fromhex(pad or "")
+        key = bytes(x ^ y for x, y in zip(a, b, strict=True)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return key if key.startswith("jo_") else None
+
+
+def _take_new_key(request: HttpRequest) -> dict | None:
+    """The key created just before, for this one view (both halves are taken)."""
+    parked = request.session.pop(SESSION_NEW_KEY, None)
+    if not isinstance(parked, dict):
+        return None
+    key = _unseal(parked.pop("sealed", None), request.COOKIES.get(NEW_KEY_COOKIE))
+    if key is None:
+        messages.warning(
+            request,
+            "The new key can no longer be shown here (it is shown once, in the "
+            "browser that created it). Revoke it and create another.",
+        )
+        return None
+    return {**parked, "key": key}
 
 
 def _key_for(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
@@ -46,17 +86,18 @@ def _page(request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200):
     for key in keys:
         # Only a usable key's scopes can change; revoked and expired ones are history.
         key.scopes_form = ApiKeyScopesForm.for_key(key) if key.is_usable(now) else None
-    return render(
+    new_key = _take_new_key(request)
+    response = render(
         request,
         "portal/api_keys.html",
-        {
-            "nav": "api-keys",
-            "form": form,
-            "keys": keys,
-            "new_key": request.session.pop(SESSION_NEW_KEY, None),
-        },
+        {"nav": "api-keys", "form": form, "keys": keys, "new_key": new_key},
         status=status,
     )
+    if NEW_KEY_COOKIE in request.COOKIES:
+        response.delete_cookie(
+            NEW_KEY_COOKIE, path=reverse("portal:api-keys"), samesite="Strict"
+        )
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -80,14 +121,25 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
         field = "expires_at" if "expires_at" in str(exc) else "scopes"
         form.add_error(field, str(exc))
         return _page(request, form, status=400)
+    sealed, pad = _seal(full_key)
     request.session[SESSION_NEW_KEY] = {
-        "key": full_key,
+        "sealed": sealed,
         "key_id": str(key.pk),
         "mode": key.mode,
         "other_mode": key.test_mode != request.tenant.test_mode,
     }
     messages.success(request, f"Created the {key.mode} key {key.prefix}…")
-    return redirect("portal:api-keys")
+    response = redirect("portal:api-keys")
+    response.set_cookie(
+        NEW_KEY_COOKIE,
+        pad,
+        max_age=NEW_KEY_SECONDS,
+        path=reverse("portal:api-keys"),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 @require_POST
