@@ -121,10 +121,11 @@ def test_admin_rate_is_a_pinned_manual_rate(admin_client, partner):
     assert FxRate.objects.get(currency="EUR", partner=partner).pinned is True
 
 
-@pytest.mark.parametrize("rate", ["0", "-1", "abc"])
+@pytest.mark.parametrize("rate", ["0", "-1", "abc", "0.0009", "1000000000"])
 def test_bad_rates_are_refused(admin_client, rate):
     response = admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": rate})
     assert response.status_code == 200  # the form again, with errors
+    assert response.context["adminform"].form.errors["rate"]
     assert not FxRate.objects.exists()
 
 
