@@ -5,8 +5,10 @@
 * ``verified`` with the on-chain evidence of D23 (block_number, block_hash,
   log_index, token_address, value_micro, confirmations, payer_address);
 * ``mismatch`` with a reason: ``tx_failed``, ``wrong_token``,
-  ``wrong_recipient``, ``underpaid``, ``late`` (mined outside the request's
-  payment window: after ``expires_at`` + grace, or before the request existed);
+  ``wrong_recipient`` (also: the only USDC to the wallet is exactly the amount
+  another request there was awaiting, so it is that request's payment),
+  ``underpaid``, ``late`` (mined outside the request's payment window: after
+  ``expires_at`` + grace, or before the request existed);
 * ``pending``: no receipt yet, or not enough confirmations.
 
 No verdict is ever given from a block with fewer confirmations than the chain
@@ -28,7 +30,13 @@ from .logs import TransferLog, decode_transfer
 from .rpc import ChainClient
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from payments.models import Chain
+
+    # (value_micro, block time) → whether another request at the wallet was
+    # awaiting exactly that amount then (see ``verify_transfer``).
+    AwaitedElsewhere = Callable[[int, datetime], bool]
 
 MICRO_DECIMALS = 6
 
@@ -99,8 +107,18 @@ def verify_transfer(
     usdc_micro: int,
     not_before: datetime,
     deadline: datetime,
+    awaited_elsewhere: AwaitedElsewhere | None = None,
 ) -> Verdict:
     """The D20 verdict for ``tx_hash`` paying ``usdc_micro`` to ``receiving_address``.
+
+    The paying log is one of exactly ``usdc_micro`` if the transaction has one
+    (its evidence is the log that matches). A larger one is an overpayment,
+    accepted (D20) unless ``awaited_elsewhere(value_micro, block_time)`` says
+    another request at this wallet was waiting for exactly that amount at that
+    time: D15 made that amount unique to it, so the transfer is its payment
+    (the watcher gives it to it), and accepting it here would mark this request
+    paid with someone else's money and lock the real payer out (the hash can
+    prove one request only). Such a transaction is ``wrong_recipient``.
 
     The payment window is judged by the block's timestamp: ``deadline`` is
     ``expires_at`` + the grace (``PaymentRequest.proof_deadline``) and
@@ -133,10 +151,8 @@ def verify_transfer(
         reason = "wrong_recipient" if usdc_transfers else "wrong_token"
         return Verdict(MISMATCH, reason, confirmations=confirmations)
 
-    paying: TransferLog | None = next(
-        (t for t in to_us if to_micro(t.value, chain.decimals) >= usdc_micro), None
-    )
-    if paying is None:
+    enough = [t for t in to_us if to_micro(t.value, chain.decimals) >= usdc_micro]
+    if not enough:
         return Verdict(
             MISMATCH,
             "underpaid",
@@ -151,7 +167,17 @@ def verify_transfer(
             MISMATCH,
             "late",
             confirmations=confirmations,
-            payer_address=paying.from_address,
+            payer_address=enough[0].from_address,
+        )
+    paying = _paying_log(
+        enough, usdc_micro, chain.decimals, mined_at, awaited_elsewhere
+    )
+    if paying is None:
+        return Verdict(
+            MISMATCH,
+            "wrong_recipient",
+            confirmations=confirmations,
+            payer_address=enough[0].from_address,
         )
 
     value_micro = to_micro(paying.value, chain.decimals)
@@ -173,3 +199,22 @@ def verify_transfer(
         overpaid_micro=value_micro - usdc_micro,
         confirmations=confirmations,
     )
+
+
+def _paying_log(
+    enough: list[TransferLog],
+    usdc_micro: int,
+    decimals: int,
+    mined_at: datetime,
+    awaited_elsewhere: AwaitedElsewhere | None,
+) -> TransferLog | None:
+    """The log of ``enough`` (all ≥ the amount) that pays: exact first, else the
+    first overpayment that is not exactly another request's awaited amount."""
+    for log in enough:
+        if to_micro(log.value, decimals) == usdc_micro:
+            return log
+    for log in enough:
+        value = to_micro(log.value, decimals)
+        if awaited_elsewhere is None or not awaited_elsewhere(value, mined_at):
+            return log
+    return None

@@ -14,7 +14,7 @@
   var REASONS = {
     tx_failed: "the transaction failed on-chain",
     wrong_token: "it did not transfer USDC",
-    wrong_recipient: "the USDC went to another address",
+    wrong_recipient: "the USDC went to another address or paid another request",
     underpaid: "the amount was lower than requested",
     late: "it was sent after the request expired",
     not_found_after_timeout: "we could not find it on-chain"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from payments.chain.rpc import ChainClient, RpcUnavailable
 from payments.chain.verify import from_micro, to_micro, verify_transfer, window_start
+from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.services import proof_attach, proof_verify
@@ -90,6 +91,56 @@ def test_overpayment_is_accepted_and_recorded(local_chain, w3, usdc, make_reques
     pr.refresh_from_db()
     assert pr.overpaid_micro == 500_000
     assert pr.evidence["value_micro"] == "10500001"
+
+
+def test_another_requests_exact_payment_cannot_pay_a_smaller_request(
+    local_chain, w3, usdc, make_request
+):
+    """D15/D20: B's customer pays B's exact amount to the shared wallet; anyone
+    watching the wallet pastes that hash on A's page before the watcher has
+    attached it. As an "overpayment" it marked A paid with B's money, and the
+    hash (one request only) then locked B's real payment out for good."""
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    small = make_request(usdc_micro=5_000_111)
+    big = make_request(
+        usdc_micro=500_000_222, receiving_address=small.receiving_address
+    )
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=big.receiving_address, value=500_000_222
+    )
+    attach(small, tx)
+
+    verdict = proof_verify(request_id=small.pk)
+
+    assert (verdict.outcome, verdict.reason) == ("mismatch", "wrong_recipient")
+    scan_chain(local_chain)  # the hash freed itself: the watcher pays B with it
+    small.refresh_from_db()
+    big.refresh_from_db()
+    assert (small.status, small.proof_status) != ("paid", "verified")
+    assert (big.status, big.proof_status, big.tx_hash) == ("paid", "verified", tx)
+
+
+def test_an_overpayment_nobody_else_awaits_still_pays(
+    local_chain, w3, usdc, make_request
+):
+    """The same transfer pays as an overpayment (D20) once the request that
+    awaited exactly its amount is closed: nobody else's payment is taken."""
+    small = make_request(usdc_micro=5_000_111)
+    other = make_request(
+        usdc_micro=500_000_222, receiving_address=small.receiving_address
+    )
+    PaymentRequest.objects.filter(pk=other.pk).update(
+        status=PaymentRequest.Status.CANCELLED
+    )
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=small.receiving_address, value=500_000_222
+    )
+    attach(small, tx)
+
+    assert proof_verify(request_id=small.pk).outcome == "verified"
+    small.refresh_from_db()
+    assert small.overpaid_micro == 495_000_111
 
 
 @pytest.mark.parametrize(

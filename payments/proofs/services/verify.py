@@ -18,8 +18,15 @@ from django.utils import timezone
 
 from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
-from payments.chain.verify import NO_RECEIPT, Verdict, verify_transfer, window_start
+from payments.chain.verify import (
+    CREATED_AT_SKEW,
+    NO_RECEIPT,
+    Verdict,
+    verify_transfer,
+    window_start,
+)
 from payments.models import Chain, PaymentRequest
+from payments.models.requests import PROOF_GRACE
 from webhooks.models import WebhookEvent
 from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
@@ -117,6 +124,33 @@ def _record_rpc_failure(request_id: uuid.UUID, *, tx_hash: str, now: datetime) -
         return delay
 
 
+def _awaited_elsewhere(request: PaymentRequest):
+    """``verify_transfer``'s check: was another request at this wallet waiting for
+    exactly ``value_micro`` when the transfer was mined (D15, D20)?
+
+    Across partners, like D15's uniqueness (one wallet may serve several), so
+    this read is not tenant-scoped by design; in the request's mode, the only
+    one its chain pays. A paid or cancelled request waits for nothing.
+    """
+
+    def awaited(value_micro: int, mined_at: datetime) -> bool:
+        return (
+            PR.objects.filter(
+                receiving_address=request.receiving_address,
+                usdc_micro=value_micro,
+                test_mode=request.test_mode,
+                status__in=(PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED),
+                created_at__lte=mined_at + CREATED_AT_SKEW,
+                expires_at__gte=mined_at - PROOF_GRACE,
+            )
+            .exclude(pk=request.pk)
+            .exclude(proof_status=PR.ProofStatus.VERIFIED)
+            .exists()
+        )
+
+    return awaited
+
+
 def proof_verify(
     *,
     request_id: uuid.UUID | str,
@@ -151,6 +185,7 @@ def proof_verify(
             usdc_micro=request.usdc_micro,
             not_before=window_start(request.created_at),  # D20: none from before
             deadline=request.proof_deadline,
+            awaited_elsewhere=_awaited_elsewhere(request),
         )
     except (RpcUnavailable, RpcError) as exc:
         logger.warning(
