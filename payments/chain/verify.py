@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from .logs import TransferLog, decode_transfer
+from .logs import TransferLog, decode_transfer, hex_text
 from .rpc import ChainClient
 
 if TYPE_CHECKING:
@@ -161,6 +161,13 @@ def verify_transfer(
         )
 
     block = client.block(block_number)
+    if receipt.get("blockHash") is not None and (
+        hex_text(receipt["blockHash"]).lower() != block.hash.lower()
+    ):
+        # The receipt's block is not the chain's block at that height any
+        # more (a reorg between the two calls, or a provider serving a stale
+        # fork): no verdict from it, ask again later.
+        return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)
     mined_at = datetime.fromtimestamp(block.timestamp, tz=UTC)
     if mined_at > deadline or mined_at < not_before:
         return Verdict(

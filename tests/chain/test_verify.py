@@ -366,3 +366,39 @@ def test_amount_in_token_units_never_underpays():
     assert from_micro(25_000_123, 18) == 25_000_123 * 10**12
     assert from_micro(25_000_123, 6) == 25_000_123
     assert from_micro(25_000_123, 2) == 2_501  # rounded up for coarse tokens
+
+
+class _ForkedReceipts:
+    """A real node, except that its receipts name another block hash than the
+    block at their height (a reorg between the two calls, a stale fork)."""
+
+    def __init__(self, client: ChainClient):
+        self.client = client
+
+    def receipt(self, tx_hash):
+        return {**self.client.receipt(tx_hash), "blockHash": "0x" + "ab" * 32}
+
+    def block_number(self):
+        return self.client.block_number()
+
+    def block(self, number):
+        return self.client.block(number)
+
+
+def test_a_receipt_from_another_fork_gives_no_verdict(
+    local_chain, w3, usdc, make_request
+):
+    pr = make_request(usdc_micro=1_234_567)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=1_234_567)
+    window = {"not_before": window_start(pr.created_at), "deadline": pr.proof_deadline}
+    args = (local_chain, tx)
+    kwargs = {"receiving_address": pr.receiving_address, "usdc_micro": 1_234_567}
+
+    forked = verify_transfer(
+        _ForkedReceipts(ChainClient(local_chain)), *args, **kwargs, **window
+    )
+    assert (forked.outcome, forked.evidence) == ("pending", {})
+    assert (
+        verify_transfer(ChainClient(local_chain), *args, **kwargs, **window).outcome
+        == "verified"
+    )
