@@ -8,6 +8,7 @@ only to the addresses the D26 check approved for the send at hand.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -21,17 +22,22 @@ from django.conf import settings
 from . import signing, urlsafety
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .services.outbox import (
+    RETRY_AFTER_CAP_SECONDS,
+    Claim,
     Recorded,
     Verdict,
-    delivery_abandon,
     delivery_claim,
     delivery_record,
 )
 from .transport import connect_only_to, session
 
+logger = logging.getLogger("jopay.webhooks")
+
 BODY_LIMIT = WebhookAttempt.RESPONSE_BODY_LIMIT  # first 2 KiB of the answer is kept
 DRAIN_LIMIT = 64 * 1024  # read (and drop) this much more to reuse the connection
 CONNECT_TIMEOUT_CAP = 4.0
+# A Retry-After of more digits than this is far past the 24 h cap (D24).
+RETRY_AFTER_MAX_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,26 @@ def build_body(payload: dict[str, Any], delivery_id: str) -> bytes:
 
 
 def _retry_after(value: str | None) -> int | None:
+    """Seconds a ``Retry-After`` header asks for, or ``None``; never raises.
+
+    The receiver writes this header, so anything may arrive in it: a wrong or
+    absurd value costs us only the hint, never the attempt's record (D24).
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    # ASCII 0-9 only: ``str.isdigit`` also accepts "²" and other digits that
+    # ``int`` refuses. A value longer than any sane delay is not converted
+    # (``int`` refuses over 4 300 digits): it is simply "longer than the cap",
+    # and ``retry_delay`` caps every delay at RETRY_AFTER_CAP_SECONDS anyway.
+    if value.isascii() and value.isdigit():
+        digits = value.lstrip("0") or "0"
+        if len(digits) > RETRY_AFTER_MAX_DIGITS:
+            return RETRY_AFTER_CAP_SECONDS
+        return int(digits)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -175,45 +193,76 @@ def classify(result: HttpResult) -> Verdict:
     return Verdict.retry()  # 1xx as a final answer: a broken receiver, try again
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """How one claimed attempt ended, before it is recorded."""
+
+    verdict: Verdict
+    status_code: int | None = None
+    latency_ms: int | None = None
+    error: str = ""
+    body: str = ""
+    sent: bool = True  # False: ended before any POST (``deliver`` returns None)
+
+
 def deliver(*, delivery_id: str) -> Recorded | None:
-    """Send one attempt of a due pending delivery; ``None`` if there was nothing to do.
+    """Send one attempt of a due pending delivery; ``None`` if nothing was sent.
 
     Safe to call any number of times, from any number of workers: only the
     caller that claims the row sends, and a delivered row is never claimed
-    again. Every claimed attempt leaves a ``WebhookAttempt`` row.
+    again. Every claimed attempt leaves a ``WebhookAttempt`` row, and every
+    attempt that gets this far records its result: an unexpected error after
+    the claim (a bug, Celery's soft time limit) is a retryable failure, so the
+    D24 schedule, ``failed`` and the endpoint's failing streak apply to it.
     """
     claim = delivery_claim(delivery_id=delivery_id)
     if claim is None:
         return None
+    try:
+        outcome = _attempt(claim)
+    except Exception as exc:
+        # Left unrecorded, the attempt kept its "no result" row, its lease ran
+        # out and the sweeper sent it again every minute for ever: never
+        # ``failed``, the endpoint never failing (D24). Only the type is kept:
+        # a message may quote the URL or the payload. The result is written
+        # outside this ``try``, so it is never written twice.
+        logger.exception(
+            "webhook delivery %s attempt %d crashed", claim.delivery_id, claim.attempt
+        )
+        outcome = _Outcome(
+            Verdict.retry(), error=f"internal error: {type(exc).__name__}"[:100]
+        )
+    recorded = delivery_record(
+        claim=claim,
+        verdict=outcome.verdict,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+        response_body=outcome.body,
+    )
+    return recorded if outcome.sent else None
+
+
+def _unsent(reason: str, error: str) -> _Outcome:
+    # Ended without a POST: it says nothing about the receiver's health.
+    return _Outcome(Verdict.abandon(reason, streak="none"), error=error, sent=False)
+
+
+def _attempt(claim: Claim) -> _Outcome:
+    """Check, sign and POST one claimed attempt; classify the answer (D24–D26)."""
     reasons = WebhookDelivery.AbandonedReason
     if claim.payload is None:
-        delivery_abandon(claim=claim, reason=reasons.EVENT_PURGED, error="event purged")
-        return None
+        return _unsent(reasons.EVENT_PURGED, "event purged")
     if not claim.endpoint_enabled or not claim.url or not claim.secrets:
-        delivery_abandon(
-            claim=claim, reason=reasons.ENDPOINT_DISABLED, error="endpoint disabled"
-        )
-        return None
+        return _unsent(reasons.ENDPOINT_DISABLED, "endpoint disabled")
     try:
         # D26 again at send time (DNS may have changed); the POST connects only
         # to the addresses approved here.
         approved = urlsafety.check_url(claim.url)
     except urlsafety.UnresolvableHostError:
-        return delivery_record(
-            claim=claim,
-            verdict=Verdict.retry(),
-            status_code=None,
-            latency_ms=0,
-            error="dns error",
-            response_body="",
-        )
+        return _Outcome(Verdict.retry(), latency_ms=0, error="dns error")
     except urlsafety.UnsafeUrlError:
-        delivery_abandon(
-            claim=claim,
-            reason=reasons.UNSAFE_URL,
-            error="URL resolves to a non-public address",
-        )
-        return None
+        return _unsent(reasons.UNSAFE_URL, "URL resolves to a non-public address")
     body = build_body(claim.payload, claim.delivery_id)
     headers = signing.signature_headers(
         secrets_new_first=claim.secrets,
@@ -229,11 +278,10 @@ def deliver(*, delivery_id: str) -> Recorded | None:
         timeout=float(settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS),
         approved=approved,
     )
-    return delivery_record(
-        claim=claim,
-        verdict=classify(result),
+    return _Outcome(
+        classify(result),
         status_code=result.status_code,
         latency_ms=result.latency_ms,
         error=result.error,
-        response_body=result.body,
+        body=result.body,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 
@@ -45,8 +46,10 @@ def send_due_deliveries_task() -> int:
     """Beat (every 15 s): enqueue due pending deliveries without a live lease.
 
     This is what retries long-delayed deliveries and rescues those whose task
-    was lost or whose worker was killed mid-send (its lease ran out).
+    was lost or whose worker was killed mid-send (its lease ran out); one whose
+    worker died on its last try ends ``failed`` instead (D24).
     """
+    outbox.deliveries_interrupted_fail()
     ids = outbox.due_delivery_ids()
     for delivery_id in ids:
         webhook_delivery_send_task.delay(delivery_id)
@@ -55,9 +58,25 @@ def send_due_deliveries_task() -> int:
     return len(ids)
 
 
-@shared_task(name="webhooks.purge_old_events", ignore_result=True)
+# The purge works in committed batches and starts none after this budget, so
+# it ends well inside its soft limit and a webhook worker is never held long;
+# a run that used it all queues the rest at once, so a backlog drains in a
+# few runs instead of growing every day (D36). Both limits stay far below the
+# broker's visibility timeout (600 s), after which Redis would hand the task
+# to a second worker.
+PURGE_BUDGET_SECONDS = 40
+
+
+@shared_task(
+    name="webhooks.purge_old_events",
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=75,
+)
 def purge_old_events_task() -> dict[str, int]:
     """Daily: events after 30 days, delivery logs and answers after 90 (D36)."""
-    counts = outbox.events_purge()
+    counts = outbox.events_purge(deadline=time.monotonic() + PURGE_BUDGET_SECONDS)
     logger.info("purged webhook history: %s", counts)
+    if not counts["done"]:
+        purge_old_events_task.delay()
     return counts

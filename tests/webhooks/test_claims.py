@@ -86,3 +86,49 @@ def test_not_due_or_not_pending_is_not_claimed(pending, claim, result):
     )
     assert claim(delivery_id=str(delivery.pk), now=now) is None
     assert not WebhookAttempt.objects.exists()
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_a_lease_that_ran_out_is_claimed_again_only_while_tries_remain(
+    pending, claim, result, settings
+):
+    # A lease that ran out is an attempt that never reported back (a killed
+    # worker): it counts as a D24 try, so the row is not sent for ever.
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [60]  # two tries
+    delivery, _ = pending
+    now = timezone.now()
+    lease = timedelta(seconds=claims.LEASE_SECONDS)
+    assert claim(delivery_id=str(delivery.pk), now=now).attempt == 1
+    assert claim(delivery_id=str(delivery.pk), now=now + lease).attempt == 2
+    assert claim(delivery_id=str(delivery.pk), now=now + 2 * lease) is None
+    # A resend clears the lease: one more try, whatever the count.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(locked_until=None)
+    assert claim(delivery_id=str(delivery.pk), now=now + 2 * lease).attempt == 3
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_an_attempts_log_row_takes_one_result(pending, claim, result):
+    delivery, _ = pending
+    now = timezone.now()
+    got = claim(delivery_id=str(delivery.pk), now=now)
+    changes = {
+        "state": "delivered",
+        "next_attempt_at": None,
+        "last_status_code": 200,
+        "abandoned_reason": "",
+        "delivered_at": now,
+        "enqueued_at": None,
+    }
+    answer = {"status_code": 200, "latency_ms": 5, "error": "", "response_body": "ok"}
+    assert result(claim=got, changes=changes, attempt=answer, now=now) is True
+    # A second write for the same attempt (the sweeper ending a lease it read
+    # just before this result landed) cannot overwrite the real answer.
+    unknown = {
+        "status_code": None,
+        "latency_ms": None,
+        "error": claims.INTERRUPTED,
+        "response_body": "",
+    }
+    assert result(claim=got, changes=changes, attempt=unknown, now=now) is False
+    row = WebhookAttempt.objects.get(pk=got.attempt_row_id)
+    assert (row.status_code, row.error, row.response_body) == (200, "", "ok")

@@ -73,6 +73,9 @@ def delivery_output(delivery: WebhookDelivery) -> dict[str, Any]:
                 "status_code": a.status_code,
                 "latency_ms": a.latency_ms,
                 "error": a.error or None,
+                # D24/README: the first 2 KiB of the receiver's answer as kept
+                # ("" without an answer, and once cleared after 90 days, D36).
+                "response_body": a.response_body,
                 "at": iso(a.started_at),
             }
             for a in delivery.attempt_log.all()

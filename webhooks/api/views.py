@@ -48,6 +48,10 @@ class AttemptDoc(serializers.Serializer):
     latency_ms = serializers.IntegerField(allow_null=True)
     error = serializers.CharField(allow_null=True)
     at = serializers.DateTimeField()
+    response_body = serializers.CharField(
+        help_text="First 2 KiB of the receiver's answer (D24); \"\" if none, "
+        "or once 90 days have passed (D36)."
+    )
 
 
 class DeliveryDoc(serializers.Serializer):

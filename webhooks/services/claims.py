@@ -7,11 +7,15 @@ SQLite default (D30). Both give the same guarantees:
 * claim: a conditional UPDATE that matches only a ``pending``, due row
   without a live lease, so of any number of concurrent callers at most one
   gets it; it counts the attempt, takes the lease and writes the attempt's
-  log row, and commits before any network I/O.
+  log row, and commits before any network I/O. A lease that ran out means
+  its attempt never reported back (a killed worker); that attempt counts as
+  one of the D24 tries, so such a row is claimed again only while tries
+  remain (``outbox.deliveries_interrupted_fail`` ends it after the last).
 * result: the attempt's outcome and the delivery's next state; the delivery
   row changes only while this attempt still owns it (its counter and its
   lease unchanged: a resend or an endpoint disable clears the lease, so a
-  late result of an attempt in flight only fills in its own log row).
+  late result of an attempt in flight only fills in its own log row). A log
+  row takes one result: only while it still says ``INTERRUPTED``.
 
 Relaxed commits (``synchronous_commit`` off, for these two writes only): a
 database crash can forget the last fraction of a second of leases and
@@ -32,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
@@ -62,6 +67,11 @@ class Claim:
     lease: datetime
 
 
+def tries_allowed() -> int:
+    """Tries the D24 schedule gives a delivery: the first, then one per step."""
+    return len(settings.JOPAY_WEBHOOK_RETRY_SCHEDULE) + 1
+
+
 def _tables() -> dict[str, str]:
     return {
         "delivery": WebhookDelivery._meta.db_table,
@@ -80,7 +90,8 @@ claimed AS (
     UPDATE {delivery} SET attempts = attempts + 1, locked_until = %(lease)s,
                           updated_at = %(now)s
      WHERE id = %(id)s AND state = 'pending' AND next_attempt_at <= %(now)s
-       AND (locked_until IS NULL OR locked_until <= %(now)s)
+       AND (locked_until IS NULL
+            OR (locked_until <= %(now)s AND attempts < %(tries)s))
        AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id, attempts, event_id, endpoint_id
 ), logged AS (
@@ -100,7 +111,8 @@ WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
 logged AS (
     UPDATE {attempt} SET status_code = %(status_code)s, latency_ms = %(latency_ms)s,
                          error = %(error)s, response_body = %(response_body)s
-     WHERE id = %(attempt_row_id)s AND (SELECT v FROM relaxed) IS NOT NULL
+     WHERE id = %(attempt_row_id)s AND error = %(interrupted)s
+       AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 ), moved AS (
     UPDATE {delivery} SET state = %(state)s, next_attempt_at = %(next_attempt_at)s,
@@ -164,6 +176,7 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
             "now": now,
             "lease": lease,
             "interrupted": INTERRUPTED,
+            "tries": tries_allowed(),
         },
     )
     if row is None:
@@ -198,6 +211,7 @@ def _result_postgresql(
         "delivery_id": str(claim.delivery_id),
         "attempt": claim.attempt,
         "lease": claim.lease,
+        "interrupted": INTERRUPTED,
         "now": now,
     }
     _, moved = _execute_prepared(_RESULT_SQL.format(**_tables()), params)
@@ -222,7 +236,10 @@ def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
                 state=WebhookDelivery.State.PENDING,
                 next_attempt_at__lte=now,
             )
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+            .filter(
+                Q(locked_until__isnull=True)
+                | Q(locked_until__lte=now, attempts__lt=tries_allowed())
+            )
             .update(
                 attempts=F("attempts") + 1,
                 locked_until=lease,
@@ -265,7 +282,9 @@ def _result_portable(
         if v is not None or k not in ("delivered_at", "enqueued_at")
     }
     with _relaxed_commit():
-        WebhookAttempt.objects.filter(pk=claim.attempt_row_id).update(**attempt)
+        WebhookAttempt.objects.filter(
+            pk=claim.attempt_row_id, error=INTERRUPTED
+        ).update(**attempt)
         return bool(
             WebhookDelivery.objects.filter(
                 pk=claim.delivery_id, attempts=claim.attempt, locked_until=claim.lease

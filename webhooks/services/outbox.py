@@ -6,7 +6,9 @@ lease (``locked_until``), counts the attempt and logs it (``claims``). Two
 workers can therefore never send one delivery at the same time, a task that
 runs twice finds nothing to claim the second time, and a worker killed
 mid-send leaves a lease that simply runs out, after which the sweeper
-enqueues the row again (same ``delivery_id``).
+enqueues the row again (same ``delivery_id``). That unfinished attempt still
+counts as one of the D24 tries: after the last one the row is no longer
+claimed, and the sweeper ends it ``failed`` (``deliveries_interrupted_fail``).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import claims
-from .claims import INTERRUPTED, LEASE_SECONDS, Claim
+from .claims import INTERRUPTED, LEASE_SECONDS, Claim, tries_allowed
 from .endpoints import webhook_endpoint_disable
+from .purge import events_purge
 
 # The sweeper re-enqueues a due row only if no task was put on the broker for
 # it in this long: a lost task is rescued, a healthy backlog is not duplicated.
@@ -189,7 +192,12 @@ def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[
         WebhookDelivery.objects.filter(
             state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now
         )
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+        .filter(
+            Q(locked_until__isnull=True)
+            # A lease that ran out: its attempt never reported back. Sent
+            # again only while tries remain (as ``claims`` claims it).
+            | Q(locked_until__lte=now, attempts__lt=tries_allowed())
+        )
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
@@ -204,43 +212,60 @@ def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[
     return [str(pk) for pk in ids]
 
 
-def delivery_abandon(*, claim: Claim, reason: str, error: str) -> None:
-    """End a claimed delivery unsent (endpoint off, unsafe URL, purged event)."""
-    delivery_record(
-        claim=claim,
-        verdict=Verdict.abandon(reason, streak="none"),
-        status_code=None,
-        latency_ms=None,
-        error=error,
-        response_body="",
-    )
+def deliveries_interrupted_fail(
+    *, now: datetime | None = None, limit: int = 1000
+) -> int:
+    """End as ``failed`` the deliveries whose last D24 try never reported back.
 
-
-def events_purge(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete events older than 30 days and delivery logs older than 90 (D36).
-
-    A delivery outlives its event (its ``event`` becomes null), so the
-    attempt log stays readable in admin for the full 90 days. Returns counts.
+    A worker killed mid-send (SIGKILL, OOM, the hard time limit: no ``except``
+    runs) leaves its attempt "interrupted" and its lease to run out. The claim
+    sends such a row again only while tries remain, so a delivery whose worker
+    keeps dying would stay ``pending`` for ever; here its unfinished last try
+    is recorded as a failure through ``delivery_record``, which finds the
+    schedule spent, marks it ``failed`` and extends the endpoint's failing
+    streak. Ownership holds: the row moves only if that attempt still holds
+    its lease. Returns how many such rows it found.
     """
     now = now or timezone.now()
-    _, events = WebhookEvent.objects.filter(
-        created_at__lt=now - timedelta(days=30)
-    ).delete()
-    _, logs = WebhookDelivery.objects.filter(
-        created_at__lt=now - timedelta(days=90)
-    ).delete()
-    # Answers older than 90 days on a younger delivery (resent much later).
-    bodies = (
-        WebhookAttempt.objects.filter(started_at__lt=now - timedelta(days=90))
-        .exclude(response_body="")
-        .update(response_body="")
+    last_try = WebhookAttempt.objects.filter(
+        delivery=OuterRef("pk"), number=OuterRef("attempts")
+    ).values("pk")[:1]
+    rows = (
+        WebhookDelivery.objects.filter(
+            state=WebhookDelivery.State.PENDING,
+            next_attempt_at__lte=now,  # always true once claimed; the due index
+            locked_until__lte=now,
+            attempts__gte=tries_allowed(),
+        )
+        .annotate(attempt_row_id=Subquery(last_try))
+        .select_related("endpoint")
+        .order_by("locked_until")[:limit]
     )
-    return {
-        "events": events.get(WebhookEvent._meta.label, 0),
-        "deliveries": logs.get(WebhookDelivery._meta.label, 0),
-        "attempts": logs.get(WebhookAttempt._meta.label, 0),
-        "bodies_cleared": bodies,
-    }
+    found = 0
+    for delivery in rows:
+        claim = Claim(
+            delivery_id=str(delivery.pk),
+            attempt=delivery.attempts,
+            attempt_row_id=delivery.attempt_row_id,
+            payload=None,
+            endpoint_id=delivery.endpoint_id,
+            url="",
+            secrets=[],
+            endpoint_enabled=delivery.endpoint.enabled,
+            failing_since=delivery.endpoint.failing_since,
+            lease=delivery.locked_until,
+        )
+        delivery_record(
+            claim=claim,
+            verdict=Verdict.retry(),
+            status_code=None,
+            latency_ms=None,
+            error=INTERRUPTED,
+            response_body="",
+            now=now,
+        )
+        found += 1
+    return found
 
 
 __all__ = [
@@ -249,7 +274,7 @@ __all__ = [
     "Claim",
     "Recorded",
     "Verdict",
-    "delivery_abandon",
+    "deliveries_interrupted_fail",
     "delivery_claim",
     "delivery_record",
     "due_delivery_ids",

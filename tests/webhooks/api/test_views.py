@@ -225,6 +225,30 @@ def test_events_list_items_carry_deliveries_and_attempts(
     assert a["at"].endswith("Z")
 
 
+def test_events_list_attempts_show_the_kept_answer(api, partner, enabled, receiver):
+    # README "Webhooks" + D24: each attempt lists the first 2 KiB of the answer.
+    big = b"x" * 3000
+    receiver.program(
+        "/hook", Answer(500, body=b'{"error":"db down"}'), Answer(200, body=big)
+    )
+    delivery = emit(partner).deliveries.get()
+    deliver(delivery_id=str(delivery.pk))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now()
+    )
+    deliver(delivery_id=str(delivery.pk))
+    (item,) = api.get(EVENTS).json()["data"]
+    log = item["deliveries"][0]["attempt_log"]
+    assert [a["response_body"] for a in log] == ['{"error":"db down"}', "x" * 2048]
+
+
+def test_events_schema_documents_the_attempts_answer(client, db):
+    schema = client.get("/api/v1/schema?format=json").json()
+    attempt = schema["components"]["schemas"]["AttemptDoc"]
+    assert "response_body" in attempt["properties"]
+    assert "response_body" in attempt["required"]
+
+
 def test_events_list_pages_newest_first_with_a_cursor(api, partner):
     events = [emit(partner) for _ in range(5)]
     first = api.get(EVENTS, {"limit": 2}).json()

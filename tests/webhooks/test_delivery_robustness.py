@@ -1,0 +1,183 @@
+"""An attempt always ends in the log and the D24 schedule always ends: a hostile
+``Retry-After``, a crash after the claim, a worker that keeps dying."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
+
+from webhooks import delivery as delivery_module
+from webhooks.delivery import _retry_after, deliver
+from webhooks.models import WebhookDelivery
+from webhooks.services.outbox import (
+    INTERRUPTED,
+    RETRY_AFTER_CAP_SECONDS,
+    delivery_claim,
+    due_delivery_ids,
+)
+from webhooks.tasks import send_due_deliveries_task
+
+from .conftest import Answer, emit, make_due
+
+HUGE = "9" * 5000  # past int()'s 4 300-digit limit
+
+
+@pytest.fixture
+def setup(partner, endpoint_for):
+    return endpoint_for(partner)
+
+
+def _send(delivery):
+    return deliver(delivery_id=str(delivery.pk))
+
+
+def _seconds_until(when) -> float:
+    return (when - timezone.now()).total_seconds()
+
+
+# --- Retry-After (bug: isdigit() accepts "²", int() refuses 5000 digits) -----
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120),
+        (" 120 ", 120),
+        ("0000000000000000000120", 120),  # leading zeros are still 120
+        ("99999999999999999999", RETRY_AFTER_CAP_SECONDS),
+        (HUGE, RETRY_AFTER_CAP_SECONDS),
+        ("²", None),
+        ("١٢٠", None),  # Arabic-Indic digits: str.isdigit() but not HTTP
+        ("1e5", None),
+        ("-5", None),
+        ("Mon, 01 Jan 99999999999999999999999 00:00:00 GMT", None),  # OverflowError
+        ("Mon, 01 Jan 2026 00:00:00 +99999999999999999999", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_takes_only_ascii_seconds_or_a_date_and_never_raises(
+    value, expected
+):
+    assert _retry_after(value) == expected
+
+
+@pytest.mark.parametrize("value", [HUGE, "²"])
+def test_a_hostile_retry_after_still_records_the_attempt(
+    partner, setup, receiver, value
+):
+    receiver.program("/hook", Answer(503, headers={"Retry-After": value}))
+    delivery = emit(partner).deliveries.get()
+    recorded = _send(delivery)
+    assert recorded.state == "pending"
+    delivery.refresh_from_db()
+    assert delivery.locked_until is None
+    assert delivery.attempt_log.get().status_code == 503
+    if value == HUGE:  # "longer than anything": capped at a day (D24)
+        assert _seconds_until(delivery.next_attempt_at) == pytest.approx(
+            RETRY_AFTER_CAP_SECONDS, abs=5
+        )
+    else:  # ignored: the schedule's first step, 1 min ±10 %
+        assert 50 < _seconds_until(delivery.next_attempt_at) < 70
+
+
+# --- A crash after the claim is a retryable failure (D24) -----
+
+
+def _crash_in_post(monkeypatch, exc: BaseException) -> None:
+    def post(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(delivery_module, "post", post)
+
+
+@pytest.mark.parametrize(
+    "exc", [SoftTimeLimitExceeded(), RuntimeError("secret https://x/?t=1")]
+)
+def test_an_attempt_that_crashes_after_its_claim_is_a_retryable_failure(
+    partner, setup, receiver, monkeypatch, exc
+):
+    endpoint, _ = setup
+    _crash_in_post(monkeypatch, exc)
+    delivery = emit(partner).deliveries.get()
+    recorded = _send(delivery)
+    assert recorded.state == "pending"
+    assert recorded.countdown is not None  # the 1 min retry goes on the broker
+    delivery.refresh_from_db()
+    assert delivery.locked_until is None  # not left for the sweeper's lease path
+    assert 50 < _seconds_until(delivery.next_attempt_at) < 70
+    attempt = delivery.attempt_log.get()
+    assert attempt.error == f"internal error: {type(exc).__name__}"  # no message
+    assert attempt.status_code is None
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is not None  # the 5-day clock runs (D24)
+    assert due_delivery_ids() == []  # not re-sent a minute later by the sweeper
+
+
+def test_a_delivery_that_keeps_crashing_ends_failed(
+    partner, setup, receiver, monkeypatch, settings
+):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [60, 60]  # three tries
+    _crash_in_post(monkeypatch, SoftTimeLimitExceeded())
+    delivery = emit(partner).deliveries.get()
+    states = []
+    for _ in range(3):
+        states.append(_send(delivery).state)
+        make_due(delivery)
+    assert states == ["pending", "pending", "failed"]
+    assert _send(delivery) is None
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("failed", 3)
+
+
+# --- A worker that dies mid-send (SIGKILL: no except runs) -----
+
+
+def test_a_delivery_whose_worker_keeps_dying_ends_failed(
+    partner, setup, receiver, settings
+):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [60, 60]  # three tries
+    endpoint, _ = setup
+    delivery = emit(partner).deliveries.get()
+    past = timezone.now() - timedelta(minutes=2)
+    for number in (1, 2, 3):
+        claim = delivery_claim(delivery_id=str(delivery.pk))
+        assert claim.attempt == number  # ...and the worker is killed
+        # Time travel past the lease and the sweeper's re-enqueue guard.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            locked_until=past, enqueued_at=past
+        )
+        expected = [str(delivery.pk)] if number < 3 else []
+        assert due_delivery_ids() == expected
+    # The third try was the last: no fourth send, and the sweeper ends it.
+    assert delivery_claim(delivery_id=str(delivery.pk)) is None
+    assert send_due_deliveries_task.run() == 0
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("failed", 3)
+    assert delivery.locked_until is None
+    log = list(delivery.attempt_log.values_list("number", "error"))
+    assert log == [(1, INTERRUPTED), (2, INTERRUPTED), (3, INTERRUPTED)]
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is not None
+    assert receiver.received() == []
+
+
+def test_a_resend_after_the_last_try_died_is_sent_once(
+    partner, setup, receiver, settings
+):
+    from webhooks.services import webhook_delivery_resend
+
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = []  # one try
+    delivery = emit(partner).deliveries.get()
+    delivery_claim(delivery_id=str(delivery.pk))  # ...and the worker is killed
+    past = timezone.now() - timedelta(minutes=2)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(locked_until=past)
+    send_due_deliveries_task.run()
+    delivery.refresh_from_db()
+    assert delivery.state == "failed"
+    webhook_delivery_resend(delivery=delivery)  # clears the lease: one more try
+    assert _send(delivery).state == "delivered"
+    assert receiver.received()[0].headers["x-jopay-delivery-attempt"] == "2"

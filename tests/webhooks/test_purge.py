@@ -1,0 +1,135 @@
+"""The D36 purge works in committed batches, so no backlog is too big for it."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+
+from jopay_project.celery import app
+from webhooks import tasks
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from webhooks.services.outbox import events_purge
+
+from .conftest import emit
+
+POSTGRES_MAX_PARAMS = 65_535
+
+
+def _old_events(partner, count: int, *, days: int = 31) -> list[WebhookEvent]:
+    when = timezone.now() - timedelta(days=days)
+    return WebhookEvent.objects.bulk_create(
+        (
+            WebhookEvent(
+                partner=partner,
+                test_mode=False,
+                type=WebhookEvent.Type.REQUEST_EXPIRED,
+                payload={"event": "request.expired"},
+                created_at=when,
+            )
+            for _ in range(count)
+        ),
+        batch_size=5000,
+    )
+
+
+def test_purge_of_more_old_events_than_one_statement_can_bind(partner, endpoint_for):
+    # One delete() made Django null the deliveries' event in one UPDATE with a
+    # parameter per event: PostgreSQL refuses more than 65 535 and the whole
+    # purge rolled back, every day (D36).
+    endpoint, _ = endpoint_for(partner)
+    old = _old_events(partner, POSTGRES_MAX_PARAMS + 1000)
+    kept_logs = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(event=e, endpoint=endpoint, partner=partner, test_mode=False)
+        for e in old[:3]
+    )
+    recent = emit(partner)
+    counts = events_purge()
+    assert counts["events"] == len(old)
+    assert counts["done"] is True
+    assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+    # The deliveries outlive their events (logs are kept 90 days).
+    assert set(
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in kept_logs]).values_list(
+            "event_id", flat=True
+        )
+    ) == {None}
+
+
+def _old_delivery_with_answer(
+    partner, endpoint, *, created_days: int, answer_days: int
+):
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        partner=partner,
+        test_mode=False,
+        created_at=now - timedelta(days=created_days),
+        state="delivered",
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        started_at=now - timedelta(days=answer_days),
+        status_code=200,
+        response_body="ok",
+    )
+    return delivery
+
+
+def test_purge_batches_events_logs_and_answers(partner, endpoint_for):
+    endpoint, _ = endpoint_for(partner)
+    _old_events(partner, 5)
+    gone = [
+        _old_delivery_with_answer(partner, endpoint, created_days=91, answer_days=91)
+        for _ in range(3)
+    ]
+    resent = [
+        _old_delivery_with_answer(partner, endpoint, created_days=60, answer_days=91)
+        for _ in range(5)
+    ]
+    fresh = _old_delivery_with_answer(
+        partner, endpoint, created_days=60, answer_days=60
+    )
+    counts = events_purge(batch_size=2)
+    assert counts == {
+        "events": 5,
+        "deliveries": 3,
+        "attempts": 3,
+        "bodies_cleared": 5,
+        "done": True,
+    }
+    assert not WebhookDelivery.objects.filter(pk__in=[d.pk for d in gone]).exists()
+    bodies = WebhookAttempt.objects.filter(delivery__in=resent)
+    assert set(bodies.values_list("response_body", flat=True)) == {""}
+    assert fresh.attempt_log.get().response_body == "ok"
+
+
+def test_purge_starts_no_batch_after_its_deadline(partner):
+    _old_events(partner, 3)
+    counts = events_purge(batch_size=2, deadline=time.monotonic() - 1)
+    assert (counts["events"], counts["done"]) == (0, False)
+    assert events_purge(batch_size=2)["events"] == 3
+
+
+def test_purge_task_is_time_limited_and_queues_the_rest(partner, monkeypatch):
+    task = app.tasks["webhooks.purge_old_events"]
+    assert task.soft_time_limit is not None
+    assert tasks.PURGE_BUDGET_SECONDS < task.soft_time_limit < task.time_limit
+    assert task.time_limit < 600  # the broker's visibility timeout
+    queued = []
+    monkeypatch.setattr(task, "delay", lambda: queued.append(True))
+    _old_events(partner, 3)
+    monkeypatch.setattr(tasks, "PURGE_BUDGET_SECONDS", -1)  # out of time at once
+    assert task.run()["done"] is False
+    assert queued == [True]
+    monkeypatch.setattr(tasks, "PURGE_BUDGET_SECONDS", 40)
+    assert task.run() == {
+        "events": 3,
+        "deliveries": 0,
+        "attempts": 0,
+        "bodies_cleared": 0,
+        "done": True,
+    }
+    assert queued == [True]
