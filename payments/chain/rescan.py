@@ -142,14 +142,18 @@ def rescan_request_window(
 
     wanted = {(request.receiving_address, request.usdc_micro)}
     for chunk_start in range(from_block, stop + 1, chunk_blocks):
+        chunk_end = min(chunk_start + chunk_blocks - 1, stop)
+        # Only as far as the node answering holds (see the watcher): ``[]``
+        # from a node behind the window's end must not read as "not found".
+        found, held = client.transfer_logs_held(
+            token=chain.usdc_address,
+            from_block=chunk_start,
+            to_block=chunk_end,
+            recipients=[request.receiving_address],
+        )
         logs = [
             log
-            for log in client.transfer_logs(
-                token=chain.usdc_address,
-                from_block=chunk_start,
-                to_block=min(chunk_start + chunk_blocks - 1, stop),
-                recipients=[request.receiving_address],
-            )
+            for log in found
             if (log.to_address, to_micro(log.value, chain.decimals)) in wanted
         ]
         times = block_times(client, chain, logs, wanted)
@@ -182,6 +186,10 @@ def rescan_request_window(
             except (RpcUnavailable, RpcError):
                 return result  # stays attached; the re-check carries on (D20)
             result.outcome = verified.outcome
+            return result
+        if held < chunk_end:
+            # Carry on from the first block the node has not shown, later.
+            result.outcome, result.next_from_block = "continued", held + 1
             return result
 
     if stop < to_block:

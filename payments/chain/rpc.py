@@ -7,14 +7,10 @@ most ``STALE_AFTER_SECONDS`` old, so a lagging node never turns "not yet seen"
 into a verdict. An endpoint that is down, wrong or stale is skipped for the
 rest of the client's life (a client lives for one task run or one API call).
 
-Failures are two exceptions, both ``JoPayError`` so an API view that needs the
-chain synchronously renders them as the registry says:
-
-* ``RpcUnavailable`` (503 ``rpc_unavailable``): no endpoint could be used.
-* ``RpcError`` (500 ``rpc_error``): an endpoint answered, but the call failed.
-
-Their messages never carry RPC URLs (they may embed provider API keys); the
-detail is logged.
+Failures are ``RpcUnavailable`` (no endpoint could be used) and ``RpcError``
+(an endpoint answered, but the call failed or the answer was malformed), from
+``errors.py``. Every answer is shape-checked inside the call (``logs.py``), so
+a malformed one fails over like an error, and nothing else escapes.
 """
 
 from __future__ import annotations
@@ -25,26 +21,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import (
-    BadResponseFormat,
-    ProviderConnectionError,
-    RequestTimedOut,
-    TooManyRequests,
-    TransactionNotFound,
-    Web3Exception,
-)
+from web3.exceptions import TransactionNotFound
 
-from jopay_project.errors import ErrorCode, JoPayError
-
+from .errors import BAD_ANSWER, UNREACHABLE, RpcError, RpcUnavailable
 from .logs import (
     TRANSFER_TOPIC_HEX,
+    BlockHead,
     TransferLog,
     address_topic,
+    block_head,
+    check_receipt,
     decode_transfer,
-    hex_text,
+    uint,
 )
 
 if TYPE_CHECKING:
@@ -60,43 +50,7 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 # eth_getLogs topic filters get long; keep each OR-list of recipients bounded.
 MAX_ADDRESSES_PER_FILTER = 200
 
-# The endpoint itself is unusable (down, timing out, rate limiting us): fail over.
-_UNREACHABLE = (
-    requests.exceptions.RequestException,
-    ProviderConnectionError,
-    RequestTimedOut,
-    TooManyRequests,
-    BadResponseFormat,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-class RpcUnavailable(JoPayError):  # noqa: N818 (names from the brief / registry)
-    """No RPC endpoint of the chain is reachable, fresh and on the right chain."""
-
-    code = ErrorCode.RPC_UNAVAILABLE
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__()
-        self.detail = detail
-
-
-class RpcError(JoPayError):
-    """An endpoint answered, but the call failed (a JSON-RPC error, bad data)."""
-
-    code = ErrorCode.RPC_ERROR
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__()
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class BlockHead:
-    number: int
-    hash: str
-    timestamp: int
+__all__ = ["BlockHead", "ChainClient", "RpcError", "RpcUnavailable"]
 
 
 @dataclass
@@ -125,6 +79,8 @@ class ChainClient:
     used_url: str | None = field(init=False, default=None)
     # The widest eth_getLogs span the node accepted after refusing a wider one.
     _log_span: int | None = field(init=False, default=None, repr=False)
+    # Index of the endpoint that answered the last call.
+    _answered: int = field(init=False, default=-1, repr=False)
 
     def __post_init__(self) -> None:
         urls = [u for u in (self.chain.rpc_urls or []) if isinstance(u, str) and u]
@@ -166,26 +122,31 @@ class ChainClient:
                 endpoint.problem = f"wrong chain id {chain_id}"
                 return
             if not self.chain.is_local:
-                head = endpoint.w3.eth.get_block("latest")
-                age = time.time() - int(head["timestamp"])
+                head = block_head(endpoint.w3.eth.get_block("latest"))
+                age = time.time() - head.timestamp
                 if age > self.stale_after:
                     endpoint.problem = f"stale head ({int(age)} s old)"
                     return
-        except (*_UNREACHABLE, Web3Exception, ValueError) as exc:
+        except (*UNREACHABLE, *BAD_ANSWER) as exc:
+            # A head without a timestamp proves no freshness: as unusable as down.
             endpoint.problem = f"probe failed: {type(exc).__name__}"
             return
         endpoint.usable = True
 
-    def _call(self, what: str, fn: Callable[[Web3], T]) -> T:
+    def _call(
+        self, what: str, fn: Callable[[Web3], T], *, only: _Endpoint | None = None
+    ) -> T:
+        """``fn`` on the first usable endpoint that answers (on ``only``, if given)."""
         rpc_failure: str | None = None
-        for endpoint in self._endpoints:
+        for endpoint in self._endpoints if only is None else [only]:
+            number = self._endpoints.index(endpoint)
             if not endpoint.probed:
                 self._probe(endpoint)
                 if not endpoint.usable:
                     logger.warning(
                         "chain %s: skipping RPC #%d (%s)",
                         self.chain.chain_id,
-                        self._endpoints.index(endpoint),
+                        number,
                         endpoint.problem,
                     )
             if not endpoint.usable:
@@ -193,29 +154,30 @@ class ChainClient:
             self._set_timeout(endpoint)
             try:
                 result = fn(endpoint.w3)
-            except _UNREACHABLE as exc:
+            except UNREACHABLE as exc:
                 endpoint.usable = False
                 endpoint.problem = f"{what}: {type(exc).__name__}"
                 logger.warning(
                     "chain %s: RPC #%d unreachable during %s (%s)",
                     self.chain.chain_id,
-                    self._endpoints.index(endpoint),
+                    number,
                     what,
                     type(exc).__name__,
                 )
                 continue
-            except (Web3Exception, ValueError, KeyError, TypeError) as exc:
-                # The node answered with an error: another node may still answer.
+            except BAD_ANSWER as exc:
+                # An error or a malformed answer: another node may still answer.
                 rpc_failure = f"{what}: {type(exc).__name__}: {exc}"[:300]
                 logger.warning(
                     "chain %s: RPC #%d error during %s: %s",
                     self.chain.chain_id,
-                    self._endpoints.index(endpoint),
+                    number,
                     what,
                     rpc_failure,
                 )
                 continue
             self.used_url = endpoint.url
+            self._answered = number
             return result
         if rpc_failure is not None:
             raise RpcError(rpc_failure)
@@ -224,24 +186,16 @@ class ChainClient:
 
     # -- calls -------------------------------------------------------------------
     def head(self) -> BlockHead:
-        block = self._call(
-            "eth_getBlockByNumber", lambda w3: w3.eth.get_block("latest")
-        )
-        return BlockHead(
-            number=int(block["number"]),
-            hash=hex_text(block["hash"]),
-            timestamp=int(block["timestamp"]),
+        return self._call(
+            "eth_getBlockByNumber", lambda w3: block_head(w3.eth.get_block("latest"))
         )
 
     def block_number(self) -> int:
-        return int(self._call("eth_blockNumber", lambda w3: w3.eth.block_number))
+        return self._call("eth_blockNumber", lambda w3: uint(w3.eth.block_number))
 
     def block(self, number: int) -> BlockHead:
-        block = self._call("eth_getBlockByNumber", lambda w3: w3.eth.get_block(number))
-        return BlockHead(
-            number=int(block["number"]),
-            hash=hex_text(block["hash"]),
-            timestamp=int(block["timestamp"]),
+        return self._call(
+            "eth_getBlockByNumber", lambda w3: block_head(w3.eth.get_block(number))
         )
 
     def receipt(self, tx_hash: str) -> Any | None:
@@ -249,9 +203,11 @@ class ChainClient:
 
         def get(w3: Web3) -> Any | None:
             try:
-                return w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+                receipt = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
             except TransactionNotFound:
                 return None
+            check_receipt(receipt)
+            return receipt
 
         return self._call("eth_getTransactionReceipt", get)
 
@@ -259,6 +215,44 @@ class ChainClient:
         self, *, token: str, from_block: int, to_block: int, recipients: Iterable[str]
     ) -> list[TransferLog]:
         """``Transfer`` logs of ``token`` to any of ``recipients`` in a block range."""
+        return self._transfer_logs(token, from_block, to_block, recipients, [])
+
+    def transfer_logs_held(
+        self, *, token: str, from_block: int, to_block: int, recipients: Iterable[str]
+    ) -> tuple[list[TransferLog], int]:
+        """``transfer_logs`` only as far as the answering node is known to hold.
+
+        Returns the logs and ``held``: ``to_block``, or the lower block the
+        node stops at (below ``from_block`` when it holds none of the range;
+        logs above ``held`` are left out). eth_getLogs answers ``[]`` past the
+        node's own head, so the node's latest block is read first and the logs
+        only up to it: a node that showed block N before answering has covered
+        N. A query answered by another endpoint (failover mid-range) is held
+        to that endpoint's latest block, read after it.
+        """
+        held = min(to_block, self.head().number)
+        first = self._answered
+        answered: list[tuple[int, int, int]] = []  # (endpoint, from, to)
+        logs = self._transfer_logs(token, from_block, held, recipients, answered)
+        for other in {number for number, _, _ in answered} - {first}:
+            top = self._call(
+                "eth_getBlockByNumber",
+                lambda w3: block_head(w3.eth.get_block("latest")).number,
+                only=self._endpoints[other],
+            )
+            for number, start, end in answered:
+                if number == other and end > top:
+                    held = min(held, max(top, start - 1))
+        return [t for t in logs if t.block_number <= held], held
+
+    def _transfer_logs(
+        self,
+        token: str,
+        from_block: int,
+        to_block: int,
+        recipients: Iterable[str],
+        answered: list[tuple[int, int, int]],
+    ) -> list[TransferLog]:
         wanted = sorted({address_topic(a) for a in recipients})
         logs: list[TransferLog] = []
         for i in range(0, len(wanted), MAX_ADDRESSES_PER_FILTER):
@@ -270,12 +264,14 @@ class ChainClient:
                     wanted[i : i + MAX_ADDRESSES_PER_FILTER],
                 ],
             }
-            raw = self._logs_in_range(params, from_block, to_block)
+            raw = self._logs_in_range(params, from_block, to_block, answered)
             logs.extend(t for t in map(decode_transfer, raw) if t is not None)
         logs.sort(key=lambda t: (t.block_number, t.log_index))
         return logs
 
-    def _logs_in_range(self, params: dict, from_block: int, to_block: int) -> list:
+    def _logs_in_range(
+        self, params: dict, from_block: int, to_block: int, answered: list
+    ) -> list:
         """``eth_getLogs`` over the range, halving the span while nodes refuse it.
 
         Providers cap a query's block range or result count (some at 500 or
@@ -283,7 +279,7 @@ class ChainClient:
         would stall the watcher on that chunk for good. The span that worked
         is kept for the rest of this client's queries. A one-block query that
         still fails raises: that is not a range problem (at most log2(span)
-        extra calls).
+        extra calls). Each answered query is noted in ``answered``.
         """
         found: list = []
         start = from_block
@@ -304,5 +300,6 @@ class ChainClient:
                 span = (span + 1) // 2
                 self._log_span = span
                 continue
+            answered.append((self._answered, start, end))
             start = end + 1
         return found

@@ -132,7 +132,9 @@ def verify_transfer(
     if receipt is None or receipt.get("blockNumber") is None:
         return Verdict(PENDING, NO_RECEIPT)
     block_number = int(receipt["blockNumber"])
-    head = client.block_number()
+    # Confirmations count from a block the node has shown, not from
+    # eth_blockNumber: behind a balancer that may be another backend's claim.
+    head = client.head().number
     confirmations = max(head - block_number + 1, 0)
     if confirmations < chain.confirmations:
         return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)

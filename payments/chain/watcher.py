@@ -22,6 +22,24 @@ can pay a request created at most ``CREATED_AT_SKEW`` after it was mined
 grace is not before it, including an ``expired`` request, which D16 lets go to
 ``paid``. So a catch-up after an outage longer than the grace still pays the
 requests that were paid on time.
+
+The cursor never moves past the last block the node answering the logs is
+known to hold (D19, D36). ``eth_getLogs`` answers ``[]`` for a range past the
+answering node's own head (anvil and many providers do), and nodes disagree
+on the head: after a failover between URLs, or behind one load-balanced URL.
+D19 lets a node be 60 s behind, hundreds of blocks on a fast chain and far
+beyond the reorg margin, so scanning to another node's head would lose those
+blocks for good. So ``ChainClient.transfer_logs_held`` reads the answering
+endpoint's latest block before each chunk's logs (one cheap call per chunk)
+and queries only up to it: a node that has shown block N covers N in its
+next answer. A query that failed over to another endpoint is held to that
+endpoint's latest block, read right after it. When the node stops short of
+the chunk, the cursor stops there and the next run carries on; the reorg
+margin (D36) is unchanged. Limits: in that failover case, blocks the node
+imports between answering and the check are covered only by the margin's
+re-read; behind a balancer that routes each HTTP request to any backend, the
+check and the logs can meet different backends, which no separate call can
+detect (an L4 balancer keeps web3's keep-alive connection on one backend).
 """
 
 from __future__ import annotations
@@ -68,11 +86,12 @@ def _apply_chunk(
     chain: Chain,
     logs: list[TransferLog],
     *,
-    chunk_end: int,
+    held: int,
     times: dict[int, datetime],
     now: datetime,
 ) -> list[str]:
-    """Attach matches and move the cursor, in one transaction. Returns attached ids."""
+    """Attach matches and move the cursor (forward only) to ``held``, in one
+    transaction. Returns attached ids."""
     attached: list[str] = []
     with transaction.atomic():
         row = Chain.objects.select_for_update().get(pk=chain.pk)
@@ -85,8 +104,8 @@ def _apply_chunk(
                 continue
             if attach_found(chain, log, request, mined_at=mined_at, now=now):
                 attached.append(str(request.pk))
-        if row.last_scanned_block is None or chunk_end > row.last_scanned_block:
-            row.last_scanned_block = chunk_end
+        if row.last_scanned_block is None or held > row.last_scanned_block:
+            row.last_scanned_block = held
             row.save(update_fields=["last_scanned_block", "updated_at"])
         chain.last_scanned_block = row.last_scanned_block
     return attached
@@ -104,8 +123,9 @@ def scan_chain(
 
     Guarantees: the first scan of a chain without a cursor starts at the head
     minus the reorg margin, never at genesis (D34); the cursor only moves
-    forward and is saved with its chunk's attaches; a second run over the same
-    blocks changes nothing. Raises ``RpcUnavailable`` / ``RpcError`` when the
+    forward, never past a block the node answering the logs holds (module
+    docstring), and is saved with its chunk's attaches; a second run over the
+    same blocks changes nothing. Raises ``RpcUnavailable`` / ``RpcError`` when the
     chain cannot be read (the cursor then stays where the last chunk left it).
     """
     from payments.proofs.services import proof_verify
@@ -116,7 +136,9 @@ def scan_chain(
         result.skipped = "not configured"
         return result
     client = client or ChainClient(chain)
-    head = client.block_number()
+    # A block the node has shown, not eth_blockNumber: behind a balancer that
+    # may be another backend's claim, and ``start`` must exist (``since``).
+    head = client.head().number
     margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
     if chain.last_scanned_block is not None and chain.last_scanned_block > head:
         # The node is behind our cursor: a restarted dev chain, or a node
@@ -151,21 +173,19 @@ def scan_chain(
         result.chunks += 1
         # Re-read per chunk: a long catch-up sees requests created meanwhile.
         wanted = watched(chain, since=since)
-        logs: list[TransferLog] = []
-        if wanted:
-            logs = client.transfer_logs(
-                token=chain.usdc_address,
-                from_block=chunk_start,
-                to_block=chunk_end,
-                recipients={address for address, _ in wanted},
-            )
+        # Even with nothing watched: a request created next minute can be paid
+        # in a block past this node's head, so the cursor must not pass it.
+        logs, held = client.transfer_logs_held(
+            token=chain.usdc_address,
+            from_block=chunk_start,
+            to_block=chunk_end,
+            recipients={address for address, _ in wanted},
+        )
         result.logs += len(logs)
         times = block_times(client, chain, logs, wanted)
         # A long catch-up takes minutes: each chunk stamps its own time.
         chunk_now = fixed_now or timezone.now()
-        attached = _apply_chunk(
-            chain, logs, chunk_end=chunk_end, times=times, now=chunk_now
-        )
+        attached = _apply_chunk(chain, logs, held=held, times=times, now=chunk_now)
         result.attached.extend(attached)
         for request_id in attached:
             # Verify now, outside the chunk's transaction; if the node fails
@@ -182,6 +202,17 @@ def scan_chain(
                 continue
             if outcome.outcome == "verified":
                 result.verified.append(request_id)
+        if held < chunk_end:
+            logger.warning(
+                "watcher: chain %s: the node answering holds blocks up to %s, "
+                "not %s; the rest waits for the next run",
+                chain.chain_id,
+                held,
+                chunk_end,
+            )
+            result.to_block = held
+            result.blocks = max(held - start + 1, 0)
+            break
     return result
 
 

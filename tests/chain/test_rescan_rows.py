@@ -22,6 +22,7 @@ from payments.models import PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.services.rescans import (
     MAX_RUNS_WITHOUT_PROGRESS,
+    NO_PROGRESS_DELAY_SECONDS,
     RESCAN_LEASE,
     RESUME_AFTER,
     rescan_args,
@@ -265,3 +266,29 @@ def test_a_rescan_that_never_moves_on_is_given_up_with_an_error(owed, caplog):
     assert claim is None
     assert not RequestRescan.objects.exists()
     assert "given up after 48 runs without progress" in caplog.text
+
+
+def test_a_continuation_that_did_not_move_on_waits_and_counts(
+    owed, django_capture_on_commit_callbacks
+):
+    """The node answering had not reached the blocks yet: the run carries on
+    from the same block, later (at once, the 48-run cap would pass in
+    seconds), and it counts against the cap; progress resets the count."""
+    pr, row = owed
+    RequestRescan.objects.filter(pk=row.pk).update(next_from_block=50, to_block=90)
+    claim = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+
+    with django_capture_on_commit_callbacks() as sent:
+        rescan_finish(claim=claim, next_from_block=50, to_block=90, now=timezone.now())
+
+    row.refresh_from_db()
+    assert row.runs == 1
+    assert row.enqueued_at > timezone.now() + timedelta(seconds=20)
+    [callback] = [cb for cb in sent if hasattr(cb, "task_name")]
+    assert callback.args == rescan_args(pr.pk, CHAIN_ID)
+    assert callback.countdown == NO_PROGRESS_DELAY_SECONDS
+
+    claim = rescan_claim(request_id=pr.pk, chain_id=CHAIN_ID, now=timezone.now())
+    rescan_finish(claim=claim, next_from_block=60, to_block=90, now=timezone.now())
+    row.refresh_from_db()
+    assert (row.runs, row.next_from_block) == (0, 60)

@@ -378,8 +378,8 @@ class _ForkedReceipts:
     def receipt(self, tx_hash):
         return {**self.client.receipt(tx_hash), "blockHash": "0x" + "ab" * 32}
 
-    def block_number(self):
-        return self.client.block_number()
+    def head(self):
+        return self.client.head()
 
     def block(self, number):
         return self.client.block(number)

@@ -46,6 +46,9 @@ RESUME_BATCH = 500
 # own retries (6, backing off to 10 min) and the resume beat, about three
 # hours of a chain that keeps failing.
 MAX_RUNS_WITHOUT_PROGRESS = 48
+# A continuation that did not move on (the node answering had not reached the
+# blocks yet) waits this long: run at once, 48 of them pass in seconds.
+NO_PROGRESS_DELAY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,10 @@ def rescan_args(request_id: uuid.UUID | str, chain_id: int) -> tuple:
     return (str(request_id), chain_id, None, None, True)
 
 
-def _enqueue(request_id: uuid.UUID | str, chain_id: int) -> None:
-    enqueue_on_commit(_task(), *rescan_args(request_id, chain_id))
+def _enqueue(
+    request_id: uuid.UUID | str, chain_id: int, *, countdown: float | None = None
+) -> None:
+    enqueue_on_commit(_task(), *rescan_args(request_id, chain_id), countdown=countdown)
 
 
 def rescans_schedule(*, request: PaymentRequest, now: datetime) -> list[int]:
@@ -190,15 +195,18 @@ def rescan_finish(
         if next_from_block is None:
             _mine(claim).delete()
             return False
+        progressed = claim.from_block is None or next_from_block > claim.from_block
+        delay = None if progressed else NO_PROGRESS_DELAY_SECONDS
         moved = _mine(claim).update(
             next_from_block=next_from_block,
             to_block=to_block,
             locked_until=None,
-            enqueued_at=now,
-            runs=0,  # it moved on: only runs that do not count against the cap
+            enqueued_at=now + timedelta(seconds=delay or 0),
+            # Only runs that do not move the scan on count against the cap.
+            runs=0 if progressed else F("runs"),
         )
         if moved:
-            _enqueue(claim.request_id, claim.chain_id)
+            _enqueue(claim.request_id, claim.chain_id, countdown=delay)
         return bool(moved)
 
 
