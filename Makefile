@@ -15,7 +15,7 @@ help:
 	@echo "make test        run pytest on PostgreSQL + Redis (PYTEST_ARGS='-x tests/...')"
 	@echo "make lint        ruff check ."
 	@echo "make resilience  live tests in tests/resilience (pytest -m live)"
-	@echo "make clean       stop throwaway services and remove .run"
+	@echo "make clean       stop throwaway services, remove their data and .run"
 
 install:
 	@bash scripts/bootstrap.sh
@@ -50,5 +50,5 @@ resilience: install
 	.venv/bin/pytest -m live tests/resilience $(PYTEST_ARGS)
 
 clean:
-	@bash scripts/services.sh stop
+	@bash scripts/services.sh clean
 	rm -rf .run

@@ -7,10 +7,12 @@ a committed caller).
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jopay_project.settings")
 
@@ -39,3 +41,21 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=17),
     },
 }
+
+
+logger = logging.getLogger(__name__)
+
+
+@beat_init.connect
+def refresh_fx_rates_on_beat_start(sender=None, **kwargs) -> None:
+    """Send the FX refresh once when beat starts (also ``worker -B``).
+
+    Beat first runs an interval task one interval after it starts, so a fresh
+    deploy would have no rate for 30 minutes and every create would answer
+    ``fx_unavailable`` (D14). A failed send only costs that head start.
+    """
+    task = app.conf.beat_schedule["refresh-fx-rates"]["task"]
+    try:
+        app.send_task(task)
+    except Exception:
+        logger.exception("beat: could not send %s at start-up", task)

@@ -81,6 +81,32 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     return raw.rstrip("/")
 
 
+def env_url_list(
+    name: str, default: list[str] | None = None, *, schemes: tuple[str, ...]
+) -> list[str]:
+    """A comma-separated list of URLs, each with one of ``schemes`` and a host."""
+    urls = env_list(name, default)
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ImproperlyConfigured(
+                f"{name} entries must be {'/'.join(schemes)} URLs with a host, "
+                f"not {url!r}"
+            )
+    return urls
+
+
+def env_all_or_none(*names: str) -> None:
+    """Refuse a group of settings that only work together when some are missing."""
+    present = [name for name in names if os.environ.get(name, "").strip()]
+    if present and len(present) != len(names):
+        missing = [name for name in names if name not in present]
+        raise ImproperlyConfigured(
+            f"{', '.join(names)} must be set together; "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+        )
+
+
 def env_mapping(name: str) -> dict[int, str]:
     """Parse ``"137=0xabc…,8453=0xdef…"`` (chain id → contract address)."""
     result: dict[int, str] = {}

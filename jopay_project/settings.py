@@ -8,12 +8,14 @@ production set and the one the test suite uses.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import (
+    env_all_or_none,
     env_bool,
     env_int,
     env_int_list,
@@ -21,10 +23,25 @@ from .env import (
     env_mapping,
     env_str,
     env_url,
+    env_url_list,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("JOPAY_DATA_DIR", str(BASE_DIR / ".run" / "data")))
+
+
+def _make_dirs(*paths: Path) -> None:
+    """Create folders JoPay's processes write into (SQLite, the beat schedule,
+    the file-system transport), so `celery -A jopay_project beat` and friends
+    also work outside `make run`. A folder that cannot be created (a read-only
+    checkout on PostgreSQL + Redis, which never writes there) is left to the
+    process that needs it, whose own error names the path."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+_make_dirs(DATA_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
@@ -36,9 +53,19 @@ elif len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
-JOPAY_PUBLIC_BASE_URL = env_url(
-    "JOPAY_PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https")
-)
+if not ALLOWED_HOSTS and not DEBUG:
+    # Set but empty: with DEBUG off Django would answer every request 400.
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host")
+# The prefix of every pay-page and onboarding link, and what turns on secure
+# cookies and HSTS (https): a production default would be silently wrong.
+JOPAY_PUBLIC_BASE_URL = env_url("JOPAY_PUBLIC_BASE_URL", schemes=("http", "https"))
+if not JOPAY_PUBLIC_BASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "JOPAY_PUBLIC_BASE_URL must be set when DEBUG is off "
+            "(e.g. https://pay.example.com)"
+        )
+    JOPAY_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 CSRF_TRUSTED_ORIGINS = [JOPAY_PUBLIC_BASE_URL]
 
 INSTALLED_APPS = [
@@ -154,6 +181,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 else:
     _celery_dir = DATA_DIR / "celery"
+    _make_dirs(*(_celery_dir / name for name in ("queue", "processed", "control")))
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
@@ -274,11 +302,15 @@ DEFAULT_FX_FEEDS = [
     "https://open.er-api.com/v6/latest/USD",  # ~160 currencies, per USD
     "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml",  # per EUR
 ]
-JOPAY_FX_FEEDS = env_list("JOPAY_FX_FEEDS", DEFAULT_FX_FEEDS)
+JOPAY_FX_FEEDS = env_url_list(
+    "JOPAY_FX_FEEDS", DEFAULT_FX_FEEDS, schemes=("http", "https")
+)
 JOPAY_FX_TIMEOUT_SECONDS = env_int("JOPAY_FX_TIMEOUT_SECONDS", 10, minimum=1)
 JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
 JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")
 JOPAY_AUTO_FORWARD_EXECUTORS = env_mapping("JOPAY_AUTO_FORWARD_EXECUTORS")
+# Single sign-on needs all three; one or two alone is a half-done set-up.
+env_all_or_none("JOPAY_OIDC_ISSUER", "JOPAY_OIDC_AUDIENCE", "JOPAY_OIDC_JWKS_URL")
 JOPAY_OIDC_ISSUER = env_str("JOPAY_OIDC_ISSUER")
 JOPAY_OIDC_AUDIENCE = env_str("JOPAY_OIDC_AUDIENCE")
 JOPAY_OIDC_JWKS_URL = env_url("JOPAY_OIDC_JWKS_URL", schemes=("http", "https"))

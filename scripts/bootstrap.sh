@@ -26,13 +26,22 @@ find_python() {
     exit 1
 }
 
-# A venv whose interpreter no longer runs (moved or removed Python), or is not
-# 3.11, is rebuilt.
-if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+# A venv whose interpreter no longer runs (moved or removed Python), is not
+# 3.11, or has no working pip (`python -m venv` failed or was interrupted
+# half-way), is rebuilt.
+venv_ok() {
+    "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null &&
+        "$VENV/bin/python" -m pip --version >/dev/null 2>&1
+}
+if ! venv_ok; then
     py=$(find_python)
     log "creating $VENV with $py"
     rm -rf "$VENV"
     "$py" -m venv "$VENV"
+    if ! venv_ok; then
+        echo "bootstrap: ERROR: $py -m venv made no working $VENV (python3.11-venv missing?)" >&2
+        exit 1
+    fi
 fi
 
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then

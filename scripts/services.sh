@@ -3,22 +3,31 @@
 #
 #   eval "$(scripts/services.sh env)"   prints export lines; progress goes to stderr
 #   scripts/services.sh stop            stops only the throwaway servers started here
+#   scripts/services.sh clean           stop, then delete the throwaway PostgreSQL's data
 #
 # Order of preference, for each service:
 #   1. DATABASE_URL / REDIS_URL already in the environment: kept as they are;
 #   2. the machine's own server (PostgreSQL 127.0.0.1:5432 with trust auth as
 #      `postgres`, Redis 127.0.0.1:6379): used, never started or stopped here;
-#   3. a throwaway server under .run/ (PostgreSQL :55432, Redis :56379).
+#   3. a throwaway server (PostgreSQL :55432, Redis :56379).
 # JOPAY_FORCE_THROWAWAY=1 skips step 2 (to test step 3 on a machine that has 2).
+#
+# Tests get Redis database 15, never 0: the suite empties its database before
+# every test, and 0 is where `make run` (and the README's example) keeps the
+# Celery queue and the rate-limit counters.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUN=$ROOT/.run
-PG_DIR=$RUN/pg
-PG_DATA=$PG_DIR/data
+# The throwaway cluster lives under /tmp, one folder per checkout and user:
+# the server runs as `postgres`, which cannot reach a checkout under a 700
+# home such as /root.
+PG_DATA=/tmp/jopay-pg-$(id -u)-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
+PG_DATA_OLD=$RUN/pg/data  # where earlier versions of this script put it
 PG_PORT=55432
 REDIS_DIR=$RUN/redis
 REDIS_PORT=56379
+REDIS_TEST_DB=15
 ANVIL_BIN_DEFAULT=$RUN/node/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 FORCE_THROWAWAY=${JOPAY_FORCE_THROWAWAY:-0}
 
@@ -56,14 +65,22 @@ as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The user the throwaway server runs as, who must own its data folder.
+pg_owner() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+
 pg_start_throwaway() {
-    local bin
+    local bin owner
     bin=$(pg_bin)
+    owner=$(pg_owner)
+    # /tmp is shared: use the folder only if it is a real one the server's
+    # user owns (not a link, nor something another user placed there).
+    if [ -L "$PG_DATA" ] || { [ -e "$PG_DATA" ] && [ "$(stat -c %U "$PG_DATA")" != "$owner" ]; }; then
+        die "$PG_DATA is not a folder owned by $owner; remove it and try again"
+    fi
     if [ ! -f "$PG_DATA/PG_VERSION" ]; then
         log "initdb throwaway PostgreSQL in $PG_DATA"
-        mkdir -p "$PG_DIR"
+        # Log and socket live inside PGDATA, so the server's user must own it.
         if [ "$(id -u)" = 0 ]; then
-            # Log and socket live inside PGDATA, so postgres must own it.
             install -d -o postgres -g postgres -m 700 "$PG_DATA"
         else
             install -d -m 700 "$PG_DATA"
@@ -109,8 +126,8 @@ redis_url() {
     fi
     command -v redis-cli >/dev/null 2>&1 || die "redis-cli not found; install the 'redis-server' package"
     if [ "$FORCE_THROWAWAY" != 1 ] && redis_pings 6379; then
-        log "using the machine's Redis on 127.0.0.1:6379"
-        echo "redis://127.0.0.1:6379/0"; return
+        log "using the machine's Redis on 127.0.0.1:6379 (database $REDIS_TEST_DB)"
+        echo "redis://127.0.0.1:6379/$REDIS_TEST_DB"; return
     fi
     if redis_pings "$REDIS_PORT"; then
         log "throwaway Redis already running on 127.0.0.1:$REDIS_PORT"
@@ -126,7 +143,7 @@ redis_url() {
         for i in $(seq 50); do redis_pings "$REDIS_PORT" && break; sleep 0.1; done
         redis_pings "$REDIS_PORT" || die "Redis did not start; see $REDIS_DIR/redis.log"
     fi
-    echo "redis://127.0.0.1:$REDIS_PORT/0"
+    echo "redis://127.0.0.1:$REDIS_PORT/$REDIS_TEST_DB"
 }
 
 cmd_env() {
@@ -144,12 +161,15 @@ cmd_env() {
 }
 
 cmd_stop() {
-    # Only what this script started: the pidfiles under .run tell us.
-    if [ -f "$PG_DATA/postmaster.pid" ]; then
-        log "stopping throwaway PostgreSQL ($PG_DATA)"
-        as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null ||
-            log "pg_ctl stop failed; see $PG_DATA/server.log"
-    fi
+    # Only what this script started: the pidfiles in its data folders tell us.
+    local data
+    for data in "$PG_DATA" "$PG_DATA_OLD"; do
+        if [ -f "$data/postmaster.pid" ]; then
+            log "stopping throwaway PostgreSQL ($data)"
+            as_pg "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null ||
+                log "pg_ctl stop failed; see $data/server.log"
+        fi
+    done
     if [ -f "$REDIS_DIR/redis.pid" ]; then
         local pid
         pid=$(cat "$REDIS_DIR/redis.pid")
@@ -163,8 +183,25 @@ cmd_stop() {
     fi
 }
 
+# `make clean`: the throwaway cluster's data is outside .run, so remove it here
+# (only after a clean stop: never delete a running server's files).
+cmd_clean() {
+    cmd_stop
+    # A postmaster.pid a crash left behind is no reason to keep the folder.
+    if [ -f "$PG_DATA/postmaster.pid" ] &&
+        as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+        die "throwaway PostgreSQL still running; not removing $PG_DATA"
+    fi
+    if [ -d "$PG_DATA" ] && [ ! -L "$PG_DATA" ] &&
+        [ "$(stat -c %U "$PG_DATA")" = "$(pg_owner)" ]; then
+        log "removing $PG_DATA"
+        rm -rf "$PG_DATA"
+    fi
+}
+
 case "${1:-}" in
     env) cmd_env ;;
     stop) cmd_stop ;;
-    *) echo "usage: $0 env|stop" >&2; exit 2 ;;
+    clean) cmd_clean ;;
+    *) echo "usage: $0 env|stop|clean" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -11,10 +12,14 @@ from recurring.services.charging import BATCH_SIZE, BUDGET_SECONDS
 
 
 def _instant(value: str) -> datetime:
+    # An argparse type: ArgumentTypeError becomes a usage error (exit 2, no
+    # traceback), and a CommandError under call_command().
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise CommandError(f"--now must be an ISO 8601 time, not {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO 8601 time, not {value!r}"
+        ) from None
     # D1: times are UTC; a time without an offset is read as UTC.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

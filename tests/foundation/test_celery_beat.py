@@ -1,0 +1,105 @@
+"""Celery beat refreshes FX rates as it starts (D14), and starts outside `make run`.
+
+Beat runs an interval task first one interval after it starts: without a send
+at start-up a fresh deploy had no rate, so every create answered
+``fx_unavailable``, for 30 minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from celery.signals import beat_init
+
+from jopay_project import celery as jopay_celery
+from payments.tasks import refresh_fx_rates_task
+from tests.live import BIN, ROOT
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls: list[tuple] = []
+    monkeypatch.setattr(
+        jopay_celery.app, "send_task", lambda *a, **kw: calls.append((a, kw))
+    )
+    return calls
+
+
+def test_beat_start_sends_the_fx_refresh_once(sent):
+    beat_init.send(sender=None)
+    assert sent == [(("payments.refresh_fx_rates",), {})]
+
+
+def test_the_start_up_send_names_the_registered_task():
+    schedule = jopay_celery.app.conf.beat_schedule["refresh-fx-rates"]
+    assert schedule["task"] == refresh_fx_rates_task.name
+
+
+def test_a_broker_outage_at_start_up_does_not_raise(monkeypatch, caplog):
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(jopay_celery.app, "send_task", down)
+    jopay_celery.refresh_fx_rates_on_beat_start(sender=None)
+    assert "could not send payments.refresh_fx_rates" in caplog.text
+
+
+def _queued_tasks(queue) -> list[str]:
+    names = []
+    for path in queue.glob("*.msg"):
+        try:
+            names.append(json.loads(path.read_text())["headers"]["task"])
+        except (OSError, ValueError, KeyError):
+            continue  # being written
+    return names
+
+
+def test_beat_outside_make_run_starts_and_queues_the_fx_refresh(tmp_path):
+    """A real `celery beat` on the embedded file-system transport, with a data
+    folder nobody created: it starts and queues the refresh at once."""
+    data = tmp_path / "fresh" / "data"
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    }
+    environ.update(
+        DJANGO_SETTINGS_MODULE="jopay_project.settings",
+        DEBUG="1",
+        JOPAY_DATA_DIR=str(data),
+        PYTHONPATH=str(ROOT),
+    )
+    log = tmp_path / "beat.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "jopay_project", "beat", "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        queued: list[str] = []
+        while proc.poll() is None and time.monotonic() < deadline:
+            queued = _queued_tasks(data / "celery" / "queue")
+            if queued:
+                break
+            time.sleep(0.2)
+        text = log.read_text()
+        assert proc.poll() is None, text[-3000:]
+        assert queued == ["payments.refresh_fx_rates"], text[-3000:]
+        assert (data / "celerybeat-schedule").exists() or list(
+            data.glob("celerybeat-schedule*")
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
