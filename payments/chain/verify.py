@@ -71,6 +71,10 @@ class Verdict:
     payer_address: str | None = None
     overpaid_micro: int = 0
     confirmations: int = 0
+    # Micro-USDC of each USDC transfer the transaction made to the wallet,
+    # on a mismatch: another request awaiting exactly one of these amounts may
+    # have been passed over by the watcher while this proof held the hash.
+    to_wallet_micro: tuple[int, ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -138,6 +142,14 @@ def verify_transfer(
     confirmations = max(head - block_number + 1, 0)
     if confirmations < chain.confirmations:
         return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)
+    block = client.block(block_number)
+    if receipt.get("blockHash") is not None and (
+        hex_text(receipt["blockHash"]).lower() != block.hash.lower()
+    ):
+        # The receipt's block is not the chain's block at that height any
+        # more (a reorg between the two calls, or a provider serving a stale
+        # fork): no verdict from it, of any kind; ask again later.
+        return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)
 
     if int(receipt.get("status", 0)) != 1:
         return Verdict(MISMATCH, "tx_failed", confirmations=confirmations)
@@ -153,6 +165,7 @@ def verify_transfer(
         reason = "wrong_recipient" if usdc_transfers else "wrong_token"
         return Verdict(MISMATCH, reason, confirmations=confirmations)
 
+    to_wallet = tuple(to_micro(t.value, chain.decimals) for t in to_us)
     enough = [t for t in to_us if to_micro(t.value, chain.decimals) >= usdc_micro]
     if not enough:
         return Verdict(
@@ -160,16 +173,9 @@ def verify_transfer(
             "underpaid",
             confirmations=confirmations,
             payer_address=to_us[0].from_address,
+            to_wallet_micro=to_wallet,
         )
 
-    block = client.block(block_number)
-    if receipt.get("blockHash") is not None and (
-        hex_text(receipt["blockHash"]).lower() != block.hash.lower()
-    ):
-        # The receipt's block is not the chain's block at that height any
-        # more (a reorg between the two calls, or a provider serving a stale
-        # fork): no verdict from it, ask again later.
-        return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)
     mined_at = datetime.fromtimestamp(block.timestamp, tz=UTC)
     if mined_at > deadline or mined_at < not_before:
         return Verdict(
@@ -177,6 +183,7 @@ def verify_transfer(
             "late",
             confirmations=confirmations,
             payer_address=enough[0].from_address,
+            to_wallet_micro=to_wallet,
         )
     paying = _paying_log(
         enough, usdc_micro, chain.decimals, mined_at, awaited_elsewhere
@@ -187,6 +194,7 @@ def verify_transfer(
             "wrong_recipient",
             confirmations=confirmations,
             payer_address=enough[0].from_address,
+            to_wallet_micro=to_wallet,
         )
 
     value_micro = to_micro(paying.value, chain.decimals)

@@ -121,6 +121,42 @@ def test_another_requests_exact_payment_cannot_pay_a_smaller_request(
     assert (big.status, big.proof_status, big.tx_hash) == ("paid", "verified", tx)
 
 
+def test_a_payment_the_watcher_passed_over_while_pasted_elsewhere_is_found(
+    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+):
+    """With more than one confirmation A's verdict comes after the watcher has
+    read the block: it refused B's own payment to B (A held the hash) and moved
+    on. A's mismatch frees the hash and owes B a rescan, which pays B."""
+    from payments.chain.rescan import rescan_request_window
+    from payments.models import RequestRescan
+
+    local_chain.confirmations = 3
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    small = make_request(usdc_micro=5_000_111)
+    big = make_request(
+        usdc_micro=500_000_222, receiving_address=small.receiving_address
+    )
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=big.receiving_address, value=500_000_222
+    )
+    attach(small, tx)
+    assert proof_verify(request_id=small.pk).outcome == "pending"
+    scan_chain(local_chain)  # B refused: A holds the hash
+    mine(anvil, 10)
+    scan_chain(local_chain)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert proof_verify(request_id=small.pk).reason == "wrong_recipient"
+
+    assert RequestRescan.objects.filter(request=big).exists()
+    assert rescan_request_window(request_id=big.pk, chain_id=CHAIN_ID).outcome == (
+        "verified"
+    )
+    big.refresh_from_db()
+    assert (big.status, big.tx_hash) == ("paid", tx)
+
+
 def test_an_overpayment_nobody_else_awaits_still_pays(
     local_chain, w3, usdc, make_request
 ):

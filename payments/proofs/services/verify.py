@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jopay_project.tasks import enqueue_on_commit
+from payments.chain.matching import CANDIDATE_PROOF_STATUSES, CANDIDATE_STATUSES
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.verify import (
     CREATED_AT_SKEW,
@@ -284,7 +285,29 @@ def _apply(
     # or a wallet's speed-up replaced the one pasted) must be looked for again.
     # Owed as rows in this transaction: a broker outage cannot lose it.
     rescans_schedule(request=row, now=now)
+    # The freed hash may be another request's exact payment (pasted here
+    # before the watcher attached it there): the watcher refused it to that
+    # request while this proof held it (proof_already_used) and moved on, so
+    # that request is owed a rescan too (D15, D20).
+    for other in _awaiting_amounts(row, verdict.to_wallet_micro):
+        rescans_schedule(request=other, now=now)
     return VerifyResult("mismatch", row, reason=verdict.reason)
+
+
+def _awaiting_amounts(request: PaymentRequest, amounts: tuple[int, ...]):
+    """Other requests at ``request``'s wallet whose proof is free and whose
+    exact amount is one of ``amounts`` (across partners, like D15)."""
+    if not amounts:
+        return []
+    return list(
+        PR.objects.filter(
+            receiving_address=request.receiving_address,
+            usdc_micro__in=set(amounts),
+            test_mode=request.test_mode,
+            status__in=CANDIDATE_STATUSES,
+            proof_status__in=CANDIDATE_PROOF_STATUSES,
+        ).exclude(pk=request.pk)
+    )
 
 
 def proof_reverify(
