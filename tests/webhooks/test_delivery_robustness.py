@@ -12,10 +12,14 @@ from django.utils import timezone
 from webhooks import delivery as delivery_module
 from webhooks.delivery import _retry_after, deliver
 from webhooks.models import WebhookDelivery
+from webhooks.services.claims import LEASE_SECONDS
 from webhooks.services.outbox import (
     INTERRUPTED,
     RETRY_AFTER_CAP_SECONDS,
+    Verdict,
+    deliveries_interrupted_fail,
     delivery_claim,
+    delivery_record,
     due_delivery_ids,
 )
 from webhooks.tasks import send_due_deliveries_task
@@ -181,3 +185,67 @@ def test_a_resend_after_the_last_try_died_is_sent_once(
     webhook_delivery_resend(delivery=delivery)  # clears the lease: one more try
     assert _send(delivery).state == "delivered"
     assert receiver.received()[0].headers["x-jopay-delivery-attempt"] == "2"
+
+
+def test_a_last_try_running_late_gets_one_more_lease_before_it_is_failed(
+    partner, setup, settings
+):
+    """A last try whose worker was only slow (paused, a pool without time
+    limits) may still answer after its lease: the sweeper waits one more
+    lease before it ends the delivery, so the real 2xx is what counts."""
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = []  # one try
+    delivery = emit(partner).deliveries.get()
+    t0 = timezone.now()
+    claim = delivery_claim(delivery_id=str(delivery.pk), now=t0)
+    late = t0 + timedelta(seconds=LEASE_SECONDS + 1)
+    assert deliveries_interrupted_fail(now=late) == 0
+
+    delivery_record(
+        claim=claim,
+        verdict=Verdict.delivered(),
+        status_code=200,
+        latency_ms=61_000,
+        error="",
+        response_body="ok",
+        now=late,
+    )
+
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered"
+    assert (
+        deliveries_interrupted_fail(now=t0 + timedelta(seconds=3 * LEASE_SECONDS)) == 0
+    )
+
+
+def test_a_sweep_that_lost_the_race_leaves_the_endpoint_healthy(
+    partner, setup, settings
+):
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = []
+    endpoint, _ = setup
+    delivery = emit(partner).deliveries.get()
+    t0 = timezone.now()
+    claim = delivery_claim(delivery_id=str(delivery.pk), now=t0)
+    delivery_record(
+        claim=claim,
+        verdict=Verdict.delivered(),
+        status_code=200,
+        latency_ms=5,
+        error="",
+        response_body="",
+        now=t0 + timedelta(seconds=5),
+    )
+    # The sweeper read the row before that answer and writes after it.
+    delivery_record(
+        claim=claim,
+        verdict=Verdict.retry(),
+        status_code=None,
+        latency_ms=None,
+        error=INTERRUPTED,
+        response_body="",
+        now=t0 + timedelta(seconds=3 * LEASE_SECONDS),
+        interrupted=True,
+    )
+
+    delivery.refresh_from_db()
+    endpoint.refresh_from_db()
+    assert (delivery.state, endpoint.failing_since) == ("delivered", None)

@@ -112,6 +112,7 @@ def delivery_record(
     error: str,
     response_body: str,
     now: datetime | None = None,
+    interrupted: bool = False,
 ) -> Recorded:
     """Write the attempt's result and the delivery's next state (``claims``).
 
@@ -122,6 +123,8 @@ def delivery_record(
     endpoint's failing streak (D24): a 2xx clears ``failing_since``, a failure
     starts it, and a streak older than ``JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS``
     — or a 410 — disables the endpoint, abandoning its pending deliveries.
+    ``interrupted``: the sweeper ending a try that never reported back; if the
+    real answer came first (the write owns nothing), nothing else is touched.
     """
     now = now or timezone.now()
     state, next_at, countdown = verdict.state, None, None
@@ -146,9 +149,11 @@ def delivery_record(
         "error": error[:200],
         "response_body": response_body,
     }
-    if not claims.write_result(claim=claim, changes=changes, attempt=attempt, now=now):
+    owned = claims.write_result(claim=claim, changes=changes, attempt=attempt, now=now)
+    if not owned:
         countdown = None  # a newer attempt owns the row; it schedules itself
-    _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+    if owned or not interrupted:
+        _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
     return Recorded(state=state, next_attempt_at=next_at, countdown=countdown)
 
 
@@ -234,7 +239,9 @@ def deliveries_interrupted_fail(
         WebhookDelivery.objects.filter(
             state=WebhookDelivery.State.PENDING,
             next_attempt_at__lte=now,  # always true once claimed; the due index
-            locked_until__lte=now,
+            # One more lease of patience: a last try running late (a paused
+            # worker, a pool without time limits) may still report back.
+            locked_until__lte=now - timedelta(seconds=LEASE_SECONDS),
             attempts__gte=tries_allowed(),
         )
         .annotate(attempt_row_id=Subquery(last_try))
@@ -263,6 +270,7 @@ def deliveries_interrupted_fail(
             error=INTERRUPTED,
             response_body="",
             now=now,
+            interrupted=True,
         )
         found += 1
     return found
