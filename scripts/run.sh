@@ -37,17 +37,35 @@ $PY manage.py migrate --noinput
 $PY manage.py createcachetable
 $PY manage.py collectstatic --noinput >/dev/null
 
-# First run: a demo partner whose test key the banner prints. Written via a temp
-# file so a failed command does not leave an empty marker behind.
-if [ ! -s "$DATA/demo.json" ]; then
-    log "creating the demo partner"
-    if ! $PY manage.py create_partner --slug demo --name "Demo Partner" --currency EUR \
-            --currencies EUR,USD,GBP,JPY --json >"$DATA/demo.json.tmp"; then
-        rm -f "$DATA/demo.json.tmp"
-        echo "run: ERROR: manage.py create_partner failed" >&2
-        exit 1
-    fi
-    mv "$DATA/demo.json.tmp" "$DATA/demo.json"
+# The demo partner whose test key the banner prints, checked against the
+# database this run uses (merchants/demo.py): created on a first run, a fresh
+# test key when the saved one belongs to another database. Written via a temp
+# file, so a failure never leaves a half-written record behind.
+if ! $PY - "$DATA/demo.json" <<'PY'
+import json, os, sys
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jopay_project.settings")
+import django
+
+django.setup()
+from merchants.demo import demo_partner_ensure
+
+path = Path(sys.argv[1])
+try:
+    saved = json.loads(path.read_text())
+except (OSError, ValueError):
+    saved = None
+record, outcome = demo_partner_ensure(saved)
+tmp = path.with_name(path.name + ".tmp")
+tmp.write_text(json.dumps(record))
+tmp.replace(path)
+print(f"run: demo partner: {outcome}")
+PY
+then
+    rm -f "$DATA/demo.json.tmp"
+    echo "run: ERROR: could not set up the demo partner" >&2
+    exit 1
 fi
 
 # --- process management ----------------------------------------------------------
