@@ -19,6 +19,8 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from django.db.models import Q
+
 from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
 from payments.models.requests import PROOF_GRACE
@@ -48,17 +50,22 @@ def candidates(chain: Chain):
     )
 
 
-def payable_at(chain: Chain, mined_at: datetime):
-    """Candidates a transfer mined at ``mined_at`` (its block time) can pay (D20).
+def in_window(mined_at: datetime) -> Q:
+    """Requests whose payment window holds a block mined at ``mined_at`` (D20).
 
     Created no later than ``CREATED_AT_SKEW`` after the block (a transfer from
     before the request existed never pays it) and with ``expires_at`` + grace
     not before the block, whatever the wall clock says now.
     """
-    return candidates(chain).filter(
+    return Q(
         created_at__lte=mined_at + CREATED_AT_SKEW,
         expires_at__gte=mined_at - PROOF_GRACE,
     )
+
+
+def payable_at(chain: Chain, mined_at: datetime):
+    """Candidates a transfer mined at ``mined_at`` (its block time) can pay (D20)."""
+    return candidates(chain).filter(in_window(mined_at))
 
 
 def watched(chain: Chain, *, since: datetime) -> set[tuple[str, int]]:

@@ -166,36 +166,29 @@ def verify_transfer(
         return Verdict(MISMATCH, reason, confirmations=confirmations)
 
     to_wallet = tuple(to_micro(t.value, chain.decimals) for t in to_us)
-    enough = [t for t in to_us if to_micro(t.value, chain.decimals) >= usdc_micro]
-    if not enough:
+    enough = [t for t, v in zip(to_us, to_wallet, strict=True) if v >= usdc_micro]
+
+    def wallet_mismatch(reason: str, payer: TransferLog) -> Verdict:
+        # USDC reached the wallet but does not pay this request: the amounts
+        # go with the verdict (another request may be awaiting one of them).
         return Verdict(
             MISMATCH,
-            "underpaid",
+            reason,
             confirmations=confirmations,
-            payer_address=to_us[0].from_address,
+            payer_address=payer.from_address,
             to_wallet_micro=to_wallet,
         )
 
+    if not enough:
+        return wallet_mismatch("underpaid", to_us[0])
     mined_at = datetime.fromtimestamp(block.timestamp, tz=UTC)
     if mined_at > deadline or mined_at < not_before:
-        return Verdict(
-            MISMATCH,
-            "late",
-            confirmations=confirmations,
-            payer_address=enough[0].from_address,
-            to_wallet_micro=to_wallet,
-        )
+        return wallet_mismatch("late", enough[0])
     paying = _paying_log(
         enough, usdc_micro, chain.decimals, mined_at, awaited_elsewhere
     )
     if paying is None:
-        return Verdict(
-            MISMATCH,
-            "wrong_recipient",
-            confirmations=confirmations,
-            payer_address=enough[0].from_address,
-            to_wallet_micro=to_wallet,
-        )
+        return wallet_mismatch("wrong_recipient", enough[0])
 
     value_micro = to_micro(paying.value, chain.decimals)
     evidence = {

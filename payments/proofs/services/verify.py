@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,17 +18,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from jopay_project.tasks import enqueue_on_commit
-from payments.chain.matching import CANDIDATE_PROOF_STATUSES, CANDIDATE_STATUSES
+from payments.chain.matching import (
+    CANDIDATE_PROOF_STATUSES,
+    CANDIDATE_STATUSES,
+    in_window,
+)
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.verify import (
-    CREATED_AT_SKEW,
     NO_RECEIPT,
     Verdict,
     verify_transfer,
     window_start,
 )
 from payments.models import Chain, PaymentRequest
-from payments.models.requests import PROOF_GRACE
 from webhooks.models import WebhookEvent
 from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
@@ -125,26 +128,31 @@ def _record_rpc_failure(request_id: uuid.UUID, *, tx_hash: str, now: datetime) -
         return delay
 
 
-def _awaited_elsewhere(request: PaymentRequest):
-    """``verify_transfer``'s check: was another request at this wallet waiting for
-    exactly ``value_micro`` when the transfer was mined (D15, D20)?
+def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
+    """Other open requests at ``request``'s wallet whose exact amount is one of
+    ``amounts`` (D15, D20).
 
     Across partners, like D15's uniqueness (one wallet may serve several), so
     this read is not tenant-scoped by design; in the request's mode, the only
-    one its chain pays. A paid or cancelled request waits for nothing.
+    one its chain pays. Paid and cancelled requests await nothing.
     """
+    return PR.objects.filter(
+        receiving_address=request.receiving_address,
+        usdc_micro__in=set(amounts),
+        test_mode=request.test_mode,
+        status__in=CANDIDATE_STATUSES,
+    ).exclude(pk=request.pk)
+
+
+def _awaited_elsewhere(request: PaymentRequest):
+    """``verify_transfer``'s check: was another request at this wallet waiting for
+    exactly ``value_micro`` when the transfer was mined? One whose proof is
+    attached (maybe a wrong hash) still is; a verified one is paid."""
 
     def awaited(value_micro: int, mined_at: datetime) -> bool:
         return (
-            PR.objects.filter(
-                receiving_address=request.receiving_address,
-                usdc_micro=value_micro,
-                test_mode=request.test_mode,
-                status__in=(PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED),
-                created_at__lte=mined_at + CREATED_AT_SKEW,
-                expires_at__gte=mined_at - PROOF_GRACE,
-            )
-            .exclude(pk=request.pk)
+            _others_awaiting(request, [value_micro])
+            .filter(in_window(mined_at))
             .exclude(proof_status=PR.ProofStatus.VERIFIED)
             .exists()
         )
@@ -289,25 +297,13 @@ def _apply(
     # before the watcher attached it there): the watcher refused it to that
     # request while this proof held it (proof_already_used) and moved on, so
     # that request is owed a rescan too (D15, D20).
-    for other in _awaiting_amounts(row, verdict.to_wallet_micro):
+    # (No amounts: Django answers an empty ``__in`` without a query.)
+    others = _others_awaiting(row, verdict.to_wallet_micro).filter(
+        proof_status__in=CANDIDATE_PROOF_STATUSES
+    )
+    for other in others:
         rescans_schedule(request=other, now=now)
     return VerifyResult("mismatch", row, reason=verdict.reason)
-
-
-def _awaiting_amounts(request: PaymentRequest, amounts: tuple[int, ...]):
-    """Other requests at ``request``'s wallet whose proof is free and whose
-    exact amount is one of ``amounts`` (across partners, like D15)."""
-    if not amounts:
-        return []
-    return list(
-        PR.objects.filter(
-            receiving_address=request.receiving_address,
-            usdc_micro__in=set(amounts),
-            test_mode=request.test_mode,
-            status__in=CANDIDATE_STATUSES,
-            proof_status__in=CANDIDATE_PROOF_STATUSES,
-        ).exclude(pk=request.pk)
-    )
 
 
 def proof_reverify(
