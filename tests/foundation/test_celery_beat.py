@@ -17,7 +17,7 @@ from celery.signals import beat_init
 
 from jopay_project import celery as jopay_celery
 from payments.tasks import refresh_fx_rates_task
-from tests.live import BIN, ROOT
+from tests.live import BIN, ROOT, stop
 
 
 @pytest.fixture
@@ -97,9 +97,4 @@ def test_beat_outside_make_run_starts_and_queues_the_fx_refresh(tmp_path):
             data.glob("celerybeat-schedule*")
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
