@@ -55,11 +55,14 @@ class Command(BaseCommand):
             raise CommandError("--rate is required (or --clear)")
         try:
             value = Decimal(rate)
-            stored = fx_rate_set_manual(currency=currency, rate=value, partner=owner)
-        except (InvalidOperation, ValueError) as exc:
+        except InvalidOperation:
             raise CommandError(
-                f"--rate must be a positive decimal with at most 18 places: {exc}"
+                f"--rate must be a decimal number, not {rate!r}"
             ) from None
+        try:
+            stored = fx_rate_set_manual(currency=currency, rate=value, partner=owner)
+        except ValueError as exc:  # the service says which rule it broke
+            raise CommandError(f"--rate {rate}: {exc}") from None
         self.stdout.write(
             f"{currency} ({scope}): {stored.rate.normalize():f} per USDC, "
             "source manual, pinned"
