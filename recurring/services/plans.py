@@ -15,9 +15,10 @@ from jopay_project.executors import recurring_executor, recurring_pull_enabled
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant, Partner
 from merchants.validation import body_hash, validate_evm_address
-from payments.money import MAX_FIAT_INT, is_supported
+from payments.money import MAX_FIAT_INT, fiat_to_usdc_micro, is_supported
 from payments.proofs.services import chain_for_proof
-from payments.services.amounts import amount_check_limits
+from payments.services.amounts import amount_base, amount_check_limits
+from payments.services.fx import fx_rate_for
 from recurring.models import Plan
 from recurring.schedule import next_slot_after, slot_at
 
@@ -115,16 +116,21 @@ def _check_currency(merchant: Merchant, partner: Partner, asserted: str | None) 
 
 
 def _check_limits(partner: Partner, fiat_int: int, currency: str) -> None:
-    """Refuse at creation an amount every charge would refuse (D13, D35).
+    """Refuse at creation an amount every charge would refuse (D13, D15, D35).
 
-    Another currency is compared through the current FX rates; when there is no
+    Another currency is compared through the current FX rates, and so is the
+    D15 floor (at least 0.001 USDC): a plan of 1 KRW would otherwise be
+    created and then fail every charge until it paused. When there is no
     usable rate right now the plan is still created and each charge decides.
     """
     try:
         amount_check_limits(partner=partner, fiat_int=fiat_int, currency=currency)
+        rate = fx_rate_for(partner, currency).rate
     except JoPayError as exc:
         if exc.code != ErrorCode.FX_UNAVAILABLE:
             raise
+        return
+    amount_base(fiat_to_usdc_micro(fiat_int, currency, rate))
 
 
 def plan_body_hash(
@@ -207,8 +213,9 @@ def plan_create_or_replay(
     - the amount is fixed in the merchant's effective currency at creation
       (``invalid_currency`` / ``unsupported_currency`` otherwise, and
       ``currency_mismatch`` when ``fiat_currency_code`` names another, D12) and is
-      within the partner's limits (``amount_below_minimum`` /
-      ``amount_exceeds_max``) when that can be told without a missing FX rate;
+      within the partner's limits and at least the D15 floor of 0.001 USDC
+      (``amount_below_minimum`` / ``amount_exceeds_max``) when that can be
+      told without a missing FX rate;
     - ``pull`` needs a configured executor (``recurring_requires_embedded_wallet``);
       a ``chain_id`` must be a usable chain the mode accepts (``unsupported_chain``,
       D19);

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
-from payments.models import Chain
+from payments.models import Chain, FxRate
 from recurring.models import Plan
 from tests.factories import MerchantFactory
 from tests.recurring.conftest import CUSTOMER, CUSTOMER_EIP55
@@ -189,6 +190,36 @@ def test_amount_outside_the_partner_limits_is_refused_at_creation(
     assert_error(
         post(api, body(merchant, fiat_amount_int=10_001)), "amount_exceeds_max"
     )
+
+
+def test_an_amount_under_the_d15_floor_at_todays_rate_is_refused_at_creation(
+    api, partner
+):
+    """D15: a charge needs at least 0.001 USDC; 1 KRW at 1 400 KRW/USDC is 714
+    micro-USDC, so every charge would fail. Refused now, not at the first charge."""
+    partner.enabled_currencies = ["EUR", "KRW"]
+    partner.min_fiat_per_request = 0
+    partner.save()
+    FxRate.objects.create(
+        currency="KRW", rate=Decimal("1400"), source="manual", pinned=True
+    )
+    merchant = MerchantFactory(partner=partner, display_currency="KRW")
+
+    assert_error(post(api, body(merchant, fiat_amount_int=1)), "amount_below_minimum")
+    assert not Plan.objects.exists()
+    # 2 KRW is 1 428 micro-USDC: above the floor, so the plan is created.
+    assert post(api, body(merchant, fiat_amount_int=2)).status_code == 201
+
+
+def test_without_a_usable_rate_the_floor_is_left_to_each_charge(api, partner):
+    partner.enabled_currencies = ["EUR", "KRW"]
+    partner.min_fiat_per_request = 0
+    partner.save()
+    merchant = MerchantFactory(partner=partner, display_currency="KRW")
+
+    response = post(api, body(merchant, fiat_amount_int=1))
+
+    assert response.status_code == 201, response.content
 
 
 # --- currency assertion (D12) ---------------------------------------------------------
