@@ -147,7 +147,7 @@ REGISTRY: dict[ErrorCode, _Spec] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: _Spec(_C, "This idempotency_key was used with a different body.", "Use a new key for a new request."),
     ErrorCode.REQUEST_NOT_CANCELLABLE: _Spec(_C, "The request is paid, expired or has a proof pending.", "Check the request status."),
     ErrorCode.MERCHANT_NOT_READY: _Spec(_C, "The merchant's onboarding is incomplete or the merchant is disabled.", "Finish onboarding or enable the merchant."),
-    ErrorCode.AMOUNT_BELOW_MINIMUM: _Spec(_B, "The amount is below the partner's per-request minimum.", "Raise the amount."),
+    ErrorCode.AMOUNT_BELOW_MINIMUM: _Spec(_B, "The amount is below the partner's per-request minimum, or is less than 0.001 USDC at today's rate.", "Raise the amount."),
     ErrorCode.INVALID_TX_HASH: _Spec(_B, "tx_hash must be 0x + 64 hex characters.", "Send the transaction hash."),
     ErrorCode.UNSUPPORTED_CHAIN: _Spec(_B, "That chain is not accepted for this request.", "Pay on an accepted chain."),
     ErrorCode.PROOF_ALREADY_USED: _Spec(_C, "That transaction already proves another request.", "Send the transaction that paid this request."),
