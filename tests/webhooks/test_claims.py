@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.services import claims
 
 from .conftest import emit
@@ -132,3 +132,27 @@ def test_an_attempts_log_row_takes_one_result(pending, claim, result):
     assert result(claim=got, changes=changes, attempt=unknown, now=now) is False
     row = WebhookAttempt.objects.get(pk=got.attempt_row_id)
     assert (row.status_code, row.error, row.response_body) == (200, "", "ok")
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_a_2xx_ends_a_streak_that_started_after_its_claim(pending, claim, result):
+    """D24: a failure recorded by another worker while this send was in flight
+    started a streak the claim never saw; the 2xx that came after it ends it."""
+    delivery, _ = pending
+    now = timezone.now()
+    got = claim(delivery_id=str(delivery.pk), now=now)
+    assert got.failing_since is None
+    WebhookEndpoint.objects.filter(pk=got.endpoint_id).update(failing_since=now)
+    changes = {
+        "state": "delivered",
+        "next_attempt_at": None,
+        "last_status_code": 200,
+        "abandoned_reason": "",
+        "delivered_at": now,
+        "enqueued_at": None,
+    }
+    answer = {"status_code": 200, "latency_ms": 5, "error": "", "response_body": ""}
+    assert result(
+        claim=got, changes=changes, attempt=answer, now=now, clear_streak=True
+    )
+    assert WebhookEndpoint.objects.get(pk=got.endpoint_id).failing_since is None

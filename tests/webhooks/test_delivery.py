@@ -22,7 +22,14 @@ from webhooks.services import (
     webhook_rotation_confirm,
     webhook_secret_rotate,
 )
-from webhooks.services.outbox import due_delivery_ids, events_purge, retry_delay
+from webhooks.services.outbox import (
+    Verdict,
+    delivery_claim,
+    delivery_record,
+    due_delivery_ids,
+    events_purge,
+    retry_delay,
+)
 from webhooks.tasks import webhook_delivery_send_task
 
 from .conftest import Answer, emit, make_due
@@ -315,6 +322,48 @@ def test_4_days_of_failure_is_not_enough_and_a_2xx_clears_the_streak(
     assert _send(delivery).state == "delivered"
     endpoint.refresh_from_db()
     assert endpoint.failing_since is None
+
+
+def test_a_2xx_after_a_concurrent_failure_ends_the_streak(partner, setup):
+    """D24 "no 2xx for 5 days since its first failure": two sends in flight on
+    a healthy endpoint; one answers 503 (the streak starts), the other 200 a
+    second later. The 200 ends the streak, so a single 503 six days later does
+    not disable the endpoint and abandon its deliveries."""
+    endpoint, _ = setup
+    first, second = emit(partner).deliveries.get(), emit(partner).deliveries.get()
+    t0 = timezone.now()
+    ok = delivery_claim(delivery_id=str(first.pk), now=t0)
+    failing = delivery_claim(delivery_id=str(second.pk), now=t0)
+    record = {"latency_ms": 5, "error": "", "response_body": ""}
+    delivery_record(
+        claim=failing,
+        verdict=Verdict.retry(),
+        status_code=503,
+        now=t0 + timedelta(seconds=1),
+        **record,
+    )
+    delivery_record(
+        claim=ok,
+        verdict=Verdict.delivered(),
+        status_code=200,
+        now=t0 + timedelta(seconds=2),
+        **record,
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+
+    later = t0 + timedelta(days=6)
+    third = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=third.pk).update(next_attempt_at=later)
+    claim = delivery_claim(delivery_id=str(third.pk), now=later)
+    delivery_record(
+        claim=claim, verdict=Verdict.retry(), status_code=503, now=later, **record
+    )
+    endpoint.refresh_from_db()
+    third.refresh_from_db()
+    assert endpoint.enabled
+    assert endpoint.failing_since == later
+    assert third.state == "pending"
 
 
 def test_private_address_at_send_time_is_abandoned(partner, setup, receiver, settings):

@@ -15,7 +15,8 @@ SQLite default (D30). Both give the same guarantees:
   row changes only while this attempt still owns it (its counter and its
   lease unchanged: a resend or an endpoint disable clears the lease, so a
   late result of an attempt in flight only fills in its own log row). A log
-  row takes one result: only while it still says ``INTERRUPTED``.
+  row takes one result: only while it still says ``INTERRUPTED``. A 2xx also
+  ends the endpoint's failing streak here (D24).
 
 Relaxed commits (``synchronous_commit`` off, for these two writes only): a
 database crash can forget the last fraction of a second of leases and
@@ -124,8 +125,14 @@ logged AS (
      WHERE id = %(delivery_id)s AND attempts = %(attempt)s
        AND locked_until = %(lease)s AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
+), cleared AS (
+    UPDATE {endpoint} SET failing_since = NULL
+     WHERE id = %(endpoint_id)s AND %(clear_streak)s AND failing_since IS NOT NULL
+       AND (SELECT v FROM relaxed) IS NOT NULL
+ RETURNING id
 )
-SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved)
+SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved),
+       (SELECT count(*) FROM cleared)
 """
 
 
@@ -137,14 +144,35 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
 
 
 def write_result(
-    *, claim: Claim, changes: dict[str, Any], attempt: dict[str, Any], now: datetime
+    *,
+    claim: Claim,
+    changes: dict[str, Any],
+    attempt: dict[str, Any],
+    now: datetime,
+    clear_streak: bool = False,
 ) -> bool:
-    """Store the attempt's outcome and the delivery's ``changes``; ``True`` if owned."""
+    """Store the attempt's outcome and the delivery's ``changes``; ``True`` if owned.
+
+    ``clear_streak`` (a 2xx): also end the endpoint's failing streak, whatever
+    the claim saw. A failure recorded by another worker while this send was in
+    flight may have started one; the 2xx came after it, so it ends it (D24).
+    In the same statement, so a 2xx costs no extra round trip.
+    """
     if connection.vendor == "postgresql":
         return _result_postgresql(
-            claim=claim, changes=changes, attempt=attempt, now=now
+            claim=claim,
+            changes=changes,
+            attempt=attempt,
+            now=now,
+            clear_streak=clear_streak,
         )
-    return _result_portable(claim=claim, changes=changes, attempt=attempt, now=now)
+    return _result_portable(
+        claim=claim,
+        changes=changes,
+        attempt=attempt,
+        now=now,
+        clear_streak=clear_streak,
+    )
 
 
 def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple | None:
@@ -200,7 +228,12 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
 
 
 def _result_postgresql(
-    *, claim: Claim, changes: dict[str, Any], attempt: dict[str, Any], now: datetime
+    *,
+    claim: Claim,
+    changes: dict[str, Any],
+    attempt: dict[str, Any],
+    now: datetime,
+    clear_streak: bool = False,
 ) -> bool:
     params = {
         "delivered_at": None,
@@ -213,8 +246,10 @@ def _result_postgresql(
         "lease": claim.lease,
         "interrupted": INTERRUPTED,
         "now": now,
+        "endpoint_id": claim.endpoint_id,
+        "clear_streak": clear_streak,
     }
-    _, moved = _execute_prepared(_RESULT_SQL.format(**_tables()), params)
+    _, moved, _ = _execute_prepared(_RESULT_SQL.format(**_tables()), params)
     return bool(moved)
 
 
@@ -274,7 +309,12 @@ def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
 
 
 def _result_portable(
-    *, claim: Claim, changes: dict[str, Any], attempt: dict[str, Any], now: datetime
+    *,
+    claim: Claim,
+    changes: dict[str, Any],
+    attempt: dict[str, Any],
+    now: datetime,
+    clear_streak: bool = False,
 ) -> bool:
     fields = {
         k: v
@@ -285,6 +325,10 @@ def _result_portable(
         WebhookAttempt.objects.filter(
             pk=claim.attempt_row_id, error=INTERRUPTED
         ).update(**attempt)
+        if clear_streak:
+            WebhookEndpoint.objects.filter(
+                pk=claim.endpoint_id, failing_since__isnull=False
+            ).update(failing_since=None)
         return bool(
             WebhookDelivery.objects.filter(
                 pk=claim.delivery_id, attempts=claim.attempt, locked_until=claim.lease

@@ -149,7 +149,13 @@ def delivery_record(
         "error": error[:200],
         "response_body": response_body,
     }
-    owned = claims.write_result(claim=claim, changes=changes, attempt=attempt, now=now)
+    owned = claims.write_result(
+        claim=claim,
+        changes=changes,
+        attempt=attempt,
+        now=now,
+        clear_streak=verdict.streak == "success",
+    )
     if not owned:
         countdown = None  # a newer attempt owns the row; it schedules itself
     if owned or not interrupted:
@@ -158,16 +164,11 @@ def delivery_record(
 
 
 def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> None:
-    # The common case (a 2xx on a healthy endpoint) returns before building
-    # any query: this runs once per attempt.
-    if verdict.streak == "none":
-        return
-    if verdict.streak == "success" and claim.failing_since is None:
+    # A 2xx ended the streak in the result's own statement (``clear_streak``),
+    # also one a concurrent failure started after this claim was read.
+    if verdict.streak in ("none", "success"):
         return
     endpoints = WebhookEndpoint.objects.filter(pk=claim.endpoint_id)
-    if verdict.streak == "success":
-        endpoints.filter(failing_since__isnull=False).update(failing_since=None)
-        return
     if verdict.disable_endpoint:
         webhook_endpoint_disable(
             endpoint_id=claim.endpoint_id, reason=verdict.disable_endpoint
