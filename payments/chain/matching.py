@@ -104,7 +104,10 @@ def match_transfer(
     """The request ``log`` pays, if any: exact amount and recipient (D15), in window.
 
     The oldest such request wins; a request for which this very transfer was
-    already judged is passed over.
+    already judged is passed over. A ``not_found_after_timeout`` on the same
+    hash judged nothing: the transaction had no receipt then (stuck in the
+    mempool, or dropped and sent again with the same nonce and fee bump
+    ignored), so once it is mined in the window it pays the request (D20).
     """
     value_micro = to_micro(log.value, chain.decimals)
     for request in (
@@ -112,7 +115,11 @@ def match_transfer(
         .filter(receiving_address=log.to_address, usdc_micro=value_micro)
         .order_by("created_at", "id")
     ):
-        if request.chain_id == chain.chain_id and request.tx_hash == log.tx_hash:
+        if (
+            request.chain_id == chain.chain_id
+            and request.tx_hash == log.tx_hash
+            and request.mismatch_reason != PR.MismatchReason.NOT_FOUND_AFTER_TIMEOUT
+        ):
             continue  # this very transfer was already judged for this request
         return request
     return None

@@ -71,10 +71,11 @@ class Verdict:
     payer_address: str | None = None
     overpaid_micro: int = 0
     confirmations: int = 0
-    # Micro-USDC of each USDC transfer the transaction made to the wallet,
-    # on a mismatch: another request awaiting exactly one of these amounts may
-    # have been passed over by the watcher while this proof held the hash.
-    to_wallet_micro: tuple[int, ...] = ()
+    # Every USDC transfer of the transaction as (recipient, micro-USDC), on a
+    # mismatch judged from a receipt: another request — at this wallet or any
+    # other — awaiting exactly one of them may have been passed over by the
+    # watcher while this proof held the hash (D15, D20).
+    usdc_transfers: tuple[tuple[str, int], ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -159,24 +160,33 @@ def verify_transfer(
     recipient = to_checksum_address(receiving_address)
     usdc_transfers = [t for t in transfers if t.token_address == usdc]
     to_us = [t for t in usdc_transfers if t.to_address == recipient]
+    sent = tuple(
+        (t.to_address, to_micro(t.value, chain.decimals)) for t in usdc_transfers
+    )
     if not to_us:
-        # USDC went somewhere else → wrong recipient; anything else (another
+        # USDC went somewhere else → wrong recipient (maybe another request's
+        # payment: the transfers go with the verdict); anything else (another
         # token, plain ETH, no transfer at all) → wrong token.
-        reason = "wrong_recipient" if usdc_transfers else "wrong_token"
-        return Verdict(MISMATCH, reason, confirmations=confirmations)
+        if usdc_transfers:
+            return Verdict(
+                MISMATCH,
+                "wrong_recipient",
+                confirmations=confirmations,
+                usdc_transfers=sent,
+            )
+        return Verdict(MISMATCH, "wrong_token", confirmations=confirmations)
 
-    to_wallet = tuple(to_micro(t.value, chain.decimals) for t in to_us)
-    enough = [t for t, v in zip(to_us, to_wallet, strict=True) if v >= usdc_micro]
+    enough = [t for t in to_us if to_micro(t.value, chain.decimals) >= usdc_micro]
 
     def wallet_mismatch(reason: str, payer: TransferLog) -> Verdict:
-        # USDC reached the wallet but does not pay this request: the amounts
+        # USDC reached the wallet but does not pay this request: the transfers
         # go with the verdict (another request may be awaiting one of them).
         return Verdict(
             MISMATCH,
             reason,
             confirmations=confirmations,
             payer_address=payer.from_address,
-            to_wallet_micro=to_wallet,
+            usdc_transfers=sent,
         )
 
     if not enough:

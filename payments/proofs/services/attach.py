@@ -104,8 +104,8 @@ def proof_attach(
     to it after an outage (D20: never refuse because the node was down). It
     counts only for ``trails_on_chain`` and for a re-verify re-attaching the
     row's own mismatched proof (judged when that proof was first attached,
-    which D16 accepted then); otherwise it is ignored, so a new hash pasted by
-    anyone is judged by the wall clock.
+    which D16 accepted then, and keeping that attach time); otherwise it is
+    ignored, so a new hash pasted by anyone is judged by the wall clock.
     The transfer's block time is checked against the window in verification
     either way, so neither lets a late payment through.
 
@@ -136,6 +136,7 @@ def proof_attach(
         and locked.tx_hash == tx_hash
     ):
         return locked  # idempotent: the same proof is already being checked
+    rejudged = False
     if window_at is not None and source != PR.ProofSource.TRAILS_ON_CHAIN:
         rejudged = (
             locked.proof_status == PR.ProofStatus.MISMATCH
@@ -156,7 +157,13 @@ def proof_attach(
     locked.tx_hash = tx_hash
     locked.proof_status = PR.ProofStatus.ATTACHED
     locked.proof_source = source
-    locked.proof_attached_at = now
+    if not rejudged:
+        # A re-judged proof keeps its first attach time: the window is judged
+        # at it, so a second re-verify after the grace is accepted too. Its
+        # not-found clock has run out then, so a transaction still without a
+        # receipt is not_found_after_timeout again at once; the watcher still
+        # pays the request if it is mined in the window (D16, D20).
+        locked.proof_attached_at = now
     locked.mismatch_reason = None
     locked.payer_address = None
     locked.evidence = None

@@ -144,6 +144,24 @@ def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
     ).exclude(pk=request.pk)
 
 
+def _awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
+    """Other requests that may still be paid whose (wallet, exact amount) is one
+    of ``transfers``, in ``request``'s mode (D15: across partners, like the
+    tags; not tenant-scoped by design). Read through the (address, amount)
+    index with both lists, then kept only for exact pairs."""
+    pairs = set(transfers)
+    if not pairs:
+        return []
+    rows = PR.objects.filter(
+        receiving_address__in={address for address, _ in pairs},
+        usdc_micro__in={micro for _, micro in pairs},
+        test_mode=request.test_mode,
+        status__in=CANDIDATE_STATUSES,
+        proof_status__in=CANDIDATE_PROOF_STATUSES,
+    ).exclude(pk=request.pk)
+    return [r for r in rows if (r.receiving_address, r.usdc_micro) in pairs]
+
+
 def _awaited_elsewhere(request: PaymentRequest):
     """``verify_transfer``'s check: was another request at this wallet waiting for
     exactly ``value_micro`` when the transfer was mined? One whose proof is
@@ -293,15 +311,12 @@ def _apply(
     # or a wallet's speed-up replaced the one pasted) must be looked for again.
     # Owed as rows in this transaction: a broker outage cannot lose it.
     rescans_schedule(request=row, now=now)
-    # The freed hash may be another request's exact payment (pasted here
-    # before the watcher attached it there): the watcher refused it to that
-    # request while this proof held it (proof_already_used) and moved on, so
-    # that request is owed a rescan too (D15, D20).
-    # (No amounts: Django answers an empty ``__in`` without a query.)
-    others = _others_awaiting(row, verdict.to_wallet_micro).filter(
-        proof_status__in=CANDIDATE_PROOF_STATUSES
-    )
-    for other in others:
+    # The freed hash may be another request's exact payment — at this wallet
+    # or another merchant's — pasted here before the watcher attached it
+    # there: the watcher refused it to that request while this proof held it
+    # (proof_already_used) and moved on, so that request is owed a rescan too
+    # (D15, D20).
+    for other in _awaiting_any(row, verdict.usdc_transfers):
         rescans_schedule(request=other, now=now)
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
