@@ -113,16 +113,22 @@ def rescan_request_window(
     says where to carry on, with the same ``to_block``); attaches only a
     transfer that ``match_transfer`` gives to this very request; verifies it
     at once (a node failing then leaves it ``attached`` for the re-check).
-    Raises ``RpcUnavailable`` / ``RpcError`` when the chain cannot be read;
-    nothing is written then.
+    Raises ``RpcUnavailable`` / ``RpcError`` when the chain cannot be read
+    (also while it is disabled or has no RPC URL); nothing is written then.
     """
     from payments.proofs.services import proof_verify
     from payments.proofs.services.verify import proof_verify_claim
 
     result = RescanResult(outcome="skipped", chain_id=chain_id)
-    chain = Chain.objects.filter(pk=chain_id, enabled=True).first()
-    if chain is None or not chain.is_usable:
+    chain = Chain.objects.filter(pk=chain_id).first()
+    if chain is None:
         return result
+    if not chain.is_usable:
+        # Disabled, or its RPC URLs being edited: the watcher will carry on
+        # from its cursor once it is back, but not read what lies before it,
+        # so the owed rescan waits (retried like an outage, given up only
+        # after the usual runs without progress) instead of being dropped.
+        raise RpcUnavailable(f"chain {chain_id} is disabled or has no RPC URL")
     request = candidates(chain).filter(pk=request_id).first()
     if request is None:
         return result  # paid, being checked, cancelled, or not this chain's mode
@@ -133,7 +139,11 @@ def rescan_request_window(
         not_before = math.ceil(window_start(request.created_at).timestamp())
         deadline = math.floor(request.proof_deadline.timestamp())
         from_block = first_block_at_or_after(client, not_before, head=head.number)
-        to_block = head.number
+        # At least as far as the watcher has read: it passed this request over
+        # up to its cursor, and from a node ahead of this one (a failover, a
+        # balancer) that may be past this head. Blocks this node does not hold
+        # yet are read by a continuation (``transfer_logs_held``).
+        to_block = max(head.number, chain.last_scanned_block or 0)
         if head.timestamp > deadline:
             to_block = first_block_at_or_after(client, deadline + 1, head=head.number)
             to_block -= 1

@@ -255,3 +255,21 @@ def test_a_message_without_a_chain_owes_a_rescan_on_each_chain_of_the_request(
     assert list(RequestRescan.objects.values_list("request_id", "chain_id")) == [
         (pr.pk, CHAIN_ID)
     ]
+
+
+def test_a_rescan_reads_at_least_as_far_as_the_watcher_has(
+    local_chain, w3, make_request
+):
+    # The watcher read (and passed over) blocks up to its cursor from a node
+    # ahead of the one the rescan asks; the rescan must not stop at its own
+    # head, or the blocks in between are read by neither.
+    pr = make_request(proof_status=PR.ProofStatus.MISMATCH, tx_hash=RANDOM_HASH)
+    head = w3.eth.block_number
+    local_chain.last_scanned_block = head + 25
+    local_chain.save()
+
+    result = rescan_request_window(request_id=pr.pk, chain_id=CHAIN_ID)
+
+    assert result.to_block == head + 25
+    assert result.outcome == "continued"
+    assert result.next_from_block == head + 1  # once this node holds them

@@ -292,3 +292,18 @@ def test_a_continuation_that_did_not_move_on_waits_and_counts(
     rescan_finish(claim=claim, next_from_block=60, to_block=90, now=timezone.now())
     row.refresh_from_db()
     assert (row.runs, row.next_from_block) == (0, 60)
+
+
+def test_a_rescan_owed_on_a_chain_switched_off_waits_for_it(owed, local_chain):
+    # An operator disabling the chain (or editing its RPC URLs) for a moment
+    # must not drop the rescan: once back, the watcher carries on from its
+    # cursor and never reads the window before it.
+    pr, row = owed
+    local_chain.enabled = False
+    local_chain.save()
+
+    outcome = rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
+
+    assert outcome == "rpc_unavailable"
+    row.refresh_from_db()
+    assert row.locked_until is None
