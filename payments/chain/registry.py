@@ -64,8 +64,14 @@ def chain_configure(
         raise ChainConfigError("give at least one --rpc-url")
     if not is_hex_address(usdc_address):
         raise ChainConfigError("--usdc must be a 0x + 40 hex address")
-    if decimals is not None and not 0 <= decimals <= 36:
-        raise ChainConfigError("--decimals must be within 0 … 36")
+    if decimals is not None and not 6 <= decimals <= 36:
+        # D15: the last three digits of micro-USDC tag each payment; a token
+        # coarser than micro-USDC cannot carry them, so the watcher's exact
+        # match would never find a payment in it.
+        raise ChainConfigError(
+            "--decimals must be within 6 … 36 (a coarser token cannot carry "
+            "the unique amount tag)"
+        )
     if confirmations is not None and confirmations < 1:
         raise ChainConfigError("--confirmations must be at least 1")
     if is_testnet and is_local:

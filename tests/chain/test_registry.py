@@ -151,6 +151,7 @@ def test_configure_chain_new_testnet_gets_d36_confirmations(db):
         ["--usdc", CIRCLE_USDC[1], "--rpc-url", "ftp://x"],
         ["--usdc", CIRCLE_USDC[1], "--confirmations", "0"],
         ["--usdc", CIRCLE_USDC[1], "--decimals", "99"],
+        ["--usdc", CIRCLE_USDC[1], "--decimals", "2"],  # D15: no room for the tag
     ],
 )
 def test_configure_chain_refuses_bad_input(db, args):
