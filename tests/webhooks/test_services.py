@@ -104,6 +104,28 @@ def test_re_enable_resets_enabled_at_and_the_failure_streak(partner):
     assert endpoint.disabled_reason == ""
 
 
+def test_a_new_url_starts_without_the_old_urls_failure_streak(partner):
+    # D24: five days without a 2xx since the first failure *at this URL*; a
+    # partner replacing a dead URL is not disabled by the new one's first hiccup.
+    webhook_endpoint_set(partner=partner, url=URL, enabled=True)
+    streak = timezone.now() - timedelta(days=4)
+    WebhookEndpoint.objects.filter(partner=partner).update(failing_since=streak)
+    endpoint, _ = webhook_endpoint_set(partner=partner, url=URL)  # the same URL
+    assert endpoint.failing_since == streak
+    endpoint, _ = webhook_endpoint_set(partner=partner, url=URL + "/v2")
+    assert endpoint.failing_since is None
+    assert endpoint.enabled
+
+
+def test_removing_the_url_while_enabling_is_webhook_not_configured(partner):
+    webhook_endpoint_set(partner=partner, url=URL, enabled=True)
+    with pytest.raises(JoPayError) as exc:
+        webhook_endpoint_set(partner=partner, url="", enabled=True)
+    assert _code(exc) == ErrorCode.WEBHOOK_NOT_CONFIGURED
+    endpoint = WebhookEndpoint.objects.get(partner=partner)
+    assert (endpoint.url, endpoint.enabled) == (URL, True)  # nothing written
+
+
 def test_rotation_keeps_the_old_secret_until_confirmed(partner):
     _, old = webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     new = webhook_secret_rotate(partner=partner)
@@ -261,6 +283,15 @@ def test_resend_creates_the_delivery_for_an_event_from_before_enabling(partner):
     delivery = event_resend(event=event)
     assert delivery.event_id == event.pk
     assert delivery.state == "pending"
+
+
+def test_resend_of_an_event_purged_meanwhile_is_not_found(partner):
+    webhook_endpoint_set(partner=partner, url=URL, enabled=True)
+    event = emit(partner)
+    WebhookEvent.objects.filter(pk=event.pk).delete()  # the daily purge, racing
+    with pytest.raises(JoPayError) as exc:
+        event_resend(event=event)
+    assert _code(exc) == ErrorCode.NOT_FOUND
 
 
 def test_resend_with_the_endpoint_off_is_webhook_not_configured(partner):

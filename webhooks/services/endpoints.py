@@ -39,7 +39,10 @@ def webhook_endpoint_set(
 
     * the URL is https and (in production) public, else ``invalid_webhook_url``
       and nothing is written (D26);
-    * enabling without a URL → ``webhook_not_configured``;
+    * enabling without a URL → ``webhook_not_configured``, also when the
+      same call removes the URL;
+    * a new URL starts with no failing streak: the old URL's failures say
+      nothing about it (D24's five days count from a failure at this URL);
     * the first enable generates the 256-bit secret, returned here once and
       never again; later calls return ``None`` in its place;
     * (re-)enabling stamps ``enabled_at`` = now: earlier events are never
@@ -51,8 +54,12 @@ def webhook_endpoint_set(
     now = timezone.now()
     new_secret = None
     if new_url is not None:
+        if new_url and new_url != endpoint.url:
+            endpoint.failing_since = None
         endpoint.url = new_url
         if not new_url:
+            if enabled is True:
+                raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
             enabled = False
     if enabled is True and not endpoint.enabled:
         if not endpoint.url:

@@ -205,9 +205,11 @@ def event_resend(*, event: WebhookEvent) -> WebhookDelivery:
     An event without a delivery (emitted while dispatch was off) gets one now,
     because the partner asked for it explicitly: no backfill happens by itself.
     """
-    event = WebhookEvent.objects.select_for_update().get(
-        pk=event.pk
-    )  # one create at a time
+    # One create at a time. The event may have been purged since it was read:
+    # then it is as missing as any other id.
+    event = WebhookEvent.objects.select_for_update().filter(pk=event.pk).first()
+    if event is None:
+        raise JoPayError(ErrorCode.NOT_FOUND)
     endpoint = _enabled_endpoint(event.partner)
     delivery = WebhookDelivery.objects.filter(event=event, endpoint=endpoint).first()
     if delivery is None:
