@@ -14,11 +14,9 @@ counter is what stands between a password and a guessing loop.
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import redis
@@ -33,6 +31,13 @@ from django_ratelimit.core import (
     _make_cache_key,
     _split_rate,
     get_usage,
+)
+
+# Who a caller is for the per-IP limits; callers use them as ``ratelimits.*``.
+from jopay_project.client_address import (  # noqa: F401  (re-exported)
+    client_bucket,
+    client_ip,
+    client_ip_hash,
 )
 
 
@@ -114,6 +119,9 @@ class Usage:
     reset: int  # whole seconds until the window frees up
     exceeded: bool
     counted: bool = True  # False: the store was unreachable, nothing was counted
+    # The window's counter this call was added to, for ``take_back``; None when
+    # nothing was added.
+    cache_key: str | None = field(default=None, repr=False)
 
     def headers(self) -> dict[str, str]:
         if not self.counted:  # no figures to tell (docs/site/rate-limits.md)
@@ -123,53 +131,6 @@ class Usage:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset),
         }
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address, as the outermost of our trusted proxies saw it.
-
-    With ``JOPAY_TRUSTED_PROXY_COUNT`` = n ≥ 1, the n-th address from the right
-    of ``X-Forwarded-For``: each of our proxies appends its peer, so entries
-    further left are the client's own claims and are never trusted. With n = 0,
-    or a header shorter than n (the request did not come through them all),
-    ``REMOTE_ADDR``.
-    """
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
-    hops = settings.JOPAY_TRUSTED_PROXY_COUNT
-    if hops <= 0:
-        return remote
-    chain = [
-        part.strip()
-        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        if part.strip()
-    ]
-    return chain[-hops] if len(chain) >= hops else remote
-
-
-def client_bucket(address: str) -> str:
-    """What one client is counted as: its IPv4 address, or its IPv6 /64.
-
-    A customer line is handed a whole /64 (SLAAC, privacy addresses), so
-    counting single IPv6 addresses let one client rotate through 2**64 of
-    them past every per-IP limit. An IPv4 address inside IPv6 (``::ffff:…``)
-    is counted as that IPv4 address. Anything else is counted as given.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if ip.version == 4:
-        return str(ip)
-    if ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-
-
-def client_ip_hash(request: HttpRequest) -> str:
-    """A hashed client bucket (``client_bucket``); raw IPs are never stored (spec
-    §7.2). Never raises."""
-    raw = client_bucket(client_ip(request))
-    return hashlib.sha256(f"{settings.SECRET_KEY}:{raw}".encode()).hexdigest()[:32]
 
 
 def hit(
@@ -209,12 +170,47 @@ def _hit(
         count, window = parse_rate(rate)
         return Usage(limit=count, remaining=count, reset=window, exceeded=False)
     limit = usage["limit"]
+    counter = None
+    if increment:  # the key get_usage just counted in (its window, its format)
+        window = _get_window(key, parse_rate(rate)[1])
+        counter = _make_cache_key(f"jopay:{group}", window, rate, key, ALL)
     return Usage(
         limit=limit,
         remaining=max(limit - usage["count"], 0),
         reset=max(int(usage["time_left"]), 1),
         exceeded=usage["should_limit"],
+        cache_key=counter,
     )
+
+
+# DECR only a counter that is there and above zero: a call that outlived its
+# window must not leave a TTL-less -1 behind.
+_TAKE_BACK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n and n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+def take_back(usage: Usage) -> None:
+    """Uncount one call that ``hit`` counted, in the very window it was counted in.
+
+    For counters that gate work before it is done (D27 login attempts, counted
+    before the password check) and keep only the calls that turned out to
+    matter. Never below zero; a no-op when nothing was counted or the store is
+    unreachable (the count then simply stands until its window ends).
+    """
+    if usage.cache_key is None:
+        return
+    store = caches[settings.RATELIMIT_USE_CACHE]
+    try:
+        client = _redis_client()
+        if client is not None:
+            client.eval(_TAKE_BACK, 1, store.make_key(usage.cache_key))
+        elif (store.get(usage.cache_key) or 0) > 0:
+            store.decr(usage.cache_key)
+    except (*_STORE_ERRORS, ValueError) as exc:  # ValueError: the key just expired
+        logger.warning("rate-limit take-back failed (%s: %s)", type(exc).__name__, exc)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -275,9 +271,8 @@ def _hit_redis(client: redis.Redis, group: str, value: str, rate: str) -> Usage:
     """
     limit, period = _split_rate(rate)
     window = _get_window(value, period)
-    cache_key = caches[settings.RATELIMIT_USE_CACHE].make_key(
-        _make_cache_key(group, window, rate, value, ALL)
-    )
+    counter = _make_cache_key(group, window, rate, value, ALL)
+    cache_key = caches[settings.RATELIMIT_USE_CACHE].make_key(counter)
     pipe = client.pipeline(transaction=False)
     pipe.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
     pipe.incr(cache_key)
@@ -287,4 +282,5 @@ def _hit_redis(client: redis.Redis, group: str, value: str, rate: str) -> Usage:
         remaining=max(limit - count, 0),
         reset=max(window - int(time.time()), 1),
         exceeded=count > limit,
+        cache_key=counter,
     )

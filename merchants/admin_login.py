@@ -3,8 +3,10 @@
 Staff accounts can attach proofs and change partners, rates and chains, so
 their sign-in gets the same counters as the portal's: 10 failures per 15
 minutes per client address and per account name, refused (429) once either is
-spent, and failing closed while the counters are unreachable. Django's own
-admin login does the rest.
+spent, and failing closed while the counters are unreachable. As there, each
+attempt is counted before Django checks the password and given back unless it
+failed, so parallel guesses cannot outrun the counter. Django's own admin
+login does the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
-from merchants.portal.auth import count_login_failure, login_blocked_for
+from merchants.portal.auth import login_attempt_start
 
 
 @never_cache
@@ -21,17 +23,19 @@ def admin_login_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return admin.site.login(request)
     account = request.POST.get("username", "")
-    wait = login_blocked_for(request, account)
-    if wait:
+    attempt = login_attempt_start(request, account)  # D27: counted before the check
+    if attempt.wait:
+        minutes = max(attempt.wait // 60, 1)
         return HttpResponse(
-            f"Too many failed sign-ins. Try again in {max(wait // 60, 1)} minute(s).",
+            f"Too many failed sign-ins. Try again in {minutes} minute(s).",
             status=429,
             content_type="text/plain; charset=utf-8",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(attempt.wait)},
         )
     response = admin.site.login(request)
-    # Django answers a refused sign-in with the form again (200) and a good
-    # one with a redirect.
-    if response.status_code == 200:
-        count_login_failure(request, account)
+    # Django answers a refused sign-in with the form again (200); anything
+    # else (a redirect when signed in, a CSRF 403 before any check) is no
+    # failure, so the attempt is given back.
+    if response.status_code != 200:
+        attempt.forgive()
     return response

@@ -3,11 +3,15 @@
 Password login counts *failures* only (D27: 10 per 15 minutes, per client
 address and per account); once either counter is full the form answers 429
 with a clear message, even for the right password, until the window passes.
+Each attempt is counted *before* its password is checked and given back when
+it turns out not to be a failure (``login_attempt_start``), so parallel
+guesses cannot all slip past a check made before any of them was counted.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
 from django import forms
 from django.conf import settings
@@ -46,24 +50,52 @@ class LoginForm(forms.Form):
     )
 
 
-def _buckets(request: HttpRequest, email: str) -> list[str]:
-    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return [f"ip:{ratelimits.client_ip_hash(request)}", f"user:{account}"]
+def _buckets(request: HttpRequest, email: str | None) -> list[str]:
+    """The client address's bucket, and the account's when there is one."""
+    buckets = [f"ip:{ratelimits.client_ip_hash(request)}"]
+    if email is not None:
+        account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        buckets.append(f"user:{account}")
+    return buckets
 
 
-def login_blocked_for(request: HttpRequest, email: str) -> int:
-    """Seconds until the caller may try again; 0 when not blocked."""
-    waits = []
-    for bucket in _buckets(request, email):
-        usage = ratelimits.hit(request, LOGIN_GROUP, bucket, increment=False)
-        if usage.remaining <= 0:
-            waits.append(usage.reset)
-    return max(waits, default=0)
+@dataclass
+class LoginAttempt:
+    """One sign-in attempt, already counted as a failure (D27)."""
+
+    wait: int  # seconds until the caller may try again; 0: go ahead
+    counted: list[ratelimits.Usage] = field(default_factory=list)
+
+    def forgive(self) -> None:
+        """Not a failure after all (signed in, or nothing was checked): uncount it."""
+        for usage in self.counted:
+            ratelimits.take_back(usage)
+        self.counted = []
 
 
-def count_login_failure(request: HttpRequest, email: str) -> None:
-    for bucket in _buckets(request, email):
+def login_attempt_start(request: HttpRequest, email: str | None) -> LoginAttempt:
+    """Count one attempt per address and per account (``None``: address only)
+    *before* any password or token is checked; ``wait`` > 0 refuses it.
+
+    D27 allows 10 failures per 15 minutes. Checking the counters first and
+    counting after the (slow) password check let N parallel guesses all pass
+    the check. Here the atomic increment is the check: of N parallel attempts
+    only those the counters have room for go on, so at most 10 are ever being
+    checked or have failed. A refused attempt is uncounted at once (nothing was
+    tried); the caller ``forgive()``s one that signs in, so a legitimate
+    sign-in costs nothing. With the counters unreachable every attempt is
+    refused (``portal.login`` fails closed, jopay_project/ratelimits.py).
+    """
+    counted = [
         ratelimits.hit(request, LOGIN_GROUP, bucket, increment=True)
+        for bucket in _buckets(request, email)
+    ]
+    attempt = LoginAttempt(
+        wait=max((u.reset for u in counted if u.exceeded), default=0), counted=counted
+    )
+    if attempt.wait:
+        attempt.forgive()
+    return attempt
 
 
 def _safe_next(request: HttpRequest, default: str = DASHBOARD) -> str:
@@ -119,21 +151,23 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_login(request, form, status=400)
     email = form.cleaned_data["email"].strip().lower()
-    wait = login_blocked_for(request, email)
-    if wait:
+    attempt = login_attempt_start(request, email)  # D27: counted before the check
+    if attempt.wait:
         form.add_error(
             None,
-            f"Too many failed sign-ins. Try again in {max(wait // 60, 1)} minute(s).",
+            "Too many failed sign-ins. "
+            f"Try again in {max(attempt.wait // 60, 1)} minute(s).",
         )
         response = _render_login(request, form, status=429)
-        response["Retry-After"] = str(wait)
+        response["Retry-After"] = str(attempt.wait)
         return response
     user = authenticate(request, username=email, password=form.cleaned_data["password"])
     if user is None or partner_user_for(user) is None:
         # One message for every failure: no hint whether the account exists.
-        count_login_failure(request, email)
+        # The attempt stays counted: it is a failure.
         form.add_error(None, "E-mail or password is not correct.")
         return _render_login(request, form, status=400)
+    attempt.forgive()
     login(request, user)
     request.session[SESSION_TEST_MODE] = False
     return redirect(_safe_next(request))
@@ -161,13 +195,15 @@ def login_id_token_view(request: HttpRequest) -> HttpResponse:
     token, wants_json = _id_token_from(request)
     if not isinstance(token, str) or not token.strip():
         return error_json_response(ErrorCode.MISSING_ID_TOKEN)
-    ip_bucket = f"ip:{ratelimits.client_ip_hash(request)}"
-    usage = ratelimits.hit(request, LOGIN_GROUP, ip_bucket, increment=False)
-    if usage.remaining <= 0:
+    # D27: SSO failures count against the address's login limit; counted
+    # before the token is checked, as for passwords (no account bucket: the
+    # e-mail is only known once the signature holds).
+    attempt = login_attempt_start(request, None)
+    if attempt.wait:
         return error_json_response(
             ErrorCode.RATE_LIMITED,
-            retry_after=usage.reset,
-            headers={"Retry-After": str(usage.reset)},
+            retry_after=attempt.wait,
+            headers={"Retry-After": str(attempt.wait)},
         )
     try:
         partner_user = sso.sso_authenticate(
@@ -176,9 +212,9 @@ def login_id_token_view(request: HttpRequest) -> HttpResponse:
             config=config,
         )
     except JoPayError as err:
-        ratelimits.hit(request, LOGIN_GROUP, ip_bucket, increment=True)
-        response = error_json_response(err.code)
+        response = error_json_response(err.code)  # stays counted: a failure
     else:
+        attempt.forgive()
         login(
             request,
             partner_user.user,

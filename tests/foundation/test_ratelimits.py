@@ -137,3 +137,22 @@ def test_behind_a_proxy_each_client_has_its_own_per_ip_counter(settings):
     # A client cannot pick a fresh bucket by prepending addresses of its own.
     spoof = APIClient(**proxy, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.20")
     assert spoof.get(URL).status_code == 429
+
+
+def test_take_back_uncounts_one_call_and_never_goes_below_zero(rf):
+    """D27 login attempts are counted before the check and given back when they
+    were no failure: the counter returns to where it was, never below."""
+    request = rf.post("/")
+    first = ratelimits.hit(request, "portal.login", "user:x", increment=True)
+    assert (first.remaining, first.exceeded) == (9, False)
+    ratelimits.take_back(first)
+    ratelimits.take_back(first)  # a second give-back must not make room
+    peek = ratelimits.hit(request, "portal.login", "user:x", increment=False)
+    assert peek.remaining == 10
+    assert ratelimits.hit(request, "portal.login", "user:x").remaining == 9
+
+
+def test_take_back_with_the_counters_unreachable_is_a_no_op(rf, counters_down):
+    usage = ratelimits.hit(rf.post("/"), "pay.page", "ip:x", increment=True)
+    assert usage.counted is False
+    ratelimits.take_back(usage)  # nothing was counted, nothing raises
