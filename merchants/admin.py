@@ -1,11 +1,13 @@
 """Staff admin for partners, portal users, API keys and merchants.
 
 Amounts and secrets are never edited in place: keys are created through the
-same service as the commands (the full key is shown once, in a message) and
-revoked with an action. What staff may type is held to the rules the API
-applies, so the admin cannot store a value the API would later choke on:
-rate-limit overrides the limiter parses (D27), EIP-55/hex addresses and the
-auto-forward rule of D29.
+same service as the commands (the full key is shown once, on the page that
+answers the creating POST, D6) and revoked with an action that leaves a
+LogEntry naming the staff user. Merchants are created over the API, never
+here. What staff may type is held to the rules the API applies, so the admin
+cannot store a value the API would later choke on: rate-limit overrides the
+limiter parses (D27), EIP-55/hex addresses, the auto-forward rule of D29 and
+the partner settings' bounds the portal applies (D11, D13; Partner.clean).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import ErrorCode, JoPayError
@@ -134,7 +138,7 @@ class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     list_filter = ["test_mode", "revoked_at"]
     search_fields = ["prefix", "name", "partner__slug"]
     actions = ["revoke"]
-    # key_hash is never shown; the full key only exists in the creation message.
+    # key_hash is never shown; the full key only exists in the creation answer.
     readonly_fields = [
         "partner",
         "prefix",
@@ -182,13 +186,36 @@ class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
             expires_at=form.cleaned_data.get("expires_at"),
         )
         obj.pk = key.pk
+        obj.refresh_from_db()  # prefix & co., for the log entry and the page
         obj._state.adding = False
-        messages.warning(request, f"New key (shown once, copy it now): {full}")
+        # For response_add only: never a message, the session or a cookie (D6:
+        # the message store is a cookie, so the key would travel in Set-Cookie
+        # and come back on every request until shown).
+        obj._full_key_once = full
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """D6: the full key is shown once, on this answer, which no cache keeps."""
+        full = getattr(obj, "_full_key_once", None)
+        if full is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "full_key": full,
+            "title": "API key created",
+        }
+        response = TemplateResponse(
+            request, "admin/merchants/apikey/created.html", context
+        )
+        add_never_cache_headers(response)  # Cache-Control: no-store, private
+        return response
 
     @admin.action(permissions=["change"], description="Revoke selected keys")
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
-            api_key_revoke(key=key)
+            revoked = api_key_revoke(key=key)
+            self.log_change(request, revoked, "Revoked the key")
         messages.success(request, "Revoked.")
 
 
@@ -266,3 +293,9 @@ class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         "idempotency_hash",
         "terms_accepted_at",
     ]
+
+    def has_add_permission(self, request) -> bool:
+        # Merchants are created over the API (D28: onboarding link, currency
+        # and wallet checks, idempotency). The add form could not even save:
+        # partner and mode are read-only here, so it was a 500.
+        return False

@@ -13,6 +13,8 @@ from django.utils import timezone
 from jopay_project.tenancy import TenantModel
 from payments.money import SUPPORTED_CURRENCIES
 
+from .partner_rules import partner_settings_errors
+
 CURRENCY_CHOICES = [(code, code) for code in SUPPORTED_CURRENCIES]
 
 # spec §1.2: lowercase letters and hyphens only (no leading/trailing/double hyphen).
@@ -61,7 +63,7 @@ class Partner(models.Model):
         return self.slug
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, ValidationError | str] = {}
         if self.pk and not self._state.adding:
             old = (
                 Partner.objects.filter(pk=self.pk)
@@ -70,20 +72,18 @@ class Partner(models.Model):
             )
             if old is not None and old != self.slug:
                 errors["slug"] = "A partner's slug cannot change."
-        currencies = self.enabled_currencies
-        if (
-            not isinstance(currencies, list)
-            or not currencies
-            or any(c not in SUPPORTED_CURRENCIES for c in currencies)
-        ):
-            errors["enabled_currencies"] = "Pick one or more of the 28 supported codes."
-        elif self.default_currency not in currencies:
-            errors["default_currency"] = "The default currency must be enabled."
-        if (
-            self.max_fiat_per_request is not None
-            and self.max_fiat_per_request < self.min_fiat_per_request
-        ):
-            errors["max_fiat_per_request"] = "The maximum is below the minimum."
+        # The same bounds as the portal's settings page (D11–D13): the admin
+        # cannot store what the portal would refuse.
+        errors.update(
+            partner_settings_errors(
+                enabled_currencies=self.enabled_currencies,
+                default_currency=self.default_currency,
+                min_fiat_per_request=self.min_fiat_per_request,
+                max_fiat_per_request=self.max_fiat_per_request,
+                pos_expiry_seconds=self.pos_expiry_seconds,
+                invoice_expiry_seconds=self.invoice_expiry_seconds,
+            )
+        )
         for field in ("primary_color", "secondary_color"):
             value = getattr(self, field)
             if not (

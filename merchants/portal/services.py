@@ -11,65 +11,13 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from jopay_project.errors import ErrorCode
 from merchants.models import Partner
-from payments.money import MAX_FIAT_INT, SUPPORTED_CURRENCIES
-
-# D11: the two default expiries stay within the bounds a create body may ask for.
-POS_EXPIRY_BOUNDS = (60, 86_400)
-INVOICE_EXPIRY_BOUNDS = (3_600, 7_776_000)
-
-
-def _check(
-    *,
-    enabled_currencies: list[str],
-    default_currency: str,
-    min_fiat_per_request: int,
-    max_fiat_per_request: int | None,
-    pos_expiry_seconds: int,
-    invoice_expiry_seconds: int,
-) -> dict[str, ValidationError]:
-    errors: dict[str, ValidationError] = {}
-    if not enabled_currencies or any(
-        c not in SUPPORTED_CURRENCIES for c in enabled_currencies
-    ):
-        errors["enabled_currencies"] = ValidationError(
-            "Pick one or more of the 28 supported currencies.",
-            code=ErrorCode.INVALID_CURRENCY.value,
-        )
-    if default_currency not in SUPPORTED_CURRENCIES:
-        errors["default_currency"] = ValidationError(
-            "Pick a supported currency.", code=ErrorCode.INVALID_CURRENCY.value
-        )
-    elif default_currency not in enabled_currencies:
-        errors["default_currency"] = ValidationError(
-            "The default currency must be one of the enabled currencies.",
-            code=ErrorCode.UNSUPPORTED_CURRENCY.value,
-        )
-    if not 1 <= min_fiat_per_request <= MAX_FIAT_INT:
-        errors["min_fiat_per_request"] = ValidationError(
-            "The minimum must be a positive amount.",
-            code=ErrorCode.INVALID_AMOUNT.value,
-        )
-    if max_fiat_per_request is not None:
-        if not 1 <= max_fiat_per_request <= MAX_FIAT_INT:
-            errors["max_fiat_per_request"] = ValidationError(
-                "The maximum is out of range.", code=ErrorCode.INVALID_AMOUNT.value
-            )
-        elif max_fiat_per_request < min_fiat_per_request:
-            errors["max_fiat_per_request"] = ValidationError(
-                "The maximum is below the minimum.",
-                code=ErrorCode.AMOUNT_BELOW_MINIMUM.value,
-            )
-    for name, value, (low, high) in (
-        ("pos_expiry_seconds", pos_expiry_seconds, POS_EXPIRY_BOUNDS),
-        ("invoice_expiry_seconds", invoice_expiry_seconds, INVOICE_EXPIRY_BOUNDS),
-    ):
-        if not low <= value <= high:
-            errors[name] = ValidationError(
-                f"Use {low:,} to {high:,} seconds.", code=ErrorCode.INVALID_EXPIRY.value
-            )
-    return errors
+from merchants.partner_rules import (  # noqa: F401  (bounds re-exported)
+    INVOICE_EXPIRY_BOUNDS,
+    POS_EXPIRY_BOUNDS,
+    partner_settings_errors,
+)
+from payments.money import SUPPORTED_CURRENCIES
 
 
 @transaction.atomic
@@ -87,11 +35,12 @@ def partner_settings_update(
 
     Guarantees: amounts are integers in minor units of the *new* default
     currency (D35); the default currency is enabled (D12); ``max`` ≥ ``min``;
-    expiries within D11's bounds. Raises ``ValidationError`` (per field, with a
-    registry code) and writes nothing when any check fails.
+    expiries within D11's bounds (``merchants.partner_rules``, shared with
+    ``Partner.clean`` and so the admin). Raises ``ValidationError`` (per field,
+    with a registry code) and writes nothing when any check fails.
     """
     currencies = [c for c in SUPPORTED_CURRENCIES if c in set(enabled_currencies)]
-    errors = _check(
+    errors = partner_settings_errors(  # the bounds Partner.clean applies too
         enabled_currencies=currencies,
         default_currency=default_currency,
         min_fiat_per_request=min_fiat_per_request,

@@ -200,7 +200,7 @@ def test_pages_run_under_the_policy_without_violations(
             f"/admin/payments/paymentrequest/{pr.pk}/change/",
             f"/admin/payments/paymentrequest/{pr.pk}/attach-proof/",
             "/admin/payments/fxrate/",
-            "/admin/merchants/merchant/add/",
+            "/admin/merchants/partner/add/",
         ):
             response = page.goto(base + path)
             assert response.status == 200, path

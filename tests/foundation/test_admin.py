@@ -69,3 +69,47 @@ def test_partner_page_lists_fx_overrides_and_keeps_the_slug(staff, partner):
     assert "FX overrides" in page
     assert "0.93" in page
     assert 'name="slug"' not in page  # spec §1.2: immutable after creation
+
+
+def _cookie_texts(response) -> list[str]:
+    """Every cookie value, and the messages the (signed, maybe compressed)
+    message cookie carries, decoded."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+
+    texts = [morsel.value for morsel in response.cookies.values()]
+    if "messages" in response.cookies:
+        storage = CookieStorage(RequestFactory().get("/"))
+        texts += [str(m) for m in storage._decode(response.cookies["messages"].value)]
+    return texts
+
+
+def test_a_key_created_in_admin_travels_in_no_cookie_or_session(staff, partner):
+    """D6: shown once, only the hash stored. The key used to go into a message,
+    and the message store is a cookie: the full key in Set-Cookie, sent back on
+    every request until shown. Now it is on the creating answer only, which no
+    cache may keep."""
+    from django.contrib.admin.models import LogEntry
+
+    response = staff.post(
+        "/admin/merchants/apikey/add/",
+        {"partner": partner.pk, "name": "ops", "mode": "live", "expires_at": ""},
+    )
+
+    full_key = re.compile(r"jo_live_[A-Za-z0-9]{32}")
+    assert not any(full_key.search(t) for t in _cookie_texts(response))
+    assert not full_key.search(str(dict(staff.session.items())))
+    assert response.status_code == 200
+    shown = full_key.findall(response.content.decode())
+    assert len(shown) == 1
+    assert "no-store" in response["Cache-Control"]
+    # Nothing parked for a later page either.
+    later = staff.get("/admin/merchants/apikey/")
+    assert not full_key.search(later.content.decode())
+    assert not any(full_key.search(t) for t in _cookie_texts(later))
+    # The page and the audit entry name the key by its real prefix (D6).
+    key = api_key_authenticate(shown[0])
+    assert f"“{key.prefix}… (ops)” for {partner.slug} was added" in (
+        response.content.decode()
+    )
+    assert LogEntry.objects.get(object_id=str(key.pk)).object_repr == str(key)

@@ -245,3 +245,70 @@ def test_the_partner_change_page_still_saves_unrelated_edits(admin_client, partn
 
     assert response.status_code == 302, form_errors(response)
     assert Partner.objects.get(pk=partner.pk).name == "Alice Payments"
+
+
+# --- merchants are created over the API (D28) ---------------------------------------
+
+
+def test_merchants_cannot_be_added_in_the_admin(admin_client, partner):
+    """The add form could not save (partner and mode read-only → 500); merchants
+    are created over the API, with the onboarding link and currency checks."""
+    assert admin_client.get("/admin/merchants/merchant/add/").status_code == 403
+    response = admin_client.post(
+        "/admin/merchants/merchant/add/",
+        {"business_name": "X", "account_type": "business", "wallet_type": "external"},
+    )
+    assert response.status_code == 403
+    assert not Merchant.objects.exists()
+    assert admin_client.get("/admin/merchants/merchant/").status_code == 200
+
+
+# --- partner settings: the portal's bounds (D11, D13) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("pos_expiry_seconds", "0"),
+        ("pos_expiry_seconds", "59"),
+        ("pos_expiry_seconds", "86401"),
+        ("invoice_expiry_seconds", "3599"),
+        ("invoice_expiry_seconds", "7776001"),
+        ("invoice_expiry_seconds", "2147483647"),
+        ("min_fiat_per_request", "0"),
+    ],
+)
+def test_partner_settings_the_portal_refuses_are_refused(
+    admin_client, partner, field, typed
+):
+    before = Partner.objects.values().get(pk=partner.pk)
+
+    response = post_change(admin_client, partner, **{field: typed})
+
+    assert field in form_errors(response)
+    assert Partner.objects.values().get(pk=partner.pk) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("pos_expiry_seconds", "60"),
+        ("pos_expiry_seconds", "86400"),
+        ("invoice_expiry_seconds", "3600"),
+        ("invoice_expiry_seconds", "7776000"),
+        ("min_fiat_per_request", "1"),
+    ],
+)
+def test_partner_settings_at_the_bounds_are_saved(admin_client, partner, field, typed):
+    response = post_change(admin_client, partner, **{field: typed})
+
+    assert response.status_code == 302, form_errors(response)
+    assert getattr(Partner.objects.get(pk=partner.pk), field) == int(typed)
+
+
+def test_the_portal_and_the_model_share_one_set_of_bounds():
+    from merchants import partner_rules
+    from merchants.portal import services
+
+    assert services.POS_EXPIRY_BOUNDS is partner_rules.POS_EXPIRY_BOUNDS
+    assert services.INVOICE_EXPIRY_BOUNDS is partner_rules.INVOICE_EXPIRY_BOUNDS
