@@ -1,7 +1,10 @@
 """Staff admin for recurring plans (support view; STYLE.md: amounts read-only).
 
 Plans are never edited in place: pause, resume and cancel are actions that
-call the same services as the API, so the same rules and locks apply.
+call the same services as the API, so the same rules and locks apply. The
+change page is view-only (no Save): saving it would write back every field as
+read when the POST began, undoing a charge or pause committed meanwhile. Each
+action leaves a LogEntry naming the staff user.
 """
 
 from __future__ import annotations
@@ -130,17 +133,29 @@ class PlanAdmin(admin.ModelAdmin):
     ) -> bool:
         return False  # charges point at payment requests; cancel instead
 
+    def has_change_permission(
+        self, request: HttpRequest, obj: Plan | None = None
+    ) -> bool:
+        # Never saved from the change form (a stale full-row write): the page
+        # is view-only, its POST is refused; the actions call the services.
+        return False
+
+    def has_support_permission(self, request: HttpRequest) -> bool:
+        """The actions: staff holding the model's change permission."""
+        return request.user.has_perm("recurring.change_plan")
+
     def _apply(
         self, request: HttpRequest, queryset: QuerySet[Plan], service, verb: str
     ) -> None:
         done, refused = 0, []
         for plan in queryset.select_related("partner"):
             try:
-                service(tenant=plan.tenant, plan_id=plan.pk)
+                fresh = service(tenant=plan.tenant, plan_id=plan.pk)
             except JoPayError as exc:
                 refused.append(f"{plan.pk}: {exc.code}")
             else:
                 done += 1
+                self.log_change(request, fresh, f"{verb} the plan")
         if done:
             self.message_user(request, f"{verb} {done} plan(s).", messages.SUCCESS)
         if refused:
@@ -148,17 +163,17 @@ class PlanAdmin(admin.ModelAdmin):
                 request, f"Not {verb.lower()}: " + "; ".join(refused), messages.WARNING
             )
 
-    @admin.action(permissions=["change"], description="Pause selected plans")
+    @admin.action(permissions=["support"], description="Pause selected plans")
     def pause_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_pause, "Paused")
 
     @admin.action(
-        permissions=["change"],
+        permissions=["support"],
         description="Resume selected plans (next slot after now)",
     )
     def resume_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_resume, "Resumed")
 
-    @admin.action(permissions=["change"], description="Cancel selected plans")
+    @admin.action(permissions=["support"], description="Cancel selected plans")
     def cancel_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_cancel, "Cancelled")

@@ -2,7 +2,8 @@
 
 Secrets are never displayed: the admin shows whether a rotation is pending,
 and changes that matter (enable, rotate, resend) go through the services so
-they keep the same guarantees as the API.
+they keep the same guarantees as the API. Each action leaves a LogEntry
+naming the staff user.
 """
 
 from __future__ import annotations
@@ -77,11 +78,13 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     def enable(self, request, queryset) -> None:
         for endpoint in queryset:
             try:
-                webhook_endpoint_set(partner=endpoint.partner, enabled=True)
+                fresh, _ = webhook_endpoint_set(partner=endpoint.partner, enabled=True)
             except JoPayError as exc:
                 self.message_user(
                     request, f"{endpoint.partner}: {exc.message}", messages.ERROR
                 )
+            else:
+                self.log_change(request, fresh, "Enabled webhooks")
 
     @admin.action(
         permissions=["change"],
@@ -89,7 +92,8 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     )
     def disable(self, request, queryset) -> None:
         for endpoint in queryset:
-            webhook_endpoint_set(partner=endpoint.partner, enabled=False)
+            fresh, _ = webhook_endpoint_set(partner=endpoint.partner, enabled=False)
+            self.log_change(request, fresh, "Disabled webhooks")
 
 
 @admin.register(WebhookEvent)
@@ -158,11 +162,13 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         sent = 0
         for delivery in queryset:
             try:
-                webhook_delivery_resend(delivery=delivery)
-                sent += 1
+                fresh = webhook_delivery_resend(delivery=delivery)
             except JoPayError as exc:
                 self.message_user(
                     request, f"{delivery.pk}: {exc.message}", messages.ERROR
                 )
+            else:
+                sent += 1
+                self.log_change(request, fresh, "Resent (one more attempt)")
         if sent:
             self.message_user(request, f"Queued {sent} delivery attempt(s).")

@@ -1,5 +1,6 @@
 """FX rates in the admin: manual rates go through ``fx_rate_set_manual`` (pinned,
-D31); "Refresh from feeds" (a button and an action) calls ``fx_refresh``."""
+D31); "Refresh from feeds" (a button and an action) calls ``fx_refresh``.
+Clearing a pin leaves a LogEntry naming the staff user."""
 
 from __future__ import annotations
 
@@ -107,10 +108,13 @@ class FxRateAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description="Clear the manual pin")
     def clear_manual(self, request: HttpRequest, queryset) -> None:
-        cleared = sum(
-            fx_rate_clear_manual(currency=r.currency, partner=r.partner)
-            for r in queryset.filter(pinned=True)
-        )
+        cleared = 0
+        for rate in queryset.filter(pinned=True).select_related("partner"):
+            if fx_rate_clear_manual(currency=rate.currency, partner=rate.partner):
+                cleared += 1
+                # A partner override is deleted; the global row is unpinned.
+                what = "deleted the override" if rate.partner_id else "unpinned"
+                self.log_change(request, rate, f"Cleared the manual pin ({what})")
         self.message_user(request, f"Cleared {cleared} manual rate(s).")
 
     def _refresh(self, request: HttpRequest) -> None:

@@ -1,7 +1,14 @@
 """Payment requests in the admin: every field read-only; re-verify and cancel
 are actions that call ``proof_reverify`` and ``payment_request_cancel``, and
 "Attach a proof" on the change page calls ``proof_attach`` with source
-``admin`` (D21)."""
+``admin`` (D21).
+
+The change page is view-only (no Save): saving it would write back every
+field as read when the POST began, undoing a verification or cancellation
+committed meanwhile. Who may act is the ``support`` permission (the model's
+change permission); each action and attachment leaves a LogEntry naming the
+staff user.
+"""
 
 from __future__ import annotations
 
@@ -111,6 +118,23 @@ class PaymentRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests are created by partners through the API
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Never saved from the change form (a stale full-row write): the page
+        # is view-only, its POST is refused; state changes go through the
+        # services below, which lock the row.
+        return False
+
+    def has_support_permission(self, request: HttpRequest) -> bool:
+        """Actions and attach-proof: staff holding the model's change permission."""
+        return request.user.has_perm("payments.change_paymentrequest")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_attach_proof": self.has_support_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # money history is never deleted
 
@@ -135,7 +159,7 @@ class PaymentRequestAdmin(admin.ModelAdmin):
         pr = self.get_object(request, unquote(object_id))
         if pr is None:
             raise Http404
-        if not self.has_change_permission(request, pr):
+        if not self.has_support_permission(request):
             raise PermissionDenied
         form = AttachProofForm(
             request.POST or None, chains=proof_chains(test_mode=pr.test_mode)
@@ -174,7 +198,7 @@ class PaymentRequestAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        permissions=["change"], description="Re-verify the attached proof now"
+        permissions=["support"], description="Re-verify the attached proof now"
     )
     def reverify(self, request: HttpRequest, queryset) -> None:
         for pr in queryset:
@@ -200,12 +224,15 @@ class PaymentRequestAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, f"{pr.reference}: proof is {fresh.proof_status}."
                 )
+                self.log_change(
+                    request, fresh, f"Re-verified the proof: {fresh.proof_status}"
+                )
 
-    @admin.action(permissions=["change"], description="Cancel the request")
+    @admin.action(permissions=["support"], description="Cancel the request")
     def cancel(self, request: HttpRequest, queryset) -> None:
         for pr in queryset.select_related("partner"):
             try:
-                payment_request_cancel(tenant=pr.tenant, request_id=pr.pk)
+                fresh = payment_request_cancel(tenant=pr.tenant, request_id=pr.pk)
             except JoPayError as err:
                 self.message_user(
                     request,
@@ -214,3 +241,5 @@ class PaymentRequestAdmin(admin.ModelAdmin):
                 )
             else:
                 self.message_user(request, f"{pr.reference}: cancelled.")
+                if pr.status != PR.Status.CANCELLED:  # not a repeat (a no-op)
+                    self.log_change(request, fresh, "Cancelled the request")

@@ -59,3 +59,61 @@ def test_pause_resume_cancel_actions_use_the_service_rules(staff, make_plan):
     assert set(Plan.objects.values_list("status", flat=True)) == {"cancelled"}
     messages = act(staff, "cancel_plans", [a])
     assert "plan_already_terminated" in messages[0]
+
+
+# --- a read-only change page, and an audit trail (STYLE.md "Admin is for support")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_the_plan_page_cannot_undo_a_concurrent_change(
+    staff, make_plan, monkeypatch
+):
+    """The change form used to write back every field as read when the POST
+    began, undoing a charge or pause committed meanwhile. It is view-only now."""
+    from recurring.admin import PlanAdmin
+    from tests.portal.test_admin_readonly import committed_elsewhere
+
+    plan = make_plan()
+    original = PlanAdmin.get_object
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = original(self, request, object_id, from_field)
+        if request.method == "POST":  # the charging job commits after the read
+            committed_elsewhere(
+                lambda: Plan.objects.filter(pk=plan.pk).update(
+                    status="paused", charges_count=1
+                )
+            )
+        return obj
+
+    monkeypatch.setattr(PlanAdmin, "get_object", get_object)
+    url = reverse("admin:recurring_plan_change", args=[plan.pk])
+
+    response = staff.post(url, {"_save": "Save"})
+
+    plan.refresh_from_db()
+    assert (plan.status, plan.charges_count) == ("paused", 1)
+    assert response.status_code == 403
+    assert b'name="_save"' not in staff.get(url).content
+
+
+def test_plan_actions_need_the_change_permission_and_are_logged(client, make_plan):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.auth.models import Permission, User
+
+    support = User.objects.create_user("support", password="x" * 12, is_staff=True)
+    support.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_plan", "change_plan"])
+    )
+    client.force_login(support)
+    plan = make_plan()
+    for action in ("pause_plans", "resume_plans", "cancel_plans"):
+        act(client, action, [plan])
+    plan.refresh_from_db()
+    assert plan.status == "cancelled"
+    entries = LogEntry.objects.filter(object_id=str(plan.pk)).order_by("action_time")
+    assert [(e.user.username, e.action_flag, e.change_message) for e in entries] == [
+        ("support", CHANGE, "Paused the plan"),
+        ("support", CHANGE, "Resumed the plan"),
+        ("support", CHANGE, "Cancelled the plan"),
+    ]

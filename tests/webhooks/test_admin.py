@@ -50,3 +50,23 @@ def test_resend_action_queues_the_same_delivery(
     assert delivery.state == "pending"
     assert deliver(delivery_id=str(delivery.pk)).state == "delivered"
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_resend_is_logged_with_the_staff_user(
+    admin_client, partner, endpoint_for, receiver
+):
+    """Every admin action names who took it (STYLE.md "Admin is for support")."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    receiver.program("/hook", Answer(400))
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    deliver(delivery_id=str(delivery.pk))
+    admin_client.post(
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {"action": "resend", "_selected_action": [str(delivery.pk)]},
+    )
+    entries = LogEntry.objects.filter(object_id=str(delivery.pk))
+    assert [(e.user.username, e.action_flag, e.change_message) for e in entries] == [
+        ("admin", CHANGE, "Resent (one more attempt)")
+    ]

@@ -1,0 +1,84 @@
+"""Every admin action leaves a LogEntry naming the staff user who took it.
+
+Attach-proof always did; cancel, re-verify, key revoke, webhook enable/disable
+and clearing an FX pin changed money-relevant state with no record of who
+(STYLE.md: "Admin is for support"; D8 revocation, D18 cancel, D31 pins).
+Plans and webhook resends are covered in tests/recurring and tests/webhooks.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+
+from merchants.keys import api_key_create
+from payments.admin import requests as request_admin
+from payments.models import FxRate
+from payments.services import fx_rate_set_manual
+from tests.portal.conftest import make_request, make_verified
+from tests.portal.test_admin import CHANGELIST, FX, run_action
+from webhooks.services import webhook_endpoint_set
+
+pytestmark = pytest.mark.django_db
+
+
+def audit(obj) -> list[tuple[str, int, str]]:
+    """``(username, action_flag, change_message)`` of the entries about ``obj``."""
+    return [
+        (e.user.username, e.action_flag, e.change_message)
+        for e in LogEntry.objects.filter(object_id=str(obj.pk)).order_by("action_time")
+    ]
+
+
+def test_cancel_is_logged_per_request_that_was_cancelled(admin_client, merchant):
+    open_pr = make_request(merchant)
+    paid = make_verified(merchant)  # refused: not cancellable
+    run_action(admin_client, CHANGELIST, "cancel", [open_pr.pk, paid.pk])
+    assert audit(open_pr) == [("admin", CHANGE, "Cancelled the request")]
+    assert audit(paid) == []
+
+
+def test_reverify_is_logged(admin_client, merchant, monkeypatch):
+    pr = make_request(merchant, proof_status="attached", tx_hash="0x" + "ab" * 32)
+
+    def reverify(*, request):  # no chain node here: the service's answer
+        request.proof_status = "verified"
+        return request
+
+    monkeypatch.setattr(request_admin, "proof_reverify", reverify)
+    run_action(admin_client, CHANGELIST, "reverify", [pr.pk])
+    assert audit(pr) == [("admin", CHANGE, "Re-verified the proof: verified")]
+
+
+def test_key_revoke_is_logged(admin_client, partner):
+    key, _ = api_key_create(partner=partner, test_mode=False)
+    run_action(admin_client, "/admin/merchants/apikey/", "revoke", [key.pk])
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert audit(key) == [("admin", CHANGE, "Revoked the key")]
+
+
+def test_webhook_enable_and_disable_are_logged(admin_client, partner, settings):
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    endpoint, _ = webhook_endpoint_set(partner=partner, url="https://127.0.0.1:1/h")
+    url = "/admin/webhooks/webhookendpoint/"
+    run_action(admin_client, url, "enable", [endpoint.pk])
+    run_action(admin_client, url, "disable", [endpoint.pk])
+    assert audit(endpoint) == [
+        ("admin", CHANGE, "Enabled webhooks"),
+        ("admin", CHANGE, "Disabled webhooks"),
+    ]
+
+
+def test_clearing_fx_pins_is_logged(admin_client, partner):
+    fx_rate_set_manual(currency="USD", rate=Decimal("1"))
+    override = fx_rate_set_manual(currency="EUR", rate=Decimal("0.9"), partner=partner)
+    global_usd = FxRate.objects.get(currency="USD", partner=None)
+    run_action(admin_client, FX, "clear_manual", [global_usd.pk, override.pk])
+    assert audit(global_usd) == [("admin", CHANGE, "Cleared the manual pin (unpinned)")]
+    assert audit(override) == [
+        ("admin", CHANGE, "Cleared the manual pin (deleted the override)")
+    ]
+    assert not FxRate.objects.filter(pk=override.pk).exists()
