@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 import idna
 from django.conf import settings
 
+from merchants.validation import has_unstorable_chars
+
 MAX_URL_LENGTH = 2000
-_BAD_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
+_WHITESPACE = re.compile(r"\s")
 
 
 class UnsafeUrlError(ValueError):
@@ -79,8 +81,12 @@ def parse_https_url(url: object) -> tuple[str, int]:
     """``(host, port)`` of a syntactically valid https URL, else ``UnsafeUrlError``."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise UnsafeUrlError("not a URL")
-    if _BAD_CHARS.search(url):
-        raise UnsafeUrlError("whitespace or control characters")
+    # Control characters (C0 and C1) and lone surrogates (a JSON "\\ud800"
+    # escape cannot be encoded as UTF-8, so saving it was a 500): the same
+    # check as every other stored text field, so the API and the portal answer
+    # invalid_webhook_url (D26).
+    if _WHITESPACE.search(url) or has_unstorable_chars(url):
+        raise UnsafeUrlError("whitespace, control characters or lone surrogates")
     try:
         parts = urlsplit(url)
         port = parts.port or 443

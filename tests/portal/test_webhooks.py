@@ -56,6 +56,37 @@ def test_bad_url_is_invalid_webhook_url(portal, partner, url):
     assert not WebhookEndpoint.objects.filter(partner=partner).exclude(url="").exists()
 
 
+def test_a_lone_surrogate_in_the_url_is_a_form_error_not_a_500(portal, partner):
+    # A multipart post may name its charset; with ``unicode_escape`` the text
+    # "\\ud800" decodes to a lone surrogate, which reached the save as a 500.
+    # The service's URL check (D26) refuses it like any unusable URL.
+    raw = (
+        b"--B\r\n"
+        b'Content-Disposition: form-data; name="url"\r\n\r\n'
+        b"https://8.8.8.8/\\ud800\r\n"
+        b"--B--\r\n"
+    )
+    response = portal.generic(  # generic: sends ``raw`` as is, not re-encoded
+        "POST",
+        "/portal/webhooks/url/",
+        raw,
+        content_type="multipart/form-data; boundary=B; charset=unicode_escape",
+    )
+    assert response.status_code == 400
+    assert codes(response) == ["invalid_webhook_url"]
+    assert "invalid_webhook_url" in str(response.context["form"].errors["url"])
+    # The form shows the value again, the surrogate as U+FFFD (it has no UTF-8).
+    assert 'value="https://8.8.8.8/\ufffd"' in response.content.decode()
+    assert not WebhookEndpoint.objects.filter(partner=partner).exclude(url="").exists()
+
+
+def test_a_control_character_in_the_url_is_a_form_error(portal, partner):
+    response = portal.post("/portal/webhooks/url/", {"url": "https://8.8.8.8/\x80"})
+    assert response.status_code == 400
+    assert codes(response) == ["invalid_webhook_url"]
+    assert not WebhookEndpoint.objects.filter(partner=partner).exclude(url="").exists()
+
+
 def test_private_hosts_are_refused_in_production(portal, partner, settings):
     settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = False
     response = portal.post("/portal/webhooks/url/", {"url": URL})

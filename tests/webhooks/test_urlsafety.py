@@ -82,3 +82,22 @@ def test_loopback_is_allowed_when_the_setting_says_so(settings):
 def test_unresolvable_host_is_refused(production):
     with pytest.raises(urlsafety.UnresolvableHostError):
         urlsafety.check_url("https://no-such-host.invalid/hook")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://8.8.8.8/\ud800",  # a lone surrogate: no UTF-8, saving it was a 500
+        "https://8.8.8.8/\udfff?x=1",
+        "https://\ud800.example.com/hook",
+        "https://8.8.8.8/\x80",  # a C1 control character
+        "https://8.8.8.8/\x9f",
+    ],
+)
+def test_lone_surrogates_and_control_characters_are_refused(url, settings):
+    # D26: not a usable URL, in development as in production.
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    with pytest.raises(urlsafety.UnsafeUrlError):
+        urlsafety.parse_https_url(url)
+    with pytest.raises(urlsafety.UnsafeUrlError):
+        urlsafety.check_url(url)

@@ -10,16 +10,12 @@ from rest_framework.response import Response
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
+from merchants.api.serializers import json_object_body
 
 from ..models import WebhookEvent
 from ..selectors import event_get, event_list, webhook_endpoint_get
 from ..services import event_resend, webhook_endpoint_set, webhook_test_send
-from .serializers import (
-    endpoint_output,
-    event_output,
-    json_object_body,
-    parse_endpoint_input,
-)
+from .serializers import endpoint_output, event_output, parse_endpoint_input
 
 WEBHOOKS_WRITE = "webhooks:write"
 

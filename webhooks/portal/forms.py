@@ -1,10 +1,24 @@
 """The webhook URL form; D26 safety is the service's job (``invalid_webhook_url``)."""
 
+import re
+
 from django import forms
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _UrlField(forms.CharField):
+    def prepare_value(self, value):
+        # A multipart post may name a charset (``unicode_escape``) that decodes
+        # to a lone surrogate. The service refuses such a URL (D26), but the
+        # page shows the form again with the value typed, and a surrogate
+        # cannot be encoded into the response: show U+FFFD in its place.
+        value = super().prepare_value(value)
+        return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 class WebhookUrlForm(forms.Form):
-    url = forms.CharField(
+    url = _UrlField(
         label="Endpoint URL",
         required=False,
         max_length=2000,
