@@ -30,6 +30,27 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _OPEN, _CLOSE = frozenset(b"[{"), frozenset(b"]}")
 
 
+# Python refuses to convert a digit string past ``sys.get_int_max_str_digits()``
+# (4 300 by default), so ``json.loads`` raised ``ValueError`` for a JSON integer
+# that long and the body was ``invalid_body``. But it is a JSON integer, and
+# an out-of-range one (D13: ``invalid_amount`` for ``fiat_amount_int``). A
+# literal of more than ``MAX_INT_DIGITS`` digits parses to ``±OVERSIZED_INT``:
+# an ``int`` (not a bool or float) no larger in magnitude than the number
+# written (JSON has no leading zeros), so every range check answers as it
+# would for the real value and each field gives its own code (D4). Its 4 001
+# digits stay under the limit, so the body can still be hashed (D17).
+MAX_INT_DIGITS = 4000
+OVERSIZED_INT = 10**MAX_INT_DIGITS
+
+
+def parse_json_int(literal: str) -> int:
+    """``int(literal)``, or ``±OVERSIZED_INT`` for a literal too long to convert."""
+    negative = literal.startswith("-")
+    if len(literal) - negative > MAX_INT_DIGITS:
+        return -OVERSIZED_INT if negative else OVERSIZED_INT
+    return int(literal)
+
+
 class JsonTooDeepError(ValueError):
     """A JSON document nested deeper than ``MAX_JSON_DEPTH``."""
 
@@ -75,7 +96,9 @@ class JSONParser(parsers.JSONParser):
             check_json_depth(raw)
             text = raw.decode(encoding)
             parse_constant = strict_constant if api_settings.STRICT_JSON else None
-            return json.loads(text, parse_constant=parse_constant)
+            return json.loads(
+                text, parse_constant=parse_constant, parse_int=parse_json_int
+            )
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply") from None
         except ValueError as exc:  # JsonTooDeepError, UnicodeDecodeError included
