@@ -270,7 +270,19 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jopay_project.schema.add_error_envelope",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    # Request and plan statuses are in both a list item and a single answer (D2):
+    # named here, they keep their published names instead of hashed ones. The
+    # values are PaymentRequest.Status and Plan.Status (test_list_schema.py checks).
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentRequestOutputStatusEnum": [
+            "requested",
+            "opened",
+            "expired",
+            "cancelled",
+            "paid",
+        ],
+        "PlanOutputDocStatusEnum": ["active", "paused", "cancelled", "completed"],
+    },
 }
 
 # --- Rate limits (D27) --------------------------------------------------------------

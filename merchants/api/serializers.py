@@ -271,6 +271,8 @@ class MerchantItemOutput(serializers.Serializer):
 
 
 class MerchantOutput(MerchantItemOutput):
+    """One merchant as a single answer shows it (create, GET, PATCH), with ``ok``."""
+
     ok = serializers.BooleanField()
 
 

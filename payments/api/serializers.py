@@ -269,8 +269,9 @@ class PaymentRequestCreateInput(serializers.Serializer):
     return_url = serializers.URLField(required=False)
 
 
-class PaymentRequestOutput(serializers.Serializer):
-    ok = serializers.BooleanField()
+class PaymentRequestItemOutput(serializers.Serializer):
+    """One request as list items show it (no ``ok``: the list envelope has it)."""
+
     request_id = serializers.UUIDField()
     status = serializers.ChoiceField(PaymentRequest.Status.values)
     proof_status = serializers.ChoiceField(PaymentRequest.ProofStatus.values)
@@ -293,6 +294,12 @@ class PaymentRequestOutput(serializers.Serializer):
     cancelled_at = serializers.DateTimeField(allow_null=True)
     mismatch_reason = serializers.CharField(allow_null=True)
     return_url = serializers.URLField(allow_null=True)
+
+
+class PaymentRequestOutput(PaymentRequestItemOutput):
+    """One request as a single answer shows it (create, GET, cancel), with ``ok``."""
+
+    ok = serializers.BooleanField()
 
 
 class FxRateOutput(serializers.Serializer):

@@ -33,6 +33,7 @@ from payments.services.requests import (
 from .serializers import (
     FxRateOutput,
     PaymentRequestCreateInput,
+    PaymentRequestItemOutput,
     PaymentRequestOutput,
     create_body_hash,
     parse_create_body,
@@ -135,7 +136,8 @@ class PaymentRequestListApi(JoPayApiView):
                 "PaymentRequestPage",
                 {
                     "ok": drf.BooleanField(),
-                    "data": PaymentRequestOutput(many=True),
+                    # D2: list items carry no "ok"; the envelope does.
+                    "data": PaymentRequestItemOutput(many=True),
                     "has_more": drf.BooleanField(),
                     "next_cursor": drf.CharField(allow_null=True),
                 },

@@ -238,8 +238,9 @@ class ChargeOutputDoc(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PlanOutputDoc(serializers.Serializer):
-    ok = serializers.BooleanField()
+class PlanItemOutputDoc(serializers.Serializer):
+    """One plan as list items show it (no ``ok``: the list envelope has it)."""
+
     plan_id = serializers.UUIDField()
     merchant_id = serializers.UUIDField()
     status = serializers.ChoiceField(Plan.Status.values)
@@ -261,3 +262,9 @@ class PlanOutputDoc(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     test_mode = serializers.BooleanField()
     recent_charges = ChargeOutputDoc(many=True)
+
+
+class PlanOutputDoc(PlanItemOutputDoc):
+    """One plan as a single answer shows it (create, GET, actions), with ``ok``."""
+
+    ok = serializers.BooleanField()

@@ -37,6 +37,7 @@ from recurring.services import (
 
 from .serializers import (
     PlanCreateInputDoc,
+    PlanItemOutputDoc,
     PlanOutputDoc,
     create_body_hash,
     parse_create,
@@ -107,7 +108,8 @@ class PlanCollectionApi(JoPayApiView):
                 "PlanPage",
                 {
                     "ok": drf.BooleanField(),
-                    "data": PlanOutputDoc(many=True),
+                    # D2: list items carry no "ok"; the envelope does.
+                    "data": PlanItemOutputDoc(many=True),
                     "has_more": drf.BooleanField(),
                     "next_cursor": drf.CharField(allow_null=True),
                 },
