@@ -202,9 +202,18 @@ def sso_authenticate(
         or not hmac.compare_digest(nonce.encode(), (cookie_nonce or "").encode())
     ):
         raise _invalid("nonce missing, reused or different")
+    # A staff account never signs in through the identity provider: its
+    # session would be an admin session on the provider's word alone, without
+    # the admin password or the admin login's limits. It is answered like an
+    # unknown e-mail (D33).
     user = (
         get_user_model()
-        .objects.filter(username=email.strip().lower(), is_active=True)
+        .objects.filter(
+            username=email.strip().lower(),
+            is_active=True,
+            is_staff=False,
+            is_superuser=False,
+        )
         .first()
     )
     partner_user = (

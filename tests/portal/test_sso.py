@@ -138,6 +138,18 @@ def test_json_token_signs_in_and_answers_redirect(browser, keys, alice_user):
     assert browser.get("/portal/").status_code == 200
 
 
+@pytest.mark.parametrize("flag", ["is_staff", "is_superuser"])
+def test_a_staff_account_cannot_sign_in_through_the_identity_provider(
+    browser, keys, alice_user, flag
+):
+    # Its session would open the admin on the provider's word alone.
+    setattr(alice_user.user, flag, True)
+    alice_user.user.save()
+    response = post_json(browser, {"id_token": token(keys, nonce=browser.nonce)})
+    assert code(response) == "invalid_id_token"
+    assert not signed_in(browser)
+
+
 def test_form_token_signs_in_and_redirects(browser, keys, alice_user):
     response = browser.post(
         "/portal/login/id-token", {"id_token": token(keys, nonce=browser.nonce)}
