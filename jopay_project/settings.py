@@ -178,7 +178,27 @@ else:
 # --- Celery (D24, D30) --------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    # A Redis that accepts connections but never answers (paused, failing
+    # over, cut off on an open connection) blocked a publish for ever, and
+    # every API create or proof POST publishes after its commit: each held a
+    # gunicorn worker until gunicorn killed it. With these a publish fails in
+    # seconds; the outbox sweeper and the proof re-check find the work (D24).
+    # socket_timeout stays above kombu's 1 s BRPOP poll. Worst case for one
+    # publish: two tries of one 5 s read each.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 600,
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
+        "socket_keepalive": True,
+        "retry_on_timeout": False,  # the publish retry below is the one retry
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
 else:
     _celery_dir = DATA_DIR / "celery"
     _make_dirs(*(_celery_dir / name for name in ("queue", "processed", "control")))
