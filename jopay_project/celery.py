@@ -22,23 +22,34 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["payments.proofs"])  # proofs + chain watcher tasks
 
 # Periodic work. Each task is safe to run twice and claims its rows itself.
+# Each tick expires after its own interval: while no worker runs, beat keeps
+# queueing (about 780 messages an hour), and a worker coming back would work
+# through every stale tick, each chain watch making RPC calls, ahead of the
+# webhooks and proof checks queued since. A skipped tick costs nothing: the
+# next one does the same work.
+_HOUR, _DAY = 60 * 60.0, 24 * 60 * 60.0
+
+
+def _every(task: str, seconds: float) -> dict:
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 app.conf.beat_schedule = {
-    "expire-due-requests": {"task": "payments.expire_due_requests", "schedule": 60.0},
-    "refresh-fx-rates": {"task": "payments.refresh_fx_rates", "schedule": 30 * 60.0},
-    "watch-chains": {"task": "payments.watch_chains", "schedule": 15.0},
-    "recheck-attached-proofs": {
-        "task": "payments.recheck_attached_proofs",
-        "schedule": 30.0,
-    },
-    "resume-rescans": {"task": "payments.resume_rescans", "schedule": 60.0},
-    "send-due-webhooks": {"task": "webhooks.send_due_deliveries", "schedule": 15.0},
+    "expire-due-requests": _every("payments.expire_due_requests", 60.0),
+    "refresh-fx-rates": _every("payments.refresh_fx_rates", 30 * 60.0),
+    "watch-chains": _every("payments.watch_chains", 15.0),
+    "recheck-attached-proofs": _every("payments.recheck_attached_proofs", 30.0),
+    "resume-rescans": _every("payments.resume_rescans", 60.0),
+    "send-due-webhooks": _every("webhooks.send_due_deliveries", 15.0),
     "charge-recurring-plans": {
         "task": "recurring.charge_recurring_plans",
         "schedule": crontab(minute=5),
+        "options": {"expires": _HOUR},
     },
     "purge-old-events": {
         "task": "webhooks.purge_old_events",
         "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": _DAY},
     },
 }
 

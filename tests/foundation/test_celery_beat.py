@@ -39,6 +39,25 @@ def test_the_start_up_send_names_the_registered_task():
     assert schedule["task"] == refresh_fx_rates_task.name
 
 
+def test_every_periodic_tick_expires_within_its_interval():
+    # While no worker runs, beat keeps queueing; a worker coming back must not
+    # work through hours of stale ticks ahead of webhooks and proof checks.
+    from celery.beat import ScheduleEntry
+    from celery.schedules import crontab
+
+    for name, conf in jopay_celery.app.conf.beat_schedule.items():
+        entry = ScheduleEntry(name=name, app=jopay_celery.app, **conf)
+        expires = entry.options.get("expires")
+        schedule = entry.schedule
+        if isinstance(schedule, crontab):  # one minute an hour, or one time a day
+            assert len(schedule.minute) == 1, name
+            interval = 3600.0 if len(schedule.hour) == 24 else 86400.0
+        else:
+            interval = schedule.run_every.total_seconds()
+        assert expires is not None, name
+        assert 0 < expires <= interval, (name, expires, interval)
+
+
 def test_a_broker_outage_at_start_up_does_not_raise(monkeypatch, caplog):
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
