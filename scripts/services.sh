@@ -173,7 +173,11 @@ cmd_stop() {
     if [ -f "$REDIS_DIR/redis.pid" ]; then
         local pid
         pid=$(cat "$REDIS_DIR/redis.pid")
-        if kill -0 "$pid" 2>/dev/null; then
+        # A pidfile a crash left behind may name a process that has since
+        # taken that pid: only a redis-server on our port is ours to stop.
+        if kill -0 "$pid" 2>/dev/null &&
+            [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "redis-server" ] &&
+            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q ":$REDIS_PORT"; then
             log "stopping throwaway Redis (pid $pid)"
             kill "$pid"
             local i

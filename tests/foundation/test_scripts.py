@@ -72,6 +72,31 @@ def test_an_exported_redis_url_is_kept_as_it_is(redis_answers):
     assert got["REDIS_URL"] == "redis://127.0.0.1:6379/0"
 
 
+def test_stop_never_kills_a_process_that_reused_a_stale_redis_pid(tmp_path):
+    # CI runs `services.sh stop` on every exit and `make clean` runs it too; a
+    # pidfile left by a crashed Redis may name an unrelated process by then.
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "services.sh", tmp_path / "scripts")
+    (tmp_path / ".run" / "redis").mkdir(parents=True)
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        pidfile = tmp_path / ".run" / "redis" / "redis.pid"
+        pidfile.write_text(f"{bystander.pid}\n")
+        result = subprocess.run(
+            ["bash", str(tmp_path / "scripts" / "services.sh"), "stop"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert bystander.poll() is None, "services.sh stop killed an unrelated process"
+        assert not pidfile.exists()  # the stale pidfile is cleared
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
 # --- bootstrap.sh: a half-made .venv is rebuilt -------------------------------
 
 # Enough of python3.11 for bootstrap.sh: the version check passes, `-m venv`
