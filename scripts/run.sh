@@ -11,6 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { echo "run: $*"; }
 
+# The readiness checks below ask gunicorn and anvil with curl; without it every
+# check failed as "did not answer" and the stack came down for no reason.
+command -v curl >/dev/null 2>&1 || { echo "run: ERROR: curl is required (apt-get install curl)" >&2; exit 1; }
+
 bash scripts/bootstrap.sh
 
 PORT=${PORT:-8000}
