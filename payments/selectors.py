@@ -94,6 +94,22 @@ def fx_rates_effective(
     }
 
 
+def fx_rate_override_list(*, partner: Partner) -> list[FxRate]:
+    """``partner``'s own FX overrides (D31), by currency; never another partner's.
+
+    Overrides belong to the partner, not to a mode: one list for live and test.
+    """
+    return list(FxRate.objects.filter(partner=partner).order_by("currency"))
+
+
+def fx_rates_global(currencies: list[str]) -> dict[str, FxRate]:
+    """The global row (no partner) of each of ``currencies`` that has one."""
+    return {
+        row.currency: row
+        for row in FxRate.objects.filter(partner__isnull=True, currency__in=currencies)
+    }
+
+
 def fx_rate_pick(override: FxRate | None, global_rate: FxRate | None) -> FxRate | None:
     """The partner's override unless it is stale, else the global rate (D14)."""
     if override is not None and not fx_rate_is_stale(override):

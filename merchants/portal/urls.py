@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from .auth import login_id_token_view, login_view, logout_view, mode_view
 from .views.dashboard import dashboard_view
+from .views.fx import fx_override_remove_view, fx_override_set_view
 from .views.keys import api_key_revoke_view, api_key_scopes_view, api_keys_view
 from .views.merchants import (
     merchant_detail_view,
@@ -32,6 +33,12 @@ urlpatterns = [
     path("api-keys/<str:key_id>/revoke/", api_key_revoke_view, name="api-key-revoke"),
     path("api-keys/<str:key_id>/scopes/", api_key_scopes_view, name="api-key-scopes"),
     path("settings/", settings_view, name="settings"),
+    path("settings/fx/", fx_override_set_view, name="settings-fx"),
+    path(
+        "settings/fx/<str:currency>/remove/",
+        fx_override_remove_view,
+        name="settings-fx-remove",
+    ),
     path("merchants/", merchant_list_view, name="merchants"),
     path("merchants/<str:merchant_id>/", merchant_detail_view, name="merchant-detail"),
     path(

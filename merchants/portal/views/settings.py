@@ -1,4 +1,5 @@
-"""``/portal/settings/``: currencies, per-request limits, default expiries.
+"""``/portal/settings/``: currencies, per-request limits, default expiries, and
+the partner's FX overrides (their POSTs live in ``views/fx.py``).
 
 Amounts are typed in MAJOR units of the default currency ("12.50") and stored
 in minor units (D35), parsed with ``Decimal`` by the form; the service checks
@@ -14,7 +15,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ..access import portal_view
-from ..forms import SettingsForm, format_major
+from ..forms import FxOverrideForm, SettingsForm, format_major
+from ..fx import fx_override_rows
 from ..services import partner_settings_update
 
 # Service field → form field, so its errors land next to the right input.
@@ -36,11 +38,25 @@ def _initial(partner) -> dict:
     }
 
 
-def _page(request: HttpRequest, form: SettingsForm, *, status: int = 200):
+def settings_page(
+    request: HttpRequest,
+    *,
+    form: SettingsForm | None = None,
+    fx_form: FxOverrideForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page; a bound form (with its errors) replaces the blank one."""
+    partner = request.partner
     return render(
         request,
         "portal/settings.html",
-        {"nav": "settings", "form": form, "partner": request.partner},
+        {
+            "nav": "settings",
+            "form": form or SettingsForm(initial=_initial(partner)),
+            "fx_form": fx_form or FxOverrideForm(partner=partner),
+            "fx_overrides": fx_override_rows(partner),
+            "partner": partner,
+        },
         status=status,
     )
 
@@ -49,10 +65,10 @@ def _page(request: HttpRequest, form: SettingsForm, *, status: int = 200):
 @portal_view
 def settings_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _page(request, SettingsForm(initial=_initial(request.partner)))
+        return settings_page(request)
     form = SettingsForm(request.POST)
     if not form.is_valid():
-        return _page(request, form, status=400)
+        return settings_page(request, form=form, status=400)
     data = form.cleaned_data
     try:
         partner_settings_update(
@@ -69,6 +85,6 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             target = _FORM_FIELD.get(field, field)
             for error in errors:
                 form.add_error(target if target in form.fields else None, error)
-        return _page(request, form, status=400)
+        return settings_page(request, form=form, status=400)
     messages.success(request, "Settings saved.")
     return redirect("portal:settings")
