@@ -3,12 +3,14 @@
 EUR-based: each ``<Cube currency="USD" rate="1.0856"/>`` is units per 1 EUR.
 Per USD that is ``rate(c) / rate(USD)``, and EUR itself is ``1 / rate(USD)``,
 computed with ``Decimal`` and quantised to 18 places. Parsed with defusedxml.
+A multi-day file (``eurofxref-hist-90d.xml``) gives its newest day's rates.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
@@ -32,9 +34,8 @@ def parse(body: bytes) -> dict[str, Decimal]:
     except (ParseError, DefusedXmlException) as exc:
         raise FeedError(f"not usable XML: {exc}") from None
     table: dict[str, Decimal] = {}
-    # Namespace-agnostic: match any element named Cube that carries currency/rate.
-    for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] != "Cube":
+    for element in _newest_day(root).iter():
+        if not _is_cube(element):
             continue
         code, rate = element.get("currency"), element.get("rate")
         if supported_entry(code) and rate:
@@ -42,3 +43,30 @@ def parse(body: bytes) -> dict[str, Decimal]:
     if not table:
         raise FeedError("the XML feed holds no <Cube currency= rate=> entries")
     return per_usd(table, "EUR")
+
+
+def _is_cube(element: Element) -> bool:
+    # Namespace-agnostic: any element named Cube.
+    return element.tag.rsplit("}", 1)[-1] == "Cube"
+
+
+def _newest_day(root: Element) -> Element:
+    """The ``<Cube time="YYYY-MM-DD">`` of the newest day, else ``root``.
+
+    D14: a multi-day file (``eurofxref-hist-90d.xml``, newest day first) holds
+    one Cube per day; reading every day let the older ones overwrite the
+    newest rates. Only the newest day counts, whatever order the file is in.
+    A file without dated Cubes is read whole, as before.
+    """
+    days: list[tuple[date, Element]] = []
+    for element in root.iter():
+        stamp = element.get("time") if _is_cube(element) else None
+        if stamp is None:
+            continue
+        try:
+            days.append((date.fromisoformat(stamp), element))
+        except ValueError:
+            raise FeedError(f"the XML feed has a bad day {stamp!r}") from None
+    if not days:
+        return root
+    return max(days, key=lambda day: day[0])[1]

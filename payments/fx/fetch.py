@@ -8,6 +8,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from . import ecb, json_table
 from .base import FeedError, FeedRates
@@ -39,7 +40,8 @@ def fetch_feed(url: str, *, timeout: float) -> FeedRates:
     """Fetch and parse ``url``; up to ``TRIES`` attempts, each with ``timeout`` seconds.
 
     Raises ``FeedError`` when every attempt failed (HTTP error, timeout,
-    connection error, oversized or unparseable answer).
+    connection error, an answer cut off or undecodable mid-body, oversized or
+    unparseable answer).
     """
     last_error: Exception | None = None
     for attempt in range(1, TRIES + 1):
@@ -81,12 +83,20 @@ def _get(url: str, *, timeout: float) -> tuple[str, bytes]:
         if response.status_code != 200:
             raise FeedError(f"HTTP {response.status_code}")
         body = bytearray()
-        # read1: what one socket read brings (a buffered read(n) would wait
-        # for n bytes, however slowly they come); decoded, as requests would.
-        while chunk := response.raw.read1(16_384, decode_content=True):
-            body += chunk
-            if len(body) > MAX_BYTES:
-                break
-            if time.monotonic() > deadline:
-                raise FeedError(f"no whole answer within {timeout:g} s")
+        try:
+            # read1: what one socket read brings (a buffered read(n) would wait
+            # for n bytes, however slowly they come); decoded, as requests would.
+            while chunk := response.raw.read1(16_384, decode_content=True):
+                body += chunk
+                if len(body) > MAX_BYTES:
+                    break
+                if time.monotonic() > deadline:
+                    raise FeedError(f"no whole answer within {timeout:g} s")
+        except (Urllib3Error, OSError) as exc:
+            # D14: the raw stream raises urllib3's own errors, not requests'
+            # (ReadTimeoutError on a stall, ProtocolError on a connection cut
+            # short of Content-Length, DecodeError on a bad gzip body). They
+            # are transport trouble like any other: the second try, then the
+            # next feed; never an exception out of the refresh.
+            raise FeedError(f"reading the answer failed: {exc}") from None
         return response.headers.get("Content-Type", ""), bytes(body)

@@ -1,0 +1,139 @@
+"""D14: a feed answer that breaks off mid-body is transport trouble like any other.
+
+The headers arrive, then the body stalls past the timeout, the connection
+closes short of its Content-Length, or a gzip body does not decode. Each raised
+a urllib3 exception (ReadTimeoutError, ProtocolError, DecodeError) out of the
+body read: no second try, no fallback feed, and fx_refresh, the refresh task
+and the admin button failed with it. Served by real local sockets, since
+``http.server`` cannot misbehave this way.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from payments.fx import FeedError, fetch_feed
+from payments.models import FxRate
+from payments.services.fx import fx_refresh
+from payments.tasks import refresh_fx_rates_task
+
+GOOD = b'{"base":"USD","rates":{"EUR":0.92,"USD":1}}'
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+def _stall(conn: socket.socket) -> None:
+    conn.sendall(HEAD + b'Content-Length: 1000\r\n\r\n{"base":"USD",')
+    time.sleep(3)  # longer than the 1 s timeout
+
+
+def _drop(conn: socket.socket) -> None:
+    # Fewer bytes than Content-Length, then the connection closes.
+    conn.sendall(HEAD + b'Content-Length: 1000\r\n\r\n{"base":"USD",')
+
+
+def _bad_gzip(conn: socket.socket) -> None:
+    conn.sendall(
+        HEAD + b"Content-Encoding: gzip\r\nContent-Length: 10\r\n"
+        b"Connection: close\r\n\r\nnot-gzip!!"
+    )
+
+
+def _good(conn: socket.socket) -> None:
+    conn.sendall(
+        HEAD + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(GOOD) + GOOD
+    )
+
+
+class RawServer:
+    """A loopback socket answering every connection with ``handler``; counts them."""
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.handler, self.hits = handler, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.json"
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed at the end of the test
+                return
+            self.hits += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self.handler(conn)
+            except OSError:
+                pass  # the client gave up first
+
+
+@pytest.fixture
+def serve(settings) -> Iterator[Callable[..., RawServer]]:
+    settings.JOPAY_FX_TIMEOUT_SECONDS = 1
+    servers: list[RawServer] = []
+
+    def start(handler: Callable[[socket.socket], None]) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.sock.close()
+
+
+CUT_OFF = pytest.mark.parametrize(
+    "handler", [_stall, _drop, _bad_gzip], ids=["stall", "drop", "bad-gzip"]
+)
+
+
+@CUT_OFF
+def test_fetch_tries_twice_then_raises_a_feed_error(serve, handler):
+    bad = serve(handler)
+    with pytest.raises(FeedError, match="reading the answer failed"):
+        fetch_feed(bad.url, timeout=1)
+    assert bad.hits == 2  # D14: the second try happened
+
+
+@CUT_OFF
+def test_refresh_falls_back_to_the_next_feed(db, serve, handler):
+    bad, good = serve(handler), serve(_good)
+
+    result = fx_refresh(feed_urls=[bad.url, good.url])
+
+    assert result.ok
+    assert (bad.hits, good.hits) == (2, 1)
+    assert "reading the answer failed" in result.errors[0]
+    eur = FxRate.objects.get(currency="EUR", partner__isnull=True)
+    assert (eur.rate, eur.source) == (Decimal("0.92"), "json:127.0.0.1")
+
+
+@CUT_OFF
+def test_the_refresh_task_keeps_the_last_good_rate(db, serve, settings, handler):
+    fetched = timezone.now() - timedelta(hours=3)
+    FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.91"), source="json:old", fetched_at=fetched
+    )
+    settings.JOPAY_FX_FEEDS = [serve(handler).url, serve(handler).url]
+
+    summary = refresh_fx_rates_task()  # must not raise
+
+    assert summary["source"] is None
+    assert len(summary["errors"]) == 2
+    eur = FxRate.objects.get(currency="EUR", partner__isnull=True)
+    assert (eur.rate, eur.source, eur.fetched_at) == (
+        Decimal("0.91"),
+        "json:old",
+        fetched,
+    )
