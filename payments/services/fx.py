@@ -53,8 +53,15 @@ def fx_rate_usable(rate: FxRate | None) -> FxRate:
 def _check_manual(currency: str, rate: Decimal) -> None:
     if not is_supported(currency):
         raise ValueError(f"{currency!r} is not one of the 28 supported currencies")
-    rate_to_scaled_int(rate)  # positive, finite, at most 18 places, else ValueError
-    if not rate_in_range(rate):
+    try:
+        rate_to_scaled_int(rate)  # positive, finite, at most 18 places, else ValueError
+        plausible = rate_in_range(rate)
+    except ArithmeticError:
+        # D31: scaling 1e999999999 by 10**18 raised decimal.Overflow, a
+        # traceback out of set_fx_rate instead of its one-line error. Such a
+        # rate is far out of range; so is 1e-999999999, which scales to 0.
+        plausible = False
+    if not plausible:
         raise ValueError(
             f"{rate} is not a plausible rate: between {RATE_MIN} and {RATE_MAX} "
             "fiat units per USDC"
@@ -88,19 +95,24 @@ def fx_rate_set_manual(
 def fx_rate_clear_manual(*, currency: str, partner: Partner | None = None) -> bool:
     """Undo ``fx_rate_set_manual``; returns whether there was a pin to clear.
 
-    A partner override is deleted (the global rate applies again). The global
-    row is unpinned but kept: it stays usable until it is 24 h old and the next
-    refresh overwrites it, so clearing never opens a gap.
+    A partner override is deleted: the partner gets the global rate again, the
+    one every other partner has been using meanwhile. The global row is
+    unpinned but kept, with ``fetched_at`` set to now: the pin was in force
+    until this moment, so the rate stays usable for the next 24 h (or until a
+    refresh overwrites it), however old the pin was. Clearing a global pin
+    therefore never opens a gap (D14).
     """
     if not is_supported(currency):
         raise ValueError(f"{currency!r} is not one of the 28 supported currencies")
     if partner is not None:
         deleted, _ = FxRate.objects.filter(currency=currency, partner=partner).delete()
         return deleted > 0
+    # fetched_at = now: a pin set three days ago kept its fetched_at, so the
+    # unpinned rate was stale at once and every create answered fx_unavailable.
     return (
         FxRate.objects.filter(
             currency=currency, partner__isnull=True, pinned=True
-        ).update(pinned=False)
+        ).update(pinned=False, fetched_at=timezone.now())
         > 0
     )
 

@@ -77,6 +77,21 @@ def test_set_manual_pins_and_clear_unpins(partner):
     assert fx_rate_clear_manual(currency="EUR") is False
 
 
+def test_clearing_an_old_global_pin_leaves_a_usable_rate(partner):
+    """D14: the pin was in force until cleared, so clearing opens no gap, however
+    old the pin (its fetched_at made the unpinned rate stale at once)."""
+    fx_rate_set_manual(currency="EUR", rate=Decimal("0.9"))
+    FxRate.objects.filter(currency="EUR").update(fetched_at=timezone.now() - 3 * DAY)
+    assert fx_rate_for(partner, "EUR").rate == Decimal("0.9")  # pinned: usable
+    before = timezone.now()
+
+    assert fx_rate_clear_manual(currency="EUR") is True
+
+    row = fx_rate_for(partner, "EUR")
+    assert (row.rate, row.pinned) == (Decimal("0.9"), False)
+    assert row.fetched_at >= before  # stale 24 h from now, unless a feed answers
+
+
 def test_clearing_a_partner_override_falls_back_to_global(partner):
     FxRate.objects.create(currency="EUR", rate=Decimal("0.92"), source="feed")
     fx_rate_set_manual(currency="EUR", rate=Decimal("0.5"), partner=partner)
@@ -130,6 +145,13 @@ def test_command_clear_unpins_the_global_rate(db):
     assert FxRate.objects.get(currency="EUR").pinned is False
 
 
+def test_command_clear_of_an_old_pin_keeps_requests_working(partner):
+    run("--currency", "EUR", "--rate", "0.92")
+    FxRate.objects.update(fetched_at=timezone.now() - 30 * DAY)
+    run("--currency", "EUR", "--clear")
+    assert fx_rate_for(partner, "EUR").rate == Decimal("0.92")
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -141,6 +163,9 @@ def test_command_clear_unpins_the_global_rate(db):
         # Outside the plausible range (it ended in a DataError traceback).
         ["--currency", "EUR", "--rate", "1e25"],
         ["--currency", "EUR", "--rate", "0.0001"],
+        # Far outside: exact scaling raised decimal.Overflow (D31: a traceback).
+        ["--currency", "EUR", "--rate", "1e999999999"],
+        ["--currency", "EUR", "--rate", "1e-999999999"],
         ["--currency", "EUR"],
         ["--currency", "EUR", "--rate", "1", "--partner", "no-such-partner"],
         ["--currency", "EUR", "--rate", "1", "--clear"],
