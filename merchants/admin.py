@@ -23,10 +23,10 @@ from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 
+from .addresses import receiving_address_validate
 from .keys import VALID_SCOPES, api_key_create, api_key_revoke
 from .models import ApiKey, Merchant, Partner, PartnerUser
 from .partners import rate_limit_overrides_clean
-from .validation import validate_evm_address
 
 
 def _form_error(exc: JoPayError) -> forms.ValidationError:
@@ -228,8 +228,8 @@ class MerchantAdminForm(forms.ModelForm):
     def _address(self, name: str, code: ErrorCode) -> str:
         value = self.cleaned_data.get(name, "")
         if value:
-            try:
-                validate_evm_address(value, code)
+            try:  # D28: as the services check: not zero, not a USDC contract
+                receiving_address_validate(address=value, code=code)
             except JoPayError as exc:
                 raise _form_error(exc) from None
         return value

@@ -16,6 +16,7 @@ from payments.money import SUPPORTED_CURRENCIES
 from .partner_rules import partner_settings_errors
 
 CURRENCY_CHOICES = [(code, code) for code in SUPPORTED_CURRENCIES]
+ZERO_ADDRESS = "0x" + "0" * 40  # no key holds it; USDC refuses transfers to it
 
 # spec §1.2: lowercase letters and hyphens only (no leading/trailing/double hyphen).
 slug_validator = RegexValidator(
@@ -239,10 +240,14 @@ class Merchant(TenantModel):
 
     @property
     def is_ready(self) -> bool:
-        """Can take payment requests (D28)."""
+        """Can take payment requests (D28).
+
+        Not with the zero address as its wallet: a row stored before the
+        validators refused it would take requests nobody can ever pay.
+        """
         return (
             not self.disabled
-            and self.wallet_address != ""
+            and self.wallet_address not in ("", ZERO_ADDRESS)
             and self.onboarding_status == self.OnboardingStatus.COMPLETE
         )
 

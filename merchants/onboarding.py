@@ -17,10 +17,10 @@ from django.views.decorators.http import require_http_methods
 
 from jopay_project.errors import ErrorCode, JoPayError
 
+from .addresses import receiving_address_validate
 from .models import Merchant
 from .selectors import merchant_for_onboarding_token
 from .services import merchant_onboarding_complete
-from .validation import validate_evm_address
 
 
 class OnboardingForm(forms.Form):
@@ -41,11 +41,16 @@ class OnboardingForm(forms.Form):
     def clean_wallet_address(self) -> str:
         value = self.cleaned_data["wallet_address"]
         try:
-            return validate_evm_address(value, ErrorCode.INVALID_WALLET_ADDRESS)
+            # D28: the service's own check (shape, not zero, not a USDC
+            # contract), so a refusal is a form error, never a 500.
+            return receiving_address_validate(
+                address=value, code=ErrorCode.INVALID_WALLET_ADDRESS
+            )
         except JoPayError:
             raise forms.ValidationError(
                 "Enter a valid EVM address: 0x followed by 40 hex characters "
-                "(mixed case must match its EIP-55 checksum).",
+                "(mixed case must match its EIP-55 checksum), your own wallet: "
+                "not the zero address or a token contract.",
                 code=ErrorCode.INVALID_WALLET_ADDRESS.value,
             ) from None
 

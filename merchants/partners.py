@@ -56,9 +56,20 @@ def partner_create(
 
 @transaction.atomic
 def partner_user_create(*, partner: Partner, email: str, password: str) -> PartnerUser:
-    """A portal login for ``partner``; the e-mail is the username (unique)."""
+    """A portal login for ``partner``; the e-mail is the username (unique).
+
+    Raises ``ValueError`` for an e-mail longer than the username column or one
+    that already has a user.
+    """
     user_model = get_user_model()
     email = user_model.objects.normalize_email(email).lower()
+    # D31: checked here, not left to the database, whose DataError was a
+    # traceback out of create_partner_user instead of its one-line error.
+    limit = min(
+        user_model._meta.get_field(name).max_length for name in ("username", "email")
+    )
+    if len(email) > limit:
+        raise ValueError(f"an e-mail address has at most {limit} characters")
     if user_model.objects.filter(username=email).exists():
         raise ValueError(f"a user with e-mail {email} already exists")
     user = user_model.objects.create_user(

@@ -25,8 +25,9 @@ from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 from jopay_project.tenancy import Tenant
 
+from .addresses import receiving_address_validate
 from .models import Merchant, Partner
-from .validation import body_hash, validate_evm_address
+from .validation import body_hash
 
 ONBOARDING_LINK_LIFETIME = timedelta(days=7)  # D28, D35
 _TOKEN_SALT = "jopay.merchants.onboarding-link"  # noqa: S105 - an HMAC salt
@@ -198,8 +199,10 @@ def merchant_create(
     if unknown:
         raise ValueError(f"unknown merchant fields: {sorted(unknown)}")
     values = {**CREATE_DEFAULTS, **fields}
-    if values["wallet_address"]:
-        validate_evm_address(values["wallet_address"], ErrorCode.INVALID_WALLET_ADDRESS)
+    if values["wallet_address"]:  # D28: not zero, not a USDC contract
+        receiving_address_validate(
+            address=values["wallet_address"], code=ErrorCode.INVALID_WALLET_ADDRESS
+        )
     digest = body_hash(values)
 
     if idempotency_key is not None:
@@ -264,9 +267,10 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
         .select_related("partner")
         .get(pk=merchant.pk)
     )
-    if changes.get("withdraw_address"):
-        validate_evm_address(
-            changes["withdraw_address"], ErrorCode.INVALID_WITHDRAW_ADDRESS
+    if changes.get("withdraw_address"):  # D28: not zero, not a USDC contract
+        receiving_address_validate(
+            address=changes["withdraw_address"],
+            code=ErrorCode.INVALID_WITHDRAW_ADDRESS,
         )
     if "display_currency" in changes:
         _check_currency_enabled(locked.partner, changes["display_currency"])
@@ -319,7 +323,9 @@ def merchant_onboarding_complete(
     )
     if merchant is None:
         raise JoPayError(ErrorCode.NOT_FOUND)
-    validate_evm_address(wallet_address, ErrorCode.INVALID_WALLET_ADDRESS)
+    receiving_address_validate(  # D28: not zero, not a USDC contract
+        address=wallet_address, code=ErrorCode.INVALID_WALLET_ADDRESS
+    )
     if terms_accepted is not True:
         raise JoPayError(ErrorCode.INVALID_REQUEST, field="terms")
     merchant.wallet_address = wallet_address

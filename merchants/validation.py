@@ -84,17 +84,23 @@ def validate_idempotency_key(value: Any) -> str | None:
 
 
 def validate_evm_address(value: Any, code: ErrorCode) -> str:
-    """``0x`` + 40 hex; returns the address exactly as given.
+    """``0x`` + 40 hex, not the zero address; returns the address exactly as given.
 
     All-lowercase and all-uppercase hex carry no checksum and are accepted;
     mixed case must be a valid EIP-55 checksum (a typo in a checksummed address
-    is caught instead of sending money to it). Anything else → ``JoPayError(code)``.
+    is caught instead of sending money to it). The zero address is refused:
+    nobody holds its key and a USDC transfer to it reverts, so a request to it
+    could never be paid (D28). Anything else → ``JoPayError(code)``. The token
+    contracts, which need the chain registry, are refused by
+    ``merchants.addresses.receiving_address_validate``.
     """
     if not isinstance(value, str) or not _EVM_ADDRESS_RE.match(value):
         raise JoPayError(code)
     digits = value[2:]
     mixed_case = digits not in (digits.lower(), digits.upper())
     if mixed_case and not is_checksum_address(value):
+        raise JoPayError(code)
+    if int(digits, 16) == 0:
         raise JoPayError(code)
     return value
 

@@ -331,6 +331,9 @@ def test_bad_return_url_is_invalid_return_url(api, create, url):
         {"onboarding_status": Merchant.OnboardingStatus.INCOMPLETE},
         {"disabled": True},
         {"wallet_address": ""},
+        # D28: a zero wallet stored before the validators refused it; nobody
+        # could ever pay a request to it.
+        {"wallet_address": "0x" + "0" * 40},
     ],
 )
 def test_merchant_not_ready_is_409(api, create, merchant, changes):

@@ -287,6 +287,7 @@ def test_each_frequency_is_accepted(api, merchant, frequency):
         12,
         # Mixed case with one letter's case flipped: an EIP-55 checksum typo.
         CUSTOMER_EIP55[:3] + CUSTOMER_EIP55[3].swapcase() + CUSTOMER_EIP55[4:],
+        "0x" + "0" * 40,  # D28: the zero address holds no funds and signs nothing
     ],
 )
 def test_customer_wallet_must_be_0x_40_hex_and_pass_eip55_when_mixed(
