@@ -8,9 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
-from eth_utils import is_hex_address
 
-from payments.chain.registry import ChainConfigError, chain_configure
+from payments.chain.registry import (
+    ChainConfigError,
+    chain_configure,
+    validate_usdc_address,
+)
 from payments.models import Chain
 
 
@@ -57,8 +60,11 @@ class ChainForm(forms.ModelForm):
         if not urls:
             self.add_error("rpc_urls_text", "Give at least one RPC URL.")
         address = cleaned.get("usdc_address") or ""
-        if address and not is_hex_address(address):
-            self.add_error("usdc_address", "Not a 0x + 40 hex address.")
+        if address:
+            try:  # D19: the checksum and zero-address rules of configure_chain
+                validate_usdc_address(address)
+            except ChainConfigError as exc:
+                self.add_error("usdc_address", str(exc))
         cleaned["rpc_urls"] = urls
         return cleaned
 

@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from payments.models import Chain
 
 from .defaults import DEFAULTS_BY_ID, default_confirmations, reorg_margin
 from .rpc import ChainClient, RpcError, RpcUnavailable
+
+_CHAIN_ID_MAX = 2**63 - 1  # Chain.chain_id is a PostgreSQL bigint
+_NAME_MAX = Chain._meta.get_field("name").max_length
+_CONFIRMATIONS_MAX = 2**31 - 1  # Chain.confirmations is a PostgreSQL integer
 
 
 class ChainConfigError(ValueError):
@@ -24,6 +28,27 @@ class ConfigureResult:
     created: bool
     cursor_set: bool
     rpc_problem: str | None  # why the head could not be read, when it could not
+
+
+def validate_usdc_address(address: str) -> None:
+    """``0x`` + 40 hex, a valid EIP-55 checksum when in mixed case, not zero.
+
+    D19: the watcher matches transfers by this contract, so a one-character
+    typo in a checksummed address must not be re-checksummed and stored, and
+    the zero address is no token. The same rules as the merchant wallets'
+    ``merchants.validation.validate_evm_address``.
+    """
+    if not is_hex_address(address):
+        raise ChainConfigError("--usdc must be a 0x + 40 hex address")
+    digits = address[-40:]  # is_hex_address takes the prefix as optional
+    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(
+        "0x" + digits
+    ):
+        raise ChainConfigError(
+            "--usdc is in mixed case but not a valid EIP-55 checksum (a typo?)"
+        )
+    if int(digits, 16) == 0:
+        raise ChainConfigError("--usdc must not be the zero address")
 
 
 def _validate_url(url: str) -> str:
@@ -55,15 +80,19 @@ def chain_configure(
     an error: the chain is saved and ``rpc_problem`` says why.
     Raises ``ChainConfigError`` for input that cannot be a chain.
     """
-    if chain_id <= 0:
-        raise ChainConfigError("--chain-id must be a positive integer")
+    # D31: out-of-range input is the command's one-line error, not a
+    # traceback from the database (OverflowError past bigint, DataError past
+    # the name column).
+    if not 0 < chain_id <= _CHAIN_ID_MAX:
+        raise ChainConfigError(f"--chain-id must be within 1 … {_CHAIN_ID_MAX}")
     if not name.strip():
         raise ChainConfigError("--name must not be empty")
+    if len(name.strip()) > _NAME_MAX:
+        raise ChainConfigError(f"--name must be at most {_NAME_MAX} characters")
     urls = [_validate_url(u.strip()) for u in rpc_urls if u.strip()]
     if not urls:
         raise ChainConfigError("give at least one --rpc-url")
-    if not is_hex_address(usdc_address):
-        raise ChainConfigError("--usdc must be a 0x + 40 hex address")
+    validate_usdc_address(usdc_address)
     if decimals is not None and not 6 <= decimals <= 36:
         # D15: the last three digits of micro-USDC tag each payment; a token
         # coarser than micro-USDC cannot carry them, so the watcher's exact
@@ -72,8 +101,10 @@ def chain_configure(
             "--decimals must be within 6 … 36 (a coarser token cannot carry "
             "the unique amount tag)"
         )
-    if confirmations is not None and confirmations < 1:
-        raise ChainConfigError("--confirmations must be at least 1")
+    if confirmations is not None and not 1 <= confirmations <= _CONFIRMATIONS_MAX:
+        raise ChainConfigError(
+            f"--confirmations must be within 1 … {_CONFIRMATIONS_MAX}"
+        )
     if is_testnet and is_local:
         raise ChainConfigError("a chain is --testnet or --local, not both")
 

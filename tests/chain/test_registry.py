@@ -178,3 +178,90 @@ def test_configure_chain_testnet_and_local_are_exclusive(db):
             "--testnet",
             "--local",
         )
+
+
+# D19, D31: a USDC contract with a checksum typo, or the zero address, is refused
+# (is_hex_address took any case and the typo was re-checksummed and stored), and
+# out-of-range numbers and names are the command's one-line error, not a
+# traceback from the database.
+CHECKSUM_TYPO = "0x3C499c542cEF5E3811e1192ce70d8cC03d5c3359"  # 'c' → 'C'
+ZERO = "0x" + "0" * 40
+
+
+def configure(*args: str, chain_id: str = "5", name: str = "X") -> None:
+    call_command(
+        "configure_chain",
+        "--chain-id",
+        chain_id,
+        "--name",
+        name,
+        "--rpc-url",
+        f"http://127.0.0.1:{free_port()}",
+        *args,
+    )
+
+
+@pytest.mark.parametrize("usdc", [CHECKSUM_TYPO, ZERO], ids=["checksum-typo", "zero"])
+def test_configure_chain_refuses_an_unusable_usdc_address(db, usdc):
+    with pytest.raises(CommandError, match="--usdc"):
+        configure("--usdc", usdc)
+    assert not Chain.objects.filter(pk=5).exists()
+
+
+@pytest.mark.parametrize(
+    "usdc",
+    [CIRCLE_USDC[137].lower(), CIRCLE_USDC[137].upper().replace("0X", "0x")],
+    ids=["lower", "upper"],
+)
+def test_configure_chain_takes_a_usdc_address_without_checksum(db, usdc):
+    configure("--usdc", usdc)
+    assert Chain.objects.get(pk=5).usdc_address == CIRCLE_USDC[137]
+
+
+@pytest.mark.parametrize(
+    ("chain_id", "name", "extra"),
+    [
+        (str(2**70), "X", []),  # OverflowError
+        (str(2**63), "X", []),  # one past bigint
+        ("5", "x" * 61, []),  # DataError: varchar(60)
+        ("5", "X", ["--confirmations", str(2**31)]),  # past integer
+    ],
+    ids=["chain-id-2**70", "chain-id-2**63", "name-61", "confirmations-2**31"],
+)
+def test_configure_chain_out_of_range_is_a_command_error(db, chain_id, name, extra):
+    before = Chain.objects.count()
+    with pytest.raises(CommandError):
+        configure("--usdc", CIRCLE_USDC[1], *extra, chain_id=chain_id, name=name)
+    assert Chain.objects.count() == before
+
+
+def test_configure_chain_takes_the_largest_values_that_fit(db):
+    configure(
+        "--usdc",
+        CIRCLE_USDC[1],
+        "--confirmations",
+        str(2**31 - 1),
+        chain_id=str(2**63 - 1),
+        name="x" * 60,
+    )
+    chain = Chain.objects.get(pk=2**63 - 1)
+    assert (chain.name, chain.confirmations) == ("x" * 60, 2**31 - 1)
+
+
+@pytest.mark.parametrize("usdc", [CHECKSUM_TYPO, ZERO], ids=["checksum-typo", "zero"])
+def test_admin_chain_form_refuses_an_unusable_usdc_address(db, usdc):
+    from payments.admin.chains import ChainForm
+
+    form = ChainForm(
+        data={
+            "chain_id": "5",
+            "name": "X",
+            "usdc_address": usdc,
+            "decimals": "6",
+            "confirmations": "2",
+            "kind": "testnet",
+            "rpc_urls_text": "http://127.0.0.1:1",
+        }
+    )
+    assert not form.is_valid()
+    assert "usdc_address" in form.errors
