@@ -27,6 +27,29 @@ def source_name(adapter_name: str, url: str) -> str:
     return f"{adapter_name}:{host}"[:40]
 
 
+def redacted(url: str) -> str:
+    """``url`` without its query or credentials, for logs and errors.
+
+    Keyed feeds put the key in the query (``?app_id=…``) or the userinfo;
+    ``JOPAY_FX_FEEDS`` exists so operators can use them, and a failing feed
+    is logged every 30 minutes.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or "unknown"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _scrubbed(text: str, url: str) -> str:
+    """``text`` (an error message, which may quote the URL) without the secrets."""
+    parts = urlsplit(url)
+    text = text.replace(url, redacted(url))
+    for secret in (parts.query, parts.password, parts.username):
+        if secret:
+            text = text.replace(secret, "…")
+    return text
+
+
 def parse_feed(url: str, content_type: str, body: bytes) -> FeedRates:
     """Parse one feed answer with the first adapter that recognises it."""
     for adapter in ADAPTERS:
@@ -51,16 +74,20 @@ def fetch_feed(url: str, *, timeout: float) -> FeedRates:
             # Transport trouble is worth the second try; a bad body is not.
             last_error = exc
             logger.warning(
-                "fx feed %s attempt %d/%d failed: %s", url, attempt, TRIES, exc
+                "fx feed %s attempt %d/%d failed: %s",
+                redacted(url),
+                attempt,
+                TRIES,
+                _scrubbed(str(exc), url),
             )
             continue
         if len(body) > MAX_BYTES:
-            raise FeedError(f"{url}: answer too large")
+            raise FeedError(f"{redacted(url)}: answer too large")
         try:
             return parse_feed(url, content_type, body)
         except FeedError as exc:
-            raise FeedError(f"{url}: {exc}") from None
-    raise FeedError(f"{url}: {last_error}")
+            raise FeedError(f"{redacted(url)}: {_scrubbed(str(exc), url)}") from None
+    raise FeedError(f"{redacted(url)}: {_scrubbed(str(last_error), url)}")
 
 
 def _get(url: str, *, timeout: float) -> tuple[str, bytes]:

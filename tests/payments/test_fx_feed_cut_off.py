@@ -137,3 +137,27 @@ def test_the_refresh_task_keeps_the_last_good_rate(db, serve, settings, handler)
         "json:old",
         fetched,
     )
+
+
+def _unauthorized(conn: socket.socket) -> None:
+    conn.sendall(
+        b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize("handler", [_unauthorized, _drop], ids=["401", "drop"])
+def test_a_keyed_feeds_key_never_reaches_the_logs_or_the_error(
+    db, serve, handler, caplog
+):
+    # JOPAY_FX_FEEDS exists for keyed providers (?app_id=…); a failing feed is
+    # logged every 30 minutes and its error returned by the refresh task.
+    server = serve(handler)
+    url = server.url.replace("/feed.json", "/api/latest.json?app_id=SUPERSECRET42")
+    url = url.replace("http://", "http://user:PASSWORD77@")
+    with caplog.at_level("WARNING"):
+        result = fx_refresh(feed_urls=[url])
+    assert not result.ok
+    said = caplog.text + " ".join(result.errors)
+    assert "/api/latest.json" in said  # still says which feed
+    assert "SUPERSECRET42" not in said
+    assert "PASSWORD77" not in said
