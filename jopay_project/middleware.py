@@ -15,7 +15,7 @@ from .errors import ErrorCode, error_json_response
 logger = logging.getLogger("jopay.api")
 
 API_PREFIX = "/api/v1"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}\Z")  # \Z: "$" lets "\n" through
 
 # What a non-JSON answer from inside Django (resolver 404, 405, host check,
 # crash page) becomes when it would otherwise leak out of /api/v1 as HTML.

@@ -25,7 +25,7 @@ logger = logging.getLogger("jopay.keys")
 
 _ALPHABET = string.ascii_letters + string.digits  # base62
 SECRET_LENGTH = 32
-KEY_RE = re.compile(r"^jo_(live|test)_[A-Za-z0-9]{32}$")
+KEY_RE = re.compile(r"^jo_(live|test)_[A-Za-z0-9]{32}\Z")
 DISPLAY_PREFIX_LENGTH = 12
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # D6: not on every call
 VALID_SCOPES = frozenset(ApiKey.Scope.values)

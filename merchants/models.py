@@ -20,7 +20,7 @@ ZERO_ADDRESS = "0x" + "0" * 40  # no key holds it; USDC refuses transfers to it
 
 # spec §1.2: lowercase letters and hyphens only (no leading/trailing/double hyphen).
 slug_validator = RegexValidator(
-    r"^[a-z]+(?:-[a-z]+)*$",
+    r"^[a-z]+(?:-[a-z]+)*\Z",  # \Z: "$" also matches before a final "\n"
     "Use lowercase letters and single hyphens, e.g. acme-payments.",
 )
 

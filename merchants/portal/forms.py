@@ -25,8 +25,8 @@ from payments.money import (
 
 from .services import INVOICE_EXPIRY_BOUNDS, POS_EXPIRY_BOUNDS
 
-_MAJOR_RE = re.compile(r"^\d{1,12}(?:\.\d+)?$")
-_RATE_RE = re.compile(r"^\d+(?:\.\d+)?$")
+_MAJOR_RE = re.compile(r"^\d{1,12}(?:\.\d+)?\Z")
+_RATE_RE = re.compile(r"^\d+(?:\.\d+)?\Z")
 CURRENCY_CHOICES = [(c, c) for c in SUPPORTED_CURRENCIES]
 SCOPE_CHOICES = [(s, s) for s in sorted(VALID_SCOPES)]
 

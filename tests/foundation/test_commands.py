@@ -50,6 +50,7 @@ def test_create_partner_prints_keys_that_work():
     "args",
     [
         ["--slug", "Bad_Slug", "--name", "x"],
+        ["--slug", "ok-slug\n", "--name", "x"],  # "$" matched before the "\n"
         ["--slug", "ok-slug", "--name", "x", "--currency", "ZZZ"],
         [
             "--slug",
@@ -139,3 +140,9 @@ def test_create_partner_user_generates_a_password(partner):
             "--email",
             "ops@alice.example",
         )
+
+
+def test_the_models_and_the_migrations_agree(db):
+    # A model change without its migration would deploy a schema the code
+    # does not expect.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

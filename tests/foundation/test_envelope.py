@@ -100,6 +100,12 @@ def test_request_id_is_echoed_when_sane_and_minted_otherwise(api):
     assert api.get("/api/v1/merchants", HTTP_X_REQUEST_ID=mine)["X-Request-Id"] == mine
     minted = api.get("/api/v1/merchants", HTTP_X_REQUEST_ID="bad id\n")["X-Request-Id"]
     assert uuid.UUID(minted)
+    # A sane id with a trailing newline ("$" matched before it) was echoed, and
+    # setting the header raised: a 500 HTML page from /api/v1 (D2, D3).
+    api.raise_request_exception = False
+    response = api.get("/api/v1/merchants", HTTP_X_REQUEST_ID="abcdefgh\n")
+    assert response.status_code == 200
+    assert uuid.UUID(response["X-Request-Id"])
 
 
 def test_request_id_on_non_api_pages_too(client, db):

@@ -22,7 +22,7 @@ from webhooks.models import WebhookEvent
 from webhooks.services import event_emit
 
 PR = PaymentRequest
-TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}\Z")
 ACCEPTING_STATUSES = (PR.Status.REQUESTED, PR.Status.OPENED, PR.Status.EXPIRED)
 
 
