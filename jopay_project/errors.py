@@ -281,7 +281,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         request_id = getattr(request, "request_id", None)
         logger.exception("unhandled API error (request_id=%s)", request_id)
         err = JoPayError(ErrorCode.API_ERROR, request_id=request_id)
-    return Response(err.body(), status=err.status, headers=err.headers or None)
+    headers = dict(err.headers or {})
+    if err.status == 401:
+        # RFC 7235: a 401 names the scheme it wants (D9: a bearer key).
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="jopay"')
+    return Response(err.body(), status=err.status, headers=headers or None)
 
 
 def status_phrase(status: int) -> str:

@@ -25,6 +25,7 @@ def test_missing_or_non_bearer_header_is_unauthorized(header):
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
     assert response.json()["ok"] is False
+    assert response["WWW-Authenticate"] == 'Bearer realm="jopay"'  # RFC 7235
 
 
 @pytest.mark.django_db
