@@ -106,6 +106,17 @@ def page_state(request: PaymentRequest, *, now: datetime) -> str:
     return "open"
 
 
+# The badge's look for each page state, from the shared badge classes.
+BADGE_TONES = {
+    "paid": "ok",
+    "verifying": "warn",
+    "cancelled": "bad",
+    "closed": "bad",
+    "grace": "bad",
+    "open": "",
+}
+
+
 def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
     chains = accepted_chains(request)
     options = [
@@ -134,6 +145,11 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "usdc": format_usdc(request.usdc_micro),
         "chains": options,
         "state": state,
+        "badge_tone": BADGE_TONES[state],
+        # A past deadline is labelled "Expired", never "Pay before <past time>".
+        "deadline_passed": now > request.expires_at,
+        # The hash form is on the page (open or grace, with a usable chain).
+        "proof_form": state in ("open", "grace") and bool(options),
         "config": {
             "request_id": str(request.pk),
             "state": state,

@@ -3,21 +3,28 @@
 Public and session-less: no login, no CSRF token (``/proof`` is a JSON
 endpoint whose only effect is a proof the chain must confirm), every route
 rate limited per client IP (D27). HTML routes answer friendly HTML errors;
-JSON routes answer the registry envelope.
+JSON routes answer the registry envelope, except to the hash form posted by a
+browser running no script, which is sent back to the page (303) instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError, error_json_response
@@ -60,14 +67,6 @@ def _html_rate_limited(request: HttpRequest, usage: ratelimits.Usage) -> HttpRes
     )
 
 
-def _json_rate_limited(usage: ratelimits.Usage) -> JsonResponse:
-    return error_json_response(
-        ErrorCode.RATE_LIMITED,
-        retry_after=usage.reset,
-        headers={"Retry-After": str(usage.reset)},
-    )
-
-
 def _mark_opened(pr: PaymentRequest) -> None:
     """D22: the first view moves requested → opened (conditional UPDATE, race-free)."""
     now = timezone.now()
@@ -77,8 +76,16 @@ def _mark_opened(pr: PaymentRequest) -> None:
         pr.status, pr.opened_at = PR.Status.OPENED, now
 
 
+def _proof_error_message(request: HttpRequest) -> str | None:
+    """The message for ``?proof_error=<code>`` (the no-script form's redirect)."""
+    try:
+        return ErrorCode(request.GET.get("proof_error", "")).message
+    except ValueError:  # none, unknown or hand-made: say nothing
+        return None
+
+
 @never_cache  # a stale copy would restart the countdown and re-open a closed page
-@require_GET
+@require_safe  # HEAD answers as GET does, headers only
 def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
     usage = _limited(request, "pay.page")
     if usage.exceeded:
@@ -86,16 +93,22 @@ def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
     pr = find_request(request_id)
     if pr is None:
         return _html_error(request, "not_found.html", 404)
-    _mark_opened(pr)
-    return render(request, "pay/page.html", pay_context(pr, now=timezone.now()))
+    if request.method == "GET":  # a HEAD (a link preview's probe) is no view
+        _mark_opened(pr)
+    context = pay_context(pr, now=timezone.now())
+    context["proof_error"] = _proof_error_message(request)
+    return render(request, "pay/page.html", context)
 
 
 @never_cache
-@require_GET
 def pay_status(request: HttpRequest, request_id: str) -> JsonResponse:
+    if request.method != "GET":
+        return error_json_response(
+            ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": "GET"}
+        )
     usage = _limited(request, "pay.status")
     if usage.exceeded:
-        return _json_rate_limited(usage)
+        return _error(_rate_limited(usage))
     pr = find_request(request_id)
     if pr is None:
         return error_json_response(ErrorCode.NOT_FOUND)
@@ -133,7 +146,8 @@ def _proof_body(request: HttpRequest) -> dict[str, Any]:
     if content_type in _FORM_TYPES:
         try:
             form = request.POST
-        except (MultiPartParserError, SuspiciousOperation):  # no boundary, too big
+        # No boundary, too big, or a charset other than UTF-8 (BadRequest).
+        except (MultiPartParserError, SuspiciousOperation, BadRequest):
             raise JoPayError(ErrorCode.INVALID_BODY) from None
         if not form:
             raise JoPayError(ErrorCode.INVALID_BODY)
@@ -141,29 +155,64 @@ def _proof_body(request: HttpRequest) -> dict[str, Any]:
     raise JoPayError(ErrorCode.INVALID_BODY)
 
 
+def _wants_html(request: HttpRequest) -> bool:
+    """A plain form post from a browser running no script (it prefers HTML).
+
+    The page's script posts JSON with ``Accept: application/json``; API
+    clients send ``*/*`` or nothing: both keep the JSON answers of D32.
+    """
+    return (request.content_type or "") in _FORM_TYPES and request.get_preferred_type(
+        ["application/json", "text/html"]
+    ) == "text/html"
+
+
+def _back_to_page(request_id: str, code: ErrorCode | None = None) -> HttpResponse:
+    """303 to the pay page, which shows ``code``'s message (no-script form)."""
+    url = reverse("pay:page", args=[request_id])
+    if code is not None:
+        url += f"?proof_error={code}"
+    return HttpResponseRedirect(url, status=303)
+
+
 @csrf_exempt
-def pay_proof(request: HttpRequest, request_id: str) -> JsonResponse:
+def pay_proof(request: HttpRequest, request_id: str) -> HttpResponse:
     if request.method != "POST":
         return error_json_response(
             ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": "POST"}
         )
+    html = _wants_html(request)
+    try:
+        proof_status = _proof_submit(request, request_id)
+    except JoPayError as exc:
+        if not html:
+            return _error(exc)
+        if exc.extra.get("proof_status") == PR.ProofStatus.ATTACHED:
+            return _back_to_page(request_id)  # the page shows the check under way
+        return _back_to_page(request_id, exc.code)
+    if html:
+        return _back_to_page(request_id)
+    return JsonResponse({"ok": True, "proof_status": proof_status}, status=202)
+
+
+def _proof_submit(request: HttpRequest, request_id: str) -> str:
+    """Rate limit, parse and attach a customer's proof; its ``proof_status``.
+
+    Every refusal is a ``JoPayError`` carrying its envelope's extras.
+    """
     usage = _limited(request, "pay.proof")
     if usage.exceeded:
-        return _json_rate_limited(usage)
+        raise _rate_limited(usage)
     pr = find_request(request_id)
     if pr is None:
-        return error_json_response(ErrorCode.NOT_FOUND)
-    try:
-        tx_hash, chain_id = _proof_fields(_proof_body(request))
-    except JoPayError as exc:
-        return _error(exc)
+        raise JoPayError(ErrorCode.NOT_FOUND)
+    tx_hash, chain_id = _proof_fields(_proof_body(request))
     # D27: 10/h per request as well, so one page cannot be hammered from many IPs.
     # Charged only for well-formed submissions: junk from anyone holding the link
     # (the per-IP counter above still counts it) must not lock the customer's
     # hash form for an hour.
     usage = _limited(request, "pay.proof_request", key=f"request:{pr.pk}")
     if usage.exceeded:
-        return _json_rate_limited(usage)
+        raise _rate_limited(usage)
     try:
         attached = proof_attach(
             request=pr,
@@ -177,11 +226,19 @@ def pay_proof(request: HttpRequest, request_id: str) -> JsonResponse:
             if pr.proof_status == PR.ProofStatus.ATTACHED:
                 # Refused because another hash is being checked, not because the
                 # request is closed: say so (the page tells the customer to wait).
-                return error_json_response(
+                raise JoPayError(
                     exc.code, _BEING_CHECKED, proof_status=pr.proof_status
-                )
-        return _error(exc)
-    return JsonResponse({"ok": True, "proof_status": attached.proof_status}, status=202)
+                ) from exc
+        raise
+    return attached.proof_status
+
+
+def _rate_limited(usage: ratelimits.Usage) -> JoPayError:
+    return JoPayError(
+        ErrorCode.RATE_LIMITED,
+        retry_after=usage.reset,
+        headers={"Retry-After": str(usage.reset)},
+    )
 
 
 _BEING_CHECKED = "A transaction is already being checked for this request."
@@ -211,7 +268,7 @@ def _proof_fields(body: dict[str, Any]) -> tuple[str, int]:
 
 
 @never_cache
-@require_GET
+@require_safe
 def pay_receipt(request: HttpRequest, request_id: str) -> HttpResponse:
     usage = _limited(request, "pay.page")
     if usage.exceeded:

@@ -112,12 +112,18 @@
     setHidden("pay-proof-card", checking || p === "over");
     setHidden("pay-closed-card", checking || p !== "over");
     setHidden("proof-grace-note", p !== "grace");
+    if (checking || p !== "open") {
+      // No longer a call to pay: the amount only, without its Copy button.
+      setText("pay-usdc-label", "Amount:");
+      setHidden("pay-usdc-copy", true);
+    }
     if (p !== "open") {
       setText("pay-deadline-label", "Expired");
       setText("proof-heading", "Already paid before it expired?");
     }
-    if (checking) setBadge("Verifying payment…", "verifying");
-    else if (p !== "open") setBadge("Expired", p === "over" ? "closed" : "grace");
+    // The state's class, then the look it shares (the template's BADGE_TONES).
+    if (checking) setBadge("Verifying payment…", "verifying warn");
+    else if (p !== "open") setBadge("Expired", (p === "over" ? "closed" : "grace") + " bad");
     if (p === "over" && !checking) {
       setMessage(shown.proof_status !== "mismatch" ? "" :
         "That transaction did not match this request: " + (REASONS[shown.mismatch_reason] || shown.mismatch_reason) +

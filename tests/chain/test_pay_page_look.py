@@ -1,0 +1,127 @@
+"""The pay page in headless Chromium: each state's badge looks different from
+"Awaiting payment", the call to pay turns neutral when the page leaves open, and
+a browser running no script submits the hash form and lands back on the page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from payments.models import PaymentRequest
+from tests.browser import chromium
+
+from .conftest import CHAIN_ID, PAYERS, send_token
+from .pay_browser import watch_csp
+
+pytestmark = [
+    pytest.mark.chain,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
+
+PR = PaymentRequest
+HASH = "0x" + "7c" * 32
+LOOK = "e => getComputedStyle(e).backgroundColor + ' ' + getComputedStyle(e).color"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context_options():
+    """Options of the browser context (a test parametrizes it to turn off scripts)."""
+    return {}
+
+
+@pytest.fixture
+def page(browser, context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.csp = watch_csp(page)
+    yield page
+    assert page.errors == []
+    assert page.csp == []
+    context.close()
+
+
+def badge_look(page, live_server, pr, text: str) -> str:
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    expect(page.get_by_test_id("status")).to_have_text(text)
+    return page.eval_on_selector("#pay-status", LOOK)
+
+
+def test_expired_and_verifying_badges_do_not_look_like_awaiting(
+    live_server, page, local_chain, make_request
+):
+    awaiting = badge_look(page, live_server, make_request(), "Awaiting payment")
+    closed = make_request(status=PR.Status.EXPIRED, expires_in=-timedelta(hours=1))
+    grace = make_request(status=PR.Status.EXPIRED, expires_in=-timedelta(minutes=2))
+    checking = make_request(
+        proof_status=PR.ProofStatus.ATTACHED, tx_hash=HASH, chain_id=CHAIN_ID
+    )
+    cancelled = make_request(status=PR.Status.CANCELLED)
+
+    expired = badge_look(page, live_server, closed, "Expired")
+    assert expired != awaiting
+    # Expired has the look of Cancelled (no payment possible), in grace as well.
+    assert expired == badge_look(page, live_server, cancelled, "Cancelled")
+    assert badge_look(page, live_server, grace, "Expired") == expired
+    verifying = badge_look(page, live_server, checking, "Verifying payment…")
+    assert verifying not in (awaiting, expired)
+
+
+def test_at_expiry_the_script_turns_the_call_to_pay_neutral(
+    live_server, page, local_chain, make_request
+):
+    pr = make_request(usdc_micro=25_000_123, expires_in=timedelta(seconds=5))
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    line = page.get_by_test_id("usdc-line")
+    copy = line.get_by_role("button", name="Copy")
+    expect(line).to_contain_text("Send exactly 25.000123 USDC")
+    expect(copy).to_be_visible()
+    awaiting = page.eval_on_selector("#pay-status", LOOK)
+
+    expect(page.get_by_test_id("status")).to_have_text("Expired", timeout=10_000)
+    expect(line).to_have_text(
+        re.compile(r"^\s*Amount:\s+25\.000123 USDC\s*$"), use_inner_text=True
+    )
+    expect(copy).to_be_hidden()
+    # The script gives the badge the server's look for the state too.
+    assert page.eval_on_selector("#pay-status", LOOK) != awaiting
+    assert page.get_attribute("#pay-status", "class") == "badge grace bad"
+
+
+@pytest.mark.parametrize("context_options", [{"java_script_enabled": False}])
+def test_without_a_script_the_form_lands_back_on_the_page(
+    live_server, page, eager_celery, w3, usdc, local_chain, make_request
+):
+    pr = make_request(usdc_micro=9_000_001)
+    url = f"{live_server.url}/pay/{pr.pk}"
+    page.goto(url)
+
+    # A malformed hash: the page again, with the registry's message.
+    page.get_by_test_id("tx-hash").fill("0x12")
+    page.get_by_role("button", name="Submit transaction").click()
+    expect(page).to_have_url(f"{url}?proof_error=invalid_tx_hash")
+    expect(page.get_by_test_id("proof-error")).to_have_text(
+        "tx_hash must be 0x + 64 hex characters."
+    )
+
+    # A real transfer that underpays: the page shows the verdict, not JSON.
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=1_000)
+    page.get_by_test_id("tx-hash").fill(tx)
+    page.get_by_role("button", name="Submit transaction").click()
+    expect(page).to_have_url(url)
+    expect(page.get_by_test_id("message")).to_contain_text("did not match")
+    expect(page.get_by_test_id("message")).to_contain_text(
+        "You can submit another one."
+    )

@@ -1,0 +1,198 @@
+"""The proof endpoint for a browser running no script, and the pay routes' own
+answers to odd requests (D32): a plain form post goes back to the page (303), JSON
+callers keep D32's JSON, and the JSON routes never answer Django's HTML."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode
+from payments.models import PaymentRequest
+from payments.proofs.services import proof_attach
+
+from .conftest import CHAIN_ID
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+HASH = "0x" + "5a" * 32
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def form_post(client, pr, body, accept=BROWSER_ACCEPT, **extra):
+    return client.post(f"/pay/{pr.pk}/proof", body, HTTP_ACCEPT=accept, **extra)
+
+
+# --- bug 4: a browser without a script lands on the page, not on JSON ---------------
+
+
+def test_a_taken_hash_sends_the_browser_back_to_the_page(
+    client, local_chain, make_request
+):
+    pr = make_request()
+    response = form_post(client, pr, {"tx_hash": HASH, "chain_id": str(CHAIN_ID)})
+
+    assert response.status_code == 303
+    assert response["Location"] == f"/pay/{pr.pk}"
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.tx_hash) == ("attached", HASH)
+    page = client.get(response["Location"]).content.decode()
+    assert "checking it on-chain" in page
+
+
+def test_an_urlencoded_form_is_a_form_too(client, local_chain, make_request):
+    # What a browser sends (the test client's own default is multipart).
+    pr = make_request()
+    response = client.post(
+        f"/pay/{pr.pk}/proof",
+        urlencode({"tx_hash": HASH, "chain_id": CHAIN_ID}),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_ACCEPT=BROWSER_ACCEPT,
+    )
+    assert (response.status_code, response["Location"]) == (303, f"/pay/{pr.pk}")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"tx_hash": "0x12", "chain_id": str(CHAIN_ID)}, "invalid_tx_hash"),
+        ({"tx_hash": HASH, "chain_id": "137"}, "unsupported_chain"),
+    ],
+)
+def test_a_refused_hash_comes_back_with_its_message(
+    client, local_chain, make_request, body, code
+):
+    pr = make_request()
+    response = form_post(client, pr, body)
+
+    assert response.status_code == 303
+    assert response["Location"] == f"/pay/{pr.pk}?proof_error={code}"
+    page = client.get(response["Location"]).content.decode()
+    message = ErrorCode(code).message
+    assert f'data-testid="proof-error">{message}</p>' in page
+
+
+def test_a_refusal_without_a_form_on_the_page_is_shown_above(
+    client, local_chain, make_request
+):
+    pr = make_request(status=PR.Status.CANCELLED, cancelled_at=timezone.now())
+    response = form_post(client, pr, {"tx_hash": HASH, "chain_id": str(CHAIN_ID)})
+
+    assert response["Location"] == f"/pay/{pr.pk}?proof_error=proof_not_accepted"
+    page = client.get(response["Location"]).content.decode()
+    assert ErrorCode.PROOF_NOT_ACCEPTED.message in page
+    assert 'data-testid="proof-result"' in page
+
+
+def test_a_second_hash_while_one_is_checked_just_shows_the_check(
+    client, local_chain, make_request
+):
+    pr = make_request()
+    proof_attach(
+        request=pr, chain_id=CHAIN_ID, tx_hash=HASH, source="merchant", enqueue=False
+    )
+    response = form_post(
+        client, pr, {"tx_hash": "0x" + "6b" * 32, "chain_id": str(CHAIN_ID)}
+    )
+    # Not "no longer accepts proofs": the page says the first one is being checked.
+    assert (response.status_code, response["Location"]) == (303, f"/pay/{pr.pk}")
+
+
+@pytest.mark.parametrize(
+    "query", ["proof_error=nope", "proof_error=<script>alert(1)</script>", ""]
+)
+def test_unknown_proof_error_codes_say_nothing(
+    client, local_chain, make_request, query
+):
+    pr = make_request()
+    page = client.get(f"/pay/{pr.pk}?{query}").content.decode()
+    assert 'data-testid="proof-error"></p>' in page
+    assert "<script>alert" not in page
+    assert "proof-result" not in page
+
+
+# --- JSON callers keep D32 exactly ----------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_form_posts_of_json_callers_keep_json(
+    client, local_chain, make_request, accept
+):
+    pr = make_request()
+    extra = {} if accept is None else {"HTTP_ACCEPT": accept}
+    bad = client.post(
+        f"/pay/{pr.pk}/proof", {"tx_hash": "0x1", "chain_id": "1"}, **extra
+    )
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "ok": False,
+        "error": "invalid_tx_hash",
+        "message": ErrorCode.INVALID_TX_HASH.message,
+    }
+    good = client.post(
+        f"/pay/{pr.pk}/proof", {"tx_hash": HASH, "chain_id": str(CHAIN_ID)}, **extra
+    )
+    assert good.status_code == 202
+    assert good.json() == {"ok": True, "proof_status": "attached"}
+
+
+def test_the_page_script_json_post_keeps_json_whatever_it_accepts(
+    client, local_chain, make_request
+):
+    pr = make_request()
+    response = client.post(
+        f"/pay/{pr.pk}/proof",
+        {"tx_hash": HASH, "chain_id": CHAIN_ID},
+        content_type="application/json",
+        HTTP_ACCEPT=BROWSER_ACCEPT,
+    )
+    assert response.status_code == 202
+    assert response.json() == {"ok": True, "proof_status": "attached"}
+
+
+# --- bug 5: the JSON routes never answer Django's HTML ------------------------------
+
+
+def test_a_form_in_another_charset_is_invalid_body_json(local_chain, make_request):
+    pr = make_request()
+    client = Client(raise_request_exception=False)
+    response = client.generic(
+        "POST",
+        f"/pay/{pr.pk}/proof",
+        f"tx_hash={HASH}&chain_id={CHAIN_ID}".encode(),
+        content_type="application/x-www-form-urlencoded; charset=utf-16",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "invalid_body"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD"])
+def test_other_methods_on_status_are_405_json(
+    client, local_chain, make_request, method
+):
+    pr = make_request()
+    response = client.generic(method, f"/pay/{pr.pk}/status")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    if method != "HEAD":
+        assert response.json()["error"] == "method_not_allowed"
+
+
+def test_head_on_the_page_is_a_bodiless_200_that_does_not_open_it(
+    client, local_chain, make_request
+):
+    pr = make_request(status=PR.Status.REQUESTED)
+    response = client.head(f"/pay/{pr.pk}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert response.content == b""
+    pr.refresh_from_db()
+    assert pr.status == PR.Status.REQUESTED  # a probe is not a view (D22)
+    client.get(f"/pay/{pr.pk}")
+    pr.refresh_from_db()
+    assert pr.status == PR.Status.OPENED

@@ -1,0 +1,160 @@
+"""What the server-rendered pay page says in each state (D16, D18, D22): only an
+open page asks for funds, only a page that takes a hash invites another one, each
+state's badge has its own look, and a page being checked refreshes itself."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from payments.models import PaymentRequest
+
+from .conftest import CHAIN_ID
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+HASH = "0x" + "5a" * 32
+REFRESH = '<noscript><meta http-equiv="refresh" content="15"></noscript>'
+
+# make_request fields for each page state (presenters.page_state).
+STATES = {
+    "open": {},
+    "grace": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(minutes=2)},
+    "closed": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(hours=1)},
+    "cancelled": {"status": PR.Status.CANCELLED},
+    "verifying": {
+        "proof_status": PR.ProofStatus.ATTACHED,
+        "tx_hash": HASH,
+        "chain_id": CHAIN_ID,
+    },
+    "paid": {
+        "status": PR.Status.PAID,
+        "proof_status": PR.ProofStatus.VERIFIED,
+        "tx_hash": HASH,
+        "chain_id": CHAIN_ID,
+    },
+}
+
+
+def html_of(client, pr) -> str:
+    return client.get(f"/pay/{pr.pk}").content.decode()
+
+
+def usdc_line(html: str) -> str:
+    match = re.search(r'<div class="usdc-line"[^>]*>(.*?)</div>', html, re.S)
+    assert match, "the summary shows the USDC amount"
+    return match.group(1)
+
+
+# --- the call to pay (bug 1) ------------------------------------------------------
+
+
+def test_an_open_page_asks_for_the_exact_amount_with_a_copy_button(
+    client, local_chain, make_request
+):
+    pr = make_request(usdc_micro=25_000_123)
+    line = usdc_line(html_of(client, pr))
+    assert "Send exactly" in line
+    assert 'data-copy="25.000123"' in line
+
+
+@pytest.mark.parametrize("state", ["grace", "closed", "cancelled", "verifying", "paid"])
+def test_no_other_page_asks_for_funds(client, local_chain, make_request, state):
+    pr = make_request(usdc_micro=25_000_123, **STATES[state])
+    html = html_of(client, pr)
+
+    line = usdc_line(html)
+    assert "Send exactly" not in html
+    assert "data-copy" not in line
+    assert re.sub(r"<[^>]+>|\s+", " ", line).split() == ["Amount:", "25.000123", "USDC"]
+
+
+# --- "You can submit another one" (bug 2) -------------------------------------------
+
+
+def _with_mismatch(make_request, **fields):
+    return make_request(
+        proof_status=PR.ProofStatus.MISMATCH,
+        mismatch_reason="underpaid",
+        tx_hash=HASH,
+        chain_id=CHAIN_ID,
+        **fields,
+    )
+
+
+def test_a_cancelled_request_with_a_mismatch_invites_no_other_hash(
+    client, local_chain, make_request
+):
+    pr = _with_mismatch(
+        make_request, status=PR.Status.CANCELLED, cancelled_at=timezone.now()
+    )
+    html = html_of(client, pr)
+    assert "did not match this request" in html
+    assert "was cancelled" in html
+    assert "You can submit another one" not in html
+    assert 'id="pay-proof"' not in html
+
+
+@pytest.mark.parametrize("state", ["open", "grace"])
+def test_a_page_that_takes_a_hash_invites_another_after_a_mismatch(
+    client, local_chain, make_request, state
+):
+    html = html_of(client, _with_mismatch(make_request, **STATES[state]))
+    assert "You can submit another one." in html
+    assert 'id="pay-proof"' in html
+
+
+# --- the badge's look (bug 3, server side; the colours are in test_pay_page_look) ----
+
+
+@pytest.mark.parametrize(
+    ("state", "classes"),
+    [
+        ("open", "badge open"),
+        ("grace", "badge grace bad"),
+        ("closed", "badge closed bad"),
+        ("cancelled", "badge cancelled bad"),
+        ("verifying", "badge verifying warn"),
+        ("paid", "badge paid ok"),
+    ],
+)
+def test_each_state_badge_has_a_look(client, local_chain, make_request, state, classes):
+    html = html_of(client, make_request(**STATES[state]))
+    assert f'id="pay-status" class="{classes}"' in html
+
+
+# --- without a script (bug 4) ------------------------------------------------------
+
+
+def test_a_page_being_checked_refreshes_itself_without_a_script(
+    client, local_chain, make_request
+):
+    assert REFRESH in html_of(client, make_request(**STATES["verifying"]))
+
+
+@pytest.mark.parametrize("state", ["open", "grace", "closed", "cancelled", "paid"])
+def test_other_pages_do_not_refresh_themselves(
+    client, local_chain, make_request, state
+):
+    assert 'http-equiv="refresh"' not in html_of(client, make_request(**STATES[state]))
+
+
+def test_a_past_deadline_is_never_labelled_pay_before(
+    client, local_chain, make_request
+):
+    # Checked after expiry: not closed by the expiry task (D16), deadline past.
+    pr = make_request(expires_in=-timedelta(minutes=30), **STATES["verifying"])
+    html = html_of(client, pr)
+    assert "Pay before" not in html
+    assert '<dt id="pay-deadline-label">Expired</dt>' in html
+
+
+def test_a_future_deadline_is_labelled_pay_before_also_while_checking(
+    client, local_chain, make_request
+):
+    html = html_of(client, make_request(**STATES["verifying"]))
+    assert '<dt id="pay-deadline-label">Pay before</dt>' in html
