@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,11 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from jopay_project.tasks import enqueue_on_commit
-from payments.chain.matching import (
-    CANDIDATE_PROOF_STATUSES,
-    CANDIDATE_STATUSES,
-    in_window,
-)
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.verify import (
     NO_RECEIPT,
@@ -35,6 +29,7 @@ from webhooks.models import WebhookEvent
 from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
 from .attach import emit, proof_attach
+from .awaiting import awaited_elsewhere, awaiting_any
 from .rescans import rescans_schedule
 
 logger = logging.getLogger("jopay.proofs")
@@ -128,56 +123,6 @@ def _record_rpc_failure(request_id: uuid.UUID, *, tx_hash: str, now: datetime) -
         return delay
 
 
-def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
-    """Other open requests at ``request``'s wallet whose exact amount is one of
-    ``amounts`` (D15, D20).
-
-    Across partners, like D15's uniqueness (one wallet may serve several), so
-    this read is not tenant-scoped by design; in the request's mode, the only
-    one its chain pays. Paid and cancelled requests await nothing.
-    """
-    return PR.objects.filter(
-        receiving_address=request.receiving_address,
-        usdc_micro__in=set(amounts),
-        test_mode=request.test_mode,
-        status__in=CANDIDATE_STATUSES,
-    ).exclude(pk=request.pk)
-
-
-def _awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
-    """Other requests that may still be paid whose (wallet, exact amount) is one
-    of ``transfers``, in ``request``'s mode (D15: across partners, like the
-    tags; not tenant-scoped by design). Read through the (address, amount)
-    index with both lists, then kept only for exact pairs."""
-    pairs = set(transfers)
-    if not pairs:
-        return []
-    rows = PR.objects.filter(
-        receiving_address__in={address for address, _ in pairs},
-        usdc_micro__in={micro for _, micro in pairs},
-        test_mode=request.test_mode,
-        status__in=CANDIDATE_STATUSES,
-        proof_status__in=CANDIDATE_PROOF_STATUSES,
-    ).exclude(pk=request.pk)
-    return [r for r in rows if (r.receiving_address, r.usdc_micro) in pairs]
-
-
-def _awaited_elsewhere(request: PaymentRequest):
-    """``verify_transfer``'s check: was another request at this wallet waiting for
-    exactly ``value_micro`` when the transfer was mined? One whose proof is
-    attached (maybe a wrong hash) still is; a verified one is paid."""
-
-    def awaited(value_micro: int, mined_at: datetime) -> bool:
-        return (
-            _others_awaiting(request, [value_micro])
-            .filter(in_window(mined_at))
-            .exclude(proof_status=PR.ProofStatus.VERIFIED)
-            .exists()
-        )
-
-    return awaited
-
-
 def proof_verify(
     *,
     request_id: uuid.UUID | str,
@@ -212,7 +157,7 @@ def proof_verify(
             usdc_micro=request.usdc_micro,
             not_before=window_start(request.created_at),  # D20: none from before
             deadline=request.proof_deadline,
-            awaited_elsewhere=_awaited_elsewhere(request),
+            awaited_elsewhere=awaited_elsewhere(request),
         )
     except (RpcUnavailable, RpcError) as exc:
         logger.warning(
@@ -316,7 +261,7 @@ def _apply(
     # there: the watcher refused it to that request while this proof held it
     # (proof_already_used) and moved on, so that request is owed a rescan too
     # (D15, D20).
-    for other in _awaiting_any(row, verdict.usdc_transfers):
+    for other in awaiting_any(row, verdict.usdc_transfers):
         rescans_schedule(request=other, now=now)
     return VerifyResult("mismatch", row, reason=verdict.reason)
 

@@ -1,0 +1,74 @@
+"""Which other requests a transfer may belong to (D15, D20).
+
+D15 makes an exact amount unique to one request per wallet while it is open
+or in its grace. So a transfer that a proof on one request cannot use may be
+another request's payment: it must not be taken as an overpayment here
+(``awaited_elsewhere``), and when the proof frees its hash, that other request
+is owed a rescan (``awaiting_any``). Across partners, like D15's uniqueness
+(one wallet may serve several), so these reads are not tenant-scoped by
+design; always in the request's own mode, the only one its chain pays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from payments.chain.matching import (
+    CANDIDATE_PROOF_STATUSES,
+    CANDIDATE_STATUSES,
+    in_window,
+)
+from payments.models import PaymentRequest
+
+PR = PaymentRequest
+
+
+def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
+    """Other open requests at ``request``'s wallet whose exact amount is one of
+    ``amounts`` (D15, D20).
+
+    Across partners, like D15's uniqueness (one wallet may serve several), so
+    this read is not tenant-scoped by design; in the request's mode, the only
+    one its chain pays. Paid and cancelled requests await nothing.
+    """
+    return PR.objects.filter(
+        receiving_address=request.receiving_address,
+        usdc_micro__in=set(amounts),
+        test_mode=request.test_mode,
+        status__in=CANDIDATE_STATUSES,
+    ).exclude(pk=request.pk)
+
+
+def awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
+    """Other requests that may still be paid whose (wallet, exact amount) is one
+    of ``transfers``, in ``request``'s mode (D15: across partners, like the
+    tags; not tenant-scoped by design). Read through the (address, amount)
+    index with both lists, then kept only for exact pairs."""
+    pairs = set(transfers)
+    if not pairs:
+        return []
+    rows = PR.objects.filter(
+        receiving_address__in={address for address, _ in pairs},
+        usdc_micro__in={micro for _, micro in pairs},
+        test_mode=request.test_mode,
+        status__in=CANDIDATE_STATUSES,
+        proof_status__in=CANDIDATE_PROOF_STATUSES,
+    ).exclude(pk=request.pk)
+    return [r for r in rows if (r.receiving_address, r.usdc_micro) in pairs]
+
+
+def awaited_elsewhere(request: PaymentRequest):
+    """``verify_transfer``'s check: was another request at this wallet waiting for
+    exactly ``value_micro`` when the transfer was mined? One whose proof is
+    attached (maybe a wrong hash) still is; a verified one is paid."""
+
+    def awaited(value_micro: int, mined_at: datetime) -> bool:
+        return (
+            _others_awaiting(request, [value_micro])
+            .filter(in_window(mined_at))
+            .exclude(proof_status=PR.ProofStatus.VERIFIED)
+            .exists()
+        )
+
+    return awaited
