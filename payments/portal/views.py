@@ -125,6 +125,9 @@ def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
         {
             "nav": "requests",
             "pr": pr,
+            # Pairs, not the dict: a template's ``metadata.items`` would read a
+            # partner's own key "items" (a 500 for {"items": "3 shirts"}).
+            "metadata": sorted((pr.metadata or {}).items()),
             "row": request_row(pr),
             "pay_url": pay_page_url(pr),
             "events": _timeline(request, pr),

@@ -335,3 +335,17 @@ def test_reverify_without_a_proof_changes_nothing(portal, merchant):
     response = portal.post(f"/portal/requests/{pr.pk}/reverify/", follow=True)
     assert codes(response) == []
     assert b"proof is none" in response.content
+
+
+@pytest.mark.parametrize("key", ["items", "keys", "values"])
+def test_detail_shows_metadata_whose_keys_are_named_like_dict_methods(
+    portal, merchant, key
+):
+    # The API accepts any string keys; a template's `metadata.items` read the
+    # partner's own key "items" instead (a 500 for {"items": "3 shirts"}).
+    pr = make_request(merchant, metadata={key: "3 shirts", "order_id": "A-1"})
+    response = portal.get(f"/portal/requests/{pr.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "order_id: A-1" in html
+    assert f"{key}: 3 shirts" in html
