@@ -37,7 +37,7 @@ class FxRateForm(forms.ModelForm):
         rate = self.cleaned_data["rate"]
         if not rate_in_range(rate):
             raise forms.ValidationError(
-                f"Not a plausible rate: between {RATE_MIN} and {RATE_MAX} "
+                f"Not a plausible rate: at least {RATE_MIN} and below {RATE_MAX} "
                 "fiat units per USDC."
             )
         return rate

@@ -63,7 +63,7 @@ def _check_manual(currency: str, rate: Decimal) -> None:
         plausible = False
     if not plausible:
         raise ValueError(
-            f"{rate} is not a plausible rate: between {RATE_MIN} and {RATE_MAX} "
+            f"{rate} is not a plausible rate: at least {RATE_MIN} and below {RATE_MAX} "
             "fiat units per USDC"
         )
 
