@@ -29,10 +29,11 @@ def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
 
     ``saved`` is an earlier run's record (any JSON value, or None). Returns
     ``(record, outcome)``: ``"kept"`` when its test key still authenticates
-    here; ``"new key"`` when the demo partner exists here but that key does
-    not (a fresh test key is made; earlier keys stay as they are); ``"created"``
-    otherwise, the partner made as ``create_partner`` makes it. The record has
-    ``create_partner --json``'s keys (``live_key`` is None after "new key").
+    here; ``"new keys"`` when the demo partner exists here but that key does
+    not (a fresh test and live key are made; earlier keys stay as they are:
+    the quickstart sets the webhook endpoint with the live key, so a record
+    without one stopped it); ``"created"`` otherwise, the partner made as
+    ``create_partner`` makes it. The record has ``create_partner --json``'s keys.
     """
     if isinstance(saved, dict) and isinstance(saved.get("test_key"), str):
         try:
@@ -46,8 +47,11 @@ def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
         _, test_key = api_key_create(
             partner=partner, test_mode=True, name="make run test key"
         )
-        record = {"live_key": None, "test_key": test_key}
-        outcome = "new key"
+        _, live_key = api_key_create(
+            partner=partner, test_mode=False, name="make run live key"
+        )
+        record = {"live_key": live_key, "test_key": test_key}
+        outcome = "new keys"
     else:
         made = partner_create(
             slug=DEMO_SLUG,
