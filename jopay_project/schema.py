@@ -22,7 +22,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "bearerFormat": "jo_test_<32 base62>",
+            # D6: either mode's key.
+            "bearerFormat": "jo_live_<32 base62> or jo_test_<32 base62>",
         }
 
 

@@ -257,16 +257,24 @@ class PaymentRequestCreateInput(serializers.Serializer):
     merchant_id = serializers.UUIDField()
     fiat_amount_int = serializers.IntegerField(min_value=1, max_value=MAX_FIAT_INT)
     fiat_currency_code = serializers.CharField(required=False)
-    memo = serializers.CharField(required=False, max_length=MEMO_MAX)
+    # The schema states what the parsers above accept (OpenAPI is read by
+    # generated clients): "" is a valid memo and metadata value.
+    memo = serializers.CharField(required=False, allow_blank=True, max_length=MEMO_MAX)
     idempotency_key = serializers.CharField(
         required=False, min_length=32, max_length=64
     )
-    metadata = serializers.DictField(child=serializers.CharField(), required=False)
+    metadata = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=METADATA_VALUE_MAX),
+        required=False,
+        help_text="string → string, at most 20 keys of at most 40 characters",
+    )
     payment_mode = serializers.ChoiceField(
         PaymentRequest.PaymentMode.values, required=False
     )
     expires_in_seconds = serializers.IntegerField(required=False)
-    return_url = serializers.URLField(required=False)
+    return_url = serializers.URLField(
+        required=False, max_length=RETURN_URL_MAX, help_text="an https:// URL"
+    )
 
 
 class PaymentRequestItemOutput(serializers.Serializer):

@@ -22,7 +22,9 @@ WEBHOOKS_WRITE = "webhooks:write"
 
 # OpenAPI only: the shapes ``endpoint_output`` / ``event_output`` render.
 class EndpointInputDoc(serializers.Serializer):
-    url = serializers.CharField(required=False, help_text='https URL; "" removes it')
+    url = serializers.CharField(
+        required=False, allow_blank=True, help_text='https URL; "" removes it'
+    )
     enabled = serializers.BooleanField(required=False)
 
 
