@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,6 +23,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
@@ -33,6 +36,22 @@ SESSION_TEST_MODE = "portal_test_mode"
 
 # Codes that mean "no such row for you": the portal answers its 404 page.
 NOT_FOUND_CODES = frozenset({ErrorCode.NOT_FOUND, ErrorCode.PLAN_NOT_FOUND})
+
+# The portal's pages (GET); every other portal URL is a POST-only action.
+PAGE_URL_NAMES = frozenset(
+    {
+        "dashboard",
+        "requests",
+        "request-detail",
+        "merchants",
+        "merchant-detail",
+        "plans",
+        "plan-detail",
+        "api-keys",
+        "webhooks",
+        "settings",
+    }
+)
 
 
 def partner_user_for(user) -> PartnerUser | None:
@@ -59,6 +78,35 @@ def not_found_page(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/not_found.html", status=404)
 
 
+def is_portal_page(path: str) -> bool:
+    """True if ``path`` (no query) is a portal page a browser may GET."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return match.namespace == "portal" and match.url_name in PAGE_URL_NAMES
+
+
+def login_next(request: HttpRequest) -> str:
+    """Where to go after signing in: this URL for a GET, else the page the form
+    was on (a same-origin portal ``Referer``), else the dashboard.
+
+    An action URL is POST-only: sent there after sign-in, the browser's GET
+    would meet a 405. The action itself is not replayed; the user sees the
+    page again and repeats it.
+    """
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(referer)
+        if parts.netloc and is_portal_page(parts.path):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return reverse("portal:dashboard")
+
+
 def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Login + partner membership + tenant; 404 page for rows that are not yours.
 
@@ -69,13 +117,13 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            return redirect_to_login(login_next(request), settings.LOGIN_URL)
         partner_user = partner_user_for(request.user)
         if partner_user is None:
             # A staff account, a removed membership or a deactivated partner:
             # the session must not linger with portal access.
             logout(request)
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            return redirect_to_login(login_next(request), settings.LOGIN_URL)
         request.partner = partner_user.partner
         request.tenant = portal_tenant(partner_user.partner, request)
         try:

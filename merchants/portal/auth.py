@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -30,7 +31,7 @@ from jopay_project.errors import ErrorCode, JoPayError, error_json_response
 from jopay_project.parsers import load_json
 from merchants import sso
 
-from .access import SESSION_TEST_MODE, partner_user_for, portal_view
+from .access import SESSION_TEST_MODE, is_portal_page, partner_user_for, portal_view
 
 LOGIN_GROUP = "portal.login"
 DASHBOARD = "/portal/"
@@ -244,4 +245,7 @@ def mode_view(request: HttpRequest) -> HttpResponse:
     test_mode = request.POST.get("mode") == "test"
     request.session[SESSION_TEST_MODE] = test_mode
     messages.info(request, "Showing test data." if test_mode else "Showing live data.")
-    return redirect(_safe_next(request))
+    target = _safe_next(request)
+    if not is_portal_page(urlsplit(target).path):
+        target = DASHBOARD  # a POST-only action URL would answer 405
+    return redirect(target)

@@ -56,10 +56,12 @@ def test_bad_url_is_invalid_webhook_url(portal, partner, url):
     assert not WebhookEndpoint.objects.filter(partner=partner).exclude(url="").exists()
 
 
-def test_a_lone_surrogate_in_the_url_is_a_form_error_not_a_500(portal, partner):
+def test_a_lone_surrogate_in_the_url_is_a_400_not_a_500(portal, partner):
     # A multipart post may name its charset; with ``unicode_escape`` the text
     # "\\ud800" decodes to a lone surrogate, which reached the save as a 500.
-    # The service's URL check (D26) refuses it like any unusable URL.
+    # The portal refuses any form that declares a charset other than UTF-8
+    # with a 400 before a view reads it (merchants/portal/middleware.py), so
+    # this form's D26 check is not reached; tests/portal/test_form_text.py.
     raw = (
         b"--B\r\n"
         b'Content-Disposition: form-data; name="url"\r\n\r\n'
@@ -73,10 +75,7 @@ def test_a_lone_surrogate_in_the_url_is_a_form_error_not_a_500(portal, partner):
         content_type="multipart/form-data; boundary=B; charset=unicode_escape",
     )
     assert response.status_code == 400
-    assert codes(response) == ["invalid_webhook_url"]
-    assert "invalid_webhook_url" in str(response.context["form"].errors["url"])
-    # The form shows the value again, the surrogate as U+FFFD (it has no UTF-8).
-    assert 'value="https://8.8.8.8/\ufffd"' in response.content.decode()
+    assert "ud800" not in response.content.decode()  # never echoed
     assert not WebhookEndpoint.objects.filter(partner=partner).exclude(url="").exists()
 
 
@@ -100,8 +99,8 @@ def test_enabling_without_url_is_webhook_not_configured(portal, partner):
 
 def test_first_enable_shows_the_new_secret(portal, partner):
     portal.post("/portal/webhooks/url/", {"url": URL})
-    response = portal.post("/portal/webhooks/enabled/", {"enabled": "1"})
-    assert response.status_code == 200
+    response = portal.post("/portal/webhooks/enabled/", {"enabled": "1"}, follow=True)
+    assert response.redirect_chain == [("/portal/webhooks/", 302)]
     endpoint = WebhookEndpoint.objects.get(partner=partner)
     assert endpoint.enabled
     assert response.context["revealed"]["hex"] == endpoint.secret
@@ -115,8 +114,8 @@ def test_get_never_shows_the_secret(portal, enabled):
 
 
 def test_reveal_shows_hex_and_whsec_forms(portal, enabled):
-    response = portal.post("/portal/webhooks/secret/")
-    assert response.status_code == 200
+    response = portal.post("/portal/webhooks/secret/", follow=True)
+    assert response.redirect_chain == [("/portal/webhooks/", 302)]
     assert re.fullmatch(r"[0-9a-f]{64}", enabled.secret)
     assert enabled.secret.encode() in response.content
     whsec = standard_secret(enabled.secret)
@@ -131,7 +130,7 @@ def test_reveal_without_secret_is_webhook_not_configured(portal):
 
 def test_rotate_then_confirm(portal, partner, enabled):
     old = enabled.secret
-    response = portal.post("/portal/webhooks/rotate/")
+    response = portal.post("/portal/webhooks/rotate/", follow=True)
     endpoint = WebhookEndpoint.objects.get(partner=partner)
     assert endpoint.previous_secret == old
     assert endpoint.secret != old

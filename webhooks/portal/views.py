@@ -3,7 +3,14 @@
 The endpoint is the partner's one endpoint for both modes (spec §3, D35); the
 log shows the portal's current mode only (D10). Every change goes through
 ``webhooks.services`` with the API's guarantees (D24–D26). Secrets are shown
-only in the answer to an explicit POST (reveal, rotate), never in a GET page.
+only after an explicit POST (reveal, rotate, first enable), never in a plain
+GET page.
+
+Those POSTs answer with a redirect (post/redirect/get), so a reload never
+rotates again and replaces the secret the partner just copied (D25: a new
+secret is shown once). As on the API keys page, the secret is parked for the
+one GET that follows, in two halves: the session keeps it XOR a random pad,
+a short-lived cookie only the webhooks pages receive keeps the pad.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import json
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page
 from merchants.portal.access import parse_id, portal_view, report_error
+from merchants.portal.sealing import seal, unseal
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.selectors import event_list, webhook_endpoint_get
 from webhooks.services import (
@@ -35,16 +44,69 @@ from .forms import WebhookUrlForm
 
 LOG_PAGE_SIZE = 20
 TEST_RATE_GROUP = "webhooks.test"  # D27: 5/min, here per partner
+SESSION_REVEALED = "portal_webhook_secret"
+REVEALED_COOKIE = "jopay_webhook_secret_pad"
+REVEALED_SECONDS = 600  # the redirect is followed at once; a stale half expires
+
+
+def _unseal(sealed: object, pad: str | None) -> dict | None:
+    """The parked secrets from both halves; ``None`` if either is missing or bad."""
+    text = unseal(sealed, pad)
+    try:
+        value = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("hex"), str):
+        return None
+    return value
+
+
+def _reveal_redirect(
+    request: HttpRequest, hex_secret: str, previous: str = ""
+) -> HttpResponse:
+    """Redirect to the webhooks page, which shows ``hex_secret`` once."""
+    sealed, pad = seal(json.dumps({"hex": hex_secret, "previous": previous}))
+    request.session[SESSION_REVEALED] = sealed
+    response = redirect("portal:webhooks")
+    response.set_cookie(
+        REVEALED_COOKIE,
+        pad,
+        max_age=REVEALED_SECONDS,
+        path=reverse("portal:webhooks"),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def _take_revealed(request: HttpRequest) -> dict | None:
+    """The secret parked by the POST just before, for this one view (taken)."""
+    sealed = request.session.pop(SESSION_REVEALED, None)
+    if sealed is None:
+        return None
+    parked = _unseal(sealed, request.COOKIES.get(REVEALED_COOKIE))
+    if parked is None:
+        messages.warning(
+            request,
+            "The secret can no longer be shown here (it is shown once, in the "
+            "browser that asked for it). Use Reveal secret to see it again.",
+        )
+        return None
+    revealed = _secrets(parked["hex"])
+    if parked.get("previous"):
+        revealed["previous"] = _secrets(parked["previous"])
+    return revealed
 
 
 def _page(
     request: HttpRequest,
     *,
     form: WebhookUrlForm | None = None,
-    revealed: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
     endpoint = webhook_endpoint_get(partner=request.partner)
+    revealed = _take_revealed(request) if request.method == "GET" else None
     try:
         log = keyset_page(
             event_list(tenant=request.tenant),
@@ -57,11 +119,13 @@ def _page(
         )
     for event in log.items:
         event.payload_json = payload_json(event.payload)
-    return render(
+    response = render(
         request,
         "portal/webhooks.html",
         {
             "nav": "webhooks",
+            # The answer to POSTs too: the mode switch returns to the GET page.
+            "mode_next": reverse("portal:webhooks"),
             "endpoint": endpoint,
             "form": form
             or WebhookUrlForm(initial={"url": endpoint.url if endpoint else ""}),
@@ -70,6 +134,11 @@ def _page(
         },
         status=status,
     )
+    if request.method == "GET" and REVEALED_COOKIE in request.COOKIES:
+        response.delete_cookie(
+            REVEALED_COOKIE, path=reverse("portal:webhooks"), samesite="Strict"
+        )
+    return response
 
 
 def payload_json(payload: dict) -> str:
@@ -124,7 +193,7 @@ def webhook_enabled_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, "Webhooks are on. Events from now on are delivered.")
     if new_secret:
         messages.info(request, "This is your signing secret; it is also under Reveal.")
-        return _page(request, revealed=_secrets(new_secret))
+        return _reveal_redirect(request, new_secret)
     return redirect("portal:webhooks")
 
 
@@ -135,10 +204,7 @@ def webhook_secret_view(request: HttpRequest) -> HttpResponse:
     if endpoint is None or not endpoint.secret:
         report_error(request, JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED))
         return redirect("portal:webhooks")
-    revealed = _secrets(endpoint.secret)
-    if endpoint.previous_secret:
-        revealed["previous"] = _secrets(endpoint.previous_secret)
-    return _page(request, revealed=revealed)
+    return _reveal_redirect(request, endpoint.secret, endpoint.previous_secret)
 
 
 @require_POST
@@ -154,7 +220,7 @@ def webhook_rotate_view(request: HttpRequest) -> HttpResponse:
         "New secret created. Both secrets sign every delivery until you confirm "
         "the rotation.",
     )
-    return _page(request, revealed=_secrets(new_secret))
+    return _reveal_redirect(request, new_secret)
 
 
 @require_POST

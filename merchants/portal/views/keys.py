@@ -11,7 +11,6 @@ cookie that only the keys page receives. Neither half alone is the key.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django.contrib import messages
@@ -27,27 +26,16 @@ from merchants.models import ApiKey
 
 from ..access import parse_id, portal_view, report_error
 from ..forms import ApiKeyCreateForm, ApiKeyScopesForm
+from ..sealing import seal, unseal
 
 SESSION_NEW_KEY = "portal_new_key"
 NEW_KEY_COOKIE = "jopay_new_key_pad"
 NEW_KEY_SECONDS = 600  # the redirect is followed at once; a stale half expires
 
 
-def _seal(full_key: str) -> tuple[str, str]:
-    """``(sealed, pad)``: the key XOR a random pad of its length, both as hex."""
-    raw = full_key.encode()
-    pad = secrets.token_bytes(len(raw))
-    return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).hex(), pad.hex()
-
-
-def _unseal(sealed: object, pad: str | None) -> str | None:
-    """The key from its two halves, or ``None`` when either is missing or bad."""
-    try:
-        a, b = bytes.fromhex(str(sealed)), bytes.fromhex(pad or "")
-        key = bytes(x ^ y for x, y in zip(a, b, strict=True)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return key if key.startswith("jo_") else None
+def _unseal_key(sealed: object, pad: str | None) -> str | None:
+    key = unseal(sealed, pad)
+    return key if key is not None and key.startswith("jo_") else None
 
 
 def _take_new_key(request: HttpRequest) -> dict | None:
@@ -55,7 +43,7 @@ def _take_new_key(request: HttpRequest) -> dict | None:
     parked = request.session.pop(SESSION_NEW_KEY, None)
     if not isinstance(parked, dict):
         return None
-    key = _unseal(parked.pop("sealed", None), request.COOKIES.get(NEW_KEY_COOKIE))
+    key = _unseal_key(parked.pop("sealed", None), request.COOKIES.get(NEW_KEY_COOKIE))
     if key is None:
         messages.warning(
             request,
@@ -90,7 +78,13 @@ def _page(request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200):
     response = render(
         request,
         "portal/api_keys.html",
-        {"nav": "api-keys", "form": form, "keys": keys, "new_key": new_key},
+        {
+            "nav": "api-keys",
+            "mode_next": reverse("portal:api-keys"),
+            "form": form,
+            "keys": keys,
+            "new_key": new_key,
+        },
         status=status,
     )
     if NEW_KEY_COOKIE in request.COOKIES:
@@ -121,7 +115,7 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
         field = "expires_at" if "expires_at" in str(exc) else "scopes"
         form.add_error(field, str(exc))
         return _page(request, form, status=400)
-    sealed, pad = _seal(full_key)
+    sealed, pad = seal(full_key)
     request.session[SESSION_NEW_KEY] = {
         "sealed": sealed,
         "key_id": str(key.pk),

@@ -47,7 +47,23 @@ def _search(qs, q: str):
 @portal_view
 def merchant_list_view(request: HttpRequest) -> HttpResponse:
     form = MerchantSearchForm(request.GET)
-    form.is_valid()
+    if not form.is_valid() and "q" in form.errors:
+        # Too long, or a NUL: nothing can match. Say so and list nothing,
+        # rather than dropping the search and listing every merchant.
+        messages.error(
+            request,
+            "The search was not valid (at most 120 characters, no NUL "
+            "character), so nothing is listed.",
+        )
+        q = "".join(c for c in str(request.GET.get("q", "")) if c.isprintable())
+        page = keyset_page(
+            merchant_list(tenant=request.tenant).none(), limit=PAGE_SIZE, cursor=None
+        )
+        return render(
+            request,
+            "portal/merchants/list.html",
+            {"nav": "merchants", "form": form, "page": page, "q": q},
+        )
     q = form.cleaned_data.get("q", "")
     try:
         page = keyset_page(

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ..access import portal_view
@@ -52,6 +53,9 @@ def settings_page(
         "portal/settings.html",
         {
             "nav": "settings",
+            # Also the answer to POSTs to other URLs (the FX form): the mode
+            # switch must come back to the page, not to a POST-only URL.
+            "mode_next": reverse("portal:settings"),
             "form": form or SettingsForm(initial=_initial(partner)),
             "fx_form": fx_form or FxOverrideForm(partner=partner),
             "fx_overrides": fx_override_rows(partner),

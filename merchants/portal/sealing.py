@@ -1,0 +1,28 @@
+"""One-time secrets parked for the GET after a POST, in two halves.
+
+A new API key or webhook secret is shown once, on the page the POST redirects
+to (post/redirect/get: a reload never creates or rotates again). Until that
+GET it is parked split: the session keeps it XOR a random pad of its length,
+a short-lived cookie keeps the pad. Neither half alone says anything, so the
+session table never holds the secret in plaintext (D6, D25).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+
+def seal(text: str) -> tuple[str, str]:
+    """``(sealed, pad)``: ``text`` XOR a random pad of its length, both as hex."""
+    raw = text.encode()
+    pad = secrets.token_bytes(len(raw))
+    return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).hex(), pad.hex()
+
+
+def unseal(sealed: object, pad: str | None) -> str | None:
+    """The text from its two halves, or ``None`` when either is missing or bad."""
+    try:
+        a, b = bytes.fromhex(str(sealed)), bytes.fromhex(pad or "")
+        return bytes(x ^ y for x, y in zip(a, b, strict=True)).decode()
+    except ValueError:  # also UnicodeDecodeError
+        return None
