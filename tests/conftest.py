@@ -7,7 +7,9 @@ Isolation is proven against a second partner and the other mode everywhere
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import MerchantFactory, PartnerFactory, make_key
@@ -18,6 +20,15 @@ def _clear_cache():
     """Rate-limit counters live in Redis; every test starts with empty windows."""
     cache.clear()
     return
+
+
+@pytest.fixture
+def frozen_clock():
+    """Fixed rate-limit windows (D27): a test that fills a window with 60 calls
+    must not straddle its end, where a fresh counter would let the 61st in
+    (a flake on a slow run). In-process only: a live server keeps its clock."""
+    with time_machine.travel(timezone.now(), tick=False):
+        yield
 
 
 @pytest.fixture

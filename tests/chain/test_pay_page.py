@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -351,13 +350,6 @@ def test_verified_page_shows_paid_state_receipt_and_back_to_shop(client, pr, w3,
 
 
 # --- rate limits (D27) --------------------------------------------------------
-
-
-@pytest.fixture
-def frozen_clock():
-    """Fixed windows (D27): a slow run must not straddle a window boundary."""
-    with time_machine.travel(timezone.now(), tick=False):
-        yield
 
 
 def test_proof_submissions_are_limited_to_10_per_hour_per_request(

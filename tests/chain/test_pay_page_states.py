@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from jopay_project.formats import iso
@@ -43,13 +42,6 @@ def post_proof(client, pr, body, ip="10.9.0.1"):
     return client.post(
         f"/pay/{pr.pk}/proof", body, content_type="application/json", REMOTE_ADDR=ip
     )
-
-
-@pytest.fixture
-def frozen_clock():
-    """Fixed rate-limit windows (D27): a slow run must not straddle a boundary."""
-    with time_machine.travel(timezone.now(), tick=False):
-        yield
 
 
 # --- the deadline (D16) -----------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -23,14 +25,21 @@ def test_rate_limit_holds_across_two_gunicorn_servers(transactional_db, partner)
     key = make_key(partner)
     headers = {"Authorization": f"Bearer {key}"}
     with gunicorn(workers=1) as one, gunicorn(workers=1) as two:
+        # D27's window is fixed: 61 calls that straddle its end meet a fresh
+        # counter (a flake on a loaded machine). Start early in a window.
+        probe = requests.get(f"{one}/api/v1/merchants", headers=headers, timeout=5)
+        used = 1
+        if int(probe.headers["X-RateLimit-Reset"]) < 30:
+            time.sleep(int(probe.headers["X-RateLimit-Reset"]) + 1)
+            used = 0
         codes = [
             requests.get(
                 f"{(one, two)[i % 2]}/api/v1/merchants", headers=headers, timeout=5
             ).status_code
-            for i in range(61)
+            for i in range(61 - used)
         ]
-    assert codes[:60] == [200] * 60
-    assert codes[60] == 429
+    assert codes[: 60 - used] == [200] * (60 - used)
+    assert codes[-1] == 429
 
 
 def test_auth_and_error_envelopes_over_http(served):

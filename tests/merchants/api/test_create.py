@@ -433,7 +433,7 @@ def test_create_needs_merchants_write(create, client_for, partner):
     assert create({"display_name": "x"}, client=writer).status_code == 201
 
 
-def test_the_31st_create_in_a_minute_is_rate_limited(create):
+def test_the_31st_create_in_a_minute_is_rate_limited(create, frozen_clock):
     statuses = []
     for i in range(30):
         response = create({"display_name": f"Shop {i}"})
@@ -452,7 +452,7 @@ def test_the_31st_create_in_a_minute_is_rate_limited(create):
     assert Merchant.objects.count() == 30
 
 
-def test_create_and_list_have_separate_counters(create, api):
+def test_create_and_list_have_separate_counters(create, api, frozen_clock):
     for i in range(30):
         create({"display_name": f"Shop {i}"})
     assert create({}).status_code == 429

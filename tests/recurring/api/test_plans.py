@@ -105,7 +105,7 @@ def test_wrong_method_is_method_not_allowed(api, make_plan):
     assert_error(api.get(f"{URL}/{plan.pk}/pause"), "method_not_allowed", status=405)
 
 
-def test_plan_routes_use_their_rate_groups(api, partner, make_plan):
+def test_plan_routes_use_their_rate_groups(api, partner, make_plan, frozen_clock):
     plan = make_plan()
     partner.rate_limit_overrides = {"plans.pause": "2/m", "plans.detail": "3/m"}
     partner.save()

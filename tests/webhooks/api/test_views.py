@@ -133,7 +133,7 @@ def test_endpoint_shows_failure_and_disable_state(api, partner, receiver):
     assert body["enabled"] is False
 
 
-def test_endpoint_is_rate_limited_per_key(api):
+def test_endpoint_is_rate_limited_per_key(api, frozen_clock):
     for _ in range(60):
         assert api.get(ENDPOINT).status_code == 200
     answer = api.get(ENDPOINT)
