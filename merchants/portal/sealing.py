@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import secrets
 
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
 
 def seal(text: str) -> tuple[str, str]:
     """``(sealed, pad)``: ``text`` XOR a random pad of its length, both as hex."""
@@ -26,3 +30,24 @@ def unseal(sealed: object, pad: str | None) -> str | None:
         return bytes(x ^ y for x, y in zip(a, b, strict=True)).decode()
     except ValueError:  # also UnicodeDecodeError
         return None
+
+
+def redirect_with_pad(
+    request: HttpRequest, url_name: str, *, cookie: str, pad: str, max_age: int
+) -> HttpResponse:
+    """Redirect to the portal page ``url_name``; only that page gets the pad cookie.
+
+    The caller has put the sealed half in the session; the page unseals and
+    drops it on its next GET.
+    """
+    response = redirect(url_name)
+    response.set_cookie(
+        cookie,
+        pad,
+        max_age=max_age,
+        path=reverse(url_name),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response

@@ -168,7 +168,7 @@ def test_boundary_rates_are_accepted(portal, partner):
     ("currency", "code"),
     [
         ("CHF", "unsupported_currency"),  # supported, not enabled for alice
-        ("XXX", "invalid_currency"),
+        ("XXX", "invalid_currency"),  # ISO 4217 "no currency": not one of the 28
         ("eur", "invalid_currency"),
         ("", "required"),
     ],

@@ -27,7 +27,7 @@ from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page
 from merchants.portal.access import parse_id, portal_view, report_error
-from merchants.portal.sealing import seal, unseal
+from merchants.portal.sealing import redirect_with_pad, seal, unseal
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.selectors import event_list, webhook_endpoint_get
 from webhooks.services import (
@@ -67,17 +67,13 @@ def _reveal_redirect(
     """Redirect to the webhooks page, which shows ``hex_secret`` once."""
     sealed, pad = seal(json.dumps({"hex": hex_secret, "previous": previous}))
     request.session[SESSION_REVEALED] = sealed
-    response = redirect("portal:webhooks")
-    response.set_cookie(
-        REVEALED_COOKIE,
-        pad,
+    return redirect_with_pad(
+        request,
+        "portal:webhooks",
+        cookie=REVEALED_COOKIE,
+        pad=pad,
         max_age=REVEALED_SECONDS,
-        path=reverse("portal:webhooks"),
-        secure=request.is_secure(),
-        httponly=True,
-        samesite="Strict",
     )
-    return response
 
 
 def _take_revealed(request: HttpRequest) -> dict | None:

@@ -26,7 +26,7 @@ from merchants.models import ApiKey
 
 from ..access import parse_id, portal_view, report_error
 from ..forms import ApiKeyCreateForm, ApiKeyScopesForm
-from ..sealing import seal, unseal
+from ..sealing import redirect_with_pad, seal, unseal
 
 SESSION_NEW_KEY = "portal_new_key"
 NEW_KEY_COOKIE = "jopay_new_key_pad"
@@ -123,17 +123,13 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
         "other_mode": key.test_mode != request.tenant.test_mode,
     }
     messages.success(request, f"Created the {key.mode} key {key.prefix}…")
-    response = redirect("portal:api-keys")
-    response.set_cookie(
-        NEW_KEY_COOKIE,
-        pad,
+    return redirect_with_pad(
+        request,
+        "portal:api-keys",
+        cookie=NEW_KEY_COOKIE,
+        pad=pad,
         max_age=NEW_KEY_SECONDS,
-        path=reverse("portal:api-keys"),
-        secure=request.is_secure(),
-        httponly=True,
-        samesite="Strict",
     )
-    return response
 
 
 @require_POST
