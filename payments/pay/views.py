@@ -101,6 +101,9 @@ def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
 
 
 @never_cache
+# Read-only JSON: every other method is a JSON 405 with no effect. Without the
+# exemption Django's CSRF check answered such a POST first, with an HTML 403.
+@csrf_exempt
 def pay_status(request: HttpRequest, request_id: str) -> JsonResponse:
     if request.method != "GET":
         return error_json_response(
