@@ -39,12 +39,13 @@ from recurring.models import Charge, Plan
 from recurring.schedule import charge_expiry, latest_slot_at_or_before, slot_at
 from webhooks.services import event_emit
 
-from .plans import FAILURES_BEFORE_PAUSE
-
 logger = logging.getLogger("jopay.recurring")
 
 BATCH_SIZE = 100  # spec §10.4
 BUDGET_SECONDS = 50.0  # spec §10.4: leftovers wait for the next run
+
+# D29: this many charges in a row that could not be created pause the plan.
+FAILURES_BEFORE_PAUSE = 3
 
 
 @dataclass

@@ -1,0 +1,103 @@
+"""Plan lifecycle actions (D35): pause, resume (D29), cancel.
+
+Each locks the plan row, so an action cannot interleave with the charging job
+charging that plan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.tenancy import Tenant
+from recurring.models import Plan
+from recurring.schedule import next_slot_after, slot_at
+
+
+def _locked(tenant: Tenant, plan_id: uuid.UUID) -> Plan:
+    plan = (
+        Plan.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("merchant", "partner")
+        .filter(pk=plan_id)
+        .first()
+    )
+    if plan is None:
+        raise JoPayError(ErrorCode.PLAN_NOT_FOUND)
+    if plan.is_terminated:
+        # D35: any action on a cancelled or completed plan, a second cancel included.
+        raise JoPayError(ErrorCode.PLAN_ALREADY_TERMINATED)
+    return plan
+
+
+@transaction.atomic
+def plan_pause(
+    *, tenant: Tenant, plan_id: uuid.UUID, now: datetime | None = None
+) -> Plan:
+    """active → paused; the job skips it and ``next_charge_at`` becomes null.
+
+    Raises ``plan_not_found`` (unknown, foreign, other mode),
+    ``plan_already_terminated`` or ``can_only_pause_active_plans``. The row is
+    locked, so a pause cannot interleave with the job charging the plan.
+    """
+    plan = _locked(tenant, plan_id)
+    if plan.status != Plan.Status.ACTIVE:
+        raise JoPayError(ErrorCode.CAN_ONLY_PAUSE_ACTIVE_PLANS)
+    plan.status = Plan.Status.PAUSED
+    plan.paused_at = now or timezone.now()
+    plan.next_charge_at = None
+    plan.save(update_fields=["status", "paused_at", "next_charge_at", "updated_at"])
+    return plan
+
+
+@transaction.atomic
+def plan_resume(
+    *, tenant: Tenant, plan_id: uuid.UUID, now: datetime | None = None
+) -> Plan:
+    """paused → active, next charge at the first slot strictly after ``now`` (D29).
+
+    Slots missed while paused are skipped, never caught up, and the failure
+    count starts again from 0 (a resume is a deliberate fresh start). Raises
+    ``plan_not_found``, ``plan_already_terminated`` or
+    ``can_only_resume_paused_plans``.
+    """
+    plan = _locked(tenant, plan_id)
+    if plan.status != Plan.Status.PAUSED:
+        raise JoPayError(ErrorCode.CAN_ONLY_RESUME_PAUSED_PLANS)
+    now = now or timezone.now()
+    slot = next_slot_after(plan.anchor_at, plan.frequency, now)
+    plan.status = Plan.Status.ACTIVE
+    plan.paused_at = None
+    plan.consecutive_failures = 0
+    plan.next_charge_at = slot_at(plan.anchor_at, plan.frequency, slot)
+    plan.save(
+        update_fields=[
+            "status",
+            "paused_at",
+            "consecutive_failures",
+            "next_charge_at",
+            "updated_at",
+        ]
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_cancel(
+    *, tenant: Tenant, plan_id: uuid.UUID, now: datetime | None = None
+) -> Plan:
+    """active or paused → cancelled, for good; charges already made stay as they are.
+
+    Raises ``plan_not_found`` or ``plan_already_terminated`` (a second cancel
+    too, D35).
+    """
+    plan = _locked(tenant, plan_id)
+    plan.status = Plan.Status.CANCELLED
+    plan.cancelled_at = now or timezone.now()
+    plan.next_charge_at = None
+    plan.save(update_fields=["status", "cancelled_at", "next_charge_at", "updated_at"])
+    return plan
