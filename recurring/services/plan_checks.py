@@ -11,6 +11,7 @@ from typing import Any
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import recurring_executor, recurring_pull_enabled
+from merchants.addresses import is_usdc_contract
 from merchants.models import Merchant, Partner
 from merchants.validation import validate_evm_address
 from payments.money import MAX_FIAT_INT, fiat_to_usdc_micro, is_supported
@@ -40,6 +41,11 @@ def check_shape(
     if frequency not in Plan.Frequency.values:
         raise JoPayError(ErrorCode.INVALID_FREQUENCY)
     validate_evm_address(customer_wallet, ErrorCode.INVALID_CUSTOMER_WALLET)
+    # D28's rule for merchants holds for the payer too: a USDC token contract
+    # holds no USDC of its own to pay with and signs no approval, so every
+    # charge of such a plan would only ever be owed.
+    if is_usdc_contract(customer_wallet):
+        raise JoPayError(ErrorCode.INVALID_CUSTOMER_WALLET)
     if max_charges is not None and (
         not _is_int(max_charges) or not 1 <= max_charges <= MAX_FIAT_INT
     ):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from payments.chain.defaults import DEFAULTS_BY_ID
 from payments.models import Chain, FxRate
 from recurring.models import Plan
 from tests.factories import MerchantFactory
@@ -288,6 +289,9 @@ def test_each_frequency_is_accepted(api, merchant, frequency):
         # Mixed case with one letter's case flipped: an EIP-55 checksum typo.
         CUSTOMER_EIP55[:3] + CUSTOMER_EIP55[3].swapcase() + CUSTOMER_EIP55[4:],
         "0x" + "0" * 40,  # D28: the zero address holds no funds and signs nothing
+        # D28: a USDC token contract (shipped, any case) pays nothing either.
+        DEFAULTS_BY_ID[137].usdc_address,
+        DEFAULTS_BY_ID[8453].usdc_address.lower(),
     ],
 )
 def test_customer_wallet_must_be_0x_40_hex_and_pass_eip55_when_mixed(
@@ -296,6 +300,18 @@ def test_customer_wallet_must_be_0x_40_hex_and_pass_eip55_when_mixed(
     assert_error(
         post(api, body(merchant, customer_wallet=wallet)), "invalid_customer_wallet"
     )
+
+
+def test_customer_wallet_must_not_be_a_configured_usdc_contract(api, merchant):
+    # D28: an operator's chain (configure_chain) counts like a shipped one.
+    contract = "0x" + "5" * 40
+    Chain.objects.create(
+        chain_id=777_002, name="Operator chain", usdc_address=contract, is_testnet=True
+    )
+    assert_error(
+        post(api, body(merchant, customer_wallet=contract)), "invalid_customer_wallet"
+    )
+    assert not Plan.objects.exists()
 
 
 @pytest.mark.parametrize(
