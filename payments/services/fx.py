@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
@@ -68,6 +68,24 @@ def _check_manual(currency: str, rate: Decimal) -> None:
         )
 
 
+# Namespace of the advisory lock that serialises writes of rate rows (amounts.py
+# uses 0x4A50 for receiving addresses).
+FX_LOCK_CLASS = 0x4A51
+
+
+def _lock_rate_writes() -> None:
+    """Serialise this transaction's rate writes with every other one's.
+
+    Row locks cannot guard a row that does not exist yet: two refreshes (or a
+    refresh and ``set_fx_rate``) adding the same currency both INSERTed, and
+    the loser's unique-index error crashed its refresh. Held until commit.
+    SQLite allows one writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [FX_LOCK_CLASS])
+
+
 @transaction.atomic
 def fx_rate_set_manual(
     *, currency: str, rate: Decimal, partner: Partner | None = None
@@ -78,6 +96,7 @@ def fx_rate_set_manual(
     positive ``Decimal`` with at most 18 places. Feeds never overwrite it.
     """
     _check_manual(currency, rate)
+    _lock_rate_writes()
     row, _ = FxRate.objects.select_for_update().update_or_create(
         currency=currency,
         partner=partner,
@@ -168,6 +187,7 @@ def fx_refresh(
 
 @transaction.atomic
 def _store(fetched: feeds.FeedRates, result: FxRefreshResult) -> None:
+    _lock_rate_writes()
     now = timezone.now()
     existing = {
         r.currency: r

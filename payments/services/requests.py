@@ -193,8 +193,8 @@ def _locked_for_tenant(tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
 def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
     """Cancel a request of ``tenant`` (D18) and write ``request.cancelled``.
 
-    Allowed while ``status`` is requested/opened and ``proof_status`` is
-    none/mismatch; a second cancel returns the request unchanged (no event).
+    Allowed while ``status`` is requested/opened, ``expires_at`` is still ahead
+    and ``proof_status`` is none/mismatch; a second cancel returns the request unchanged (no event).
     Raises ``not_found`` (unknown, foreign, other mode) or
     ``request_not_cancellable``. The row is locked, so a cancel cannot race a
     proof attach or the expiry task.
@@ -206,6 +206,11 @@ def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentR
         request.status not in PaymentRequest.OPEN_STATUSES
         or request.proof_status not in CANCELLABLE_PROOF_STATUSES
     ):
+        raise JoPayError(ErrorCode.REQUEST_NOT_CANCELLABLE)
+    if request.expires_at <= timezone.now():
+        # Expired by its timestamp (errors.md: "expired" is not cancellable),
+        # whether or not the expiry job has marked it yet. A cancel inside the
+        # D20 grace would also refuse a transfer mined before expires_at.
         raise JoPayError(ErrorCode.REQUEST_NOT_CANCELLABLE)
     request.status = PaymentRequest.Status.CANCELLED
     request.cancelled_at = timezone.now()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from payments.models import PaymentRequest
 from webhooks.models import WebhookEvent
@@ -91,6 +93,25 @@ def test_not_cancellable_states_are_409(api, request_id, changes):
     row = PaymentRequest.objects.get(pk=request_id)
     assert row.status == changes.get("status", "requested")
     assert row.cancelled_at is None
+    assert not WebhookEvent.objects.filter(request_id=request_id).exists()
+
+
+@pytest.mark.parametrize("status", ["requested", "opened"])
+def test_a_request_past_expires_at_is_not_cancellable_before_the_job_ran(
+    api, request_id, status
+):
+    # errors.md: "expired" is not cancellable, and the timestamp is what counts.
+    # Cancelled inside the D20 grace, a transfer mined in time could not attach.
+    PaymentRequest.objects.filter(pk=request_id).update(
+        status=status, expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    response = cancel(api, request_id)
+    assert (response.status_code, response.json()["error"]) == (
+        409,
+        "request_not_cancellable",
+    )
+    row = PaymentRequest.objects.get(pk=request_id)
+    assert (row.status, row.cancelled_at) == (status, None)
     assert not WebhookEvent.objects.filter(request_id=request_id).exists()
 
 

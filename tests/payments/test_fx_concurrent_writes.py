@@ -1,0 +1,76 @@
+"""Two rate writes adding the same currency at once: both succeed, one row.
+
+Row locks cannot guard a row that does not exist yet: two refreshes (or a
+refresh and ``set_fx_rate``) on a currency without a row both INSERTed, and
+the loser's unique-index error crashed its refresh, breaking ``fx_refresh``'s
+"never raises" and the refresh task's "safe to run twice". An advisory lock now
+serialises rate writes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from payments.models import FxRate
+from payments.services.fx import fx_rate_set_manual, fx_refresh
+
+CURRENCIES = ["EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "SEK", "NOK", "DKK", "PLN"]
+
+
+def _race(*calls) -> list[BaseException]:
+    barrier = threading.Barrier(len(calls))
+    raised: list[BaseException] = []
+
+    def run(call) -> None:
+        try:
+            barrier.wait()
+            call()
+        except BaseException as exc:  # noqa: BLE001 (reported by the test)
+            raised.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return raised
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_adding_the_same_currencies_both_succeed(feed_server):
+    body = json.dumps({"base": "USD", "rates": dict.fromkeys(CURRENCIES, "1.5")})
+    url = feed_server.serve("/rates.json", body=body.encode())
+    for _ in range(5):  # the race was lost in 10 of 10 rounds before the lock
+        FxRate.objects.all().delete()
+        results = []
+        raised = _race(
+            lambda: results.append(fx_refresh(feed_urls=[url])),
+            lambda: results.append(fx_refresh(feed_urls=[url])),
+        )
+        assert raised == []
+        assert len(results) == 2 and all(r.ok for r in results)
+        stored = FxRate.objects.filter(partner__isnull=True, currency__in=CURRENCIES)
+        assert sorted(stored.values_list("currency", flat=True)) == sorted(CURRENCIES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_and_a_manual_pin_of_a_new_currency_both_succeed(feed_server):
+    body = json.dumps({"base": "USD", "rates": dict.fromkeys(CURRENCIES, "1.5")})
+    url = feed_server.serve("/rates.json", body=body.encode())
+    for _ in range(5):
+        FxRate.objects.all().delete()
+        raised = _race(
+            lambda: fx_refresh(feed_urls=[url]),
+            lambda: fx_rate_set_manual(currency="EUR", rate=Decimal("0.9")),
+        )
+        assert raised == []
+        eur = FxRate.objects.get(partner__isnull=True, currency="EUR")
+        # Whichever ran first, the pin survives: a refresh never overwrites it.
+        assert (eur.rate, eur.pinned) == (Decimal("0.9"), True)
