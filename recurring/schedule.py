@@ -98,3 +98,15 @@ def charge_expiry(frequency: str, due_at: datetime) -> timedelta:
     else:
         period = _FIXED_PERIODS[freq]
     return min(MAX_CHARGE_EXPIRY, period)
+
+
+def charge_too_late(frequency: str, due_at: datetime, now: datetime) -> bool:
+    """Whether a slot's invoice would already have expired had it been on time.
+
+    D29: missed slots are skipped, never caught up. The job runs hourly, so a
+    slot is normally charged within the hour; one the job missed (it was not
+    running, the partner was inactive, the plan was resumed) is still charged
+    while its invoice would be payable, ``charge_expiry`` from ``due_at``. An
+    older one would land beside the next period's invoice: it is skipped.
+    """
+    return now >= due_at + charge_expiry(frequency, due_at)

@@ -36,7 +36,12 @@ from payments.models import PaymentRequest
 from payments.serializers import pay_page_url, payment_request_event_data
 from payments.services.requests import PaymentRequestDraft, payment_request_create
 from recurring.models import Charge, Plan
-from recurring.schedule import charge_expiry, latest_slot_at_or_before, slot_at
+from recurring.schedule import (
+    charge_expiry,
+    charge_too_late,
+    latest_slot_at_or_before,
+    slot_at,
+)
 from webhooks.services import event_emit
 
 logger = logging.getLogger("jopay.recurring")
@@ -82,7 +87,9 @@ def plans_charge_due(
     """Charge every active plan whose ``next_charge_at`` ≤ ``now``, oldest first.
 
     Per plan, in one transaction: the slot charged is the latest one due at
-    ``now`` (earlier missed slots are skipped, never caught up, D29); an
+    ``now`` (earlier missed slots are skipped, never caught up, D29; so is
+    that one once older than its invoice's lifetime, ``charge_too_late``); plans of
+    an inactive partner wait, uncharged. An
     invoice-mode payment request is created through ``payment_request_create``
     (USDC recomputed from the current FX rate) with a ``Charge`` row and a
     ``recurring.charge_created`` event; or, when the request cannot be created
@@ -100,7 +107,11 @@ def plans_charge_due(
     summary = ChargeRunSummary()
     cursor: tuple[datetime, uuid.UUID] | None = None
     while True:
-        due = Plan.objects.filter(status=Plan.Status.ACTIVE, next_charge_at__lte=now)
+        due = Plan.objects.filter(
+            status=Plan.Status.ACTIVE,
+            next_charge_at__lte=now,
+            partner__is_active=True,
+        )
         if cursor is not None:
             due = due.filter(
                 Q(next_charge_at__gt=cursor[0])
@@ -160,7 +171,14 @@ def _claim(plan_id: uuid.UUID, now: datetime) -> Plan | None:
     return (
         Plan.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("merchant", "partner")
-        .filter(pk=plan_id, status=Plan.Status.ACTIVE, next_charge_at__lte=now)
+        .filter(
+            pk=plan_id,
+            status=Plan.Status.ACTIVE,
+            next_charge_at__lte=now,
+            # A deactivated partner is switched off everywhere (keys, portal):
+            # its plans charge nothing until it is active again.
+            partner__is_active=True,
+        )
         .first()
     )
 
@@ -177,12 +195,15 @@ def _charge_plan(plan_id: uuid.UUID, now: datetime) -> _Outcome | None:
     if plan is None:
         return None
     slot = _due_slot(plan, now)
-    if Charge.objects.filter(plan=plan, slot=slot).exists():
-        # Already charged (the due time was moved back by hand): only advance.
+    due_at = slot_at(plan.anchor_at, plan.frequency, slot)
+    if Charge.objects.filter(plan=plan, slot=slot).exists() or charge_too_late(
+        plan.frequency, due_at, now
+    ):
+        # Already charged (the due time was moved back by hand), or missed for
+        # longer than its invoice would have lived: only advance.
         _advance(plan, slot)
         plan.save()
         return None
-    due_at = slot_at(plan.anchor_at, plan.frequency, slot)
     try:
         with transaction.atomic():  # a savepoint: a refused request leaves nothing
             request = _create_request(plan, slot, due_at)

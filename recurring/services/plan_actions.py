@@ -15,7 +15,7 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 from recurring.models import Plan
-from recurring.schedule import next_slot_after, slot_at
+from recurring.schedule import latest_slot_at_or_before, next_slot_after, slot_at
 
 
 def _locked(tenant: Tenant, plan_id: uuid.UUID) -> Plan:
@@ -60,7 +60,10 @@ def plan_resume(
 ) -> Plan:
     """paused → active, next charge at the first slot strictly after ``now`` (D29).
 
-    Slots missed while paused are skipped, never caught up, and the failure
+    Slots that came due while paused are skipped, never caught up. A slot that
+    came due before the pause but that the hourly job had not charged yet (the
+    first charge of a plan paused minutes after creation) is still owed: it
+    is due again at once, while no newer slot has come (``_resume_slot``). The failure
     count starts again from 0 (a resume is a deliberate fresh start). Raises
     ``plan_not_found``, ``plan_already_terminated`` or
     ``can_only_resume_paused_plans``.
@@ -69,11 +72,12 @@ def plan_resume(
     if plan.status != Plan.Status.PAUSED:
         raise JoPayError(ErrorCode.CAN_ONLY_RESUME_PAUSED_PLANS)
     now = now or timezone.now()
-    slot = next_slot_after(plan.anchor_at, plan.frequency, now)
+    plan.next_charge_at = slot_at(
+        plan.anchor_at, plan.frequency, _resume_slot(plan, now)
+    )
     plan.status = Plan.Status.ACTIVE
     plan.paused_at = None
     plan.consecutive_failures = 0
-    plan.next_charge_at = slot_at(plan.anchor_at, plan.frequency, slot)
     plan.save(
         update_fields=[
             "status",
@@ -84,6 +88,18 @@ def plan_resume(
         ]
     )
     return plan
+
+
+def _resume_slot(plan: Plan, now: datetime) -> int:
+    latest = latest_slot_at_or_before(plan.anchor_at, plan.frequency, now)
+    if (
+        latest is not None
+        and plan.paused_at is not None
+        and slot_at(plan.anchor_at, plan.frequency, latest) <= plan.paused_at
+        and not plan.charges.filter(slot=latest).exists()
+    ):
+        return latest  # due before the pause, never charged: still owed
+    return next_slot_after(plan.anchor_at, plan.frequency, now)
 
 
 @transaction.atomic

@@ -252,6 +252,70 @@ def test_resumed_plan_charges_from_the_next_slot_after_now(make_plan, eur_rate):
     assert [c.slot for c in plan.charges.order_by("slot")] == [0, 4]
 
 
+def test_a_slot_missed_for_longer_than_its_invoice_lives_is_skipped(
+    make_plan, eur_rate
+):
+    # D29 "skipped, never caught up": the April slot, found 29 days late, would
+    # have landed a day before May's invoice. Its invoice would have expired
+    # (7 days) had it been on time, so it is not charged.
+    start = utc(2026, 3, 10, 10)
+    with time_machine.travel(start, tick=False):
+        plan = make_plan(frequency="monthly")
+        plans_charge_due()
+    summary = run_at(utc(2026, 5, 9, 11, 5))
+    assert (summary.charged, summary.skipped) == (0, 1)
+    plan.refresh_from_db()
+    assert plan.next_charge_at == utc(2026, 5, 10, 10)
+    run_at(utc(2026, 5, 10, 11, 5))
+    assert [c.slot for c in plan.charges.order_by("slot")] == [0, 2]
+
+
+def test_a_slot_missed_for_less_than_its_invoice_lives_is_charged_late(
+    make_plan, eur_rate
+):
+    start = utc(2026, 3, 10, 10)
+    with time_machine.travel(start, tick=False):
+        plan = make_plan(frequency="monthly")
+        plans_charge_due()
+    assert run_at(utc(2026, 4, 16, 9)).charged == 1  # 6 days 23 h late
+    assert [c.slot for c in plan.charges.order_by("slot")] == [0, 1]
+
+
+def test_resume_keeps_a_slot_that_came_due_before_the_pause_uncharged(
+    make_plan, eur_rate
+):
+    # Paused two minutes after creation, before the hourly job ran: the first
+    # charge (due at creation, D35) was owed, and resuming must not drop it.
+    start = utc(2026, 3, 10, 10)
+    with time_machine.travel(start, tick=False):
+        plan = make_plan(frequency="monthly")
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        plan_pause(tenant=tenant_of(plan), plan_id=plan.pk)
+    with time_machine.travel(start + timedelta(minutes=3), tick=False):
+        plan_resume(tenant=tenant_of(plan), plan_id=plan.pk)
+    plan.refresh_from_db()
+    assert plan.next_charge_at == start
+    assert run_at(start + timedelta(hours=1, minutes=5)).charged == 1
+    assert [c.slot for c in plan.charges.order_by("slot")] == [0]
+    plan.refresh_from_db()
+    assert plan.next_charge_at == utc(2026, 4, 10, 10)
+
+
+def test_plans_of_an_inactive_partner_wait_uncharged(make_plan, eur_rate):
+    start = utc(2026, 3, 10, 10)
+    with time_machine.travel(start, tick=False):
+        plan = make_plan(frequency="daily")
+    plan.partner.is_active = False
+    plan.partner.save(update_fields=["is_active"])
+    summary = run_at(start + timedelta(hours=1))
+    assert (summary.charged, summary.failed, summary.skipped) == (0, 0, 0)
+    assert not plan.charges.exists()
+    assert not charge_events(plan).exists()
+    plan.partner.is_active = True
+    plan.partner.save(update_fields=["is_active"])
+    assert run_at(start + timedelta(hours=2)).charged == 1
+
+
 # --- failures -------------------------------------------------------------------------
 
 
