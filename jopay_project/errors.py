@@ -14,7 +14,12 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.http import Http404, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf_exceptions
@@ -276,6 +281,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         err = JoPayError(ErrorCode.NOT_FOUND)
     elif isinstance(exc, PermissionDenied):
         err = JoPayError(ErrorCode.AUTH_FAILED)
+    elif isinstance(exc, RequestDataTooBig):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: an unusable body (errors.md).
+        err = JoPayError(ErrorCode.INVALID_BODY)
+    elif isinstance(exc, SuspiciousOperation | BadRequest):
+        # More query fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, and Django's
+        # other refusals of a malformed request: the caller's fault, not ours.
+        err = JoPayError(ErrorCode.INVALID_REQUEST)
     else:
         request = context.get("request")
         request_id = getattr(request, "request_id", None)
