@@ -1,12 +1,13 @@
-"""On-chain executors: the one switch between "not yet" and "on" (D29, spec §10–11).
+"""On-chain executors: the switch between "not yet" and "accepted" (D29, spec §10–11).
 
 Pull-collected recurring plans and merchant auto-forward both need an audited
 ERC-7715 executor contract per chain. Until an operator configures one, the
 API refuses them (``recurring_requires_embedded_wallet``,
-``auto_forward_requires_embedded_wallet``). Enabling them later is
-configuration, not code: set ``JOPAY_RECURRING_EXECUTORS`` /
-``JOPAY_AUTO_FORWARD_EXECUTORS`` to ``<chain_id>=<executor address>,…`` and
-restart. ``docs/design/executors.md`` describes the call path that then runs.
+``auto_forward_requires_embedded_wallet``). Configuring
+``JOPAY_RECURRING_EXECUTORS`` / ``JOPAY_AUTO_FORWARD_EXECUTORS``
+(``<chain_id>=<executor address>,…``) only makes them accepted: nothing is
+pulled or forwarded yet (every charge is an invoice, D29), so operators must
+leave both unset. ``docs/design/executors.md`` lists the work still missing.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -23,6 +25,7 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django_ratelimit import ALL
 from django_ratelimit.core import (
@@ -39,65 +42,7 @@ from jopay_project.client_address import (  # noqa: F401  (re-exported)
     client_ip,
     client_ip_hash,
 )
-
-
-@dataclass(frozen=True)
-class Limit:
-    group: str
-    rate: str  # "<count>/<m|h>"
-    per: str  # what the counter is keyed on, for the docs
-    route: str  # for the docs
-
-
-# Per API key and endpoint (spec §7.1, D27); per IP for the public pages (D27).
-LIMITS: dict[str, Limit] = {
-    limit.group: limit
-    for limit in [
-        Limit("requests.create", "60/m", "API key", "POST /api/v1/requests/create"),
-        Limit("requests.detail", "60/m", "API key", "GET /api/v1/requests/:id"),
-        Limit("requests.list", "60/m", "API key", "GET /api/v1/requests"),
-        Limit("requests.cancel", "60/m", "API key", "POST /api/v1/requests/:id/cancel"),
-        Limit(
-            "requests.reverify", "60/m", "API key", "POST /api/v1/requests/:id/reverify"
-        ),
-        Limit("merchants.create", "30/m", "API key", "POST /api/v1/merchants"),
-        Limit("merchants.list", "60/m", "API key", "GET /api/v1/merchants"),
-        Limit("merchants.detail", "60/m", "API key", "GET /api/v1/merchants/:id"),
-        Limit("merchants.update", "60/m", "API key", "PATCH /api/v1/merchants/:id"),
-        Limit("fx.rates", "20/m", "API key", "GET /api/v1/fx/rates"),
-        Limit("webhooks.endpoint", "60/m", "API key", "GET /api/v1/webhooks/endpoint"),
-        Limit(
-            "webhooks.endpoint_update",
-            "60/m",
-            "API key",
-            "PUT /api/v1/webhooks/endpoint",
-        ),
-        Limit("webhooks.test", "5/m", "API key", "POST /api/v1/webhooks/test"),
-        Limit("events.list", "60/m", "API key", "GET /api/v1/events"),
-        Limit("events.resend", "60/m", "API key", "POST /api/v1/events/:id/resend"),
-        Limit("plans.create", "60/m", "API key", "POST /api/v1/recurring/plans"),
-        Limit("plans.list", "60/m", "API key", "GET /api/v1/recurring/plans"),
-        Limit("plans.detail", "60/m", "API key", "GET /api/v1/recurring/plans/:id"),
-        *(
-            Limit(
-                f"plans.{action}",
-                "60/m",
-                "API key",
-                f"POST /api/v1/recurring/plans/:id/{action}",
-            )
-            for action in ("pause", "resume", "cancel")
-        ),
-        Limit("api.unknown_route", "60/m", "API key", "any other /api/v1 route"),
-        Limit("pay.page", "60/m", "IP", "GET /pay/<id>"),
-        Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),
-        Limit("pay.proof", "60/h", "IP", "POST /pay/<id>/proof"),
-        Limit("pay.proof_request", "10/h", "request", "POST /pay/<id>/proof"),
-        Limit(
-            "portal.login", "10/15m", "IP and user", "POST /portal/login/ (failures)"
-        ),
-    ]
-}
-
+from jopay_project.ratelimit_table import LIMITS, Limit  # noqa: F401  (re-exported)
 
 # Groups refused, not served, while their counters are unreachable.
 FAIL_CLOSED = frozenset({"portal.login"})
@@ -158,22 +103,23 @@ def _hit(
     client = _redis_client()
     if increment and client is not None:
         return _hit_redis(client, f"jopay:{group}", key, rate)
-    usage = get_usage(
-        request,
-        group=f"jopay:{group}",
-        key=lambda _group, _request: key,
-        rate=rate,
-        method=ALL,
-        increment=increment,
-    )
+    counter = None
+    if increment:  # the key get_usage counts in (its window, its format)
+        window = _get_window(key, parse_rate(rate)[1])
+        counter = _make_cache_key(f"jopay:{group}", window, rate, key, ALL)
+    with _counting(counter):
+        usage = get_usage(
+            request,
+            group=f"jopay:{group}",
+            key=lambda _group, _request: key,
+            rate=rate,
+            method=ALL,
+            increment=increment,
+        )
     if usage is None:  # should not happen with an explicit rate; fail closed-but-sane
         count, window = parse_rate(rate)
         return Usage(limit=count, remaining=count, reset=window, exceeded=False)
     limit = usage["limit"]
-    counter = None
-    if increment:  # the key get_usage just counted in (its window, its format)
-        window = _get_window(key, parse_rate(rate)[1])
-        counter = _make_cache_key(f"jopay:{group}", window, rate, key, ALL)
     return Usage(
         limit=limit,
         remaining=max(limit - usage["count"], 0),
@@ -207,8 +153,10 @@ def take_back(usage: Usage) -> None:
         client = _redis_client()
         if client is not None:
             client.eval(_TAKE_BACK, 1, store.make_key(usage.cache_key))
-        elif (store.get(usage.cache_key) or 0) > 0:
-            store.decr(usage.cache_key)
+        else:
+            with _counting(usage.cache_key):
+                if (store.get(usage.cache_key) or 0) > 0:
+                    store.decr(usage.cache_key)
     except (*_STORE_ERRORS, ValueError) as exc:  # ValueError: the key just expired
         logger.warning("rate-limit take-back failed (%s: %s)", type(exc).__name__, exc)
 
@@ -237,6 +185,35 @@ def _store_down(group: str, rate: str, exc: Exception) -> Usage:
     if group in FAIL_CLOSED:
         return Usage(count, 0, OUTAGE_RETRY_SECONDS, exceeded=True, counted=False)
     return Usage(count, count, window, exceeded=False, counted=False)
+
+
+# Namespace of the advisory locks around database-cache counters (amounts.py
+# uses 0x4A50, fx.py 0x4A51).
+COUNTER_LOCK_CLASS = 0x4A52
+
+
+@contextmanager
+def _counting(counter: str | None) -> Iterator[None]:
+    """Serialise the read-modify-write of a counter in Django's database cache.
+
+    ``DatabaseCache.incr`` reads the value, then writes it back: two processes
+    counting at once both wrote n + 1, and 150 parallel calls let 65 through a
+    limit of 60 (D27: every process sees the same count; D30: also without
+    Redis). SQLite's transactions start IMMEDIATE here (settings), so one
+    writer at a time; PostgreSQL takes a transaction-scoped advisory lock on
+    the counter. Redis counters never come here: INCR is atomic.
+    """
+    if counter is None:  # a peek: nothing is written
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [COUNTER_LOCK_CLASS, counter],
+                )
+        yield
 
 
 def _redis_client() -> redis.Redis | None:

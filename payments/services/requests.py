@@ -96,7 +96,9 @@ def payment_request_create(
     (else ``not_found``). Guarantees:
     - merchant readiness, partner limits and FX are checked, in that order
       (``merchant_not_ready``, ``amount_below_minimum``/``amount_exceeds_max``,
-      ``fx_unavailable``);
+      ``fx_unavailable``) for the partner's default currency; in another
+      currency the limits are converted, so FX (of either currency) answers
+      before them;
     - ``usdc_micro`` is the D14 floor conversion rounded down to a multiple of
       1 000 plus a tag unique for the receiving address among open or
       in-grace requests of every partner and mode (``amount_unavailable``
@@ -194,7 +196,8 @@ def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentR
     """Cancel a request of ``tenant`` (D18) and write ``request.cancelled``.
 
     Allowed while ``status`` is requested/opened, ``expires_at`` is still ahead
-    and ``proof_status`` is none/mismatch; a second cancel returns the request unchanged (no event).
+    and ``proof_status`` is none/mismatch; a second cancel returns the request
+    unchanged (no event).
     Raises ``not_found`` (unknown, foreign, other mode) or
     ``request_not_cancellable``. The row is locked, so a cancel cannot race a
     proof attach or the expiry task.
