@@ -44,10 +44,9 @@ class Page:
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        value = 0
+    # ASCII digits only: ``int`` also takes " 5", "5_0" and "５", which the
+    # docs (an integer 1 … 100) do not promise and no client means.
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
     if not 1 <= value <= MAX_LIMIT:
         raise JoPayError(ErrorCode.INVALID_REQUEST, field="limit")
     return value

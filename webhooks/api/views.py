@@ -163,14 +163,15 @@ class EventListApi(JoPayApiView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = parse_limit(params.get("limit"))
-        request_id = params.get("request_id")
+        # An empty filter is no filter, as on the other lists.
+        request_id = params.get("request_id") or None
         if request_id is not None:
             request_id = parse_uuid(request_id, ErrorCode.INVALID_REQUEST_ID)
-        type_ = params.get("type")
+        type_ = params.get("type") or None
         if type_ is not None and type_ not in WebhookEvent.Type.values:
             raise JoPayError(ErrorCode.INVALID_REQUEST, field="type")
         qs = event_list(tenant=self.tenant, request_id=request_id, type=type_)
-        page = keyset_page(qs, limit=limit, cursor=params.get("cursor"))
+        page = keyset_page(qs, limit=limit, cursor=params.get("cursor") or None)
         return ok(page.envelope([event_output(e) for e in page.items]))
 
 

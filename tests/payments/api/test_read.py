@@ -160,6 +160,12 @@ def test_created_after_is_inclusive_and_created_before_exclusive(api, create):
         ("limit", "0", "invalid_request", "limit"),
         ("limit", "101", "invalid_request", "limit"),
         ("limit", "ten", "invalid_request", "limit"),
+        # An integer in ASCII digits, nothing else that int() would take.
+        ("limit", " 5", "invalid_request", "limit"),
+        ("limit", "5_0", "invalid_request", "limit"),
+        ("limit", "\uff15", "invalid_request", "limit"),  # fullwidth 5
+        ("limit", "+5", "invalid_request", "limit"),
+        ("limit", "9" * 5000, "invalid_request", "limit"),
         ("cursor", "%%%", "invalid_request", "cursor"),
         ("cursor", "eyJhIjoxfQ", "invalid_request", "cursor"),
     ],

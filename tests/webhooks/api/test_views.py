@@ -273,6 +273,9 @@ def test_events_list_filters_by_request_id_and_type(api, partner):
     assert [e["event_id"] for e in got] == [str(mine.pk)]
     got = api.get(EVENTS, {"type": "request.expired"}).json()["data"]
     assert [e["type"] for e in got] == ["request.expired"]
+    # An empty filter is no filter, as on the other lists.
+    got = api.get(EVENTS, {"request_id": "", "type": "", "cursor": ""}).json()
+    assert len(got["data"]) == 3
 
 
 @pytest.mark.parametrize(
