@@ -4,16 +4,34 @@
 broker is down the publish raises after the commit, and the caller (an API
 view, the chain watcher) answers 500 or stops although its work was saved.
 Every caller here has a database-side safety net that finds the work again
-(the outbox sweeper, the proof re-check beat), so a failed publish is logged
-and left to it.
+(the outbox sweeper, the proof re-check beat, the rescan resume), so a failed
+publish is logged and left to it.
+
+A broker that is down stays down for a while. After one failed publish this
+process skips publishing for ``BROKER_BACKOFF_SECONDS``: a publish to a broker
+that accepts connections but never answers costs about 5 s (settings), so an
+expiry batch of 500 requests, a proof POST with two hooks or an admin action
+over many rows would otherwise pay it once per hook, in a row.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
+import redis
 from celery import Task
 from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger("jopay.tasks")
+
+BROKER_BACKOFF_SECONDS = 30.0
+# What a publish raises when the broker cannot take it (kombu wraps most).
+_BROKER_ERRORS = (OperationalError, OSError, redis.RedisError)
+# time.monotonic() before which this process does not try to publish.
+_broker_down_until = 0.0
 
 
 def enqueue_on_commit(
@@ -23,12 +41,27 @@ def enqueue_on_commit(
 
     ``robust``: an exception from the broker is logged by Django, never raised
     into the committed caller. Outside a transaction it runs at once (robustly).
+    While the broker is known to be down (a publish failed in the last
+    ``BROKER_BACKOFF_SECONDS``), nothing is sent: a warning is logged and the
+    safety net picks the work up.
     """
 
     # A named function, not functools.partial: Django's robust on_commit logs
     # the failure with ``func.__qualname__``, which a partial lacks.
     def enqueue_task() -> None:
-        task.apply_async(args, countdown=countdown)
+        global _broker_down_until
+        if time.monotonic() < _broker_down_until:
+            logger.warning(
+                "broker unavailable: %s%r not published (picked up by its sweeper)",
+                task.name,
+                args,
+            )
+            return
+        try:
+            task.apply_async(args, countdown=countdown)
+        except _BROKER_ERRORS:
+            _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+            raise
 
     # What it will send, for logs and for tests that capture on_commit hooks.
     enqueue_task.task_name = task.name  # type: ignore[attr-defined]

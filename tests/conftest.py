@@ -97,3 +97,14 @@ def counters_down(settings):
     }
     ratelimits._last_outage_log = 0.0  # the outage is logged again in this test
     return settings.CACHES["default"]["LOCATION"]
+
+
+@pytest.fixture(autouse=True)
+def _broker_known_up():
+    """Each test starts with publishing on: a test that made a publish fail
+    (a broker outage drill) must not silence the next test's publishes."""
+    from jopay_project import tasks
+
+    tasks._broker_down_until = 0.0
+    yield
+    tasks._broker_down_until = 0.0

@@ -17,7 +17,10 @@ import time
 
 import pytest
 from celery import Celery
+from django.db import transaction
 from kombu.exceptions import OperationalError
+
+from jopay_project import tasks
 
 # Worst case with the settings: connect, then two reads of at most
 # socket_timeout each (the first try and one retry), plus slack.
@@ -60,3 +63,46 @@ def test_a_publish_to_a_silent_broker_fails_within_seconds(settings, silent_brok
     with pytest.raises(OperationalError):
         app.send_task("webhooks.deliver", args=("x",))
     assert time.monotonic() - started < BOUND_SECONDS
+
+
+def _noop(_n: int) -> None:
+    pass
+
+
+@pytest.fixture
+def silent_app(settings, silent_broker):
+    app = Celery("hang-probe-tasks")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.broker_url = silent_broker
+    yield app
+    tasks._broker_down_until = 0.0  # the next test starts with a healthy broker
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_failed_publish_spares_the_hooks_after_it(silent_app, caplog):
+    # Three hooks in one transaction (a proof POST has two, an expiry batch up
+    # to 500): each paid the ~5 s timeout in a row before the back-off.
+    probe = silent_app.task(name="probe.noop", shared=False)(_noop)
+    started = time.monotonic()
+    with transaction.atomic():
+        for n in range(3):
+            tasks.enqueue_on_commit(probe, n)
+    elapsed = time.monotonic() - started
+    assert elapsed < BOUND_SECONDS  # one timeout, not three
+    skipped = [r for r in caplog.records if "not published" in r.getMessage()]
+    assert len(skipped) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishing_is_tried_again_after_the_back_off(silent_app, monkeypatch):
+    sent: list[tuple] = []
+    probe = silent_app.task(name="probe.sent", shared=False)(_noop)
+    monkeypatch.setattr(probe, "apply_async", lambda args, **kw: sent.append(args))
+    tasks._broker_down_until = time.monotonic() + tasks.BROKER_BACKOFF_SECONDS
+    with transaction.atomic():
+        tasks.enqueue_on_commit(probe, 1)
+    assert sent == []  # still backing off
+    tasks._broker_down_until = time.monotonic() - 1
+    with transaction.atomic():
+        tasks.enqueue_on_commit(probe, 2)
+    assert sent == [(2,)]
