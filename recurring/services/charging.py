@@ -26,23 +26,21 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from jopay_project.db import retry_transient
 from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.formats import iso
-from payments.models import PaymentRequest
-from payments.serializers import pay_page_url, payment_request_event_data
-from payments.services.requests import PaymentRequestDraft, payment_request_create
 from recurring.models import Charge, Plan
 from recurring.schedule import (
-    charge_expiry,
     charge_too_late,
     latest_slot_at_or_before,
     slot_at,
 )
 from webhooks.services import event_emit
+
+from .charge_request import charge_event_data, charge_request_create
 
 logger = logging.getLogger("jopay.recurring")
 
@@ -136,7 +134,15 @@ def plans_charge_due(
 
 def _charge_one(plan_id: uuid.UUID, now: datetime, summary: ChargeRunSummary) -> None:
     try:
-        outcome = _charge_plan(plan_id, now)
+        outcome = retry_transient(lambda: _charge_plan(plan_id, now))
+    except (OperationalError, InterfaceError):
+        # The database, not the plan: a lock timeout, a lost connection, a full
+        # disk. Recorded as a failure, the slot would count towards the pause
+        # and never be tried again (a Charge row now holds it): the customer
+        # would simply not be billed for the period. Left due, the next run
+        # charges it while its invoice would still be payable (D29).
+        logger.exception("recurring: plan %s left due after a database error", plan_id)
+        outcome = None
     except Exception:
         logger.exception("recurring: charging plan %s failed unexpectedly", plan_id)
         try:
@@ -206,7 +212,7 @@ def _charge_plan(plan_id: uuid.UUID, now: datetime) -> _Outcome | None:
         return None
     try:
         with transaction.atomic():  # a savepoint: a refused request leaves nothing
-            request = _create_request(plan, slot, due_at)
+            request = charge_request_create(plan, slot, due_at)
             Charge.objects.create(
                 plan=plan,
                 slot=slot,
@@ -218,7 +224,7 @@ def _charge_plan(plan_id: uuid.UUID, now: datetime) -> _Outcome | None:
                 partner=plan.partner,
                 test_mode=plan.test_mode,
                 type="recurring.charge_created",
-                data=_event_data(plan, slot, due_at, request),
+                data=charge_event_data(plan, slot, due_at, request),
                 request_id=request.pk,
             )
     except JoPayError as exc:
@@ -235,53 +241,6 @@ def _charge_plan(plan_id: uuid.UUID, now: datetime) -> _Outcome | None:
         _advance(plan, slot)
     plan.save()
     return _Outcome(Charge.Status.CREATED, plan.status)
-
-
-def _create_request(plan: Plan, slot: int, due_at: datetime) -> PaymentRequest:
-    if plan.fiat_code not in (plan.partner.enabled_currencies or []):
-        # The partner switched the plan's currency off since the plan was made.
-        raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
-    # D29: every charge is an invoice-mode request, whatever the collection:
-    # pull execution needs the on-chain executor, so until it runs charges are
-    # invoices the customer pays by hand (spec §10.1).
-    draft = PaymentRequestDraft(
-        merchant=plan.merchant,
-        fiat_int=plan.fiat_amount_int,
-        fiat_code=plan.fiat_code,
-        payment_mode=PaymentRequest.PaymentMode.INVOICE,
-        expires_in_seconds=int(charge_expiry(plan.frequency, due_at).total_seconds()),
-        metadata={
-            **plan.metadata,
-            "plan_id": str(plan.pk),
-            "charge_number": str(slot + 1),
-        },
-    )
-    request, _ = payment_request_create(tenant=plan.tenant, draft=draft)
-    return request
-
-
-def _event_data(
-    plan: Plan, slot: int, due_at: datetime, request: PaymentRequest
-) -> dict[str, object]:
-    """The D23 fields every request event carries, then the plan's (D35).
-
-    Built on ``payment_request_event_data`` like the ``payment.*`` and
-    ``request.*`` events (``status``, ``proof_status``, ``proof_source``,
-    ``tx_hash``, ``payer_address``, ``chain_id``, ``amount``, ``metadata``,
-    ``test_mode`` …), so a receiver parses every request event alike; then
-    ``plan_id``, ``charge_number``, ``due_at``, ``pay_page_url``, ``expires_at``
-    and the customer, as this event has always carried.
-    """
-    return {
-        **payment_request_event_data(request),
-        "plan_id": str(plan.pk),
-        "charge_number": slot + 1,
-        "due_at": iso(due_at),
-        "pay_page_url": pay_page_url(request),
-        "expires_at": iso(request.expires_at),
-        "customer_wallet": plan.customer_wallet,
-        "customer_email": plan.customer_email or None,
-    }
 
 
 def _advance(plan: Plan, slot: int) -> None:

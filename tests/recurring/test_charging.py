@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+from eth_utils import to_checksum_address
 
 from payments.models import FxRate, PaymentRequest
 from payments.money import fiat_to_usdc_micro
+from payments.services.amounts import AMOUNT_LOCK_CLASS
 from recurring.models import Charge, Plan
 from recurring.services import plan_cancel, plan_pause, plan_resume, plans_charge_due
 from tests.recurring.conftest import tenant_of
@@ -436,6 +440,34 @@ def test_an_unexpected_error_is_recorded_and_does_not_stop_the_run(make_plan, eu
     broken.refresh_from_db()
     assert broken.consecutive_failures == 1
     assert broken.next_charge_at > timezone.now()
+
+
+def test_a_database_error_leaves_the_slot_due_for_the_next_run(make_plan, eur_rate):
+    # A real lock timeout: another session holds the D15 address lock while the
+    # job waits on it. Recorded as api_error, the slot was never tried again
+    # (the customer was simply not billed) and counted towards the pause.
+    start = utc(2026, 3, 10, 10)
+    with time_machine.travel(start, tick=False):
+        plan = make_plan(frequency="monthly")
+    address = to_checksum_address(plan.merchant.wallet_address)
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(%s, hashtext(%s))", [AMOUNT_LOCK_CLASS, address]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            summary = run_at(start + timedelta(hours=1))
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    assert (summary.charged, summary.failed, summary.skipped) == (0, 0, 1)
+    assert not plan.charges.exists()
+    plan.refresh_from_db()
+    assert (plan.next_charge_at, plan.consecutive_failures) == (start, 0)
+    assert run_at(start + timedelta(hours=2)).charged == 1
+    assert [c.slot for c in plan.charges.all()] == [0]
 
 
 def test_a_plan_that_cannot_even_be_recorded_is_skipped_without_looping(
