@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from merchants.admin_login import admin_login_view
@@ -32,4 +34,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("payments.urls")),
     path("", include("merchants.urls")),
+    # The site's root leads to the partner docs; browsers ask every page's
+    # host for a favicon, and a 404 there is noise in the pay page's console.
+    path("", RedirectView.as_view(url="/docs/", permanent=False), name="home"),
+    path("favicon.ico", lambda request: HttpResponse(status=204)),
 ]

@@ -22,7 +22,8 @@ BASE_URL=http://127.0.0.1:$PORT
 DATA=${JOPAY_DATA_DIR:-.run/data}
 LOGS=.run/logs
 ANVIL_BIN=${JOPAY_ANVIL_BIN:-.run/node/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
-ANVIL_RPC_URL=http://127.0.0.1:8545
+ANVIL_PORT=${JOPAY_ANVIL_PORT:-8545}
+ANVIL_RPC_URL=http://127.0.0.1:$ANVIL_PORT
 PY=.venv/bin/python
 
 export JOPAY_PUBLIC_BASE_URL=${JOPAY_PUBLIC_BASE_URL:-$BASE_URL}
@@ -113,29 +114,39 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- local chain -------------------------------------------------------------------
-rpc_answers() {
+chain_id() {  # the chain id the node on $ANVIL_RPC_URL answers, or nothing
     curl -sf -m 1 -H 'content-type: application/json' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$ANVIL_RPC_URL" >/dev/null
+        -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$ANVIL_RPC_URL" \
+        | sed -n 's/.*"result":"\([0-9a-fx]*\)".*/\1/p'
 }
+rpc_answers() { [ -n "$(chain_id)" ]; }
 if [ -x "$ANVIL_BIN" ]; then
     if rpc_answers; then
-        log "WARNING: something already answers on $ANVIL_RPC_URL; not starting anvil"
+        # Another stack's anvil (a second checkout, an earlier run still up):
+        # share it. dev_chain.py is safe to run again and registers this
+        # database's chain 31337 on it. Anything else on the port is an error:
+        # the pay page would offer no chain and the quickstart's payment fail.
+        if [ "$(chain_id)" != "0x7a69" ]; then
+            echo "run: ERROR: $ANVIL_RPC_URL answers, but not as chain 31337; set JOPAY_ANVIL_PORT to a free port" >&2
+            exit 1
+        fi
+        log "anvil already answers on $ANVIL_RPC_URL (chain 31337); using it"
     else
         # Block noise goes to a file; the chain restarts empty on every run.
         log "starting anvil on $ANVIL_RPC_URL (chain id 31337, log $LOGS/anvil.log)"
-        "$ANVIL_BIN" --host 127.0.0.1 --port 8545 --chain-id 31337 --block-time 2 \
+        "$ANVIL_BIN" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id 31337 --block-time 2 \
             >"$LOGS/anvil.log" 2>&1 &
         pids+=($!)
         names+=(anvil)
         for _ in $(seq 100); do rpc_answers && break; sleep 0.1; done
         rpc_answers || { echo "run: ERROR: anvil did not answer; see $LOGS/anvil.log" >&2; exit 1; }
-        # Deploys the test USDC and registers it as a local chain (D30).
-        if [ -f scripts/dev_chain.py ]; then
-            JOPAY_DEV_RPC_URL=$ANVIL_RPC_URL $PY scripts/dev_chain.py
-        fi
+    fi
+    # Deploys the test USDC and registers it as a local chain (D30).
+    if [ -f scripts/dev_chain.py ]; then
+        JOPAY_DEV_RPC_URL=$ANVIL_RPC_URL $PY scripts/dev_chain.py
     fi
 else
-    log "anvil not installed (needs npm); running without a local chain"
+    log "anvil not installed (Linux x86_64 gets it from npm; else set JOPAY_ANVIL_BIN); running without a local chain"
 fi
 
 # --- the three JoPay processes (D30) -------------------------------------------------
@@ -152,6 +163,23 @@ for _ in $(seq 150); do
 done
 
 test_key=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["test_key"])' "$DATA/demo.json")
+
+# What this stack runs with, for `source .run/env` in another terminal: the
+# quickstart's commands and manage.py then reach the same URL, data folder,
+# database and chain (without it, manage.py ran on an empty SQLite file).
+{
+    echo "# Written by make run ($(date -u +%FT%TZ)). Source it: . .run/env"
+    for name in DEBUG JOPAY_DATA_DIR JOPAY_URL JOPAY_PUBLIC_BASE_URL JOPAY_ANVIL_RPC \
+            DATABASE_URL REDIS_URL JOPAY_WEBHOOK_CA_BUNDLE; do
+        case $name in
+            JOPAY_DATA_DIR) value=$(cd "$DATA" && pwd) ;;
+            JOPAY_URL) value=$BASE_URL ;;
+            JOPAY_ANVIL_RPC) value=$ANVIL_RPC_URL ;;
+            *) value=${!name:-} ;;
+        esac
+        if [ -n "$value" ]; then printf 'export %s=%q\n' "$name" "$value"; fi
+    done
+} > .run/env.tmp && mv .run/env.tmp .run/env
 cat <<EOF
 
   JoPay is running at $BASE_URL   (Ctrl-C stops everything)
@@ -160,7 +188,8 @@ cat <<EOF
     admin    : $BASE_URL/admin/
     portal   : $BASE_URL/portal/
     API docs : $BASE_URL/docs/api/
-    demo     : $DATA/demo.json (keys, webhook secret)
+    demo     : $DATA/demo.json (the demo partner's keys)
+    env      : . .run/env   (this stack's URL, data folder and database, for manage.py)
 
 EOF
 

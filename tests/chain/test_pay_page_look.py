@@ -79,6 +79,30 @@ def test_expired_and_verifying_badges_do_not_look_like_awaiting(
     assert verifying not in (awaiting, expired)
 
 
+def test_a_mismatch_message_with_its_hash_fits_a_phone_screen(
+    live_server, browser, local_chain, make_request
+):
+    # The message quotes the 66-character hash, which has no break of its own:
+    # at 390 px the page scrolled sideways (692 px wide).
+    pr = make_request(
+        proof_status=PR.ProofStatus.MISMATCH,
+        tx_hash=HASH,
+        chain_id=CHAIN_ID,
+        mismatch_reason=PR.MismatchReason.UNDERPAID,
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        phone.goto(f"{live_server.url}/pay/{pr.pk}")
+        expect(phone.get_by_test_id("message")).to_contain_text(HASH)
+        widths = phone.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert widths[0] <= widths[1]
+    finally:
+        context.close()
+
+
 def test_at_expiry_the_script_turns_the_call_to_pay_neutral(
     live_server, page, local_chain, make_request
 ):

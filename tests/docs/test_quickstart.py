@@ -44,7 +44,8 @@ def test_the_quickstart_covers_the_whole_flow():
 
     for needle in [
         "make run",
-        ".run/data/demo.json",
+        "source .run/env",  # the stack's URL, data folder and database
+        "/demo.json",
         'POST "$JOPAY_URL/api/v1/merchants"'.replace("POST ", "-X POST "),
         '"wallet_address"',
         "/api/v1/requests/create",

@@ -132,6 +132,11 @@ def test_command_sets_a_global_pinned_rate(db):
     assert (row.rate, row.source, row.pinned) == (Decimal("0.92"), "manual", True)
 
 
+def test_command_takes_a_lower_case_code_as_the_code(db):
+    assert "EUR (global)" in run("--currency", " eur", "--rate", "0.92")
+    assert FxRate.objects.get(partner__isnull=True).currency == "EUR"
+
+
 def test_command_sets_and_clears_a_partner_override(partner):
     run("--currency", "JPY", "--rate", "149.5", "--partner", partner.slug)
     assert FxRate.objects.get(currency="JPY", partner=partner).rate == Decimal("149.5")

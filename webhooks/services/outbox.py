@@ -205,13 +205,16 @@ def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[
             | Q(locked_until__lte=now, attempts__lt=tries_allowed())
         )
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    )
+    picked = list(
+        due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     )
     with transaction.atomic():
+        # The conditions again, on the rows as locked: a sweeper that read the
+        # list before another one committed its marks must not enqueue them too.
         ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(due))
+            due.select_for_update(skip_locked=True)
+            .filter(pk__in=picked)
             .values_list("pk", flat=True)
         )
         WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)

@@ -34,6 +34,8 @@ class Command(BaseCommand):
         clear: bool,
         **options,
     ) -> None:
+        # An operator's "eur" means EUR; the code is stored upper-case.
+        currency = currency.strip().upper() if currency.isascii() else currency
         if not is_supported(currency):
             raise CommandError(
                 f"{currency!r} is not one of the 28 supported currencies"
