@@ -42,3 +42,35 @@ def test_purge_task_deletes_events_older_than_30_days(partner):
     keep = emit(partner)
     assert purge_old_events_task.run()["events"] == 1
     assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [keep.pk]
+
+
+def test_a_sweep_that_read_before_another_committed_does_not_enqueue_again(
+    partner, endpoint_for, monkeypatch
+):
+    # Two sweeps read the same due rows; the first marks and commits them while
+    # the second is between its read and its lock. The second must re-check the
+    # conditions on the locked rows, not enqueue them a second time.
+    from contextlib import contextmanager
+
+    from django.db import transaction as real_transaction
+
+    from webhooks.services import outbox
+
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        enqueued_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    class OtherSweepFirst:
+        @contextmanager
+        def atomic(self):
+            # The other sweep's mark, committed just before this one locks.
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                enqueued_at=timezone.now()
+            )
+            with real_transaction.atomic():
+                yield
+
+    monkeypatch.setattr(outbox, "transaction", OtherSweepFirst())
+    assert outbox.due_delivery_ids() == []
