@@ -6,12 +6,15 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from payments.chain.registry import (
     ChainConfigError,
+    chain_config_check,
     chain_configure,
+    chain_cursor_probe,
     validate_usdc_address,
 )
 from payments.models import Chain
@@ -66,6 +69,24 @@ class ChainForm(forms.ModelForm):
             except ChainConfigError as exc:
                 self.add_error("usdc_address", str(exc))
         cleaned["rpc_urls"] = urls
+        if not self.errors:
+            # Every other rule of configure_chain (ranges, lengths, decimals):
+            # refused here, the form shows why. Refused in save_model, the
+            # admin said "changed successfully" and logged a change.
+            chain_id = cleaned.get("chain_id") or self.instance.chain_id
+            try:
+                chain_config_check(
+                    chain_id=chain_id,
+                    name=cleaned.get("name") or "",
+                    rpc_urls=urls,
+                    usdc_address=address,
+                    decimals=cleaned.get("decimals"),
+                    confirmations=cleaned.get("confirmations"),
+                    is_testnet=cleaned.get("kind") == "testnet",
+                    is_local=cleaned.get("kind") == "local",
+                )
+            except ChainConfigError as exc:
+                self.add_error(None, str(exc))
         return cleaned
 
 
@@ -97,28 +118,31 @@ class ChainAdmin(admin.ModelAdmin):
         return format_html("{}", n) if n else "none (unusable)"
 
     def save_model(self, request, obj: Chain, form, change: bool) -> None:
+        # The form's clean ran every check, so this does not refuse.
         data = form.cleaned_data
-        try:
-            result = chain_configure(
-                chain_id=obj.chain_id,
-                name=data["name"],
-                rpc_urls=data["rpc_urls"],
-                usdc_address=data["usdc_address"],
-                decimals=data.get("decimals"),
-                confirmations=data.get("confirmations"),
-                is_testnet=data["kind"] == "testnet",
-                is_local=data["kind"] == "local",
-            )
-        except ChainConfigError as exc:
-            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
-            return
-        if result.rpc_problem:
-            self.message_user(
-                request,
-                f"Saved, but no RPC answered ({result.rpc_problem}).",
-                messages.WARNING,
-            )
+        result = chain_configure(
+            chain_id=obj.chain_id,
+            name=data["name"],
+            rpc_urls=data["rpc_urls"],
+            usdc_address=data["usdc_address"],
+            decimals=data.get("decimals"),
+            confirmations=data.get("confirmations"),
+            is_testnet=data["kind"] == "testnet",
+            is_local=data["kind"] == "local",
+            probe=False,
+        )
         obj.refresh_from_db()
+        # The admin saves inside a transaction: the RPC probe waits for its
+        # commit, so the chain row is not locked while operator-given URLs
+        # answer (the watcher would wait on it).
+        transaction.on_commit(lambda: self._probe(request, result.chain))
+
+    def _probe(self, request: HttpRequest, chain: Chain) -> None:
+        _, problem = chain_cursor_probe(chain)
+        if problem:
+            self.message_user(
+                request, f"Saved, but no RPC answered ({problem}).", messages.WARNING
+            )
 
     @admin.action(permissions=["change"], description="Enable the selected chains")
     def enable(self, request: HttpRequest, queryset) -> None:

@@ -58,7 +58,7 @@ def _validate_url(url: str) -> str:
     return url
 
 
-def chain_configure(
+def chain_config_check(
     *,
     chain_id: int,
     name: str,
@@ -68,17 +68,11 @@ def chain_configure(
     confirmations: int | None = None,
     is_testnet: bool | None = None,
     is_local: bool | None = None,
-    probe: bool = True,
-) -> ConfigureResult:
-    """Add or update a chain and enable it.
+) -> list[str]:
+    """Every check ``chain_configure`` makes, writing nothing; the RPC URLs to store.
 
-    Guarantees: addresses are stored EIP-55; flags, decimals and confirmations
-    not given keep the row's values (or, for a new row, the shipped default /
-    D36); when the chain is configured for the first time (no cursor yet) and
-    an RPC answers, the watcher cursor is set to head minus the reorg margin,
-    so the first scan never starts at genesis (D34). An unreachable RPC is not
-    an error: the chain is saved and ``rpc_problem`` says why.
-    Raises ``ChainConfigError`` for input that cannot be a chain.
+    Raises ``ChainConfigError``. The admin form runs it in ``clean``, so a
+    refusal shows on the form instead of after a "saved" message.
     """
     # D31: out-of-range input is the command's one-line error, not a
     # traceback from the database (OverflowError past bigint, DataError past
@@ -108,6 +102,41 @@ def chain_configure(
     if is_testnet and is_local:
         raise ChainConfigError("a chain is --testnet or --local, not both")
 
+    return urls
+
+
+def chain_configure(
+    *,
+    chain_id: int,
+    name: str,
+    rpc_urls: list[str],
+    usdc_address: str,
+    decimals: int | None = None,
+    confirmations: int | None = None,
+    is_testnet: bool | None = None,
+    is_local: bool | None = None,
+    probe: bool = True,
+) -> ConfigureResult:
+    """Add or update a chain and enable it.
+
+    Guarantees: addresses are stored EIP-55; flags, decimals and confirmations
+    not given keep the row's values (or, for a new row, the shipped default /
+    D36); when the chain is configured for the first time (no cursor yet) and
+    an RPC answers, the watcher cursor is set to head minus the reorg margin,
+    so the first scan never starts at genesis (D34). An unreachable RPC is not
+    an error: the chain is saved and ``rpc_problem`` says why.
+    Raises ``ChainConfigError`` for input that cannot be a chain.
+    """
+    urls = chain_config_check(
+        chain_id=chain_id,
+        name=name,
+        rpc_urls=rpc_urls,
+        usdc_address=usdc_address,
+        decimals=decimals,
+        confirmations=confirmations,
+        is_testnet=is_testnet,
+        is_local=is_local,
+    )
     with transaction.atomic():
         chain = Chain.objects.select_for_update().filter(pk=chain_id).first()
         created = chain is None
@@ -135,25 +164,30 @@ def chain_configure(
         chain.enabled = True
         chain.save()
 
-    cursor_set, problem = False, None
-    if probe and chain.last_scanned_block is None:
-        # Network I/O outside the transaction; the cursor is written only if
-        # no watcher set one meanwhile.
-        try:
-            head = ChainClient(chain).block_number()
-        except (RpcUnavailable, RpcError) as exc:
-            problem = exc.detail or str(exc.code)
-        else:
-            margin = reorg_margin(
-                confirmations=chain.confirmations, is_local=chain.is_local
-            )
-            cursor = max(head - margin, 0)
-            cursor_set = bool(
-                Chain.objects.filter(
-                    pk=chain_id, last_scanned_block__isnull=True
-                ).update(last_scanned_block=cursor)
-            )
-            chain.refresh_from_db()
+    cursor_set, problem = chain_cursor_probe(chain) if probe else (False, None)
     return ConfigureResult(
         chain=chain, created=created, cursor_set=cursor_set, rpc_problem=problem
     )
+
+
+def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
+    """A first-time chain's watcher cursor from its RPC head; ``(set, problem)``.
+
+    Only while the chain has no cursor (D34: the first scan never starts at
+    genesis), and only if no watcher set one meanwhile. Network I/O: call it
+    outside any transaction, so no row lock waits on an operator's RPC URLs.
+    """
+    if chain.last_scanned_block is not None:
+        return False, None
+    try:
+        head = ChainClient(chain).block_number()
+    except (RpcUnavailable, RpcError) as exc:
+        return False, exc.detail or str(exc.code)
+    margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
+    cursor_set = bool(
+        Chain.objects.filter(pk=chain.chain_id, last_scanned_block__isnull=True).update(
+            last_scanned_block=max(head - margin, 0)
+        )
+    )
+    chain.refresh_from_db()
+    return cursor_set, None

@@ -10,6 +10,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 
 from payments.models import Chain, FxRate
@@ -203,7 +204,10 @@ def test_refresh_needs_post(admin_client):
 CHAINS = "/admin/payments/chain/"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_chain_add_goes_through_chain_configure(admin_client):
+    # Transactional: the admin's own transaction commits, so its on-commit RPC
+    # probe runs (and reports that no RPC answered).
     response = admin_client.post(
         f"{CHAINS}add/",
         {
@@ -242,6 +246,59 @@ def test_chain_form_refuses_bad_input(admin_client):
     errors = response.context["adminform"].form.errors
     assert set(errors) == {"usdc_address", "rpc_urls_text"}
     assert not Chain.objects.filter(pk=5).exists()
+
+
+def test_chain_change_refused_by_configure_chain_shows_on_the_form(admin_client, chain):
+    # decimals 5 (D15: no room for the tag) passed the form, then save_model
+    # refused it quietly: "changed successfully" and a change in the log.
+    before = LogEntry.objects.count()
+    response = admin_client.post(
+        f"{CHAINS}{chain.pk}/change/",
+        {
+            "name": "Local",
+            "usdc_address": chain.usdc_address,
+            "decimals": "5",
+            "confirmations": "1",
+            "kind": "local",
+            "rpc_urls_text": "http://127.0.0.1:1",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any("decimals" in e for e in errors)
+    chain.refresh_from_db()
+    assert chain.decimals == 6
+    assert LogEntry.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rpc_probe_runs_after_the_admin_commits(admin_client, monkeypatch):
+    from django.db import connection
+
+    from payments.admin import chains
+
+    seen = []
+
+    def probe(chain):
+        seen.append(connection.in_atomic_block)
+        return chains_probe(chain)
+
+    chains_probe = chains.chain_cursor_probe
+    monkeypatch.setattr(chains, "chain_cursor_probe", probe)
+    admin_client.post(
+        f"{CHAINS}add/",
+        {
+            "chain_id": "31338",
+            "name": "Anvil 2",
+            "usdc_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+            "decimals": "6",
+            "confirmations": "1",
+            "kind": "local",
+            "rpc_urls_text": "http://127.0.0.1:1",
+        },
+    )
+    # No row lock held while operator-given RPC URLs answer (5 s each).
+    assert seen == [False]
 
 
 def test_chain_list_and_disable_action(admin_client, chain):

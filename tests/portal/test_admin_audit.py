@@ -82,3 +82,34 @@ def test_clearing_fx_pins_is_logged(admin_client, partner):
         ("admin", CHANGE, "Cleared the manual pin (deleted the override)")
     ]
     assert not FxRate.objects.filter(pk=override.pk).exists()
+
+
+def test_a_refused_webhook_url_shows_on_the_form_and_logs_nothing(
+    admin_client, partner, settings
+):
+    # D26: a plain-http URL. save_model caught the refusal, but the admin still
+    # said "changed successfully" and logged a change that never happened.
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    endpoint, _ = webhook_endpoint_set(partner=partner, url="https://127.0.0.1:1/h")
+    response = admin_client.post(
+        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+        {"url": "http://127.0.0.1:1/plain"},
+    )
+    assert response.status_code == 200
+    assert "invalid_webhook_url" in str(response.context["adminform"].form.errors)
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://127.0.0.1:1/h"
+    assert audit(endpoint) == []
+
+
+def test_a_webhook_url_change_goes_through_the_service(admin_client, partner, settings):
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    endpoint, _ = webhook_endpoint_set(partner=partner, url="https://127.0.0.1:1/h")
+    response = admin_client.post(
+        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+        {"url": "https://127.0.0.1:2/new"},
+    )
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://127.0.0.1:2/new"
+    assert [a[1] for a in audit(endpoint)] == [CHANGE]

@@ -206,9 +206,7 @@ def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[
         )
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
     )
-    picked = list(
-        due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
-    )
+    picked = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     with transaction.atomic():
         # The conditions again, on the rows as locked: a sweeper that read the
         # list before another one committed its marks must not enqueue them too.
