@@ -45,6 +45,7 @@ detect (an L4 balancer keeps web3's keep-alive connection on one backend).
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -66,7 +67,9 @@ PR = PaymentRequest
 CHUNK_BLOCKS = 2000
 # One run reads at most this many blocks; the next run carries on.
 MAX_BLOCKS_PER_RUN = 50_000
-LOCK_SECONDS = 300
+# Outlives the task's hard time limit (300 s), so a scan still running is never
+# joined by the next tick's; a killed worker's lock runs out on its own.
+LOCK_SECONDS = 330
 
 
 @dataclass
@@ -227,7 +230,8 @@ def watch_chains(*, now: datetime | None = None) -> list[ScanResult]:
         if not chain.is_usable:
             continue
         lock = f"jopay:watch_chain:{chain.chain_id}"
-        if not cache.add(lock, "1", timeout=LOCK_SECONDS):
+        token = uuid.uuid4().hex
+        if not cache.add(lock, token, timeout=LOCK_SECONDS):
             results.append(ScanResult(chain_id=chain.chain_id, skipped="locked"))
             continue
         try:
@@ -241,5 +245,8 @@ def watch_chains(*, now: datetime | None = None) -> list[ScanResult]:
             )
             results.append(ScanResult(chain_id=chain.chain_id, skipped=str(exc.code)))
         finally:
-            cache.delete(lock)
+            # Only our own lock: one that ran out and was taken by another
+            # scan must not be released by this one.
+            if cache.get(lock) == token:
+                cache.delete(lock)
     return results
