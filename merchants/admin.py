@@ -49,6 +49,10 @@ class PartnerUserInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["user"]
 
+    def get_queryset(self, request):
+        # Each row's title reads its user and partner: two queries a row.
+        return super().get_queryset(request).select_related("user", "partner")
+
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):

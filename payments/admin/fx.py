@@ -166,6 +166,10 @@ class FxOverrideInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        # Each row's title names the partner: one query a row without this.
+        return super().get_queryset(request).select_related("partner")
+
 
 # Attached from here so the app arrow stays payments → merchants.
 PartnerAdmin.inlines = [*PartnerAdmin.inlines, FxOverrideInline]

@@ -69,6 +69,8 @@ def _html_rate_limited(request: HttpRequest, usage: ratelimits.Usage) -> HttpRes
 
 def _mark_opened(pr: PaymentRequest) -> None:
     """D22: the first view moves requested → opened (conditional UPDATE, race-free)."""
+    if pr.status != PR.Status.REQUESTED:
+        return  # every later view and status poll: no write
     now = timezone.now()
     if PR.objects.filter(pk=pr.pk, status=PR.Status.REQUESTED).update(
         status=PR.Status.OPENED, opened_at=now, updated_at=now
