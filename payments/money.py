@@ -93,11 +93,12 @@ def format_minor(amount: int, currency: str) -> str:
     exp = exponent(currency)
     if exp == 0:
         return f"{amount:,}"
-    whole, frac = divmod(amount, 10**exp)
-    return f"{whole:,}.{frac:0{exp}d}"
+    # divmod floors: -1 would read "-1.99"; format the size, then the sign.
+    whole, frac = divmod(abs(amount), 10**exp)
+    return f"{'-' if amount < 0 else ''}{whole:,}.{frac:0{exp}d}"
 
 
 def format_usdc(usdc_micro: int) -> str:
     """``27500123`` → ``"27.500123"``: all six places, the exact amount to send."""
-    whole, frac = divmod(usdc_micro, MICRO)
-    return f"{whole}.{frac:06d}"
+    whole, frac = divmod(abs(usdc_micro), MICRO)
+    return f"{'-' if usdc_micro < 0 else ''}{whole}.{frac:06d}"

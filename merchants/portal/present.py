@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from merchants.portal.fx import format_rate
 from payments.models import PaymentRequest
 from payments.money import format_minor, format_usdc
 
@@ -12,4 +13,8 @@ def request_row(pr: PaymentRequest) -> dict:
         "pr": pr,
         "fiat": format_minor(pr.fiat_int, pr.fiat_code),
         "usdc": format_usdc(pr.usdc_micro),
+        "rate": format_rate(pr.fx_rate),
+        # D20 accepts an overpayment; the merchant refunds it (spec §13.1).
+        "received": format_usdc(pr.received_micro),
+        "overpaid": format_usdc(pr.overpaid_micro) if pr.overpaid_micro > 0 else None,
     }

@@ -151,3 +151,10 @@ class PaymentRequest(TenantModel):
     @property
     def proof_deadline(self):
         return self.expires_at + PROOF_GRACE
+
+    @property
+    def received_micro(self) -> int:
+        """What the verified transfer sent: more than ``usdc_micro`` when
+        overpaid (D20; the merchant refunds the difference, spec §13.1)."""
+        value = (self.evidence or {}).get("value_micro")
+        return int(value) if value is not None else self.usdc_micro

@@ -143,6 +143,8 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "merchant_name": request.merchant.name,
         "fiat": format_minor(request.fiat_int, request.fiat_code),
         "usdc": format_usdc(request.usdc_micro),
+        # A paid page says what arrived, which an overpayment makes more.
+        "usdc_received": format_usdc(request.received_micro),
         "chains": options,
         "state": state,
         "badge_tone": BADGE_TONES[state],
@@ -164,6 +166,8 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
             "proof_deadline": iso(request.proof_deadline),
             "receiving_address": request.receiving_address,
             "usdc_micro": str(request.usdc_micro),
+            # The exact decimal text: the script never divides money in float.
+            "usdc_text": format_usdc(request.usdc_micro),
             "chains": [o.as_json() for o in options],
             "status_url": f"/pay/{request.pk}/status",
             "proof_url": f"/pay/{request.pk}/proof",
@@ -174,14 +178,13 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
 def receipt_context(request: PaymentRequest) -> dict[str, Any]:
     chain = Chain.objects.filter(pk=request.chain_id).first()
     evidence = request.evidence or {}
-    sent_micro = int(evidence.get("value_micro") or request.usdc_micro)
     return {
         **branding(request),
         "pr": request,
         "merchant_name": request.merchant.business_name or request.merchant.name,
         "fiat": format_minor(request.fiat_int, request.fiat_code),
         "usdc": format_usdc(request.usdc_micro),
-        "usdc_sent": format_usdc(sent_micro),
+        "usdc_sent": format_usdc(request.received_micro),
         "chain_name": chain.name if chain else str(request.chain_id),
         "explorer_url": explorer_link(chain, request.tx_hash),
         "evidence": evidence,

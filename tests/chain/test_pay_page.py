@@ -349,6 +349,23 @@ def test_verified_page_shows_paid_state_receipt_and_back_to_shop(client, pr, w3,
     assert "Pay with browser wallet" not in html
 
 
+def test_an_overpaid_page_says_what_arrived(client, pr, w3, usdc):
+    # D20 accepts more; the page said the requested 27.500123 had arrived.
+    tx = send_token(
+        w3, usdc, payer=PAYERS[1], to=pr.receiving_address, value=30_000_000
+    )
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    proof_verify(request_id=pr.pk)
+    html = client.get(page(pr)).content.decode()
+    assert "has received 30.000000 USDC" in html
+
+
+def test_the_script_gets_the_amount_as_exact_text(client, pr):
+    # The wallet prompt printed Number(usdc_micro) / 1e6: float past 2**53.
+    html = client.get(page(pr)).content.decode()
+    assert '"usdc_text": "27.500123"' in html
+
+
 # --- rate limits (D27) --------------------------------------------------------
 
 

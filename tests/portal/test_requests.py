@@ -5,6 +5,7 @@ timeline; attach (source merchant), re-verify and cancel through the services
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -207,6 +208,34 @@ def test_detail_shows_events_in_sequence_with_deliveries(portal, partner, mercha
 def test_detail_shows_the_exact_usdc_amount(portal, merchant):
     pr = make_request(merchant, fiat_int=2500, usdc_micro=27_173_123)
     assert b"27.173123 USDC" in portal.get(f"/portal/requests/{pr.pk}/").content
+
+
+def test_detail_shows_an_overpayment_the_merchant_must_refund(portal, merchant):
+    # D20 accepts more than asked; spec §13.1: the merchant refunds it. The page
+    # showed only the requested amount, so nobody knew there was one.
+    pr = make_verified(
+        merchant,
+        usdc_micro=27_173_001,
+        overpaid_micro=72_826_999,
+        evidence={"value_micro": "100000000", "block_number": 7, "log_index": 0},
+    )
+    page = portal.get(f"/portal/requests/{pr.pk}/").content.decode()
+    assert "100.000000 USDC" in page
+    assert "overpaid 72.826999 USDC" in page
+
+
+def test_detail_without_an_overpayment_says_nothing_of_one(portal, merchant):
+    pr = make_verified(merchant, evidence={"value_micro": "27173001"})
+    assert (
+        b'data-testid="overpaid"'
+        not in portal.get(f"/portal/requests/{pr.pk}/").content
+    )
+
+
+def test_detail_shows_the_stored_rate_exactly(portal, merchant):
+    pr = make_request(merchant, fx_rate=Decimal("1353.123456789123456789"))
+    page = portal.get(f"/portal/requests/{pr.pk}/").content.decode()
+    assert "rate 1353.123456789123456789 " in page
 
 
 # --- cancel ---------------------------------------------------------------------
