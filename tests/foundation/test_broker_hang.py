@@ -56,7 +56,7 @@ def silent_broker():
 
 
 def test_a_publish_to_a_silent_broker_fails_within_seconds(settings, silent_broker):
-    app = Celery("hang-probe")
+    app = Celery("hang-probe", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = silent_broker
     started = time.monotonic()
@@ -71,7 +71,7 @@ def _noop(_n: int) -> None:
 
 @pytest.fixture
 def silent_app(settings, silent_broker):
-    app = Celery("hang-probe-tasks")
+    app = Celery("hang-probe-tasks", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = silent_broker
     yield app
