@@ -37,10 +37,12 @@ def client_bucket(address: str) -> str:
     A customer line is handed a whole /64 (SLAAC, privacy addresses), so
     counting single IPv6 addresses let one client rotate through 2**64 of
     them past every per-IP limit. An IPv4 address inside IPv6 (``::ffff:…``)
-    is counted as that IPv4 address. Anything else is counted as given.
+    is counted as that IPv4 address. A port some proxies add (``1.2.3.4:5678``,
+    ``[2001:db8::1]:5678``) is dropped: counted with it, each source port of
+    one client was a bucket of its own. Anything else is counted as given.
     """
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip = ipaddress.ip_address(_without_port(address).split("%", 1)[0])
     except ValueError:
         return address
     if ip.version == 4:
@@ -48,6 +50,15 @@ def client_bucket(address: str) -> str:
     if ip.ipv4_mapped is not None:
         return str(ip.ipv4_mapped)
     return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+def _without_port(address: str) -> str:
+    if address.startswith("["):  # [v6]:port
+        return address[1:].split("]", 1)[0]
+    host, sep, port = address.rpartition(":")
+    if sep and host.count(":") == 0 and port.isdigit():  # v4:port
+        return host
+    return address
 
 
 def client_ip_hash(request: HttpRequest) -> str:

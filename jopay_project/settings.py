@@ -322,8 +322,14 @@ JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
 )
 # Proxies in front of gunicorn that append to X-Forwarded-For (a TLS-terminating
 # load balancer: 1). With 0 the client is REMOTE_ADDR; behind a proxy that
-# would put every caller in one per-IP rate-limit bucket (D27).
-JOPAY_TRUSTED_PROXY_COUNT = env_int("JOPAY_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# would put every caller in one per-IP rate-limit bucket (D27): ten failed
+# sign-ins anywhere locked everyone out. A production https base URL already
+# means a TLS-terminating proxy in front (its X-Forwarded-Proto is trusted
+# below), so there the default is 1.
+_BEHIND_TLS_PROXY = not DEBUG and JOPAY_PUBLIC_BASE_URL.startswith("https://")
+JOPAY_TRUSTED_PROXY_COUNT = env_int(
+    "JOPAY_TRUSTED_PROXY_COUNT", 1 if _BEHIND_TLS_PROXY else 0, minimum=0
+)
 # D14: a public feed with a second as fallback, unless JOPAY_FX_FEEDS says
 # otherwise (an empty value turns refreshing off: pinned rates only).
 DEFAULT_FX_FEEDS = [
@@ -362,7 +368,7 @@ JOPAY_CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
     ]
 )
-if not DEBUG and JOPAY_PUBLIC_BASE_URL.startswith("https://"):
+if _BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

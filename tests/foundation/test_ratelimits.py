@@ -107,6 +107,10 @@ def test_client_ip_trusts_only_the_configured_proxies(
         ("fe80::1%eth0", "fe80::/64"),
         ("::ffff:198.51.100.7", "198.51.100.7"),  # IPv4 inside IPv6
         ("unknown", "unknown"),
+        # A port some proxies append: one client, not one bucket per port.
+        ("198.51.100.7:50123", "198.51.100.7"),
+        ("[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),  # colons, but no port
     ],
 )
 def test_a_client_is_its_ipv4_address_or_its_ipv6_slash_64(address, bucket):

@@ -99,3 +99,46 @@ def test_the_embedded_cache_keeps_more_than_djangos_300_live_entries(settings):
         assert cache.get("rl:399") == 399
     finally:
         cache.clear()
+
+
+def _settings_value(name: str, **env: str):
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps(settings.{name}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
+            "PATH": "/usr/bin:/bin",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 50,
+    "JOPAY_PUBLIC_BASE_URL": "https://pay.example",
+    "ALLOWED_HOSTS": "pay.example",
+}
+
+
+def test_a_production_https_site_counts_its_tls_proxy_by_default():
+    # D27: with 0, every caller behind the proxy shared one per-IP bucket.
+    assert _settings_value("JOPAY_TRUSTED_PROXY_COUNT", **PRODUCTION) == 1
+
+
+def test_the_proxy_count_is_0_without_an_https_proxy_and_can_be_set():
+    assert _settings_value("JOPAY_TRUSTED_PROXY_COUNT", DEBUG="1") == 0
+    overridden = {**PRODUCTION, "JOPAY_TRUSTED_PROXY_COUNT": "2"}
+    assert _settings_value("JOPAY_TRUSTED_PROXY_COUNT", **overridden) == 2
