@@ -11,6 +11,7 @@ guesses cannot all slip past a check made before any of them was counted.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -55,7 +56,10 @@ def _buckets(request: HttpRequest, email: str | None) -> list[str]:
     """The client address's bucket, and the account's when there is one."""
     buckets = [f"ip:{ratelimits.client_ip_hash(request)}"]
     if email is not None:
-        account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        # NFKC first, as Django's login form does: "ｏps" signs in as "ops",
+        # so it must count against ops, not open a fresh bucket of its own.
+        name = unicodedata.normalize("NFKC", email).strip().lower()
+        account = hashlib.sha256(name.encode()).hexdigest()[:32]
         buckets.append(f"user:{account}")
     return buckets
 

@@ -46,3 +46,14 @@ def test_one_address_guessing_many_accounts_is_limited(client, staff):
     assert attempt(client, staff.username, "right-horse-battery").status_code == 429
     other = attempt(client, staff.username, "right-horse-battery", ip="203.0.113.8")
     assert other.status_code == 302
+
+
+def test_look_alike_spellings_of_an_account_share_its_limit(client, staff):
+    # Django's login form applies NFKC: "ｏps@…" (fullwidth o) signs in as
+    # "ops@…". Counted under its own spelling, each look-alike opened a fresh
+    # bucket: unlimited guesses at a staff password from many addresses.
+    for n in range(10):
+        attempt(client, staff.username, "wrong", ip=f"198.51.100.{n + 10}")
+    look_alike = "\uff4fps@jopay.example"
+    blocked = attempt(client, look_alike, "right-horse-battery", ip="203.0.113.9")
+    assert blocked.status_code == 429
