@@ -116,7 +116,9 @@ def nonce_consume(nonce: str | None) -> bool:
 
 
 def _invalid(reason: str) -> JoPayError:
-    logger.info("SSO token refused: %s", reason)
+    # %r: the reason may quote the token's own header (PyJWT names an unknown
+    # ``kid``); a newline in it must not forge a line of the log.
+    logger.info("SSO token refused: %r", reason)
     return JoPayError(ErrorCode.INVALID_ID_TOKEN)
 
 

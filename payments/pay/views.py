@@ -30,7 +30,12 @@ from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError, error_json_response
 from jopay_project.parsers import load_json
 from payments.models import PaymentRequest
-from payments.proofs.services import normalize_tx_hash, proof_attach
+from payments.proofs.services import (
+    accepts_proofs,
+    chain_for_proof,
+    normalize_tx_hash,
+    proof_attach,
+)
 
 from .presenters import find_request, pay_context, receipt_context
 
@@ -211,6 +216,12 @@ def _proof_submit(request: HttpRequest, request_id: str) -> str:
     if pr is None:
         raise JoPayError(ErrorCode.NOT_FOUND)
     tx_hash, chain_id = _proof_fields(_proof_body(request))
+    # Refusals that need no lock answer before the request's own counter: a
+    # chain the request's mode does not take (ten of those from ten addresses
+    # locked the customer's form for an hour), or a request that takes no proof.
+    chain_for_proof(chain_id=chain_id, test_mode=pr.test_mode)
+    if not accepts_proofs(pr, now=timezone.now()):
+        raise JoPayError(ErrorCode.PROOF_NOT_ACCEPTED)
     # D27: 10/h per request as well, so one page cannot be hammered from many IPs.
     # Charged only for well-formed submissions: junk from anyone holding the link
     # (the per-IP counter above still counts it) must not lock the customer's

@@ -185,8 +185,18 @@ def test_mismatch_after_the_grace_offers_nothing(
         {"chain_id": CHAIN_ID},
         {"tx_hash": HASH_A},
         {"tx_hash": HASH_A, "chain_id": "eth"},
+        # Well-formed, but a chain the request's mode does not take.
+        {"tx_hash": HASH_A, "chain_id": 999_999},
+        {"tx_hash": HASH_A, "chain_id": 1},
     ],
-    ids=["bad_hash", "no_hash", "no_chain", "chain_not_a_number"],
+    ids=[
+        "bad_hash",
+        "no_hash",
+        "no_chain",
+        "chain_not_a_number",
+        "unknown_chain",
+        "other_mode_chain",
+    ],
 )
 def test_junk_posts_do_not_use_up_the_request_counter(
     client, local_chain, make_request, frozen_clock, junk
