@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from payments.models import Chain, PaymentRequest
 
+from .defaults import reorg_margin
 from .matching import (
     CANDIDATE_PROOF_STATUSES,
     CANDIDATE_STATUSES,
@@ -76,6 +77,30 @@ def first_block_at_or_after(client: ChainClient, timestamp: int, *, head: int) -
     return low
 
 
+def _start_block(
+    client: ChainClient,
+    chain: Chain,
+    not_before: int,
+    floor_block: int | None,
+    head: int,
+) -> int:
+    """The first block to read: the window's start, or the floor if later.
+
+    The watcher had read up to ``floor_block`` before the proof held the
+    request, so the scan starts there, less its reorg margin (the watcher
+    re-reads that much behind its own cursor). A floor inside the window costs
+    one block read instead of the window's binary search.
+    """
+    if floor_block is not None:
+        margin = reorg_margin(
+            confirmations=chain.confirmations, is_local=chain.is_local
+        )
+        start = max(floor_block - margin, 0)
+        if start <= head and client.block(start).timestamp >= not_before:
+            return start
+    return first_block_at_or_after(client, not_before, head=head)
+
+
 def rescan_chains_for(request_id: uuid.UUID | str) -> list[int]:
     """Usable chains on which the request may still be found paid (D19); [] if none."""
     request = PR.objects.filter(
@@ -103,6 +128,7 @@ def rescan_request_window(
     chain_id: int,
     from_block: int | None = None,
     to_block: int | None = None,
+    floor_block: int | None = None,
     client: ChainClient | None = None,
     max_blocks: int = RESCAN_MAX_BLOCKS,
     chunk_blocks: int = CHUNK_BLOCKS,
@@ -138,7 +164,7 @@ def rescan_request_window(
         head = client.head()
         not_before = math.ceil(window_start(request.created_at).timestamp())
         deadline = math.floor(request.proof_deadline.timestamp())
-        from_block = first_block_at_or_after(client, not_before, head=head.number)
+        from_block = _start_block(client, chain, not_before, floor_block, head.number)
         # At least as far as the watcher has read: it passed this request over
         # up to its cursor, and from a node ahead of this one (a failover, a
         # balancer) that may be past this head. Blocks this node does not hold

@@ -85,6 +85,10 @@ class PaymentRequest(TenantModel):
         max_length=20, choices=ProofSource.choices, null=True, blank=True
     )
     proof_attached_at = models.DateTimeField(null=True, blank=True)
+    # The chain watcher's cursor on each chain ("<chain id>": block) when the
+    # proof was attached: the watcher passes the request over from there on,
+    # so a mismatch rescans from there, not from the window's start (D20/D21).
+    watch_cursors = models.JSONField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     mismatch_reason = models.CharField(
         max_length=32, choices=MismatchReason.choices, null=True, blank=True

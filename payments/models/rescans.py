@@ -34,6 +34,11 @@ class RequestRescan(models.Model):
     # first run has computed the window from the request's times.
     next_from_block = models.BigIntegerField(null=True, blank=True)
     to_block = models.BigIntegerField(null=True, blank=True)
+    # The lowest block the scan must read (minus the reorg margin); None: the
+    # window's start. The watcher had read up to it before the proof held the
+    # request, so one anonymous proof POST costs blocks since the attach, not
+    # a whole invoice window on every chain.
+    floor_block = models.BigIntegerField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)  # a worker's lease
     enqueued_at = models.DateTimeField()  # the last time a task was sent for it
     # Runs since the scan last moved on (claims count, progress resets it).

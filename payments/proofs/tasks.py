@@ -235,6 +235,7 @@ def rescan_request_task(
             chain_id=chain_id,
             from_block=claim.from_block,
             to_block=claim.to_block,
+            floor_block=claim.floor_block,
         )
     except (RpcUnavailable, RpcError) as exc:
         logger.warning("rescan %s on chain %s: %s", request_id, chain_id, exc.code)

@@ -47,6 +47,17 @@ def chain_for_proof(*, chain_id: object, test_mode: bool) -> Chain:
     return chain
 
 
+def watch_cursors(*, test_mode: bool) -> dict[str, int]:
+    """The watcher's cursor on each chain a request of this mode is paid on."""
+    return {
+        str(chain.chain_id): chain.last_scanned_block
+        for chain in Chain.objects.filter(
+            enabled=True, last_scanned_block__isnull=False
+        )
+        if chain.accepts(test_mode=test_mode)
+    }
+
+
 def accepts_proofs(request: PaymentRequest, *, now: datetime) -> bool:
     """D16: not cancelled, not paid/verified, and now ≤ expires_at + grace."""
     return (
@@ -164,6 +175,9 @@ def proof_attach(
         # receipt is not_found_after_timeout again at once; the watcher still
         # pays the request if it is mined in the window (D16, D20).
         locked.proof_attached_at = now
+    # Where the watcher stands now: it passes the request over from here while
+    # this proof holds it, so a mismatch owes a rescan from here only.
+    locked.watch_cursors = watch_cursors(test_mode=locked.test_mode)
     locked.mismatch_reason = None
     locked.payer_address = None
     locked.evidence = None
@@ -181,6 +195,7 @@ def proof_attach(
                     "proof_status",
                     "proof_source",
                     "proof_attached_at",
+                    "watch_cursors",
                     "mismatch_reason",
                     "payer_address",
                     "evidence",

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from jopay_project.tasks import enqueue_on_commit
@@ -58,6 +59,7 @@ class RescanClaim:
     generation: int
     from_block: int | None
     to_block: int | None
+    floor_block: int | None = None
 
 
 def _task():
@@ -78,15 +80,25 @@ def _enqueue(
     enqueue_on_commit(_task(), *rescan_args(request_id, chain_id), countdown=countdown)
 
 
-def rescans_schedule(*, request: PaymentRequest, now: datetime) -> list[int]:
+def rescans_schedule(
+    *,
+    request: PaymentRequest,
+    now: datetime,
+    floors: dict[str, int] | None = None,
+) -> list[int]:
     """Owe ``request`` a rescan on each of its chains; enqueue each on commit.
 
     Call it inside the transaction that makes the rescan necessary. A row
-    that already exists starts over (a new generation from the window's
-    start), since the proof just judged may have hidden any block in it.
+    that already exists starts over (a new generation), since the proof just
+    judged may have hidden any block of it. ``floors`` ("<chain id>": block,
+    the watcher's cursor when the proof was attached) bound where each scan
+    starts; a chain without one is read from the window's start. A row
+    restarted keeps the lower of its floor and the new one, so the blocks an
+    earlier proof hid are still read.
     """
     chain_ids = chain_ids_for(test_mode=request.test_mode)
     for chain_id in chain_ids:
+        floor = (floors or {}).get(str(chain_id))
         # UPDATE first: it locks an existing row, so a finishing run of the old
         # generation cannot delete it between a read and this write (its
         # conditional delete waits, then matches nothing).
@@ -99,10 +111,21 @@ def rescans_schedule(*, request: PaymentRequest, now: datetime) -> list[int]:
             locked_until=None,
             enqueued_at=now,
             runs=0,
+            floor_block=(
+                None
+                if floor is None
+                else Case(
+                    When(floor_block__isnull=True, then=Value(None)),
+                    default=Least(F("floor_block"), Value(floor)),
+                    output_field=BigIntegerField(),
+                )
+            ),
         )
         if not restarted:
             RequestRescan.objects.get_or_create(
-                request=request, chain_id=chain_id, defaults={"enqueued_at": now}
+                request=request,
+                chain_id=chain_id,
+                defaults={"enqueued_at": now, "floor_block": floor},
             )
         _enqueue(request.pk, chain_id)
     return chain_ids
@@ -168,6 +191,7 @@ def rescan_claim(
         generation=row.generation,
         from_block=row.next_from_block,
         to_block=row.to_block,
+        floor_block=row.floor_block,
     )
 
 

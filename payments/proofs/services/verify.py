@@ -255,7 +255,7 @@ def _apply(
     # over, so a real payment it saw meanwhile (the payer pasted a wrong hash,
     # or a wallet's speed-up replaced the one pasted) must be looked for again.
     # Owed as rows in this transaction: a broker outage cannot lose it.
-    rescans_schedule(request=row, now=now)
+    rescans_schedule(request=row, now=now, floors=row.watch_cursors)
     # The freed hash may be another request's exact payment — at this wallet
     # or another merchant's — pasted here before the watcher attached it
     # there: the watcher refused it to that request while this proof held it
