@@ -22,6 +22,7 @@ from payments.money import (
     rate_in_range,
     rate_to_scaled_int,
 )
+from payments.services.fx import RATE_CHECK_TOLERANCE, fx_rate_off_global
 
 from .services import INVOICE_EXPIRY_BOUNDS, POS_EXPIRY_BOUNDS
 
@@ -174,10 +175,39 @@ class SettingsForm(forms.Form):
         help_text="{:,} to {:,} (1 h – 90 days)".format(*INVOICE_EXPIRY_BOUNDS),
     )
 
+    # The currency the limits were shown in (the default when the page was
+    # drawn): a new default reads the same digits in another currency.
+    limits_currency = forms.CharField(
+        max_length=3, required=False, widget=forms.HiddenInput
+    )
+
     def clean(self):
         cleaned = super().clean()
         currency = cleaned.get("default_currency")
         if not currency:
+            return cleaned
+        shown_in = cleaned.get("limits_currency")
+        limits_untouched = not {"min_amount", "max_amount"} & set(self.changed_data)
+        if (
+            shown_in
+            and shown_in != currency
+            and limits_untouched
+            and (cleaned.get("min_amount") or cleaned.get("max_amount"))
+        ):
+            # ¥100 … ¥50,000 silently became €100.00 … €50,000.00 when only
+            # the currency changed. Say so once; the page comes back with the
+            # limits shown in the new currency, and saving again keeps them.
+            self.data = self.data.copy()
+            self.data["limits_currency"] = currency
+            self.add_error(
+                "min_amount",
+                forms.ValidationError(
+                    f"The limits are amounts of the default currency, now "
+                    f"{currency} (they were in {shown_in}). Check them and save "
+                    "again.",
+                    code=ErrorCode.INVALID_REQUEST.value,
+                ),
+            )
             return cleaned
         # D35: the limits are minor units of the (new) default currency.
         for field, target in (
@@ -257,8 +287,35 @@ class FxOverrideForm(forms.Form):
             )
         return code
 
+    confirm = forms.BooleanField(required=False, label="I checked this rate")
+
+    # Set when the rate needs the confirm box (the page then shows it).
+    needs_confirm = False
+
     def clean_rate(self) -> Decimal:
         return parse_rate(self.cleaned_data["rate"])
+
+    def clean(self):
+        cleaned = super().clean()
+        currency, rate = cleaned.get("currency"), cleaned.get("rate")
+        if currency and rate and not cleaned.get("confirm"):
+            # An inverted rate (USD per EUR typed for EUR per USDC) mis-prices
+            # every request in the currency: a second look first.
+            off = fx_rate_off_global(currency=currency, rate=rate)
+            if off is not None and off > RATE_CHECK_TOLERANCE:
+                self.needs_confirm = True
+                self.add_error(
+                    "rate",
+                    forms.ValidationError(
+                        f"{format(rate.normalize(), 'f')} is {off:.0%} away from "
+                        f"the current rate for {currency}. A rate is {currency} "
+                        f"per 1 USDC: 100 {currency} would be "
+                        f"{Decimal(100) / rate:.2f} USDC. If that is right, tick "
+                        '"I checked this rate" and set it again.',
+                        code=ErrorCode.INVALID_REQUEST.value,
+                    ),
+                )
+        return cleaned
 
 
 class MerchantSearchForm(forms.Form):

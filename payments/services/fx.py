@@ -86,6 +86,27 @@ def _lock_rate_writes() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [FX_LOCK_CLASS])
 
 
+# A manual rate this far from the global one is more likely a typo (or the
+# inverse: USD per EUR for EUR per USDC) than a market: the portal and the
+# admin ask for a second look before pinning it.
+RATE_CHECK_TOLERANCE = Decimal("0.10")
+
+
+def fx_rate_off_global(*, currency: str, rate: Decimal) -> Decimal | None:
+    """How far ``rate`` is from the global rate of ``currency`` (0.3 = 30 %).
+
+    ``None`` when there is no global rate to compare with.
+    """
+    reference = (
+        FxRate.objects.filter(currency=currency, partner__isnull=True)
+        .values_list("rate", flat=True)
+        .first()
+    )
+    if not reference:
+        return None
+    return abs(rate / reference - 1)
+
+
 @transaction.atomic
 def fx_rate_set_manual(
     *, currency: str, rate: Decimal, partner: Partner | None = None

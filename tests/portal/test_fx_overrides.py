@@ -304,3 +304,26 @@ def test_set_and_remove_in_a_real_browser(live_server, partner, rates):
         expect(page.locator(".messages")).to_contain_text("Removed your EUR override")
         expect(page.get_by_test_id("fx-override-empty")).to_be_visible()
     assert fx_rate_for(partner, "EUR").rate == Decimal("0.92")
+
+
+def test_a_rate_far_from_the_global_one_needs_a_second_look(portal, partner, rates):
+    # 1.087 is USD per EUR, typed for EUR per USDC (global 0.92): every €25.00
+    # request would have asked 22.999939 USDC instead of about 27.17.
+    response = portal.post(SET, {"currency": "EUR", "rate": "1.087"})
+
+    assert response.status_code == 400
+    assert fx_error_codes(response) == {"rate": ["invalid_request"]}
+    page = response.content.decode()
+    assert "18% away from the current rate for EUR" in page
+    assert "100 EUR would be 92.00 USDC" in page
+    assert 'data-testid="fx-confirm"' in page
+    assert override(partner, "EUR") is None
+
+    confirmed = {"currency": "EUR", "rate": "1.087", "confirm": "on"}
+    assert portal.post(SET, confirmed).status_code == 302
+    assert override(partner, "EUR").rate == Decimal("1.087")
+
+
+def test_a_rate_near_the_global_one_is_pinned_at_once(portal, partner, rates):
+    assert portal.post(SET, {"currency": "EUR", "rate": "0.95"}).status_code == 302
+    assert override(partner, "EUR").rate == Decimal("0.95")

@@ -209,3 +209,44 @@ def test_settings_are_per_partner(portal, partner, other_partner):
     portal.post("/portal/settings/", form_data(min_amount="9.99"))
     other_partner.refresh_from_db()
     assert other_partner.min_fiat_per_request == 100
+
+
+def test_a_new_default_currency_asks_to_check_the_limits_first(portal, partner):
+    # The page showed ¥100 … ¥50,000; changing only the default to EUR read the
+    # same digits as €100.00 … €50,000.00, silently.
+    portal.post(
+        "/portal/settings/",
+        form_data(default_currency="JPY", min_amount="100", max_amount="50000"),
+    )
+    page = portal.get("/portal/settings/")
+    assert page.context["form"].initial["limits_currency"] == "JPY"
+    shown_in_jpy = form_data(
+        default_currency="EUR",
+        min_amount="100",
+        max_amount="50000",
+        limits_currency="JPY",
+    )
+
+    response = portal.post("/portal/settings/", shown_in_jpy)
+
+    assert response.status_code == 400
+    assert error_codes(response) == {"min_amount": ["invalid_request"]}
+    assert "now EUR (they were in JPY)" in response.content.decode()
+    partner.refresh_from_db()
+    assert (partner.default_currency, partner.min_fiat_per_request) == ("JPY", 100)
+    # The page now shows the limits in EUR; saving again keeps them as typed.
+    assert response.context["form"]["limits_currency"].value() == "EUR"
+    again = portal.post("/portal/settings/", {**shown_in_jpy, "limits_currency": "EUR"})
+    assert again.status_code == 302
+    partner.refresh_from_db()
+    assert (partner.default_currency, partner.min_fiat_per_request) == ("EUR", 10_000)
+
+
+def test_limits_typed_with_the_currency_change_in_the_same_currency_save(
+    portal, partner
+):
+    response = portal.post(
+        "/portal/settings/",
+        form_data(default_currency="EUR", min_amount="2.00", limits_currency="EUR"),
+    )
+    assert response.status_code == 302

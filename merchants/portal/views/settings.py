@@ -36,6 +36,7 @@ def _initial(partner) -> dict:
         "max_amount": format_major(partner.max_fiat_per_request, currency),
         "pos_expiry_seconds": partner.pos_expiry_seconds,
         "invoice_expiry_seconds": partner.invoice_expiry_seconds,
+        "limits_currency": currency,
     }
 
 
@@ -70,7 +71,8 @@ def settings_page(
 def settings_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return settings_page(request)
-    form = SettingsForm(request.POST)
+    # The initial values tell the form which fields the partner changed.
+    form = SettingsForm(request.POST, initial=_initial(request.partner))
     if not form.is_valid():
         return settings_page(request, form=form, status=400)
     data = form.cleaned_data
