@@ -37,6 +37,17 @@ def _form_error(exc: JoPayError) -> forms.ValidationError:
 class PartnerAdminForm(forms.ModelForm):
     # No Meta: ModelAdmin builds the form for Partner from its own fieldsets.
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The portal takes major units ("25.00"); the admin stores what it is
+        # given: 50 meant €50 to staff and was €0.50.
+        for name in ("min_fiat_per_request", "max_fiat_per_request"):
+            if name in self.fields:
+                self.fields[name].help_text = (
+                    "MINOR units of the default currency: 2500 = 25.00 EUR, "
+                    "2500 = ¥2,500."
+                )
+
     def clean_rate_limit_overrides(self):
         # jopay_project.api reads ``overrides.get(group)`` and hands the value
         # to the limiter on every call: anything it cannot parse is a 500 for

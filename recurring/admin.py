@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from jopay_project.errors import JoPayError
+from payments.money import format_minor
 
 from .models import Charge, Plan
 from .services import plan_cancel, plan_pause, plan_resume
@@ -68,8 +69,7 @@ class PlanAdmin(admin.ModelAdmin):
         "id",
         "partner",
         "merchant",
-        "fiat_amount_int",
-        "fiat_code",
+        "amount",
         "frequency",
         "status",
         "next_charge_at",
@@ -124,6 +124,10 @@ class PlanAdmin(admin.ModelAdmin):
         "completed_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Amount", ordering="fiat_amount_int")
+    def amount(self, obj: Plan) -> str:
+        return f"{format_minor(obj.fiat_amount_int, obj.fiat_code)} {obj.fiat_code}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # plans are created over the API (or the portal)

@@ -16,6 +16,7 @@ from payments.models import FxRate
 from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
 from payments.selectors import fx_rate_is_stale
 from payments.services import fx_rate_clear_manual, fx_rate_set_manual, fx_refresh
+from payments.services.fx import RATE_CHECK_TOLERANCE, fx_rate_off_global
 
 
 class FxRateForm(forms.ModelForm):
@@ -42,8 +43,26 @@ class FxRateForm(forms.ModelForm):
             )
         return rate
 
+    confirm = forms.BooleanField(
+        required=False,
+        label="I checked this rate",
+        help_text="Needed for a rate more than 10 % from the current global one.",
+    )
+
     def clean(self):
         cleaned = super().clean()
+        currency, rate = cleaned.get("currency"), cleaned.get("rate")
+        if currency and rate and not cleaned.get("confirm"):
+            # An inverted rate (USD per EUR typed for EUR per USDC) mis-prices
+            # every request in the currency: a second look first.
+            off = fx_rate_off_global(currency=currency, rate=rate)
+            if off is not None and off > RATE_CHECK_TOLERANCE:
+                self.add_error(
+                    "rate",
+                    f"{off:.0%} away from the current global {currency} rate. "
+                    f'A rate is {currency} per 1 USDC. Tick "I checked this rate" '
+                    "to save it anyway.",
+                )
         if self.instance.pk is None and cleaned.get("currency"):
             # D31: setting a rate for a currency (and scope) that has one
             # replaces it, like ``set_fx_rate``: validate against that row.

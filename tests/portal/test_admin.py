@@ -122,6 +122,20 @@ def test_admin_rate_is_a_pinned_manual_rate(admin_client, partner):
     assert FxRate.objects.get(currency="EUR", partner=partner).pinned is True
 
 
+def test_an_admin_rate_far_from_the_global_one_needs_a_tick(admin_client):
+    admin_client.post(f"{FX}add/", {"currency": "JPY", "rate": "150", "partner": ""})
+    # 0.0067 is EUR per JPY-ish nonsense for JPY per USDC: ¥2,500 → 373k USDC.
+    far = {"currency": "JPY", "rate": "0.0067", "partner": ""}
+    response = admin_client.post(f"{FX}add/", far)
+    assert response.status_code == 200
+    assert "away from the current global JPY rate" in str(
+        response.context["adminform"].form.errors["rate"]
+    )
+    assert FxRate.objects.get(currency="JPY").rate == Decimal("150")
+    assert admin_client.post(f"{FX}add/", {**far, "confirm": "on"}).status_code == 302
+    assert FxRate.objects.get(currency="JPY").rate == Decimal("0.0067")
+
+
 @pytest.mark.parametrize("rate", ["0", "-1", "abc", "0.0009", "1000000000"])
 def test_bad_rates_are_refused(admin_client, rate):
     response = admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": rate})
@@ -306,3 +320,8 @@ def test_chain_list_and_disable_action(admin_client, chain):
     run_action(admin_client, CHAINS, "disable", [chain.pk])
     chain.refresh_from_db()
     assert chain.enabled is False
+
+
+def test_the_partner_form_says_its_limits_are_minor_units(admin_client, partner):
+    page = admin_client.get(f"/admin/merchants/partner/{partner.pk}/change/")
+    assert "MINOR units of the default currency" in page.content.decode()

@@ -22,6 +22,7 @@ def test_changelist_and_change_page_with_charges_render(staff, make_plan, eur_ra
     listing = staff.get(reverse(CHANGELIST), {"status": "active"})
     assert listing.status_code == 200
     assert str(plan.pk) in listing.content.decode()
+    assert "25.00 EUR" in listing.content.decode()  # not "2500 | EUR"
     page = staff.get(reverse("admin:recurring_plan_change", args=[plan.pk]))
     assert page.status_code == 200
     body = page.content.decode()
