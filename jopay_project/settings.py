@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes first: before the host check and the HTTPS redirect (health.py).
+    "jopay_project.health.HealthCheckMiddleware",
     "jopay_project.middleware.RequestIdMiddleware",
     # Outside every Django middleware, so what they answer themselves (the host
     # check's 400, CSRF's 403) is turned into JSON under /api/v1 too (D3).

@@ -1,0 +1,64 @@
+"""``/healthz`` and ``/readyz`` for load balancers and orchestrators.
+
+Answered by a middleware ahead of every other one: a probe comes over plain
+HTTP with the node's address as its Host, which the HTTPS redirect and the
+``ALLOWED_HOSTS`` check would otherwise answer with a 301 or a 400.
+
+* ``/healthz``: the process answers (no database, no cache).
+* ``/readyz``: it can serve: the database answers ``SELECT 1`` and the cache
+  (rate-limit counters, D27) answers a read. 503 names what is down, never why
+  (no host names or errors leave the process; the log has them).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger("jopay.health")
+
+PATHS = ("/healthz", "/readyz")
+
+
+def _checks() -> dict[str, str]:
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:
+        logger.exception("readyz: database down")
+        checks["database"] = "down"
+    try:
+        caches["default"].get("jopay:readyz")
+        checks["cache"] = "ok"
+    except Exception:
+        logger.exception("readyz: cache down")
+        checks["cache"] = "down"
+    return checks
+
+
+def _answer(request: HttpRequest) -> HttpResponse:
+    if request.path == "/healthz":
+        response = JsonResponse({"ok": True})
+    else:
+        checks = _checks()
+        ok = all(state == "ok" for state in checks.values())
+        response = JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class HealthCheckMiddleware:
+    """Answer GET/HEAD of the two probe paths; everything else passes through."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path in PATHS and request.method in ("GET", "HEAD"):
+            return _answer(request)
+        return self.get_response(request)

@@ -1,0 +1,47 @@
+"""Load-balancer probes: answered over plain HTTP, for any Host, without secrets."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def production_like(settings):
+    # What a probe meets in production: the HTTPS redirect and a strict host list.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["pay.example"]
+
+
+def test_healthz_answers_any_host_over_plain_http(production_like):
+    response = Client().get("/healthz", HTTP_HOST="10.0.3.7:8000")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_readyz_checks_the_database_and_the_cache(production_like):
+    response = Client().get("/readyz", HTTP_HOST="10.0.3.7")
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": True,
+        "checks": {"database": "ok", "cache": "ok"},
+    }
+
+
+def test_readyz_is_503_naming_what_is_down_and_nothing_else(counters_down):
+    # A real refused connection to the cache's Redis (tests/conftest.py).
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "ok": False,
+        "checks": {"database": "ok", "cache": "down"},
+    }
+    assert b"127.0.0.1" not in response.content
+
+
+def test_other_methods_and_paths_are_not_probes():
+    assert Client().post("/healthz").status_code != 200
+    assert Client().get("/healthz/extra").status_code == 404
