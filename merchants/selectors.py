@@ -43,7 +43,11 @@ def merchant_list(
 
 
 def merchant_for_onboarding_token(*, token: str) -> Merchant | None:
-    """The incomplete merchant whose live (unused, unexpired) link is ``token``."""
+    """The incomplete merchant whose live (unused, unexpired) link is ``token``.
+
+    Not a disabled merchant's, nor an inactive partner's: disabling is how a
+    fraud report stops a merchant, and it must not still register a wallet.
+    """
     if not onboarding_token_well_formed(token):
         return None
     return (
@@ -52,6 +56,8 @@ def merchant_for_onboarding_token(*, token: str) -> Merchant | None:
             onboarding_token_hash=onboarding_token_hash(token),
             onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
             onboarding_token_expires_at__gt=timezone.now(),
+            disabled=False,
+            partner__is_active=True,
         )
         .first()
     )

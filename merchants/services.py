@@ -118,14 +118,16 @@ def _issue_link_fields(merchant: Merchant, now: datetime) -> None:
 def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
     """The link to show for ``merchant``: None once onboarding is complete.
 
-    While incomplete, returns the current link if it is still valid and unused,
-    else issues a fresh one (D35: any GET after the link was used or expired
-    shows a new one). Concurrent readers agree: the new link is written with a
+    While incomplete (and not disabled), returns the current link if it is
+    still valid and unused, else issues a fresh one (D35: any GET after the
+    link was used or expired shows a new one). Concurrent readers agree: the new link is written with a
     conditional UPDATE on the old hash and expiry, and a loser re-reads the
     winner's link instead of writing its own. ``merchant`` is refreshed in place.
     """
     if merchant.onboarding_status != Merchant.OnboardingStatus.INCOMPLETE:
         return None
+    if merchant.disabled:
+        return None  # no link to hand out while disabled; it works again after
     now = timezone.now()
     link = _current_link(merchant, now)
     if link is not None:
@@ -310,11 +312,15 @@ def merchant_onboarding_complete(
     now = timezone.now()
     merchant = (
         (
-            Merchant.objects.select_for_update()
+            # of=self: the partner row joined for is_active stays unlocked.
+            Merchant.objects.select_for_update(of=("self",))
             .filter(
                 onboarding_token_hash=onboarding_token_hash(token),
                 onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
                 onboarding_token_expires_at__gt=now,
+                # As merchant_for_onboarding_token: not while disabled.
+                disabled=False,
+                partner__is_active=True,
             )
             .first()
         )

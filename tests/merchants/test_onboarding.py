@@ -132,6 +132,34 @@ def test_expired_link_is_a_friendly_404_for_get_and_post(client, shell):
     assert merchant.onboarding_status == Merchant.OnboardingStatus.INCOMPLETE
 
 
+@pytest.mark.parametrize("who", ["merchant", "partner"])
+def test_a_disabled_merchant_cannot_finish_onboarding(client, shell, api, who):
+    # Disabling is how a fraud report stops a merchant: its still-live link
+    # registered a wallet of its choosing, ready the moment it was re-enabled.
+    merchant, path = shell
+    if who == "merchant":
+        Merchant.objects.filter(pk=merchant.pk).update(disabled=True)
+    else:
+        merchant.partner.is_active = False
+        merchant.partner.save(update_fields=["is_active"])
+    assert client.get(path).status_code == 404
+    assert _accept(client, path).status_code == 404
+    merchant.refresh_from_db()
+    assert (merchant.onboarding_status, merchant.wallet_address) == ("incomplete", "")
+
+
+def test_a_disabled_merchant_shows_no_link_and_gets_it_back_when_enabled(
+    client, shell, api
+):
+    merchant, path = shell
+    api.patch(detail_url(merchant.pk), {"disabled": True}, format="json")
+    assert api.get(detail_url(merchant.pk)).json()["onboarding_url"] is None
+    api.patch(detail_url(merchant.pk), {"disabled": False}, format="json")
+    url = api.get(detail_url(merchant.pk)).json()["onboarding_url"]
+    assert url.endswith(path)  # the same, still unexpired link
+    assert client.get(path).status_code == 200
+
+
 @pytest.mark.parametrize("token", ["nope", "A" * 43, "A" * 44, "-" * 43])
 def test_unknown_tokens_are_404(client, db, token):
     response = client.get(f"/onboard/{token}/")
