@@ -120,9 +120,10 @@ def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
 
     While incomplete (and not disabled), returns the current link if it is
     still valid and unused, else issues a fresh one (D35: any GET after the
-    link was used or expired shows a new one). Concurrent readers agree: the new link is written with a
-    conditional UPDATE on the old hash and expiry, and a loser re-reads the
-    winner's link instead of writing its own. ``merchant`` is refreshed in place.
+    link was used or expired shows a new one). Concurrent readers agree: the
+    new link is written with a conditional UPDATE on the old hash and expiry,
+    and a loser re-reads the winner's link instead of writing its own.
+    ``merchant`` is refreshed in place.
     """
     if merchant.onboarding_status != Merchant.OnboardingStatus.INCOMPLETE:
         return None
