@@ -71,7 +71,8 @@ class WebhookEndpoint(models.Model):
     """The partner's one webhook endpoint, serving both modes (spec §6.1, D25, D35).
 
     ``secret`` is 64 lower-case hex characters (256 bits), generated on the
-    first enable and never shown again after that answer. During a rotation
+    first enable and returned once by the API; the portal shows it again on
+    request (Reveal, after a POST). Never in the admin. During a rotation
     ``previous_secret`` holds the old one and both sign (D25) until the partner
     confirms. ``enabled_at`` is when dispatch was last switched on: events
     written before it are never delivered (no backfill, spec §6.1).

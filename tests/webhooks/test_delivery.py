@@ -457,3 +457,25 @@ def test_a_purged_events_pending_delivery_is_abandoned(partner, setup, receiver)
     delivery.refresh_from_db()
     assert delivery.abandoned_reason == "event_purged"
     assert receiver.received() == []
+
+
+def test_retry_jitter_differs_between_forked_worker_processes(settings):
+    # Celery's prefork children are forks of one parent: a generator seeded
+    # there gave every child the same sequence (all four retries at x0.959).
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    children = [ctx.Process(target=_first_retry_delay, args=(queue,)) for _ in range(4)]
+    for child in children:
+        child.start()
+    delays = [queue.get(timeout=30) for _ in children]
+    for child in children:
+        child.join()
+    assert len(set(delays)) > 1
+
+
+def _first_retry_delay(queue) -> None:
+    from webhooks.services.outbox import retry_delay
+
+    queue.put(retry_delay(attempt=1, retry_after=None))

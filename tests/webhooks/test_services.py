@@ -133,12 +133,14 @@ def test_rotation_keeps_the_old_secret_until_confirmed(partner):
     assert new != old
     assert endpoint.signing_secrets() == [new, old]
     assert endpoint.rotation_pending
-    newer = webhook_secret_rotate(partner=partner)  # again before confirming
+    # Again before confirming: the same new secret (receivers may already run
+    # with it; replaced, their 401s abandoned every delivery, D24).
+    assert webhook_secret_rotate(partner=partner) == new
     endpoint.refresh_from_db()
-    assert endpoint.signing_secrets() == [newer, old]
+    assert endpoint.signing_secrets() == [new, old]
     webhook_rotation_confirm(partner=partner)
     endpoint.refresh_from_db()
-    assert endpoint.signing_secrets() == [newer]
+    assert endpoint.signing_secrets() == [new]
     assert not endpoint.rotation_pending
     webhook_rotation_confirm(partner=partner)  # idempotent
 
@@ -304,3 +306,33 @@ def test_resend_with_the_endpoint_off_is_webhook_not_configured(partner):
     with pytest.raises(JoPayError) as exc:
         webhook_delivery_resend(delivery=delivery)
     assert _code(exc) == ErrorCode.WEBHOOK_NOT_CONFIGURED
+
+
+def test_a_new_url_sends_what_is_pending_now_not_on_the_old_backoff(partner):
+    webhook_endpoint_set(partner=partner, url=URL, enabled=True)
+    delivery = emit(partner).deliveries.get()
+    later = timezone.now() + timedelta(hours=15)  # try 8's wait at the dead URL
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=later, enqueued_at=timezone.now(), attempts=7
+    )
+    webhook_endpoint_set(partner=partner, url=URL)  # the same URL: unchanged
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at == later
+    webhook_endpoint_set(partner=partner, url=URL + "/v2")
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at <= timezone.now()
+    assert delivery.enqueued_at is None  # the sweeper sends it at its next tick
+
+
+def test_an_old_event_is_kept_while_a_delivery_of_it_is_pending(partner):
+    # D36 purges events after 30 days; one resent on day 29 to a receiver that
+    # is down was purged under its pending delivery, which then sent nothing.
+    webhook_endpoint_set(partner=partner, url=URL, enabled=True)
+    event = emit(partner)
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+    assert events_purge()["events"] == 0
+    assert WebhookEvent.objects.filter(pk=event.pk).exists()
+    event.deliveries.update(state=WebhookDelivery.State.DELIVERED)
+    assert events_purge()["events"] == 1

@@ -56,6 +56,11 @@ def webhook_endpoint_set(
     if new_url is not None:
         if new_url and new_url != endpoint.url:
             endpoint.failing_since = None
+            # The old URL's backoff says nothing about the new one: what is
+            # still to be sent goes out now, not up to 15 h later.
+            endpoint.deliveries.filter(state=WebhookDelivery.State.PENDING).update(
+                next_attempt_at=now, enqueued_at=None
+            )
         endpoint.url = new_url
         if not new_url:
             if enabled is True:
@@ -82,15 +87,17 @@ def webhook_secret_rotate(*, partner: Partner) -> str:
     """Start a rotation and return the new secret (shown once).
 
     Until ``webhook_rotation_confirm`` both secrets sign every delivery, new
-    first (D25). Rotating again before confirming replaces the *new* secret
-    and keeps the old one, the last secret the partner is known to have.
-    Raises ``webhook_not_configured`` when no secret exists yet.
+    first (D25). Rotating again before confirming returns the same new
+    secret: replacing it dropped a secret receivers may already run with,
+    and their 4xx abandons every delivery at once (D24). Raises
+    ``webhook_not_configured`` when no secret exists yet.
     """
     endpoint = _locked_endpoint(partner)
     if not endpoint.secret:
         raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
-    if not endpoint.previous_secret:
-        endpoint.previous_secret = endpoint.secret
+    if endpoint.previous_secret:
+        return endpoint.secret  # a rotation is pending: its new secret stands
+    endpoint.previous_secret = endpoint.secret
     endpoint.secret = signing.secret_new()
     endpoint.save(update_fields=["secret", "previous_secret", "updated_at"])
     return endpoint.secret

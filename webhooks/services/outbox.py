@@ -37,7 +37,10 @@ REENQUEUE_AFTER_SECONDS = 60
 COUNTDOWN_MAX_SECONDS = 300
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
 
-_jitter = random.Random()  # noqa: S311 (jitter, not cryptography)
+# The OS's randomness, not a seeded generator: one made in the Celery parent
+# was copied into every prefork child, which then drew the same "jitter" and
+# retried in step after an outage (D24: each its own ±10 %).
+_jitter = random.SystemRandom()
 
 
 def delivery_claim(*, delivery_id: str, now: datetime | None = None) -> Claim | None:

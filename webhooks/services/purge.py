@@ -35,6 +35,9 @@ def events_purge(
 ) -> dict[str, int]:
     """Delete events older than 30 days and delivery logs older than 90 (D36).
 
+    An event with a delivery still pending is kept until that delivery is
+    settled (delivered, failed or abandoned).
+
     A delivery outlives its event (its ``event`` becomes null), so the attempt
     log stays readable in admin for the full 90 days; answers older than 90
     days on a younger delivery (resent much later) are cleared. Works in
@@ -66,7 +69,12 @@ def events_purge(
 
     steps = [
         (
-            WebhookEvent.objects.filter(created_at__lt=events_before),
+            # Not while a delivery of it is still to be sent (resent on day 29
+            # to a receiver that is down): purged, its next try sent nothing
+            # and ended "event purged". It goes once the delivery is settled.
+            WebhookEvent.objects.filter(created_at__lt=events_before).exclude(
+                deliveries__state=WebhookDelivery.State.PENDING
+            ),
             "created_at",
             delete(WebhookEvent),
         ),
