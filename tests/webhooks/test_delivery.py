@@ -306,6 +306,29 @@ def test_endpoint_failing_for_5_days_is_disabled(partner, setup, receiver, setti
         assert row.abandoned_reason == "endpoint_disabled"
 
 
+def test_a_quiet_endpoint_is_not_disabled_by_one_failure_days_later(
+    partner, setup, receiver, settings
+):
+    # One 404 six days ago started a streak; no event since. A single 503 now
+    # disabled the endpoint and abandoned everything after one try, though it
+    # never was "failing for 5 days". A streak is failures in a row (D24).
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [0] * 5
+    endpoint, _ = setup
+    receiver.program("/hook", Answer(404), Answer(503))
+    old = emit(partner).deliveries.get()
+    _send(old)
+    six_days_ago = timezone.now() - timedelta(days=6)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=six_days_ago)
+    WebhookAttempt.objects.filter(delivery=old).update(started_at=six_days_ago)
+
+    delivery = emit(partner).deliveries.get()
+    assert _send(delivery).state == "pending"  # retried on the schedule
+
+    endpoint.refresh_from_db()
+    assert endpoint.enabled
+    assert endpoint.failing_since > timezone.now() - timedelta(minutes=1)
+
+
 def test_4_days_of_failure_is_not_enough_and_a_2xx_clears_the_streak(
     partner, setup, receiver, settings
 ):

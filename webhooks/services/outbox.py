@@ -182,11 +182,37 @@ def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) ->
         return
     limit = timedelta(seconds=settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS)
     if claim.failing_since <= now - limit:
+        if not _failed_lately(claim, now):
+            # A streak is failures in a row, not one failure days ago and
+            # silence since (no events to send): a quiet endpoint was disabled,
+            # and all its deliveries abandoned, on one transient 503. It starts
+            # again here.
+            endpoints.filter(failing_since=claim.failing_since).update(
+                failing_since=now
+            )
+            return
         webhook_endpoint_disable(
             endpoint_id=claim.endpoint_id,
             reason=WebhookEndpoint.DisabledReason.FAILING,
             failing_since=claim.failing_since,  # still failing since then?
         )
+
+
+# Longer than the longest gap between two tries (15 h, ±10 %): an endpoint
+# that really keeps failing has failed again within it.
+STREAK_GAP = timedelta(hours=24)
+
+
+def _failed_lately(claim: Claim, now: datetime) -> bool:
+    """Whether another attempt at the endpoint failed in the last ``STREAK_GAP``."""
+    return (
+        WebhookAttempt.objects.filter(
+            delivery__endpoint_id=claim.endpoint_id, started_at__gte=now - STREAK_GAP
+        )
+        .exclude(pk=claim.attempt_row_id)
+        .exclude(status_code__gte=200, status_code__lt=300)
+        .exists()
+    )
 
 
 def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[str]:
