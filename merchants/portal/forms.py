@@ -11,6 +11,7 @@ from django import forms
 
 from jopay_project.errors import ErrorCode
 from merchants.keys import VALID_SCOPES
+from merchants.validation import has_unstorable_chars
 from payments.money import (
     MAX_FIAT_INT,
     RATE_MAX,
@@ -325,3 +326,14 @@ class MerchantSearchForm(forms.Form):
 
 class MerchantNameForm(forms.Form):
     display_name = forms.CharField(max_length=120, label="Display name")
+
+    def clean_display_name(self) -> str:
+        # The API's rule for the same field: no control characters (a bell or
+        # an escape shown on the pay page and handed on to partner systems).
+        name = self.cleaned_data["display_name"]
+        if has_unstorable_chars(name):
+            raise forms.ValidationError(
+                "Remove the control characters from the name.",
+                code=ErrorCode.INVALID_REQUEST.value,
+            )
+        return name

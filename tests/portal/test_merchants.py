@@ -146,3 +146,24 @@ def test_disable_and_enable(portal, merchant):
     portal.post(f"/portal/merchants/{merchant.pk}/disable/", {"disabled": "0"})
     merchant.refresh_from_db()
     assert merchant.disabled is False
+
+
+def test_rename_refuses_control_characters_as_the_api_does(portal, merchant):
+    before = merchant.display_name
+    response = portal.post(
+        f"/portal/merchants/{merchant.pk}/name/",
+        {"display_name": "A\x07B\x1bC"},
+        follow=True,
+    )
+    merchant.refresh_from_db()
+    assert merchant.display_name == before
+    assert any(m.level_tag == "error" for m in response.context["messages"])
+
+
+def test_a_disable_post_without_its_choice_changes_nothing(portal, merchant):
+    # A missing field read as "enable": a disabled merchant was re-enabled.
+    Merchant.objects.filter(pk=merchant.pk).update(disabled=True)
+    response = portal.post(f"/portal/merchants/{merchant.pk}/disable/", {})
+    assert response.status_code == 400
+    merchant.refresh_from_db()
+    assert merchant.disabled is True

@@ -11,7 +11,7 @@ import uuid
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -130,7 +130,11 @@ def merchant_rename_view(request: HttpRequest, merchant_id: str) -> HttpResponse
 def merchant_disable_view(request: HttpRequest, merchant_id: str) -> HttpResponse:
     """``disabled=1`` disables, ``disabled=0`` enables (D28: no new requests)."""
     merchant = merchant_get(tenant=request.tenant, merchant_id=parse_id(merchant_id))
-    disabled = request.POST.get("disabled") == "1"
+    choice = request.POST.get("disabled")
+    if choice not in ("0", "1"):
+        # Anything else (a missing field) enabled the merchant by default.
+        return HttpResponseBadRequest("disabled must be 0 or 1")
+    disabled = choice == "1"
     try:
         merchant_update(merchant=merchant, changes={"disabled": disabled})
     except JoPayError as err:

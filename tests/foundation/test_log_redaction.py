@@ -1,0 +1,64 @@
+"""A live onboarding token never reaches a log line.
+
+Django's CSRF warning quotes the request path: a merchant whose browser
+blocked the cookie put ``/onboard/<token>/``, a credential, in the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from jopay_project.logfilters import RedactOnboardingTokens
+
+TOKEN = "gRFvSY-the-whole-live-token-0123456789abcdef"
+
+
+def _record() -> logging.LogRecord:
+    return logging.LogRecord(
+        "django.security.csrf",
+        logging.WARNING,
+        __file__,
+        1,
+        "Forbidden (%s): %s",
+        ("CSRF cookie not set.", f"/onboard/{TOKEN}/"),
+        None,
+    )
+
+
+def test_the_deployed_logging_redacts_onboarding_paths():
+    # The deployed settings (the test settings log nowhere), in a process of
+    # their own: Django's CSRF warning as it is logged.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.security.csrf').warning("
+        f"'Forbidden (%s): %s', 'CSRF cookie not set.', '/onboard/{TOKEN}/')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
+            # Production: with DEBUG on, Django's own console handler prints
+            # the django.* loggers a second time, unfiltered (a dev console).
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 50,
+            "JOPAY_PUBLIC_BASE_URL": "https://pay.example",
+            "ALLOWED_HOSTS": "pay.example",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        cwd=str(Path(__file__).parents[2]),
+        check=True,
+    )
+    assert "Forbidden (CSRF cookie not set.): /onboard/<redacted>/" in result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_other_messages_pass_unchanged():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "paid %s", ("R1",), None)
+    assert RedactOnboardingTokens().filter(record)
+    assert record.getMessage() == "paid R1"
