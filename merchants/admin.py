@@ -307,7 +307,25 @@ class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         "idempotency_key",
         "idempotency_hash",
         "terms_accepted_at",
+        # Follows the wallet (save_model): set by hand, it made a "complete"
+        # merchant with no wallet that nothing could make ready again.
+        "onboarding_status",
     ]
+
+    def save_model(self, request, obj: Merchant, form, change: bool) -> None:
+        if "wallet_address" in form.changed_data:
+            # D28: a wallet makes the merchant complete (an external wallet, as
+            # at create); none makes it incomplete, with a fresh link on the
+            # next read. Either way the old link dies: it must not set a
+            # wallet over the one staff just entered, nor come back to life.
+            obj.onboarding_status = (
+                Merchant.OnboardingStatus.COMPLETE
+                if obj.wallet_address
+                else Merchant.OnboardingStatus.INCOMPLETE
+            )
+            obj.onboarding_token_hash = ""
+            obj.onboarding_token_expires_at = None
+        super().save_model(request, obj, form, change)
 
     def has_add_permission(self, request) -> bool:
         # Merchants are created over the API (D28: onboarding link, currency

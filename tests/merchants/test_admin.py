@@ -312,3 +312,42 @@ def test_the_portal_and_the_model_share_one_set_of_bounds():
 
     assert services.POS_EXPIRY_BOUNDS is partner_rules.POS_EXPIRY_BOUNDS
     assert services.INVOICE_EXPIRY_BOUNDS is partner_rules.INVOICE_EXPIRY_BOUNDS
+
+
+# --- onboarding status follows the wallet (D28) --------------------------------------
+
+
+def test_a_wallet_entered_by_staff_completes_the_merchant_and_kills_its_link(
+    admin_client, api
+):
+    from merchants.selectors import merchant_for_onboarding_token
+    from tests.merchants.conftest import URL
+
+    body = api.post(URL, {"business_name": "Shell"}, format="json").json()
+    token = body["onboarding_url"].rstrip("/").rsplit("/", 1)[1]
+    merchant = Merchant.objects.get(pk=body["merchant_id"])
+    response = post_change(admin_client, merchant, wallet_address=WALLET)
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == "complete"
+    assert merchant.is_ready
+    # The old link could set a wallet over the one staff just entered.
+    assert merchant_for_onboarding_token(token=token) is None
+
+
+def test_the_status_cannot_be_set_by_hand(admin_client, merchant):
+    # "complete" without a wallet was saved: not ready, and nothing repaired it.
+    Merchant.objects.filter(pk=merchant.pk).update(
+        onboarding_status="incomplete", wallet_address=""
+    )
+    merchant.refresh_from_db()
+    post_change(admin_client, merchant, onboarding_status="complete")
+    merchant.refresh_from_db()
+    assert merchant.onboarding_status == "incomplete"
+
+
+def test_clearing_the_wallet_makes_the_merchant_incomplete(admin_client, merchant):
+    assert merchant.onboarding_status == "complete"
+    assert post_change(admin_client, merchant, wallet_address="").status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.onboarding_status, merchant.is_ready) == ("incomplete", False)
