@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -96,4 +96,29 @@ def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
         if err.code is ErrorCode.NOT_FOUND:  # used or expired since the GET above
             return _not_found(request)
         raise
-    return render(request, "onboarding/done.html", _context(merchant, form))
+    # Post/redirect/get: a reload of the answer re-POSTed to the spent link
+    # and showed "this link is not valid", which read like a failure.
+    request.session[_DONE_KEY] = str(merchant.pk)
+    return redirect("merchant-onboarding-done")
+
+
+_DONE_KEY = "jopay_onboarded_merchant"
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def onboarding_done(request: HttpRequest) -> HttpResponse:
+    """The page after a completed onboarding, for this browser's session only."""
+    merchant = (
+        Merchant.objects.select_related("partner")
+        .filter(
+            pk=request.session.get(_DONE_KEY),
+            onboarding_status=Merchant.OnboardingStatus.COMPLETE,
+        )
+        .first()
+        if request.session.get(_DONE_KEY)
+        else None
+    )
+    if merchant is None:
+        return _not_found(request)
+    return render(request, "onboarding/done.html", _context(merchant, OnboardingForm()))

@@ -57,8 +57,8 @@ def test_submitting_completes_onboarding_and_burns_the_link(client, shell, api):
     merchant, path = shell
     before = timezone.now()
     response = _accept(client, path)
-    assert response.status_code == 200
-    assert WALLET in response.content.decode()
+    assert (response.status_code, response["Location"]) == (302, "/onboard/done/")
+    assert WALLET in client.get("/onboard/done/").content.decode()
     merchant.refresh_from_db()
     assert merchant.onboarding_status == Merchant.OnboardingStatus.COMPLETE
     assert merchant.wallet_address == WALLET
@@ -85,9 +85,24 @@ def test_submitting_completes_onboarding_and_burns_the_link(client, shell, api):
 
 def test_lowercase_wallet_is_accepted(client, shell):
     merchant, path = shell
-    assert _accept(client, path, wallet=WALLET.lower()).status_code == 200
+    assert _accept(client, path, wallet=WALLET.lower()).status_code == 302
     merchant.refresh_from_db()
     assert merchant.wallet_address == WALLET.lower()
+
+
+def test_a_reload_after_success_shows_success_again(client, shell):
+    # The answer was rendered from the POST: a reload re-POSTed to the spent
+    # link and said "not valid", which read like a failure.
+    _, path = shell
+    done = _accept(client, path, wallet=WALLET)["Location"]
+    for _ in range(2):
+        page = client.get(done)
+        assert page.status_code == 200
+        assert "all set" in page.content.decode()
+
+
+def test_the_done_page_is_only_this_browsers(shell):
+    assert Client().get("/onboard/done/").status_code == 404
 
 
 @pytest.mark.parametrize("wallet", ["", "0x123", "hello", WALLET[2:], "x" * 100])
@@ -183,7 +198,7 @@ def test_csrf_is_enforced(shell):
         path,
         {"wallet_address": WALLET, "accept_terms": "on", "csrfmiddlewaretoken": token},
     )
-    assert done.status_code == 200
+    assert done.status_code == 302  # to the done page
 
 
 def test_other_methods_are_refused(client, shell):
