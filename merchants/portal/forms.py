@@ -23,7 +23,7 @@ from payments.money import (
     rate_in_range,
     rate_to_scaled_int,
 )
-from payments.services.fx import RATE_CHECK_TOLERANCE, fx_rate_off_global
+from payments.services.fx import fx_rate_needs_second_look
 
 from .services import INVOICE_EXPIRY_BOUNDS, POS_EXPIRY_BOUNDS
 
@@ -302,8 +302,8 @@ class FxOverrideForm(forms.Form):
         if currency and rate and not cleaned.get("confirm"):
             # An inverted rate (USD per EUR typed for EUR per USDC) mis-prices
             # every request in the currency: a second look first.
-            off = fx_rate_off_global(currency=currency, rate=rate)
-            if off is not None and off > RATE_CHECK_TOLERANCE:
+            off = fx_rate_needs_second_look(currency=currency, rate=rate)
+            if off is not None:
                 self.needs_confirm = True
                 self.add_error(
                     "rate",

@@ -16,7 +16,7 @@ from payments.models import FxRate
 from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
 from payments.selectors import fx_rate_is_stale
 from payments.services import fx_rate_clear_manual, fx_rate_set_manual, fx_refresh
-from payments.services.fx import RATE_CHECK_TOLERANCE, fx_rate_off_global
+from payments.services.fx import fx_rate_needs_second_look
 
 
 class FxRateForm(forms.ModelForm):
@@ -55,8 +55,8 @@ class FxRateForm(forms.ModelForm):
         if currency and rate and not cleaned.get("confirm"):
             # An inverted rate (USD per EUR typed for EUR per USDC) mis-prices
             # every request in the currency: a second look first.
-            off = fx_rate_off_global(currency=currency, rate=rate)
-            if off is not None and off > RATE_CHECK_TOLERANCE:
+            off = fx_rate_needs_second_look(currency=currency, rate=rate)
+            if off is not None:
                 self.add_error(
                     "rate",
                     f"{off:.0%} away from the current global {currency} rate. "

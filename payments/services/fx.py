@@ -92,10 +92,11 @@ def _lock_rate_writes() -> None:
 RATE_CHECK_TOLERANCE = Decimal("0.10")
 
 
-def fx_rate_off_global(*, currency: str, rate: Decimal) -> Decimal | None:
-    """How far ``rate`` is from the global rate of ``currency`` (0.3 = 30 %).
+def fx_rate_needs_second_look(*, currency: str, rate: Decimal) -> Decimal | None:
+    """How far ``rate`` is from the global rate (0.3 = 30 %) when that is more
+    than ``RATE_CHECK_TOLERANCE``; else (or with no global rate) ``None``.
 
-    ``None`` when there is no global rate to compare with.
+    The portal's and the admin's manual-rate forms ask for a tick then.
     """
     reference = (
         FxRate.objects.filter(currency=currency, partner__isnull=True)
@@ -104,7 +105,8 @@ def fx_rate_off_global(*, currency: str, rate: Decimal) -> Decimal | None:
     )
     if not reference:
         return None
-    return abs(rate / reference - 1)
+    off = abs(rate / reference - 1)
+    return off if off > RATE_CHECK_TOLERANCE else None
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from jopay_project.logfilters import RedactOnboardingTokens
+from tests.foundation.deployed import PRODUCTION, run_deployed
 
 TOKEN = "gRFvSY-the-whole-live-token-0123456789abcdef"
 
@@ -26,34 +27,14 @@ def _record() -> logging.LogRecord:
 
 
 def test_the_deployed_logging_redacts_onboarding_paths():
-    # The deployed settings (the test settings log nowhere), in a process of
-    # their own: Django's CSRF warning as it is logged.
-    import subprocess
-    import sys
-    from pathlib import Path
-
+    # Production settings (the test settings log nowhere; with DEBUG on,
+    # Django's own console handler prints django.* a second time, unfiltered).
     code = (
         "import django, logging; django.setup(); "
         "logging.getLogger('django.security.csrf').warning("
         f"'Forbidden (%s): %s', 'CSRF cookie not set.', '/onboard/{TOKEN}/')"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={
-            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
-            # Production: with DEBUG on, Django's own console handler prints
-            # the django.* loggers a second time, unfiltered (a dev console).
-            "DEBUG": "0",
-            "SECRET_KEY": "x" * 50,
-            "JOPAY_PUBLIC_BASE_URL": "https://pay.example",
-            "ALLOWED_HOSTS": "pay.example",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        cwd=str(Path(__file__).parents[2]),
-        check=True,
-    )
+    result = run_deployed(code, **PRODUCTION)
     assert "Forbidden (CSRF cookie not set.): /onboard/<redacted>/" in result.stderr
     assert TOKEN not in result.stderr
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from jopay_project import env
+from tests.foundation.deployed import PRODUCTION, deployed_setting, run_deployed
 
 
 @pytest.mark.parametrize(
@@ -36,48 +37,14 @@ def test_good_values_parse(monkeypatch):
 
 
 def test_production_settings_refuse_a_missing_secret_key(tmp_path):
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        env={
-            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
-            "DEBUG": "0",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
-        check=False,
-    )
+    result = run_deployed("import django; django.setup()", check=False, DEBUG="0")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
 def _embedded_caches() -> dict:
     """CACHES as the embedded default (no REDIS_URL) configures it."""
-    import json
-    import subprocess
-    import sys
-
-    code = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps(settings.CACHES))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={
-            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
-            "DEBUG": "1",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return deployed_setting("CACHES", DEBUG="1")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,44 +68,12 @@ def test_the_embedded_cache_keeps_more_than_djangos_300_live_entries(settings):
         cache.clear()
 
 
-def _settings_value(name: str, **env: str):
-    import json
-    import subprocess
-    import sys
-
-    code = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps(settings.{name}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={
-            "DJANGO_SETTINGS_MODULE": "jopay_project.settings",
-            "PATH": "/usr/bin:/bin",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-PRODUCTION = {
-    "DEBUG": "0",
-    "SECRET_KEY": "x" * 50,
-    "JOPAY_PUBLIC_BASE_URL": "https://pay.example",
-    "ALLOWED_HOSTS": "pay.example",
-}
-
-
 def test_a_production_https_site_counts_its_tls_proxy_by_default():
     # D27: with 0, every caller behind the proxy shared one per-IP bucket.
-    assert _settings_value("JOPAY_TRUSTED_PROXY_COUNT", **PRODUCTION) == 1
+    assert deployed_setting("JOPAY_TRUSTED_PROXY_COUNT", **PRODUCTION) == 1
 
 
 def test_the_proxy_count_is_0_without_an_https_proxy_and_can_be_set():
-    assert _settings_value("JOPAY_TRUSTED_PROXY_COUNT", DEBUG="1") == 0
+    assert deployed_setting("JOPAY_TRUSTED_PROXY_COUNT", DEBUG="1") == 0
     overridden = {**PRODUCTION, "JOPAY_TRUSTED_PROXY_COUNT": "2"}
-    assert _settings_value("JOPAY_TRUSTED_PROXY_COUNT", **overridden) == 2
+    assert deployed_setting("JOPAY_TRUSTED_PROXY_COUNT", **overridden) == 2
