@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from webhooks.services import claims
+from webhooks.services import claims, claims_portable
 
 from .conftest import emit
 
 FORMS = [
     (claims._claim_postgresql, claims._result_postgresql),
-    (claims._claim_portable, claims._result_portable),
+    (claims_portable.claim, claims_portable.write_result),
 ]
 
 
@@ -71,6 +71,41 @@ def test_result_is_written_only_by_the_owning_attempt(pending, claim, result):
     assert delivery.delivered_at == later
     assert delivery.locked_until is None
     assert delivery.enqueued_at is not None
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+@pytest.mark.parametrize(
+    ("reason", "state", "moves"),
+    [
+        ("endpoint_disabled", "delivered", True),  # the receiver has it
+        ("endpoint_disabled", "pending", False),  # a failure does not revive it
+        ("client_error", "delivered", False),  # only a disable's abandon
+    ],
+)
+def test_a_2xx_in_flight_across_a_disable_marks_the_delivery_delivered(
+    pending, claim, result, reason, state, moves
+):
+    delivery, _ = pending
+    now = timezone.now()
+    got = claim(delivery_id=str(delivery.pk), now=now)
+    # What ``_disable`` does to the endpoint's pending rows (it clears the lease).
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        state="abandoned", abandoned_reason=reason, locked_until=None
+    )
+    code = 200 if state == "delivered" else 503
+    attempt = {"status_code": code, "latency_ms": 5, "error": "", "response_body": ""}
+    changes = {
+        "state": state,
+        "next_attempt_at": None if state == "delivered" else now,
+        "last_status_code": code,
+        "abandoned_reason": "",
+        "delivered_at": now if state == "delivered" else None,
+        "enqueued_at": None,
+    }
+    assert result(claim=got, changes=changes, attempt=attempt, now=now) is moves
+    delivery.refresh_from_db()
+    expected = ("delivered", "") if moves else ("abandoned", reason)
+    assert (delivery.state, delivery.abandoned_reason) == expected
 
 
 @pytest.mark.parametrize(("claim", "result"), FORMS)

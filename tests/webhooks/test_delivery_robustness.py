@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from webhooks import delivery as delivery_module
 from webhooks.delivery import _retry_after, deliver
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services.claims import LEASE_SECONDS
 from webhooks.services.outbox import (
     INTERRUPTED,
@@ -147,6 +147,11 @@ def test_a_delivery_whose_worker_keeps_dying_ends_failed(
     endpoint, _ = setup
     delivery = emit(partner).deliveries.get()
     past = timezone.now() - timedelta(minutes=2)
+    # The endpoint was on before these (time-travelled) claims: the answer of
+    # an attempt claimed before a re-enable does not count for the streak.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        enabled_at=past - timedelta(minutes=5)
+    )
     for number in (1, 2, 3):
         claim = delivery_claim(delivery_id=str(delivery.pk))
         assert claim.attempt == number  # ...and the worker is killed

@@ -127,3 +127,128 @@ def test_a_failure_read_before_a_recovery_does_not_disable_the_endpoint(
     assert endpoint.enabled is True
     delivery.refresh_from_db()
     assert delivery.state == "pending"
+
+
+# --- answers that come back after the endpoint changed under them (D24) ---------
+
+
+def _late(claim, verdict, status_code):
+    delivery_record(
+        claim=claim,
+        verdict=verdict,
+        status_code=status_code,
+        latency_ms=7000,
+        error="",
+        response_body="late",
+    )
+
+
+GONE = Verdict.abandon(
+    WebhookDelivery.AbandonedReason.GONE, disable_endpoint="endpoint_gone"
+)
+
+
+def test_a_410_from_a_replaced_url_does_not_disable_the_new_one_or_drop_the_event(
+    partner, endpoint_for, receiver
+):
+    from webhooks.services import webhook_endpoint_set
+
+    endpoint, _ = endpoint_for(partner, "/old")
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    webhook_endpoint_set(partner=partner, url=receiver.url("/new"))
+
+    _late(in_flight, GONE, 410)
+
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.disabled_reason) == (True, "")
+    # The event still goes to the new URL, at once.
+    assert deliver(delivery_id=str(delivery.pk)).state == "delivered"
+    assert [r.path for r in receiver.received()] == ["/new"]
+
+
+def test_a_failure_from_a_replaced_url_does_not_start_the_new_urls_streak(
+    partner, endpoint_for, receiver
+):
+    from webhooks.services import webhook_endpoint_set
+
+    endpoint, _ = endpoint_for(partner, "/old")
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    webhook_endpoint_set(partner=partner, url=receiver.url("/new"))
+
+    _late(in_flight, Verdict.retry(), 503)
+
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+
+
+def test_a_2xx_from_a_replaced_url_does_not_end_the_new_urls_streak(
+    partner, endpoint_for, receiver
+):
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import webhook_endpoint_set
+
+    endpoint, _ = endpoint_for(partner, "/old")
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    webhook_endpoint_set(partner=partner, url=receiver.url("/new"))
+    failing = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=failing)
+
+    _late(in_flight, Verdict.delivered(), 200)
+
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since == failing
+
+
+def test_a_410_sent_before_a_disable_and_re_enable_does_not_disable_it_again(
+    partner, endpoint_for, receiver
+):
+    from webhooks.services import webhook_endpoint_set
+
+    endpoint, _ = endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    webhook_endpoint_set(partner=partner, enabled=False)
+    webhook_endpoint_set(partner=partner, enabled=True)  # the partner fixed it
+
+    _late(in_flight, GONE, 410)
+
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.disabled_reason) == (True, "")
+
+
+def test_a_410_from_the_current_url_still_disables_it(partner, endpoint_for, receiver):
+    endpoint, _ = endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+
+    _late(in_flight, GONE, 410)
+
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.disabled_reason) == (False, "endpoint_gone")
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.abandoned_reason) == ("abandoned", "endpoint_gone")
+
+
+def test_a_2xx_that_lands_after_a_disable_marks_the_delivery_delivered(
+    partner, endpoint_for, receiver
+):
+    # The receiver has the event: "abandoned" would send the partner to
+    # reconcile (or resend) an event it already processed.
+    from webhooks.services import webhook_endpoint_set
+
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    in_flight = delivery_claim(delivery_id=str(delivery.pk))
+    webhook_endpoint_set(partner=partner, enabled=False)
+
+    _late(in_flight, Verdict.delivered(), 200)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.abandoned_reason) == ("delivered", "")
+    assert delivery.delivered_at is not None
+    assert delivery.last_status_code == 200

@@ -13,10 +13,14 @@ SQLite default (D30). Both give the same guarantees:
   remain (``outbox.deliveries_interrupted_fail`` ends it after the last).
 * result: the attempt's outcome and the delivery's next state; the delivery
   row changes only while this attempt still owns it (its counter and its
-  lease unchanged: a resend or an endpoint disable clears the lease, so a
-  late result of an attempt in flight only fills in its own log row). A log
-  row takes one result: only while it still says ``INTERRUPTED``. A 2xx also
-  ends the endpoint's failing streak here (D24).
+  lease unchanged: a resend, a URL change or an endpoint disable clears the
+  lease, so a late result of an attempt in flight only fills in its own
+  log row). A log
+  row takes one result: only while it still says ``INTERRUPTED``. A 2xx
+  also moves a delivery that an endpoint disable abandoned while the send
+  was in flight to ``delivered`` (the receiver has it), and ends the
+  endpoint's failing streak here (D24) if the endpoint still has the URL it
+  was sent to.
 
 Relaxed commits (``synchronous_commit`` off, for these two writes only): a
 database crash can forget the last fraction of a second of leases and
@@ -30,16 +34,13 @@ worker process far below the throughput goal on an ordinary disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import connection
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -64,8 +65,13 @@ class Claim:
     endpoint_enabled: bool
     failing_since: datetime | None
     # The lease this attempt took: its result moves the delivery row only while
-    # the row still carries it (a resend or an endpoint disable clears it).
+    # the row still carries it (a resend, a URL change or an endpoint disable
+    # clears it).
     lease: datetime
+
+    @property
+    def claimed_at(self) -> datetime:
+        return self.lease - timedelta(seconds=LEASE_SECONDS)
 
 
 def tries_allowed() -> int:
@@ -123,12 +129,15 @@ logged AS (
                           enqueued_at = COALESCE(%(enqueued_at)s, enqueued_at),
                           updated_at = %(now)s
      WHERE id = %(delivery_id)s AND attempts = %(attempt)s
-       AND locked_until = %(lease)s AND (SELECT v FROM relaxed) IS NOT NULL
+       AND (locked_until = %(lease)s
+            OR (%(state)s = 'delivered' AND state = 'abandoned'
+                AND abandoned_reason = %(disabled_reason)s))
+       AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 ), cleared AS (
     UPDATE {endpoint} SET failing_since = NULL
      WHERE id = %(endpoint_id)s AND %(clear_streak)s AND failing_since IS NOT NULL
-       AND (SELECT v FROM relaxed) IS NOT NULL
+       AND url = %(url)s AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 )
 SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved),
@@ -140,7 +149,9 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
     """Lease a due pending delivery and log its attempt, or ``None``."""
     if connection.vendor == "postgresql":
         return _claim_postgresql(delivery_id=delivery_id, now=now)
-    return _claim_portable(delivery_id=delivery_id, now=now)
+    from . import claims_portable
+
+    return claims_portable.claim(delivery_id=delivery_id, now=now)
 
 
 def write_result(
@@ -166,7 +177,9 @@ def write_result(
             now=now,
             clear_streak=clear_streak,
         )
-    return _result_portable(
+    from . import claims_portable
+
+    return claims_portable.write_result(
         claim=claim,
         changes=changes,
         attempt=attempt,
@@ -247,90 +260,9 @@ def _result_postgresql(
         "interrupted": INTERRUPTED,
         "now": now,
         "endpoint_id": claim.endpoint_id,
+        "url": claim.url,
         "clear_streak": clear_streak,
+        "disabled_reason": WebhookDelivery.AbandonedReason.ENDPOINT_DISABLED,
     }
     _, moved, _ = _execute_prepared(_RESULT_SQL.format(**_tables()), params)
     return bool(moved)
-
-
-@contextmanager
-def _relaxed_commit() -> Iterator[None]:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
-
-
-def _claim_portable(*, delivery_id: str, now: datetime) -> Claim | None:
-    lease = now + timedelta(seconds=LEASE_SECONDS)
-    with _relaxed_commit():
-        claimed = (
-            WebhookDelivery.objects.filter(
-                pk=delivery_id,
-                state=WebhookDelivery.State.PENDING,
-                next_attempt_at__lte=now,
-            )
-            .filter(
-                Q(locked_until__isnull=True)
-                | Q(locked_until__lte=now, attempts__lt=tries_allowed())
-            )
-            .update(
-                attempts=F("attempts") + 1,
-                locked_until=lease,
-                updated_at=now,
-            )
-        )
-        if not claimed:
-            return None
-        # The row is ours until commit, so ``attempts`` is this attempt's number.
-        delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(
-            pk=delivery_id
-        )
-        logged = WebhookAttempt.objects.create(
-            delivery_id=delivery_id,
-            number=delivery.attempts,
-            started_at=now,
-            error=INTERRUPTED,
-        )
-    endpoint = delivery.endpoint
-    return Claim(
-        delivery_id=str(delivery_id),
-        attempt=delivery.attempts,
-        attempt_row_id=logged.pk,
-        payload=delivery.event.payload if delivery.event is not None else None,
-        endpoint_id=endpoint.pk,
-        url=endpoint.url,
-        secrets=endpoint.signing_secrets(),
-        endpoint_enabled=endpoint.enabled,
-        failing_since=endpoint.failing_since,
-        lease=lease,
-    )
-
-
-def _result_portable(
-    *,
-    claim: Claim,
-    changes: dict[str, Any],
-    attempt: dict[str, Any],
-    now: datetime,
-    clear_streak: bool = False,
-) -> bool:
-    fields = {
-        k: v
-        for k, v in changes.items()
-        if v is not None or k not in ("delivered_at", "enqueued_at")
-    }
-    with _relaxed_commit():
-        WebhookAttempt.objects.filter(
-            pk=claim.attempt_row_id, error=INTERRUPTED
-        ).update(**attempt)
-        if clear_streak:
-            WebhookEndpoint.objects.filter(
-                pk=claim.endpoint_id, failing_since__isnull=False
-            ).update(failing_since=None)
-        return bool(
-            WebhookDelivery.objects.filter(
-                pk=claim.delivery_id, attempts=claim.attempt, locked_until=claim.lease
-            ).update(**fields, locked_until=None, updated_at=now)
-        )

@@ -57,9 +57,11 @@ def webhook_endpoint_set(
         if new_url and new_url != endpoint.url:
             endpoint.failing_since = None
             # The old URL's backoff says nothing about the new one: what is
-            # still to be sent goes out now, not up to 15 h later.
+            # still to be sent goes out now, not up to 15 h later. An attempt
+            # still in flight to the old URL loses its lease, so its answer
+            # (a 410, a 400) only fills in its own log row.
             endpoint.deliveries.filter(state=WebhookDelivery.State.PENDING).update(
-                next_attempt_at=now, enqueued_at=None
+                next_attempt_at=now, enqueued_at=None, locked_until=None
             )
         endpoint.url = new_url
         if not new_url:
@@ -136,18 +138,29 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str, now) -> int:
 
 @transaction.atomic
 def webhook_endpoint_disable(
-    *, endpoint_id: int, reason: str, failing_since: datetime | None = None
+    *,
+    endpoint_id: int,
+    reason: str,
+    failing_since: datetime | None = None,
+    sent_to: str | None = None,
+    sent_at: datetime | None = None,
 ) -> int:
     """Disable an endpoint for ``reason`` (410, failing too long); see ``_disable``.
 
     With ``failing_since`` (the streak start an attempt read when it was
     claimed), only if the endpoint still has that streak under the lock: a 2xx
-    or a re-enable in the meantime means it is healthy again.
+    or a re-enable in the meantime means it is healthy again. With ``sent_to``
+    and ``sent_at`` (the attempt's URL and claim time), only if the endpoint
+    still has that URL and was not re-enabled after that time.
     """
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
     if not endpoint.enabled:
         return 0
     if failing_since is not None and endpoint.failing_since != failing_since:
+        return 0
+    if sent_to is not None and endpoint.url != sent_to:
+        return 0
+    if sent_at is not None and endpoint.enabled_at and endpoint.enabled_at > sent_at:
         return 0
     now = timezone.now()
     count = _disable(endpoint, reason=reason, now=now)

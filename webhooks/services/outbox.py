@@ -171,10 +171,20 @@ def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) ->
     # also one a concurrent failure started after this claim was read.
     if verdict.streak in ("none", "success"):
         return
-    endpoints = WebhookEndpoint.objects.filter(pk=claim.endpoint_id)
+    # Only an answer from the endpoint as it is now counts: one from a URL the
+    # partner has since replaced, or sent before a disable and re-enable, says
+    # nothing about it (a 410 from a retired URL disabled the new one).
+    endpoints = WebhookEndpoint.objects.filter(
+        Q(enabled_at__isnull=True) | Q(enabled_at__lte=claim.claimed_at),
+        pk=claim.endpoint_id,
+        url=claim.url,
+    )
     if verdict.disable_endpoint:
         webhook_endpoint_disable(
-            endpoint_id=claim.endpoint_id, reason=verdict.disable_endpoint
+            endpoint_id=claim.endpoint_id,
+            reason=verdict.disable_endpoint,
+            sent_to=claim.url,
+            sent_at=claim.claimed_at,
         )
         return
     if claim.failing_since is None:
@@ -195,6 +205,8 @@ def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) ->
             endpoint_id=claim.endpoint_id,
             reason=WebhookEndpoint.DisabledReason.FAILING,
             failing_since=claim.failing_since,  # still failing since then?
+            sent_to=claim.url,
+            sent_at=claim.claimed_at,
         )
 
 
@@ -287,7 +299,7 @@ def deliveries_interrupted_fail(
             attempt_row_id=delivery.attempt_row_id,
             payload=None,
             endpoint_id=delivery.endpoint_id,
-            url="",
+            url=delivery.endpoint.url,  # where it was sent, unless changed since
             secrets=[],
             endpoint_enabled=delivery.endpoint.enabled,
             failing_since=delivery.endpoint.failing_since,
