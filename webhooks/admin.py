@@ -100,13 +100,25 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     def enable(self, request, queryset) -> None:
         for endpoint in queryset:
             try:
-                fresh, _ = webhook_endpoint_set(partner=endpoint.partner, enabled=True)
+                fresh, secret = webhook_endpoint_set(
+                    partner=endpoint.partner, enabled=True
+                )
             except JoPayError as exc:
                 self.message_user(
                     request, f"{endpoint.partner}: {exc.message}", messages.ERROR
                 )
-            else:
-                self.log_change(request, fresh, "Enabled webhooks")
+                continue
+            self.log_change(request, fresh, "Enabled webhooks")
+            if secret:
+                # Staff never see a partner's secret (D25); the partner must
+                # learn it, or every delivery fails its signature check.
+                self.message_user(
+                    request,
+                    f"{endpoint.partner}: a signing secret was generated. The "
+                    "partner sees it in the portal (Webhooks, Reveal secret) "
+                    "and must install it before deliveries verify.",
+                    messages.WARNING,
+                )
 
     @admin.action(
         permissions=["change"],

@@ -70,3 +70,32 @@ def test_resend_is_logged_with_the_staff_user(
     assert [(e.user.username, e.action_flag, e.change_message) for e in entries] == [
         ("admin", CHANGE, "Resent (one more attempt)")
     ]
+
+
+def test_enable_action_tells_staff_the_partner_must_reveal_the_new_secret(
+    admin_client, partner, receiver
+):
+    # The first enable generates the secret (D25); staff never see it, so
+    # the page must say where the partner gets it, or every delivery fails.
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import webhook_endpoint_set
+
+    endpoint, _ = webhook_endpoint_set(partner=partner, url=receiver.url())
+    answer = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_changelist"),
+        {"action": "enable", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+    endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert endpoint.enabled and endpoint.secret
+    text = answer.content.decode()
+    assert "Reveal secret" in text
+    assert endpoint.secret not in text
+    # Enabled again later (the secret exists): no such warning.
+    webhook_endpoint_set(partner=partner, enabled=False)
+    again = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_changelist"),
+        {"action": "enable", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+    assert "Reveal secret" not in again.content.decode()
