@@ -51,6 +51,9 @@ if not SECRET_KEY:
     SECRET_KEY = "jopay-insecure-development-key-" + "x" * 32
 elif len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+# Rotating SECRET_KEY: put the old one here (comma-separated) for as long as
+# what it signed must stay valid: sessions, CSRF tokens, onboarding links.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 if not ALLOWED_HOSTS and not DEBUG:

@@ -72,7 +72,9 @@ def onboarding_token_well_formed(token: object) -> bool:
     return isinstance(token, str) and bool(_TOKEN_RE.match(token))
 
 
-def _onboarding_token(merchant: Merchant, expires_at: datetime) -> str:
+def _onboarding_token(
+    merchant: Merchant, expires_at: datetime, secret: str | None = None
+) -> str:
     """The link's secret, derived rather than stored.
 
     Only its SHA-256 is kept (a database dump opens no onboarding page), yet a
@@ -83,7 +85,7 @@ def _onboarding_token(merchant: Merchant, expires_at: datetime) -> str:
     """
     instant = expires_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
     mac = salted_hmac(
-        _TOKEN_SALT, f"{merchant.pk}:{instant}", algorithm="sha256"
+        _TOKEN_SALT, f"{merchant.pk}:{instant}", secret=secret, algorithm="sha256"
     ).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
@@ -97,13 +99,18 @@ def _current_link(merchant: Merchant, now: datetime) -> OnboardingLink | None:
     expires_at = merchant.onboarding_token_expires_at
     if not merchant.onboarding_token_hash or expires_at is None or expires_at <= now:
         return None
-    token = _onboarding_token(merchant, expires_at)
-    # A rotated SECRET_KEY rebuilds a different token: treat the link as gone.
-    if not constant_time_compare(
-        onboarding_token_hash(token), merchant.onboarding_token_hash
-    ):
-        return None
-    return OnboardingLink(url=_onboarding_url(token), expires_at=expires_at)
+    # Issued under SECRET_KEY or, after a key rotation, under one of
+    # SECRET_KEY_FALLBACKS: the link the partner already sent the merchant
+    # still opens (the page looks it up by its hash), so the API shows that
+    # one instead of replacing it. Under none of them it cannot be rebuilt,
+    # and a fresh link replaces it.
+    for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        token = _onboarding_token(merchant, expires_at, secret)
+        if constant_time_compare(
+            onboarding_token_hash(token), merchant.onboarding_token_hash
+        ):
+            return OnboardingLink(url=_onboarding_url(token), expires_at=expires_at)
+    return None
 
 
 def _issue_link_fields(merchant: Merchant, now: datetime) -> None:

@@ -77,3 +77,11 @@ def test_the_proxy_count_is_0_without_an_https_proxy_and_can_be_set():
     assert deployed_setting("JOPAY_TRUSTED_PROXY_COUNT", DEBUG="1") == 0
     overridden = {**PRODUCTION, "JOPAY_TRUSTED_PROXY_COUNT": "2"}
     assert deployed_setting("JOPAY_TRUSTED_PROXY_COUNT", **overridden) == 2
+
+
+def test_secret_key_fallbacks_come_from_the_environment():
+    # The documented key rotation (README): without it, rotating SECRET_KEY
+    # signed everyone out and replaced every onboarding link already sent.
+    rotated = {**PRODUCTION, "SECRET_KEY_FALLBACKS": "o" * 40}
+    assert deployed_setting("SECRET_KEY_FALLBACKS", **rotated) == ["o" * 40]
+    assert deployed_setting("SECRET_KEY_FALLBACKS", **PRODUCTION) == []

@@ -204,3 +204,23 @@ def test_csrf_is_enforced(shell):
 def test_other_methods_are_refused(client, shell):
     _, path = shell
     assert client.put(path).status_code == 405
+
+
+def test_a_secret_key_rotation_keeps_the_link_the_merchant_already_has(
+    client, shell, api, settings
+):
+    # Django's key rotation: the old key moves to SECRET_KEY_FALLBACKS. The
+    # API showed a new link on the next GET and killed the one the partner
+    # had already e-mailed to the merchant.
+    merchant, path = shell
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-key-" + "x" * 50
+    shown = api.get(detail_url(merchant.pk)).json()["onboarding_url"]
+    assert shown.removeprefix("http://testserver") == path
+    assert client.get(path).status_code == 200
+    # Once the old key is dropped, the link can no longer be rebuilt: a fresh
+    # one replaces it (D35), and the old one stops opening.
+    settings.SECRET_KEY_FALLBACKS = []
+    fresh = api.get(detail_url(merchant.pk)).json()["onboarding_url"]
+    assert fresh.removeprefix("http://testserver") != path
+    assert client.get(path).status_code == 404
