@@ -59,6 +59,8 @@ LIMITS: dict[str, Limit] = {
         Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),
         Limit("pay.proof", "60/h", "IP", "POST /pay/<id>/proof"),
         Limit("pay.proof_request", "10/h", "request", "POST /pay/<id>/proof"),
+        Limit("onboard.page", "60/m", "IP", "GET /onboard/<token>/"),
+        Limit("onboard.submit", "30/h", "IP", "POST /onboard/<token>/"),
         Limit(
             "portal.login", "10/15m", "IP and user", "POST /portal/login/ (failures)"
         ),

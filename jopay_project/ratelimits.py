@@ -26,7 +26,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django_ratelimit import ALL
 from django_ratelimit.core import (
     EXPIRATION_FUDGE,
@@ -136,6 +137,15 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n and n > 0 then return redis.call('DECR', KEYS[1]) end
 return 0
 """
+
+
+def html_rate_limited(request: HttpRequest, usage: Usage) -> HttpResponse:
+    """The 429 page of the public pages (pay, onboarding), with ``Retry-After``."""
+    response = render(
+        request, "rate_limited.html", {"retry_after": usage.reset}, status=429
+    )
+    response["Retry-After"] = str(usage.reset)
+    return response
 
 
 def take_back(usage: Usage) -> None:

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 
 from .addresses import receiving_address_validate
@@ -75,6 +76,12 @@ def _context(merchant: Merchant, form: OnboardingForm) -> dict:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
+    # Per IP (D27's public-page rule): a form submission costs a row lock and
+    # an address check; the token itself is unguessable (256 bits).
+    group = "onboard.page" if request.method == "GET" else "onboard.submit"
+    usage = ratelimits.hit(request, group, f"ip:{ratelimits.client_ip_hash(request)}")
+    if usage.exceeded:
+        return ratelimits.html_rate_limited(request, usage)
     merchant = merchant_for_onboarding_token(token=token)
     if merchant is None:
         return _not_found(request)

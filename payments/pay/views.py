@@ -63,13 +63,7 @@ def _html_error(
 
 
 def _html_rate_limited(request: HttpRequest, usage: ratelimits.Usage) -> HttpResponse:
-    return _html_error(
-        request,
-        "rate_limited.html",
-        429,
-        headers={"Retry-After": str(usage.reset)},
-        retry_after=usage.reset,
-    )
+    return ratelimits.html_rate_limited(request, usage)
 
 
 def _mark_opened(pr: PaymentRequest) -> None:

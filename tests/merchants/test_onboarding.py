@@ -224,3 +224,23 @@ def test_a_secret_key_rotation_keeps_the_link_the_merchant_already_has(
     fresh = api.get(detail_url(merchant.pk)).json()["onboarding_url"]
     assert fresh.removeprefix("http://testserver") != path
     assert client.get(path).status_code == 404
+
+
+def test_the_page_is_rate_limited_per_ip_with_an_html_429(client, shell, frozen_clock):
+    # D27's public pages: GET 60 a minute, form submissions 30 an hour, per IP.
+    _, path = shell
+    for _ in range(60):
+        assert client.get(path, REMOTE_ADDR="10.0.0.1").status_code == 200
+    limited = client.get(path, REMOTE_ADDR="10.0.0.1")
+    assert limited.status_code == 429
+    assert "Too many requests" in limited.content.decode()
+    assert int(limited["Retry-After"]) > 0
+    assert client.get(path, REMOTE_ADDR="10.0.0.2").status_code == 200
+    for _ in range(30):  # refused submissions (no terms): the form again
+        bad = client.post(path, {"wallet_address": WALLET}, REMOTE_ADDR="10.0.0.3")
+        assert bad.status_code == 400
+    limited = client.post(
+        path, {"wallet_address": WALLET, "accept_terms": "on"}, REMOTE_ADDR="10.0.0.3"
+    )
+    assert limited.status_code == 429
+    assert Merchant.objects.get(pk=shell[0].pk).onboarding_status == "incomplete"
