@@ -26,6 +26,13 @@ test: install
 	@bash scripts/test_tools.sh
 	envs="$$(bash scripts/services.sh env)"
 	eval "$$envs"
+	# Two checkouts on one machine share the test database (test_jopay) and
+	# Redis: a second run waits for the first instead of dropping its database.
+	exec 9>"$${TMPDIR:-/tmp}/jopay-make-test.lock"
+	if ! flock -n 9; then
+	    echo "make test: another make test is running on this machine; waiting for it" >&2
+	    flock 9
+	fi
 	rc=0
 	.venv/bin/pytest $(PYTEST_ARGS) || rc=$$?
 	if [ "$$rc" -eq 5 ]; then
