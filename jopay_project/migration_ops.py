@@ -1,0 +1,37 @@
+"""Migration operations for the big, busy tables.
+
+``AddIndexConcurrently`` builds an index on PostgreSQL with ``CREATE INDEX
+CONCURRENTLY``: a plain build holds a lock that blocks every insert into the
+table (every create) until it finishes, minutes on a large requests table.
+On the embedded SQLite default (D30) it is a plain ``AddIndex``. A migration
+using it must set ``atomic = False`` (PostgreSQL cannot build concurrently
+inside a transaction); a build that fails leaves an INVALID index that a
+rerun drops and builds again.
+"""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+
+class AddIndexConcurrently(migrations.AddIndex):
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_forwards(
+                app_label, schema_editor, from_state, to_state
+            )
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            name = schema_editor.quote_name(self.index.name)
+            # A build interrupted earlier left an INVALID index of this name.
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            schema_editor.add_index(model, self.index, concurrently=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_backwards(
+                app_label, schema_editor, from_state, to_state
+            )
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.remove_index(model, self.index, concurrently=True)
