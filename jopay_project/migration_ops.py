@@ -17,9 +17,8 @@ from django.db import migrations
 class AddIndexConcurrently(migrations.AddIndex):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
-            return super().database_forwards(
-                app_label, schema_editor, from_state, to_state
-            )
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
         model = to_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             name = schema_editor.quote_name(self.index.name)
@@ -29,9 +28,8 @@ class AddIndexConcurrently(migrations.AddIndex):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
-            return super().database_backwards(
-                app_label, schema_editor, from_state, to_state
-            )
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
         model = from_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             schema_editor.remove_index(model, self.index, concurrently=True)

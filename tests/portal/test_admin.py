@@ -70,11 +70,13 @@ def test_the_list_reads_no_whole_table_and_filters_by_chain_and_date(
     assert page.status_code == 200
     assert not [q for q in queries if "DISTINCT" in q["sql"]]
     by_chain = admin_client.get(CHANGELIST, {"chain_id": "137"}).content.decode()
-    assert on_polygon.reference in by_chain and old.reference not in by_chain
+    assert on_polygon.reference in by_chain
+    assert old.reference not in by_chain
     assert admin_client.get(CHANGELIST, {"chain_id": "x"}).status_code == 200
     since = (timezone.now() - timedelta(days=7)).isoformat()  # "Past 7 days"
     recent = admin_client.get(CHANGELIST, {"created_at__gte": since}).content.decode()
-    assert on_polygon.reference in recent and old.reference not in recent
+    assert on_polygon.reference in recent
+    assert old.reference not in recent
     indexes = connection.introspection.get_constraints(
         connection.cursor(), "payments_paymentrequest"
     )

@@ -87,7 +87,8 @@ def test_enable_action_tells_staff_the_partner_must_reveal_the_new_secret(
         follow=True,
     )
     endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
-    assert endpoint.enabled and endpoint.secret
+    assert endpoint.enabled
+    assert endpoint.secret
     text = answer.content.decode()
     assert "Reveal secret" in text
     assert endpoint.secret not in text
