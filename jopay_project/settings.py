@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "merchants.portal.middleware.PortalFormTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts, for the audit trail (merchants/audit.py); cleared per request.
+    "merchants.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

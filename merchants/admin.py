@@ -332,3 +332,6 @@ class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         # and wallet checks, idempotency). The add form could not even save:
         # partner and mode are read-only here, so it was a 500.
         return False
+
+
+from . import admin_audit  # noqa: E402,F401  (registers AuditEntryAdmin)

@@ -9,7 +9,9 @@ from rest_framework.permissions import BasePermission
 from jopay_project.errors import JoPayError
 from jopay_project.tenancy import Tenant
 
+from .audit import actor_set
 from .keys import api_key_authenticate
+from .models import AuditEntry
 
 
 class InsufficientScope(exceptions.PermissionDenied):
@@ -35,6 +37,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         except JoPayError:
             raise exceptions.AuthenticationFailed() from None
         request.tenant = Tenant(partner=key.partner, test_mode=key.test_mode)
+        actor_set(AuditEntry.ActorKind.API_KEY, key.prefix)
         return (key.partner, key)
 
     def authenticate_header(self, request) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import secrets
 import string
@@ -19,9 +18,8 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.sql import Columns, table
 
+from .audit import audit_record
 from .models import ApiKey, Partner
-
-logger = logging.getLogger("jopay.keys")
 
 _ALPHABET = string.ascii_letters + string.digits  # base62
 SECRET_LENGTH = 32
@@ -83,14 +81,32 @@ def api_key_create(
         key_hash=hash_key(full_key),
         prefix=full_key[:DISPLAY_PREFIX_LENGTH],
     )
+    audit_record(
+        partner=partner,
+        test_mode=test_mode,
+        action="api_key.created",
+        target=key.prefix,
+        details={
+            "name": name,
+            "scopes": scope_list,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return key, full_key
 
 
+@transaction.atomic
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
     """Revoke at once (D8); revoking twice keeps the first time."""
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+    if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
-    )
+    ):
+        audit_record(
+            partner=key.partner,
+            test_mode=key.test_mode,
+            action="api_key.revoked",
+            target=key.prefix,
+        )
     key.refresh_from_db()
     return key
 
@@ -102,15 +118,14 @@ def api_key_scopes_update(
     test_mode: bool,
     key_id: uuid.UUID,
     scopes: Iterable[str] | None,
-    changed_by: str = "",
 ) -> ApiKey:
     """Replace the scopes of the partner's usable key in that mode (D7, D8).
 
     ``None`` makes the key unrestricted; a list replaces the old one whole, so
     a scope is added or removed by sending the list with or without it. The
     next request with the key sees the new scopes: authentication reads them
-    from the row on every call, nothing caches them. ``changed_by`` names who
-    asked (the portal user), for the ``jopay.keys`` log line.
+    from the row on every call, nothing caches them. The change is audited
+    (``merchants.audit``), naming who made it.
 
     Raises ``JoPayError(not_found)`` for a key that is not ``partner``'s in
     that mode, exactly as for an unknown id (D10); ``ValueError`` for a bad
@@ -132,20 +147,14 @@ def api_key_scopes_update(
         return key
     key.scopes = scope_list
     key.save(update_fields=["scopes"])
-    # Key actions have no audit table; the log line records who changed what.
-    logger.info(
-        "api key %s (%s) scopes changed by %s: %s -> %s",
-        key.pk,
-        key.prefix,
-        changed_by or "unknown",
-        _scopes_text(before),
-        _scopes_text(scope_list),
+    audit_record(
+        partner=partner,
+        test_mode=test_mode,
+        action="api_key.scopes_changed",
+        target=key.prefix,
+        details={"from": before, "to": scope_list},
     )
     return key
-
-
-def _scopes_text(scopes: list[str] | None) -> str:
-    return "unrestricted" if scopes is None else ",".join(scopes)
 
 
 def api_key_authenticate(raw: str) -> ApiKey:

@@ -254,3 +254,48 @@ class Merchant(TenantModel):
     def effective_currency(self) -> str:
         """D12: the merchant's display currency, else the partner's default."""
         return self.display_currency or self.partner.default_currency
+
+
+class AuditEntry(models.Model):
+    """Who changed what in a partner's account (spec §5.1, §8: "audited").
+
+    Written by ``merchants.audit.audit_record`` in the transaction of the
+    change it records, so an entry exists exactly when the change does. Never
+    updated; the portal shows a partner its own entries, the admin all.
+    """
+
+    class ActorKind(models.TextChoices):
+        API_KEY = "api_key", "API key"
+        PORTAL_USER = "portal_user", "Portal user"
+        STAFF = "staff", "JoPay staff"
+        OPERATOR = "operator", "Operator command"
+        MERCHANT = "merchant", "Merchant (onboarding link)"
+        SYSTEM = "system", "JoPay"
+
+    id = models.BigAutoField(primary_key=True)
+    # None: a change of JoPay-wide data (the global FX rates).
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        db_index=False,  # audit_partner starts with it
+    )
+    # None: the change is not of one mode (the webhook endpoint, settings).
+    test_mode = models.BooleanField(null=True, blank=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor = models.CharField(max_length=254)  # key prefix, e-mail, username
+    action = models.CharField(max_length=40)
+    target = models.CharField(max_length=100, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Ids are handed out in commit-ish order: newest first without a sort.
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["partner", "-id"], name="audit_partner")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"

@@ -19,7 +19,8 @@ from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 
 from .addresses import receiving_address_validate
-from .models import Merchant
+from .audit import actor_set
+from .models import AuditEntry, Merchant
 from .selectors import merchant_for_onboarding_token
 from .services import merchant_onboarding_complete
 
@@ -85,6 +86,7 @@ def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
     merchant = merchant_for_onboarding_token(token=token)
     if merchant is None:
         return _not_found(request)
+    actor_set(AuditEntry.ActorKind.MERCHANT, "onboarding link")
     if request.method == "GET":
         form = OnboardingForm()
         return render(request, "onboarding/page.html", _context(merchant, form))

@@ -26,6 +26,7 @@ from jopay_project.executors import auto_forward_enabled
 from jopay_project.tenancy import Tenant
 
 from .addresses import receiving_address_validate
+from .audit import audit_record
 from .models import Merchant, Partner
 from .validation import body_hash
 
@@ -243,6 +244,13 @@ def merchant_create(
         # A savepoint, so a lost race leaves the caller's transaction usable.
         with transaction.atomic():
             merchant.save(force_insert=True)
+            audit_record(
+                partner=tenant.partner,
+                test_mode=tenant.test_mode,
+                action="merchant.created",
+                target=merchant.pk,
+                details={"onboarding_status": merchant.onboarding_status},
+            )
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -285,6 +293,7 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     if "display_currency" in changes:
         _check_currency_enabled(locked.partner, changes["display_currency"])
     previous_withdraw = locked.withdraw_address
+    before = {name: getattr(locked, name) for name in UPDATABLE_FIELDS}
     for name, value in changes.items():
         setattr(locked, name, value)
     if locked.withdraw_address != previous_withdraw and "auto_forward" not in changes:
@@ -300,6 +309,18 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     if changes:
         locked.full_clean(validate_unique=False, validate_constraints=False)
         locked.save()
+    changed = sorted(n for n in UPDATABLE_FIELDS if getattr(locked, n) != before[n])
+    if changed:
+        audit_record(
+            partner=locked.partner,
+            test_mode=locked.test_mode,
+            action="merchant.updated",
+            target=locked.pk,
+            details={
+                "changed": changed,
+                **{n: getattr(locked, n) for n in ("disabled", "auto_forward")},
+            },
+        )
     return locked
 
 
@@ -348,6 +369,13 @@ def merchant_onboarding_complete(
     merchant.onboarding_status = Merchant.OnboardingStatus.COMPLETE
     merchant.onboarding_token_hash = ""
     merchant.onboarding_token_expires_at = None
+    audit_record(
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        action="merchant.onboarded",
+        target=merchant.pk,
+        details={"wallet_address": wallet_address},
+    )
     merchant.save(
         update_fields=[
             "wallet_address",

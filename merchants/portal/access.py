@@ -30,7 +30,8 @@ from django.views.decorators.csrf import csrf_protect
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
-from merchants.models import Partner, PartnerUser
+from merchants.audit import actor_set
+from merchants.models import AuditEntry, Partner, PartnerUser
 
 SESSION_TEST_MODE = "portal_test_mode"
 
@@ -50,6 +51,7 @@ PAGE_URL_NAMES = frozenset(
         "api-keys",
         "webhooks",
         "settings",
+        "activity",
     }
 )
 
@@ -126,6 +128,7 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             return redirect_to_login(login_next(request), settings.LOGIN_URL)
         request.partner = partner_user.partner
         request.tenant = portal_tenant(partner_user.partner, request)
+        actor_set(AuditEntry.ActorKind.PORTAL_USER, request.user.get_username())
         try:
             return view(request, *args, **kwargs)
         except Http404:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from merchants.audit import audit_record
 from merchants.models import Partner
 from merchants.partner_rules import (  # noqa: F401  (bounds re-exported)
     INVOICE_EXPIRY_BOUNDS,
@@ -51,6 +52,7 @@ def partner_settings_update(
     if errors:
         raise ValidationError(errors)
     locked = Partner.objects.select_for_update().get(pk=partner.pk)
+    before = {name: getattr(locked, name) for name in _SETTINGS}
     locked.enabled_currencies = currencies
     locked.default_currency = default_currency
     locked.min_fiat_per_request = min_fiat_per_request
@@ -58,14 +60,22 @@ def partner_settings_update(
     locked.pos_expiry_seconds = pos_expiry_seconds
     locked.invoice_expiry_seconds = invoice_expiry_seconds
     locked.full_clean()
-    locked.save(
-        update_fields=[
-            "enabled_currencies",
-            "default_currency",
-            "min_fiat_per_request",
-            "max_fiat_per_request",
-            "pos_expiry_seconds",
-            "invoice_expiry_seconds",
-        ]
-    )
+    locked.save(update_fields=list(_SETTINGS))
+    changed = {
+        name: [before[name], getattr(locked, name)]
+        for name in _SETTINGS
+        if getattr(locked, name) != before[name]
+    }
+    if changed:
+        audit_record(partner=locked, action="settings.updated", details=changed)
     return locked
+
+
+_SETTINGS = (
+    "enabled_currencies",
+    "default_currency",
+    "min_fiat_per_request",
+    "max_fiat_per_request",
+    "pos_expiry_seconds",
+    "invoice_expiry_seconds",
+)

@@ -7,6 +7,7 @@ The payments, webhooks and recurring apps contribute their pages through
 from django.urls import include, path
 
 from .auth import login_id_token_view, login_view, logout_view, mode_view
+from .views.activity import activity_view
 from .views.dashboard import dashboard_view
 from .views.fx import fx_override_remove_view, fx_override_set_view
 from .views.keys import api_key_revoke_view, api_key_scopes_view, api_keys_view
@@ -33,6 +34,7 @@ urlpatterns = [
     path("api-keys/<str:key_id>/revoke/", api_key_revoke_view, name="api-key-revoke"),
     path("api-keys/<str:key_id>/scopes/", api_key_scopes_view, name="api-key-scopes"),
     path("settings/", settings_view, name="settings"),
+    path("activity/", activity_view, name="activity"),
     path("settings/fx/", fx_override_set_view, name="settings-fx"),
     path(
         "settings/fx/<str:currency>/remove/",

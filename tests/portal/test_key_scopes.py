@@ -9,7 +9,6 @@ revoked or expired key are refused with nothing changed (D10).
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from datetime import timedelta
@@ -296,30 +295,40 @@ def test_service_answers_not_found_for_foreign_other_mode_and_missing(
     assert scopes_of(key) == ["requests:read"]
 
 
-def test_service_logs_who_changed_the_scopes(partner, reader, caplog):
+def test_service_audits_who_changed_the_scopes(partner, reader):
+    from merchants.audit import acting_as
+    from merchants.models import AuditEntry
+
     key, _ = reader
-    with caplog.at_level(logging.INFO, logger="jopay.keys"):
+    with acting_as(AuditEntry.ActorKind.PORTAL_USER, "alice@example.com"):
         api_key_scopes_update(
             partner=partner,
             test_mode=False,
             key_id=key.pk,
             scopes=["fx:read", "requests:read", "fx:read"],
-            changed_by="alice@example.com",
         )
     assert scopes_of(key) == ["fx:read", "requests:read"]  # sorted, deduplicated
-    [line] = [r.getMessage() for r in caplog.records if r.name == "jopay.keys"]
-    assert str(key.pk) in line
-    assert "alice@example.com" in line
-    assert "requests:read -> fx:read,requests:read" in line
+    entry = AuditEntry.objects.get(action="api_key.scopes_changed")
+    assert (entry.partner, entry.test_mode, entry.target) == (
+        partner,
+        False,
+        key.prefix,
+    )
+    assert (entry.actor_kind, entry.actor) == ("portal_user", "alice@example.com")
+    assert entry.details == {
+        "from": ["requests:read"],
+        "to": ["fx:read", "requests:read"],
+    }
 
 
-def test_portal_change_is_logged_with_the_portal_user(portal, reader, caplog):
+def test_portal_change_is_audited_with_the_portal_user(portal, reader):
+    from merchants.models import AuditEntry
+
     key, _ = reader
-    with caplog.at_level(logging.INFO, logger="jopay.keys"):
-        portal.post(scopes_url(key), {"access": "full"})
-    [line] = [r.getMessage() for r in caplog.records if r.name == "jopay.keys"]
-    assert "alice@example.com" in line
-    assert line.endswith("requests:read -> unrestricted")
+    portal.post(scopes_url(key), {"access": "full"})
+    entry = AuditEntry.objects.get(action="api_key.scopes_changed")
+    assert (entry.actor_kind, entry.actor) == ("portal_user", "alice@example.com")
+    assert entry.details == {"from": ["requests:read"], "to": None}
 
 
 def _without_csrf(response) -> bytes:

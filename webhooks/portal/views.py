@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page
+from merchants.audit import audit_record
 from merchants.portal.access import parse_id, portal_view, report_error
 from merchants.portal.sealing import redirect_with_pad, seal, unseal
 from webhooks.models import WebhookDelivery, WebhookEvent
@@ -200,6 +201,7 @@ def webhook_secret_view(request: HttpRequest) -> HttpResponse:
     if endpoint is None or not endpoint.secret:
         report_error(request, JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED))
         return redirect("portal:webhooks")
+    audit_record(partner=request.partner, action="webhook.secret_revealed")
     return _reveal_redirect(request, endpoint.secret, endpoint.previous_secret)
 
 

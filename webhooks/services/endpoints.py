@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
+from merchants.audit import audit_record
 from merchants.models import Partner
 
 from .. import signing, urlsafety
@@ -53,6 +54,12 @@ def webhook_endpoint_set(
     endpoint = _locked_endpoint(partner)
     now = timezone.now()
     new_secret = None
+    if new_url is not None and new_url != endpoint.url:
+        audit_record(
+            partner=partner,
+            action="webhook.url_changed",
+            details={"from": endpoint.url, "to": new_url},
+        )
     if new_url is not None:
         if new_url and new_url != endpoint.url:
             endpoint.failing_since = None
@@ -78,6 +85,11 @@ def webhook_endpoint_set(
         endpoint.failing_since = None
         endpoint.disabled_at = None
         endpoint.disabled_reason = ""
+        audit_record(
+            partner=partner,
+            action="webhook.enabled",
+            details={"secret_generated": new_secret is not None},
+        )
     elif enabled is False and endpoint.enabled:
         _disable(endpoint, reason=WebhookEndpoint.DisabledReason.PARTNER, now=now)
     endpoint.save()
@@ -102,6 +114,7 @@ def webhook_secret_rotate(*, partner: Partner) -> str:
     endpoint.previous_secret = endpoint.secret
     endpoint.secret = signing.secret_new()
     endpoint.save(update_fields=["secret", "previous_secret", "updated_at"])
+    audit_record(partner=partner, action="webhook.secret_rotated")
     return endpoint.secret
 
 
@@ -114,6 +127,7 @@ def webhook_rotation_confirm(*, partner: Partner) -> WebhookEndpoint:
     if endpoint.previous_secret:
         endpoint.previous_secret = ""
         endpoint.save(update_fields=["previous_secret", "updated_at"])
+        audit_record(partner=partner, action="webhook.rotation_confirmed")
     return endpoint
 
 
@@ -125,6 +139,9 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str, now) -> int:
     endpoint.enabled = False
     endpoint.disabled_at = now
     endpoint.disabled_reason = reason
+    audit_record(
+        partner=endpoint.partner, action="webhook.disabled", details={"reason": reason}
+    )
     return WebhookDelivery.objects.filter(
         endpoint=endpoint, state=WebhookDelivery.State.PENDING
     ).update(

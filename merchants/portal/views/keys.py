@@ -163,7 +163,6 @@ def api_key_scopes_view(request: HttpRequest, key_id: str) -> HttpResponse:
             test_mode=request.tenant.test_mode,
             key_id=key_pk,
             scopes=form.scope_list(),
-            changed_by=request.user.get_username(),
         )
     except ValueError as exc:
         report_error(request, JoPayError(ErrorCode.INVALID_REQUEST, str(exc)))
