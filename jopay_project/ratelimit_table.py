@@ -54,6 +54,12 @@ LIMITS: dict[str, Limit] = {
             )
             for action in ("pause", "resume", "cancel")
         ),
+        Limit(
+            "plans.merchant",
+            "20/h",
+            "merchant",
+            "recurring plan create, pause, resume, cancel (API and portal)",
+        ),
         Limit("api.unknown_route", "60/m", "API key", "any other /api/v1 route"),
         Limit("pay.page", "60/m", "IP", "GET /pay/<id>"),
         Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),

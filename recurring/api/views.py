@@ -25,6 +25,7 @@ from merchants.api.serializers import json_object_body
 from merchants.selectors import merchant_get
 from merchants.validation import validate_idempotency_key
 from payments.api.serializers import parse_merchant_id
+from recurring.limits import plan_operation_count
 from recurring.models import Plan
 from recurring.selectors import plan_get, plan_list, plan_recent_charges
 from recurring.services import (
@@ -87,6 +88,9 @@ class PlanCollectionApi(JoPayApiView):
             tenant=self.tenant, merchant_id=parse_merchant_id(body.get("merchant_id"))
         )
         fields = parse_create(body)
+        plan_operation_count(
+            request._request, partner=self.tenant.partner, merchant_id=merchant.pk
+        )  # spec §10.3
         result = plan_create_or_replay(
             partner=self.tenant.partner,
             test_mode=self.tenant.test_mode,
@@ -147,6 +151,10 @@ class _PlanActionApi(JoPayApiView):
 
     def post(self, request: Request, plan_id: str) -> Response:
         pk = _plan_id(plan_id)
+        plan = plan_get(tenant=self.tenant, plan_id=pk)
+        plan_operation_count(
+            request._request, partner=self.tenant.partner, merchant_id=plan.merchant_id
+        )  # spec §10.3
         self.service(tenant=self.tenant, plan_id=pk)
         return ok(_render(plan_get(tenant=self.tenant, plan_id=pk)))
 

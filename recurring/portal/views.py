@@ -16,6 +16,7 @@ from jopay_project.errors import JoPayError
 from jopay_project.pagination import keyset_page
 from merchants.portal.access import parse_id, portal_view, report_error
 from payments.money import format_minor
+from recurring.limits import plan_operation_count
 from recurring.models import Plan
 from recurring.selectors import plan_get, plan_list
 from recurring.services import plan_cancel, plan_pause, plan_resume
@@ -85,6 +86,9 @@ def plan_action_view(request: HttpRequest, plan_id: str, action: str) -> HttpRes
     plan = plan_get(tenant=request.tenant, plan_id=parse_id(plan_id))
     service, done = ACTIONS[action]
     try:
+        plan_operation_count(
+            request, partner=request.partner, merchant_id=plan.merchant_id
+        )  # spec §10.3
         service(tenant=request.tenant, plan_id=plan.pk)
     except JoPayError as err:
         report_error(request, err)
