@@ -23,6 +23,7 @@ from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from merchants.validation import validate_email, validate_evm_address
 from payments.api.serializers import (
+    METADATA_MAX_KEYS,
     parse_fiat_amount,
     parse_merchant_id,
     parse_metadata,
@@ -94,6 +95,33 @@ def parse_chain_id(value: Any) -> int | None:
     return value
 
 
+# Each charge's request carries the plan's metadata plus these two keys
+# (``recurring.services.charge_request``); a request holds at most 20 keys.
+CHARGE_METADATA_KEYS = ("plan_id", "charge_number")
+PLAN_METADATA_MAX_KEYS = METADATA_MAX_KEYS - len(CHARGE_METADATA_KEYS)
+
+
+def parse_plan_metadata(value: Any) -> dict[str, str]:
+    """A request's metadata rules (spec §4.1.1), leaving room for the two keys
+    JoPay adds to every charge: ≤ 18 keys, and neither of those names (a
+    partner's own ``plan_id`` was overwritten on every charge)."""
+    metadata = parse_metadata(value)
+    if len(metadata) > PLAN_METADATA_MAX_KEYS:
+        raise JoPayError(
+            ErrorCode.METADATA_TOO_MANY_KEYS,
+            f"A plan's metadata takes at most {PLAN_METADATA_MAX_KEYS} keys: each "
+            "charge adds plan_id and charge_number, and a request takes 20.",
+        )
+    reserved = sorted(set(metadata) & set(CHARGE_METADATA_KEYS))
+    if reserved:
+        raise JoPayError(
+            ErrorCode.INVALID_REQUEST,
+            f"JoPay sets {', '.join(reserved)} on each charge; use another key.",
+            field="metadata",
+        )
+    return metadata
+
+
 def parse_create(body: dict[str, Any]) -> PlanCreateInput:
     """The rest of a ``POST /recurring/plans`` body, in a fixed check order.
 
@@ -109,7 +137,7 @@ def parse_create(body: dict[str, Any]) -> PlanCreateInput:
             body.get("customer_wallet"), ErrorCode.INVALID_CUSTOMER_WALLET
         ),
         customer_email=parse_customer_email(body.get("customer_email")),
-        metadata=parse_metadata(body.get("metadata")),
+        metadata=parse_plan_metadata(body.get("metadata")),
         max_charges=parse_max_charges(body.get("max_charges")),
         collection=parse_collection(body.get("collection")),
         chain_id=parse_chain_id(body.get("chain_id")),

@@ -350,8 +350,21 @@ def test_metadata_follows_the_request_rules(api, merchant):
         "invalid_request",
         field="metadata",
     )
-    exactly = {f"k{i}": "v" * 500 for i in range(20)}
+    # 18, not 20: every charge's request adds plan_id and charge_number, and a
+    # request takes 20 keys (spec §4.1.1); it had 22.
+    exactly = {f"k{i}": "v" * 500 for i in range(18)}
     assert post(api, body(merchant, metadata=exactly)).status_code == 201
+    nineteen = {f"k{i}": "v" for i in range(19)}
+    assert_error(post(api, body(merchant, metadata=nineteen)), "metadata_too_many_keys")
+
+
+@pytest.mark.parametrize("name", ["plan_id", "charge_number"])
+def test_metadata_may_not_use_the_keys_each_charge_sets(api, merchant, name):
+    # A partner's own plan_id was silently replaced on every charge.
+    answer = post(api, body(merchant, metadata={name: "mine"}))
+    assert_error(answer, "invalid_request", field="metadata")
+    assert name in answer.json()["message"]
+    assert not Plan.objects.exists()
 
 
 # --- max_charges, collection, chain_id ------------------------------------------------
