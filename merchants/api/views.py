@@ -82,10 +82,11 @@ class MerchantCollectionApi(JoPayApiView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = parse_limit(params.get("limit"))
-        status = params.get("onboarding_status")
+        # An empty filter is no filter, as on the request and event lists.
+        status = params.get("onboarding_status") or None
         if status is not None and status not in Merchant.OnboardingStatus.values:
             raise JoPayError(ErrorCode.INVALID_REQUEST, field="onboarding_status")
-        disabled = params.get("disabled")
+        disabled = params.get("disabled") or None
         if disabled is not None and disabled not in _BOOL_PARAMS:
             raise JoPayError(ErrorCode.INVALID_REQUEST, field="disabled")
         qs = merchant_list(

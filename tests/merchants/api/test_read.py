@@ -268,3 +268,12 @@ def test_deep_pages_are_an_index_range_not_a_scan_of_newer_rows(api, partner):
         plan = "\n".join(row[0] for row in cur.fetchall())
     index_conds = [line for line in plan.splitlines() if "Index Cond" in line]
     assert any("created_at <=" in line for line in index_conds), plan
+
+
+def test_an_empty_list_filter_is_no_filter(api, partner):
+    # As on the request and event lists: ?disabled= answered invalid_request.
+    MerchantFactory(partner=partner)
+    MerchantFactory(partner=partner, disabled=True)
+    answer = api.get(URL, {"disabled": "", "onboarding_status": ""})
+    assert answer.status_code == 200
+    assert len(answer.json()["data"]) == 2
