@@ -51,6 +51,11 @@ class JoPayApiView(APIView):
             return self.required_scope
         return self.required_scopes[self._operation(request, self.required_scopes)]
 
+    @property
+    def allowed_methods(self) -> list[str]:
+        # The 405's ``Allow`` header: OPTIONS is refused too (below).
+        return [m for m in super().allowed_methods if m != "OPTIONS"]
+
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """No OPTIONS metadata (it showed internal docstrings): 405, as for any
         method the route does not serve (D3)."""

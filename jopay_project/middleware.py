@@ -34,6 +34,26 @@ def is_api_path(path: str) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
+class HeadWithoutBodyMiddleware:
+    """A HEAD answer carries the GET's headers and no body (RFC 9110 §9.3.2).
+
+    Django's views answer HEAD as GET, and only its development server drops
+    the body; gunicorn sent it, which desynchronises a kept-alive connection.
+    Outermost, so every answer (API, pages, errors) passes through it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method == "HEAD" and not response.streaming:
+            length = len(response.content)
+            response.content = b""
+            response["Content-Length"] = str(length)
+        return response
+
+
 class RequestIdMiddleware:
     """Echo a sane caller ``X-Request-Id``, else mint a UUID; set it on every answer."""
 

@@ -88,7 +88,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Probes first: before the host check and the HTTPS redirect (health.py).
+    # HEAD: the GET's headers, no body (also for the probes' answers).
+    "jopay_project.middleware.HeadWithoutBodyMiddleware",
+    # Probes next: before the host check and the HTTPS redirect (health.py).
     "jopay_project.health.HealthCheckMiddleware",
     "jopay_project.middleware.RequestIdMiddleware",
     # Outside every Django middleware, so what they answer themselves (the host

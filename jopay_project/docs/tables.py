@@ -40,7 +40,9 @@ EVENT_NOTES: dict[str, str] = {
     WebhookEvent.Type.REQUEST_EXPIRED: (
         "The request passed `expires_at` with no proof pending."
     ),
-    WebhookEvent.Type.REQUEST_CANCELLED: "The request was cancelled (over the API, in the portal or by JoPay support).",
+    WebhookEvent.Type.REQUEST_CANCELLED: (
+        "The request was cancelled (over the API, in the portal or by JoPay support)."
+    ),
     WebhookEvent.Type.RECURRING_CHARGE_CREATED: (
         "A recurring plan's charge created a new payment request; "
         "carries its `pay_page_url`."
