@@ -27,6 +27,8 @@ from .addresses import receiving_address_validate
 from .keys import VALID_SCOPES, api_key_create, api_key_revoke
 from .models import ApiKey, Merchant, Partner, PartnerUser
 from .partners import rate_limit_overrides_clean
+from .services import _check_currency_enabled
+from .validation import has_unstorable_chars, validate_country, validate_email
 
 
 def _form_error(exc: JoPayError) -> forms.ValidationError:
@@ -234,11 +236,54 @@ class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         messages.success(request, "Revoked.")
 
 
+# The merchant's free-text profile fields (spec §5.1): the API refuses control
+# characters in them (``invalid_request`` with ``field``).
+_PROFILE_TEXT_FIELDS = (
+    "display_name",
+    "business_name",
+    "phone",
+    "website",
+    "instagram",
+    "industry",
+)
+
+
 class MerchantAdminForm(forms.ModelForm):
-    """The checks ``merchant_create`` / ``merchant_update`` apply (D28, D29).
+    """The checks ``merchant_create`` / ``merchant_update`` apply (D12, D28, D29, D34).
+
+    Like a PATCH, which checks only the fields it carries, a field is checked
+    when staff changed it: a row stored before a rule existed never blocks an
+    urgent edit of another field (disabling the merchant, say).
 
     No Meta: ModelAdmin builds the form for Merchant from its own fields.
     """
+
+    def _check(self, name: str, validate) -> str:
+        value = self.cleaned_data.get(name, "")
+        if value and name in self.changed_data:
+            try:
+                validate(value)
+            except JoPayError as exc:
+                raise _form_error(exc) from None
+        return value
+
+    def clean_email(self) -> str:
+        return self._check("email", validate_email)  # D34: invalid_email
+
+    def clean_country(self) -> str:
+        # The API takes ISO 3166-1 alpha-2 in upper case only; "de" typed
+        # here is stored as "DE", which the API then reads back unchanged.
+        self.cleaned_data["country"] = self.cleaned_data.get("country", "").upper()
+        return self._check("country", validate_country)  # D34: invalid_country
+
+    def clean_display_currency(self) -> str:
+        # D12: the field's choices are the 28 (invalid_currency); a currency
+        # the partner has not enabled made every request of this merchant
+        # answer unsupported_currency. The service's own check.
+        return self._check(
+            "display_currency",
+            lambda value: _check_currency_enabled(self.instance.partner, value),
+        )
 
     def _address(self, name: str, code: ErrorCode) -> str:
         value = self.cleaned_data.get(name, "")
@@ -257,6 +302,21 @@ class MerchantAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        for name in _PROFILE_TEXT_FIELDS:
+            value = data.get(name)
+            if value and name in self.changed_data and has_unstorable_chars(value):
+                # As the API: NUL cannot be stored, and a bell or a newline in
+                # a name lands on every pay page and receipt.
+                self.add_error(
+                    name,
+                    _form_error(
+                        JoPayError(
+                            ErrorCode.INVALID_REQUEST,
+                            "The text holds a control character.",
+                            field=name,
+                        )
+                    ),
+                )
         if "withdraw_address" in self.errors or "auto_forward" not in data:
             return data
         withdraw = data.get("withdraw_address", "")

@@ -247,6 +247,68 @@ def test_the_partner_change_page_still_saves_unrelated_edits(admin_client, partn
     assert Partner.objects.get(pk=partner.pk).name == "Alice Payments"
 
 
+# --- merchant profile: the API's checks (D12, D28, D34) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "code"),
+    [
+        # D12: a supported currency the partner has not enabled made every
+        # request of the merchant answer unsupported_currency.
+        ("display_currency", "CHF", "unsupported_currency"),
+        ("email", "not-an-email", "invalid_email"),
+        ("email", "shop@localhost", "invalid_email"),
+        ("country", "XX", "invalid_country"),
+        ("country", "D", "invalid_country"),
+        ("display_name", "Shop\x07Bell", "invalid_request"),
+        ("business_name", "Shop\nLtd", "invalid_request"),
+        ("industry", "retail\x1b[31m", "invalid_request"),
+    ],
+)
+def test_merchant_profile_values_the_api_refuses_are_refused(
+    admin_client, merchant, field, typed, code
+):
+    before = Merchant.objects.values().get(pk=merchant.pk)
+
+    response = post_change(admin_client, merchant, **{field: typed})
+
+    errors = form_errors(response)
+    assert code in errors[field][0]
+    assert Merchant.objects.values().get(pk=merchant.pk) == before
+
+
+def test_merchant_profile_values_the_api_accepts_are_saved(admin_client, merchant):
+    response = post_change(
+        admin_client,
+        merchant,
+        display_currency="USD",  # enabled for the partner
+        email="shop@example.com",
+        country="de",  # stored as the API spells it
+        display_name="Café Ünïcode",
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert (merchant.display_currency, merchant.email, merchant.country) == (
+        "USD",
+        "shop@example.com",
+        "DE",
+    )
+    assert merchant.display_name == "Café Ünïcode"
+
+
+def test_an_old_bad_value_does_not_block_another_edit(admin_client, merchant):
+    """As a PATCH: only the fields staff change are checked, so disabling a
+    merchant whose partner later dropped its currency still works."""
+    Merchant.objects.filter(pk=merchant.pk).update(display_currency="CHF")
+
+    response = post_change(admin_client, merchant, disabled=True)
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert merchant.disabled is True
+
+
 # --- merchants are created over the API (D28) ---------------------------------------
 
 
