@@ -39,8 +39,17 @@ def _form_error(exc: JoPayError) -> forms.ValidationError:
 class PartnerAdminForm(forms.ModelForm):
     # No Meta: ModelAdmin builds the form for Partner from its own fieldsets.
 
+    # The currency the limits were shown in (the stored default when the page
+    # was drawn), as on the portal's settings form: a new default reads the
+    # same digits in another currency (D35).
+    limits_currency = forms.CharField(
+        max_length=3, required=False, widget=forms.HiddenInput
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self.fields["limits_currency"].initial = self.instance.default_currency
         # The portal takes major units ("25.00"); the admin stores what it is
         # given: 50 meant €50 to staff and was €0.50.
         for name in ("min_fiat_per_request", "max_fiat_per_request"):
@@ -49,6 +58,34 @@ class PartnerAdminForm(forms.ModelForm):
                     "MINOR units of the default currency: 2500 = 25.00 EUR, "
                     "2500 = ¥2,500."
                 )
+
+    def clean(self):
+        cleaned = super().clean()
+        currency = cleaned.get("default_currency")
+        shown_in = cleaned.get("limits_currency")
+        limits_untouched = not {
+            "min_fiat_per_request",
+            "max_fiat_per_request",
+        } & set(self.changed_data)
+        if currency and shown_in and shown_in != currency and limits_untouched:
+            # D35: the limits are minor units of the default currency, so
+            # EUR 1.00 … 500.00 silently became ¥100 … ¥50,000 when only the
+            # currency changed. The portal's settings form refuses this once
+            # (merchants.portal.forms.SettingsForm.clean); so does the admin:
+            # the form comes back with the limits marked as read in the new
+            # currency, and saving again keeps them.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("limits_currency")] = currency
+            self.add_error(
+                "min_fiat_per_request",
+                forms.ValidationError(
+                    f"The limits are minor units of the default currency, now "
+                    f"{currency} (they were in {shown_in}). Check both limits "
+                    "and save again.",
+                    code=ErrorCode.INVALID_REQUEST.value,
+                ),
+            )
+        return cleaned
 
     def clean_rate_limit_overrides(self):
         # jopay_project.api reads ``overrides.get(group)`` and hands the value
@@ -94,6 +131,7 @@ class PartnerAdmin(admin.ModelAdmin):
                     "enabled_currencies",
                     "min_fiat_per_request",
                     "max_fiat_per_request",
+                    "limits_currency",  # hidden (PartnerAdminForm.clean)
                 ]
             },
         ),

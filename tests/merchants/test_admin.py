@@ -368,6 +368,52 @@ def test_partner_settings_at_the_bounds_are_saved(admin_client, partner, field, 
     assert getattr(Partner.objects.get(pk=partner.pk), field) == int(typed)
 
 
+def test_a_new_default_currency_with_untouched_limits_is_refused_once(
+    admin_client, partner
+):
+    """D35: the limits are minor units of the default currency. EUR 1.00 …
+    500.00 silently became ¥100 … ¥50,000 when only the currency changed; the
+    portal's settings form refuses that once, and now so does the admin."""
+    Partner.objects.filter(pk=partner.pk).update(
+        min_fiat_per_request=100, max_fiat_per_request=50_000
+    )
+
+    response = post_change(admin_client, partner, default_currency="JPY")
+
+    error = form_errors(response)["min_fiat_per_request"][0]
+    assert "now JPY" in error
+    assert "were in EUR" in error
+    partner.refresh_from_db()
+    assert partner.default_currency == "EUR"
+    # The form came back marked as read in JPY: saving it as it is keeps the
+    # digits, now knowingly in yen.
+    again = admin_client.post(
+        f"/admin/merchants/partner/{partner.pk}/change/",
+        change_form_data(response),
+    )
+    assert again.status_code == 302, form_errors(again)
+    partner.refresh_from_db()
+    assert (partner.default_currency, partner.min_fiat_per_request) == ("JPY", 100)
+
+
+def test_a_new_default_currency_with_new_limits_is_saved_at_once(admin_client, partner):
+    response = post_change(
+        admin_client,
+        partner,
+        default_currency="JPY",
+        min_fiat_per_request="150",
+        max_fiat_per_request="75000",
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    partner.refresh_from_db()
+    assert (
+        partner.default_currency,
+        partner.min_fiat_per_request,
+        partner.max_fiat_per_request,
+    ) == ("JPY", 150, 75_000)
+
+
 def test_the_portal_and_the_model_share_one_set_of_bounds():
     from merchants import partner_rules
     from merchants.portal import services
