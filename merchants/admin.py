@@ -155,6 +155,11 @@ class PartnerAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["slug"] if obj else []  # spec §1.2: immutable after creation
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Its merchants, requests and plans PROTECT it, so the page only ever
+        # failed; a partner that stops is switched off (is_active).
+        return False
+
 
 class ApiKeyCreateForm(forms.ModelForm):
     mode = forms.ChoiceField(choices=[("test", "test"), ("live", "live")])
@@ -228,6 +233,11 @@ class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Revoke instead (D8): a deleted key leaves no trace of when it
+        # stopped working, and no log of who stopped it.
+        return False
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -424,6 +434,11 @@ class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
             obj.onboarding_token_hash = ""
             obj.onboarding_token_expires_at = None
         super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Requests and plans PROTECT it; a merchant that must stop is
+        # disabled (D28: requests then answer merchant_not_ready).
+        return False
 
     def has_add_permission(self, request) -> bool:
         # Merchants are created over the API (D28: onboarding link, currency

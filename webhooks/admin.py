@@ -20,10 +20,17 @@ from .services import webhook_delivery_resend, webhook_endpoint_set
 
 
 class ReadOnlyMixin:
+    """The outbox is written by the services only (D24)."""
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A deleted event or delivery is a webhook the partner never gets,
+        # with no record of why; old ones are purged by the services (D36).
         return False
 
 
@@ -82,6 +89,11 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # created by the services (portal, API, create_partner)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting it cascaded to every delivery, pending ones included,
+        # with no abandon reason; disable it instead (webhook_endpoint_set).
+        return False
 
     @admin.display(boolean=True)
     def rotation_pending(self, obj: WebhookEndpoint) -> bool:

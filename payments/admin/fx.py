@@ -101,6 +101,12 @@ class FxRateAdmin(admin.ModelAdmin):
     def stale(self, obj: FxRate) -> bool:
         return fx_rate_is_stale(obj)
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # "Clear the manual pin" instead (fx_rate_clear_manual, D31): deleting
+        # a global row left its currency with no rate at all (fx_unavailable
+        # for every request in it), and no log of who did it.
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # the currency and scope of a row never change
             return ["currency", "partner", *self.readonly_fields]

@@ -82,3 +82,60 @@ def test_secrets_cannot_be_filtered_on(admin_client, partner, url, lookup):
 
     assert answer.status_code == 400
     assert admin_client.get(url).status_code == 200  # the page itself still works
+
+
+# --- no delete where changes go through services ----------------------------------
+
+# Each of these is changed by a service that locks, logs and keeps the history;
+# a delete page bypassed all of it (a revoked key, a disabled endpoint, a
+# cleared FX pin, an abandoned delivery leave a trace; a deleted row leaves
+# none). Requests and plans were already refused.
+NO_DELETE = [
+    "merchants.partner",
+    "merchants.merchant",
+    "merchants.apikey",
+    "payments.fxrate",
+    "payments.paymentrequest",
+    "recurring.plan",
+    "webhooks.webhookendpoint",
+    "webhooks.webhookevent",
+    "webhooks.webhookdelivery",
+]
+
+
+@pytest.mark.parametrize("label", NO_DELETE)
+def test_service_owned_models_offer_no_delete(rf, admin_user, label):
+    from django.apps import apps
+
+    model_admin = admin.site._registry[apps.get_model(label)]
+    request = rf.get("/admin/")
+    request.user = admin_user
+
+    assert model_admin.has_delete_permission(request) is False
+    assert "delete_selected" not in model_admin.get_actions(request)
+
+
+def test_the_delete_pages_answer_403(admin_client, merchant, settings):
+    from decimal import Decimal
+
+    from payments.services import fx_rate_set_manual
+
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    key, _ = api_key_create(partner=merchant.partner, test_mode=False)
+    endpoint, _ = webhook_endpoint_set(
+        partner=merchant.partner, url="https://127.0.0.1:1/hook"
+    )
+    rate = fx_rate_set_manual(currency="EUR", rate=Decimal("0.92"))
+    rows = {
+        "merchants/partner": merchant.partner,
+        "merchants/merchant": merchant,
+        "merchants/apikey": key,
+        "payments/fxrate": rate,
+        "webhooks/webhookendpoint": endpoint,
+    }
+    for path, row in rows.items():
+        page = admin_client.get(f"/admin/{path}/{row.pk}/delete/")
+        assert page.status_code == 403, path
+        answer = admin_client.post(f"/admin/{path}/{row.pk}/delete/", {"post": "yes"})
+        assert answer.status_code == 403, path
+        assert type(row).objects.filter(pk=row.pk).exists(), path
