@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
@@ -277,11 +278,26 @@ class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         return response
 
     @admin.action(permissions=["change"], description="Revoke selected keys")
+    @confirm_first(
+        consequence="A revoked key fails its next request with auth_failed and "
+        "cannot be restored (D8): the partner must deploy a new key first."
+    )
     def revoke(self, request, queryset):
-        for key in queryset.filter(revoked_at__isnull=True):
-            revoked = api_key_revoke(key=key)
-            self.log_change(request, revoked, "Revoked the key")
-        messages.success(request, "Revoked.")
+        revoked, already = 0, 0
+        for key in queryset:
+            if key.revoked_at is not None:
+                already += 1
+                continue
+            fresh = api_key_revoke(key=key)
+            revoked += 1
+            self.log_change(request, fresh, "Revoked the key")
+        # "Revoked." was said even when every key had been revoked before.
+        text = f"Revoked {revoked} key(s)."
+        if already:
+            text += f" {already} already revoked, left as they were."
+        self.message_user(
+            request, text, messages.SUCCESS if revoked else messages.WARNING
+        )
 
 
 # The merchant's free-text profile fields (spec §5.1): the API refuses control

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from jopay_project.admin_actions import confirm_first
 from jopay_project.errors import JoPayError
 from payments.money import format_minor
 
@@ -179,5 +180,9 @@ class PlanAdmin(admin.ModelAdmin):
         self._apply(request, queryset, plan_resume, "Resumed")
 
     @admin.action(permissions=["support"], description="Cancel selected plans")
+    @confirm_first(
+        consequence="A cancelled plan creates no more charges and cannot be "
+        "resumed (plan_already_terminated, D35); the customer needs a new plan."
+    )
     def cancel_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_cancel, "Cancelled")

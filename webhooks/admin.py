@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import ErrorCode, JoPayError
 
@@ -135,6 +136,11 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     @admin.action(
         permissions=["change"],
         description="Disable webhooks (abandons pending deliveries)",
+    )
+    @confirm_first(
+        consequence="Every pending delivery of these partners is abandoned "
+        "(endpoint_disabled) and nothing is sent until webhooks are enabled "
+        "again; events from the gap are never sent (no backfill, D24)."
     )
     def disable(self, request, queryset) -> None:
         for endpoint in queryset:

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 
+from jopay_project.admin_actions import confirm_first
 from merchants.admin import PartnerAdmin
 from payments.models import FxRate
 from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
@@ -132,6 +133,11 @@ class FxRateAdmin(admin.ModelAdmin):
         self._refresh(request)
 
     @admin.action(permissions=["change"], description="Clear the manual pin")
+    @confirm_first(
+        consequence="A global rate is unpinned: the next feed refresh overwrites "
+        "it. A partner override is deleted: the partner prices with the global "
+        "rate again at once (D31). To pin again, enter the rate anew."
+    )
     def clear_manual(self, request: HttpRequest, queryset) -> None:
         cleared = 0
         for rate in queryset.filter(pinned=True).select_related("partner"):

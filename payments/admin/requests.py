@@ -20,6 +20,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from jopay_project.admin_actions import confirm_first
 from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc
@@ -254,6 +255,11 @@ class PaymentRequestAdmin(admin.ModelAdmin):
                 )
 
     @admin.action(permissions=["support"], description="Cancel the request")
+    @confirm_first(
+        consequence="A cancelled request can no longer be paid and cannot be "
+        "reopened; the partner receives request.cancelled (D18). Requests that "
+        "are paid, expired or have a proof pending are left as they are."
+    )
     def cancel(self, request: HttpRequest, queryset) -> None:
         for pr in queryset.select_related("partner"):
             try:

@@ -54,8 +54,9 @@ def test_key_list_never_shows_secrets_and_revoke_action_works(staff, partner):
     )
     listing = staff.get("/admin/merchants/apikey/").content.decode()
     assert key.key_hash not in listing
-    staff.post(
-        "/admin/merchants/apikey/", {"action": "revoke", "_selected_action": [key.pk]}
+    staff.post(  # as the confirmation page's button posts it (confirm_first)
+        "/admin/merchants/apikey/",
+        {"action": "revoke", "_selected_action": [key.pk], "post": "yes"},
     )
     key.refresh_from_db()
     assert key.revoked_at is not None

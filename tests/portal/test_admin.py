@@ -13,6 +13,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 
+from jopay_project.admin_actions import CONFIRM_FIELD, CONFIRM_VALUE
 from payments.models import Chain, FxRate
 from tests.portal.conftest import make_request, make_verified
 from webhooks.models import WebhookEvent
@@ -28,8 +29,16 @@ def texts(response) -> list[str]:
 
 
 def run_action(client, url, action, ids):
+    """The action as its confirmation page's Confirm button posts it
+    (``confirm_first``; actions without that page ignore the flag)."""
     return client.post(
-        url, {"action": action, "_selected_action": [str(i) for i in ids]}, follow=True
+        url,
+        {
+            "action": action,
+            "_selected_action": [str(i) for i in ids],
+            CONFIRM_FIELD: CONFIRM_VALUE,
+        },
+        follow=True,
     )
 
 

@@ -45,7 +45,7 @@ def test_a_view_only_user_cannot_cancel_a_request(client, merchant):
 
     viewer.post(
         "/admin/payments/paymentrequest/",
-        {"action": "cancel", "_selected_action": [str(pr.pk)]},
+        {"action": "cancel", "_selected_action": [str(pr.pk)], "post": "yes"},
     )
 
     pr.refresh_from_db()
@@ -58,7 +58,7 @@ def test_a_view_only_user_cannot_revoke_a_key(client, partner):
 
     viewer.post(
         "/admin/merchants/apikey/",
-        {"action": "revoke", "_selected_action": [str(key.pk)]},
+        {"action": "revoke", "_selected_action": [str(key.pk)], "post": "yes"},
     )
 
     assert ApiKey.objects.get(pk=key.pk).revoked_at is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from jopay_project.admin_actions import CONFIRM_FIELD, CONFIRM_VALUE
 from recurring.models import Plan
 from recurring.services import plans_charge_due
 
@@ -40,9 +41,14 @@ def test_plans_cannot_be_added_or_deleted_in_admin(staff, make_plan):
 
 
 def act(staff, action: str, plans) -> None:
+    """As the Confirm button of ``confirm_first``'s page posts it."""
     response = staff.post(
         reverse(CHANGELIST),
-        {"action": action, "_selected_action": [str(p.pk) for p in plans]},
+        {
+            "action": action,
+            "_selected_action": [str(p.pk) for p in plans],
+            CONFIRM_FIELD: CONFIRM_VALUE,
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -118,3 +124,19 @@ def test_plan_actions_need_the_change_permission_and_are_logged(client, make_pla
         ("support", CHANGE, "Resumed the plan"),
         ("support", CHANGE, "Cancelled the plan"),
     ]
+
+
+def test_cancelling_plans_asks_first(staff, make_plan):
+    """Cancel cannot be undone (plan_already_terminated): the first POST only
+    lists the plans; the page's Confirm button runs it."""
+    plan = make_plan()
+    url = reverse(CHANGELIST)
+
+    page = staff.post(url, {"action": "cancel_plans", "_selected_action": [plan.pk]})
+
+    assert page.status_code == 200
+    assert "admin/action_confirmation.html" in [t.name for t in page.templates]
+    assert f'name="{CONFIRM_FIELD}" value="{CONFIRM_VALUE}"' in page.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == "active"
+    assert act(staff, "cancel_plans", [plan]) == ["Cancelled 1 plan(s)."]
