@@ -1,8 +1,8 @@
 """Staff admin for partners, portal users, API keys and merchants.
 
 Amounts and secrets are never edited in place: keys are created through the
-same service as the commands (the full key is shown once, on the page that
-answers the creating POST, D6) and revoked with an action that leaves a
+same service as the commands (the full key is shown once, on the page the
+creating POST redirects to, D6) and revoked with an action that leaves a
 LogEntry naming the staff user. Merchants are created over the API, never
 here. What staff may type is held to the rules the API applies, so the admin
 cannot store a value the API would later choke on: rate-limit overrides the
@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
@@ -28,6 +32,7 @@ from .addresses import receiving_address_validate
 from .keys import VALID_SCOPES, api_key_create, api_key_revoke
 from .models import ApiKey, Merchant, Partner, PartnerUser
 from .partners import rate_limit_overrides_clean
+from .portal.sealing import redirect_with_pad, seal, unseal
 from .services import _check_currency_enabled
 from .validation import has_unstorable_chars, validate_country, validate_email
 
@@ -162,6 +167,16 @@ class PartnerAdmin(admin.ModelAdmin):
         return False
 
 
+# The new key, parked for the one GET after the creating POST (post/redirect/
+# get, as the portal's key page: merchants.portal.views.keys). The session
+# keeps it XOR a pad, a short-lived cookie only the "created" page receives
+# keeps the pad: no server store holds the key (D6), and no URL carries it.
+SESSION_NEW_KEY = "admin_new_api_key"
+NEW_KEY_COOKIE = "jopay_admin_new_key_pad"
+NEW_KEY_SECONDS = 600  # the redirect is followed at once; a stale half expires
+CREATED_URL_NAME = "admin:merchants_apikey_created"
+
+
 class ApiKeyCreateForm(forms.ModelForm):
     mode = forms.ChoiceField(choices=[("test", "test"), ("live", "live")])
     scope_list = forms.MultipleChoiceField(
@@ -254,27 +269,81 @@ class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         obj.pk = key.pk
         obj.refresh_from_db()  # prefix & co., for the log entry and the page
         obj._state.adding = False
-        # For response_add only: never a message, the session or a cookie (D6:
-        # the message store is a cookie, so the key would travel in Set-Cookie
-        # and come back on every request until shown).
+        # For response_add only. Never in a message: the message store is a
+        # cookie, so the key would travel in Set-Cookie and come back on every
+        # request until shown (D6).
         obj._full_key_once = full
 
     def response_add(self, request, obj, post_url_continue=None):
-        """D6: the full key is shown once, on this answer, which no cache keeps."""
+        """Redirect to the page that shows the key once (post/redirect/get).
+
+        The key used to be on the answer to the POST itself: reloading that
+        page sent the form again and created a second key.
+        """
         full = getattr(obj, "_full_key_once", None)
         if full is None:
             return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": obj,
-            "full_key": full,
-            "title": "API key created",
-        }
-        response = TemplateResponse(
-            request, "admin/merchants/apikey/created.html", context
+        sealed, pad = seal(full)
+        request.session[SESSION_NEW_KEY] = {"sealed": sealed, "key_id": str(obj.pk)}
+        return redirect_with_pad(
+            request,
+            CREATED_URL_NAME,
+            cookie=NEW_KEY_COOKIE,
+            pad=pad,
+            max_age=NEW_KEY_SECONDS,
         )
-        add_never_cache_headers(response)  # Cache-Control: no-store, private
+
+    def get_urls(self):
+        created = path(
+            "created/",
+            self.admin_site.admin_view(self.created_view),
+            name=CREATED_URL_NAME.removeprefix("admin:"),
+        )
+        return [created, *super().get_urls()]
+
+    def created_view(self, request: HttpRequest) -> HttpResponse:
+        """D6: the key created just before, shown on this one view, uncached.
+
+        Both halves are taken on the first GET, so a reload (or any later
+        visit) shows nothing and creates nothing.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        parked = request.session.pop(SESSION_NEW_KEY, None)
+        full, key = None, None
+        if isinstance(parked, dict):
+            full = unseal(parked.get("sealed"), request.COOKIES.get(NEW_KEY_COOKIE))
+            if full is not None and full.startswith("jo_"):
+                key = (
+                    ApiKey.objects.select_related("partner")
+                    .filter(pk=parked.get("key_id"))
+                    .first()
+                )
+        if key is None:
+            self.message_user(
+                request,
+                "The new key can no longer be shown: it is shown once, in the "
+                "browser that created it. If it was not copied, revoke it and "
+                "create another.",
+                messages.WARNING,
+            )
+            response: HttpResponse = redirect("admin:merchants_apikey_changelist")
+        else:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": key,
+                "full_key": full,
+                "title": "API key created",
+            }
+            response = TemplateResponse(
+                request, "admin/merchants/apikey/created.html", context
+            )
+            add_never_cache_headers(response)  # Cache-Control: no-store, private
+        if NEW_KEY_COOKIE in request.COOKIES:
+            response.delete_cookie(
+                NEW_KEY_COOKIE, path=reverse(CREATED_URL_NAME), samesite="Strict"
+            )
         return response
 
     @admin.action(permissions=["change"], description="Revoke selected keys")

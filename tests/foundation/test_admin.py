@@ -88,22 +88,27 @@ def _cookie_texts(response) -> list[str]:
 def test_a_key_created_in_admin_travels_in_no_cookie_or_session(staff, partner):
     """D6: shown once, only the hash stored. The key used to go into a message,
     and the message store is a cookie: the full key in Set-Cookie, sent back on
-    every request until shown. Now it is on the creating answer only, which no
-    cache may keep."""
+    every request until shown. Now it is on the page the creating POST
+    redirects to, which no cache may keep; until then it is parked in two
+    halves, neither of which is the key (merchants.portal.sealing)."""
     from django.contrib.admin.models import LogEntry
 
-    response = staff.post(
+    created = staff.post(
         "/admin/merchants/apikey/add/",
         {"partner": partner.pk, "name": "ops", "mode": "live", "expires_at": ""},
     )
 
     full_key = re.compile(r"jo_live_[A-Za-z0-9]{32}")
-    assert not any(full_key.search(t) for t in _cookie_texts(response))
+    assert created.status_code == 302
+    assert not full_key.search(created["Location"])
+    assert not any(full_key.search(t) for t in _cookie_texts(created))
     assert not full_key.search(str(dict(staff.session.items())))
+    response = staff.get(created["Location"])
     assert response.status_code == 200
     shown = full_key.findall(response.content.decode())
     assert len(shown) == 1
     assert "no-store" in response["Cache-Control"]
+    assert not any(full_key.search(t) for t in _cookie_texts(response))
     # Nothing parked for a later page either.
     later = staff.get("/admin/merchants/apikey/")
     assert not full_key.search(later.content.decode())

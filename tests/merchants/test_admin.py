@@ -9,10 +9,12 @@ form error on the change page and leaves the row as it was.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from django.conf import settings
 
-from merchants.models import Merchant, Partner
+from merchants.models import ApiKey, Merchant, Partner
 from tests.factories import WALLET, MerchantFactory
 
 pytestmark = pytest.mark.django_db
@@ -459,3 +461,50 @@ def test_clearing_the_wallet_makes_the_merchant_incomplete(admin_client, merchan
     assert post_change(admin_client, merchant, wallet_address="").status_code == 302
     merchant.refresh_from_db()
     assert (merchant.onboarding_status, merchant.is_ready) == ("incomplete", False)
+
+
+# --- a key created in the admin: post/redirect/get (D6) ------------------------------
+
+KEY_RE = re.compile(r"jo_test_[A-Za-z0-9]{32}")
+
+
+def create_key(client, partner):
+    return client.post(
+        "/admin/merchants/apikey/add/",
+        {"partner": partner.pk, "name": "ops", "mode": "test", "expires_at": ""},
+    )
+
+
+def test_reloading_the_created_page_creates_no_second_key(admin_client, partner):
+    """The key was on the answer to the POST: a reload sent the form again and
+    created a second key. Now the POST redirects, and the page it redirects to
+    shows the key once."""
+    created = create_key(admin_client, partner)
+
+    assert created.status_code == 302
+    assert not KEY_RE.search(created["Location"])  # never in a URL
+    first = admin_client.get(created["Location"])
+    reload = admin_client.get(created["Location"])
+
+    assert len(KEY_RE.findall(first.content.decode())) == 1
+    assert "no-store" in first["Cache-Control"]
+    assert not KEY_RE.search(reload.content.decode())
+    assert reload.status_code == 302  # back to the list, with a warning
+    assert ApiKey.objects.filter(partner=partner, name="ops").count() == 1
+
+
+def test_the_created_page_shows_nothing_to_another_browser(
+    admin_client, client, admin_user, partner
+):
+    """The session half without the pad cookie (which only the creating
+    browser got) is not the key."""
+    created = create_key(admin_client, partner)
+    client.force_login(admin_user)
+    client.cookies[settings.SESSION_COOKIE_NAME] = admin_client.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value  # the same session, but not the pad cookie
+
+    page = client.get(created["Location"], follow=True)
+
+    assert not KEY_RE.search(page.content.decode())
+    assert "can no longer be shown" in page.content.decode()
