@@ -108,6 +108,12 @@ class ChainAdmin(admin.ModelAdmin):
     readonly_fields = ["enabled", "last_scanned_block", "updated_at"]
     actions = ["enable", "disable"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # "Disable" instead: a deleted chain took its pending rescans with it
+        # (RequestRescan cascades) and left its requests' chain_id naming
+        # nothing, so their proofs could no longer be re-verified or found.
+        return False
+
     @admin.display(description="Kind")
     def kind(self, obj: Chain) -> str:
         return "local" if obj.is_local else "testnet" if obj.is_testnet else "mainnet"

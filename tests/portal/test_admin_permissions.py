@@ -95,6 +95,7 @@ NO_DELETE = [
     "merchants.merchant",
     "merchants.apikey",
     "payments.fxrate",
+    "payments.chain",
     "payments.paymentrequest",
     "recurring.plan",
     "webhooks.webhookendpoint",
