@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import SecretLookupsRefusedMixin
 from jopay_project.errors import ErrorCode, JoPayError
@@ -149,7 +150,7 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyMixin, shape.ExactSearchMixin, admin.ModelAdmin):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
     list_display = [
@@ -164,7 +165,17 @@ class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     # A date filter, not ``date_hierarchy``: that one lists the months present
     # with a DISTINCT over the whole table on every page.
     list_filter = ["type", "test_mode", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["=id", "=request_id", "partner__slug"]
+    # Exact identifiers on indexes (jopay_project.admin_search): "=id" was
+    # UPPER(id::text) = UPPER('…'), and the partner join ran for every term.
+    search_fields = ["id"]  # shows the box; exact_search decides
+    exact_search = {
+        shape.UUID: ["pk", "request_id"],  # event_request starts with it
+        shape.PARTNER: ["partner"],  # event_tenant_keyset starts with it
+    }
+    search_help_text = (
+        "Exact match only: an event id, a payment request id or a partner slug. "
+        "Separate several with spaces to find any of them."
+    )
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -186,7 +197,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyMixin, shape.ExactSearchMixin, admin.ModelAdmin):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
     list_display = [
@@ -201,7 +212,18 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "abandoned_reason",
     ]
     list_filter = ["state", "test_mode", "abandoned_reason"]
-    search_fields = ["=id", "=event__id", "partner__slug"]
+    # As for events: "=id" and "=event__id" compared UPPER(…::text).
+    search_fields = ["id"]  # shows the box; exact_search decides
+    exact_search = {
+        # The (event, endpoint) unique index starts with the event.
+        shape.UUID: ["pk", "event"],
+        shape.PARTNER: ["partner"],
+    }
+    search_help_text = (
+        "Exact match only: a delivery id (the delivery_id receivers see), an "
+        "event id or a partner slug. Separate several with spaces to find any "
+        "of them."
+    )
     list_select_related = ["partner"]
     inlines = [WebhookAttemptInline]
     actions = ["resend"]

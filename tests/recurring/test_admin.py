@@ -140,3 +140,26 @@ def test_cancelling_plans_asks_first(staff, make_plan):
     plan.refresh_from_db()
     assert plan.status == "active"
     assert act(staff, "cancel_plans", [plan]) == ["Cancelled 1 plan(s)."]
+
+
+def test_plans_are_found_by_exact_identifier(
+    staff, make_plan, merchant, rf, admin_user
+):
+    """icontains on five columns and two joins, OR-ed per term, read every
+    plan; ids and partner slugs are now looked up on indexes."""
+    from tests.portal.test_admin_search import assert_indexed, search_plan
+
+    plan = make_plan()
+
+    def found(term):
+        page = staff.get(reverse(CHANGELIST), {"q": term})
+        assert page.status_code == 200
+        return {p.pk for p in page.context["cl"].result_list}
+
+    assert found(str(plan.pk)) == {plan.pk}
+    assert found(str(merchant.pk)) == {plan.pk}
+    assert found(plan.partner.slug) == {plan.pk}
+    assert found(plan.customer_wallet.lower()) == {plan.pk}
+    assert found(str(plan.pk)[:-1]) == set()  # malformed: never a 500
+    for term in (str(plan.pk), plan.partner.slug):
+        assert_indexed(search_plan(rf, admin_user, Plan, term), "recurring_plan")

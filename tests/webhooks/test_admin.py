@@ -100,3 +100,44 @@ def test_enable_action_tells_staff_the_partner_must_reveal_the_new_secret(
         follow=True,
     )
     assert "Reveal secret" not in again.content.decode()
+
+
+# --- search by exact identifier, on indexes (jopay_project.admin_search) ----------
+
+
+def test_events_and_deliveries_are_found_by_id_and_partner_slug(
+    admin_client, partner, other_partner, endpoint_for, rf, admin_user
+):
+    import uuid
+
+    from tests.portal.test_admin_search import assert_indexed, search_plan
+    from webhooks.models import WebhookEvent
+
+    endpoint_for(partner)
+    request_id = uuid.uuid4()
+    event = emit(partner, request_id=request_id)
+    delivery = event.deliveries.get()
+    emit(other_partner)
+    events = reverse("admin:webhooks_webhookevent_changelist")
+    deliveries = reverse("admin:webhooks_webhookdelivery_changelist")
+
+    def found(url, term):
+        page = admin_client.get(url, {"q": term})
+        assert page.status_code == 200
+        return {row.pk for row in page.context["cl"].result_list}
+
+    assert found(events, str(event.pk)) == {event.pk}
+    assert found(events, str(request_id)) == {event.pk}
+    assert found(events, partner.slug) == {event.pk}
+    assert found(events, str(event.pk)[:-1]) == set()  # malformed: never a 500
+    assert found(deliveries, str(delivery.pk).upper()) == {delivery.pk}
+    assert found(deliveries, str(event.pk)) == {delivery.pk}
+    assert found(deliveries, partner.slug) == {delivery.pk}
+    assert found(deliveries, "not a uuid") == set()
+    # "=id" compared UPPER(id::text): no index could serve it.
+    for model, table in (
+        (WebhookEvent, "webhooks_webhookevent"),
+        (WebhookDelivery, "webhooks_webhookdelivery"),
+    ):
+        for term in (str(event.pk), partner.slug):
+            assert_indexed(search_plan(rf, admin_user, model, term), table)
