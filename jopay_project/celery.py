@@ -41,6 +41,9 @@ app.conf.beat_schedule = {
     "recheck-attached-proofs": _every("payments.recheck_attached_proofs", 30.0),
     "resume-rescans": _every("payments.resume_rescans", 60.0),
     "send-due-webhooks": _every("webhooks.send_due_deliveries", 15.0),
+    "send-due-onboarding-emails": _every(
+        "merchants.send_due_onboarding_emails", 5 * 60.0
+    ),
     "charge-recurring-plans": {
         "task": "recurring.charge_recurring_plans",
         "schedule": crontab(minute=5),

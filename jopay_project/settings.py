@@ -350,6 +350,21 @@ JOPAY_FX_FEEDS = env_url_list(
 )
 JOPAY_FX_TIMEOUT_SECONDS = env_int("JOPAY_FX_TIMEOUT_SECONDS", 10, minimum=1)
 JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
+# E-mail (the merchant onboarding e-mail, spec §5.1): SMTP when EMAIL_HOST is
+# set; without it, printed by the worker under DEBUG and not sent otherwise.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "JoPay <no-reply@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST or not DEBUG
+    else "django.core.mail.backends.console.EmailBackend"
+)
+JOPAY_ONBOARDING_EMAIL = env_bool("JOPAY_ONBOARDING_EMAIL", bool(EMAIL_HOST) or DEBUG)
 JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")
 JOPAY_AUTO_FORWARD_EXECUTORS = env_mapping("JOPAY_AUTO_FORWARD_EXECUTORS")
 # Single sign-on needs all three; one or two alone is a half-done set-up.

@@ -35,6 +35,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "root": {"handlers": [], "level": "WARNING"},
 }
+# E-mails land in django.core.mail.outbox; tests switch sending on themselves.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+JOPAY_ONBOARDING_EMAIL = False
 # No public FX feed from tests: each FX test serves recorded answers locally.
 JOPAY_FX_FEEDS: list[str] = []
 # Serve static files from the finders (no collectstatic before tests).

@@ -208,6 +208,8 @@ class Merchant(TenantModel):
     # Onboarding link (D28, D35): single use, 7 days; only a hash is stored.
     onboarding_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     onboarding_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the onboarding e-mail went out (spec §5.1), once per merchant.
+    onboarding_email_sent_at = models.DateTimeField(null=True, blank=True)
     # D17: idempotent create.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     idempotency_hash = models.CharField(max_length=64, blank=True)

@@ -23,6 +23,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
+from jopay_project.tasks import enqueue_on_commit
 from jopay_project.tenancy import Tenant
 
 from .addresses import receiving_address_validate
@@ -251,6 +252,14 @@ def merchant_create(
                 target=merchant.pk,
                 details={"onboarding_status": merchant.onboarding_status},
             )
+            if (
+                settings.JOPAY_ONBOARDING_EMAIL
+                and merchant.email
+                and not values["wallet_address"]
+            ):
+                from .tasks import send_onboarding_email_task
+
+                enqueue_on_commit(send_onboarding_email_task, str(merchant.pk))
     except IntegrityError:
         if idempotency_key is None:
             raise

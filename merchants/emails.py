@@ -1,0 +1,97 @@
+"""The onboarding e-mail (spec §5.1: creating a merchant "sends an onboarding
+e-mail"): the merchant's link, from its partner's name, once.
+
+Sent for a merchant created without a wallet and with an ``email``, by a
+task enqueued when the create commits and, for one lost on the way (broker
+down, SMTP refusing), by the sweeper every 5 minutes while the first link
+would still be valid (7 days). Each send holds the merchant's row lock and
+stamps ``onboarding_email_sent_at`` in the same transaction: two runs never
+both send, and a send that failed (or a worker that died mid-send) leaves the
+row unstamped for the next run: at least once, never a storm.
+
+The link is rebuilt from the row at send time (``merchant_onboarding_link``),
+so no token ever travels through the broker. Off unless e-mail is configured
+(``EMAIL_HOST``, or the console backend under ``DEBUG``):
+``JOPAY_ONBOARDING_EMAIL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Merchant
+from .services import ONBOARDING_LINK_LIFETIME, merchant_onboarding_link
+
+logger = logging.getLogger("jopay.merchants")
+
+SWEEP_BATCH = 100
+
+
+def _due() -> QuerySet[Merchant]:
+    return Merchant.objects.filter(
+        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+        onboarding_email_sent_at__isnull=True,
+        disabled=False,
+        partner__is_active=True,
+        created_at__gt=timezone.now() - ONBOARDING_LINK_LIFETIME,
+    ).exclude(email="")
+
+
+def onboarding_email_send(*, merchant_id: uuid.UUID | str) -> bool:
+    """Send ``merchant_id``'s onboarding e-mail if it is still due; ``True`` if sent.
+
+    Raises what the mail backend raises (nothing is stamped then).
+    """
+    if not settings.JOPAY_ONBOARDING_EMAIL:
+        return False
+    with transaction.atomic():
+        merchant = (
+            _due()
+            .select_for_update(of=("self",), skip_locked=True)
+            .select_related("partner")
+            .filter(pk=merchant_id)
+            .first()
+        )
+        if merchant is None:
+            return False  # sent, completed, disabled, expired, or being sent now
+        link = merchant_onboarding_link(merchant=merchant)
+        if link is None:
+            return False
+        context = {"merchant": merchant, "partner": merchant.partner, "link": link}
+        send_mail(
+            # A line break in a header is refused (BadHeaderError) for ever.
+            subject=" ".join(
+                f"{merchant.partner.name}: finish setting up your payments".split()
+            ),
+            message=render_to_string("merchants/onboarding_email.txt", context),
+            from_email=None,  # DEFAULT_FROM_EMAIL
+            recipient_list=[merchant.email],
+        )
+        Merchant.objects.filter(pk=merchant.pk).update(
+            onboarding_email_sent_at=timezone.now()
+        )
+    logger.info("onboarding e-mail sent for merchant %s", merchant.pk)
+    return True
+
+
+def onboarding_emails_due(*, limit: int = SWEEP_BATCH) -> list[str]:
+    """Merchants whose e-mail is due and was not sent within a minute of creation."""
+    if not settings.JOPAY_ONBOARDING_EMAIL:
+        return []
+    grace = timezone.now() - timedelta(minutes=1)  # the create's own task first
+    return [
+        str(pk)
+        for pk in _due()
+        .filter(created_at__lt=grace)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    ]

@@ -1,0 +1,105 @@
+"""The onboarding e-mail (spec §5.1): the merchant's link, once, at least once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from merchants import emails
+from merchants.models import Merchant
+from merchants.tasks import send_due_onboarding_emails_task, send_onboarding_email_task
+from tests.factories import WALLET
+from tests.merchants.conftest import URL
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sending(settings):
+    settings.JOPAY_ONBOARDING_EMAIL = True
+
+
+def create(api, **fields) -> dict:
+    return api.post(
+        URL, {"business_name": "Mia's Bakery", **fields}, format="json"
+    ).json()
+
+
+def test_a_new_merchant_gets_its_link_by_e_mail_once(
+    api, client, sending, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(
+        send_onboarding_email_task,
+        "apply_async",
+        lambda args, **kw: queued.append(args),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        body = create(api, email="mia@example.com")
+    assert queued == [(body["merchant_id"],)]  # enqueued when the create committed
+
+    assert send_onboarding_email_task(body["merchant_id"]) is True
+    assert send_onboarding_email_task(body["merchant_id"]) is False  # run twice
+    (message,) = mail.outbox
+    assert message.to == ["mia@example.com"]
+    assert message.subject == "Alice Pay: finish setting up your payments"
+    assert body["onboarding_url"] in message.body  # the link the API shows
+    path = body["onboarding_url"].removeprefix("http://testserver")
+    assert client.get(path).status_code == 200
+    assert Merchant.objects.get(pk=body["merchant_id"]).onboarding_email_sent_at
+
+
+def test_no_e_mail_without_an_address_with_a_wallet_when_disabled_or_off(
+    api, sending, settings
+):
+    no_email = create(api)
+    has_wallet = create(api, email="w@example.com", wallet_address=WALLET)
+    disabled = create(api, email="d@example.com")
+    api.patch(f"{URL}/{disabled['merchant_id']}", {"disabled": True}, format="json")
+    for body in (no_email, has_wallet, disabled):
+        assert send_onboarding_email_task(body["merchant_id"]) is False
+    settings.JOPAY_ONBOARDING_EMAIL = False
+    off = create(api, email="o@example.com")
+    assert send_onboarding_email_task(off["merchant_id"]) is False
+    assert mail.outbox == []
+
+
+def test_a_failed_send_is_retried_by_the_sweeper_and_a_week_old_one_is_not(
+    api, sending, monkeypatch
+):
+    body = create(api, email="mia@example.com")
+    old = create(api, email="old@example.com")
+    Merchant.objects.filter(pk=body["merchant_id"]).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    Merchant.objects.filter(pk=old["merchant_id"]).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(emails, "send_mail", refused)
+    with pytest.raises(ConnectionRefusedError):
+        send_onboarding_email_task(body["merchant_id"])
+    assert send_due_onboarding_emails_task() == 0  # logged, not raised
+    assert Merchant.objects.get(pk=body["merchant_id"]).onboarding_email_sent_at is None
+
+    monkeypatch.undo()
+    assert send_due_onboarding_emails_task() == 1
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]]
+    assert send_due_onboarding_emails_task() == 0
+
+
+def test_a_partner_name_with_a_line_break_cannot_break_the_subject(
+    api, sending, partner
+):
+    partner.name = "Alice\nBcc: everyone@example.com"
+    partner.save(update_fields=["name"])
+    body = create(api, email="mia@example.com")
+    assert send_onboarding_email_task(body["merchant_id"]) is True
+    assert mail.outbox[0].subject.startswith("Alice Bcc: everyone@example.com:")
+    assert mail.outbox[0].bcc == []
