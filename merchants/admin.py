@@ -33,7 +33,7 @@ from .keys import VALID_SCOPES, api_key_create, api_key_revoke
 from .models import ApiKey, Merchant, Partner, PartnerUser
 from .partners import rate_limit_overrides_clean
 from .portal.sealing import redirect_with_pad, seal, unseal
-from .services import _check_currency_enabled
+from .services import currency_enabled_check
 from .validation import has_unstorable_chars, validate_country, validate_email
 
 
@@ -415,7 +415,7 @@ class MerchantAdminForm(forms.ModelForm):
         # answer unsupported_currency. The service's own check.
         return self._check(
             "display_currency",
-            lambda value: _check_currency_enabled(self.instance.partner, value),
+            lambda value: currency_enabled_check(self.instance.partner, value),
         )
 
     def _address(self, name: str, code: ErrorCode) -> str:

@@ -167,7 +167,7 @@ def merchant_onboarding_link(*, merchant: Merchant) -> OnboardingLink | None:
 # --- create (D17, D28) ----------------------------------------------------------------
 
 
-def _check_currency_enabled(partner: Partner, currency: str) -> None:
+def currency_enabled_check(partner: Partner, currency: str) -> None:
     """D12: a supported currency the partner has not enabled → unsupported_currency."""
     if currency and currency not in (partner.enabled_currencies or []):
         raise JoPayError(ErrorCode.UNSUPPORTED_CURRENCY)
@@ -223,7 +223,7 @@ def merchant_create(
             return MerchantCreateResult(existing, replayed=True)
     # After the replay check: a retry answers as the original did even if the
     # partner has disabled the currency since.
-    _check_currency_enabled(tenant.partner, values["display_currency"])
+    currency_enabled_check(tenant.partner, values["display_currency"])
 
     now = timezone.now()
     merchant = Merchant(
@@ -300,7 +300,7 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
             code=ErrorCode.INVALID_WITHDRAW_ADDRESS,
         )
     if "display_currency" in changes:
-        _check_currency_enabled(locked.partner, changes["display_currency"])
+        currency_enabled_check(locked.partner, changes["display_currency"])
     previous_withdraw = locked.withdraw_address
     before = {name: getattr(locked, name) for name in UPDATABLE_FIELDS}
     for name, value in changes.items():
