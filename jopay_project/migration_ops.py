@@ -5,7 +5,9 @@ CONCURRENTLY``: a plain build holds a lock that blocks every insert into the
 table (every create) until it finishes, minutes on a large requests table.
 On the embedded SQLite default (D30) it is a plain ``AddIndex``. A migration
 using it must set ``atomic = False`` (PostgreSQL cannot build concurrently
-inside a transaction); a build that fails leaves an INVALID index that a
+inside a transaction) and hold no other operation, which would then run
+outside a transaction too (on SQLite, an altered field rebuilds the table:
+copy, drop, rename, which must not be cut in half); a build that fails leaves an INVALID index that a
 rerun drops and builds again.
 """
 

@@ -1,13 +1,17 @@
 """The onboarding e-mail (spec §5.1: creating a merchant "sends an onboarding
 e-mail"): the merchant's link, from its partner's name, once.
 
-Sent for a merchant created without a wallet and with an ``email``, by a
-task enqueued when the create commits and, for one lost on the way (broker
-down, SMTP refusing), by the sweeper every 5 minutes while the first link
-would still be valid (7 days). Each send holds the merchant's row lock and
-stamps ``onboarding_email_sent_at`` in the same transaction: two runs never
-both send, and a send that failed (or a worker that died mid-send) leaves the
-row unstamped for the next run: at least once, never a storm.
+Owed (``onboarding_email_due``, set by the create) to a live merchant
+created without a wallet and with an ``email`` while sending was on, never
+to one made before. Sent by a task enqueued when the create commits and,
+for one lost on the way (broker down, SMTP refusing), by the sweeper every
+5 minutes while the first link would still be valid (7 days). Each send
+holds the merchant's row lock and stamps ``onboarding_email_sent_at`` in the
+same transaction: two runs never both send, and a send that failed (or a
+worker that died mid-send) leaves the row unstamped for the next run: at
+least once. A refused address is given up after ``EMAIL_MAX_TRIES``, and the
+sweeper takes the fewest-tried first, so bad addresses never starve new
+merchants.
 
 The link is rebuilt from the row at send time (``merchant_onboarding_link``),
 so no token ever travels through the broker. Off unless e-mail is configured
@@ -24,7 +28,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -34,12 +38,15 @@ from .services import ONBOARDING_LINK_LIFETIME, merchant_onboarding_link
 logger = logging.getLogger("jopay.merchants")
 
 SWEEP_BATCH = 100
+EMAIL_MAX_TRIES = 6  # the first, then five sweeps: about half an hour
 
 
 def _due() -> QuerySet[Merchant]:
     return Merchant.objects.filter(
-        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+        onboarding_email_due=True,
         onboarding_email_sent_at__isnull=True,
+        onboarding_email_tries__lt=EMAIL_MAX_TRIES,
+        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
         disabled=False,
         partner__is_active=True,
         created_at__gt=timezone.now() - ONBOARDING_LINK_LIFETIME,
@@ -49,10 +56,21 @@ def _due() -> QuerySet[Merchant]:
 def onboarding_email_send(*, merchant_id: uuid.UUID | str) -> bool:
     """Send ``merchant_id``'s onboarding e-mail if it is still due; ``True`` if sent.
 
-    Raises what the mail backend raises (nothing is stamped then).
+    Raises what the mail backend raises; the try is counted, nothing else is
+    written then.
     """
     if not settings.JOPAY_ONBOARDING_EMAIL:
         return False
+    try:
+        return _send(merchant_id)
+    except Exception:
+        Merchant.objects.filter(pk=merchant_id).update(
+            onboarding_email_tries=F("onboarding_email_tries") + 1
+        )
+        raise
+
+
+def _send(merchant_id: uuid.UUID | str) -> bool:
     with transaction.atomic():
         merchant = (
             _due()
@@ -83,7 +101,7 @@ def onboarding_email_send(*, merchant_id: uuid.UUID | str) -> bool:
     return True
 
 
-def onboarding_emails_due(*, limit: int = SWEEP_BATCH) -> list[str]:
+def onboarding_emails_due(*, limit: int | None = None) -> list[str]:
     """Merchants whose e-mail is due and was not sent within a minute of creation."""
     if not settings.JOPAY_ONBOARDING_EMAIL:
         return []
@@ -92,6 +110,6 @@ def onboarding_emails_due(*, limit: int = SWEEP_BATCH) -> list[str]:
         str(pk)
         for pk in _due()
         .filter(created_at__lt=grace)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+        .order_by("onboarding_email_tries", "created_at")
+        .values_list("pk", flat=True)[: limit or SWEEP_BATCH]
     ]

@@ -208,8 +208,12 @@ class Merchant(TenantModel):
     # Onboarding link (D28, D35): single use, 7 days; only a hash is stored.
     onboarding_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     onboarding_token_expires_at = models.DateTimeField(null=True, blank=True)
-    # When the onboarding e-mail went out (spec §5.1), once per merchant.
+    # The onboarding e-mail (spec §5.1, merchants.emails): owed from the create
+    # (never to merchants made before sending was on), when it went out, and
+    # failed tries (it is given up after EMAIL_MAX_TRIES).
+    onboarding_email_due = models.BooleanField(default=False)
     onboarding_email_sent_at = models.DateTimeField(null=True, blank=True)
+    onboarding_email_tries = models.PositiveSmallIntegerField(default=0)
     # D17: idempotent create.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     idempotency_hash = models.CharField(max_length=64, blank=True)

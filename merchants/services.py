@@ -240,6 +240,11 @@ def merchant_create(
     else:
         merchant.onboarding_status = Merchant.OnboardingStatus.INCOMPLETE
         _issue_link_fields(merchant, now)
+        # A live merchant with an address gets its link by e-mail (spec
+        # §5.1); a test-mode one never: test data must not mail real people.
+        merchant.onboarding_email_due = bool(
+            settings.JOPAY_ONBOARDING_EMAIL and values["email"] and not tenant.test_mode
+        )
     merchant.full_clean(validate_unique=False, validate_constraints=False)
     try:
         # A savepoint, so a lost race leaves the caller's transaction usable.
@@ -252,11 +257,7 @@ def merchant_create(
                 target=merchant.pk,
                 details={"onboarding_status": merchant.onboarding_status},
             )
-            if (
-                settings.JOPAY_ONBOARDING_EMAIL
-                and merchant.email
-                and not values["wallet_address"]
-            ):
+            if merchant.onboarding_email_due:
                 from .tasks import send_onboarding_email_task
 
                 enqueue_on_commit(send_onboarding_email_task, str(merchant.pk))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from .emails import onboarding_email_send, onboarding_emails_due
 
@@ -34,6 +35,8 @@ def send_due_onboarding_emails_task() -> int:
     for merchant_id in onboarding_emails_due():
         try:
             sent += onboarding_email_send(merchant_id=merchant_id)
+        except SoftTimeLimitExceeded:
+            raise  # out of time: the rest waits for the next run
         except Exception:
             # One bad address or a refusing server must not stop the rest;
             # the row stays unstamped, so the next run tries again.

@@ -53,18 +53,58 @@ def test_a_new_merchant_gets_its_link_by_e_mail_once(
 
 
 def test_no_e_mail_without_an_address_with_a_wallet_when_disabled_or_off(
-    api, sending, settings
+    api, api_test, sending, settings
 ):
+    test_mode = create(api_test, email="t@example.com")  # test data mails no one
     no_email = create(api)
     has_wallet = create(api, email="w@example.com", wallet_address=WALLET)
     disabled = create(api, email="d@example.com")
     api.patch(f"{URL}/{disabled['merchant_id']}", {"disabled": True}, format="json")
-    for body in (no_email, has_wallet, disabled):
+    for body in (test_mode, no_email, has_wallet, disabled):
         assert send_onboarding_email_task(body["merchant_id"]) is False
     settings.JOPAY_ONBOARDING_EMAIL = False
     off = create(api, email="o@example.com")
     assert send_onboarding_email_task(off["merchant_id"]) is False
     assert mail.outbox == []
+
+
+def test_switching_sending_on_does_not_mail_merchants_made_before(api, settings):
+    # They were created while it was off: their partner sent the link itself.
+    body = create(api, email="early@example.com")
+    Merchant.objects.filter(pk=body["merchant_id"]).update(
+        created_at=timezone.now() - timedelta(days=6)
+    )
+    settings.JOPAY_ONBOARDING_EMAIL = True
+    assert send_due_onboarding_emails_task() == 0
+    assert send_onboarding_email_task(body["merchant_id"]) is False
+    assert mail.outbox == []
+
+
+def test_refused_addresses_are_given_up_and_never_starve_new_merchants(
+    api, sending, monkeypatch
+):
+    bad = [create(api, email=f"bad{n}@example.com") for n in range(3)]
+    good = create(api, email="mia@example.com")
+    Merchant.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    Merchant.objects.filter(pk=good["merchant_id"]).update(
+        created_at=timezone.now() - timedelta(minutes=2)  # the newest
+    )
+    real = emails.send_mail
+
+    def picky(*args, recipient_list, **kwargs):
+        if recipient_list[0].startswith("bad"):
+            raise ConnectionRefusedError("550 no such user")
+        return real(*args, recipient_list=recipient_list, **kwargs)
+
+    monkeypatch.setattr(emails, "send_mail", picky)
+    monkeypatch.setattr(emails, "SWEEP_BATCH", 3)  # fewer than the due rows
+    for _ in range(emails.EMAIL_MAX_TRIES + 2):
+        send_due_onboarding_emails_task()
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]]
+    tries = Merchant.objects.filter(pk__in=[b["merchant_id"] for b in bad])
+    assert set(tries.values_list("onboarding_email_tries", flat=True)) == {
+        emails.EMAIL_MAX_TRIES
+    }
 
 
 def test_a_failed_send_is_retried_by_the_sweeper_and_a_week_old_one_is_not(

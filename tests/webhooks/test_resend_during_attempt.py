@@ -7,6 +7,8 @@ the resend had set: the API had answered 202 and no attempt ever followed.
 
 from __future__ import annotations
 
+import pytest
+
 from webhooks.delivery import deliver
 from webhooks.models import WebhookDelivery
 from webhooks.services import webhook_delivery_resend
@@ -252,3 +254,61 @@ def test_a_2xx_that_lands_after_a_disable_marks_the_delivery_delivered(
     assert (delivery.state, delivery.abandoned_reason) == ("delivered", "")
     assert delivery.delivered_at is not None
     assert delivery.last_status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("form", ["postgresql", "portable"])
+def test_a_claim_that_waited_out_a_url_change_cannot_drop_the_event(
+    partner, endpoint_for, receiver, form, monkeypatch
+):
+    # The claim's UPDATE waits on the delivery row while the URL change
+    # commits, then takes a valid lease but reads the endpoint as of its
+    # statement's start: the old URL. That URL's 410 abandoned the event the
+    # new URL never saw.
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from webhooks.services import claims, claims_portable, webhook_endpoint_set
+
+    if form == "portable":
+        monkeypatch.setattr(claims, "_result_postgresql", claims_portable.write_result)
+    endpoint, _ = endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    changed, go, got = threading.Event(), threading.Event(), {}
+
+    def change():
+        try:
+            with transaction.atomic():
+                webhook_endpoint_set(partner=partner, url=receiver.url("/new"))
+                changed.set()
+                go.wait(10)
+        finally:
+            connection.close()
+
+    def claim():
+        try:
+            got["claim"] = delivery_claim(delivery_id=str(delivery.pk))
+        finally:
+            connection.close()
+
+    changer = threading.Thread(target=change)
+    changer.start()
+    assert changed.wait(10)
+    claimer = threading.Thread(target=claim)
+    claimer.start()
+    time.sleep(0.5)  # the claim waits on the delivery row
+    go.set()
+    changer.join(10)
+    claimer.join(10)
+    stale = got["claim"]
+    if stale.url == receiver.url("/new"):
+        pytest.skip("the claim ran after the change (no race this time)")
+
+    _late(stale, GONE, 410)
+
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"  # not abandoned: the new URL gets it
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.url) == (True, receiver.url("/new"))

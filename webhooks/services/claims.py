@@ -15,7 +15,11 @@ SQLite default (D30). Both give the same guarantees:
   row changes only while this attempt still owns it (its counter and its
   lease unchanged: a resend, a URL change or an endpoint disable clears the
   lease, so a late result of an attempt in flight only fills in its own
-  log row). A log
+  log row). A failure moves it only while the endpoint still has the URL it
+  was sent to: a claim that waited on the row while a URL change committed
+  read the old URL (its statement's snapshot) yet holds a valid lease; its
+  410 or 400 must not abandon what the new URL has not seen. That delivery
+  is sent again, to the new URL, when the lease runs out. A log
   row takes one result: only while it still says ``INTERRUPTED``. A 2xx
   also moves a delivery that an endpoint disable abandoned while the send
   was in flight to ``delivered`` (the receiver has it), and ends the
@@ -132,6 +136,9 @@ logged AS (
        AND (locked_until = %(lease)s
             OR (%(state)s = 'delivered' AND state = 'abandoned'
                 AND abandoned_reason = %(disabled_reason)s))
+       AND (%(state)s = 'delivered'
+            OR EXISTS (SELECT 1 FROM {endpoint}
+                        WHERE id = %(endpoint_id)s AND url = %(url)s))
        AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 ), cleared AS (

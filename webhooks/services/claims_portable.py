@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .claims import INTERRUPTED, LEASE_SECONDS, Claim, tries_allowed
@@ -100,6 +100,12 @@ def write_result(
             owned |= Q(
                 state=WebhookDelivery.State.ABANDONED,
                 abandoned_reason=WebhookDelivery.AbandonedReason.ENDPOINT_DISABLED,
+            )
+        else:  # a failure counts only from the URL the endpoint still has
+            owned &= Q(
+                Exists(
+                    WebhookEndpoint.objects.filter(pk=claim.endpoint_id, url=claim.url)
+                )
             )
         return bool(
             WebhookDelivery.objects.filter(
