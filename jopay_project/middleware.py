@@ -39,7 +39,8 @@ class HeadWithoutBodyMiddleware:
 
     Django's views answer HEAD as GET, and only its development server drops
     the body; gunicorn sent it, which desynchronises a kept-alive connection.
-    Outermost, so every answer (API, pages, errors) passes through it.
+    Outermost, so every answer (API, pages, errors) passes through it. Also
+    keeps ``Content-Length`` off every 204, where HTTP forbids it.
     """
 
     def __init__(self, get_response):
@@ -51,6 +52,9 @@ class HeadWithoutBodyMiddleware:
             length = len(response.content)
             response.content = b""
             response["Content-Length"] = str(length)
+        if response.status_code == 204:
+            # RFC 9110 §8.6: never on a 204 (Django's CommonMiddleware adds 0).
+            del response["Content-Length"]
         return response
 
 

@@ -7,8 +7,8 @@ On the embedded SQLite default (D30) it is a plain ``AddIndex``. A migration
 using it must set ``atomic = False`` (PostgreSQL cannot build concurrently
 inside a transaction) and hold no other operation, which would then run
 outside a transaction too (on SQLite, an altered field rebuilds the table:
-copy, drop, rename, which must not be cut in half); a build that fails leaves an INVALID index that a
-rerun drops and builds again.
+copy, drop, rename, which must not be cut in half). A build that fails
+leaves an INVALID index, which a rerun drops and builds again.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 
 from .addresses import receiving_address_validate
+from .admin_audit import AuditedChangesMixin  # also registers AuditEntry
 from .keys import VALID_SCOPES, api_key_create, api_key_revoke
 from .models import ApiKey, Merchant, Partner, PartnerUser
 from .partners import rate_limit_overrides_clean
@@ -111,7 +112,8 @@ class PartnerUserInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(AuditedChangesMixin, admin.ModelAdmin):
+    audit_action = "partner.updated"
     form = PartnerAdminForm
     list_display = [
         "slug",
@@ -475,7 +477,8 @@ class MerchantAdminForm(forms.ModelForm):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+class MerchantAdmin(AuditedChangesMixin, SecretLookupsRefusedMixin, admin.ModelAdmin):
+    audit_action = "merchant.updated"
     secret_fields = ("onboarding_token_hash",)  # no lookup oracle (D8, D25)
     form = MerchantAdminForm
     list_display = [
@@ -530,6 +533,3 @@ class MerchantAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
         # and wallet checks, idempotency). The add form could not even save:
         # partner and mode are read-only here, so it was a 500.
         return False
-
-
-from . import admin_audit  # noqa: E402,F401  (registers AuditEntryAdmin)

@@ -81,15 +81,18 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
 # The groups ``JoPayApiView`` reads from ``Partner.rate_limit_overrides``: the
 # per-API-key limits. The pay page and portal login count per IP or request,
 # where a partner override is never consulted.
+# The per-key API groups, and the per-merchant plan budget (recurring.limits).
 OVERRIDABLE_RATE_GROUPS: frozenset[str] = frozenset(
-    group for group, limit in ratelimits.LIMITS.items() if limit.per == "API key"
+    group
+    for group, limit in ratelimits.LIMITS.items()
+    if limit.per in ("API key", "merchant")
 )
 
 
 def _rate_error(group: str, rate: Any) -> str | None:
     """Why ``rate`` cannot be the limit of ``group`` at run time, or None if it can."""
     if group not in OVERRIDABLE_RATE_GROUPS:
-        return f"{group!r} is not an API endpoint group"
+        return f"{group!r} is not an API endpoint group (or plans.merchant)"
     # The limiter's own grammar and parser, applied to the whole string: its
     # parser only matches a prefix, so "120/M" or "120/x" would silently mean
     # 120 per second, and a rate with a dot would be read as an import path.

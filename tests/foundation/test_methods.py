@@ -80,6 +80,13 @@ def test_head_answers_the_gets_headers_without_a_body(api, merchant):
     assert (status[:3], body) == ("405", b"")
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_204_has_no_content_length(api, method):
+    status, response, body = _handled(method, "/favicon.ico", api.key)
+    assert (status, body) == ("204", b"")
+    assert "Content-Length" not in response
+
+
 def test_allow_does_not_offer_options_which_is_refused(api):
     answer = api.post("/api/v1/merchants/00000000-0000-0000-0000-000000000000")
     assert answer.status_code == 405

@@ -106,6 +106,7 @@ def test_partner_overrides_the_limiter_cannot_parse_are_refused(
         {"requests.create": "120/m"},
         {"fx.rates": "10/5m", "plans.pause": "1000/h", "events.list": "5/s"},
         {"webhooks.test": "100/d"},
+        {"plans.merchant": "100/h"},  # the per-merchant plan budget (spec §10.3)
         {},
     ],
 )
