@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .audit import audit_record
-from .models import AuditEntry
+from ..audit import audit_record
+from ..models import AuditEntry
 
 
 class AuditedChangesMixin:
