@@ -33,7 +33,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .models import Merchant
-from .services import ONBOARDING_LINK_LIFETIME, merchant_onboarding_link
+from .onboarding_links import ONBOARDING_LINK_LIFETIME, merchant_onboarding_link
 
 logger = logging.getLogger("jopay.merchants")
 

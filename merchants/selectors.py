@@ -11,7 +11,7 @@ from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 
 from .models import Merchant
-from .services import onboarding_token_hash, onboarding_token_well_formed
+from .onboarding_links import onboarding_token_hash, onboarding_token_well_formed
 
 
 def merchant_get(*, tenant: Tenant, merchant_id: uuid.UUID) -> Merchant:

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from merchants.models import Merchant
-from merchants.services import OnboardingLink
+from merchants.onboarding_links import OnboardingLink
 from merchants.validation import (
     validate_country,
     validate_email,

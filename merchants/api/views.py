@@ -10,12 +10,9 @@ from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
 from merchants.models import Merchant
+from merchants.onboarding_links import merchant_onboarding_link
 from merchants.selectors import merchant_get, merchant_list
-from merchants.services import (
-    merchant_create,
-    merchant_onboarding_link,
-    merchant_update,
-)
+from merchants.services import merchant_create, merchant_update
 
 from .serializers import (
     MerchantCreateInput,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from jopay_project.middleware import csp_with
-from merchants.services import merchant_onboarding_link
+from merchants.onboarding_links import merchant_onboarding_link
 from payments.models import PaymentRequest
 from tests.browser import chromium
 from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory

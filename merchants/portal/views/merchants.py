@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jopay_project.errors import JoPayError
 from jopay_project.pagination import keyset_page
+from merchants.onboarding_links import merchant_onboarding_link
 from merchants.selectors import merchant_get, merchant_list
-from merchants.services import merchant_onboarding_link, merchant_update
+from merchants.services import merchant_update
 from payments.selectors import payment_request_list
 
 from ..access import parse_id, portal_view, report_error
