@@ -365,6 +365,10 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 JOPAY_ONBOARDING_EMAIL = env_bool("JOPAY_ONBOARDING_EMAIL", bool(EMAIL_HOST) or DEBUG)
+# The terms a merchant accepts on the onboarding page (D28): linked there, and
+# the version is stored with the acceptance.
+JOPAY_TERMS_URL = env_url("JOPAY_TERMS_URL", schemes=("http", "https"))
+JOPAY_TERMS_VERSION = env_str("JOPAY_TERMS_VERSION", "1")[:40]
 JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")
 JOPAY_AUTO_FORWARD_EXECUTORS = env_mapping("JOPAY_AUTO_FORWARD_EXECUTORS")
 # Single sign-on needs all three; one or two alone is a half-done set-up.

@@ -205,6 +205,7 @@ class Merchant(TenantModel):
     auto_forward = models.BooleanField(default=False)
     disabled = models.BooleanField(default=False)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    terms_version = models.CharField(max_length=40, blank=True)  # which terms
     # Onboarding link (D28, D35): single use, 7 days; only a hash is stored.
     onboarding_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     onboarding_token_expires_at = models.DateTimeField(null=True, blank=True)

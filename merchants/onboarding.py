@@ -9,6 +9,7 @@ once. Unknown, used and expired links all get the same friendly 404 page.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -68,6 +69,8 @@ def _context(merchant: Merchant, form: OnboardingForm) -> dict:
         "merchant": merchant,
         "partner": partner,
         "form": form,
+        "terms_url": settings.JOPAY_TERMS_URL,
+        "terms_version": settings.JOPAY_TERMS_VERSION,
         "brand_color": partner.primary_color,
         "brand_color_2": partner.secondary_color,
     }

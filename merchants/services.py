@@ -264,6 +264,7 @@ def merchant_onboarding_complete(
     merchant.wallet_address = wallet_address
     merchant.wallet_type = Merchant.WalletType.EXTERNAL
     merchant.terms_accepted_at = now
+    merchant.terms_version = settings.JOPAY_TERMS_VERSION
     merchant.onboarding_status = Merchant.OnboardingStatus.COMPLETE
     merchant.onboarding_token_hash = ""
     merchant.onboarding_token_expires_at = None
@@ -272,13 +273,17 @@ def merchant_onboarding_complete(
         test_mode=merchant.test_mode,
         action="merchant.onboarded",
         target=merchant.pk,
-        details={"wallet_address": wallet_address},
+        details={
+            "wallet_address": wallet_address,
+            "terms_version": settings.JOPAY_TERMS_VERSION,
+        },
     )
     merchant.save(
         update_fields=[
             "wallet_address",
             "wallet_type",
             "terms_accepted_at",
+            "terms_version",
             "onboarding_status",
             "onboarding_token_hash",
             "onboarding_token_expires_at",

@@ -147,6 +147,10 @@ class MerchantAdmin(AuditedChangesMixin, SecretLookupsRefusedMixin, admin.ModelA
         "idempotency_key",
         "idempotency_hash",
         "terms_accepted_at",
+        "terms_version",
+        "onboarding_email_due",
+        "onboarding_email_sent_at",
+        "onboarding_email_tries",
         # Follows the wallet (save_model): set by hand, it made a "complete"
         # merchant with no wallet that nothing could make ready again.
         "onboarding_status",

@@ -244,3 +244,17 @@ def test_the_page_is_rate_limited_per_ip_with_an_html_429(client, shell, frozen_
     )
     assert limited.status_code == 429
     assert Merchant.objects.get(pk=shell[0].pk).onboarding_status == "incomplete"
+
+
+def test_the_terms_are_linked_and_their_version_is_recorded(client, shell, settings):
+    # D28: "accepts the terms": which terms, and which version, is on record.
+    merchant, path = shell
+    settings.JOPAY_TERMS_URL = "https://jopay.example/terms/v3"
+    settings.JOPAY_TERMS_VERSION = "2026-11"
+    html = client.get(path).content.decode()
+    assert 'href="https://jopay.example/terms/v3"' in html
+    assert "version 2026-11" in html
+    assert _accept(client, path).status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.terms_version == "2026-11"
+    assert merchant.terms_accepted_at is not None
