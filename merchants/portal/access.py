@@ -109,6 +109,28 @@ def login_next(request: HttpRequest) -> str:
     return reverse("portal:dashboard")
 
 
+FORM_MODE_FIELD = "portal_mode"  # templates/portal/_mode_field.html
+
+
+def _follow_the_forms_mode(request: HttpRequest) -> None:
+    """An action acts in the mode of the page its form was on.
+
+    The mode lives in the session, so a form left open in a live tab, after
+    another tab switched to test, revoked or cancelled nothing: its live id
+    was a 404 in test mode. Every portal form says its page's mode; a POST
+    from the other mode switches the session to it (both modes are the
+    user's own), so the action and the page it redirects to agree.
+    """
+    if request.method != "POST":
+        return
+    posted = request.POST.get(FORM_MODE_FIELD)
+    if posted not in ("live", "test"):
+        return
+    if (posted == "test") != session_test_mode(request):
+        request.session[SESSION_TEST_MODE] = posted == "test"
+        messages.info(request, f"Switched to {posted} mode, where that page was.")
+
+
 def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Login + partner membership + tenant; 404 page for rows that are not yours.
 
@@ -127,6 +149,7 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             logout(request)
             return redirect_to_login(login_next(request), settings.LOGIN_URL)
         request.partner = partner_user.partner
+        _follow_the_forms_mode(request)
         request.tenant = portal_tenant(partner_user.partner, request)
         actor_set(AuditEntry.ActorKind.PORTAL_USER, request.user.get_username())
         try:

@@ -155,7 +155,7 @@ def test_a_merchant_finishing_onboarding_is_named(client, api, partner):
     client.post(path, {"wallet_address": WALLET, "accept_terms": "on"})
     entry = AuditEntry.objects.get(action="merchant.onboarded")
     assert (entry.actor_kind, entry.actor) == ("merchant", "onboarding link")
-    assert entry.details == {"wallet_address": WALLET}
+    assert entry.details == {"wallet_address": WALLET, "terms_version": "1"}
 
 
 def test_the_activity_page_shows_the_partners_own_entries_newest_first(

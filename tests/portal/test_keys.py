@@ -183,3 +183,23 @@ def test_revoking_twice_keeps_the_first_time(portal, partner):
 def test_revoke_needs_post(portal, partner):
     key, _ = api_key_create(partner=partner, test_mode=False)
     assert portal.get(f"/portal/api-keys/{key.pk}/revoke/").status_code == 405
+
+
+def test_a_form_left_open_in_a_live_tab_acts_in_live_mode(portal, partner):
+    # Tab A shows the live keys; tab B switches the session to test. Tab A's
+    # Revoke answered the 404 page and revoked nothing.
+    key, _ = api_key_create(partner=partner, test_mode=False, name="old")
+    page = portal.get("/portal/api-keys/").content.decode()
+    assert 'name="portal_mode" value="live"' in page
+    portal.post("/portal/mode/", {"mode": "test"})
+    answer = portal.post(
+        f"/portal/api-keys/{key.pk}/revoke/", {"portal_mode": "live"}, follow=True
+    )
+    assert answer.status_code == 200
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+    assert "Switched to live mode" in answer.content.decode()
+    # Without the field (an old form), the session's mode still decides.
+    other, _ = api_key_create(partner=partner, test_mode=False, name="other")
+    portal.post("/portal/mode/", {"mode": "test"})
+    assert portal.post(f"/portal/api-keys/{other.pk}/revoke/").status_code == 404
+    assert ApiKey.objects.get(pk=other.pk).revoked_at is None
