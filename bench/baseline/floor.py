@@ -54,6 +54,7 @@ from payments.services.amounts import (
     TAG_HELD_AFTER_EXPIRY,
     TAG_SPAN,
     _pick_sql,
+    pick_params,
 )
 
 WITHOUT = frozenset({"key", "context", "counter", "lock"})
@@ -156,8 +157,9 @@ def bench_floor(request: HttpRequest) -> JsonResponse:
     base = 1_000_000 + body["fiat_amount_int"] * TAG_SPAN
     start = secrets.randbelow(TAG_SPAN)
     grace = now - TAG_HELD_AFTER_EXPIRY
-    params = [wallet, base, base + TAG_SPAN, "requested", "opened", grace,
-              *row.values(), base, start, base, start]  # fmt: skip
+    params = pick_params(
+        address=wallet, base=base, cutoff=grace, values=list(row.values()), start=start
+    )
     with connection.cursor() as lock, connection.cursor() as insert:
         with pipelined():
             if "lock" in without:

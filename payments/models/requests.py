@@ -141,9 +141,15 @@ class PaymentRequest(TenantModel):
                 fields=["partner", "test_mode", "merchant", "-created_at", "-id"],
                 name="request_tenant_merchant",
             ),
-            # D15 tag search and the chain watcher's match by (address, amount).
+            # The chain watcher's match by (address, exact amount).
             models.Index(
                 fields=["receiving_address", "usdc_micro"], name="request_amount"
+            ),
+            # D15's tag search: a wallet's rows still in use, not its history.
+            models.Index(
+                fields=["receiving_address", "expires_at"],
+                include=["usdc_micro"],
+                name="request_address_expiry",
             ),
             models.Index(fields=["status", "expires_at"], name="request_expiry"),
             # The admin's unfiltered list, newest first: without it, every page
