@@ -221,3 +221,18 @@ def test_a_cursor_ahead_of_the_node_restarts_at_the_head(local_chain, w3):
 
     assert result.from_block == head(w3) - local_chain.confirmations
     assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
+
+
+def test_the_watched_set_is_read_without_a_sort(local_chain):
+    # It goes into a set; the model's ordering sorted every candidate row.
+    from datetime import UTC, datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments.chain.matching import watched
+
+    with CaptureQueriesContext(connection) as queries:
+        watched(local_chain, since=datetime(2026, 1, 1, tzinfo=UTC))
+    (query,) = [q["sql"] for q in queries if "payments_paymentrequest" in q["sql"]]
+    assert "ORDER BY" not in query
