@@ -117,6 +117,35 @@ BADGE_TONES = {
 }
 
 
+# What a customer reads for each D20 mismatch; ``static/pay/pay.js`` has the
+# same texts (REASONS) for what it draws itself, and a test keeps them equal.
+MISMATCH_TEXT = {
+    PaymentRequest.MismatchReason.TX_FAILED: "the transaction failed on-chain",
+    PaymentRequest.MismatchReason.WRONG_TOKEN: "it did not transfer USDC",
+    PaymentRequest.MismatchReason.WRONG_RECIPIENT: (
+        "the USDC went to another address or paid another request"
+    ),
+    PaymentRequest.MismatchReason.UNDERPAID: "the amount was lower than requested",
+    PaymentRequest.MismatchReason.LATE: "it was sent after the request expired",
+    PaymentRequest.MismatchReason.NOT_FOUND_AFTER_TIMEOUT: (
+        "we could not find it on-chain"
+    ),
+}
+
+
+# A refused hash, in the customer's words (``pay.js`` ERRORS, kept equal).
+PROOF_ERROR_TEXT = {
+    "invalid_tx_hash": (
+        "That is not a transaction hash (0x followed by 64 hex characters)."
+    ),
+    "unsupported_chain": "That network is not accepted for this payment.",
+    "proof_already_used": "That transaction already paid another request.",
+    "proof_not_accepted": "This request no longer accepts payments.",
+    "rate_limited": "Too many attempts. Please wait a little and try again.",
+    "not_found": "This payment link is not valid.",
+}
+
+
 def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
     chains = accepted_chains(request)
     options = [
@@ -150,10 +179,15 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "badge_tone": BADGE_TONES[state],
         # A past deadline is labelled "Expired", never "Pay before <past time>".
         "deadline_passed": now > request.expires_at,
+        "mismatch_text": MISMATCH_TEXT.get(request.mismatch_reason, ""),
+        # An underpayment reached the merchant's wallet: paying the full amount
+        # again would pay twice. The customer talks to the merchant first.
+        "underpaid": request.mismatch_reason == PaymentRequest.MismatchReason.UNDERPAID,
         # The hash form is on the page (open or grace, with a usable chain).
         "proof_form": state in ("open", "grace") and bool(options),
         "config": {
             "request_id": str(request.pk),
+            "merchant_name": request.merchant.name,
             "state": state,
             "status": request.status,
             "proof_status": request.proof_status,

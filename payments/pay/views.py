@@ -37,7 +37,12 @@ from payments.proofs.services import (
     proof_attach,
 )
 
-from .presenters import find_request, pay_context, receipt_context
+from .presenters import (
+    PROOF_ERROR_TEXT,
+    find_request,
+    pay_context,
+    receipt_context,
+)
 
 PR = PaymentRequest
 
@@ -78,9 +83,13 @@ def _mark_opened(pr: PaymentRequest) -> None:
 
 
 def _proof_error_message(request: HttpRequest) -> str | None:
-    """The message for ``?proof_error=<code>`` (the no-script form's redirect)."""
+    """The message for ``?proof_error=<code>`` (the no-script form's redirect):
+    the customer's words, as the script shows them, not the API's."""
+    code = request.GET.get("proof_error", "")
+    if code in PROOF_ERROR_TEXT:
+        return PROOF_ERROR_TEXT[code]
     try:
-        return ErrorCode(request.GET.get("proof_error", "")).message
+        return ErrorCode(code).message
     except ValueError:  # none, unknown or hand-made: say nothing
         return None
 

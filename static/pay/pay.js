@@ -19,6 +19,9 @@
     late: "it was sent after the request expired",
     not_found_after_timeout: "we could not find it on-chain"
   };
+  // An underpayment reached the merchant: paying in full again pays twice.
+  var UNDERPAID = "That transaction sent less than this request asks for, and that smaller " +
+    "amount has reached " + (cfg.merchant_name || "the merchant") + ". Please contact them before you pay again.";
   var ERRORS = {
     invalid_tx_hash: "That is not a transaction hash (0x followed by 64 hex characters).",
     unsupported_chain: "That network is not accepted for this payment.",
@@ -126,6 +129,7 @@
     else if (p !== "open") setBadge("Expired", (p === "over" ? "closed" : "grace") + " bad");
     if (p === "over" && !checking) {
       setMessage(shown.proof_status !== "mismatch" ? "" :
+        shown.mismatch_reason === "underpaid" ? UNDERPAID :
         "That transaction did not match this request: " + (REASONS[shown.mismatch_reason] || shown.mismatch_reason) +
         ". The time to submit another one is over.");
     }
@@ -134,7 +138,7 @@
   // --- proofs -----------------------------------------------------------------
   function showChecking(txHash) {
     remember({ status: shown.status, proof_status: "attached", tx_hash: txHash, mismatch_reason: "" });
-    setMessage("Transaction received. Checking it on-chain; this usually takes 10–60 seconds.");
+    setMessage("Transaction received. Checking it on-chain: the network must confirm it first, from a few seconds to a few minutes.");
     render();
     startPolling();
   }

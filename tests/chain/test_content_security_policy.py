@@ -162,6 +162,8 @@ def test_pages_run_under_the_policy_without_violations(
         copy = page.locator("[data-copy]").first
         copy.click()
         expect(copy).to_have_text("Copied")
+        copy.click()  # again within the pause: the label used to stay "Copied"
+        expect(copy).to_have_text("Copy", timeout=5_000)
 
         # Receipt: the Print button (was an inline onclick).
         page.goto(f"{base}/pay/{paid.pk}/receipt")

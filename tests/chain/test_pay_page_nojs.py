@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from jopay_project.errors import ErrorCode
 from payments.models import PaymentRequest
+from payments.pay.presenters import PROOF_ERROR_TEXT
 from payments.proofs.services import proof_attach
 
 from .conftest import CHAIN_ID
@@ -72,7 +73,7 @@ def test_a_refused_hash_comes_back_with_its_message(
     assert response.status_code == 303
     assert response["Location"] == f"/pay/{pr.pk}?proof_error={code}"
     page = client.get(response["Location"]).content.decode()
-    message = ErrorCode(code).message
+    message = PROOF_ERROR_TEXT[code]  # the customer's words, not the API's
     assert f'data-testid="proof-error">{message}</p>' in page
 
 
@@ -84,7 +85,7 @@ def test_a_refusal_without_a_form_on_the_page_is_shown_above(
 
     assert response["Location"] == f"/pay/{pr.pk}?proof_error=proof_not_accepted"
     page = client.get(response["Location"]).content.decode()
-    assert ErrorCode.PROOF_NOT_ACCEPTED.message in page
+    assert PROOF_ERROR_TEXT["proof_not_accepted"] in page
     assert 'data-testid="proof-result"' in page
 
 
@@ -128,11 +129,14 @@ def test_form_posts_of_json_callers_keep_json(
         f"/pay/{pr.pk}/proof", {"tx_hash": "0x1", "chain_id": "1"}, **extra
     )
     assert bad.status_code == 400
-    assert bad.json() == {
-        "ok": False,
-        "error": "invalid_tx_hash",
-        "message": ErrorCode.INVALID_TX_HASH.message,
-    }
+    assert (
+        bad.json()
+        == {
+            "ok": False,
+            "error": "invalid_tx_hash",
+            "message": ErrorCode.INVALID_TX_HASH.message,  # JSON keeps the API text
+        }
+    )
     good = client.post(
         f"/pay/{pr.pk}/proof", {"tx_hash": HASH, "chain_id": str(CHAIN_ID)}, **extra
     )

@@ -148,7 +148,11 @@ def test_mismatch_on_an_open_request_says_why_and_takes_another_hash(
     html = html_of(client, pr)
 
     assert tx in html
-    assert "You can submit another one." in html
+    # An underpayment reached the merchant: the customer is sent to them, not
+    # invited to pay again; the form stays for a hash of a separate payment.
+    assert "sent less than this request asks for" in html
+    assert "Please contact" in html
+    assert "You can submit another one." not in html
     assert 'id="pay-proof"' in html
     assert "2. Already paid?" in html
     config = config_of(html)
@@ -170,7 +174,7 @@ def test_mismatch_after_the_grace_offers_nothing(
     html = html_of(client, pr)
 
     assert tx in html
-    assert "The time to submit another one is over." in html
+    assert "sent less than this request asks for" in html
     assert 'id="pay-proof"' not in html
     assert "has expired" in html
 

@@ -4,6 +4,7 @@ state's badge has its own look, and a page being checked refreshes itself."""
 
 from __future__ import annotations
 
+import pathlib
 import re
 from datetime import timedelta
 
@@ -76,10 +77,10 @@ def test_no_other_page_asks_for_funds(client, local_chain, make_request, state):
 # --- "You can submit another one" (bug 2) -------------------------------------------
 
 
-def _with_mismatch(make_request, **fields):
+def _with_mismatch(make_request, reason="wrong_recipient", **fields):
     return make_request(
         proof_status=PR.ProofStatus.MISMATCH,
-        mismatch_reason="underpaid",
+        mismatch_reason=reason,
         tx_hash=HASH,
         chain_id=CHAIN_ID,
         **fields,
@@ -106,6 +107,52 @@ def test_a_page_that_takes_a_hash_invites_another_after_a_mismatch(
     html = html_of(client, _with_mismatch(make_request, **STATES[state]))
     assert "You can submit another one." in html
     assert 'id="pay-proof"' in html
+
+
+@pytest.mark.parametrize("state", ["open", "grace", "closed"])
+def test_an_underpayment_sends_the_customer_to_the_merchant_not_to_pay_again(
+    client, local_chain, make_request, state
+):
+    # The smaller transfer reached the merchant's wallet; "Send exactly … You
+    # can submit another one" had the customer pay the full amount a second time.
+    html = html_of(client, _with_mismatch(make_request, "underpaid", **STATES[state]))
+    assert "sent less than this request asks for" in html
+    assert "Please contact" in html
+    assert "You can submit another one" not in html
+
+
+@pytest.mark.parametrize(
+    ("reason", "text"),
+    [
+        ("wrong_recipient", "the USDC went to another address or paid another request"),
+        ("tx_failed", "the transaction failed on-chain"),
+        ("wrong_token", "it did not transfer USDC"),
+        ("late", "it was sent after the request expired"),
+    ],
+)
+def test_a_mismatch_is_said_in_words_not_codes(
+    client, local_chain, make_request, reason, text
+):
+    html = html_of(client, _with_mismatch(make_request, reason))
+    assert f"did not match this request: {text}." in html
+    assert "(Wrong Recipient)" not in html
+    assert "(Tx Failed)" not in html
+
+
+def test_the_server_and_the_script_use_the_same_words():
+    # pay.js draws some of these messages itself; the two lists must not drift.
+    from django.contrib.staticfiles import finders
+
+    from payments.pay.presenters import MISMATCH_TEXT, PROOF_ERROR_TEXT
+
+    script = pathlib.Path(finders.find("pay/pay.js")).read_text(encoding="utf-8")
+
+    def js_object(name: str) -> dict[str, str]:
+        body = re.search(rf"var {name} = \{{(.*?)\}};", script, re.S).group(1)
+        return dict(re.findall(r'(\w+): "([^"]*)"', body))
+
+    assert js_object("REASONS") == {str(k): v for k, v in MISMATCH_TEXT.items()}
+    assert js_object("ERRORS") == PROOF_ERROR_TEXT
 
 
 # --- the badge's look (bug 3, server side; the colours are in test_pay_page_look) ----
@@ -158,3 +205,20 @@ def test_a_future_deadline_is_labelled_pay_before_also_while_checking(
 ):
     html = html_of(client, make_request(**STATES["verifying"]))
     assert '<dt id="pay-deadline-label">Pay before</dt>' in html
+
+
+def test_the_no_script_form_speaks_the_customers_words(
+    client, local_chain, make_request
+):
+    pr = make_request(**STATES["closed"])
+    html = client.get(f"/pay/{pr.pk}?proof_error=invalid_tx_hash").content.decode()
+    assert "That is not a transaction hash (0x followed by 64 hex characters)." in html
+    assert "tx_hash must be" not in html
+
+
+def test_a_paid_page_shows_no_stale_proof_error(client, local_chain, make_request):
+    # A stale no-script form posted after the watcher had paid the request.
+    pr = make_request(**STATES["paid"])
+    html = client.get(f"/pay/{pr.pk}?proof_error=proof_not_accepted").content.decode()
+    assert "Payment received" in html
+    assert "no longer accepts" not in html
