@@ -6,12 +6,14 @@ import uuid
 from datetime import timedelta
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from jopay_project.tenancy import TenantModel
 
 # D20: proofs are accepted, and late transfers verify, until expires_at + grace.
 PROOF_GRACE = timedelta(minutes=10)
+TAG_SPAN = 1000  # D15: the last three digits of usdc_micro (below 0.001 USDC)
 
 
 class PaymentRequest(TenantModel):
@@ -145,11 +147,20 @@ class PaymentRequest(TenantModel):
             models.Index(
                 fields=["receiving_address", "usdc_micro"], name="request_amount"
             ),
-            # D15's tag search: a wallet's rows still in use, not its history.
+            # D15's tag search (amounts._PICK): a wallet's rows at one base
+            # amount still in use, not its history nor its other prices.
             models.Index(
-                fields=["receiving_address", "expires_at"],
-                include=["usdc_micro"],
-                name="request_address_expiry",
+                F("receiving_address"),
+                F("usdc_micro") - F("usdc_micro") % TAG_SPAN,
+                F("expires_at"),
+                name="request_base_expiry",
+            ),
+            # ... and its open rows at a price, whatever their expiry: a small
+            # index, since requests leave it when they close.
+            models.Index(
+                fields=["receiving_address", "usdc_micro"],
+                condition=models.Q(status__in=["requested", "opened"]),
+                name="request_open_amount",
             ),
             models.Index(fields=["status", "expires_at"], name="request_expiry"),
             # The admin's unfiltered list, newest first: without it, every page

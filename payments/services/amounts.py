@@ -14,7 +14,7 @@ from jopay_project.sql import insert_columns_params, pipelined, table
 from merchants.models import Partner
 from payments.chain.verify import CREATED_AT_SKEW
 from payments.models import PaymentRequest
-from payments.models.requests import PROOF_GRACE
+from payments.models.requests import PROOF_GRACE, TAG_SPAN
 from payments.money import fiat_to_usdc_micro
 
 from .fx import fx_rate_for
@@ -25,7 +25,6 @@ from .fx import fx_rate_for
 # tag freed at grace's end would, for those two minutes, let one transfer
 # prove either request.
 TAG_HELD_AFTER_EXPIRY = PROOF_GRACE + CREATED_AT_SKEW
-TAG_SPAN = 1000  # D15: the last three digits of usdc_micro (below 0.001 USDC)
 
 
 def amount_check_limits(
@@ -94,25 +93,26 @@ AMOUNT_LOCK_CLASS = 0x4A50
 # ``taken`` is "open, or its window not closed" split in two so each half
 # reads only rows in use, never the wallet's history at that price (200 000
 # old requests of a fixed-price merchant took 115 ms, under the wallet's
-# lock, on every create): the rows whose window is open, through
-# ``request_address_expiry`` (the wallet's recent rows); and the open rows
-# whose window has closed (the expiry job has not run yet, or a proof is
-# attached), through ``request_expiry`` (few, across all wallets). Neither
-# half names the price: the plan is generic (``_LOCK``), and with the price
-# range in it PostgreSQL picked ``request_amount`` again, which holds the
-# history. Rows at other prices cannot match ``NOT IN`` anyway. The open
-# statuses are literals, so the planner knows how few rows have them.
+# lock, on every create), nor its open requests at other prices (a busy
+# wallet's thousands): the rows at this base whose window is open, through
+# the expression index ``request_base_expiry`` (wallet, base, expiry: the
+# base is written exactly as there, so the generic plan of ``_LOCK`` uses
+# it); and the open rows at this price, whatever their window (the expiry
+# job has not run yet, or a proof is attached), through the partial index
+# ``request_open_amount``, which holds open rows only. The open statuses are
+# literals: they prove the partial index's predicate in a generic plan.
 _PICK = """
 WITH RECURSIVE steps(n) AS (
     SELECT 0 UNION ALL SELECT n + 1 FROM steps WHERE n < {last}
 ),
 taken AS (
     SELECT usdc_micro FROM {table}
-     WHERE receiving_address = %s AND expires_at > %s
+     WHERE receiving_address = %s AND usdc_micro - usdc_micro %% {span} = %s
+       AND expires_at > %s
     UNION ALL
     SELECT usdc_micro FROM {table}
-     WHERE status IN ({open_statuses}) AND expires_at <= %s
-       AND receiving_address = %s
+     WHERE status IN ({open_statuses}) AND receiving_address = %s
+       AND usdc_micro >= %s AND usdc_micro < %s
 )
 INSERT INTO {table} ({columns}, "usdc_micro") VALUES ({values}, (
     SELECT CAST(%s AS BIGINT) + (CAST(%s AS BIGINT) + n) %% {span} FROM steps
@@ -158,7 +158,7 @@ def pick_params(
 ) -> list:
     """The parameters of ``_PICK``, in its order (the bench floor uses it too)."""
     return [
-        address, cutoff, cutoff, address,
+        address, base, cutoff, address, base, base + TAG_SPAN,
         *values,
         base, start, base, start,
     ]  # fmt: skip

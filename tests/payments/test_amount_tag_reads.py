@@ -2,7 +2,8 @@
 
 A fixed-price merchant builds up thousands of old requests at one price; the
 search used to read every one of them (``request_amount`` plus a filter), on
-every create, under the wallet's lock: 115 ms at 200 000 old requests.
+every create, under the wallet's lock: 122 ms at 20 000 old requests, now
+0.24 ms (``request_base_expiry`` and ``request_open_amount``).
 """
 
 from __future__ import annotations
