@@ -129,14 +129,11 @@ def test_form_posts_of_json_callers_keep_json(
         f"/pay/{pr.pk}/proof", {"tx_hash": "0x1", "chain_id": "1"}, **extra
     )
     assert bad.status_code == 400
-    assert (
-        bad.json()
-        == {
-            "ok": False,
-            "error": "invalid_tx_hash",
-            "message": ErrorCode.INVALID_TX_HASH.message,  # JSON keeps the API text
-        }
-    )
+    assert bad.json() == {
+        "ok": False,
+        "error": "invalid_tx_hash",
+        "message": ErrorCode.INVALID_TX_HASH.message,  # JSON keeps the API text
+    }
     good = client.post(
         f"/pay/{pr.pk}/proof", {"tx_hash": HASH, "chain_id": str(CHAIN_ID)}, **extra
     )
