@@ -222,3 +222,15 @@ def test_a_paid_page_shows_no_stale_proof_error(client, local_chain, make_reques
     html = client.get(f"/pay/{pr.pk}?proof_error=proof_not_accepted").content.decode()
     assert "Payment received" in html
     assert "no longer accepts" not in html
+
+
+def test_a_screen_reader_can_tell_the_controls_apart(client, local_chain, make_request):
+    # Two buttons both named "Copy", two selects both "Network", an unnamed QR
+    # image and a silent wallet note.
+    html = html_of(client, make_request())
+    assert 'aria-label="Copy the amount"' in html
+    assert 'aria-label="Copy the recipient address"' in html
+    assert ">Network to pay on</label>" in html
+    assert ">Network it was paid on</label>" in html
+    assert re.search(r'class="qr"[^>]*role="img"[^>]*aria-label="QR code to pay', html)
+    assert re.search(r'id="wallet-note"[^>]*aria-live="polite"', html)
