@@ -256,6 +256,27 @@ def test_a_2xx_that_lands_after_a_disable_marks_the_delivery_delivered(
     assert delivery.last_status_code == 200
 
 
+def _wait_until_a_query_waits_on_a_lock(timeout: float = 10) -> None:
+    """Block until another backend is waiting on a row lock (pg_stat_activity)."""
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(**params, autocommit=True) as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the claim never waited on the URL change's row lock")
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("form", ["postgresql", "portable"])
 def test_a_claim_that_waited_out_a_url_change_cannot_drop_the_event(
@@ -266,7 +287,6 @@ def test_a_claim_that_waited_out_a_url_change_cannot_drop_the_event(
     # statement's start: the old URL. That URL's 410 abandoned the event the
     # new URL never saw.
     import threading
-    import time
 
     from django.db import connection, transaction
 
@@ -298,13 +318,12 @@ def test_a_claim_that_waited_out_a_url_change_cannot_drop_the_event(
     assert changed.wait(10)
     claimer = threading.Thread(target=claim)
     claimer.start()
-    time.sleep(0.5)  # the claim waits on the delivery row
+    _wait_until_a_query_waits_on_a_lock()  # the claim, on the delivery row
     go.set()
     changer.join(10)
     claimer.join(10)
     stale = got["claim"]
-    if stale.url == receiver.url("/new"):
-        pytest.skip("the claim ran after the change (no race this time)")
+    assert stale.url == endpoint.url  # the race did happen: the old URL
 
     _late(stale, GONE, 410)
 
