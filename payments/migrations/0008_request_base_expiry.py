@@ -29,8 +29,15 @@ class Migration(migrations.Migration):
         AddIndexConcurrently(
             model_name="paymentrequest",
             index=models.Index(
+                models.F("receiving_address"),
+                django.db.models.expressions.CombinedExpression(
+                    models.F("usdc_micro"),
+                    "-",
+                    django.db.models.expressions.CombinedExpression(
+                        models.F("usdc_micro"), "%%", models.Value(1000)
+                    ),
+                ),
                 condition=models.Q(("status__in", ["requested", "opened"])),
-                fields=["receiving_address", "usdc_micro"],
                 name="request_open_amount",
             ),
         ),

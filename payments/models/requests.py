@@ -158,7 +158,8 @@ class PaymentRequest(TenantModel):
             # ... and its open rows at a price, whatever their expiry: a small
             # index, since requests leave it when they close.
             models.Index(
-                fields=["receiving_address", "usdc_micro"],
+                F("receiving_address"),
+                F("usdc_micro") - F("usdc_micro") % TAG_SPAN,
                 condition=models.Q(status__in=["requested", "opened"]),
                 name="request_open_amount",
             ),

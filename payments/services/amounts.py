@@ -97,9 +97,11 @@ AMOUNT_LOCK_CLASS = 0x4A50
 # wallet's thousands): the rows at this base whose window is open, through
 # the expression index ``request_base_expiry`` (wallet, base, expiry: the
 # base is written exactly as there, so the generic plan of ``_LOCK`` uses
-# it); and the open rows at this price, whatever their window (the expiry
-# job has not run yet, or a proof is attached), through the partial index
-# ``request_open_amount``, which holds open rows only. The open statuses are
+# it); and the open rows at this base, whatever their window (the expiry
+# job has not run yet, or a proof is attached), through the partial
+# expression index ``request_open_amount``, which holds open rows only (with
+# the price as a range, the generic plan could pick ``request_amount`` and
+# read the history again). The open statuses are
 # literals: they prove the partial index's predicate in a generic plan.
 _PICK = """
 WITH RECURSIVE steps(n) AS (
@@ -112,7 +114,7 @@ taken AS (
     UNION ALL
     SELECT usdc_micro FROM {table}
      WHERE status IN ({open_statuses}) AND receiving_address = %s
-       AND usdc_micro >= %s AND usdc_micro < %s
+       AND usdc_micro - usdc_micro %% {span} = %s
 )
 INSERT INTO {table} ({columns}, "usdc_micro") VALUES ({values}, (
     SELECT CAST(%s AS BIGINT) + (CAST(%s AS BIGINT) + n) %% {span} FROM steps
@@ -158,7 +160,7 @@ def pick_params(
 ) -> list:
     """The parameters of ``_PICK``, in its order (the bench floor uses it too)."""
     return [
-        address, base, cutoff, address, base, base + TAG_SPAN,
+        address, base, cutoff, address, base,
         *values,
         base, start, base, start,
     ]  # fmt: skip

@@ -9,9 +9,7 @@ every create, under the wallet's lock: 122 ms at 20 000 old requests, now
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -27,6 +25,7 @@ from payments.services.amounts import (
     pick_params,
 )
 from tests.factories import WALLET
+from tests.payments.test_amounts import request_row
 
 pytestmark = pytest.mark.django_db
 
@@ -35,19 +34,8 @@ HISTORY = 400
 
 
 def _row(merchant, *, tag: int, status: str, expires_at) -> PaymentRequest:
-    return PaymentRequest(
-        partner=merchant.partner,
-        test_mode=merchant.test_mode,
-        merchant=merchant,
-        reference=uuid.uuid4().hex[:10].upper(),
-        status=status,
-        fiat_int=2500,
-        fiat_code="EUR",
-        usdc_micro=BASE + tag,
-        fx_rate=Decimal("0.92"),
-        fx_source="seed",
-        receiving_address=WALLET,
-        expires_at=expires_at,
+    return request_row(
+        merchant, usdc_micro=BASE + tag, status=status, expires_at=expires_at
     )
 
 

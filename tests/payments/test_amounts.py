@@ -36,21 +36,34 @@ def seed(
     """Rows that occupy ``base + tag`` at the merchant's wallet, written directly."""
     now = timezone.now()
     PaymentRequest.objects.bulk_create(
-        PaymentRequest(
-            partner=partner or merchant.partner,
-            test_mode=merchant.test_mode,
-            merchant=merchant,
-            reference=uuid.uuid4().hex[:10].upper(),
-            status=status,
-            fiat_int=2500,
-            fiat_code="EUR",
+        request_row(
+            merchant,
             usdc_micro=base + tag,
-            fx_rate=Decimal("0.92"),
-            fx_source="seed",
-            receiving_address=WALLET,
+            status=status,
             expires_at=now + timedelta(seconds=expires_in),
+            partner=partner,
         )
         for tag in tags
+    )
+
+
+def request_row(
+    merchant, *, usdc_micro, status, expires_at, partner: Partner | None = None
+) -> PaymentRequest:
+    """An unsaved request at the merchant's wallet (25.00 EUR at 0.92)."""
+    return PaymentRequest(
+        partner=partner or merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        reference=uuid.uuid4().hex[:10].upper(),
+        status=status,
+        fiat_int=2500,
+        fiat_code="EUR",
+        usdc_micro=usdc_micro,
+        fx_rate=Decimal("0.92"),
+        fx_source="seed",
+        receiving_address=WALLET,
+        expires_at=expires_at,
     )
 
 
