@@ -92,6 +92,10 @@ class WebhookEndpoint(models.Model):
     enabled = models.BooleanField(default=False)  # `webhook_enabled` on the wire
     enabled_at = models.DateTimeField(null=True, blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
+    # While a failing streak runs, the lease of the one attempt in flight to
+    # this endpoint (``claims``): a receiver that hangs holds one worker at a
+    # time instead of all of them, so other partners' webhooks keep moving.
+    probe_until = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(
         max_length=32, choices=DisabledReason.choices, blank=True
@@ -177,10 +181,12 @@ class WebhookDelivery(TenantModel):
                 condition=models.Q(state="pending"),
                 name="delivery_due",
             ),
+            # An endpoint's pending rows, soonest due first: endpoint-wide
+            # abandons, and a failing endpoint's next row (``dispatch``).
             models.Index(
-                fields=["endpoint"],
+                fields=["endpoint", "next_attempt_at"],
                 condition=models.Q(state="pending"),
-                name="delivery_pending_endpoint",
+                name="delivery_pending_endpoint_due",
             ),
             models.Index(fields=["created_at"], name="delivery_created"),
         ]

@@ -191,3 +191,102 @@ def test_a_2xx_ends_a_streak_that_started_after_its_claim(pending, claim, result
         claim=got, changes=changes, attempt=answer, now=now, clear_streak=True
     )
     assert WebhookEndpoint.objects.get(pk=got.endpoint_id).failing_since is None
+
+
+def _delivered(now) -> dict:
+    return {
+        "state": "delivered",
+        "next_attempt_at": None,
+        "last_status_code": 200,
+        "abandoned_reason": "",
+        "delivered_at": now,
+        "enqueued_at": None,
+    }
+
+
+def _answer(code: int) -> dict:
+    return {"status_code": code, "latency_ms": 5, "error": "", "response_body": ""}
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_a_failing_endpoint_takes_one_attempt_at_a_time(
+    partner, endpoint_for, claim, result
+):
+    """A hanging receiver holds one worker, not the pool: while the endpoint's
+    streak runs, a second delivery to it is not claimed until the first
+    attempt reports back or its lease runs out. Tries are not touched (D24)."""
+    endpoint, _ = endpoint_for(partner)
+    first, second = emit(partner).deliveries.get(), emit(partner).deliveries.get()
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now)
+    got = claim(delivery_id=str(first.pk), now=now)
+    assert got is not None
+    assert claim(delivery_id=str(second.pk), now=now) is None
+    second.refresh_from_db()
+    assert (second.attempts, second.locked_until) == (0, None)  # untouched
+    assert not WebhookAttempt.objects.filter(delivery=second).exists()
+    # The attempt reports back (a failure: the streak goes on) → the next one.
+    failed = {**_delivered(None), "state": "pending", "next_attempt_at": now}
+    assert result(claim=got, changes=failed, attempt=_answer(503), now=now)
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).probe_until is None
+    nxt = claim(delivery_id=str(second.pk), now=now)
+    assert nxt.attempt == 1
+    # A worker that never reports back: its lease runs out with the delivery's.
+    third = emit(partner).deliveries.get()
+    assert claim(delivery_id=str(third.pk), now=timezone.now()) is None
+    later = now + timedelta(seconds=claims.LEASE_SECONDS)
+    assert claim(delivery_id=str(third.pk), now=later) is not None
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_a_healthy_endpoint_takes_attempts_in_parallel(
+    partner, endpoint_for, claim, result
+):
+    endpoint, _ = endpoint_for(partner)
+    first, second = emit(partner).deliveries.get(), emit(partner).deliveries.get()
+    now = timezone.now()
+    assert claim(delivery_id=str(first.pk), now=now) is not None
+    assert claim(delivery_id=str(second.pk), now=now) is not None
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).probe_until is None
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_a_2xx_ends_the_streak_and_frees_the_endpoint(
+    partner, endpoint_for, claim, result
+):
+    endpoint, _ = endpoint_for(partner)
+    first, second = emit(partner).deliveries.get(), emit(partner).deliveries.get()
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now)
+    got = claim(delivery_id=str(first.pk), now=now)
+    assert result(
+        claim=got,
+        changes=_delivered(now),
+        attempt=_answer(200),
+        now=now,
+        clear_streak=True,
+    )
+    endpoint.refresh_from_db()
+    assert (endpoint.failing_since, endpoint.probe_until) == (None, None)
+    # Healthy again: no lease taken, attempts in parallel.
+    third = emit(partner).deliveries.get()
+    assert claim(delivery_id=str(second.pk), now=now) is not None
+    assert claim(delivery_id=str(third.pk), now=timezone.now()) is not None
+
+
+@pytest.mark.parametrize(("claim", "result"), FORMS)
+def test_a_stale_result_does_not_free_a_newer_attempts_lease(
+    partner, endpoint_for, claim, result
+):
+    endpoint, _ = endpoint_for(partner)
+    first, second = emit(partner).deliveries.get(), emit(partner).deliveries.get()
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now)
+    stale = claim(delivery_id=str(first.pk), now=now)
+    later = now + timedelta(seconds=claims.LEASE_SECONDS)
+    newer = claim(delivery_id=str(second.pk), now=later)  # the first's ran out
+    assert newer is not None
+    failed = {**_delivered(None), "state": "pending", "next_attempt_at": later}
+    result(claim=stale, changes=failed, attempt=_answer(503), now=later)
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).probe_until == newer.lease
+    assert claim(delivery_id=str(emit(partner).deliveries.get().pk), now=later) is None

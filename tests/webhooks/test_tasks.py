@@ -54,7 +54,7 @@ def test_a_sweep_that_read_before_another_committed_does_not_enqueue_again(
 
     from django.db import transaction as real_transaction
 
-    from webhooks.services import outbox
+    from webhooks.services import dispatch
 
     endpoint_for(partner)
     delivery = emit(partner).deliveries.get()
@@ -72,5 +72,5 @@ def test_a_sweep_that_read_before_another_committed_does_not_enqueue_again(
             with real_transaction.atomic():
                 yield
 
-    monkeypatch.setattr(outbox, "transaction", OtherSweepFirst())
-    assert outbox.due_delivery_ids() == []
+    monkeypatch.setattr(dispatch, "transaction", OtherSweepFirst())
+    assert dispatch.due_delivery_ids() == []

@@ -26,6 +26,16 @@ SQLite default (D30). Both give the same guarantees:
   endpoint's failing streak here (D24) if the endpoint still has the URL it
   was sent to.
 
+* one attempt at a time to a failing endpoint: while the endpoint's failing
+  streak runs (``failing_since`` set), the claim also takes the endpoint's
+  ``probe_until`` lease, and a claim that finds it held by a live attempt
+  claims nothing (the delivery stays due; the sweeper offers it again). A
+  receiver that hangs for the whole timeout then holds one worker, not every
+  worker of the pool, and the other partners' webhooks keep moving. A healthy
+  endpoint takes no lease. The result gives it back (only its own); a killed
+  worker's runs out with its delivery lease. It changes when an attempt is
+  sent, never how tries count (D24).
+
 Relaxed commits (``synchronous_commit`` off, for these two writes only): a
 database crash can forget the last fraction of a second of leases and
 results. The worst outcome is that a delivery is sent once more with the same
@@ -97,6 +107,18 @@ def _tables() -> dict[str, str]:
 # implicit transaction commits.
 _CLAIM_SQL = """
 WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+probe AS (
+    UPDATE {endpoint} SET probe_until = %(lease)s
+     WHERE id = (SELECT endpoint_id FROM {delivery}
+                  WHERE id = %(id)s AND state = 'pending'
+                    AND next_attempt_at <= %(now)s
+                    AND (locked_until IS NULL
+                         OR (locked_until <= %(now)s AND attempts < %(tries)s)))
+       AND failing_since IS NOT NULL
+       AND (probe_until IS NULL OR probe_until <= %(now)s)
+       AND (SELECT v FROM relaxed) IS NOT NULL
+ RETURNING id
+),
 claimed AS (
     UPDATE {delivery} SET attempts = attempts + 1, locked_until = %(lease)s,
                           updated_at = %(now)s
@@ -104,6 +126,10 @@ claimed AS (
        AND (locked_until IS NULL
             OR (locked_until <= %(now)s AND attempts < %(tries)s))
        AND (SELECT v FROM relaxed) IS NOT NULL
+       AND (EXISTS (SELECT 1 FROM probe)
+            OR NOT EXISTS (SELECT 1 FROM {endpoint} f
+                            WHERE f.id = {delivery}.endpoint_id
+                              AND f.failing_since IS NOT NULL))
  RETURNING id, attempts, event_id, endpoint_id
 ), logged AS (
     INSERT INTO {attempt} (delivery_id, number, started_at, error, response_body)
@@ -142,9 +168,16 @@ logged AS (
        AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 ), cleared AS (
-    UPDATE {endpoint} SET failing_since = NULL
-     WHERE id = %(endpoint_id)s AND %(clear_streak)s AND failing_since IS NOT NULL
-       AND url = %(url)s AND (SELECT v FROM relaxed) IS NOT NULL
+    -- One UPDATE for both: a statement may change a row only once.
+    UPDATE {endpoint}
+       SET failing_since = CASE WHEN %(clear_streak)s AND url = %(url)s
+                                THEN NULL ELSE failing_since END,
+           probe_until = CASE WHEN probe_until = %(lease)s
+                              THEN NULL ELSE probe_until END
+     WHERE id = %(endpoint_id)s
+       AND ((%(clear_streak)s AND failing_since IS NOT NULL AND url = %(url)s)
+            OR probe_until = %(lease)s)
+       AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
 )
 SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved),

@@ -53,6 +53,12 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
         delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(
             pk=delivery_id
         )
+        if delivery.endpoint.failing_since is not None and not _probe_taken(
+            delivery.endpoint_id, now=now, lease=lease
+        ):
+            # Another attempt to this failing endpoint is in flight.
+            transaction.set_rollback(True)
+            return None
         logged = WebhookAttempt.objects.create(
             delivery_id=delivery_id,
             number=delivery.attempts,
@@ -71,6 +77,15 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
         endpoint_enabled=endpoint.enabled,
         failing_since=endpoint.failing_since,
         lease=lease,
+    )
+
+
+def _probe_taken(endpoint_id: int, *, now: datetime, lease: datetime) -> bool:
+    """Take the failing endpoint's one-attempt lease, if no live attempt holds it."""
+    return bool(
+        WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=False)
+        .filter(Q(probe_until__isnull=True) | Q(probe_until__lte=now))
+        .update(probe_until=lease)
     )
 
 
@@ -95,6 +110,9 @@ def write_result(
             WebhookEndpoint.objects.filter(
                 pk=claim.endpoint_id, url=claim.url, failing_since__isnull=False
             ).update(failing_since=None)
+        WebhookEndpoint.objects.filter(
+            pk=claim.endpoint_id, probe_until=claim.lease
+        ).update(probe_until=None)
         owned = Q(locked_until=claim.lease)
         if changes["state"] == WebhookDelivery.State.DELIVERED:
             owned |= Q(

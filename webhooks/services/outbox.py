@@ -9,6 +9,7 @@ mid-send leaves a lease that simply runs out, after which the sweeper
 enqueues the row again (same ``delivery_id``). That unfinished attempt still
 counts as one of the D24 tries: after the last one the row is no longer
 claimed, and the sweeper ends it ``failed`` (``deliveries_interrupted_fail``).
+Which due rows go on the broker, and when, is ``dispatch``'s.
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import claims
 from .claims import INTERRUPTED, LEASE_SECONDS, Claim, tries_allowed
+from .dispatch import due_delivery_ids, endpoint_next_ids
 from .endpoints import webhook_endpoint_disable
 from .purge import events_purge
 
-# The sweeper re-enqueues a due row only if no task was put on the broker for
-# it in this long: a lost task is rescued, a healthy backlog is not duplicated.
-REENQUEUE_AFTER_SECONDS = 60
 # Retries at most this far off are also enqueued with a broker countdown; the
 # sweeper is the only path for longer ones (D24: no long countdowns).
 COUNTDOWN_MAX_SECONDS = 300
@@ -104,6 +102,10 @@ class Recorded:
     state: str
     next_attempt_at: datetime | None
     countdown: float | None  # set when the caller should enqueue the retry itself
+    endpoint_id: int | None = None
+    # The attempt held its failing endpoint's one-attempt lease (``claims``):
+    # the caller hands the endpoint on (``endpoint_next_ids``).
+    probed: bool = False
 
 
 def delivery_record(
@@ -163,7 +165,13 @@ def delivery_record(
         countdown = None  # a newer attempt owns the row; it schedules itself
     if owned or not interrupted:
         _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
-    return Recorded(state=state, next_attempt_at=next_at, countdown=countdown)
+    return Recorded(
+        state=state,
+        next_attempt_at=next_at,
+        countdown=countdown,
+        endpoint_id=claim.endpoint_id,
+        probed=claim.failing_since is not None,
+    )
 
 
 def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> None:
@@ -225,39 +233,6 @@ def _failed_lately(claim: Claim, now: datetime) -> bool:
         .exclude(status_code__gte=200, status_code__lt=300)
         .exists()
     )
-
-
-def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[str]:
-    """Mark and return due pending deliveries that have no live lease or recent task.
-
-    The rows get ``enqueued_at`` = now in the same UPDATE, so two sweeper runs
-    racing each other enqueue each row once.
-    """
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=REENQUEUE_AFTER_SECONDS)
-    due = (
-        WebhookDelivery.objects.filter(
-            state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now
-        )
-        .filter(
-            Q(locked_until__isnull=True)
-            # A lease that ran out: its attempt never reported back. Sent
-            # again only while tries remain (as ``claims`` claims it).
-            | Q(locked_until__lte=now, attempts__lt=tries_allowed())
-        )
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-    )
-    picked = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    with transaction.atomic():
-        # The conditions again, on the rows as locked: a sweeper that read the
-        # list before another one committed its marks must not enqueue them too.
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .filter(pk__in=picked)
-            .values_list("pk", flat=True)
-        )
-        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return [str(pk) for pk in ids]
 
 
 def deliveries_interrupted_fail(
@@ -329,6 +304,7 @@ __all__ = [
     "delivery_claim",
     "delivery_record",
     "due_delivery_ids",
+    "endpoint_next_ids",
     "events_purge",
     "retry_delay",
 ]
