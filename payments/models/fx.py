@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from jopay_project.fields import ExactDecimalField
+
 
 class FxRate(models.Model):
     """A rate for one currency: global (``partner`` null) or a partner's override.
@@ -21,7 +23,8 @@ class FxRate(models.Model):
         on_delete=models.CASCADE,
         related_name="fx_overrides",
     )
-    rate = models.DecimalField(max_digits=38, decimal_places=18)
+    # Exact on SQLite too (D14: 18 places; D30), numeric(38, 18) on PostgreSQL.
+    rate = ExactDecimalField(max_digits=38, decimal_places=18)
     source = models.CharField(max_length=40)
     pinned = models.BooleanField(default=False)
     fetched_at = models.DateTimeField(default=timezone.now)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
+from jopay_project.fields import ExactDecimalField
 from jopay_project.tenancy import TenantModel
 
 # D20: proofs are accepted, and late transfers verify, until expires_at + grace.
@@ -74,7 +75,8 @@ class PaymentRequest(TenantModel):
     fiat_int = models.PositiveIntegerField()
     fiat_code = models.CharField(max_length=3)
     usdc_micro = models.BigIntegerField()
-    fx_rate = models.DecimalField(max_digits=38, decimal_places=18)
+    # D14: 18 places, exact on SQLite too (D30).
+    fx_rate = ExactDecimalField(max_digits=38, decimal_places=18)
     fx_source = models.CharField(max_length=40)
     memo = models.CharField(max_length=500, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
