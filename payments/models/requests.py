@@ -172,6 +172,15 @@ class PaymentRequest(TenantModel):
             models.Index(
                 fields=["proof_status", "next_verify_at"], name="request_verify_due"
             ),
+            # The admin's search by tx hash, whatever the chain or proof state:
+            # request_proof_tx_unique starts with chain_id and holds attached
+            # and verified proofs only. Partial: a request without a proof
+            # (most creates) adds no entry.
+            models.Index(
+                fields=["tx_hash"],
+                condition=models.Q(tx_hash__isnull=False),
+                name="request_tx_hash",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -66,6 +66,14 @@ def assert_indexed(plan: dict, table: str) -> None:
     assert unindexed_scans(plan, table) == [], json.dumps(plan, indent=1)
 
 
+def index_names(plan: dict) -> set[str]:
+    """Every index the plan reads."""
+    names = {plan["Index Name"]} if "Index Name" in plan else set()
+    for child in plan.get("Plans", ()):
+        names |= index_names(child)
+    return names
+
+
 @pytest.fixture
 def rows(merchant, other_partner):
     from tests.factories import MerchantFactory
@@ -144,3 +152,19 @@ def test_the_search_box_says_what_it_matches(admin_client):
     page = admin_client.get(CHANGELIST).content.decode()
 
     assert "Exact match only: a request id, a reference" in page
+
+
+def test_a_tx_hash_search_reads_only_the_tx_hash_index(rf, admin_user, rows):
+    # It went through (chain_id, tx_hash) for each configured chain, and
+    # proof_status for mismatches: two indexes, a chains query first, and a
+    # proof on a chain missing from the registry was never found.
+    plan = search_plan(rf, admin_user, PaymentRequest, TX)
+
+    assert index_names(plan) == {"request_tx_hash"}, json.dumps(plan, indent=1)
+    assert_indexed(plan, "payments_paymentrequest")
+
+
+def test_a_tx_hash_is_found_whatever_its_chain_or_proof_state(admin_client, merchant):
+    make_request(merchant, reference="GONE22", chain_id=999_999, tx_hash=TX)
+
+    assert found(admin_client, TX) == {"GONE22"}
