@@ -94,9 +94,7 @@ class PlanAdmin(shape.ExactSearchMixin, admin.ModelAdmin):
     exact_search = {
         shape.UUID: ["pk", "merchant"],  # the merchant FK has its own index
         shape.PARTNER: ["partner"],  # plan_tenant_keyset starts with it
-        # No index: a scan of the plans (far fewer than requests), and only
-        # when the term is an address.
-        shape.ADDRESS: ["customer_wallet"],
+        shape.ADDRESS: ["customer_wallet"],  # plan_customer_wallet
     }
     search_help_text = (
         "Exact match only: a plan id, a merchant id, a customer wallet "

@@ -104,6 +104,8 @@ class Plan(TenantModel):
                 name="plan_due",
                 condition=models.Q(status="active"),
             ),
+            # The admin's search by customer wallet (jopay_project.admin_search).
+            models.Index(fields=["customer_wallet"], name="plan_customer_wallet"),
         ]
 
     def __str__(self) -> str:

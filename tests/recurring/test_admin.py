@@ -161,5 +161,18 @@ def test_plans_are_found_by_exact_identifier(
     assert found(plan.partner.slug) == {plan.pk}
     assert found(plan.customer_wallet.lower()) == {plan.pk}
     assert found(str(plan.pk)[:-1]) == set()  # malformed: never a 500
-    for term in (str(plan.pk), plan.partner.slug):
+    # The customer wallet too, on plan_customer_wallet (it read every plan).
+    for term in (str(plan.pk), plan.partner.slug, plan.customer_wallet.lower()):
         assert_indexed(search_plan(rf, admin_user, Plan, term), "recurring_plan")
+
+
+def test_a_customer_wallet_search_reads_only_the_wallet_index(
+    make_plan, rf, admin_user
+):
+    from tests.portal.test_admin_search import index_names, search_plan
+
+    plan = make_plan()
+
+    plan_json = search_plan(rf, admin_user, Plan, plan.customer_wallet.lower())
+
+    assert index_names(plan_json) == {"plan_customer_wallet"}
