@@ -252,7 +252,10 @@ def payment_requests_expire_due(
 def _expire_batch(*, now: datetime, batch_size: int) -> int:
     due = list(
         PaymentRequest.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("partner", "merchant")
+        # The partner for event_emit; not the merchant: the event names it by
+        # merchant_id, a column of the row (D23), and the tenant (partner,
+        # test_mode) is the row's own.
+        .select_related("partner")
         .filter(
             status__in=PaymentRequest.OPEN_STATUSES,
             proof_status__in=CANCELLABLE_PROOF_STATUSES,

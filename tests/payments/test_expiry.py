@@ -60,6 +60,37 @@ def test_due_requests_expire_with_one_event_each(merchant, test_merchant):
     assert due[2].mismatch_reason == "underpaid"  # untouched by expiry
 
 
+def test_expiry_reads_no_merchant_and_events_keep_their_tenant(
+    merchant, test_merchant, other_partner
+):
+    # The batch's SELECT ... FOR UPDATE joined every due row's merchant for
+    # nothing: the event names it by merchant_id, a column of the row (D23).
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import MerchantFactory
+
+    bob_shop = MerchantFactory(partner=other_partner, test_mode=True)
+    due = [
+        make_request(merchant, expires_in=-1),
+        make_request(test_merchant, expires_in=-1),
+        make_request(bob_shop, expires_in=-1),
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert payment_requests_expire_due() == 3
+
+    sql = [q["sql"] for q in queries]
+    assert not [q for q in sql if "merchants_merchant" in q], sql
+    for request in due:
+        (event,) = WebhookEvent.objects.filter(request_id=request.pk)
+        assert (event.partner_id, event.test_mode) == (
+            request.partner_id,
+            request.test_mode,
+        )
+        assert event.payload["partner_id"] == str(request.partner_id)
+        assert event.payload["merchant_id"] == str(request.merchant_id)
+
+
 def test_never_expires_pending_or_paid_or_future_or_closed(merchant):
     keep = [
         make_request(merchant, expires_in=60),  # not due yet
