@@ -18,6 +18,8 @@ class WebhookReceiver:
     every POST in arrival order (the JSON payload, or ``None`` if it was not
     JSON). Point an endpoint at ``url`` and give the processes that send
     ``env()``, which trusts the CA and allows the loopback host (D26).
+    ``hang[path] = seconds`` makes that path wait before it answers (a
+    receiver that hangs); those POSTs are not recorded.
     """
 
     def __init__(self) -> None:
@@ -31,6 +33,7 @@ class WebhookReceiver:
         self.ca_file = Path(tempfile.mkstemp(prefix="bench-ca-", suffix=".pem")[1])
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         self.received: list[tuple[float, Any]] = []
+        self.hang: dict[str, float] = {}
         self._lock = threading.Lock()
         receiver = self
 
@@ -47,6 +50,9 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 arrived = time.time()
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path in receiver.hang:
+                    self._hang(receiver.hang[self.path])
+                    return
                 try:
                     body = json.loads(raw)
                 except ValueError:
@@ -57,6 +63,15 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            def _hang(self, seconds: float) -> None:
+                time.sleep(seconds)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender gave up first, as it should
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ca.issue_cert("127.0.0.1").configure_cert(context)
