@@ -62,4 +62,7 @@ class RemoveIndexConcurrently(migrations.RemoveIndex):
             index = to_state.models[app_label, self.model_name_lower].get_index_by_name(
                 self.name
             )
+            # A rebuild interrupted earlier left an INVALID index of this name.
+            name = schema_editor.quote_name(index.name)
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
             schema_editor.add_index(model, index, concurrently=True)

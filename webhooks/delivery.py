@@ -28,6 +28,7 @@ from .services.outbox import (
     Verdict,
     delivery_claim,
     delivery_record,
+    endpoint_next_ids,
 )
 from .transport import connect_only_to, session
 
@@ -240,7 +241,19 @@ def deliver(*, delivery_id: str) -> Recorded | None:
         error=outcome.error,
         response_body=outcome.body,
     )
+    if recorded.probed:
+        _hand_on(recorded.endpoint_id)
     return recorded if outcome.sent else None
+
+
+def _hand_on(endpoint_id: int) -> None:
+    """The attempt held its failing endpoint's one-attempt lease (``claims``),
+    sent or not: put the endpoint's next due row on the broker now (every due
+    row if it answered 2xx), rather than leave it to the sweeper."""
+    from .tasks import webhook_delivery_send_task
+
+    for next_id in endpoint_next_ids(endpoint_id=endpoint_id):
+        webhook_delivery_send_task.delay(next_id)
 
 
 def _unsent(reason: str, error: str) -> _Outcome:

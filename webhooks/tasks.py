@@ -25,7 +25,7 @@ def webhook_delivery_send_task(delivery_id: str) -> str:
 
     While the endpoint is failing, only one attempt to it is in flight at a
     time (``services.claims``); a task that finds it taken sends nothing, and
-    the attempt holding it hands the endpoint on when it ends.
+    the attempt holding it hands the endpoint on when it ends (``deliver``).
 
     A short retry is also put on the broker with a countdown; longer ones (and
     any task lost on the way) are picked up by ``webhooks.send_due_deliveries``.
@@ -37,11 +37,6 @@ def webhook_delivery_send_task(delivery_id: str) -> str:
         webhook_delivery_send_task.apply_async(
             (delivery_id,), countdown=recorded.countdown
         )
-    if recorded.probed:
-        # This attempt held its failing endpoint's one-attempt lease: hand the
-        # endpoint on to its next due row (all of them if it answered 2xx).
-        for next_id in outbox.endpoint_next_ids(endpoint_id=recorded.endpoint_id):
-            webhook_delivery_send_task.delay(next_id)
     return recorded.state
 
 

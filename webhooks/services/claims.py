@@ -137,15 +137,39 @@ claimed AS (
  RETURNING id
 )
 SELECT c.attempts, (SELECT id FROM logged), e.payload, ep.id, ep.url, ep.secret,
-       ep.previous_secret, ep.enabled, ep.failing_since
-  FROM claimed c
-  JOIN {endpoint} ep ON ep.id = c.endpoint_id
+       ep.previous_secret, ep.enabled, ep.failing_since, (SELECT id FROM probe)
+  FROM (SELECT 1) AS one
+  LEFT JOIN claimed c ON true
+  LEFT JOIN {endpoint} ep ON ep.id = c.endpoint_id
   LEFT JOIN {event} e ON e.id = c.event_id
+"""
+
+# A claim can take the endpoint's lease and then match no delivery: the row
+# changed while the claim waited on the endpoint (a disable, a resend, a
+# purge). Given back at once, instead of idling the endpoint for a lease.
+_RELEASE_SQL = """
+UPDATE {endpoint} SET probe_until = NULL
+ WHERE id = %(endpoint_id)s AND probe_until = %(lease)s
 """
 
 _RESULT_SQL = """
 WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
-logged AS (
+cleared AS (
+    -- One UPDATE for both: a statement may change a row only once. It runs
+    -- before ``moved`` (referenced there): the endpoint row is locked before
+    -- the delivery row, the order of the claim, an endpoint disable and a URL
+    -- change; the other order deadlocked with them.
+    UPDATE {endpoint}
+       SET failing_since = CASE WHEN %(clear_streak)s AND url = %(url)s
+                                THEN NULL ELSE failing_since END,
+           probe_until = CASE WHEN probe_until = %(lease)s
+                              THEN NULL ELSE probe_until END
+     WHERE id = %(endpoint_id)s
+       AND ((%(clear_streak)s AND failing_since IS NOT NULL AND url = %(url)s)
+            OR probe_until = %(lease)s)
+       AND (SELECT v FROM relaxed) IS NOT NULL
+ RETURNING id
+), logged AS (
     UPDATE {attempt} SET status_code = %(status_code)s, latency_ms = %(latency_ms)s,
                          error = %(error)s, response_body = %(response_body)s
      WHERE id = %(attempt_row_id)s AND error = %(interrupted)s
@@ -166,18 +190,7 @@ logged AS (
             OR EXISTS (SELECT 1 FROM {endpoint}
                         WHERE id = %(endpoint_id)s AND url = %(url)s))
        AND (SELECT v FROM relaxed) IS NOT NULL
- RETURNING id
-), cleared AS (
-    -- One UPDATE for both: a statement may change a row only once.
-    UPDATE {endpoint}
-       SET failing_since = CASE WHEN %(clear_streak)s AND url = %(url)s
-                                THEN NULL ELSE failing_since END,
-           probe_until = CASE WHEN probe_until = %(lease)s
-                              THEN NULL ELSE probe_until END
-     WHERE id = %(endpoint_id)s
-       AND ((%(clear_streak)s AND failing_since IS NOT NULL AND url = %(url)s)
-            OR probe_until = %(lease)s)
-       AND (SELECT v FROM relaxed) IS NOT NULL
+       AND (SELECT count(*) FROM cleared) IS NOT NULL
  RETURNING id
 )
 SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved),
@@ -228,7 +241,9 @@ def write_result(
     )
 
 
-def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple | None:
+def _execute_prepared(
+    sql: str, params: dict[str, Any], *, fetch: bool = True
+) -> tuple | None:
     """Run one statement as a server-side prepared statement; its one row.
 
     These two statements run for every attempt; preparing them once per
@@ -245,7 +260,7 @@ def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple | None:
         pg.prepare_threshold = _NEVER_AUTOMATICALLY
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cur:
         cur.execute(sql, params, prepare=True)
-        return cur.fetchone()
+        return cur.fetchone() if fetch else None
 
 
 def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
@@ -260,10 +275,16 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
             "tries": tries_allowed(),
         },
     )
-    if row is None:
-        return None
     attempt, attempt_row_id, payload, endpoint_id, url, secret, previous = row[:7]
-    enabled, failing_since = row[7:]
+    enabled, failing_since, probed = row[7:]
+    if attempt is None:
+        if probed is not None:
+            _execute_prepared(
+                _RELEASE_SQL.format(**_tables()),
+                {"endpoint_id": probed, "lease": lease},
+                fetch=False,
+            )
+        return None
     if isinstance(payload, str | bytes):  # Django hands jsonb over as text
         payload = json.loads(payload)
     return Claim(

@@ -167,7 +167,9 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     the next ``x-jopay-delivery-attempt``. An attempt already in flight loses
     its lease, so the resend is not skipped: the two may overlap (the same
     ``delivery_id``, which D24 allows), and only the newer attempt's outcome
-    sets the delivery's state (the older no longer owns the row). Raises
+    sets the delivery's state (the older no longer owns the row). An endpoint
+    whose failing streak runs takes one attempt at a time (``claims``): there
+    the resend waits for the attempt in flight, and for older due rows. Raises
     ``webhook_not_configured`` when the endpoint is off.
     """
     delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
