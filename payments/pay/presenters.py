@@ -117,7 +117,7 @@ BADGE_TONES = {
 }
 
 
-# What a customer reads for each D20 mismatch; ``static/pay/pay.js`` has the
+# What a customer reads for each D20 mismatch; ``static/pay/words.js`` has the
 # same texts (REASONS) for what it draws itself, and a test keeps them equal.
 MISMATCH_TEXT = {
     PaymentRequest.MismatchReason.TX_FAILED: "the transaction failed on-chain",
@@ -133,7 +133,7 @@ MISMATCH_TEXT = {
 }
 
 
-# A refused hash, in the customer's words (``pay.js`` ERRORS, kept equal).
+# A refused hash, in the customer's words (``words.js`` ERRORS, kept equal).
 PROOF_ERROR_TEXT = {
     "invalid_tx_hash": (
         "That is not a transaction hash (0x followed by 64 hex characters)."

@@ -11,25 +11,11 @@
   var HIDDEN_POLL_MS = 15000;  // background tab: the /status limit is shared per IP (D27)
   var MAX_BACKOFF_MS = 60000;
 
-  var REASONS = {
-    tx_failed: "the transaction failed on-chain",
-    wrong_token: "it did not transfer USDC",
-    wrong_recipient: "the USDC went to another address or paid another request",
-    underpaid: "the amount was lower than requested",
-    late: "it was sent after the request expired",
-    not_found_after_timeout: "we could not find it on-chain"
-  };
+  var REASONS = window.JoPayWords.REASONS;
+  var ERRORS = window.JoPayWords.ERRORS;
   // An underpayment reached the merchant: paying in full again pays twice.
   var UNDERPAID = "That transaction sent less than this request asks for, and that smaller " +
     "amount has reached " + (cfg.merchant_name || "the merchant") + ". Please contact them before you pay again.";
-  var ERRORS = {
-    invalid_tx_hash: "That is not a transaction hash (0x followed by 64 hex characters).",
-    unsupported_chain: "That network is not accepted for this payment.",
-    proof_already_used: "That transaction already paid another request.",
-    proof_not_accepted: "This request no longer accepts payments.",
-    rate_limited: "Too many attempts. Please wait a little and try again.",
-    not_found: "This payment link is not valid."
-  };
   var BEING_CHECKED = "A transaction is already being checked for this request. Please wait for the result.";
 
   // --- the state last shown -------------------------------------------------

@@ -140,12 +140,13 @@ def test_a_mismatch_is_said_in_words_not_codes(
 
 
 def test_the_server_and_the_script_use_the_same_words():
-    # pay.js draws some of these messages itself; the two lists must not drift.
+    # The script draws some of these messages itself (static/pay/words.js);
+    # the two lists must not drift.
     from django.contrib.staticfiles import finders
 
     from payments.pay.presenters import MISMATCH_TEXT, PROOF_ERROR_TEXT
 
-    script = pathlib.Path(finders.find("pay/pay.js")).read_text(encoding="utf-8")
+    script = pathlib.Path(finders.find("pay/words.js")).read_text(encoding="utf-8")
 
     def js_object(name: str) -> dict[str, str]:
         body = re.search(rf"var {name} = \{{(.*?)\}};", script, re.S).group(1)

@@ -1,0 +1,25 @@
+/* JoPay pay page: the words its script shows itself (loaded before pay.js).
+ * The server renders the same messages from payments/pay/presenters.py
+ * (MISMATCH_TEXT, PROOF_ERROR_TEXT); test_pay_page_wording keeps the lists equal. */
+window.JoPayWords = (function () {
+  "use strict";
+  // A D20 mismatch reason, in the customer's words.
+  var REASONS = {
+    tx_failed: "the transaction failed on-chain",
+    wrong_token: "it did not transfer USDC",
+    wrong_recipient: "the USDC went to another address or paid another request",
+    underpaid: "the amount was lower than requested",
+    late: "it was sent after the request expired",
+    not_found_after_timeout: "we could not find it on-chain"
+  };
+  // A refused hash (the /proof error code), in the customer's words.
+  var ERRORS = {
+    invalid_tx_hash: "That is not a transaction hash (0x followed by 64 hex characters).",
+    unsupported_chain: "That network is not accepted for this payment.",
+    proof_already_used: "That transaction already paid another request.",
+    proof_not_accepted: "This request no longer accepts payments.",
+    rate_limited: "Too many attempts. Please wait a little and try again.",
+    not_found: "This payment link is not valid."
+  };
+  return { REASONS: REASONS, ERRORS: ERRORS };
+})();
