@@ -1,7 +1,8 @@
 """What the pay page and receipt show: reads and formatting only (no writes).
 
 Amounts are formatted from integers with ``payments.money``; the EIP-681
-payment URI carries the exact amount in the token's own units.
+payment URI carries the exact amount in the token's own units. A USDC amount
+to read is grouped (``1,234,567.891234``); one to copy or pay is not.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from jopay_project.formats import iso
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
-from payments.money import format_minor, format_usdc
+from payments.money import MICRO, format_minor, format_usdc
 from payments.proofs.services import accepts_proofs
 
 PR = PaymentRequest
@@ -54,6 +55,19 @@ def qr_svg(data: str) -> SafeString:
     # segno writes the SVG itself from a URI we built from checked values.
     svg = segno.make(data, error="m").svg_inline(scale=4, dark="#0f172a", border=2)
     return mark_safe(svg)  # noqa: S308
+
+
+def group_usdc(usdc_micro: int) -> str:
+    """``1234567891234`` → ``"1,234,567.891234"``: all six places, the integer
+    part grouped by thousands, for reading only.
+
+    What a customer copies or a wallet is given stays ``format_usdc``'s exact
+    text (a wallet may refuse the commas, or read them as the decimal point).
+    Integers only, like ``format_usdc``; ``static/pay/format.js`` groups the
+    script's text the same way (``groupUsdc``), and a test keeps them equal.
+    """
+    whole, frac = divmod(abs(usdc_micro), MICRO)
+    return f"{'-' if usdc_micro < 0 else ''}{whole:,}.{frac:06d}"
 
 
 def explorer_link(chain: Chain | None, tx_hash: str | None) -> str | None:
@@ -171,9 +185,11 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "pr": request,
         "merchant_name": request.merchant.name,
         "fiat": format_minor(request.fiat_int, request.fiat_code),
-        "usdc": format_usdc(request.usdc_micro),
+        "usdc": group_usdc(request.usdc_micro),
+        # What the Copy button copies: the exact text, no grouping.
+        "usdc_exact": format_usdc(request.usdc_micro),
         # A paid page says what arrived, which an overpayment makes more.
-        "usdc_received": format_usdc(request.received_micro),
+        "usdc_received": group_usdc(request.received_micro),
         "chains": options,
         "state": state,
         "badge_tone": BADGE_TONES[state],
@@ -200,7 +216,8 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
             "proof_deadline": iso(request.proof_deadline),
             "receiving_address": request.receiving_address,
             "usdc_micro": str(request.usdc_micro),
-            # The exact decimal text: the script never divides money in float.
+            # The exact decimal text: the script never divides money in float,
+            # and groups it only to show it (format.js groupUsdc).
             "usdc_text": format_usdc(request.usdc_micro),
             "chains": [o.as_json() for o in options],
             "status_url": f"/pay/{request.pk}/status",
@@ -217,8 +234,8 @@ def receipt_context(request: PaymentRequest) -> dict[str, Any]:
         "pr": request,
         "merchant_name": request.merchant.business_name or request.merchant.name,
         "fiat": format_minor(request.fiat_int, request.fiat_code),
-        "usdc": format_usdc(request.usdc_micro),
-        "usdc_sent": format_usdc(request.received_micro),
+        "usdc": group_usdc(request.usdc_micro),
+        "usdc_sent": group_usdc(request.received_micro),
         "chain_name": chain.name if chain else str(request.chain_id),
         "explorer_url": explorer_link(chain, request.tx_hash),
         "evidence": evidence,

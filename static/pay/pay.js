@@ -198,7 +198,7 @@
         }
         // Connecting can take a while: never ask for a transfer the request would judge late.
         if (expired()) { say("This request has expired. Please do not send funds."); return; }
-        say("Confirm the transfer of exactly " + cfg.usdc_text + " USDC in your wallet…");
+        say("Confirm the transfer of exactly " + window.JoPayFormat.groupUsdc(cfg.usdc_text) + " USDC in your wallet…");
         var txHash = await eth.request({ method: "eth_sendTransaction", params: [{
           from: accounts[0], to: chain.usdc_address, value: "0x0",
           data: transferCalldata(cfg.receiving_address, chain.amount_units)

@@ -3,8 +3,13 @@
 // __ACCOUNT__ is replaced by the test. Like a real wallet extension, it reaches
 // its node outside the page (the test's ``anvilRpc`` binding), so the page's
 // Content-Security-Policy (connect-src 'self') stays in force.
+// __OPTIONS__ (JSON, from install_wallet) makes it behave like other wallets:
+//   chainId: "0x1"          eth_chainId answers this chain instead of anvil's
+//   fail: {method: {code, message, data}}   that method throws, as wallets do
+//   hang: [method]          that method never answers (a prompt left open)
 (() => {
   const ACCOUNT = "__ACCOUNT__";
+  const OPTIONS = __OPTIONS__;
   async function rpc(method, params) {
     const body = await window.anvilRpc(method, params || []);
     if (body.error) {
@@ -14,15 +19,28 @@
     }
     return body.result;
   }
-  // The page reloads once paid: keep the call log in the tab's sessionStorage.
-  function log(method) {
+  // The page reloads once paid: keep the call log in the tab's sessionStorage
+  // (the methods in order, and each method's last params).
+  function log(method, params) {
     const calls = JSON.parse(sessionStorage.getItem("walletCalls") || "[]");
     calls.push(method);
     sessionStorage.setItem("walletCalls", JSON.stringify(calls));
+    const last = JSON.parse(sessionStorage.getItem("walletParams") || "{}");
+    last[method] = params || [];
+    sessionStorage.setItem("walletParams", JSON.stringify(last));
   }
   window.ethereum = {
     async request({ method, params }) {
-      log(method);
+      log(method, params);
+      const fail = (OPTIONS.fail || {})[method];
+      if (fail) {
+        const e = new Error(fail.message || "wallet error");
+        e.code = fail.code;
+        if (fail.data) e.data = fail.data;
+        throw e;
+      }
+      if ((OPTIONS.hang || []).includes(method)) return new Promise(() => {});
+      if (method === "eth_chainId" && OPTIONS.chainId) return OPTIONS.chainId;
       if (method === "eth_requestAccounts" || method === "eth_accounts") return [ACCOUNT];
       if (method === "wallet_switchEthereumChain") return null;
       return rpc(method, params);

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -18,8 +20,13 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 
 
-def install_wallet(page, anvil, account: str) -> None:
-    """``window.ethereum`` answering from anvil as ``account`` (fake_wallet.js)."""
+def install_wallet(page, anvil, account: str, **options: Any) -> None:
+    """``window.ethereum`` answering from anvil as ``account`` (fake_wallet.js).
+
+    ``options`` make it act as another wallet would: ``chainId="0x1"`` (on
+    another chain), ``fail={"method": {"code": 4902, "message": ...}}``,
+    ``hang=["eth_sendTransaction"]`` (the prompt is never answered).
+    """
 
     def anvil_rpc(method: str, params: list) -> dict:
         return requests.post(
@@ -29,7 +36,11 @@ def install_wallet(page, anvil, account: str) -> None:
         ).json()
 
     page.expose_function("anvilRpc", anvil_rpc)
-    page.add_init_script(FAKE_WALLET.replace("__ACCOUNT__", account))
+    page.add_init_script(
+        FAKE_WALLET.replace("__ACCOUNT__", account).replace(
+            "__OPTIONS__", json.dumps(options)
+        )
+    )
 
 
 def watch_csp(page) -> list[str]:
