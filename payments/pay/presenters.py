@@ -238,5 +238,7 @@ def receipt_context(request: PaymentRequest) -> dict[str, Any]:
         "usdc_sent": group_usdc(request.received_micro),
         "chain_name": chain.name if chain else str(request.chain_id),
         "explorer_url": explorer_link(chain, request.tx_hash),
+        # <time datetime> (D1); the text is UTC, format.js shows it locally.
+        "verified_at_iso": iso(request.verified_at),
         "evidence": evidence,
     }

@@ -1,4 +1,4 @@
-/* JoPay pay page and receipt: how amounts read (loaded before pay.js).
+/* JoPay pay page and receipt: how amounts and times read (loaded before pay.js).
  * Money stays text from integers: nothing here parses an amount as a number. */
 window.JoPayFormat = (function () {
   "use strict";
@@ -12,5 +12,26 @@ window.JoPayFormat = (function () {
     whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     return sign + whole + (parts.length > 1 ? "." + parts[1] : "");
   }
-  return { groupUsdc: groupUsdc };
+
+  // Every time the server wrote in UTC (<time datetime="...Z">2026-04-17 17:00
+  // UTC</time>, right without a script) is shown in the device's own time zone,
+  // named, so the page never mixes the two; the UTC text stays as its tooltip.
+  // data-seconds keeps the seconds (the receipt's verification time).
+  function localizeTimes(root) {
+    if (!window.Intl || !Intl.DateTimeFormat) return;
+    var times = (root || document).querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var el = times[i], at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at) || el.hasAttribute("data-utc")) continue;
+      var options = { year: "numeric", month: "short", day: "numeric",
+                      hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+      if (el.hasAttribute("data-seconds")) options.second = "2-digit";
+      el.setAttribute("data-utc", el.textContent);
+      el.title = el.textContent;
+      el.textContent = new Intl.DateTimeFormat(undefined, options).format(new Date(at));
+    }
+  }
+  localizeTimes(document);
+
+  return { groupUsdc: groupUsdc, localizeTimes: localizeTimes };
 })();

@@ -74,15 +74,6 @@
     if (b.className !== "badge " + cls) b.className = "badge " + cls;
   }
 
-  // The deadline in the device's own time zone (the server renders UTC).
-  var expiresEl = $("pay-expires");
-  if (expiresEl && !isNaN(expiresAt)) {
-    expiresEl.title = expiresEl.textContent;
-    expiresEl.textContent = new Date(expiresAt).toLocaleString([], {
-      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
-    });
-  }
-
   // Paying is possible before expires_at only; a hash of an earlier payment is
   // taken until the grace ends; nothing is offered while a hash is being checked.
   var live = cfg.state === "open" || cfg.state === "grace" || cfg.state === "verifying";
