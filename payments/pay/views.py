@@ -38,6 +38,7 @@ from payments.proofs.services import (
 )
 
 from .presenters import (
+    PROOF_ERROR_FIELD,
     PROOF_ERROR_TEXT,
     find_request,
     pay_context,
@@ -107,6 +108,10 @@ def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
         _mark_opened(pr)
     context = pay_context(pr, now=timezone.now())
     context["proof_error"] = _proof_error_message(request)
+    # The field the refusal is about is marked invalid (no-script form too).
+    context["proof_error_field"] = PROOF_ERROR_FIELD.get(
+        request.GET.get("proof_error", "")
+    )
     return render(request, "pay/page.html", context)
 
 

@@ -13,6 +13,15 @@
 
   var REASONS = window.JoPayWords.REASONS;
   var ERRORS = window.JoPayWords.ERRORS;
+  var ANNOUNCE = window.JoPayWords.ANNOUNCE;
+  // The form field a refusal is about (presenters.PROOF_ERROR_FIELD, kept equal).
+  var INVALID_FIELD = {
+    invalid_tx_hash: "tx_hash",
+    proof_already_used: "tx_hash",
+    unsupported_chain: "chain_id"
+  };
+  var FIELD_ID = { tx_hash: "proof-hash", chain_id: "proof-chain" };
+  var TX_HASH = /^0x[0-9a-fA-F]{64}$/;
   // An underpayment reached the merchant: paying in full again pays twice.
   var UNDERPAID = "That transaction sent less than this request asks for, and that smaller " +
     "amount has reached " + (cfg.merchant_name || "the merchant") + ". Please contact them before you pay again.";
@@ -68,6 +77,44 @@
   function setHidden(id, hidden) { var el = $(id); if (el && el.hidden !== hidden) el.hidden = hidden; }
   function setMessage(text) { setText("pay-message", text || ""); }
   function setError(text) { setText("proof-error", text || ""); }
+  function announce(text) { setText("pay-announce", text); }
+
+  // A refused field says so to assistive technology (aria-invalid, described by
+  // the error) until it is corrected. The no-script page renders it marked.
+  var invalid = null;  // { el, code, value }
+  function clearInvalid() {
+    if (!invalid) return;
+    invalid.el.removeAttribute("aria-invalid");
+    invalid.el.removeAttribute("aria-describedby");
+    invalid = null;
+  }
+  function markInvalid(code) {
+    clearInvalid();
+    var el = $(FIELD_ID[INVALID_FIELD[code]]);
+    if (!el) return;
+    el.setAttribute("aria-invalid", "true");
+    el.setAttribute("aria-describedby", "proof-error");
+    invalid = { el: el, code: code, value: (el.value || "").trim() };
+  }
+  function corrected(el) {
+    if (!invalid || invalid.el !== el) return false;
+    var value = (el.value || "").trim();
+    // A malformed hash is corrected once well-formed; any other refusal once changed.
+    return invalid.code === "invalid_tx_hash" ? TX_HASH.test(value) : value !== invalid.value;
+  }
+  function watchCorrection(id) {
+    var el = $(id);
+    if (!el) return;
+    if (el.getAttribute("aria-invalid") === "true") {
+      var code = new URLSearchParams(window.location.search).get("proof_error") || "";
+      invalid = { el: el, code: code, value: (el.value || "").trim() };
+    }
+    var check = function () { if (corrected(el)) { clearInvalid(); setError(""); } };
+    el.addEventListener("input", check);
+    el.addEventListener("change", check);
+  }
+  watchCorrection("proof-hash");
+  watchCorrection("proof-chain");
   function setBadge(text, cls) {
     var b = $("pay-status"); if (!b) return;
     if (b.textContent !== text) b.textContent = text;
@@ -77,11 +124,15 @@
   // Paying is possible before expires_at only; a hash of an earlier payment is
   // taken until the grace ends; nothing is offered while a hash is being checked.
   var live = cfg.state === "open" || cfg.state === "grace" || cfg.state === "verifying";
-  var lastView = null;
+  var lastView = null, lastPhase = null;
   function render() {
     if (!live) return;  // paid, cancelled, closed: the server's page is final
     var p = phase(), t = serverNow();
     var checking = shown.proof_status === "attached";
+    // The send card or the hash form goes away by itself: say so (a hash being
+    // checked keeps its own message, and a page loaded expired already reads so).
+    if (lastPhase !== null && p !== lastPhase && !checking) announce(ANNOUNCE[p] || "");
+    lastPhase = p;
     setText("pay-countdown", p === "open" && !checking ? "· " + duration(expiresAt - t) + " left" : "");
     setText("grace-countdown", p === "grace" ? " (" + duration(proofDeadline - t) + " left)" : "");
     var view = p + "/" + checking;
@@ -122,6 +173,7 @@
 
   function submitProof(txHash, chainId) {
     setError("");
+    clearInvalid();
     return fetch(cfg.proof_url, {
       method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify({ tx_hash: txHash, chain_id: Number(chainId) })
@@ -140,6 +192,7 @@
           return false;
         }
         setError(ERRORS[body.error] || "Something went wrong. Please try again.");
+        markInvalid(body.error);
         return false;
       })
       .catch(function () { setError("Network error. Please try again."); return false; });

@@ -21,5 +21,10 @@ window.JoPayWords = (function () {
     rate_limited: "Too many attempts. Please wait a little and try again.",
     not_found: "This payment link is not valid."
   };
-  return { REASONS: REASONS, ERRORS: ERRORS };
+  // Said to screen readers when the page changes by itself (D16).
+  var ANNOUNCE = {
+    grace: "This payment request has expired. Please do not send funds now. If you paid before it expired, you can still submit the transaction hash.",
+    over: "This payment request has expired. Please do not send funds."
+  };
+  return { REASONS: REASONS, ERRORS: ERRORS, ANNOUNCE: ANNOUNCE };
 })();

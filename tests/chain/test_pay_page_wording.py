@@ -139,21 +139,31 @@ def test_a_mismatch_is_said_in_words_not_codes(
     assert "(Tx Failed)" not in html
 
 
+def _js_object(path: str, name: str) -> dict[str, str]:
+    from django.contrib.staticfiles import finders
+
+    script = pathlib.Path(finders.find(path)).read_text(encoding="utf-8")
+    body = re.search(rf"var {name} = \{{(.*?)\}};", script, re.S).group(1)
+    return dict(re.findall(r'(\w+): "([^"]*)"', body))
+
+
 def test_the_server_and_the_script_use_the_same_words():
     # The script draws some of these messages itself (static/pay/words.js);
     # the two lists must not drift.
-    from django.contrib.staticfiles import finders
-
     from payments.pay.presenters import MISMATCH_TEXT, PROOF_ERROR_TEXT
 
-    script = pathlib.Path(finders.find("pay/words.js")).read_text(encoding="utf-8")
+    reasons = _js_object("pay/words.js", "REASONS")
+    assert reasons == {str(k): v for k, v in MISMATCH_TEXT.items()}
+    assert _js_object("pay/words.js", "ERRORS") == PROOF_ERROR_TEXT
 
-    def js_object(name: str) -> dict[str, str]:
-        body = re.search(rf"var {name} = \{{(.*?)\}};", script, re.S).group(1)
-        return dict(re.findall(r'(\w+): "([^"]*)"', body))
 
-    assert js_object("REASONS") == {str(k): v for k, v in MISMATCH_TEXT.items()}
-    assert js_object("ERRORS") == PROOF_ERROR_TEXT
+def test_the_server_and_the_script_mark_the_same_field_invalid():
+    # A refused hash marks its field aria-invalid: the no-script page from the
+    # server's list, the script from its own (pay.js INVALID_FIELD).
+    from payments.pay.presenters import PROOF_ERROR_FIELD, PROOF_ERROR_TEXT
+
+    assert _js_object("pay/pay.js", "INVALID_FIELD") == PROOF_ERROR_FIELD
+    assert set(PROOF_ERROR_FIELD) <= set(PROOF_ERROR_TEXT)
 
 
 # --- the badge's look (bug 3, server side; the colours are in test_pay_page_look) ----

@@ -1,0 +1,219 @@
+"""The pay page for assistive technology (D22): one h1 that looks as the line it
+replaced, a refused field marked invalid and pointed at its error until it is
+corrected, and the request's expiry announced when the page changes by itself."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from payments.models import PaymentRequest
+from payments.models.requests import PROOF_GRACE
+from payments.proofs.services import proof_attach
+from tests.browser import chromium
+
+from .conftest import CHAIN_ID
+from .pay_browser import watch_csp
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+HASH = "0x" + "6f" * 32
+MUTED = "rgb(100, 116, 139)"  # --muted in static/css/jopay.css
+STATES = {
+    "open": {},
+    "grace": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(minutes=2)},
+    "closed": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(hours=1)},
+    "cancelled": {"status": PR.Status.CANCELLED},
+    "verifying": {
+        "proof_status": PR.ProofStatus.ATTACHED,
+        "tx_hash": HASH,
+        "chain_id": CHAIN_ID,
+    },
+    "paid": {
+        "status": PR.Status.PAID,
+        "proof_status": PR.ProofStatus.VERIFIED,
+        "tx_hash": HASH,
+        "chain_id": CHAIN_ID,
+    },
+}
+INVALID = 'aria-invalid="true" aria-describedby="proof-error"'
+
+
+def html_of(client, pr, query: str = "") -> str:
+    return client.get(f"/pay/{pr.pk}{query}").content.decode()
+
+
+def tag(html: str, element_id: str) -> str:
+    match = re.search(rf'<[a-z]+ [^>]*id="{element_id}"[^>]*>', html)
+    assert match, element_id
+    return match.group(0)
+
+
+# --- server-rendered ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_every_page_has_one_h1_naming_the_merchant(
+    client, local_chain, make_request, state
+):
+    pr = make_request(**STATES[state])
+    html = html_of(client, pr)
+    h1s = re.findall(r"<h1\b[^>]*>(.*?)</h1>", html, re.S)
+    assert h1s == [f'Pay <strong class="merchant">{pr.merchant.name}</strong>']
+
+
+@pytest.mark.parametrize(
+    ("code", "field"),
+    [("invalid_tx_hash", "proof-hash"), ("unsupported_chain", "proof-chain")],
+)
+def test_the_no_script_form_marks_the_refused_field(
+    client, local_chain, make_request, code, field
+):
+    pr = make_request()
+    html = html_of(client, pr, f"?proof_error={code}")
+    assert INVALID in tag(html, field)
+    other = {"proof-hash": "proof-chain", "proof-chain": "proof-hash"}[field]
+    assert "aria-invalid" not in tag(html, other)
+
+
+@pytest.mark.parametrize("query", ["", "?proof_error=rate_limited", "?proof_error=x"])
+def test_no_field_is_marked_without_a_refusal_about_it(
+    client, local_chain, make_request, query
+):
+    html = html_of(client, make_request(), query)
+    assert "aria-invalid" not in html
+
+
+# --- in a browser -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.csp = watch_csp(page)
+    yield page
+    assert page.errors == []
+    assert page.csp == []
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_h1_looks_as_the_muted_line_it_replaced(
+    live_server, page, local_chain, make_request
+):
+    page.goto(f"{live_server.url}/pay/{make_request().pk}")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_accessible_name(re.compile(r"^Pay "))
+    look = heading.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.fontSize, s.fontWeight,"
+        " s.color, s.marginTop, s.marginBottom, e.getBoundingClientRect().height]; }"
+    )
+    # Body text size and weight, muted, no margin, one 24 px line (as the div).
+    assert look == ["16px", "400", MUTED, "0px", "0px", 24]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_hash_is_marked_invalid_until_corrected(
+    live_server, page, local_chain, make_request
+):
+    pr = make_request()
+    taken = make_request()
+    proof_attach(
+        request=taken, chain_id=CHAIN_ID, tx_hash=HASH, source="merchant", enqueue=False
+    )
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    field = page.get_by_test_id("tx-hash")
+    error = page.get_by_test_id("proof-error")
+    submit = page.get_by_role("button", name="Submit transaction")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+
+    # Malformed: marked, described by its error; still marked while still wrong.
+    field.fill("0x12")
+    submit.click()
+    expect(error).to_have_text(re.compile("That is not a transaction hash"))
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile("not a transaction hash"))
+    field.fill("0x123")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    # Well-formed now: no longer marked, the stale error gone.
+    field.fill(HASH)
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    expect(field).not_to_have_attribute("aria-describedby", "proof-error")
+    expect(error).to_have_text("")
+
+    # Another request's hash: marked until the value changes.
+    submit.click()
+    expect(error).to_have_text("That transaction already paid another request.")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile("already paid another"))
+    field.fill("0x" + "70" * 32)
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_no_script_marking_clears_when_corrected_with_the_script(
+    live_server, page, local_chain, make_request
+):
+    pr = make_request()
+    page.goto(f"{live_server.url}/pay/{pr.pk}?proof_error=invalid_tx_hash")
+    field = page.get_by_test_id("tx-hash")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    field.fill(HASH)
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("proof-error")).to_have_text("")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_expiry_is_announced_when_the_send_card_goes_away(
+    live_server, page, local_chain, make_request
+):
+    pr = make_request(expires_in=timedelta(seconds=5))
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    announce = page.get_by_test_id("announce")
+    expect(announce).to_have_attribute("role", "status")
+    expect(announce).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_test_id("send-card")).to_be_visible()
+    expect(announce).to_have_text("")
+
+    expect(page.get_by_test_id("send-card")).to_be_hidden(timeout=10_000)
+    expect(announce).to_have_text(
+        "This payment request has expired. Please do not send funds now. If you"
+        " paid before it expired, you can still submit the transaction hash."
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_end_of_the_grace_is_announced_but_not_a_page_loaded_expired(
+    live_server, page, local_chain, make_request
+):
+    pr = make_request(
+        status=PR.Status.EXPIRED, expires_in=-(PROOF_GRACE - timedelta(seconds=5))
+    )
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    announce = page.get_by_test_id("announce")
+    expect(page.get_by_test_id("grace-note")).to_be_visible()
+    expect(announce).to_have_text("")  # it already reads as expired
+
+    expect(page.get_by_test_id("closed")).to_be_visible(timeout=10_000)
+    expect(announce).to_have_text(
+        "This payment request has expired. Please do not send funds."
+    )
