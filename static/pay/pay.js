@@ -1,5 +1,5 @@
-/* JoPay pay page: browser-wallet payment (EIP-1193), hash form, deadline, live status.
- * No libraries: the ERC-20 transfer calldata is built by hand. */
+/* JoPay pay page: hash form, deadline, live status (the browser wallet is
+ * wallet.js, the words words.js, amounts and times format.js). No libraries. */
 (function () {
   "use strict";
   var cfgEl = document.getElementById("pay-config");
@@ -198,6 +198,9 @@
       .catch(function () { setError("Network error. Please try again."); return false; });
   }
 
+  // What wallet.js (the browser-wallet button) needs from this page.
+  window.JoPayPage = { cfg: cfg, phase: phase, render: render, submitProof: submitProof };
+
   // Network select: show the QR and contract of the chosen chain.
   var chainSelect = $("pay-chain");
   if (chainSelect) {
@@ -205,56 +208,6 @@
       var panels = document.querySelectorAll(".chain-panel");
       for (var i = 0; i < panels.length; i++) panels[i].hidden = panels[i].getAttribute("data-chain") !== chainSelect.value;
       var proofChain = $("proof-chain"); if (proofChain) proofChain.value = chainSelect.value;
-    });
-  }
-
-  function chainById(id) {
-    for (var i = 0; i < cfg.chains.length; i++) if (String(cfg.chains[i].chain_id) === String(id)) return cfg.chains[i];
-    return null;
-  }
-  function pad64(hex) { return ("0".repeat(64) + hex).slice(-64); }
-  function transferCalldata(to, amountUnits) {
-    // transfer(address,uint256) selector a9059cbb, then the two 32-byte words.
-    return "0xa9059cbb" + pad64(to.toLowerCase().replace(/^0x/, "")) + pad64(BigInt(amountUnits).toString(16));
-  }
-
-  // Pay with an injected EIP-1193 wallet.
-  var walletBtn = $("pay-wallet");
-  if (walletBtn) {
-    walletBtn.addEventListener("click", async function () {
-      var note = $("wallet-note");
-      var say = function (t) { if (note) note.textContent = t; };
-      var expired = function () { return phase() !== "open"; };
-      var eth = window.ethereum;
-      if (expired()) { render(); return; }
-      if (!eth || typeof eth.request !== "function") { say("No browser wallet found. Scan the QR code with your wallet app, or send the exact amount and paste the transaction hash below."); return; }
-      var chain = chainById(chainSelect ? chainSelect.value : cfg.chains[0].chain_id);
-      if (!chain) return;
-      walletBtn.disabled = true;
-      try {
-        say("Connect your wallet…");
-        var accounts = await eth.request({ method: "eth_requestAccounts" });
-        if (!accounts || !accounts.length) throw new Error("no account");
-        var current = await eth.request({ method: "eth_chainId" });
-        if (parseInt(current, 16) !== Number(chain.chain_id)) {
-          say("Switch your wallet to " + chain.name + "…");
-          await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.hex_chain_id }] });
-        }
-        // Connecting can take a while: never ask for a transfer the request would judge late.
-        if (expired()) { say("This request has expired. Please do not send funds."); return; }
-        say("Confirm the transfer of exactly " + window.JoPayFormat.groupUsdc(cfg.usdc_text) + " USDC in your wallet…");
-        var txHash = await eth.request({ method: "eth_sendTransaction", params: [{
-          from: accounts[0], to: chain.usdc_address, value: "0x0",
-          data: transferCalldata(cfg.receiving_address, chain.amount_units)
-        }] });
-        say("Sent: " + txHash);
-        var proofHash = $("proof-hash"); if (proofHash) proofHash.value = txHash;
-        await submitProof(txHash, chain.chain_id);
-      } catch (err) {
-        say((err && err.code === 4001) ? "You rejected the request in your wallet." : "The wallet could not send the payment" + (err && err.message ? ": " + err.message : "."));
-      } finally {
-        walletBtn.disabled = expired();
-      }
     });
   }
 

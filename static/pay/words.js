@@ -26,5 +26,13 @@ window.JoPayWords = (function () {
     grace: "This payment request has expired. Please do not send funds now. If you paid before it expired, you can still submit the transaction hash.",
     over: "This payment request has expired. Please do not send funds."
   };
-  return { REASONS: REASONS, ERRORS: ERRORS, ANNOUNCE: ANNOUNCE };
+  // The browser wallet's answers (wallet.js); {network} and {chain_id} are filled in.
+  var WALLET = {
+    no_wallet: "No browser wallet found. Scan the QR code with your wallet app, or send the exact amount and paste the transaction hash below.",
+    rejected: "You rejected the request in your wallet. Nothing was sent.",
+    pending: "Your wallet is already waiting for you: open it, finish or close that request, then try again.",
+    unknown_chain: "Your wallet does not have {network} yet. Add {network} (chain id {chain_id}) to your wallet, then try again. Or send the exact amount to the recipient address above and paste the transaction hash below.",
+    failed: "Your wallet could not send the payment. Please try again, or send the exact amount to the recipient address above and paste the transaction hash below."
+  };
+  return { REASONS: REASONS, ERRORS: ERRORS, ANNOUNCE: ANNOUNCE, WALLET: WALLET };
 })();

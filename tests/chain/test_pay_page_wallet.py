@@ -1,0 +1,168 @@
+"""The browser-wallet button when the wallet says no (D19, D22): each common
+EIP-1193 error in the customer's words, a network the wallet lacks named with
+its chain id while paying by hand stays possible, and the operator's RPC URLs
+never reach the browser (they may embed a provider's API key)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from payments.models import Chain
+from tests.browser import chromium
+
+from .conftest import CHAIN_ID, PAYERS
+from .pay_browser import install_wallet, watch_csp
+
+pytestmark = pytest.mark.chain
+
+SECRET_RPC = "https://polygon-mainnet.example-rpc.io/v2/sk_live_Zq8fTOPSECRET"
+UNKNOWN_CHAIN = (
+    "Your wallet does not have Local anvil yet. Add Local anvil (chain id 31337) to"
+    " your wallet, then try again. Or send the exact amount to the recipient address"
+    " above and paste the transaction hash below."
+)
+FAILED = (
+    "Your wallet could not send the payment. Please try again, or send the exact"
+    " amount to the recipient address above and paste the transaction hash below."
+)
+RAW_4902 = (
+    'Unrecognized chain ID "0x7a69". Try adding the chain using '
+    "wallet_addEthereumChain first."
+)
+
+
+def test_the_page_never_carries_the_operators_rpc_urls(
+    client, local_chain, make_request
+):
+    Chain.objects.filter(pk=CHAIN_ID).update(rpc_urls=[SECRET_RPC])
+    html = client.get(f"/pay/{make_request().pk}").content.decode()
+    assert "TOPSECRET" not in html
+    assert "example-rpc" not in html
+    assert "rpc" not in json.dumps(
+        json.loads(
+            re.search(
+                r'<script id="pay-config" type="application/json">(.*?)</script>', html
+            ).group(1)
+        )
+    )
+
+
+# --- in a browser -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def wallet_page(browser, live_server, anvil, local_chain, make_request):
+    """``open_with(**wallet_options)`` → a page on an open request, wallet injected."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    csp = watch_csp(page)
+    pr = make_request()
+
+    def open_with(**options):
+        install_wallet(page, anvil, PAYERS[0], **options)
+        page.goto(f"{live_server.url}/pay/{pr.pk}")
+        return page
+
+    yield open_with
+    assert errors == []
+    assert csp == []
+    context.close()
+
+
+def wallet_calls(page) -> list[str]:
+    return page.evaluate("JSON.parse(sessionStorage.getItem('walletCalls') || '[]')")
+
+
+def manual_payment_still_possible(page) -> None:
+    expect(page.get_by_test_id("send-card")).to_be_visible()
+    expect(page.get_by_test_id("receiving-address")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Copy the recipient address")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Copy the amount")).to_be_visible()
+    expect(page.get_by_test_id("pay-wallet")).to_be_enabled()
+    expect(page.get_by_test_id("proof-card")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"code": 4902, "message": RAW_4902},
+        # Mobile wallets wrap it: the outer code is a generic internal error.
+        {
+            "code": -32603,
+            "message": RAW_4902,
+            "data": {"originalError": {"code": 4902, "message": RAW_4902}},
+        },
+    ],
+    ids=["4902", "wrapped-4902"],
+)
+def test_a_network_the_wallet_lacks_is_named_and_paying_by_hand_stays(
+    wallet_page, error
+):
+    page = wallet_page(chainId="0x1", fail={"wallet_switchEthereumChain": error})
+    page.get_by_test_id("pay-wallet").click()
+
+    expect(page.locator("#wallet-note")).to_have_text(UNKNOWN_CHAIN)
+    assert "Unrecognized" not in page.locator("#wallet-note").inner_text()
+    # No wallet_addEthereumChain: it would need an RPC URL, and ours are secret.
+    assert wallet_calls(page) == [
+        "eth_requestAccounts",
+        "eth_chainId",
+        "wallet_switchEthereumChain",
+    ]
+    manual_payment_still_possible(page)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "error", "text"),
+    [
+        (
+            "eth_sendTransaction",
+            {"code": 4001, "message": "MetaMask Tx Signature: User denied."},
+            "You rejected the request in your wallet. Nothing was sent.",
+        ),
+        (
+            "eth_requestAccounts",
+            {
+                "code": -32002,
+                "message": "Request of type 'eth_requestAccounts' "
+                "already pending for origin. Please wait.",
+            },
+            "Your wallet is already waiting for you: open it, finish or close that"
+            " request, then try again.",
+        ),
+        (
+            "eth_sendTransaction",
+            {"code": -32603, "message": "Internal JSON-RPC error: execution reverted"},
+            FAILED,
+        ),
+    ],
+    ids=["rejected-4001", "pending-32002", "other"],
+)
+def test_wallet_errors_are_said_in_the_customers_words(
+    wallet_page, method, error, text
+):
+    page = wallet_page(fail={method: error})
+    page.get_by_test_id("pay-wallet").click()
+
+    expect(page.locator("#wallet-note")).to_have_text(text)
+    assert error["message"] not in page.locator("#wallet-note").inner_text()
+    manual_payment_still_possible(page)
