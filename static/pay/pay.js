@@ -1,5 +1,6 @@
 /* JoPay pay page: hash form, deadline, live status (the browser wallet is
- * wallet.js, the words words.js, amounts and times format.js). No libraries. */
+ * wallet.js, the words words.js, amounts and times format.js, the hash form's
+ * invalid fields fields.js). No libraries. */
 (function () {
   "use strict";
   var cfgEl = document.getElementById("pay-config");
@@ -9,19 +10,14 @@
 
   var POLL_MS = 3000;          // visible tab
   var HIDDEN_POLL_MS = 15000;  // background tab: the /status limit is shared per IP (D27)
-  var MAX_BACKOFF_MS = 60000;
+  var MAX_BACKOFF_MS = 60000;  // a lost connection is retried at most this far apart
+  var FETCH_TIMEOUT_MS = 8000; // a poll that hangs is a lost connection too
 
   var REASONS = window.JoPayWords.REASONS;
   var ERRORS = window.JoPayWords.ERRORS;
   var ANNOUNCE = window.JoPayWords.ANNOUNCE;
-  // The form field a refusal is about (presenters.PROOF_ERROR_FIELD, kept equal).
-  var INVALID_FIELD = {
-    invalid_tx_hash: "tx_hash",
-    proof_already_used: "tx_hash",
-    unsupported_chain: "chain_id"
-  };
-  var FIELD_ID = { tx_hash: "proof-hash", chain_id: "proof-chain" };
-  var TX_HASH = /^0x[0-9a-fA-F]{64}$/;
+  var NOTES = window.JoPayWords.NOTES;
+  var fields = window.JoPayFields;  // fields.js: a refused field, marked invalid
   // An underpayment reached the merchant: paying in full again pays twice.
   var UNDERPAID = "That transaction sent less than this request asks for, and that smaller " +
     "amount has reached " + (cfg.merchant_name || "the merchant") + ". Please contact them before you pay again.";
@@ -79,42 +75,6 @@
   function setError(text) { setText("proof-error", text || ""); }
   function announce(text) { setText("pay-announce", text); }
 
-  // A refused field says so to assistive technology (aria-invalid, described by
-  // the error) until it is corrected. The no-script page renders it marked.
-  var invalid = null;  // { el, code, value }
-  function clearInvalid() {
-    if (!invalid) return;
-    invalid.el.removeAttribute("aria-invalid");
-    invalid.el.removeAttribute("aria-describedby");
-    invalid = null;
-  }
-  function markInvalid(code) {
-    clearInvalid();
-    var el = $(FIELD_ID[INVALID_FIELD[code]]);
-    if (!el) return;
-    el.setAttribute("aria-invalid", "true");
-    el.setAttribute("aria-describedby", "proof-error");
-    invalid = { el: el, code: code, value: (el.value || "").trim() };
-  }
-  function corrected(el) {
-    if (!invalid || invalid.el !== el) return false;
-    var value = (el.value || "").trim();
-    // A malformed hash is corrected once well-formed; any other refusal once changed.
-    return invalid.code === "invalid_tx_hash" ? TX_HASH.test(value) : value !== invalid.value;
-  }
-  function watchCorrection(id) {
-    var el = $(id);
-    if (!el) return;
-    if (el.getAttribute("aria-invalid") === "true") {
-      var code = new URLSearchParams(window.location.search).get("proof_error") || "";
-      invalid = { el: el, code: code, value: (el.value || "").trim() };
-    }
-    var check = function () { if (corrected(el)) { clearInvalid(); setError(""); } };
-    el.addEventListener("input", check);
-    el.addEventListener("change", check);
-  }
-  watchCorrection("proof-hash");
-  watchCorrection("proof-chain");
   function setBadge(text, cls) {
     var b = $("pay-status"); if (!b) return;
     if (b.textContent !== text) b.textContent = text;
@@ -173,7 +133,7 @@
 
   function submitProof(txHash, chainId) {
     setError("");
-    clearInvalid();
+    fields.clear();
     return fetch(cfg.proof_url, {
       method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify({ tx_hash: txHash, chain_id: Number(chainId) })
@@ -192,7 +152,7 @@
           return false;
         }
         setError(ERRORS[body.error] || "Something went wrong. Please try again.");
-        markInvalid(body.error);
+        fields.mark(body.error);
         return false;
       })
       .catch(function () { setError("Network error. Please try again."); return false; });
@@ -227,7 +187,9 @@
   var polling = false, timer = null, failures = 0, waiting = false;
   function finished() {
     if (shown.proof_status === "verified" || shown.status === "cancelled" || shown.status === "paid") return true;
-    return phase() === "over" && shown.proof_status !== "attached";
+    // Not while the connection is lost: the state it would leave on the page
+    // (expired, nothing found) is one the server has not confirmed.
+    return phase() === "over" && shown.proof_status !== "attached" && failures === 0;
   }
   function schedule(ms, wait) {
     waiting = !!wait;
@@ -235,6 +197,12 @@
     timer = setTimeout(pollOnce, ms);
   }
   function nextDelay() { return document.hidden ? HIDDEN_POLL_MS : POLL_MS; }
+  // After a failure: 3, 6, 12 … s, capped, jittered so tabs behind one address
+  // spread out; never faster than the normal pace, so within D27's 120/min.
+  function backoffDelay() {
+    var ms = Math.min(MAX_BACKOFF_MS, POLL_MS * Math.pow(2, failures - 1));
+    return Math.max(ms, nextDelay()) + Math.floor(Math.random() * 1000);
+  }
   function startPolling() {
     if (polling || finished()) return;
     polling = true;
@@ -246,6 +214,16 @@
     if (!(s > 0) && body && body.retry_after > 0) s = body.retry_after;
     if (!(s > 0)) s = 60;
     return s * 1000 + Math.floor(Math.random() * 1000);  // jitter: tabs behind one NAT spread out
+  }
+
+  // While polls fail the page keeps what it showed (never a verdict from
+  // anything but a good answer), says the connection is lost, and dims the
+  // status it can no longer vouch for; the next good answer undoes both.
+  function setConnected(ok) {
+    setText("pay-connection", ok ? "" : NOTES.connection_lost);
+    var badge = $("pay-status");
+    if (badge && ok) badge.removeAttribute("data-stale");
+    else if (badge) badge.setAttribute("data-stale", "");
   }
 
   function onStatus(s) {
@@ -264,25 +242,38 @@
     timer = null;
     if (!polling) return;
     if (finished()) { stopPolling(); return; }
-    fetch(cfg.status_url, { headers: { "Accept": "application/json" }, cache: "no-store" })
+    var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+    var deadline = ctrl ? setTimeout(function () { ctrl.abort(); }, FETCH_TIMEOUT_MS) : null;
+    fetch(cfg.status_url, { headers: { "Accept": "application/json" }, cache: "no-store",
+                            signal: ctrl ? ctrl.signal : undefined })
       .then(function (r) {
         return r.json().catch(function () { return null; }).then(function (body) {
+          clearTimeout(deadline);
           if (!polling) return;
           if (r.status === 404) { stopPolling(); return; }
           if (r.status === 429) { schedule(retryAfterMs(r, body), true); return; }
-          if (!r.ok || !body || !body.ok) throw new Error("status " + r.status);
+          // A 5xx, or a 200 that is not ours (a captive portal's page): lost.
+          if (!r.ok || !body || body.ok !== true) throw new Error("status " + r.status);
           failures = 0;
+          setConnected(true);
           onStatus(body);
           if (polling && finished()) stopPolling();
           if (polling) schedule(nextDelay());
         });
       })
       .catch(function () {
-        // Transient (network, 5xx): try again, backing off up to a minute.
+        // Transient (network, timeout, 5xx): say so, try again, backing off.
+        clearTimeout(deadline);
         failures += 1;
-        if (polling) schedule(Math.min(MAX_BACKOFF_MS, POLL_MS * Math.pow(2, failures)));
+        setConnected(false);
+        if (polling) schedule(backoffDelay());
       });
   }
+
+  // Back online: try at once rather than at the end of the backoff.
+  window.addEventListener("online", function () {
+    if (polling && timer && !waiting && failures > 0) schedule(500);
+  });
 
   document.addEventListener("visibilitychange", function () {
     // Back in view: catch up soon (never inside a 429's Retry-After).

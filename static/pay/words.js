@@ -34,5 +34,9 @@ window.JoPayWords = (function () {
     unknown_chain: "Your wallet does not have {network} yet. Add {network} (chain id {chain_id}) to your wallet, then try again. Or send the exact amount to the recipient address above and paste the transaction hash below.",
     failed: "Your wallet could not send the payment. Please try again, or send the exact amount to the recipient address above and paste the transaction hash below."
   };
-  return { REASONS: REASONS, ERRORS: ERRORS, ANNOUNCE: ANNOUNCE, WALLET: WALLET };
+  // Notes about the page itself.
+  var NOTES = {
+    connection_lost: "Connection lost — retrying… The status above may be out of date until we reconnect."
+  };
+  return { REASONS: REASONS, ERRORS: ERRORS, ANNOUNCE: ANNOUNCE, WALLET: WALLET, NOTES: NOTES };
 })();

@@ -159,10 +159,10 @@ def test_the_server_and_the_script_use_the_same_words():
 
 def test_the_server_and_the_script_mark_the_same_field_invalid():
     # A refused hash marks its field aria-invalid: the no-script page from the
-    # server's list, the script from its own (pay.js INVALID_FIELD).
+    # server's list, the script from its own (fields.js INVALID_FIELD).
     from payments.pay.presenters import PROOF_ERROR_FIELD, PROOF_ERROR_TEXT
 
-    assert _js_object("pay/pay.js", "INVALID_FIELD") == PROOF_ERROR_FIELD
+    assert _js_object("pay/fields.js", "INVALID_FIELD") == PROOF_ERROR_FIELD
     assert set(PROOF_ERROR_FIELD) <= set(PROOF_ERROR_TEXT)
 
 
