@@ -161,7 +161,8 @@ PROOF_ERROR_TEXT = {
 
 
 # The form field a refused hash's code is about: the page marks it
-# ``aria-invalid`` and points it at the error (``pay.js`` INVALID_FIELD, kept equal).
+# ``aria-invalid`` and points it at the error (``fields.js`` INVALID_FIELD, kept
+# equal).
 PROOF_ERROR_FIELD = {
     "invalid_tx_hash": "tx_hash",
     "proof_already_used": "tx_hash",
