@@ -29,12 +29,14 @@ SQLite default (D30). Both give the same guarantees:
 * one attempt at a time to a failing endpoint: while the endpoint's failing
   streak runs (``failing_since`` set), the claim also takes the endpoint's
   ``probe_until`` lease, and a claim that finds it held by a live attempt
-  claims nothing (the delivery stays due; the sweeper offers it again). A
+  claims nothing (the delivery stays due: the attempt holding the lease
+  hands the endpoint on when it ends, and the sweeper offers it too). A
   receiver that hangs for the whole timeout then holds one worker, not every
   worker of the pool, and the other partners' webhooks keep moving. A healthy
-  endpoint takes no lease. The result gives it back (only its own); a killed
-  worker's runs out with its delivery lease. It changes when an attempt is
-  sent, never how tries count (D24).
+  endpoint takes no lease. The result gives it back (only its own), so does
+  a claim that took it and then matched no delivery; a killed worker's runs
+  out with its delivery lease. It changes when an attempt is sent, never how
+  tries count (D24).
 
 Relaxed commits (``synchronous_commit`` off, for these two writes only): a
 database crash can forget the last fraction of a second of leases and
