@@ -165,3 +165,34 @@ def test_a_locked_request_is_skipped_not_waited_for(merchant):
     assert PaymentRequest.objects.get(pk=free.pk).status == "expired"
     assert PaymentRequest.objects.get(pk=locked.pk).status == "requested"
     assert payment_requests_expire_due() == 1  # the next run picks it up
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    nodes = [plan]
+    for child in plan.get("Plans", []):
+        nodes += _plan_nodes(child)
+    return nodes
+
+
+def test_each_batch_reads_due_rows_in_index_order_without_sorting(merchant):
+    """After an outage 200 000 requests can be due at once: a batch must read
+    its rows in ``request_expiry`` order and stop, not sort every due row."""
+    import json
+
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        make_request(merchant, expires_in=-1)
+    with CaptureQueriesContext(connection) as queries:
+        assert payment_requests_expire_due(batch_size=2) == 3
+    reads = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert reads
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table
+        for sql in reads:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+            (plan,) = cursor.fetchone()
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            nodes = _plan_nodes(plan[0]["Plan"])
+            assert not [n for n in nodes if n["Node Type"] == "Sort"], sql
+            assert "request_expiry" in {n.get("Index Name") for n in nodes}, sql
