@@ -17,29 +17,12 @@ from tests.browser import chromium
 
 from .conftest import CHAIN_ID
 from .pay_browser import watch_csp
+from .test_pay_page_wording import HASH, STATES  # the six page states
 
 pytestmark = pytest.mark.chain
 
 PR = PaymentRequest
-HASH = "0x" + "6f" * 32
 MUTED = "rgb(100, 116, 139)"  # --muted in static/css/jopay.css
-STATES = {
-    "open": {},
-    "grace": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(minutes=2)},
-    "closed": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(hours=1)},
-    "cancelled": {"status": PR.Status.CANCELLED},
-    "verifying": {
-        "proof_status": PR.ProofStatus.ATTACHED,
-        "tx_hash": HASH,
-        "chain_id": CHAIN_ID,
-    },
-    "paid": {
-        "status": PR.Status.PAID,
-        "proof_status": PR.ProofStatus.VERIFIED,
-        "tx_hash": HASH,
-        "chain_id": CHAIN_ID,
-    },
-}
 INVALID = 'aria-invalid="true" aria-describedby="proof-error"'
 
 
