@@ -26,6 +26,9 @@ def plan_operation_count(
     rate = partner.rate_limit_overrides.get(GROUP) or None
     usage = ratelimits.hit(request, GROUP, f"merchant:{merchant_id}", rate=rate)
     if usage.exceeded:
+        # D27/D34: the refusal's X-RateLimit-* headers describe this window,
+        # the one Retry-After waits for, not the key's (which had calls left).
+        request.jopay_rate_usage = usage
         raise JoPayError(
             ErrorCode.RATE_LIMITED,
             retry_after=usage.reset,

@@ -38,6 +38,27 @@ def test_the_21st_operation_on_a_merchants_plans_in_an_hour_is_rate_limited(
     assert api.post(URL, body(other), format="json").status_code == 201
 
 
+def test_a_429_of_the_merchant_budget_describes_that_budget_in_its_headers(
+    api, merchant, partner, eur_rate, frozen_clock
+):
+    """D27/D34: the X-RateLimit-* headers of a 429 name the window that refused
+    it, not the per-key one with calls to spare (Remaining 58, Reset 7 beside a
+    Retry-After of 290 sent clients back into the refusal)."""
+    partner.rate_limit_overrides = {"plans.merchant": "2/h"}
+    partner.save()
+    plan_id = api.post(URL, body(merchant), format="json").json()["plan_id"]
+    assert act(api, plan_id, "pause").status_code == 200
+    refused = act(api, plan_id, "resume")
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "rate_limited"
+    assert refused["X-RateLimit-Limit"] == "2"
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert refused["X-RateLimit-Reset"] == refused["Retry-After"]
+    assert refused.json()["retry_after"] == int(refused["Retry-After"])
+    # An answer the merchant budget let through still shows the key's window.
+    assert api.get(f"{URL}/{plan_id}")["X-RateLimit-Limit"] == "60"
+
+
 def test_a_refused_create_body_is_not_counted_and_a_replay_is_free(
     api, merchant, eur_rate, frozen_clock
 ):
