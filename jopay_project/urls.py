@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularRedocView
 
 from merchants.admin_login import admin_login_view
 
-from .views import ApiNotFound
+from .views import ApiNotFound, ApiSchemaView
 
 api_v1 = [
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("schema", ApiSchemaView.as_view(), name="schema"),
     path("", include("merchants.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("webhooks.api.urls")),

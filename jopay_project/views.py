@@ -1,6 +1,8 @@
 import contextlib
 
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from .api import JoPayApiView
@@ -28,3 +30,27 @@ class ApiNotFound(JoPayApiView):
         raise JoPayError(ErrorCode.NOT_FOUND)
 
     options = http_method_not_allowed
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """``/api/v1/schema``: the OpenAPI document (D3), no key, not rate limited.
+
+    Like every other v1 route it serves only what it documents: OPTIONS is
+    405 ``method_not_allowed`` (DRF answered it 200 with the view's metadata).
+    Its errors are the JSON envelope rendered here, with the 405's ``Allow``
+    header (the YAML renderer negotiated for the document could not render
+    them, and the fallback that replaced them dropped the header).
+    """
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if getattr(response, "status_code", 200) >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        return [m for m in super().allowed_methods if m != "OPTIONS"]
+
+    def options(self, request, *args, **kwargs):
+        return self.http_method_not_allowed(request, *args, **kwargs)

@@ -143,3 +143,15 @@ def test_schema_and_reference_page_need_no_key(client, db):
     page = client.get("/docs/api/")
     assert page.status_code == 200
     assert b"/api/v1/schema" in page.content
+
+
+def test_schema_route_refuses_options_like_every_v1_route(client, db):
+    # D3: a method a v1 route does not serve is 405 method_not_allowed. The
+    # schema route answered OPTIONS 200 with the view's metadata (a YAML
+    # document about drf-spectacular), unlike every other /api/v1 route.
+    answer = client.options("/api/v1/schema")
+
+    assert answer.status_code == 405
+    assert answer.json()["error"] == "method_not_allowed"
+    assert "OPTIONS" not in answer["Allow"]
+    assert client.get("/api/v1/schema").status_code == 200
