@@ -95,6 +95,23 @@ def test_create_api_key_scoped_with_expiry(partner):
     assert api_key_authenticate(out["key"]).pk.hex == out["key_id"].replace("-", "")
 
 
+def test_create_api_key_takes_several_scopes_after_one_flag(partner):
+    # D31 writes `[--scope SCOPE ...]`; the repeated flag (README) works too.
+    out = run(
+        "create_api_key",
+        "--partner",
+        partner.slug,
+        "--mode",
+        "live",
+        "--scope",
+        "requests:read",
+        "requests:write",
+        "--scope",
+        "fx:read",
+    )
+    assert out["scopes"] == ["fx:read", "requests:read", "requests:write"]
+
+
 def test_create_api_key_unrestricted_prints_null_scopes(partner):
     assert (
         run("create_api_key", "--partner", partner.slug, "--mode", "live")["scopes"]

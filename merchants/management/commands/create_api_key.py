@@ -18,10 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
         parser.add_argument(
             "--scope",
-            action="append",
+            # D31 writes `[--scope SCOPE ...]`: several after one flag, and the
+            # flag repeated (README, docs) both add to the list.
+            action="extend",
+            nargs="+",
             dest="scopes",
             choices=sorted(VALID_SCOPES),
-            help="repeat for several; omit for an unrestricted key",
+            help="one or more, or repeat the flag; omit for an unrestricted key",
         )
         parser.add_argument("--expires-at", help="ISO 8601, in the future")
         parser.add_argument("--json", action="store_true")
