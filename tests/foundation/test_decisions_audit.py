@@ -1,0 +1,96 @@
+"""Numbers and names of decisions.md that no other test pins (D24, D14, D3,
+D31, D35, D36): production defaults, the beat schedule, and the command
+options the other command tests do not pass."""
+
+import json
+import os
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from jopay_project.celery import app as celery_app
+from jopay_project.settings import DEFAULT_FX_FEEDS
+from merchants.keys import api_key_authenticate
+from merchants.models import ApiKey, PartnerUser
+
+
+@pytest.mark.skipif(
+    "JOPAY_WEBHOOK_RETRY_SCHEDULE" in os.environ, reason="the environment sets it"
+)
+def test_webhook_retry_schedule_default_is_d24():
+    # 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 12 h, 12 h, 15 h, 15 h: 11 tries, ~72 h.
+    schedule = settings.JOPAY_WEBHOOK_RETRY_SCHEDULE
+    assert schedule == [60, 300, 1800, 7200, 18000, 36000, 43200, 43200, 54000, 54000]
+    assert 70 * 3600 < sum(schedule) < 73 * 3600
+
+
+@pytest.mark.skipif(
+    "JOPAY_FX_TIMEOUT_SECONDS" in os.environ, reason="the environment sets it"
+)
+def test_timeouts_and_staleness_defaults():
+    assert settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS == 8  # D24: 2xx within 8 s
+    assert settings.JOPAY_FX_TIMEOUT_SECONDS == 10  # D14
+    assert settings.JOPAY_FX_STALE_AFTER_SECONDS == 24 * 3600  # D14, D36
+    # D14: a feed and a fallback (the test settings turn feeds off).
+    assert len(DEFAULT_FX_FEEDS) == 2
+
+
+def test_every_beat_task_is_registered_and_fx_refreshes_every_30_minutes():
+    celery_app.loader.import_default_modules()
+    schedule = {
+        e["task"]: e["schedule"] for e in celery_app.conf.beat_schedule.values()
+    }
+    assert set(schedule) <= set(celery_app.tasks)
+    assert schedule["payments.refresh_fx_rates"] == 30 * 60  # D36
+    assert "recurring.charge_recurring_plans" in schedule  # D29/D35: hourly
+
+
+def test_create_partner_keys_are_unrestricted(db):
+    out = StringIO()
+    call_command(
+        "create_partner", "--slug", "zz-pay", "--name", "Z", "--json", stdout=out
+    )
+    doc = json.loads(out.getvalue())
+    assert api_key_authenticate(doc["live_key"]).scopes is None
+    assert api_key_authenticate(doc["test_key"]).scopes is None
+
+
+def test_create_partner_user_password_and_create_api_key_name(partner):
+    out = StringIO()
+    call_command(
+        "create_partner_user",
+        "--partner",
+        partner.slug,
+        "--email",
+        "x@y.example",
+        "--password",
+        "Correct-horse-42",
+        "--json",
+        stdout=out,
+    )
+    doc = json.loads(out.getvalue())
+    assert doc["password"] == "Correct-horse-42"
+    user = PartnerUser.objects.get(user_id=doc["user_id"]).user
+    assert user.check_password("Correct-horse-42")
+    out = StringIO()
+    call_command(
+        "create_api_key",
+        "--partner",
+        partner.slug,
+        "--mode",
+        "live",
+        "--name",
+        "ci key",
+        "--json",
+        stdout=out,
+    )
+    assert ApiKey.objects.get(pk=json.loads(out.getvalue())["key_id"]).name == "ci key"
+
+
+def test_the_schema_is_not_rate_limited(client, db, frozen_clock):
+    for _ in range(61):  # one more than any per-key v1 window
+        answer = client.get("/api/v1/schema")
+        assert answer.status_code == 200
+    assert "X-RateLimit-Limit" not in answer.headers
