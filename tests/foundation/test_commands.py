@@ -1,11 +1,13 @@
 """D31/D35: operator commands, their exact output shapes and refusals."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from jopay_project.formats import iso
 from merchants.keys import api_key_authenticate
 from merchants.models import ApiKey, Partner, PartnerUser
 
@@ -135,8 +137,13 @@ def test_create_api_key_refuses_past_expiry_with_exit_1(partner):
 
 def test_revoke_api_key(partner):
     out = run("create_api_key", "--partner", partner.slug, "--mode", "live")
-    call_command("revoke_api_key", "--key-id", out["key_id"], stdout=StringIO())
-    assert ApiKey.objects.get(pk=out["key_id"]).revoked_at is not None
+    said = StringIO()
+    call_command("revoke_api_key", "--key-id", out["key_id"], stdout=said)
+    revoked_at = ApiKey.objects.get(pk=out["key_id"]).revoked_at
+    assert revoked_at is not None
+    # D1: the time it prints is in the one timestamp form, ms and ``Z``.
+    assert said.getvalue().strip().endswith(f"at {iso(revoked_at)}")
+    assert re.search(r"\d{2}:\d{2}:\d{2}\.\d{3}Z$", said.getvalue().strip())
     with pytest.raises(CommandError):
         call_command("revoke_api_key", "--key-id", "not-a-uuid")
 

@@ -2,6 +2,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jopay_project.formats import iso
 from merchants.keys import api_key_revoke
 from merchants.models import ApiKey
 
@@ -21,4 +22,4 @@ class Command(BaseCommand):
         if key is None:
             raise CommandError(f"no API key {key_id}")
         key = api_key_revoke(key=key)
-        self.stdout.write(f"revoked {key.prefix}… at {key.revoked_at.isoformat()}")
+        self.stdout.write(f"revoked {key.prefix}… at {iso(key.revoked_at)}")  # D1
