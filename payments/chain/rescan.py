@@ -37,6 +37,7 @@ from .matching import (
     attach_found,
     block_times,
     candidates,
+    chain_modes,
     match_transfer,
 )
 from .rpc import ChainClient, RpcError, RpcUnavailable
@@ -53,7 +54,7 @@ RESCAN_MAX_BLOCKS = 50_000
 
 @dataclass
 class RescanResult:
-    outcome: str  # skipped | verified | attached | not_found | continued
+    outcome: str  # skipped | held | verified | attached | not_found | continued
     chain_id: int
     from_block: int | None = None
     to_block: int | None = None
@@ -157,7 +158,17 @@ def rescan_request_window(
         raise RpcUnavailable(f"chain {chain_id} is disabled or has no RPC URL")
     request = candidates(chain).filter(pk=request_id).first()
     if request is None:
-        return result  # paid, being checked, cancelled, or not this chain's mode
+        if PR.objects.filter(
+            pk=request_id,
+            status__in=CANDIDATE_STATUSES,
+            proof_status=PR.ProofStatus.ATTACHED,
+            test_mode__in=chain_modes(chain),
+        ).exists():
+            # Being checked: the blocks owed are still owed if that proof
+            # ends in a mismatch too, so the row waits (``held``) instead of
+            # being dropped (D16: a hash may be attached again at once).
+            result.outcome = "held"
+        return result  # paid, cancelled, or not this chain's mode
     client = client or ChainClient(chain)
 
     if from_block is None or to_block is None:

@@ -28,6 +28,7 @@ from .services.rescans import (
     rescan_args,
     rescan_claim,
     rescan_finish,
+    rescan_hold,
     rescan_release,
     rescans_resume,
     rescans_schedule,
@@ -251,6 +252,9 @@ def rescan_request_task(
         raise self.retry(
             args=rescan_args(request_id, chain_id), countdown=countdown, exc=exc
         ) from None
+    if result.outcome == "held":
+        rescan_hold(claim=claim, now=timezone.now())
+        return result.outcome
     rescan_finish(
         claim=claim,
         next_from_block=result.next_from_block,

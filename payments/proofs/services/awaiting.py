@@ -53,7 +53,11 @@ def awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
         usdc_micro__in={micro for _, micro in pairs},
         test_mode=request.test_mode,
         status__in=CANDIDATE_STATUSES,
-        proof_status__in=CANDIDATE_PROOF_STATUSES,
+        # One whose proof is attached too (maybe a wrong hash): the watcher
+        # refused it this transfer before that proof, so the blocks lie below
+        # the floor its own mismatch would rescan from. Its rescan waits on
+        # the row (``rescan_hold``) until that proof is judged.
+        proof_status__in=(*CANDIDATE_PROOF_STATUSES, PR.ProofStatus.ATTACHED),
     ).exclude(pk=request.pk)
     return [r for r in rows if (r.receiving_address, r.usdc_micro) in pairs]
 

@@ -47,6 +47,10 @@ RESUME_BATCH = 500
 # own retries (6, backing off to 10 min) and the resume beat, about three
 # hours of a chain that keeps failing.
 MAX_RUNS_WITHOUT_PROGRESS = 48
+# An owed rescan of a request whose proof is attached again waits this long
+# before the resume beat looks at it once more (a mismatch of that proof
+# restarts it at once; once the request is paid the next look drops it).
+HELD_RECHECK = timedelta(hours=1)
 # A continuation that did not move on (the node answering had not reached the
 # blocks yet) waits this long: run at once, 48 of them pass in seconds.
 NO_PROGRESS_DELAY_SECONDS = 30
@@ -232,6 +236,17 @@ def rescan_finish(
         if moved:
             _enqueue(claim.request_id, claim.chain_id, countdown=delay)
         return bool(moved)
+
+
+def rescan_hold(*, claim: RescanClaim, now: datetime) -> None:
+    """Keep the row while the request's proof is attached again (D16, D20).
+
+    That proof holds the request, so the watcher passes it over: the blocks
+    this rescan owes are still owed if it ends in a mismatch too, whose
+    ``rescans_schedule`` then restarts this row (keeping its lower floor).
+    Waiting is not failing, so it does not count against the cap.
+    """
+    _mine(claim).update(locked_until=None, runs=0, enqueued_at=now + HELD_RECHECK)
 
 
 def rescan_release(*, claim: RescanClaim, retry_at: datetime) -> None:

@@ -1,0 +1,123 @@
+"""An owed rescan survives a proof that holds the request meanwhile (D16, D20, D21).
+
+The watcher passes over a request whose proof is ``attached``; a mismatch owes
+it a rescan from where the watcher stood. A customer may attach a hash again
+right after a mismatch (D16), and another request may free a hash that was
+this one's payment while this one's proof is attached. Neither may lose the
+blocks the rescan still owed: the real payment there must still pay it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from payments.chain.watcher import scan_chain
+from payments.models import Chain, PaymentRequest, RequestRescan
+from payments.proofs.services import proof_attach, proof_verify
+from payments.proofs.services.rescans import rescan_args
+from payments.proofs.tasks import rescan_request_task
+
+from .conftest import CHAIN_ID, PAYERS, mine, send_token
+
+pytestmark = pytest.mark.chain
+
+PR = PaymentRequest
+RANDOM_HASH = "0x" + "6a" * 32  # nothing was mined under it
+
+
+def _scan():
+    return scan_chain(Chain.objects.get(pk=CHAIN_ID))
+
+
+def _time_out(pr) -> None:
+    """The attached random hash ends in not_found_after_timeout; owed rescans
+    are written but their messages are not run here."""
+    pr.refresh_from_db()
+    result = proof_verify(
+        request_id=pr.pk, now=pr.proof_attached_at + timedelta(minutes=31)
+    )
+    assert result.reason == "not_found_after_timeout"
+
+
+def _run_owed_rescans(pr) -> None:
+    for row in RequestRescan.objects.filter(request=pr):
+        rescan_request_task.apply(args=rescan_args(pr.pk, row.chain_id)).get()
+
+
+def test_a_hash_attached_again_before_the_rescan_ran_does_not_lose_it(
+    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+):
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    pr = make_request(usdc_micro=8_100_001)
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+        )
+    real = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=8_100_001
+    )
+    assert _scan().attached == []  # held by the random hash
+    mine(anvil, 10)
+    _scan()  # the watcher moves well past the payment
+
+    with django_capture_on_commit_callbacks(execute=False):
+        _time_out(pr)
+    assert RequestRescan.objects.filter(request=pr).exists()
+    # The customer pastes the same hash again at once (D16 allows it) ...
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+        )
+    # ... and the owed rescan's message arrives while it is attached.
+    with django_capture_on_commit_callbacks(execute=False):
+        _run_owed_rescans(pr)
+    mine(anvil, 10)
+    _scan()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        _time_out(pr)
+    with django_capture_on_commit_callbacks(execute=False):
+        _run_owed_rescans(pr)
+
+    pr.refresh_from_db()
+    assert (pr.status, pr.proof_status, pr.tx_hash) == ("paid", "verified", real)
+
+
+def test_a_payment_freed_by_another_request_while_this_one_is_held_is_found(
+    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+):
+    # A and B share a wallet. A's payment is pasted on B's page before the
+    # watcher sees it, so the watcher cannot give it to A; then a random hash
+    # is pasted on A's page. B's mismatch frees the hash while A is held.
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    a = make_request(usdc_micro=9_000_009)
+    b = make_request(usdc_micro=5_000_005, receiving_address=a.receiving_address)
+    local_chain.confirmations = 3
+    local_chain.save()
+    tx = send_token(w3, usdc, payer=PAYERS[1], to=a.receiving_address, value=9_000_009)
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_attach(request=b, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    assert _scan().attached == []  # refused to A: B holds the hash
+    mine(anvil, 10)
+    _scan()
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_attach(
+            request=a, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+        )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        # D15: exactly A's amount, so it is A's payment, not B's overpayment.
+        assert proof_verify(request_id=b.pk).reason == "wrong_recipient"
+    with django_capture_on_commit_callbacks(execute=False):
+        _run_owed_rescans(a)
+    with django_capture_on_commit_callbacks(execute=False):
+        _time_out(a)
+    with django_capture_on_commit_callbacks(execute=False):
+        _run_owed_rescans(a)
+
+    a.refresh_from_db()
+    assert (a.status, a.proof_status, a.tx_hash) == ("paid", "verified", tx)
