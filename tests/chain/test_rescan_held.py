@@ -121,3 +121,37 @@ def test_a_payment_freed_by_another_request_while_this_one_is_held_is_found(
 
     a.refresh_from_db()
     assert (a.status, a.proof_status, a.tx_hash) == ("paid", "verified", tx)
+
+
+def test_a_held_rescan_is_looked_at_again_later_and_dropped_once_paid(
+    local_chain, w3, usdc, make_request, django_capture_on_commit_callbacks
+):
+    from payments.proofs.services.rescans import (
+        HELD_RECHECK,
+        RESUME_AFTER,
+        rescans_resume,
+    )
+
+    pr = make_request(usdc_micro=8_200_002)
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+        )
+        _time_out(pr)
+        real = send_token(
+            w3, usdc, payer=PAYERS[2], to=pr.receiving_address, value=8_200_002
+        )
+        proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=real, source="customer")
+        message = rescan_args(pr.pk, CHAIN_ID)
+        assert rescan_request_task.apply(args=message).get() == "held"
+    row = RequestRescan.objects.get(request=pr)
+    assert (row.runs, row.locked_until) == (0, None)  # waiting is not failing
+    # The beat leaves it alone for a while, then sends it again.
+    assert rescans_resume(now=row.enqueued_at - HELD_RECHECK + RESUME_AFTER) == []
+    assert rescans_resume(now=row.enqueued_at + RESUME_AFTER) == [
+        (str(pr.pk), CHAIN_ID)
+    ]
+    with django_capture_on_commit_callbacks(execute=False):
+        assert proof_verify(request_id=pr.pk).outcome == "verified"
+        assert rescan_request_task.apply(args=message).get() == "skipped"
+    assert not RequestRescan.objects.filter(request=pr).exists()
