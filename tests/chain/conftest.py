@@ -29,8 +29,11 @@ from merchants.models import Partner
 from payments.chain.devnode import DEV_ACCOUNTS, AnvilMissing, AnvilNode
 from payments.contracts import deploy_test_usdc
 from payments.models import Chain, PaymentRequest
+from tests.browser import chromium
 from tests.factories import MerchantFactory
 from webhooks.models import WebhookEvent
+
+from .pay_browser import watch_csp
 
 CHAIN_ID = 31337
 MINT_MICRO = 1_000_000 * 10**6  # 1,000,000 USDC per payer
@@ -219,3 +222,39 @@ def rpc_error(call: dict, code: int, message: str) -> dict:
         "id": call["id"],
         "error": {"code": code, "message": message},
     }
+
+
+# --- the pay page in a browser -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the test module (tests/browser.py)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context_options() -> dict:
+    """Options of the browser context (a test parametrizes it to turn off scripts)."""
+    return {}
+
+
+@pytest.fixture
+def context(browser, context_options):
+    context = browser.new_context(**context_options)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    """A fresh page that fails the test on any script error or CSP violation."""
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.csp = watch_csp(page)
+    yield page
+    assert page.errors == []
+    assert page.csp == []

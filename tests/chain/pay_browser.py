@@ -1,8 +1,10 @@
-"""Helpers for the pay-page browser tests: a fake wallet and a CSP watch."""
+"""Helpers for the pay-page tests: the page's script data, a fake wallet and a
+CSP watch."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,15 @@ document.addEventListener("securitypolicyviolation", function (e) {
                       (e.sourceFile || "") + ":" + e.lineNumber);
 });
 """
+
+
+def config_of(html: str) -> dict:
+    """The pay page's script configuration (its ``pay-config`` JSON block)."""
+    match = re.search(
+        r'<script id="pay-config" type="application/json">(.*?)</script>', html
+    )
+    assert match, "the page carries its script's configuration"
+    return json.loads(match.group(1))
 
 
 def install_wallet(page, anvil, account: str, **options: Any) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chromium
 from webhooks.models import WebhookEvent
 
 from .conftest import CHAIN_ID, PAYERS
@@ -25,12 +24,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def test_pay_with_browser_wallet_until_verified(

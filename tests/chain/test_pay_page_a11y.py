@@ -13,10 +13,8 @@ from playwright.sync_api import expect
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.services import proof_attach
-from tests.browser import chromium
 
 from .conftest import CHAIN_ID
-from .pay_browser import watch_csp
 from .test_pay_page_wording import HASH, STATES  # the six page states
 
 pytestmark = pytest.mark.chain
@@ -72,26 +70,6 @@ def test_no_field_is_marked_without_a_refusal_about_it(
 
 
 # --- in a browser -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.csp = watch_csp(page)
-    yield page
-    assert page.errors == []
-    assert page.csp == []
-    context.close()
 
 
 @pytest.mark.browser

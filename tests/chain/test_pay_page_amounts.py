@@ -4,9 +4,6 @@ stays the exact, ungrouped text. Money is integers (micro-USDC) throughout."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -17,7 +14,7 @@ from payments.pay.presenters import group_usdc
 from tests.browser import chromium
 
 from .conftest import CHAIN_ID, PAYERS
-from .pay_browser import install_wallet, watch_csp
+from .pay_browser import config_of, install_wallet, watch_csp
 
 pytestmark = pytest.mark.chain
 
@@ -28,14 +25,6 @@ HASH = "0x" + "3e" * 32
 
 def html_of(client, path: str) -> str:
     return client.get(path).content.decode()
-
-
-def config_of(html: str) -> dict:
-    match = re.search(
-        r'<script id="pay-config" type="application/json">(.*?)</script>', html
-    )
-    assert match, "the page carries its script's configuration"
-    return json.loads(match.group(1))
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,8 @@ from playwright.sync_api import expect
 
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
-from tests.browser import chromium
 
 from .conftest import CHAIN_ID, PAYERS
-from .pay_browser import watch_csp
 
 pytestmark = [
     pytest.mark.chain,
@@ -43,31 +41,6 @@ BAD_ANSWERS = [
         "body": '{"status": "cancelled", "proof_status": "verified"}',
     },
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context()
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context):
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.csp = watch_csp(page)
-    yield page
-    assert page.errors == []
-    assert page.csp == []
 
 
 class FlakyStatus:

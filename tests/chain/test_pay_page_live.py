@@ -16,10 +16,8 @@ from playwright.sync_api import expect
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.services import proof_attach
-from tests.browser import chromium
 
 from .conftest import CHAIN_ID, PAYERS, send_token
-from .pay_browser import watch_csp
 
 pytestmark = [
     pytest.mark.chain,
@@ -29,12 +27,6 @@ pytestmark = [
 
 PR = PaymentRequest
 GRACE_HEADING = "Already paid before it expired?"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 class StatusPolls:
@@ -54,20 +46,6 @@ class StatusPolls:
     def count(self) -> int:
         with self._lock:
             return len(self.times)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.csp = watch_csp(page)
-    yield page
-    assert page.errors == []
-    assert page.csp == []
-    context.close()
 
 
 def open_page(page, live_server, pr):

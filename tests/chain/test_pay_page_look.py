@@ -11,10 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from payments.models import PaymentRequest
-from tests.browser import chromium
 
 from .conftest import CHAIN_ID, PAYERS, send_token
-from .pay_browser import watch_csp
 
 pytestmark = [
     pytest.mark.chain,
@@ -25,32 +23,6 @@ pytestmark = [
 PR = PaymentRequest
 HASH = "0x" + "7c" * 32
 LOOK = "e => getComputedStyle(e).backgroundColor + ' ' + getComputedStyle(e).color"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context_options():
-    """Options of the browser context (a test parametrizes it to turn off scripts)."""
-    return {}
-
-
-@pytest.fixture
-def page(browser, context_options):
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.csp = watch_csp(page)
-    yield page
-    assert page.errors == []
-    assert page.csp == []
-    context.close()
 
 
 def badge_look(page, live_server, pr, text: str) -> str:

@@ -4,8 +4,6 @@ D27, D32), over the Django test client. The script's side is in
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +15,7 @@ from payments.models.requests import PROOF_GRACE
 from payments.proofs.services import proof_attach, proof_verify
 
 from .conftest import CHAIN_ID, PAYERS, send_token
+from .pay_browser import config_of
 
 pytestmark = pytest.mark.chain
 
@@ -28,14 +27,6 @@ GRACE_HEADING = "Already paid before it expired?"
 
 def html_of(client, pr) -> str:
     return client.get(f"/pay/{pr.pk}").content.decode()
-
-
-def config_of(html: str) -> dict:
-    match = re.search(
-        r'<script id="pay-config" type="application/json">(.*?)</script>', html
-    )
-    assert match, "the page carries its script's configuration"
-    return json.loads(match.group(1))
 
 
 def post_proof(client, pr, body, ip="10.9.0.1"):

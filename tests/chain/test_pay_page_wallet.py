@@ -6,16 +6,14 @@ never reach the browser (they may embed a provider's API key)."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from payments.models import Chain
-from tests.browser import chromium
 
 from .conftest import CHAIN_ID, PAYERS
-from .pay_browser import install_wallet, watch_csp
+from .pay_browser import config_of, install_wallet
 
 pytestmark = pytest.mark.chain
 
@@ -42,33 +40,16 @@ def test_the_page_never_carries_the_operators_rpc_urls(
     html = client.get(f"/pay/{make_request().pk}").content.decode()
     assert "TOPSECRET" not in html
     assert "example-rpc" not in html
-    assert "rpc" not in json.dumps(
-        json.loads(
-            re.search(
-                r'<script id="pay-config" type="application/json">(.*?)</script>', html
-            ).group(1)
-        )
-    )
+    assert "rpc" not in json.dumps(config_of(html))
 
 
 # --- in a browser -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
-def wallet_page(browser, live_server, anvil, local_chain, make_request):
-    """``open_with(**wallet_options)`` → a page on an open request, wallet injected."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    csp = watch_csp(page)
+def wallet_page(page, live_server, anvil, local_chain, make_request):
+    """``open_with(**wallet_options)`` → a page on an open request, wallet injected
+    (the shared ``page`` fails the test on a script error or CSP violation)."""
     pr = make_request()
 
     def open_with(**options):
@@ -76,10 +57,7 @@ def wallet_page(browser, live_server, anvil, local_chain, make_request):
         page.goto(f"{live_server.url}/pay/{pr.pk}")
         return page
 
-    yield open_with
-    assert errors == []
-    assert csp == []
-    context.close()
+    return open_with
 
 
 def wallet_calls(page) -> list[str]:
