@@ -18,6 +18,7 @@ from payments.chain.registry import (
     validate_usdc_address,
 )
 from payments.models import Chain
+from payments.models.chains import validate_public_rpc_url
 
 
 class ChainForm(forms.ModelForm):
@@ -29,10 +30,25 @@ class ChainForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, tried in order.",
     )
+    # Published to customers' wallets, unlike the RPC URLs above (EIP-3085).
+    public_rpc_url = forms.URLField(
+        label="Public RPC URL",
+        required=False,
+        assume_scheme="https",
+        max_length=Chain._meta.get_field("public_rpc_url").max_length,
+        help_text=Chain._meta.get_field("public_rpc_url").help_text,
+    )
 
     class Meta:
         model = Chain
-        fields = ["chain_id", "name", "usdc_address", "decimals", "confirmations"]
+        fields = [
+            "chain_id",
+            "name",
+            "usdc_address",
+            "decimals",
+            "confirmations",
+            "public_rpc_url",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +63,12 @@ class ChainForm(forms.ModelForm):
                 if chain.is_testnet
                 else "mainnet"
             )
+
+    def clean_public_rpc_url(self) -> str:
+        url = (self.cleaned_data.get("public_rpc_url") or "").strip()
+        if url:
+            validate_public_rpc_url(url)  # the model's rule: https, no credentials
+        return url
 
     def clean(self):
         cleaned = super().clean()
@@ -84,6 +106,7 @@ class ChainForm(forms.ModelForm):
                     confirmations=cleaned.get("confirmations"),
                     is_testnet=cleaned.get("kind") == "testnet",
                     is_local=cleaned.get("kind") == "local",
+                    public_rpc_url=cleaned.get("public_rpc_url") or "",
                 )
             except ChainConfigError as exc:
                 self.add_error(None, str(exc))
@@ -135,6 +158,8 @@ class ChainAdmin(admin.ModelAdmin):
             confirmations=data.get("confirmations"),
             is_testnet=data["kind"] == "testnet",
             is_local=data["kind"] == "local",
+            # Blank in the form clears it: the admin shows the row's value.
+            public_rpc_url=data.get("public_rpc_url") or "",
             probe=False,
         )
         obj.refresh_from_db()

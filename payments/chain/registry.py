@@ -9,6 +9,7 @@ from django.db import transaction
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from payments.models import Chain
+from payments.models.chains import public_rpc_url_problem
 
 from .defaults import DEFAULTS_BY_ID, default_confirmations, reorg_margin
 from .rpc import ChainClient, RpcError, RpcUnavailable
@@ -16,6 +17,7 @@ from .rpc import ChainClient, RpcError, RpcUnavailable
 _CHAIN_ID_MAX = 2**63 - 1  # Chain.chain_id is a PostgreSQL bigint
 _NAME_MAX = Chain._meta.get_field("name").max_length
 _CONFIRMATIONS_MAX = 2**31 - 1  # Chain.confirmations is a PostgreSQL integer
+_PUBLIC_RPC_URL_MAX = Chain._meta.get_field("public_rpc_url").max_length
 
 
 class ChainConfigError(ValueError):
@@ -51,6 +53,21 @@ def validate_usdc_address(address: str) -> None:
         raise ChainConfigError("--usdc must not be the zero address")
 
 
+def validate_public_rpc_url(url: str) -> None:
+    """https, a host, no credentials, at most the column's length.
+
+    The pay page hands it to customers' wallets (EIP-3085); the private
+    ``--rpc-url`` endpoints never leave the server.
+    """
+    problem = public_rpc_url_problem(url)
+    if problem is None and len(url) > _PUBLIC_RPC_URL_MAX:
+        problem = f"must be at most {_PUBLIC_RPC_URL_MAX} characters"
+    if problem:
+        raise ChainConfigError(
+            f"--public-rpc-url {problem} (customers' wallets are given it): {url!r}"
+        )
+
+
 def _validate_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -68,6 +85,7 @@ def chain_config_check(
     confirmations: int | None = None,
     is_testnet: bool | None = None,
     is_local: bool | None = None,
+    public_rpc_url: str | None = None,
 ) -> list[str]:
     """Every check ``chain_configure`` makes, writing nothing; the RPC URLs to store.
 
@@ -101,6 +119,8 @@ def chain_config_check(
         )
     if is_testnet and is_local:
         raise ChainConfigError("a chain is --testnet or --local, not both")
+    if public_rpc_url:
+        validate_public_rpc_url(public_rpc_url)
 
     return urls
 
@@ -115,14 +135,16 @@ def chain_configure(
     confirmations: int | None = None,
     is_testnet: bool | None = None,
     is_local: bool | None = None,
+    public_rpc_url: str | None = None,
     probe: bool = True,
 ) -> ConfigureResult:
     """Add or update a chain and enable it.
 
-    Guarantees: addresses are stored EIP-55; flags, decimals and confirmations
-    not given keep the row's values (or, for a new row, the shipped default /
-    D36); when the chain is configured for the first time (no cursor yet) and
-    an RPC answers, the watcher cursor is set to head minus the reorg margin,
+    Guarantees: addresses are stored EIP-55; flags, decimals, confirmations
+    and the public RPC URL not given (None) keep the row's values (or, for a
+    new row, the shipped default / D36; an empty public RPC URL clears it);
+    when the chain is configured for the first time (no cursor yet) and an
+    RPC answers, the watcher cursor is set to head minus the reorg margin,
     so the first scan never starts at genesis (D34). An unreachable RPC is not
     an error: the chain is saved and ``rpc_problem`` says why.
     Raises ``ChainConfigError`` for input that cannot be a chain.
@@ -136,6 +158,7 @@ def chain_configure(
         confirmations=confirmations,
         is_testnet=is_testnet,
         is_local=is_local,
+        public_rpc_url=public_rpc_url,
     )
     with transaction.atomic():
         chain = Chain.objects.select_for_update().filter(pk=chain_id).first()
@@ -161,6 +184,8 @@ def chain_configure(
             chain.confirmations = default_confirmations(
                 chain_id=chain_id, is_testnet=chain.is_testnet, is_local=chain.is_local
             )
+        if public_rpc_url is not None:
+            chain.public_rpc_url = public_rpc_url
         chain.enabled = True
         chain.save()
 

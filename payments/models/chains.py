@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def public_rpc_url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be published as a chain's RPC URL, or None.
+
+    It goes to every customer's wallet (EIP-3085): https, so no one on the way
+    can change the node a wallet trusts (wallets refuse plain http as well),
+    and no user name or password, which would be given away with it.
+    """
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme != "https" or not host:
+        return "must be an https URL"
+    if "@" in parts.netloc:
+        return "must not carry a user name or password"
+    if any(c.isspace() for c in value):
+        return "must not contain spaces"
+    return None
+
+
+def validate_public_rpc_url(value: str) -> None:
+    problem = public_rpc_url_problem(value)
+    if problem:
+        raise ValidationError(f"The public RPC URL {problem}.", code="invalid")
 
 
 class Chain(models.Model):
@@ -14,7 +44,22 @@ class Chain(models.Model):
     usdc_address = models.CharField(max_length=42)
     decimals = models.PositiveSmallIntegerField(default=6)
     confirmations = models.PositiveIntegerField(default=12)
+    # The operator's RPC endpoints: they may embed a provider's API key, so
+    # they never reach a browser (the pay page, its script data, the API).
     rpc_urls = models.JSONField(default=list, blank=True)
+    # One https RPC endpoint that is safe to publish: the pay page hands it to
+    # a wallet that lacks the chain (wallet_addEthereumChain, EIP-3085). Blank:
+    # the page only asks the customer to add the network themselves.
+    public_rpc_url = models.URLField(
+        max_length=200,
+        blank=True,
+        default="",
+        validators=[validate_public_rpc_url],
+        help_text=(
+            "https only. Shown to customers' wallets that lack this chain, so it"
+            " must be safe to publish (never an RPC URL with a private key)."
+        ),
+    )
     explorer_tx_url = models.CharField(
         max_length=200, blank=True, help_text="e.g. https://polygonscan.com/tx/{tx}"
     )

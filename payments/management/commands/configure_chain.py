@@ -34,6 +34,16 @@ class Command(BaseCommand):
             default=None,
             help="required confirmations (default per D36)",
         )
+        parser.add_argument(
+            "--public-rpc-url",
+            default=None,
+            metavar="URL",
+            help=(
+                "an https RPC URL safe to publish: the pay page offers it to a "
+                "customer's wallet that lacks the chain (never one with a private "
+                "key); an empty value clears it"
+            ),
+        )
         kind = parser.add_mutually_exclusive_group()
         kind.add_argument("--testnet", action="store_true", default=None)
         kind.add_argument(
@@ -54,6 +64,7 @@ class Command(BaseCommand):
                 confirmations=opts["confirmations"],
                 is_testnet=opts["testnet"],
                 is_local=opts["local"],
+                public_rpc_url=opts["public_rpc_url"],
             )
         except ChainConfigError as exc:
             raise CommandError(str(exc)) from None
@@ -66,6 +77,7 @@ class Command(BaseCommand):
             f"({chain.name}, {kind}): USDC {chain.usdc_address}, "
             f"{chain.decimals} decimals, "
             f"{chain.confirmations} confirmations, {len(chain.rpc_urls)} RPC URL(s)"
+            + (f", public RPC {chain.public_rpc_url}" if chain.public_rpc_url else "")
         )
         if result.cursor_set:
             self.stdout.write(f"watcher starts after block {chain.last_scanned_block}")
