@@ -7,6 +7,8 @@
 //   chainId: "0x1"          eth_chainId answers this chain instead of anvil's
 //   fail: {method: {code, message, data}}   that method throws, as wallets do
 //   hang: [method]          that method never answers (a prompt left open)
+//   unknownChains: ["0x7a69"]  wallet_switchEthereumChain to one of these
+//                           answers 4902 until wallet_addEthereumChain adds it
 (() => {
   const ACCOUNT = "__ACCOUNT__";
   const OPTIONS = __OPTIONS__;
@@ -29,6 +31,10 @@
     last[method] = params || [];
     sessionStorage.setItem("walletParams", JSON.stringify(last));
   }
+  // The chain it is on after a switch (eth_chainId answers it), and the
+  // chains it lacks until added.
+  let current = OPTIONS.chainId;
+  const unknown = new Set(OPTIONS.unknownChains || []);
   window.ethereum = {
     async request({ method, params }) {
       log(method, params);
@@ -40,9 +46,24 @@
         throw e;
       }
       if ((OPTIONS.hang || []).includes(method)) return new Promise(() => {});
-      if (method === "eth_chainId" && OPTIONS.chainId) return OPTIONS.chainId;
+      if (method === "eth_chainId" && current) return current;
       if (method === "eth_requestAccounts" || method === "eth_accounts") return [ACCOUNT];
-      if (method === "wallet_switchEthereumChain") return null;
+      if (method === "wallet_addEthereumChain") {
+        unknown.delete(params[0].chainId);
+        return null;
+      }
+      if (method === "wallet_switchEthereumChain") {
+        const chainId = params[0].chainId;
+        if (unknown.has(chainId)) {
+          const e = new Error(
+            `Unrecognized chain ID "${chainId}". Try adding the chain using wallet_addEthereumChain first.`
+          );
+          e.code = 4902;
+          throw e;
+        }
+        if (current) current = chainId;
+        return null;
+      }
       return rpc(method, params);
     },
   };

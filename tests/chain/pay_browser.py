@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from playwright.sync_api import expect
 
 FAKE_WALLET = Path(__file__).with_name("fake_wallet.js").read_text()
 
@@ -36,7 +37,9 @@ def install_wallet(page, anvil, account: str, **options: Any) -> None:
 
     ``options`` make it act as another wallet would: ``chainId="0x1"`` (on
     another chain), ``fail={"method": {"code": 4902, "message": ...}}``,
-    ``hang=["eth_sendTransaction"]`` (the prompt is never answered).
+    ``hang=["eth_sendTransaction"]`` (the prompt is never answered),
+    ``unknownChains=["0x7a69"]`` (switching there answers 4902 until the page
+    calls ``wallet_addEthereumChain``).
     """
 
     def anvil_rpc(method: str, params: list) -> dict:
@@ -52,6 +55,32 @@ def install_wallet(page, anvil, account: str, **options: Any) -> None:
             "__OPTIONS__", json.dumps(options)
         )
     )
+
+
+# What the page asks a wallet that is on another chain, up to the switch.
+UNTIL_SWITCH = ["eth_requestAccounts", "eth_chainId", "wallet_switchEthereumChain"]
+
+
+def wallet_calls(page) -> list[str]:
+    """The methods the page asked the fake wallet for, in order."""
+    return page.evaluate("JSON.parse(sessionStorage.getItem('walletCalls') || '[]')")
+
+
+def wallet_params(page) -> dict[str, list]:
+    """The params of each method's last call to the fake wallet."""
+    return page.evaluate("JSON.parse(sessionStorage.getItem('walletParams') || '{}')")
+
+
+def manual_payment_still_possible(page) -> None:
+    """Paying by hand stays on the page: address, amount, copy buttons, the form."""
+    expect(page.get_by_test_id("send-card")).to_be_visible()
+    expect(page.get_by_test_id("receiving-address")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Copy the recipient address")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Copy the amount")).to_be_visible()
+    expect(page.get_by_test_id("pay-wallet")).to_be_enabled()
+    expect(page.get_by_test_id("proof-card")).to_be_visible()
 
 
 def watch_csp(page) -> list[str]:
