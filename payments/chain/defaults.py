@@ -116,6 +116,22 @@ DEFAULT_CHAINS: tuple[ChainDefault, ...] = (
 
 DEFAULTS_BY_ID: dict[int, ChainDefault] = {c.chain_id: c for c in DEFAULT_CHAINS}
 
+# The gas token a wallet is told about when it adds a chain (EIP-3085
+# ``nativeCurrency``): Ether on Ethereum, its L2s, their testnets and a local
+# node; Polygon's own token on Polygon and Amoy. A chain an operator adds with
+# another gas token needs its entry here (wallets show the symbol, and some
+# warn when it differs from the one they know for the chain id).
+ETHER = {"name": "Ether", "symbol": "ETH", "decimals": 18}
+NATIVE_CURRENCIES: dict[int, dict[str, str | int]] = {
+    137: {"name": "POL", "symbol": "POL", "decimals": 18},
+    80002: {"name": "POL", "symbol": "POL", "decimals": 18},
+}
+
+
+def native_currency(chain_id: int) -> dict[str, str | int]:
+    """EIP-3085 ``nativeCurrency`` for ``chain_id`` (a fresh dict)."""
+    return dict(NATIVE_CURRENCIES.get(chain_id, ETHER))
+
 
 def default_confirmations(*, chain_id: int, is_testnet: bool, is_local: bool) -> int:
     """D36: the shipped figure for a known chain, else by family."""

@@ -19,6 +19,7 @@ from jopay_project.formats import iso
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
 from payments.money import MICRO, format_minor, format_usdc
+from payments.pay.add_chain import add_chain_params
 from payments.proofs.services import accepts_proofs
 
 PR = PaymentRequest
@@ -84,15 +85,20 @@ class ChainOption:
     amount_units: str
     uri: str
     qr: SafeString
+    # wallet_addEthereumChain's parameter, only with a public RPC URL (add_chain.py).
+    add_chain: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "chain_id": self.chain_id,
             "hex_chain_id": hex(self.chain_id),
             "name": self.name,
             "usdc_address": self.usdc_address,
             "amount_units": self.amount_units,
         }
+        if self.add_chain:
+            data["add_chain"] = self.add_chain
+        return data
 
 
 def branding(request: PaymentRequest) -> dict[str, Any]:
@@ -186,6 +192,7 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
                 )
             ),
             qr=qr_svg(uri),
+            add_chain=add_chain_params(c),
         )
         for c in chains
     ]

@@ -28,31 +28,79 @@
     var inner = err.data && err.data.originalError;
     return inner && inner.code != null ? inner.code : err.code;
   }
+  function unknownChain(err) {
+    return codeOf(err) === 4902 || /unrecognized chain|not been added|unknown chain/i.test(String(err && err.message));
+  }
   // A wallet error in the customer's words, never the wallet's raw text.
   function problem(err, chain, switching) {
     var code = codeOf(err);
     if (code === 4001) return WALLET.rejected;
     if (code === -32002) return WALLET.pending;
-    if (switching && (code === 4902 || /unrecognized chain|not been added|unknown chain/i.test(String(err && err.message)))) {
-      // The chain is not in the wallet. wallet_addEthereumChain would need an
-      // RPC URL to hand over, and Chain.rpc_urls are the operator's endpoints
-      // (they may embed a provider's API key): they never reach the browser.
-      // So the customer adds the network, or pays by hand (address + amount).
+    if (switching && unknownChain(err)) {
+      // The chain is not in the wallet, and the page has no public RPC URL to
+      // hand over for it (Chain.public_rpc_url; Chain.rpc_urls are the
+      // operator's endpoints and may embed a provider's API key: they never
+      // reach the browser), or the wallet would not take it. So the customer
+      // adds the network, or pays by hand (address + amount).
       return fill(WALLET.unknown_chain, { network: chain.name, chain_id: chain.chain_id });
     }
     return WALLET.failed;
   }
 
+  var note = document.getElementById("wallet-note");
+  var addBtn = document.getElementById("pay-add-chain");
+  var offer = null;  // {chain, account} while the "Add <network>" button is shown
+  function say(t) { if (note) note.textContent = t; }
+  function expired() { return page.phase() !== "open"; }
+  function busy(on) {
+    walletBtn.disabled = on || expired();
+    if (addBtn) addBtn.disabled = on || expired();
+  }
+  function switchTo(eth, chain) {
+    return eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.hex_chain_id }] });
+  }
+  // The wallet lacks the chain and the page has its public data (add_chain):
+  // a button adds it. Said in the live note; focus goes to the button, the
+  // next thing to press (the pay button under the focus was disabled).
+  function offerAdd(chain, account) {
+    offer = { chain: chain, account: account };
+    addBtn.textContent = fill(WALLET.add_chain_button, { network: chain.name });
+    addBtn.hidden = false;
+    say(fill(WALLET.add_chain, { network: chain.name }));
+    addBtn.disabled = false;
+    addBtn.focus();
+  }
+  function withdrawOffer() {
+    offer = null;
+    if (!addBtn || addBtn.hidden) return;
+    var hadFocus = document.activeElement === addBtn;
+    addBtn.hidden = true;
+    if (hadFocus) walletBtn.focus();
+  }
+  if (chainSelect) chainSelect.addEventListener("change", withdrawOffer);
+
+  // On the request's chain now: ask for the transfer, then send its hash.
+  async function send(eth, account, chain) {
+    // Connecting can take a while: never ask for a transfer the request would judge late.
+    if (expired()) { say("This request has expired. Please do not send funds."); return; }
+    say("Confirm the transfer of exactly " + window.JoPayFormat.groupUsdc(cfg.usdc_text) + " USDC in your wallet…");
+    var txHash = await eth.request({ method: "eth_sendTransaction", params: [{
+      from: account, to: chain.usdc_address, value: "0x0",
+      data: transferCalldata(cfg.receiving_address, chain.amount_units)
+    }] });
+    say("Sent: " + txHash);
+    var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
+    await page.submitProof(txHash, chain.chain_id);
+  }
+
   walletBtn.addEventListener("click", async function () {
-    var note = document.getElementById("wallet-note");
-    var say = function (t) { if (note) note.textContent = t; };
-    var expired = function () { return page.phase() !== "open"; };
     var eth = window.ethereum;
+    withdrawOffer();
     if (expired()) { page.render(); return; }
     if (!eth || typeof eth.request !== "function") { say(WALLET.no_wallet); return; }
     var chain = chainById(chainSelect ? chainSelect.value : cfg.chains[0].chain_id);
     if (!chain) return;
-    walletBtn.disabled = true;
+    busy(true);
     var switching = false;
     try {
       say("Connect your wallet…");
@@ -62,24 +110,58 @@
       if (parseInt(current, 16) !== Number(chain.chain_id)) {
         say("Switch your wallet to " + chain.name + "…");
         switching = true;
-        await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.hex_chain_id }] });
+        try {
+          await switchTo(eth, chain);
+        } catch (err) {
+          if (!(chain.add_chain && addBtn && unknownChain(err))) throw err;
+          if (window.console) console.warn("wallet:", err);
+          busy(false);
+          offerAdd(chain, accounts[0]);
+          return;
+        }
         switching = false;
       }
-      // Connecting can take a while: never ask for a transfer the request would judge late.
-      if (expired()) { say("This request has expired. Please do not send funds."); return; }
-      say("Confirm the transfer of exactly " + window.JoPayFormat.groupUsdc(cfg.usdc_text) + " USDC in your wallet…");
-      var txHash = await eth.request({ method: "eth_sendTransaction", params: [{
-        from: accounts[0], to: chain.usdc_address, value: "0x0",
-        data: transferCalldata(cfg.receiving_address, chain.amount_units)
-      }] });
-      say("Sent: " + txHash);
-      var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
-      await page.submitProof(txHash, chain.chain_id);
+      await send(eth, accounts[0], chain);
     } catch (err) {
       if (window.console) console.warn("wallet:", err);  // the raw error, for support
       say(problem(err, chain, switching));
     } finally {
-      walletBtn.disabled = expired();
+      busy(false);
+    }
+  });
+
+  // wallet_addEthereumChain with the chain's public data only (EIP-3085), then
+  // the switch again (a wallet may add without switching), then the payment.
+  if (addBtn) addBtn.addEventListener("click", async function () {
+    var eth = window.ethereum, o = offer;
+    if (!o || !eth) return;
+    if (expired()) { withdrawOffer(); page.render(); return; }
+    var chain = o.chain, words = { network: chain.name, chain_id: chain.chain_id };
+    busy(true);
+    var step = "add";
+    try {
+      say(fill(WALLET.adding, words));
+      await eth.request({ method: "wallet_addEthereumChain", params: [chain.add_chain] });
+      step = "switch";
+      say("Switch your wallet to " + chain.name + "…");
+      await switchTo(eth, chain);
+      step = "send";
+      withdrawOffer();
+      await send(eth, o.account, chain);
+    } catch (err) {
+      if (window.console) console.warn("wallet:", err);  // the raw error, for support
+      var code = codeOf(err);
+      if (step === "add" && code === 4001) say(fill(WALLET.add_rejected, words));  // the button stays
+      else if (step === "add" && code === -32002) say(WALLET.pending);
+      else {
+        withdrawOffer();
+        // A wallet that would not take the network: the customer adds it by hand.
+        say(step === "add" ? fill(WALLET.unknown_chain, words) : problem(err, chain, step === "switch"));
+      }
+    } finally {
+      busy(false);
+      // The button under the focus went away: the pay button is the next control.
+      if (addBtn.hidden && (document.activeElement === addBtn || document.activeElement === document.body)) walletBtn.focus();
     }
   });
 })();

@@ -32,6 +32,11 @@ window.JoPayWords = (function () {
     rejected: "You rejected the request in your wallet. Nothing was sent.",
     pending: "Your wallet is already waiting for you: open it, finish or close that request, then try again.",
     unknown_chain: "Your wallet does not have {network} yet. Add {network} (chain id {chain_id}) to your wallet, then try again. Or send the exact amount to the recipient address above and paste the transaction hash below.",
+    // The same, when the page can hand the wallet the network (a public RPC URL).
+    add_chain: "Your wallet does not have {network} yet. Add it with the button below, then confirm the payment in your wallet. Or send the exact amount to the recipient address above and paste the transaction hash below.",
+    add_chain_button: "Add {network} to your wallet",
+    adding: "Confirm adding {network} in your wallet…",
+    add_rejected: "You did not add {network} to your wallet. Nothing was sent. Try again with the button below, or send the exact amount to the recipient address above and paste the transaction hash below.",
     failed: "Your wallet could not send the payment. Please try again, or send the exact amount to the recipient address above and paste the transaction hash below."
   };
   // Notes about the page itself.
