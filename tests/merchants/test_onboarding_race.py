@@ -1,0 +1,67 @@
+"""D28/D35 under concurrency: an onboarding link is single use even when two
+tabs submit it at the same moment.
+
+The second submission waits on the merchant row lock held by the first, then
+finds the link spent: one wallet is stored, the other tab gets the 404 page.
+(Real threads and committed rows: the test client alone runs one at a time.)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from merchants import services
+from merchants.models import Merchant
+from tests.merchants.conftest import URL
+
+WALLETS = ("0x" + "11" * 20, "0x" + "22" * 20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_submitting_at_once_complete_onboarding_once(api, monkeypatch):
+    body = api.post(URL, {"business_name": "Mia's Bakery"}, format="json").json()
+    path = body["onboarding_url"].removeprefix("http://testserver")
+    real = services.receiving_address_validate
+
+    def slow(**kwargs):  # holds the row lock while the other tab arrives
+        time.sleep(0.5)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "receiving_address_validate", slow)
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(len(WALLETS))
+
+    def submit(i: int, wallet: str) -> None:
+        try:
+            client = Client(REMOTE_ADDR=f"198.51.100.{i + 1}")
+            assert client.get(path).status_code == 200  # both tabs have the form
+            start.wait()
+            response = client.post(
+                path, {"wallet_address": wallet, "accept_terms": "on"}
+            )
+            with lock:
+                statuses[response.status_code] += 1
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=submit, args=(i, w)) for i, w in enumerate(WALLETS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == Counter({302: 1, 404: 1})
+    merchant = Merchant.objects.get(pk=body["merchant_id"])
+    assert merchant.onboarding_status == Merchant.OnboardingStatus.COMPLETE
+    assert merchant.wallet_address in WALLETS
+    assert merchant.onboarding_token_hash == ""
+    assert Client().get(path).status_code == 404  # spent for everyone
