@@ -21,6 +21,9 @@ class AuditedChangesMixin:
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
+        self.audit_change(obj, form, change)
+
+    def audit_change(self, obj, form, change) -> None:
         if change and form.changed_data:
             partner = getattr(obj, "partner", obj)
             audit_record(

@@ -169,7 +169,25 @@ class MerchantAdmin(AuditedChangesMixin, SecretLookupsRefusedMixin, admin.ModelA
             )
             obj.onboarding_token_hash = ""
             obj.onboarding_token_expires_at = None
-        super().save_model(request, obj, form, change)
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only what staff changed (and what follows from it): a full-row save
+        # wrote back every column as read when the POST began, undoing a
+        # wallet set on the onboarding page, an e-mail stamped as sent or a
+        # PATCH committed meanwhile (the lost wallet revived the link, D28).
+        fields = {f.name for f in obj._meta.concrete_fields} & set(form.changed_data)
+        if "wallet_address" in fields:
+            fields |= {
+                "onboarding_status",
+                "onboarding_token_hash",
+                "onboarding_token_expires_at",
+            }
+        if "withdraw_address" in fields:
+            fields.add("auto_forward")  # the form's clean may switch it off
+        if fields:
+            obj.save(update_fields=[*sorted(fields), "updated_at"])
+        self.audit_change(obj, form, change)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Requests and plans PROTECT it; a merchant that must stop is
