@@ -67,17 +67,36 @@ def events_purge(
             response_body=""
         )
 
+    # Not while a delivery of it is still to be sent (resent on day 29
+    # to a receiver that is down): purged, its next try sent nothing
+    # and ended "event purged". It goes once the delivery is settled.
+    old_events = WebhookEvent.objects.filter(created_at__lt=events_before).exclude(
+        deliveries__state=WebhookDelivery.State.PENDING
+    )
+    delete_events = delete(WebhookEvent)
+
+    def delete_settled_events(ids: list) -> None:
+        # The ids were read without locks: a resend may have made a delivery
+        # pending since (and its event then went from under it). Lock the
+        # events (``event_resend`` locks them first too), then their
+        # deliveries (``webhook_delivery_resend`` locks only those), and ask
+        # again in a new statement, which sees every resend committed by then.
+        locked = list(
+            WebhookEvent.objects.select_for_update()
+            .filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        list(
+            WebhookDelivery.objects.select_for_update()
+            .filter(event_id__in=locked)
+            .values_list("pk", flat=True)
+        )
+        delete_events(
+            list(old_events.filter(pk__in=locked).values_list("pk", flat=True))
+        )
+
     steps = [
-        (
-            # Not while a delivery of it is still to be sent (resent on day 29
-            # to a receiver that is down): purged, its next try sent nothing
-            # and ended "event purged". It goes once the delivery is settled.
-            WebhookEvent.objects.filter(created_at__lt=events_before).exclude(
-                deliveries__state=WebhookDelivery.State.PENDING
-            ),
-            "created_at",
-            delete(WebhookEvent),
-        ),
+        (old_events, "created_at", delete_settled_events),
         (
             WebhookDelivery.objects.filter(created_at__lt=logs_before),
             "created_at",
