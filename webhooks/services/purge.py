@@ -84,11 +84,13 @@ def events_purge(
         locked = list(
             WebhookEvent.objects.select_for_update()
             .filter(pk__in=ids)
+            .order_by("pk")  # one order for two purges at once: no deadlock
             .values_list("pk", flat=True)
         )
         list(
             WebhookDelivery.objects.select_for_update()
             .filter(event_id__in=locked)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         delete_events(
