@@ -37,5 +37,6 @@ def refresh_fx_rates_task() -> dict:
         "source": result.source,
         "changed": sorted(result.changed),
         "skipped_pinned": result.skipped_pinned,
+        "skipped_newer": result.skipped_newer,
         "errors": result.errors,
     }

@@ -162,7 +162,12 @@ class FxRateAdmin(admin.ModelAdmin):
             request,
             f"Refreshed from {result.source}: {len(result.changed)} changed, "
             f"{len(result.unchanged)} unchanged, {len(result.skipped_pinned)} pinned "
-            "left alone.",
+            "left alone"
+            + (
+                f", {len(result.skipped_newer)} kept from a later refresh."
+                if result.skipped_newer
+                else "."
+            ),
         )
 
     def get_urls(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -179,6 +180,9 @@ class FxRefreshResult:
     changed: dict[str, tuple[Decimal | None, Decimal]] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     skipped_pinned: list[str] = field(default_factory=list)
+    # Rows a refresh fetched later had already stored when this one got the
+    # lock: its older rates are not written over them.
+    skipped_newer: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
 
@@ -216,14 +220,22 @@ def fx_refresh(
         )
         return result
     result.source = fetched.source
-    _store(fetched, result)
+    _store(fetched, result, fetched_at=timezone.now())
     return result
 
 
 @transaction.atomic
-def _store(fetched: feeds.FeedRates, result: FxRefreshResult) -> None:
+def _store(
+    fetched: feeds.FeedRates, result: FxRefreshResult, *, fetched_at: datetime
+) -> None:
+    """Write ``fetched`` stamped with when it was fetched, not when stored.
+
+    Two refreshes can overlap (the beat and an operator's, or a slow feed):
+    the one fetched first may reach the lock last. Its rates are older, so a
+    row a later fetch already wrote keeps that fetch's rate and time.
+    """
     _lock_rate_writes()
-    now = timezone.now()
+    now = fetched_at
     existing = {
         r.currency: r
         for r in FxRate.objects.select_for_update().filter(
@@ -234,6 +246,9 @@ def _store(fetched: feeds.FeedRates, result: FxRefreshResult) -> None:
         row = existing.get(currency)
         if row is not None and row.pinned:
             result.skipped_pinned.append(currency)
+            continue
+        if row is not None and row.fetched_at > fetched_at:
+            result.skipped_newer.append(currency)
             continue
         if row is not None and row.rate == rate:
             result.unchanged.append(currency)

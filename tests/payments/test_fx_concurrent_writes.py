@@ -75,3 +75,52 @@ def test_a_refresh_and_a_manual_pin_of_a_new_currency_both_succeed(feed_server):
         eur = FxRate.objects.get(partner__isnull=True, currency="EUR")
         # Whichever ran first, the pin survives: a refresh never overwrites it.
         assert (eur.rate, eur.pinned) == (Decimal("0.9"), True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_fetched_earlier_does_not_overwrite_a_later_ones_rates(
+    feed_server, monkeypatch
+):
+    """Two refreshes overlap (the beat and an operator's): the first fetches,
+    the second fetches and stores, then the first gets the lock. Its rates
+    are the older ones; they stayed stamped "now" over the newer ones."""
+    from payments.services import fx
+
+    older = feed_server.serve(
+        "/older.json",
+        body=json.dumps({"base": "USD", "rates": {"EUR": "0.90"}}).encode(),
+    )
+    newer = feed_server.serve(
+        "/newer.json",
+        body=json.dumps({"base": "USD", "rates": {"EUR": "0.95"}}).encode(),
+    )
+    fetched, stored = threading.Event(), threading.Event()
+    real_store = fx._store
+
+    def store_after_the_newer(fetched_rates, result, **kw):
+        if fetched_rates.rates["EUR"] == Decimal("0.9"):
+            fetched.set()
+            assert stored.wait(30)
+        return real_store(fetched_rates, result, **kw)
+
+    monkeypatch.setattr(fx, "_store", store_after_the_newer)
+    results: list = []
+
+    def refresh_older() -> None:
+        try:
+            results.append(fx_refresh(feed_urls=[older]))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=refresh_older)
+    first.start()
+    assert fetched.wait(30)
+    second = fx_refresh(feed_urls=[newer])
+    stored.set()
+    first.join(30)
+
+    eur = FxRate.objects.get(partner__isnull=True, currency="EUR")
+    assert eur.rate == Decimal("0.95")  # the later fetch's rate stays
+    assert "EUR" in second.changed
+    assert "EUR" in results[0].skipped_newer
+    assert "EUR" not in results[0].changed
