@@ -3,7 +3,6 @@ D28, D29, D34); never created or deleted here."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 
 from jopay_project.admin_lookups import SecretLookupsRefusedMixin
@@ -16,6 +15,7 @@ from ..services import currency_enabled_check
 from ..validation import has_unstorable_chars, validate_country, validate_email
 from .audit import AuditedChangesMixin
 from .partners import form_error_from
+from .stale_edits import StaleEditGuardForm
 
 _PROFILE_TEXT_FIELDS = (
     "display_name",
@@ -27,7 +27,7 @@ _PROFILE_TEXT_FIELDS = (
 )
 
 
-class MerchantAdminForm(forms.ModelForm):
+class MerchantAdminForm(StaleEditGuardForm):
     """The checks ``merchant_create`` / ``merchant_update`` apply (D12, D28, D29, D34).
 
     Like a PATCH, which checks only the fields it carries, a field is checked

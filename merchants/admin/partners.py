@@ -11,6 +11,7 @@ from jopay_project.errors import ErrorCode, JoPayError
 from ..models import Partner, PartnerUser
 from ..partners import rate_limit_overrides_clean
 from .audit import AuditedChangesMixin
+from .stale_edits import StaleEditGuardForm
 
 
 def form_error_from(exc: JoPayError) -> forms.ValidationError:
@@ -18,7 +19,7 @@ def form_error_from(exc: JoPayError) -> forms.ValidationError:
     return forms.ValidationError(f"{exc.message} ({exc.code})", code=str(exc.code))
 
 
-class PartnerAdminForm(forms.ModelForm):
+class PartnerAdminForm(StaleEditGuardForm):
     # No Meta: ModelAdmin builds the form for Partner from its own fieldsets.
 
     # The currency the limits were shown in (the stored default when the page
@@ -105,7 +106,8 @@ class PartnerAdmin(AuditedChangesMixin, admin.ModelAdmin):
     # Logos are https; also settles Django 6's URLField scheme default.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
-        (None, {"fields": ["slug", "name", "is_active"]}),
+        # loaded_as: hidden, refuses a save over a row changed since (stale_edits).
+        (None, {"fields": ["slug", "name", "is_active", "loaded_as"]}),
         (
             "Money",
             {
