@@ -9,7 +9,8 @@ raises ``JoPayError(invalid_id_token)``. It checks, in this order:
   only with the algorithm that key is for: RS256 for an RSA key, ES256 for a
   P-256 key, narrowed by the JWK's own ``alg``; a header that names another
   (ES256 with an RSA key's ``kid``) is refused before any key is used;
-* issuer, audience, ``exp`` and ``nbf`` with 60 s leeway;
+* issuer, audience (and ``azp`` for a token of several audiences), ``exp``
+  and ``nbf`` with 60 s leeway;
 * an ``email`` claim, and ``email_verified`` true whenever it is present;
 * the ``nonce`` claim equals the single-use nonce JoPay handed out with the
   login page (cookie ``jopay_sso_nonce``); the nonce is burnt on first use,
@@ -169,7 +170,7 @@ def _claims(token: str, config: SsoConfig) -> dict:
             f"({signing_key.key_type}, allows {sorted(allowed)})"
         )
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key=signing_key.key,
             algorithms=[alg],
@@ -180,6 +181,13 @@ def _claims(token: str, config: SsoConfig) -> dict:
         )
     except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise _invalid(f"{type(exc).__name__}: {exc}") from None
+    # OIDC Core 3.1.3.7: ``aud`` may merely include us; a token for several
+    # audiences (or naming an authorised party) must have been issued to us.
+    aud, azp = claims.get("aud"), claims.get("azp")
+    several = isinstance(aud, list) and len(aud) > 1
+    if (several or azp is not None) and azp != config.audience:
+        raise _invalid(f"azp {azp!r} is not this client")
+    return claims
 
 
 def sso_authenticate(

@@ -246,6 +246,14 @@ def _bad_claims(keys):
     return {
         "wrong issuer": {"iss": "https://evil.example"},
         "wrong audience": {"aud": "someone-else"},
+        # OIDC Core 3.1.3.7: a token for several audiences names the one it
+        # was issued to in azp; one issued to another client is not ours.
+        "several audiences, no azp": {"aud": [AUDIENCE, "other-client"]},
+        "several audiences, azp another client": {
+            "aud": [AUDIENCE, "other-client"],
+            "azp": "other-client",
+        },
+        "azp another client": {"azp": "other-client"},
         "expired beyond leeway": {"exp": now - 120, "iat": now - 900},
         "not yet valid beyond leeway": {"nbf": now + 120},
         "no exp": {"exp": None},
@@ -262,6 +270,9 @@ def _bad_claims(keys):
     [
         "wrong issuer",
         "wrong audience",
+        "several audiences, no azp",
+        "several audiences, azp another client",
+        "azp another client",
         "expired beyond leeway",
         "not yet valid beyond leeway",
         "no exp",
@@ -280,6 +291,19 @@ def test_bad_claims_are_invalid_id_token(browser, keys, alice_user, case):
     assert response.status_code == 401
     assert code(response) == "invalid_id_token"
     assert not signed_in(browser)
+
+
+def test_several_audiences_with_our_azp_sign_in(browser, keys, alice_user):
+    response = post_json(
+        browser,
+        {
+            "id_token": token(
+                keys, nonce=browser.nonce, aud=[AUDIENCE, "api"], azp=AUDIENCE
+            )
+        },
+    )
+    assert response.status_code == 200
+    assert signed_in(browser)
 
 
 def test_a_signature_by_another_key_is_refused(browser, keys, alice_user):
