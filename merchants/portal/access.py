@@ -143,9 +143,13 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         if not request.user.is_authenticated:
             return redirect_to_login(login_next(request), settings.LOGIN_URL)
         partner_user = partner_user_for(request.user)
+        if partner_user is None and request.user.is_staff:
+            # A staff account is not signed out by a GET: a link to /portal/
+            # sent to staff would otherwise end their admin session.
+            return render(request, "portal/staff_account.html", status=403)
         if partner_user is None:
-            # A staff account, a removed membership or a deactivated partner:
-            # the session must not linger with portal access.
+            # A removed membership or a deactivated partner: the session must
+            # not linger with portal access.
             logout(request)
             return redirect_to_login(login_next(request), settings.LOGIN_URL)
         request.partner = partner_user.partner

@@ -182,13 +182,26 @@ def test_malformed_ids_are_the_portal_404(portal, path):
 
 
 def test_user_without_partner_membership_is_signed_out(db):
-    staff = UserFactory(username="staff@jopay.example", is_staff=True)
+    user = UserFactory(username="former@alice.example")
     client = Client()
-    client.force_login(staff)
+    client.force_login(user)
     response = client.get("/portal/")
     assert response.status_code == 302
     assert response["Location"].startswith("/portal/login/")
     assert "_auth_user_id" not in client.session
+
+
+def test_a_staff_account_is_refused_the_portal_but_not_signed_out(db):
+    """A GET must not end a session: a link to /portal/ sent to a member of
+    staff signed them out of the admin."""
+    staff = UserFactory(username="staff@jopay.example", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    response = client.get("/portal/requests/")
+    assert response.status_code == 403
+    assert b'data-testid="staff-account"' in response.content
+    assert client.session["_auth_user_id"] == str(staff.pk)
+    assert client.get("/admin/").status_code == 200
 
 
 def test_deactivated_partner_loses_portal_access(portal, partner):
