@@ -1,7 +1,9 @@
-"""OpenAPI description of the pieces every v1 operation shares (D2, D3, D27).
+"""OpenAPI description of the pieces every v1 operation shares (D2, D3, D5, D27).
 
 The bearer scheme, the error envelope and the rate-limit headers are added
-here once, so each view only describes its own request and success body.
+here once, so each view only describes its own request and success body. So
+are ``Retry-After`` on every 429 (D27) and ``Idempotent-Replayed`` on the 200
+of a create that answers 201 for a new resource (D5: that 200 is a replay).
 """
 
 from __future__ import annotations
@@ -63,6 +65,22 @@ RATE_HEADERS = {
 }
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Whole seconds to wait before sending the call again.",
+    }
+}
+REPLAY_HEADER = {
+    "Idempotent-Replayed": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "An idempotent replay: the resource the same "
+        "idempotency_key created, in its current state.",
+    }
+}
+REPLAY_DESCRIPTION = "Idempotent replay (same idempotency_key, same body)."
+
+
 def add_error_envelope(result, generator, request, public):
     """Postprocessing hook: every v1 operation may answer any error status."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
@@ -87,4 +105,11 @@ def add_error_envelope(result, generator, request, public):
                 )
             for response in operation["responses"].values():
                 response.setdefault("headers", {}).update(RATE_HEADERS)
+            operation["responses"]["429"]["headers"].update(RETRY_AFTER_HEADER)
+            responses = operation["responses"]
+            if "201" in responses and "200" in responses:
+                responses["200"]["headers"].update(REPLAY_HEADER)
+                responses["200"]["description"] = (
+                    responses["200"].get("description") or REPLAY_DESCRIPTION
+                )
     return result
