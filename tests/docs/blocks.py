@@ -107,3 +107,57 @@ def key_shape(value: Any) -> Any:
         shapes = [key_shape(item) for item in value]
         return shapes[:1]
     return None
+
+
+_VALUE_FORMATS = (
+    ("timestamp", re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")),  # D1
+    ("uuid", re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")),
+    ("digits", re.compile(r"\d+")),  # usdc_micro, value_micro
+    ("address", re.compile(r"0x[0-9a-fA-F]{40}")),
+    ("hash", re.compile(r"0x[0-9a-f]{64}")),
+    ("url", re.compile(r"https?://\S+")),
+)
+
+
+def value_kind(value: Any) -> str:
+    """A JSON value's type, and for strings the format a reader would rely on."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, str):
+        for kind, pattern in _VALUE_FORMATS:
+            if pattern.fullmatch(value):
+                return kind
+        return "str"
+    return type(value).__name__
+
+
+def value_mismatches(documented: Any, live: Any, prefix: str = "") -> list[str]:
+    """Where a documented value's type or format differs from the live one's.
+
+    Recursive over the documented keys (``key_shape`` checks the keys). A
+    ``null`` on either side is not compared: nullable fields are shown filled
+    in or empty depending on the example's state.
+    """
+    if documented is None or live is None:
+        return []
+    if isinstance(documented, dict) and isinstance(live, dict):
+        return [
+            problem
+            for key, value in documented.items()
+            if key in live
+            for problem in value_mismatches(value, live[key], f"{prefix}{key}.")
+        ]
+    if isinstance(documented, list) and isinstance(live, list):
+        if documented and live:
+            return value_mismatches(documented[0], live[0], f"{prefix}[0].")
+        return []
+    doc_kind, live_kind = value_kind(documented), value_kind(live)
+    if doc_kind != live_kind:
+        where = prefix.rstrip(".")
+        return [
+            f"{where}: documented {documented!r} ({doc_kind}), "
+            f"live {live!r} ({live_kind})"
+        ]
+    return []

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from .blocks import Curl, key_shape, one_block, parse_curl
+from .blocks import Curl, key_shape, one_block, parse_curl, value_mismatches
 
 DOC_MERCHANT_ID = "3f6c1b2e-8d4a-4e0b-9c71-2a5d8e4f9b10"
 DOC_REQUEST_ID = "8a1e4c77-2b3d-4f6a-9e58-0c7d1b2a3f45"
@@ -47,6 +47,7 @@ def test_requests_create_example(api, merchant, fx_rates):
 
     assert response.status_code == 201, response.json()
     assert key_shape(documented) == key_shape(response.json())
+    assert value_mismatches(documented, response.json()) == []
 
 
 def test_requests_create_example_replays_with_its_idempotency_key(
@@ -74,6 +75,7 @@ def test_requests_get_example(api, merchant, fx_rates):
     assert response.status_code == 200, response.json()
     assert response.json()["request_id"] == created["request_id"]
     assert key_shape(documented) == key_shape(response.json())
+    assert value_mismatches(documented, response.json()) == []
 
 
 def test_merchants_create_example(api):
@@ -84,6 +86,7 @@ def test_merchants_create_example(api):
 
     assert response.status_code == 201, response.json()
     assert key_shape(documented) == key_shape(response.json())
+    assert value_mismatches(documented, response.json()) == []
     assert response.json()["onboarding_status"] == documented["onboarding_status"]
 
 
@@ -107,6 +110,7 @@ def test_plans_create_example(api, merchant, fx_rates):
 
     assert response.status_code == 201, response.json()
     assert key_shape(documented) == key_shape(response.json())
+    assert value_mismatches(documented, response.json()) == []
 
 
 @pytest.mark.parametrize(
@@ -120,6 +124,26 @@ def test_plans_create_example(api, merchant, fx_rates):
 )
 def test_key_shape_compares_keys_not_values(documented, live, equal):
     assert (key_shape(documented) == key_shape(live)) is equal
+
+
+@pytest.mark.parametrize(
+    ("documented", "live", "problems"),
+    [
+        ({"at": "2026-04-17T17:00:00.000Z"}, {"at": "2026-12-06T09:01:02.345Z"}, 0),
+        ({"at": "2026-04-17T17:00:00.000Z"}, {"at": "2026-12-06T09:01:02Z"}, 1),
+        ({"usdc_micro": "27173412"}, {"usdc_micro": 27173412}, 1),
+        (
+            {"id": "8a1e4c77-2b3d-4f6a-9e58-0c7d1b2a3f45"},
+            {"id": "8A1E4C77-2B3D-4F6A-9E58-0C7D1B2A3F45"},
+            1,
+        ),
+        ({"n": 1, "x": None}, {"n": True, "x": "set"}, 1),
+        ({"a": [{"b": 1}]}, {"a": [{"b": "1"}]}, 1),
+        ({"a": [{"b": 1}]}, {"a": []}, 0),
+    ],
+)
+def test_value_mismatches_compares_types_and_formats(documented, live, problems):
+    assert len(value_mismatches(documented, live)) == problems
 
 
 def unknown_keys(documented: dict, live: dict, prefix: str = "") -> list[str]:

@@ -27,7 +27,7 @@ from webhooks.delivery import build_body
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_endpoint_set
 
-from .blocks import key_shape, one_block
+from .blocks import key_shape, one_block, value_mismatches
 
 CHAIN_ID = 31337
 PAYER = DEV_ACCOUNTS[1]
@@ -48,6 +48,7 @@ def assert_matches_docs(event_type: str, **filters) -> None:
     live = sent_body(event_type, **filters)
     assert live["event"] == event_type
     assert key_shape(documented(event_type)) == key_shape(live)
+    assert value_mismatches(documented(event_type), live) == []
 
 
 @pytest.fixture
