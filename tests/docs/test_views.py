@@ -74,3 +74,22 @@ def test_internal_doc_links_point_at_existing_pages(client):
         html = client.get(page.url).content.decode()
         for target in re.findall(r'href="(/docs/[^"#]*)', html):
             assert target in known, f"{page.url} links to missing {target}"
+
+
+def test_internal_doc_anchors_point_at_existing_headings(client):
+    # A link to /docs/page/#heading must land on that heading: the id is made
+    # from the heading's text, so renaming a heading breaks links silently.
+    ids = {}
+    html = {}
+    for page in PAGES:
+        html[page.url] = client.get(page.url).content.decode()
+        ids[page.url] = set(re.findall(r'\sid="([^"]+)"', html[page.url]))
+    broken = [
+        f"{url} links to {target or url}#{anchor}"
+        for url, page_html in html.items()
+        for target, anchor in re.findall(r'href="(/docs/[^"#]*)?#([^"]+)"', page_html)
+        if anchor not in ids.get(target or url, set())
+    ]
+
+    assert broken == []
+    assert len(re.findall(r'href="[^"]*#', "".join(html.values()))) >= 20
