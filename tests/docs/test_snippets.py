@@ -13,12 +13,13 @@ import json
 import shutil
 import subprocess
 import time
+from unittest import mock
 
 import pytest
 
 from webhooks import signing
 
-from .blocks import one_block
+from .blocks import one_block, page_blocks
 
 NODE = shutil.which("node") or "/usr/bin/node"
 BODY = json.dumps(
@@ -152,3 +153,34 @@ def test_node_standard_webhooks_snippet():
     assert dict(zip([c[0] for c in selected], results, strict=True)) == {
         c[0]: c[4] for c in selected
     }
+
+
+def test_the_documented_test_vector_is_what_jopay_signs():
+    """The worked example on /docs/events/ is a real signature: the headers
+    JoPay would send for that secret, body and time, in both schemes, and the
+    Python snippet (its clock set to the example's time) accepts it."""
+    lines = one_block("events", lang="text", data_vector="signature").code
+    vector = {
+        name.strip(): value.strip()
+        for name, _, value in (line.partition(":") for line in lines.splitlines())
+    }
+    secret, body = vector["secret"], vector["raw body"].encode()
+    at = int(vector["webhook-timestamp"])
+    made = signing.signature_headers(
+        secrets_new_first=[secret],
+        delivery_id=vector["webhook-id"],
+        attempt=1,
+        timestamp=at,
+        body=body,
+    )
+    assert vector["secret (whsec_)"] == signing.standard_secret(secret)
+    for name in ("x-jopay-signature", "webhook-id", "webhook-signature"):
+        assert vector[name] == made[name], name
+    # The header shown above the snippets is this example's too.
+    shown = [b.code for b in page_blocks("events") if b.code.startswith("x-jopay")]
+    assert shown == [f"x-jopay-signature: {vector['x-jopay-signature']}\n"]
+
+    verify = python_verify("verify-jopay", "verify_jopay_signature")
+    with mock.patch("time.time", return_value=at):
+        assert verify(body, vector["x-jopay-signature"], secret) is True
+        assert verify(body + b"\n", vector["x-jopay-signature"], secret) is False
