@@ -140,6 +140,20 @@ class PartnerAdmin(AuditedChangesMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["slug"] if obj else []  # spec §1.2: immutable after creation
 
+    def save_model(self, request, obj: Partner, form, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the columns this POST changes: the rest of the row as read for
+        # it must not overwrite a portal settings change committed meanwhile
+        # (the page's fingerprint covers the time before the POST).
+        # ``changed_data`` is not that: it misses a value its clean rewrote
+        # (an emptied overrides box saves {}).
+        fields = form.columns_changed()
+        if fields:
+            obj.save(update_fields=fields)
+        self.audit_change(obj, form, change)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Its merchants, requests and plans PROTECT it, so the page only ever
         # failed; a partner that stops is switched off (is_active).

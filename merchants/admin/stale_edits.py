@@ -49,7 +49,7 @@ class StaleEditGuardForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._stored = None
+        self._stored, self._loaded = None, {}
         if self.instance.pk is not None:
             # The row as read for this page (GET) or this POST, before the
             # form writes anything to the instance. A form sent back keeps the
@@ -57,6 +57,20 @@ class StaleEditGuardForm(forms.ModelForm):
             # reload is refused again.
             self._stored = fingerprint(self.instance, list(self.fields))
             self.fields[FIELD].initial = self._stored
+            self._loaded = {
+                f.name: f.value_from_object(self.instance)
+                for f in self.instance._meta.concrete_fields
+            }
+
+    def columns_changed(self) -> list[str]:
+        """The model columns whose value on the instance now differs from the
+        row as read for this form: what a save must write, and nothing else."""
+        now = self.instance
+        return sorted(
+            f.name
+            for f in now._meta.concrete_fields
+            if f.value_from_object(now) != self._loaded[f.name]
+        )
 
     def clean(self):
         data = super().clean()

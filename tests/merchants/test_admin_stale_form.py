@@ -99,3 +99,32 @@ def test_partner_settings_changed_in_the_portal_meanwhile_are_not_reverted(
     partner.refresh_from_db()
     assert partner.pos_expiry_seconds == 900
     assert partner.name != "Renamed by staff"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partner_settings_committed_during_the_post_are_kept(
+    admin_client, partner, monkeypatch
+):
+    """The row read for the POST, then a portal change, then the save: only the
+    field staff changed is written."""
+    from merchants.admin.partners import PartnerAdmin
+    from tests.portal.test_admin_readonly import committed_elsewhere
+
+    original = PartnerAdmin.get_object
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = original(self, request, object_id, from_field)
+        if request.method == "POST":
+            committed_elsewhere(
+                lambda: Partner.objects.filter(pk=partner.pk).update(
+                    pos_expiry_seconds=900
+                )
+            )
+        return obj
+
+    monkeypatch.setattr(PartnerAdmin, "get_object", get_object)
+    url, data = _opened(admin_client, partner)
+    data["name"] = "Renamed by staff"
+    assert admin_client.post(url, data).status_code == 302
+    partner.refresh_from_db()
+    assert (partner.name, partner.pos_expiry_seconds) == ("Renamed by staff", 900)
