@@ -93,8 +93,11 @@ class JSONParser(parsers.JSONParser):
         encoding = parsers.get_encoding(parser_context or {})
         raw = stream.read() if stream is not None else b""
         try:
-            check_json_depth(raw)
             text = raw.decode(encoding)
+            # On the decoded text: the body's declared charset (any Python
+            # codec) may spell a bracket without a "[" byte ("\x5b" in
+            # unicode_escape, "+AFs-" in utf-7, 0xBA in cp037).
+            check_json_depth(text.encode("utf-8", "surrogatepass"))
             parse_constant = strict_constant if api_settings.STRICT_JSON else None
             return json.loads(
                 text, parse_constant=parse_constant, parse_int=parse_json_int
