@@ -84,20 +84,39 @@ def event_emit(
     return event
 
 
+_ENDPOINT_TABLE = WebhookEndpoint._meta.db_table
+# D24: the endpoint row is share-locked until the event commits. A switch on
+# or off (``webhook_endpoint_set``, ``webhook_endpoint_disable``: FOR UPDATE)
+# then either committed before this read, which sees it, or waits for this
+# commit and sees the delivery (a disable abandons it). Unlocked, an enable
+# committing just after the read lost an event written after its
+# ``enabled_at``, and a disable left a delivery pending for the switched-off
+# endpoint. KEY SHARE does not block the worker's plain UPDATEs of the row
+# (the delivery's foreign key takes the same lock anyway). Filtered in Python:
+# a locking read that waited returns the row as the switch committed it.
+_ENDPOINT_FOR_EVENT = f'SELECT * FROM "{_ENDPOINT_TABLE}" WHERE "partner_id" = %s'  # noqa: S608
+
+
 def _after_emit(event: WebhookEvent) -> None:
     """Write one pending delivery per enabled endpoint and enqueue its send on commit.
 
     Only an endpoint enabled at or before the event's time gets one (no
     backfill, spec §6.1): ``enabled_at`` is compared with ``created_at``.
     """
-    endpoint = (
-        WebhookEndpoint.objects.filter(
-            partner_id=event.partner_id, enabled=True, enabled_at__lte=event.created_at
-        )
-        .exclude(url="")
-        .first()
+    sql = _ENDPOINT_FOR_EVENT
+    if connection.vendor == "postgresql":
+        sql += " FOR KEY SHARE"
+    partner_id = WebhookEndpoint._meta.get_field("partner").get_db_prep_value(
+        event.partner_id, connection
     )
-    if endpoint is not None:
+    endpoint = next(iter(WebhookEndpoint.objects.raw(sql, [partner_id])), None)
+    if (
+        endpoint is not None
+        and endpoint.enabled
+        and endpoint.url
+        and endpoint.enabled_at is not None
+        and endpoint.enabled_at <= event.created_at
+    ):
         _delivery_create(event=event, endpoint=endpoint)
 
 
