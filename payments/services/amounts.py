@@ -214,6 +214,17 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
     except IntegrityError:
         # The NOT NULL refusal of a full house, or a real integrity problem.
         if len(amount_taken_tags(address=address, base=base, now=now)) >= TAG_SPAN:
+            # The NOT NULL check comes before the unique indexes: a retry whose
+            # original took the last tag finds no tag before it finds the key
+            # taken. Its request exists: the caller replays it (D17).
+            if request.idempotency_key and (
+                PaymentRequest.objects.filter(
+                    partner_id=request.partner_id,
+                    test_mode=request.test_mode,
+                    idempotency_key=request.idempotency_key,
+                ).exists()
+            ):
+                return False
             raise JoPayError(ErrorCode.AMOUNT_UNAVAILABLE) from None
         raise
     if row is None:
