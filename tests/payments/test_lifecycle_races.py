@@ -7,20 +7,39 @@ connections, released by barriers or events (no sleeps).
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
+from payments.chain.verify import Verdict
 from payments.models import PaymentRequest
+from payments.proofs.services import proof_attach
+from payments.proofs.services.verify import _apply
 from payments.services import amounts
-from payments.services.requests import PaymentRequestDraft, payment_request_create
+from payments.services.requests import (
+    PaymentRequestDraft,
+    payment_request_cancel,
+    payment_request_create,
+    payment_requests_expire_due,
+)
 from tests.factories import MerchantFactory, PartnerFactory
 from tests.payments.test_amounts import BASE_2500_EUR, seed
+from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
+from tests.portal.conftest import make_request
+from webhooks.models import WebhookEvent
+from webhooks.services import events as events_module
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("rates")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("rates", "chain_fixture"),
+]
 
 
 def _race(calls):
@@ -33,7 +52,7 @@ def _race(calls):
                 return fn()
             except JoPayError as exc:
                 return exc.code
-            except Exception as exc:  # noqa: BLE001 (the test reports it)
+            except Exception as exc:
                 return exc
         finally:
             connection.close()
@@ -46,7 +65,9 @@ def _creator(merchant):
     def make():
         request, _ = payment_request_create(
             tenant=Tenant(partner=merchant.partner, test_mode=merchant.test_mode),
-            draft=PaymentRequestDraft(merchant=merchant, fiat_int=2500, fiat_code="EUR"),
+            draft=PaymentRequestDraft(
+                merchant=merchant, fiat_int=2500, fiat_code="EUR"
+            ),
         )
         return request.usdc_micro
 
@@ -75,7 +96,9 @@ def test_the_last_free_tags_go_to_exactly_as_many_racing_creates(merchant):
     seed(merchant, range(3, 1000))
     results = _race([_creator(merchant) for _ in range(8)])
     made = [r for r in results if isinstance(r, int)]
-    assert sorted(made) == [BASE_2500_EUR, BASE_2500_EUR + 1, BASE_2500_EUR + 2], results
+    assert sorted(made) == [BASE_2500_EUR, BASE_2500_EUR + 1, BASE_2500_EUR + 2], (
+        results
+    )
     assert [r for r in results if not isinstance(r, int)] == [
         ErrorCode.AMOUNT_UNAVAILABLE
     ] * 5, results
@@ -89,29 +112,12 @@ def test_the_last_free_tags_go_to_exactly_as_many_racing_creates(merchant):
 # SKIP LOCKED expiry). Both outcomes, the final state and the request's events
 # are checked: one event per transition, sequences 1, 2, … in commit order.
 
-from datetime import timedelta  # noqa: E402
-
-from django.utils import timezone  # noqa: E402
-
-from payments.chain.verify import Verdict  # noqa: E402
-from payments.proofs.services import proof_attach  # noqa: E402
-from payments.proofs.services.verify import _apply  # noqa: E402
-from payments.services.requests import (  # noqa: E402
-    payment_request_cancel,
-    payment_requests_expire_due,
-)
-from tests.portal.conftest import chain, make_request  # noqa: E402,F401 (fixture)
-from webhooks.models import WebhookEvent  # noqa: E402
-from webhooks.services import events as events_module  # noqa: E402
-
 PR = PaymentRequest
 H1, H2 = "0x" + "a1" * 32, "0x" + "b2" * 32
 LATER = timedelta(hours=2)
 
 
 def _waiting_on_a_lock(pid: int) -> bool:
-    import psycopg
-
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as c:
         row = c.execute(
             "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
@@ -121,8 +127,6 @@ def _waiting_on_a_lock(pid: int) -> bool:
 
 
 def _interleave(monkeypatch, first, second):
-    import time
-
     held, release = threading.Event(), threading.Event()
     holder: list[threading.Thread] = []
     original = events_module._after_emit
@@ -145,7 +149,7 @@ def _interleave(monkeypatch, first, second):
                 results[name] = fn()
             except JoPayError as exc:
                 results[name] = exc.code
-            except Exception as exc:  # noqa: BLE001 (asserted below)
+            except Exception as exc:
                 results[name] = exc
             finally:
                 connection.close()
@@ -187,9 +191,11 @@ def _expire(now=None):
 
 
 def _attach(request, tx=H1, chain_id=31337, source="customer"):
-    return lambda: proof_attach(
-        request=request, chain_id=chain_id, tx_hash=tx, source=source, enqueue=False
-    ).proof_status
+    return lambda: (
+        proof_attach(
+            request=request, chain_id=chain_id, tx_hash=tx, source=source, enqueue=False
+        ).proof_status
+    )
 
 
 def _verdict(request, outcome, tx=H1):
@@ -208,9 +214,11 @@ def _verdict(request, outcome, tx=H1):
         if outcome == "verified"
         else Verdict("mismatch", "underpaid")
     )
-    return lambda: _apply(
-        request.pk, chain_id=31337, tx_hash=tx, verdict=verdict, now=timezone.now()
-    ).outcome
+    return lambda: (
+        _apply(
+            request.pk, chain_id=31337, tx_hash=tx, verdict=verdict, now=timezone.now()
+        ).outcome
+    )
 
 
 def _attached(test_merchant, **fields):
@@ -234,7 +242,9 @@ def test_cancel_then_expiry(monkeypatch, test_merchant):
 
 
 def test_expiry_then_cancel(monkeypatch, test_merchant):
-    request = make_request(test_merchant, expires_at=timezone.now() + timedelta(seconds=2))
+    request = make_request(
+        test_merchant, expires_at=timezone.now() + timedelta(seconds=2)
+    )
     first, second = _interleave(
         monkeypatch, _expire(timezone.now() + timedelta(seconds=3)), _cancel(request)
     )
@@ -252,7 +262,7 @@ def test_cancel_then_cancel(monkeypatch, test_merchant):
     assert _events(request) == [("request.cancelled", 1)]
 
 
-def test_cancel_then_attach(monkeypatch, test_merchant, chain):
+def test_cancel_then_attach(monkeypatch, test_merchant):
     request = make_request(test_merchant)
     assert _interleave(monkeypatch, _cancel(request), _attach(request)) == (
         "cancelled",
@@ -261,7 +271,7 @@ def test_cancel_then_attach(monkeypatch, test_merchant, chain):
     assert _events(request) == [("request.cancelled", 1)]
 
 
-def test_attach_then_cancel(monkeypatch, test_merchant, chain):
+def test_attach_then_cancel(monkeypatch, test_merchant):
     request = make_request(test_merchant)
     assert _interleave(monkeypatch, _attach(request), _cancel(request)) == (
         "attached",
@@ -271,8 +281,10 @@ def test_attach_then_cancel(monkeypatch, test_merchant, chain):
     assert _events(request) == [("payment.proof_attached", 1)]
 
 
-def test_expiry_then_attach_within_the_grace(monkeypatch, test_merchant, chain):
-    request = make_request(test_merchant, expires_at=timezone.now() - timedelta(minutes=1))
+def test_expiry_then_attach_within_the_grace(monkeypatch, test_merchant):
+    request = make_request(
+        test_merchant, expires_at=timezone.now() - timedelta(minutes=1)
+    )
     first, second = _interleave(monkeypatch, _expire(timezone.now()), _attach(request))
     assert (first, second) == (1, "attached")
     row = PR.objects.get(pk=request.pk)
@@ -280,8 +292,10 @@ def test_expiry_then_attach_within_the_grace(monkeypatch, test_merchant, chain):
     assert _events(request) == [("request.expired", 1), ("payment.proof_attached", 2)]
 
 
-def test_attach_then_expiry(monkeypatch, test_merchant, chain):
-    request = make_request(test_merchant, expires_at=timezone.now() - timedelta(minutes=1))
+def test_attach_then_expiry(monkeypatch, test_merchant):
+    request = make_request(
+        test_merchant, expires_at=timezone.now() - timedelta(minutes=1)
+    )
     assert _interleave(monkeypatch, _attach(request), _expire(timezone.now())) == (
         "attached",
         0,
@@ -290,9 +304,11 @@ def test_attach_then_expiry(monkeypatch, test_merchant, chain):
     assert _events(request) == [("payment.proof_attached", 1)]
 
 
-def test_verify_then_cancel(monkeypatch, test_merchant, chain):
+def test_verify_then_cancel(monkeypatch, test_merchant):
     request = _attached(test_merchant)
-    assert _interleave(monkeypatch, _verdict(request, "verified"), _cancel(request)) == (
+    assert _interleave(
+        monkeypatch, _verdict(request, "verified"), _cancel(request)
+    ) == (
         "verified",
         ErrorCode.REQUEST_NOT_CANCELLABLE,
     )
@@ -301,7 +317,7 @@ def test_verify_then_cancel(monkeypatch, test_merchant, chain):
     assert _events(request) == [("payment.proof_verified", 1)]
 
 
-def test_verify_then_expiry_then_verify_again(monkeypatch, test_merchant, chain):
+def test_verify_then_expiry_then_verify_again(monkeypatch, test_merchant):
     request = _attached(test_merchant, expires_at=timezone.now() - timedelta(minutes=1))
     assert _interleave(
         monkeypatch, _verdict(request, "verified"), _expire(timezone.now())
@@ -312,7 +328,7 @@ def test_verify_then_expiry_then_verify_again(monkeypatch, test_merchant, chain)
     assert _events(request) == [("payment.proof_verified", 1)]
 
 
-def test_two_verdicts_apply_once(monkeypatch, test_merchant, chain):
+def test_two_verdicts_apply_once(monkeypatch, test_merchant):
     request = _attached(test_merchant)
     assert _interleave(
         monkeypatch, _verdict(request, "mismatch"), _verdict(request, "verified")
@@ -320,7 +336,7 @@ def test_two_verdicts_apply_once(monkeypatch, test_merchant, chain):
     assert _events(request) == [("payment.proof_mismatch", 1)]
 
 
-def test_mismatch_then_attach_another_hash_then_cancel(monkeypatch, test_merchant, chain):
+def test_mismatch_then_attach_another_hash_then_cancel(monkeypatch, test_merchant):
     request = _attached(test_merchant)
     assert _interleave(
         monkeypatch, _verdict(request, "mismatch"), _attach(request, tx=H2)
@@ -333,7 +349,7 @@ def test_mismatch_then_attach_another_hash_then_cancel(monkeypatch, test_merchan
         _cancel(request)()
 
 
-def test_attach_then_watcher_attach(monkeypatch, test_merchant, chain):
+def test_attach_then_watcher_attach(monkeypatch, test_merchant):
     request = make_request(test_merchant)
     watcher = _attach(request, tx=H2, source="trails_on_chain")
     assert _interleave(monkeypatch, _attach(request), watcher) == (
@@ -373,9 +389,10 @@ def test_concurrent_retries_that_take_the_last_tag_replay_not_amount_unavailable
     seed(merchant, range(1, 1000))
     results = _race([_keyed_creator(merchant) for _ in range(4)])
     original = PaymentRequest.objects.get(idempotency_key__isnull=False)
-    assert sorted(results, key=lambda r: not r[1]) == [(original.pk, True)] + [
-        (original.pk, False)
-    ] * 3, results
+    assert (
+        sorted(results, key=lambda r: not r[1])
+        == [(original.pk, True)] + [(original.pk, False)] * 3
+    ), results
 
 
 def test_a_retry_after_the_last_tag_was_taken_replays(merchant):

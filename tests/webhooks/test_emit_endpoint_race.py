@@ -49,7 +49,7 @@ def _thread(target, pid: list[int], errors: list):
             connection.ensure_connection()
             pid.append(connection.connection.info.backend_pid)
             target()
-        except Exception as exc:  # noqa: BLE001 (surfaced by the test)
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -59,9 +59,7 @@ def _thread(target, pid: list[int], errors: list):
 
 def _emit(partner):
     with transaction.atomic():
-        event_emit(
-            partner=partner, test_mode=False, type="webhook.test", data={"n": 1}
-        )
+        event_emit(partner=partner, test_mode=False, type="webhook.test", data={"n": 1})
 
 
 def test_an_event_written_while_the_endpoint_is_being_enabled_is_not_lost(partner):
@@ -89,7 +87,8 @@ def test_an_event_written_while_the_endpoint_is_being_enabled_is_not_lost(partne
 
     endpoint = WebhookEndpoint.objects.get(partner=partner)
     event = WebhookEvent.objects.get(partner=partner)
-    assert endpoint.enabled and endpoint.enabled_at <= event.created_at
+    assert endpoint.enabled
+    assert endpoint.enabled_at <= event.created_at
     # Written after the enable's time, committed after it: delivered (D24).
     assert WebhookDelivery.objects.filter(event=event).count() == 1
 
@@ -120,7 +119,9 @@ def test_an_event_written_while_the_endpoint_is_being_disabled_is_abandoned(
     assert chosen.wait(10)
     disable_pid: list[int] = []
     disabler = _thread(
-        lambda: webhook_endpoint_set(partner=partner, enabled=False), disable_pid, errors
+        lambda: webhook_endpoint_set(partner=partner, enabled=False),
+        disable_pid,
+        errors,
     )
     disabler.start()
     _until_done_or_waiting(disabler, disable_pid)
