@@ -1,5 +1,7 @@
 import contextlib
+import threading
 
+from django.http import HttpResponse
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -41,6 +43,44 @@ class ApiSchemaView(SpectacularAPIView):
     header (the YAML renderer negotiated for the document could not render
     them, and the fallback that replaced them dropped the header).
     """
+
+    # The document is the same for every caller, so it is built and rendered
+    # once per process and format (a deploy restarts the processes). It needs
+    # no key and is not rate limited: built per request it cost 40 ms (JSON)
+    # to 90 ms (YAML) of CPU, so a few dozen requests a second from anyone
+    # kept every web worker busy. ``?version=`` and ``?lang=`` are not read:
+    # there is one of each, and a cached answer must not carry a caller's.
+    _rendered: dict[str, tuple[bytes, str, str]] = {}
+    _lock = threading.Lock()
+
+    def get(self, request, *args, **kwargs):
+        media_type = request.accepted_media_type
+        cached = self._rendered.get(media_type)
+        if cached is None:
+            with self._lock:
+                cached = self._rendered.get(media_type) or self._render(request)
+                self._rendered[media_type] = cached
+        content, content_type, disposition = cached
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = disposition
+        return response
+
+    def _get_version_parameter(self, request):
+        return None
+
+    def _render(self, request) -> tuple[bytes, str, str]:
+        response = self._get_schema_response(request)
+        renderer, media_type = request.accepted_renderer, request.accepted_media_type
+        context = self.get_renderer_context()
+        content = renderer.render(response.data, media_type, context)
+        charset = getattr(renderer, "charset", None)
+        content_type = f"{media_type}; charset={charset}" if charset else media_type
+        return content, content_type, response["Content-Disposition"]
+
+    @classmethod
+    def cache_clear(cls) -> None:
+        """Forget the rendered documents (tests that change the schema)."""
+        cls._rendered.clear()
 
     def finalize_response(self, request, response, *args, **kwargs):
         if getattr(response, "status_code", 200) >= 400:
