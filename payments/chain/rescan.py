@@ -224,12 +224,15 @@ def rescan_request_window(
                 request.pk,
             )
             # Claimed first, as the watcher does: one check of a proof at a time.
-            if not proof_verify_claim(
+            claim = proof_verify_claim(
                 request_id=request.pk, due_at=None, now=timezone.now()
-            ):
+            )
+            if claim is None:
                 return result  # the re-check beat took it meanwhile
             try:
-                verified = proof_verify(request_id=request.pk, client=client)
+                verified = proof_verify(
+                    request_id=request.pk, client=client, claim=claim
+                )
             except (RpcUnavailable, RpcError):
                 return result  # stays attached; the re-check carries on (D20)
             result.outcome = verified.outcome

@@ -195,12 +195,15 @@ def scan_chain(
             # here the proof stays attached and the re-check task carries on.
             # Claimed first: in a scan past the beat's slack the re-check may
             # have taken this proof already, and one check at a time is enough.
-            if not proof_verify_claim(
+            claim = proof_verify_claim(
                 request_id=request_id, due_at=None, now=fixed_now or timezone.now()
-            ):
+            )
+            if claim is None:
                 continue
             try:
-                outcome = proof_verify(request_id=request_id, client=client)
+                outcome = proof_verify(
+                    request_id=request_id, client=client, claim=claim
+                )
             except (RpcUnavailable, RpcError):
                 continue
             if outcome.outcome == "verified":

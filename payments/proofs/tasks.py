@@ -86,12 +86,13 @@ def verify_proof_task(self, request_id: str, due_at: str | None = None) -> str:
     delivery does nothing. Every countdown stays under the broker's
     visibility timeout (D24); a longer wait is left to the beat's re-check.
     """
-    if not proof_verify_claim(
+    claim = proof_verify_claim(
         request_id=request_id, due_at=_parse_due(due_at), now=timezone.now()
-    ):
+    )
+    if claim is None:
         return "skipped"
     try:
-        result = proof_verify(request_id=request_id)
+        result = proof_verify(request_id=request_id, claim=claim)
     except (RpcUnavailable, RpcError) as exc:
         # proof_verify recorded the failure and when to try again.
         retry = _next_check(request_id, timezone.now())

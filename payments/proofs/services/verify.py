@@ -1,7 +1,8 @@
 """Verifying a proof on-chain and applying the verdict (D16, D20, D23).
 
 The chain is asked outside any transaction; the verdict is applied under the
-row lock only if the same proof is still ``attached``. RPC trouble never
+row lock only if the check still owns the proof: it is ``attached`` and its
+``next_verify_at`` is still the lease this check claimed. RPC trouble never
 produces a mismatch: the proof stays ``attached`` and is retried with backoff.
 """
 
@@ -85,8 +86,8 @@ def broker_countdown(seconds: float | None) -> int | None:
 
 def proof_verify_claim(
     *, request_id: uuid.UUID | str, due_at: datetime | None, now: datetime
-) -> bool:
-    """Claim one scheduled check of an attached proof; False: nothing to do.
+) -> datetime | None:
+    """Claim one scheduled check of an attached proof: its lease, or None.
 
     Each scheduler (attach, a self-scheduled re-check, an RPC retry, the beat)
     hands the task the ``next_verify_at`` it wrote, ``due_at``. The claim is a
@@ -95,22 +96,51 @@ def proof_verify_claim(
     it to a short lease. So a proof already decided, a check not due yet, and
     a duplicate delivery of a check that already ran (its run wrote a new
     ``next_verify_at``) are no-ops: no RPC, no write, no second schedule.
+
+    The lease returned is the check's claim token: pass it to ``proof_verify``,
+    which applies its verdict only while ``next_verify_at`` still holds it.
     """
     rows = PR.objects.filter(pk=request_id, proof_status=PR.ProofStatus.ATTACHED)
     if due_at is not None:
         rows = rows.filter(next_verify_at=due_at)
     else:
         rows = rows.filter(next_verify_at__lte=now + DUE_SLACK)
-    return rows.update(next_verify_at=now + CHECK_LEASE) == 1
+    lease = now + CHECK_LEASE
+    return lease if rows.update(next_verify_at=lease) == 1 else None
 
 
-def _record_rpc_failure(request_id: uuid.UUID, *, tx_hash: str, now: datetime) -> int:
-    """Push the next check back; the proof stays ``attached`` (D20). Returns it."""
+def _proof_verify_take_over(
+    *, request_id: uuid.UUID | str, now: datetime
+) -> datetime | None:
+    """Claim the attached proof's check now, due or not: its lease, or None.
+
+    For a check nobody scheduled (a re-verify, D35): a check already running
+    loses its claim, so its verdict, read earlier, is not applied (the one
+    read now is); the beat passes the proof over while the lease runs.
+    """
+    lease = now + CHECK_LEASE
+    taken = PR.objects.filter(
+        pk=request_id, proof_status=PR.ProofStatus.ATTACHED
+    ).update(next_verify_at=lease)
+    return lease if taken == 1 else None
+
+
+def _record_rpc_failure(
+    request_id: uuid.UUID, *, tx_hash: str, claim: datetime, now: datetime
+) -> int:
+    """Push the next check back; the proof stays ``attached`` (D20). Returns it.
+
+    Only while the check still owns the proof (``claim``): a failure of a check
+    that was overtaken says nothing about the check that took over.
+    """
     with transaction.atomic():
         row = (
             PR.objects.select_for_update()
             .filter(
-                pk=request_id, proof_status=PR.ProofStatus.ATTACHED, tx_hash=tx_hash
+                pk=request_id,
+                proof_status=PR.ProofStatus.ATTACHED,
+                tx_hash=tx_hash,
+                next_verify_at=claim,
             )
             .first()
         )
@@ -128,20 +158,35 @@ def proof_verify(
     request_id: uuid.UUID | str,
     now: datetime | None = None,
     client: ChainClient | None = None,
+    claim: datetime | None = None,
 ) -> VerifyResult:
     """Check the request's attached proof on-chain and apply the verdict.
 
+    ``claim`` is the lease ``proof_verify_claim`` returned to a scheduled
+    check; without one, the check is taken over now (``proof_reverify``).
+
     Guarantees: the chain is asked outside any transaction; the verdict is
-    applied under the row lock only if the same proof is still ``attached``
-    (so a second run, or a run racing another, writes nothing twice). Verified
+    applied under the row lock only if the check still owns the proof: it is
+    ``attached`` and ``next_verify_at`` is still the claim. So a second run,
+    or a run racing another, writes nothing twice, and a verdict read before
+    the proof was attached again (the same hash, D16/D20) or taken over by
+    another check is dropped, never applied to the attachment after it. Verified
     → ``proof_status`` verified, ``status`` paid (also from expired, D16),
     evidence and ``payment.proof_verified``; mismatch → ``mismatch_reason`` and
     ``payment.proof_mismatch``; pending → ``next_verify_at`` later.
     Raises ``RpcUnavailable`` / ``RpcError`` after recording the failed try;
     the proof then stays ``attached``.
     """
+    if claim is None:
+        claim = _proof_verify_take_over(
+            request_id=request_id, now=now or timezone.now()
+        )
     request = PR.objects.filter(pk=request_id).first()
-    if request is None or request.proof_status != PR.ProofStatus.ATTACHED:
+    if (
+        claim is None
+        or request is None
+        or request.proof_status != PR.ProofStatus.ATTACHED
+    ):
         return VerifyResult("skipped", request)
     chain = Chain.objects.filter(pk=request.chain_id).first()
     if chain is None:  # the attach checked it; only an operator deleting it gets here
@@ -167,7 +212,9 @@ def proof_verify(
             exc.code,
             exc.detail,
         )
-        _record_rpc_failure(request.pk, tx_hash=tx_hash, now=now or timezone.now())
+        _record_rpc_failure(
+            request.pk, tx_hash=tx_hash, claim=claim, now=now or timezone.now()
+        )
         raise
     return _apply(
         request.pk,
@@ -175,6 +222,7 @@ def proof_verify(
         tx_hash=tx_hash,
         verdict=verdict,
         now=now or timezone.now(),
+        claim=claim,
     )
 
 
@@ -186,7 +234,12 @@ def _apply(
     tx_hash: str,
     verdict: Verdict,
     now: datetime,
+    claim: datetime | None = None,
 ) -> VerifyResult:
+    """Apply ``verdict`` under the row lock if its check still owns the proof.
+
+    ``claim`` None (tests applying a verdict by hand) checks the proof only.
+    """
     row = (
         PR.objects.select_for_update(of=("self",))  # never the partner row
         .select_related("partner")
@@ -198,6 +251,10 @@ def _apply(
         or row.proof_status != PR.ProofStatus.ATTACHED
         or row.tx_hash != tx_hash
         or row.chain_id != chain_id
+        # D16/D20: the same hash may be attached again after a mismatch; a
+        # verdict read for the earlier attachment (or by a check another one
+        # took over) is not this attachment's. Its own check decides.
+        or (claim is not None and row.next_verify_at != claim)
     ):
         return VerifyResult("skipped", row)  # someone else applied a verdict first
     row.verify_attempts += 1

@@ -1,0 +1,119 @@
+"""Verdicts racing re-attaches of the same hash (D16, D20, D21, D23), forced.
+
+Each test runs one side in a thread on its own database connection and stops
+it at a hook point (events, no sleeps) while the other side runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from payments.chain.verify import Verdict
+from payments.models import PaymentRequest
+from payments.proofs.services import proof_attach, proof_reverify, proof_verify
+from payments.proofs.services import verify as verify_module
+from payments.proofs.tasks import verify_proof_task
+
+from .conftest import CHAIN_ID, PAYERS, event_types
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+PR = PaymentRequest
+
+
+def _thread(results: dict, name: str, fn) -> threading.Thread:
+    def target():
+        try:
+            results[name] = fn()
+        except Exception as exc:  # reported by the test's assertions
+            results[name] = exc
+        finally:
+            connection.close()
+
+    return threading.Thread(target=target, name=name)
+
+
+def test_a_background_verdict_read_before_a_reverify_reattached_the_hash_is_dropped(
+    local_chain, anvil, usdc, make_request, monkeypatch
+):
+    """D20/D23: a verdict belongs to the attachment it was read for.
+
+    The background check reads "no receipt" (the payment is still in the
+    mempool) and stalls before applying it. Meanwhile a re-verify judges
+    ``not_found_after_timeout``, the payment is mined, and a second re-verify
+    attaches the same hash again (keeping its attach time, D35) and finds it
+    paid. The stale "no receipt", applied to the new attachment, would judge
+    it ``not_found_after_timeout`` at once and the re-verify's own check
+    would be skipped: a paid request answered as a mismatch.
+    """
+    now = timezone.now()
+    pr = make_request(usdc_micro=7_000_017, created_at=now - timedelta(minutes=40))
+    anvil.rpc("evm_setAutomine", [False])
+    try:
+        sent = usdc.functions.transfer(pr.receiving_address, 7_000_017).transact(
+            {"from": PAYERS[0]}
+        )
+        tx = "0x" + bytes(sent).hex()
+        attached = proof_attach(
+            request=pr,
+            chain_id=CHAIN_ID,
+            tx_hash=tx,
+            source="customer",
+            now=now - timedelta(minutes=31),
+            enqueue=False,
+        )
+        token = attached.next_verify_at.isoformat()
+
+        results: dict = {}
+        background = _thread(
+            results, "background", lambda: verify_proof_task(str(pr.pk), token)
+        )
+        holding, go = threading.Event(), threading.Event()
+        mine_checks: list[Verdict] = []
+        original = verify_module._apply
+
+        def apply(*args, **kwargs):
+            if threading.current_thread() is background:
+                holding.set()
+                assert go.wait(20)
+            else:
+                mine_checks.append(kwargs["verdict"])
+                if len(mine_checks) == 2:
+                    # The second re-verify has re-attached and read the chain:
+                    # the stalled background verdict lands first.
+                    go.set()
+                    background.join(20)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(verify_module, "_apply", apply)
+        background.start()
+        assert holding.wait(20), results
+        assert verify_module.proof_verify is proof_verify
+
+        first = proof_reverify(request=PR.objects.get(pk=pr.pk))
+        assert (first.proof_status, first.mismatch_reason) == (
+            "mismatch",
+            "not_found_after_timeout",
+        )
+        anvil.rpc("evm_mine")
+    finally:
+        anvil.rpc("evm_setAutomine", [True])
+
+    second = proof_reverify(request=first)
+    go.set()
+    background.join(20)
+
+    assert [v.reason for v in mine_checks] == ["no_receipt", None]
+    assert results["background"] == "skipped"
+    assert (second.proof_status, second.status) == ("verified", "paid")
+    assert event_types(pr) == [
+        "payment.proof_attached",
+        "payment.proof_mismatch",
+        "payment.proof_attached",
+        "payment.proof_verified",
+    ]
