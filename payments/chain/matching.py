@@ -118,14 +118,24 @@ def match_transfer(
         .filter(receiving_address=log.to_address, usdc_micro=value_micro)
         .order_by("created_at", "id")
     ):
-        if (
-            request.chain_id == chain.chain_id
-            and request.tx_hash == log.tx_hash
-            and request.mismatch_reason != PR.MismatchReason.NOT_FOUND_AFTER_TIMEOUT
-        ):
+        if already_judged(request, chain_id=chain.chain_id, tx_hash=log.tx_hash):
             continue  # this very transfer was already judged for this request
         return request
     return None
+
+
+def already_judged(request: PaymentRequest, *, chain_id: int, tx_hash: str) -> bool:
+    """Was this very transaction already judged for ``request``? (D20, D21)
+
+    The watcher never attaches it to that request again. The rows above are
+    read unlocked, so ``proof_attach`` asks again under the row lock: a payer
+    may paste the same hash, and it be judged, between the two.
+    """
+    return (
+        request.chain_id == chain_id
+        and request.tx_hash == tx_hash
+        and request.mismatch_reason != PR.MismatchReason.NOT_FOUND_AFTER_TIMEOUT
+    )
 
 
 def attach_found(

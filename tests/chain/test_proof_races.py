@@ -13,17 +13,20 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from payments.chain import watcher as watcher_module
 from payments.chain.verify import Verdict
+from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify, proof_verify
 from payments.proofs.services import verify as verify_module
 from payments.proofs.tasks import verify_proof_task
 
-from .conftest import CHAIN_ID, PAYERS, event_types
+from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
 PR = PaymentRequest
+WRONG = "0x" + "ab" * 32
 
 
 def _thread(results: dict, name: str, fn) -> threading.Thread:
@@ -116,4 +119,69 @@ def test_a_background_verdict_read_before_a_reverify_reattached_the_hash_is_drop
         "payment.proof_mismatch",
         "payment.proof_attached",
         "payment.proof_verified",
+    ]
+
+
+def test_the_watcher_never_reattaches_a_hash_judged_between_its_match_and_its_lock(
+    local_chain, w3, usdc, make_request, monkeypatch
+):
+    """D21: a hash already judged for a request is not attached to it again.
+
+    The watcher matches the transfer to a request whose proof is still free
+    and stops before locking it; the payer pastes the same hash, which is
+    judged a mismatch (here ``late``: as a receipt re-mined past the window
+    after a reorg reads). The watcher then must not attach it a second time
+    (an extra attached/mismatch pair of events).
+    """
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    pr = make_request(usdc_micro=8_000_019)
+    monkeypatch.setattr(
+        verify_module,
+        "verify_transfer",
+        lambda *args, **kwargs: Verdict("mismatch", "late", confirmations=1),
+    )
+    # A wrong hash pasted and judged first: the request is a candidate again,
+    # and is owed a rescan (its row exists; the next mismatch only updates it).
+    proof_attach(
+        request=pr, chain_id=CHAIN_ID, tx_hash=WRONG, source="customer", enqueue=False
+    )
+    assert proof_verify(request_id=pr.pk).outcome == "mismatch"
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=8_000_019)
+    results: dict = {}
+    scan = _thread(results, "watcher", lambda: scan_chain(local_chain))
+    matched, go = threading.Event(), threading.Event()
+    original = watcher_module.match_transfer
+
+    def match(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if threading.current_thread() is scan and found is not None:
+            matched.set()
+            assert go.wait(20)
+        return found
+
+    monkeypatch.setattr(watcher_module, "match_transfer", match)
+    scan.start()
+    try:
+        assert matched.wait(20), results
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer", enqueue=False
+        )
+        assert proof_verify(request_id=pr.pk).outcome == "mismatch"
+    finally:
+        go.set()
+        scan.join(20)
+
+    assert results["watcher"].attached == []
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.proof_source, pr.mismatch_reason) == (
+        "mismatch",
+        "customer",
+        "late",
+    )
+    assert event_types(pr) == [
+        "payment.proof_attached",
+        "payment.proof_mismatch",
+        "payment.proof_attached",
+        "payment.proof_mismatch",
     ]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from jopay_project.tasks import enqueue_on_commit
+from payments.chain.matching import already_judged
 from payments.models import Chain, PaymentRequest
 from payments.serializers import payment_request_event_data
 from webhooks.models import WebhookEvent
@@ -126,7 +127,8 @@ def proof_attach(
     (unless ``enqueue`` is off: the chain watcher verifies inline). Attaching
     the same hash again while it is attached is a no-op (no second event).
     Raises ``invalid_tx_hash``, ``unsupported_chain``, ``proof_not_accepted``
-    (D16) or ``proof_already_used`` (another request's attached or verified
+    (D16; for the watcher also a hash already judged for this request, D21)
+    or ``proof_already_used`` (another request's attached or verified
     proof, enforced by the partial unique index, D20); nothing is written then.
     """
     tx_hash = normalize_tx_hash(tx_hash)
@@ -161,6 +163,14 @@ def proof_attach(
     if (
         not accepts_proofs(locked, now=window_at or now)
         or locked.proof_status == PR.ProofStatus.ATTACHED
+        # D21: the watcher (and a rescan) matched the transfer to the row read
+        # unlocked; the same hash pasted and judged since is not attached
+        # again (an extra attached/mismatch pair of events).
+        or (
+            source == PR.ProofSource.TRAILS_ON_CHAIN
+            and locked.proof_status == PR.ProofStatus.MISMATCH
+            and already_judged(locked, chain_id=chain.chain_id, tx_hash=tx_hash)
+        )
     ):
         raise JoPayError(ErrorCode.PROOF_NOT_ACCEPTED)
 
