@@ -97,7 +97,11 @@ def _apply_chunk(
     transaction. Returns attached ids."""
     attached: list[str] = []
     with transaction.atomic():
-        row = Chain.objects.select_for_update().get(pk=chain.pk)
+        # NO KEY: a verdict holding a request row inserts that request's first
+        # rescan row, whose foreign key share-locks this chain row; FOR UPDATE
+        # blocked it while this chunk waited for the request row: a deadlock.
+        # Scans still exclude each other; the cursor is no key.
+        row = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
         for log in logs:
             mined_at = times.get(log.block_number)
             if log.removed or mined_at is None:

@@ -7,8 +7,10 @@ it at a hook point (events, no sleeps) while the other side runs.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -185,3 +187,72 @@ def test_the_watcher_never_reattaches_a_hash_judged_between_its_match_and_its_lo
         "payment.proof_attached",
         "payment.proof_mismatch",
     ]
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as c:
+        row = c.execute(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+            [pid],
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_first_mismatch_while_the_watcher_holds_its_chunk_never_deadlocks(
+    local_chain, w3, usdc, make_request, monkeypatch
+):
+    """House rule: tasks run concurrently. The watcher's chunk locks its chain
+    row, then request rows; a mismatch verdict locks the request row, then
+    inserts the request's first rescan row, whose foreign key share-locks the
+    chain row. With the chain row locked FOR UPDATE the two waited on each
+    other and PostgreSQL killed one (``deadlock detected``)."""
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    pr = make_request(usdc_micro=8_000_023)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=8_000_023)
+    monkeypatch.setattr(
+        verify_module,
+        "verify_transfer",
+        lambda *args, **kwargs: Verdict("mismatch", "late", confirmations=1),
+    )
+    results: dict = {}
+    pids: dict = {}
+    scan = _thread(results, "watcher", lambda: scan_chain(local_chain))
+    matched, go = threading.Event(), threading.Event()
+    original = watcher_module.match_transfer
+
+    def match(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if threading.current_thread() is scan and found is not None:
+            matched.set()
+            assert go.wait(20)
+        return found
+
+    def pasted():
+        connection.ensure_connection()
+        pids["payer"] = connection.connection.info.backend_pid
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer", enqueue=False
+        )
+        return proof_verify(request_id=pr.pk).outcome
+
+    monkeypatch.setattr(watcher_module, "match_transfer", match)
+    scan.start()
+    payer = _thread(results, "payer", pasted)
+    try:
+        assert matched.wait(20), results
+        payer.start()
+        deadline = time.monotonic() + 10
+        while payer.is_alive() and not (
+            "payer" in pids and _waiting_on_a_lock(pids["payer"])
+        ):
+            assert time.monotonic() < deadline, "the payer neither finished nor waited"
+            time.sleep(0.01)
+    finally:
+        go.set()
+        scan.join(20)
+        payer.join(20)
+
+    assert results["payer"] == "mismatch", results
+    assert results["watcher"].attached == [], results
+    assert event_types(pr) == ["payment.proof_attached", "payment.proof_mismatch"]
