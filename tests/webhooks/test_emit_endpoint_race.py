@@ -136,3 +136,40 @@ def test_an_event_written_while_the_endpoint_is_being_disabled_is_abandoned(
     assert not WebhookDelivery.objects.filter(
         state=WebhookDelivery.State.PENDING
     ).exists()
+
+
+def test_an_event_written_while_the_first_endpoint_is_being_created_is_not_lost(
+    partner, settings
+):
+    """No endpoint row yet: the emit had nothing to lock, read "no endpoint"
+    and committed without a delivery, although the first configuration's
+    enable came before the event's time."""
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    assert not WebhookEndpoint.objects.filter(partner=partner).exists()
+    enabled_uncommitted, commit = threading.Event(), threading.Event()
+    errors: list = []
+
+    def configure():
+        with transaction.atomic():
+            webhook_endpoint_set(
+                partner=partner, url="https://127.0.0.1:9/hook", enabled=True
+            )
+            enabled_uncommitted.set()
+            assert commit.wait(20)
+
+    configurer = _thread(configure, [], errors)
+    configurer.start()
+    assert enabled_uncommitted.wait(10)
+    emit_pid: list[int] = []
+    emitter = _thread(lambda: _emit(partner), emit_pid, errors)
+    emitter.start()
+    _until_done_or_waiting(emitter, emit_pid)
+    commit.set()
+    configurer.join(20)
+    emitter.join(20)
+    assert not errors, errors
+
+    endpoint = WebhookEndpoint.objects.get(partner=partner)
+    event = WebhookEvent.objects.get(partner=partner)
+    assert endpoint.enabled_at <= event.created_at
+    assert WebhookDelivery.objects.filter(event=event).count() == 1

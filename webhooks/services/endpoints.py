@@ -16,9 +16,17 @@ from ..models import WebhookDelivery, WebhookEndpoint
 
 
 def _locked_endpoint(partner: Partner) -> WebhookEndpoint:
-    """The partner's endpoint row, created if missing, locked for this transaction."""
-    WebhookEndpoint.objects.get_or_create(partner=partner)
-    return WebhookEndpoint.objects.select_for_update().get(partner=partner)
+    """The partner's endpoint row, created if missing, locked for this transaction.
+
+    Creating it, the partner row is locked first: an event emitted meanwhile
+    found no endpoint row to lock and waits on the partner row instead, then
+    sees this one once it commits (``events._after_emit``, D24).
+    """
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(partner=partner)
+    if not endpoint.exists():
+        list(Partner.objects.select_for_update().filter(pk=partner.pk).values("pk"))
+        WebhookEndpoint.objects.get_or_create(partner=partner)
+    return endpoint.get()
 
 
 def _validated_url(url: object) -> str:

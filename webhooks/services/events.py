@@ -95,6 +95,9 @@ _ENDPOINT_TABLE = WebhookEndpoint._meta.db_table
 # (the delivery's foreign key takes the same lock anyway). Filtered in Python:
 # a locking read that waited returns the row as the switch committed it.
 _ENDPOINT_FOR_EVENT = f'SELECT * FROM "{_ENDPOINT_TABLE}" WHERE "partner_id" = %s'  # noqa: S608
+_PARTNER_FOR_EVENT = (
+    f'SELECT 1 FROM "{Partner._meta.db_table}" WHERE "id" = %s FOR KEY SHARE'  # noqa: S608
+)
 
 
 def _after_emit(event: WebhookEvent) -> None:
@@ -110,6 +113,13 @@ def _after_emit(event: WebhookEvent) -> None:
         event.partner_id, connection
     )
     endpoint = next(iter(WebhookEndpoint.objects.raw(sql, [partner_id])), None)
+    if endpoint is None and connection.vendor == "postgresql":
+        # No row to lock: a first configuration may be creating it, and it
+        # holds the partner row (``endpoints._locked_endpoint``). Wait for it,
+        # then look again: that read sees the row if it committed.
+        with connection.cursor() as cursor:
+            cursor.execute(_PARTNER_FOR_EVENT, [partner_id])
+        endpoint = next(iter(WebhookEndpoint.objects.raw(sql, [partner_id])), None)
     if (
         endpoint is not None
         and endpoint.enabled
