@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.utils import timezone
 
 from jopay_project.errors import ErrorCode
 from merchants.keys import VALID_SCOPES
@@ -143,7 +144,14 @@ class ApiKeyCreateForm(ApiKeyScopesForm):
         if value is None:
             return None
         # The field is labelled UTC: read the wall time as UTC, not server time.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        if value <= timezone.now():
+            raise forms.ValidationError(
+                "Pick a time in the future (UTC), or leave it empty for a key "
+                "that does not expire.",
+                code=ErrorCode.INVALID_REQUEST.value,
+            )
+        return value
 
 
 class SettingsForm(forms.Form):

@@ -135,6 +135,9 @@ def test_expiry_is_read_as_utc_and_past_expiry_is_refused(portal, partner):
     assert response.status_code == 400
     assert "expires_at" in errors(response)
     assert not ApiKey.objects.filter(name="old").exists()
+    # In words, not the service's "expires_at is in the past".
+    assert "Pick a time in the future (UTC)" in response.content.decode()
+    assert b"expires_at is in the past" not in response.content
 
 
 def test_bad_mode_is_refused(portal, partner):

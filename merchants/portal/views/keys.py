@@ -111,9 +111,11 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
             scopes=form.scope_list(),
             expires_at=form.cleaned_data["expires_at"],
         )
-    except ValueError as exc:
-        field = "expires_at" if "expires_at" in str(exc) else "scopes"
-        form.add_error(field, str(exc))
+    except ValueError as exc:  # the form checks both first; a race with the clock
+        if "expires_at" in str(exc):
+            form.add_error("expires_at", "Pick a time in the future (UTC).")
+        else:
+            form.add_error("scopes", "Tick at least one scope, or choose full access.")
         return _page(request, form, status=400)
     sealed, pad = seal(full_key)
     request.session[SESSION_NEW_KEY] = {
