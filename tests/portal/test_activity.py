@@ -175,3 +175,28 @@ def test_the_activity_page_shows_the_partners_own_entries_newest_first(
     assert "m4<" in second
     assert "m54<" not in second
     assert portal.get("/portal/activity/?before=x").status_code == 200
+
+
+def test_activity_details_read_as_words_not_python_values(portal, partner):
+    """None, lists and ISO timestamps in an entry's details are shown for people."""
+    audit_record(
+        partner=partner,
+        action="api_key.created",
+        target="jo_live_AbCd",
+        details={
+            "name": "",
+            "scopes": ["requests:read", "requests:write"],
+            "expires_at": "2027-01-05T17:46:17.535851+00:00",
+        },
+    )
+    audit_record(
+        partner=partner,
+        action="settings.updated",
+        details={"enabled_currencies": [["EUR"], ["EUR", "USD"]]},
+    )
+    html = portal.get("/portal/activity/").content.decode()
+    assert "None" not in html
+    assert "[&#x27;" not in html
+    assert "scopes: requests:read, requests:write" in html
+    assert "expires_at: 2027-01-05 17:46 UTC" in html
+    assert "enabled_currencies: EUR → EUR, USD" in html

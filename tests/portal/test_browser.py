@@ -21,6 +21,7 @@ import trustme
 from django.db import transaction
 from playwright.sync_api import Page, expect
 
+from merchants.keys import api_key_create
 from merchants.models import ApiKey
 from payments.serializers import payment_request_event_data
 from recurring.models import Charge, Plan
@@ -28,7 +29,12 @@ from recurring.services import plan_create
 from tests.browser import chromium
 from tests.factories import WALLET, MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, make_request, make_verified
-from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from webhooks.services import event_emit
 from webhooks.signing import verify_jopay
 from webhooks.tasks import webhook_delivery_send_task
@@ -290,3 +296,115 @@ def test_test_mode_banner_and_settings_in_major_units(
     assert (partner.default_currency, partner.min_fiat_per_request) == ("JPY", 150)
     assert partner.max_fiat_per_request == 50_000
     shot(page, "settings-test-mode")
+
+
+# Every table-wrap and the page itself fit a 390 px phone: no action, status or
+# amount hides behind a horizontal scroll (long merchant names, large amounts,
+# a failing webhook's attempts, a revoked key).
+FIT_JS = """() => {
+  const root = document.documentElement;
+  const bad = [];
+  if (root.scrollWidth > root.clientWidth) bad.push("page " + root.scrollWidth);
+  for (const el of document.querySelectorAll(".table-wrap")) {
+    if (el.scrollWidth > el.clientWidth + 1) {
+      bad.push("table " + el.scrollWidth + " " + el.textContent.trim().slice(0, 60));
+    }
+  }
+  return bad;
+}"""
+
+
+def test_pages_fit_a_phone_with_long_names_and_a_failing_webhook(
+    live_server, page, partner, alice, rates
+):
+    base = live_server.url
+    long_name = (
+        "Schwarzwälder Kirschtorten- und Konditoreibedarfsgroßhandel GmbH & Co. KG"
+    )
+    shop = MerchantFactory(
+        partner=partner,
+        business_name=long_name,
+        display_name="",
+        email="buchhaltung.zentrale@konditoreibedarfsgrosshandel.example",
+    )
+    for days in range(6):
+        make_verified(
+            shop, fiat_int=99_999_999, usdc_micro=108_695_651_000, days_ago=days
+        )
+    mismatch = make_request(
+        shop,
+        fiat_int=99_999_999,
+        proof_status="mismatch",
+        mismatch_reason="underpaid",
+        tx_hash="0x" + "ab" * 32,
+        chain_id=84532,
+    )
+    revoked, _ = api_key_create(partner=partner, test_mode=False, name="old server")
+    ApiKey.objects.filter(pk=revoked.pk).update(revoked_at=revoked.created_at)
+    api_key_create(
+        partner=partner, test_mode=False, name="reporting", scopes=["requests:read"]
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        partner=partner,
+        url="https://hooks.example.com/jopay/webhooks/receive/v2/production?tenant=alice",
+        secret="ab" * 32,
+        enabled=True,
+        failing_since=revoked.created_at,
+    )
+    event = WebhookEvent.objects.create(
+        partner=partner, test_mode=False, type="webhook.test", payload={"ok": True}
+    )
+    delivery = WebhookDelivery.objects.create(
+        partner=partner,
+        test_mode=False,
+        event=event,
+        endpoint=endpoint,
+        state="failed",
+        attempts=2,
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        started_at=event.created_at,
+        error="connection error",
+        latency_ms=3,
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=2,
+        started_at=event.created_at,
+        status_code=503,
+        latency_ms=120,
+        response_body="<html><head><title>503 Service Unavailable</title></head>",
+    )
+    plan = plan_create(
+        partner=partner,
+        test_mode=False,
+        merchant=shop,
+        fiat_amount_int=150_000,
+        frequency="monthly",
+        customer_wallet=WALLET,
+    )
+
+    sign_in(page, base, alice.user.email)
+    page.set_viewport_size(PHONE)
+    for path in (
+        "",
+        "requests/",
+        f"requests/{mismatch.pk}/",
+        "merchants/",
+        f"merchants/{shop.pk}/",
+        "plans/",
+        f"plans/{plan.pk}/",
+        "api-keys/",
+        "webhooks/",
+        "settings/",
+        "activity/",
+    ):
+        page.goto(f"{base}/portal/{path}")
+        assert page.evaluate(FIT_JS) == [], path
+    page.goto(f"{base}/portal/api-keys/")
+    expect(page.get_by_test_id("key-revoked")).to_be_in_viewport()
+    expect(
+        page.locator("[data-testid=key-list] button.danger").first
+    ).to_be_in_viewport()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from jopay_project.errors import ErrorCode
 from recurring.models import Charge, Plan
 from recurring.services import plan_create
 from tests.factories import WALLET
@@ -59,6 +60,8 @@ def test_detail_shows_amount_and_charge_history(portal, merchant, rates):
     assert b"19.99" in response.content
     assert b"CHG001" in response.content
     assert b"fx_unavailable" in response.content
+    # The code comes with its registry message, not alone.
+    assert ErrorCode.FX_UNAVAILABLE.message in response.content.decode()
     assert [c.slot for c in response.context["charges"]] == [1, 0]
 
 

@@ -378,3 +378,18 @@ def test_detail_shows_metadata_whose_keys_are_named_like_dict_methods(
     html = response.content.decode()
     assert "order_id: A-1" in html
     assert f"{key}: 3 shirts" in html
+
+
+def test_detail_says_why_a_proof_did_not_match_in_words(portal, merchant):
+    pr = make_request(
+        merchant,
+        proof_status="mismatch",
+        mismatch_reason="underpaid",
+        tx_hash="0x" + "cd" * 32,
+        chain_id=84532,
+        proof_source=None,
+    )
+    html = portal.get(f"/portal/requests/{pr.pk}/").content.decode()
+    assert "The amount was lower than requested" in html
+    assert "underpaid" in html  # the code too, as webhooks and the API carry it
+    assert "<dd>None</dd>" not in html  # no proof source recorded: a dash

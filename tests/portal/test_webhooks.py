@@ -255,4 +255,8 @@ def test_auto_disabled_endpoint_is_announced(portal, partner, enabled):
 
     webhook_endpoint_disable(endpoint_id=enabled.pk, reason="failing_too_long")
     for path in ("/portal/webhooks/", "/portal/"):
-        assert b'data-testid="webhook-disabled"' in portal.get(path).content
+        html = portal.get(path).content.decode()
+        assert 'data-testid="webhook-disabled"' in html
+        # Why, in words (the choice label alone read "(Failing)").
+        assert "no delivery succeeded for 5 days" in html
+        assert "(Failing)" not in html

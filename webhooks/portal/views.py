@@ -164,7 +164,7 @@ def webhook_url_view(request: HttpRequest) -> HttpResponse:
     try:
         webhook_endpoint_set(partner=request.partner, url=url)
     except JoPayError as err:
-        form.add_error("url", f"{err.message} ({err.code})")
+        form.add_error("url", err.message)  # the banner above carries the code
         report_error(request, err)
         return _page(request, form=form, status=400)
     messages.success(
