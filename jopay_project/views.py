@@ -56,12 +56,14 @@ class ApiSchemaView(SpectacularAPIView):
 
     @extend_schema(**SCHEMA_KWARGS)  # as the base's get: not in the document
     def get(self, request, *args, **kwargs):
-        media_type = request.accepted_media_type
-        cached = self._rendered.get(media_type)
+        # One entry per renderer, never per Accept header: its parameters
+        # (``; indent=3``, ``; x=1``) are the caller's and would grow the cache.
+        key = request.accepted_renderer.media_type
+        cached = self._rendered.get(key)
         if cached is None:
             with self._lock:
-                cached = self._rendered.get(media_type) or self._render(request)
-                self._rendered[media_type] = cached
+                cached = self._rendered.get(key) or self._render(request)
+                self._rendered[key] = cached
         content, content_type, disposition = cached
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = disposition
@@ -72,7 +74,8 @@ class ApiSchemaView(SpectacularAPIView):
 
     def _render(self, request) -> tuple[bytes, str, str]:
         response = self._get_schema_response(request)
-        renderer, media_type = request.accepted_renderer, request.accepted_media_type
+        renderer = request.accepted_renderer
+        media_type = renderer.media_type  # without the caller's parameters
         context = self.get_renderer_context()
         content = renderer.render(response.data, media_type, context)
         charset = getattr(renderer, "charset", None)

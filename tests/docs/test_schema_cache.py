@@ -49,3 +49,24 @@ def test_a_callers_version_or_language_never_reaches_the_shared_document(client)
     assert b"evil" not in poisoned.content
     assert poisoned.json()["info"]["version"] == "1.0.0"
     assert b"evil" not in client.get("/api/v1/schema?format=json").content
+
+
+def test_accept_parameters_neither_grow_the_cache_nor_change_the_answer(client):
+    plain = client.get("/api/v1/schema?format=json")
+    for n in range(5):
+        accept = f"application/vnd.oai.openapi+json; indent={n}; x={n}"
+        answer = client.get("/api/v1/schema", HTTP_ACCEPT=accept)
+        assert answer.status_code == 200
+        assert answer.content == plain.content
+        assert answer["Content-Type"] == plain["Content-Type"]
+    assert len(ApiSchemaView._rendered) == 1
+
+
+def test_each_renderer_keeps_its_own_media_type(client):
+    """Two renderers share the format "json" (and two "yaml"): the cache must
+    not hand one's Content-Type to the other."""
+    vendor_type = "application/vnd.oai.openapi+json"
+    vendor = client.get("/api/v1/schema", HTTP_ACCEPT=vendor_type)
+    plain = client.get("/api/v1/schema", HTTP_ACCEPT="application/json")
+    assert vendor["Content-Type"].startswith(vendor_type)
+    assert plain["Content-Type"].startswith("application/json")
