@@ -102,3 +102,16 @@ def format_usdc(usdc_micro: int) -> str:
     """``27500123`` → ``"27.500123"``: all six places, the exact amount to send."""
     whole, frac = divmod(abs(usdc_micro), MICRO)
     return f"{'-' if usdc_micro < 0 else ''}{whole}.{frac:06d}"
+
+
+def group_usdc(usdc_micro: int) -> str:
+    """``1234567891234`` → ``"1,234,567.891234"``: all six places, the integer
+    part grouped by thousands, for reading only.
+
+    What a customer copies or a wallet is given stays ``format_usdc``'s exact
+    text (a wallet may refuse the commas, or read them as the decimal point).
+    Integers only, like ``format_usdc``; ``static/pay/format.js`` groups the
+    script's text the same way (``groupUsdc``), and a test keeps them equal.
+    """
+    whole, frac = divmod(abs(usdc_micro), MICRO)
+    return f"{'-' if usdc_micro < 0 else ''}{whole:,}.{frac:06d}"

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from jopay_project.tenancy import Tenant
 from payments.models import PaymentRequest
-from payments.money import format_minor, format_usdc, usdc_micro_to_fiat_int
+from payments.money import format_minor, group_usdc, usdc_micro_to_fiat_int
 from payments.selectors import fx_rates_effective
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.selectors import delivery_list, webhook_endpoint_get
@@ -51,7 +51,7 @@ class Money:
 
     @property
     def usdc(self) -> str:
-        return format_usdc(self.usdc_micro)
+        return group_usdc(self.usdc_micro)
 
 
 def _total(rows: list[dict], currency: str, rate) -> Money:
@@ -116,7 +116,7 @@ def _chart(tenant: Tenant, now: datetime) -> Chart:
     peak = max(per_day.values(), default=0)
     slot = CHART_WIDTH / CHART_DAYS
     chart = Chart(
-        max_label=format_usdc(peak), first_day=first, last_day=today, empty=peak == 0
+        max_label=group_usdc(peak), first_day=first, last_day=today, empty=peak == 0
     )
     for i in range(CHART_DAYS):
         day = first + timedelta(days=i)
@@ -132,7 +132,7 @@ def _chart(tenant: Tenant, now: datetime) -> Chart:
                 y=round(CHART_HEIGHT - height, 2),
                 width=round(slot - 2, 2),
                 height=round(height, 2),
-                label=f"{day.isoformat()}: {format_usdc(value)} USDC",
+                label=f"{day.isoformat()}: {group_usdc(value)} USDC",
             )
         )
     return chart

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from merchants.portal.fx import format_rate
 from payments.models import PaymentRequest
-from payments.money import format_minor, format_usdc
+from payments.money import format_minor, format_usdc, group_usdc
 
 
 def request_row(pr: PaymentRequest) -> dict:
@@ -12,7 +12,8 @@ def request_row(pr: PaymentRequest) -> dict:
     return {
         "pr": pr,
         "fiat": format_minor(pr.fiat_int, pr.fiat_code),
-        "usdc": format_usdc(pr.usdc_micro),
+        "usdc": format_usdc(pr.usdc_micro),  # exact, as the pay page asks for it
+        "usdc_grouped": group_usdc(pr.usdc_micro),  # for reading in lists
         "rate": format_rate(pr.fx_rate),
         # D20 accepts an overpayment; the merchant refunds it (spec §13.1).
         "received": format_usdc(pr.received_micro),

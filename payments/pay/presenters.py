@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from jopay_project.formats import iso
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
-from payments.money import MICRO, format_minor, format_usdc
+from payments.money import format_minor, format_usdc, group_usdc
 from payments.pay.add_chain import add_chain_params
 from payments.proofs.services import accepts_proofs
 
@@ -56,19 +56,6 @@ def qr_svg(data: str) -> SafeString:
     # segno writes the SVG itself from a URI we built from checked values.
     svg = segno.make(data, error="m").svg_inline(scale=4, dark="#0f172a", border=2)
     return mark_safe(svg)  # noqa: S308
-
-
-def group_usdc(usdc_micro: int) -> str:
-    """``1234567891234`` → ``"1,234,567.891234"``: all six places, the integer
-    part grouped by thousands, for reading only.
-
-    What a customer copies or a wallet is given stays ``format_usdc``'s exact
-    text (a wallet may refuse the commas, or read them as the decimal point).
-    Integers only, like ``format_usdc``; ``static/pay/format.js`` groups the
-    script's text the same way (``groupUsdc``), and a test keeps them equal.
-    """
-    whole, frac = divmod(abs(usdc_micro), MICRO)
-    return f"{'-' if usdc_micro < 0 else ''}{whole:,}.{frac:06d}"
 
 
 def explorer_link(chain: Chain | None, tx_hash: str | None) -> str | None:

@@ -45,6 +45,19 @@ def test_list_is_newest_first_and_shows_amounts(portal, merchant):
     assert b"19.99 EUR" in response.content
 
 
+def test_usdc_is_grouped_for_reading_in_lists_and_exact_on_the_detail(portal, merchant):
+    pr = make_request(merchant, fiat_int=300_009_597, usdc_micro=3_261_923_876_146)
+    listed = portal.get("/portal/requests/").content.decode()
+    assert "3,261,923.876146 USDC" in listed
+    assert "3261923.876146" not in listed
+    assert "3,261,923.876146 USDC" in portal.get("/portal/").content.decode()
+    # The detail shows the exact text the pay page asks the customer to send.
+    assert (
+        "3261923.876146 USDC"
+        in portal.get(f"/portal/requests/{pr.pk}/").content.decode()
+    )
+
+
 def test_list_shows_jpy_without_decimals(portal, partner):
     shop = MerchantFactory(partner=partner, display_currency="JPY")
     make_request(shop, fiat_int=1500, fiat_code="JPY")
