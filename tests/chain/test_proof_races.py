@@ -10,7 +10,6 @@ import threading
 import time
 from datetime import timedelta
 
-import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -22,6 +21,7 @@ from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify, proof_verify
 from payments.proofs.services import verify as verify_module
 from payments.proofs.tasks import verify_proof_task
+from tests.locks import waiting_on_a_lock
 
 from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
@@ -189,15 +189,6 @@ def test_the_watcher_never_reattaches_a_hash_judged_between_its_match_and_its_lo
     ]
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as c:
-        row = c.execute(
-            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-            [pid],
-        ).fetchone()
-    return bool(row and row[0])
-
-
 def test_a_first_mismatch_while_the_watcher_holds_its_chunk_never_deadlocks(
     local_chain, w3, usdc, make_request, monkeypatch
 ):
@@ -244,7 +235,7 @@ def test_a_first_mismatch_while_the_watcher_holds_its_chunk_never_deadlocks(
         payer.start()
         deadline = time.monotonic() + 10
         while payer.is_alive() and not (
-            "payer" in pids and _waiting_on_a_lock(pids["payer"])
+            "payer" in pids and waiting_on_a_lock(pids["payer"])
         ):
             assert time.monotonic() < deadline, "the payer neither finished nor waited"
             time.sleep(0.01)

@@ -11,7 +11,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -30,6 +29,7 @@ from payments.services.requests import (
     payment_requests_expire_due,
 )
 from tests.factories import MerchantFactory, PartnerFactory
+from tests.locks import waiting_on_a_lock
 from tests.payments.test_amounts import BASE_2500_EUR, seed
 from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
 from tests.portal.conftest import make_request
@@ -117,15 +117,6 @@ H1, H2 = "0x" + "a1" * 32, "0x" + "b2" * 32
 LATER = timedelta(hours=2)
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as c:
-        row = c.execute(
-            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-            [pid],
-        ).fetchone()
-    return bool(row and row[0])
-
-
 def _interleave(monkeypatch, first, second):
     held, release = threading.Event(), threading.Event()
     holder: list[threading.Thread] = []
@@ -163,7 +154,7 @@ def _interleave(monkeypatch, first, second):
     two.start()
     deadline = time.monotonic() + 10
     while two.is_alive() and not (
-        "second" in pids and _waiting_on_a_lock(pids["second"])
+        "second" in pids and waiting_on_a_lock(pids["second"])
     ):
         assert time.monotonic() < deadline, "second neither finished nor waited"
         time.sleep(0.01)

@@ -16,20 +16,11 @@ from django.db import connection
 
 from recurring.models import Charge, Plan
 from recurring.services import charging, plan_cancel, plan_pause, plans_charge_due
+from tests.locks import waiting_on_a_lock
 from tests.recurring.conftest import tenant_of
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _waiting_on_a_lock(other_pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-            [other_pid],
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
 
 
 def _charge_while(monkeypatch, action):
@@ -58,7 +49,7 @@ def _charge_while(monkeypatch, action):
         thread.start()
         started.wait(10)
         for _ in range(1000):  # until the action blocks on the plan row
-            if _waiting_on_a_lock(action_pid[0]):
+            if waiting_on_a_lock(action_pid[0]):
                 break
             threading.Event().wait(0.01)
         else:

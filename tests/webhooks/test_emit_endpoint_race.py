@@ -12,11 +12,11 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tests.locks import waiting_on_a_lock
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.services import event_emit, webhook_endpoint_set
 from webhooks.services import events as events_module
@@ -25,19 +25,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 URL = "https://hooks.example.com/jopay"
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as c:
-        row = c.execute(
-            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-            [pid],
-        ).fetchone()
-    return bool(row and row[0])
-
-
 def _until_done_or_waiting(thread: threading.Thread, pid: list[int]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if not thread.is_alive() or (pid and _waiting_on_a_lock(pid[0])):
+        if not thread.is_alive() or (pid and waiting_on_a_lock(pid[0])):
             return
         time.sleep(0.01)
     raise AssertionError("the second transaction neither finished nor waited")
@@ -62,28 +53,37 @@ def _emit(partner):
         event_emit(partner=partner, test_mode=False, type="webhook.test", data={"n": 1})
 
 
-def test_an_event_written_while_the_endpoint_is_being_enabled_is_not_lost(partner):
-    WebhookEndpoint.objects.create(partner=partner, url=URL, enabled=False)
-    enabled_uncommitted, commit = threading.Event(), threading.Event()
+def _emit_while_uncommitted(partner, switch) -> None:
+    """Run ``switch`` in a transaction held open; emit an event meanwhile, on
+    another connection; commit the switch once the emit waits or is done."""
+    uncommitted, commit = threading.Event(), threading.Event()
     errors: list = []
 
-    def enable():
+    def switch_and_hold():
         with transaction.atomic():
-            webhook_endpoint_set(partner=partner, enabled=True)
-            enabled_uncommitted.set()
+            switch()
+            uncommitted.set()
             assert commit.wait(20)
 
-    enabler = _thread(enable, [], errors)
-    enabler.start()
-    assert enabled_uncommitted.wait(10)
+    switcher = _thread(switch_and_hold, [], errors)
+    switcher.start()
+    assert uncommitted.wait(10)
     emit_pid: list[int] = []
     emitter = _thread(lambda: _emit(partner), emit_pid, errors)
     emitter.start()
     _until_done_or_waiting(emitter, emit_pid)
     commit.set()
-    enabler.join(20)
+    switcher.join(20)
     emitter.join(20)
     assert not errors, errors
+
+
+def test_an_event_written_while_the_endpoint_is_being_enabled_is_not_lost(partner):
+    WebhookEndpoint.objects.create(partner=partner, url=URL, enabled=False)
+
+    _emit_while_uncommitted(
+        partner, lambda: webhook_endpoint_set(partner=partner, enabled=True)
+    )
 
     endpoint = WebhookEndpoint.objects.get(partner=partner)
     event = WebhookEvent.objects.get(partner=partner)
@@ -146,28 +146,13 @@ def test_an_event_written_while_the_first_endpoint_is_being_created_is_not_lost(
     enable came before the event's time."""
     settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     assert not WebhookEndpoint.objects.filter(partner=partner).exists()
-    enabled_uncommitted, commit = threading.Event(), threading.Event()
-    errors: list = []
 
-    def configure():
-        with transaction.atomic():
-            webhook_endpoint_set(
-                partner=partner, url="https://127.0.0.1:9/hook", enabled=True
-            )
-            enabled_uncommitted.set()
-            assert commit.wait(20)
-
-    configurer = _thread(configure, [], errors)
-    configurer.start()
-    assert enabled_uncommitted.wait(10)
-    emit_pid: list[int] = []
-    emitter = _thread(lambda: _emit(partner), emit_pid, errors)
-    emitter.start()
-    _until_done_or_waiting(emitter, emit_pid)
-    commit.set()
-    configurer.join(20)
-    emitter.join(20)
-    assert not errors, errors
+    _emit_while_uncommitted(
+        partner,
+        lambda: webhook_endpoint_set(
+            partner=partner, url="https://127.0.0.1:9/hook", enabled=True
+        ),
+    )
 
     endpoint = WebhookEndpoint.objects.get(partner=partner)
     event = WebhookEvent.objects.get(partner=partner)
