@@ -66,6 +66,11 @@ def partner_settings_update(
         for name in _SETTINGS
         if getattr(locked, name) != before[name]
     }
+    limits = ("min_fiat_per_request", "max_fiat_per_request")
+    if "default_currency" not in changed and any(n in changed for n in limits):
+        # The limits are minor units of the default currency (D35): kept
+        # beside them so the trail reads "25.00 EUR", not "2500", for good.
+        changed["limits_currency"] = locked.default_currency
     if changed:
         audit_record(partner=locked, action="settings.updated", details=changed)
     return locked

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from django import template
 
 from jopay_project.errors import ErrorCode
+from payments.money import SUPPORTED_CURRENCIES, format_minor
 from payments.pay.presenters import MISMATCH_TEXT
 
 register = template.Library()
@@ -84,14 +85,42 @@ def audit_details(entry) -> list[tuple[str, str]]:
     ``settings.updated`` stores ``[before, after]`` per setting: "before → after".
     """
     details = entry.details or {}
+    if entry.action == "settings.updated":
+        return _settings_pairs(details)
+    return [(key, _value(value)) for key, value in details.items()]
+
+
+_LIMITS = ("min_fiat_per_request", "max_fiat_per_request")
+
+
+def _settings_pairs(details: dict) -> list[tuple[str, str]]:
+    """Limits read in their currency, before and after: "2.50 EUR → 5.00 EUR".
+
+    A limit is minor units of the default currency at the time (D35): the
+    entry carries that currency as ``default_currency`` when it changed too,
+    else as ``limits_currency``. An entry written before either was recorded
+    says "minor units" rather than guess from today's currency.
+    """
+    currencies = details.get("default_currency")
+    if not (isinstance(currencies, list) and len(currencies) == 2):
+        currency = details.get("limits_currency")
+        currencies = [currency, currency]
     pairs = []
     for key, value in details.items():
-        if (
-            entry.action == "settings.updated"
-            and isinstance(value, list)
-            and len(value) == 2
-        ):
-            pairs.append((key, f"{_value(value[0])} → {_value(value[1])}"))
-        else:
+        if key == "limits_currency":
+            continue
+        if not (isinstance(value, list) and len(value) == 2):
             pairs.append((key, _value(value)))
+            continue
+        if key in _LIMITS:
+            value = [_limit(v, c) for v, c in zip(value, currencies, strict=True)]
+        pairs.append((key, f"{_value(value[0])} → {_value(value[1])}"))
     return pairs
+
+
+def _limit(amount, currency) -> str | None:
+    if amount is None or isinstance(amount, bool) or not isinstance(amount, int):
+        return amount
+    if currency in SUPPORTED_CURRENCIES:
+        return f"{format_minor(amount, currency)} {currency}"
+    return f"{amount} (minor units)"

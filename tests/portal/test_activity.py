@@ -200,3 +200,56 @@ def test_activity_details_read_as_words_not_python_values(portal, partner):
     assert "scopes: requests:read, requests:write" in html
     assert "expires_at: 2027-01-05 17:46 UTC" in html
     assert "enabled_currencies: EUR → EUR, USD" in html
+
+
+def _settings(partner, **changes):
+    values = {
+        "enabled_currencies": partner.enabled_currencies,
+        "default_currency": partner.default_currency,
+        "min_fiat_per_request": partner.min_fiat_per_request,
+        "max_fiat_per_request": partner.max_fiat_per_request,
+        "pos_expiry_seconds": partner.pos_expiry_seconds,
+        "invoice_expiry_seconds": partner.invoice_expiry_seconds,
+    }
+    with acting_as(AuditEntry.ActorKind.PORTAL_USER, "alice@example.com"):
+        return partner_settings_update(partner=partner, **{**values, **changes})
+
+
+def test_activity_shows_limits_in_their_currency_not_minor_units(portal, partner):
+    """A limit is minor units of the default currency (D35); the trail keeps
+    that currency so it reads 2.50 EUR, and ¥ limits stay in yen after a
+    switch of the default currency."""
+    partner = _settings(
+        partner,
+        enabled_currencies=sorted({*partner.enabled_currencies, "EUR", "JPY"}),
+        default_currency="EUR",
+    )
+    start = mark()
+    partner = _settings(partner, min_fiat_per_request=250, max_fiat_per_request=500000)
+    entry = AuditEntry.objects.get(id__gt=start, action="settings.updated")
+    assert entry.details["limits_currency"] == "EUR"
+    _settings(
+        partner,
+        default_currency="JPY",
+        min_fiat_per_request=300,
+        max_fiat_per_request=700000,
+    )
+    html = portal.get("/portal/activity/").content.decode()
+    assert "min_fiat_per_request: 2.50 EUR → 300 JPY" in html
+    assert "max_fiat_per_request: 5,000.00 EUR → 700,000 JPY" in html
+    assert "→ 2.50 EUR" in html  # the EUR-only change
+    assert "limits_currency" not in html
+    assert (
+        re.search(r"min_fiat_per_request: [0-9,.]+ (EUR|JPY|USD) → 250\b", html) is None
+    )
+
+
+def test_activity_old_limit_entries_say_minor_units(portal, partner):
+    """An entry from before the currency was kept does not guess it."""
+    audit_record(
+        partner=partner,
+        action="settings.updated",
+        details={"min_fiat_per_request": [100, 250]},
+    )
+    html = portal.get("/portal/activity/").content.decode()
+    assert "min_fiat_per_request: 100 (minor units) → 250 (minor units)" in html
