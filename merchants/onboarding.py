@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.forms import FocusFirstInvalid
 
 from .addresses import receiving_address_validate
 from .audit import actor_set
@@ -26,7 +27,7 @@ from .selectors import merchant_for_onboarding_token
 from .services import merchant_onboarding_complete
 
 
-class OnboardingForm(forms.Form):
+class OnboardingForm(FocusFirstInvalid, forms.Form):
     wallet_address = forms.CharField(
         label="Wallet address",
         max_length=42,

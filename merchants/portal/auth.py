@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError, error_json_response
+from jopay_project.forms import FocusFirstInvalid
 from jopay_project.parsers import load_json
 from merchants import sso
 
@@ -38,7 +39,7 @@ LOGIN_GROUP = "portal.login"
 DASHBOARD = "/portal/"
 
 
-class LoginForm(forms.Form):
+class LoginForm(FocusFirstInvalid, forms.Form):
     email = forms.CharField(
         label="E-mail",
         max_length=254,

@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 
 from jopay_project.errors import ErrorCode
+from jopay_project.forms import FocusFirstInvalid
 from merchants.keys import VALID_SCOPES
 from merchants.validation import has_unstorable_chars
 from payments.money import (
@@ -79,7 +80,7 @@ def format_major(minor: int | None, currency: str) -> str:
     return f"{whole}.{frac:0{exp}d}"
 
 
-class ApiKeyScopesForm(forms.Form):
+class ApiKeyScopesForm(FocusFirstInvalid, forms.Form):
     """Full access, or the scopes ticked (D7); used at creation and to change a key."""
 
     access = forms.ChoiceField(
@@ -154,7 +155,7 @@ class ApiKeyCreateForm(ApiKeyScopesForm):
         return value
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(FocusFirstInvalid, forms.Form):
     enabled_currencies = forms.MultipleChoiceField(
         choices=CURRENCY_CHOICES,
         widget=forms.CheckboxSelectMultiple,
@@ -263,7 +264,7 @@ def parse_rate(value: str) -> Decimal:
     return rate
 
 
-class FxOverrideForm(forms.Form):
+class FxOverrideForm(FocusFirstInvalid, forms.Form):
     """Set or replace the partner's pinned rate for one of its enabled currencies."""
 
     currency = forms.CharField(max_length=3, label="Currency", widget=forms.Select)
@@ -332,7 +333,7 @@ class MerchantSearchForm(forms.Form):
     cursor = forms.CharField(max_length=200, required=False)
 
 
-class MerchantNameForm(forms.Form):
+class MerchantNameForm(FocusFirstInvalid, forms.Form):
     display_name = forms.CharField(max_length=120, label="Display name")
 
     def clean_display_name(self) -> str:

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 
+from jopay_project.forms import FocusFirstInvalid
 from payments.models import PaymentRequest
 
 PR = PaymentRequest
@@ -62,7 +63,7 @@ class RequestFilterForm(forms.Form):
         }
 
 
-class AttachProofForm(forms.Form):
+class AttachProofForm(FocusFirstInvalid, forms.Form):
     """Both fields are passed to ``proof_attach`` as typed: it answers with the
     registry code (``invalid_tx_hash``, ``unsupported_chain``), not the form."""
 

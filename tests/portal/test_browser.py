@@ -408,3 +408,25 @@ def test_pages_fit_a_phone_with_long_names_and_a_failing_webhook(
     expect(
         page.locator("[data-testid=key-list] button.danger").first
     ).to_be_in_viewport()
+
+
+def test_a_refused_form_on_a_phone_opens_at_its_error(live_server, page, alice):
+    """The key form sits below the keys list: after a refused POST on a
+    390 px screen the invalid field is focused and on screen
+    (``jopay_project.forms.FocusFirstInvalid``), not below the fold."""
+    base = live_server.url
+    with transaction.atomic():
+        for n in range(8):  # a list long enough to push the form down
+            api_key_create(partner=alice.partner, test_mode=False, name=f"k{n}")
+    page.set_viewport_size(PHONE)
+    sign_in(page, base, alice.user.email)
+    page.goto(f"{base}/portal/api-keys/")
+    page.fill("input[name=name]", "expired")
+    page.fill("input[name=expires_at]", "2020-01-01T00:00")
+    page.locator("form:has(input[name=expires_at]) button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.name") == "expires_at"
+    box = page.locator("input[name=expires_at]").bounding_box()
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= PHONE["height"]
+    assert page.evaluate("window.scrollY") > 0  # it had to scroll to get there

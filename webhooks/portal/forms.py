@@ -4,6 +4,8 @@ import re
 
 from django import forms
 
+from jopay_project.forms import FocusFirstInvalid
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -17,7 +19,7 @@ class _UrlField(forms.CharField):
         return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
-class WebhookUrlForm(forms.Form):
+class WebhookUrlForm(FocusFirstInvalid, forms.Form):
     url = _UrlField(
         label="Endpoint URL",
         required=False,
