@@ -33,6 +33,9 @@ RATE_PLACES = 18
 RATE_SCALE = 10**RATE_PLACES
 MICRO = 10**6
 MAX_FIAT_INT = 2_147_483_647
+# The largest value of a BIGINT column (usdc_micro, overpaid_micro). A transfer
+# can carry more (a uint256): such a value is no request's amount.
+BIGINT_MAX = 2**63 - 1
 # The plausible range of "fiat units per 1 USDC" for the 28 currencies (today
 # from about 0.75 for GBP to about 4 000 for COP), with room for decades of
 # drift. A rate outside it is a feed fault or a typo, so feeds and manual

@@ -17,5 +17,10 @@ def request_row(pr: PaymentRequest) -> dict:
         "rate": format_rate(pr.fx_rate),
         # D20 accepts an overpayment; the merchant refunds it (spec §13.1).
         "received": format_usdc(pr.received_micro),
-        "overpaid": format_usdc(pr.overpaid_micro) if pr.overpaid_micro > 0 else None,
+        # The evidence's exact value: overpaid_micro saturates at BIGINT's max.
+        "overpaid": (
+            format_usdc(max(pr.received_micro - pr.usdc_micro, pr.overpaid_micro))
+            if pr.overpaid_micro > 0
+            else None
+        ),
     }

@@ -20,8 +20,16 @@ from payments.chain.matching import (
     in_window,
 )
 from payments.models import PaymentRequest
+from payments.money import BIGINT_MAX
 
 PR = PaymentRequest
+
+
+def _storable(micro: int) -> bool:
+    """Whether ``micro`` can be a request's ``usdc_micro`` at all. A transfer's
+    value is a uint256; one past the BIGINT column awaits nothing, and as a
+    query parameter it raised ``OverflowError`` out of the verdict."""
+    return 0 < micro <= BIGINT_MAX
 
 
 def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
@@ -34,7 +42,7 @@ def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
     """
     return PR.objects.filter(
         receiving_address=request.receiving_address,
-        usdc_micro__in=set(amounts),
+        usdc_micro__in={micro for micro in amounts if _storable(micro)},
         test_mode=request.test_mode,
         status__in=CANDIDATE_STATUSES,
     ).exclude(pk=request.pk)
@@ -45,7 +53,7 @@ def awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
     of ``transfers``, in ``request``'s mode (D15: across partners, like the
     tags; not tenant-scoped by design). Read through the (address, amount)
     index with both lists, then kept only for exact pairs."""
-    pairs = set(transfers)
+    pairs = {(address, micro) for address, micro in transfers if _storable(micro)}
     if not pairs:
         return []
     rows = PR.objects.filter(

@@ -26,6 +26,7 @@ from payments.chain.verify import (
     window_start,
 )
 from payments.models import Chain, PaymentRequest
+from payments.money import BIGINT_MAX
 from webhooks.models import WebhookEvent
 from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
@@ -284,7 +285,9 @@ def _apply(
         row.verified_at = now
         row.payer_address = verdict.payer_address
         row.evidence = verdict.evidence
-        row.overpaid_micro = max(verdict.overpaid_micro, 0)
+        # A uint256 transfer can overpay past the BIGINT column: the column
+        # saturates; the evidence keeps the exact value_micro (D20, D23).
+        row.overpaid_micro = min(max(verdict.overpaid_micro, 0), BIGINT_MAX)
         row.mismatch_reason = None
         row.save(
             update_fields=[
