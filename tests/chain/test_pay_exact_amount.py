@@ -36,7 +36,7 @@ PR = PaymentRequest
 
 rates = st.integers(
     min_value=int(RATE_MIN * 10**18), max_value=int(RATE_MAX * 10**18) - 1
-).map(lambda scaled: Decimal(scaled).scaleb(-18))
+).map(lambda scaled: Decimal(f"{scaled}e-18"))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ fiat_ints = st.integers(min_value=1, max_value=MAX_FIAT_INT)
 # RATE_MIN <= rate < RATE_MAX (money.rate_in_range).
 rates = st.integers(
     min_value=int(RATE_MIN * 10**18), max_value=int(RATE_MAX * 10**18) - 1
-).map(lambda scaled: Decimal(scaled).scaleb(-18))
+).map(lambda scaled: Decimal(f"{scaled}e-18"))
 # Rates as feeds really give them (a handful of significant digits).
 plain_rates = st.decimals(
     min_value=RATE_MIN, max_value=Decimal("999999999.999999"), places=6

@@ -40,7 +40,7 @@ PROPERTY = settings(
 
 rates = st.integers(
     min_value=int(RATE_MIN * 10**18), max_value=int(RATE_MAX * 10**18) - 1
-).map(lambda scaled: Decimal(scaled).scaleb(-18))
+).map(lambda scaled: Decimal(f"{scaled}e-18"))
 realistic_rates = st.decimals(
     min_value=Decimal("0.5"), max_value=Decimal(5000), places=6
 )
@@ -206,6 +206,46 @@ def test_limits_are_read_in_the_default_currency(
         expected = ErrorCode.AMOUNT_EXCEEDS_MAX
     elif d14(fiat_int, currency, rate) < TAG_SPAN:
         expected = ErrorCode.AMOUNT_BELOW_MINIMUM  # D15
+    else:
+        assert response.status_code == 201, response.json()
+        return
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"] == expected
+
+
+# Every value the rate column (numeric(38,18)) holds, beyond what writers now
+# accept: a row stored before the RATE_MIN/RATE_MAX bounds existed.
+column_rates = st.integers(min_value=1, max_value=10**38 - 1).map(
+    lambda scaled: Decimal(f"{scaled}e-18")
+)
+
+
+@PROPERTY
+@given(
+    currency=st.sampled_from(SUPPORTED_CURRENCIES),
+    rate=column_rates,
+    fiat_int=st.integers(min_value=1, max_value=MAX_FIAT_INT),
+)
+@example(currency="JPY", rate=Decimal("1e-18"), fiat_int=MAX_FIAT_INT)
+@example(currency="EUR", rate=Decimal(f"{10**38 - 1}e-18"), fiat_int=1)
+def test_a_rate_from_before_the_bounds_answers_a_registry_code(
+    api, alice, merchant, currency, rate, fiat_int
+):
+    """D14, D15: an amount whose USDC the BIGINT cannot hold is refused
+    (``amount_exceeds_max``), one under 0.001 USDC too; never a 500."""
+    alice.default_currency = currency
+    alice.save(update_fields=["default_currency"])
+    merchant.display_currency = currency
+    merchant.save(update_fields=["display_currency"])
+    set_rate(currency, rate)
+
+    response = post_raw(api, merchant, str(fiat_int))
+
+    exact = d14(fiat_int, currency, rate)
+    if exact < TAG_SPAN:
+        expected = ErrorCode.AMOUNT_BELOW_MINIMUM
+    elif exact - exact % TAG_SPAN + TAG_SPAN - 1 > 2**63 - 1:
+        expected = ErrorCode.AMOUNT_EXCEEDS_MAX
     else:
         assert response.status_code == 201, response.json()
         return
