@@ -27,6 +27,8 @@ from payments.money import (
     RATE_MIN,
     SUPPORTED_CURRENCIES,
 )
+from payments.services.fx import fx_rate_set_manual
+from tests.factories import MerchantFactory
 
 # Bounded and reproducible for CI; the example database would be written
 # into the checkout.
@@ -251,3 +253,42 @@ def test_a_rate_from_before_the_bounds_answers_a_registry_code(
         return
     assert response.status_code == 400, response.json()
     assert response.json()["error"] == expected
+
+
+@PROPERTY
+@given(
+    currency=st.sampled_from(SUPPORTED_CURRENCIES),
+    global_rate=realistic_rates,
+    override=realistic_rates,
+    fiat_int=st.integers(min_value=10**4, max_value=MAX_FIAT_INT),
+)
+def test_a_partners_override_prices_its_requests_only(
+    api, alice, merchant, client_for, other_partner, currency, global_rate,
+    override, fiat_int
+):  # fmt: skip
+    """D14, D31: the partner's pinned override, else the global rate; the
+    request records the rate it used."""
+    for partner in (alice, other_partner):
+        partner.default_currency = currency
+        partner.enabled_currencies = list(SUPPORTED_CURRENCIES)
+        partner.min_fiat_per_request = 1
+        partner.rate_limit_overrides = {"requests.create": "100000/m"}
+        partner.save()
+    merchant.display_currency = currency
+    merchant.save(update_fields=["display_currency"])
+    bobs = MerchantFactory(partner=other_partner, display_currency=currency)
+    set_rate(currency, global_rate)
+    fx_rate_set_manual(currency=currency, rate=override, partner=alice)
+
+    for client, shop, rate in (
+        (api, merchant, override),
+        (client_for(other_partner), bobs, global_rate),
+    ):
+        body = post_raw(client, shop, str(fiat_int)).json()
+        exact = d14(fiat_int, currency, rate)
+        if exact < TAG_SPAN:
+            assert body["error"] == ErrorCode.AMOUNT_BELOW_MINIMUM
+            continue
+        usdc_micro = int(body["amount"]["usdc_micro"])
+        assert usdc_micro - usdc_micro % TAG_SPAN == exact - exact % TAG_SPAN
+        assert PaymentRequest.objects.get(pk=body["request_id"]).fx_rate == rate
