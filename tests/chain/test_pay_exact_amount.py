@@ -2,8 +2,9 @@
 
 End to end on a real node: create over the API in any supported currency at
 any plausible rate, read what the pay page asks for (its text, its EIP-681
-link, the wallet's ``amount_units``), send exactly that, and the chain
-watcher matches it to the request with nothing over or under.
+link, the wallet's ``amount_units`` in the chain's token decimals), send
+exactly that, and the chain watcher matches it to the request with nothing
+over or under.
 """
 
 from __future__ import annotations
@@ -64,17 +65,22 @@ def shop(partner, local_chain, w3):
         rates, st.decimals(min_value=Decimal("0.5"), max_value=5000, places=4)
     ),
     fiat_int=st.integers(min_value=1, max_value=MAX_FIAT_INT),
+    # D19: the registry's decimals scale the units (6 … 36 are configurable).
+    decimals=st.sampled_from([6, 18, 36]),
 )
-@example(currency="JPY", rate=RATE_MIN, fiat_int=MAX_FIAT_INT)  # the largest
-@example(currency="KRW", rate=Decimal(1000), fiat_int=1)  # the smallest: 0.001
-@example(currency="EUR", rate=Decimal("0.92"), fiat_int=2500)
+@example(currency="JPY", rate=RATE_MIN, fiat_int=MAX_FIAT_INT, decimals=36)
+@example(currency="KRW", rate=Decimal(1000), fiat_int=1, decimals=6)  # 0.001
+@example(currency="EUR", rate=Decimal("0.92"), fiat_int=2500, decimals=18)
 def test_what_the_pay_page_asks_for_pays_the_request_exactly(
-    client, api_test, shop, local_chain, w3, usdc, partner, currency, rate, fiat_int
-):
+    client, api_test, shop, local_chain, w3, usdc, partner, currency, rate, fiat_int,
+    decimals,
+):  # fmt: skip
     worth = Fraction(fiat_int, 10 ** EXPONENTS[currency]) / Fraction(rate) * 10**6
     if worth < 1000:
         event("below 0.001 USDC")
         return  # refused with amount_below_minimum (test_amount_properties)
+    local_chain.decimals = decimals
+    local_chain.save(update_fields=["decimals"])
     partner.default_currency = currency
     partner.save(update_fields=["default_currency"])
     shop.display_currency = currency
@@ -100,7 +106,7 @@ def test_what_the_pay_page_asks_for_pays_the_request_exactly(
     assert Decimal(config["usdc_text"]).scaleb(6) == usdc_micro
     assert f'data-copy="{config["usdc_text"]}"' in html
     assert re.search(rf"uint256={units}\b", html)
-    assert units == usdc_micro  # the local token has 6 decimals
+    assert units == usdc_micro * 10 ** (decimals - 6)
 
     minted = usdc.functions.mint(PAYERS[0], units).transact({"from": DEPLOYER})
     w3.eth.wait_for_transaction_receipt(minted)
