@@ -1,13 +1,71 @@
-"""Wire formats shared by every API surface (D1)."""
+"""Wire formats shared by every API surface (D1): writing and reading times."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
+
+# A time's seconds written as 60 (a leap second, RFC 3339 / ISO 8601) or its hour
+# as 24 (ISO 8601's end of day, ``T24:00``): after the date (extended or basic,
+# calendar or week) and the separator.
+_DATE = r"[0-9]{4}-?(?:W[0-9]{2}-?[0-9]|[0-9]{2}-?[0-9]{2})[T ]"
+_LEAP_SECOND = re.compile(rf"^({_DATE}[0-9]{{2}}:?[0-9]{{2}}:?)60(?![0-9])")
+_END_OF_DAY = re.compile(rf"^({_DATE})24((?::?00){{0,2}}(?:[.,]0+)?)(?=[Zz+-]|$)")
+# The time's fraction of a second when finer than a microsecond: only digits and
+# colons lie between the separator and it, so an offset's fraction never matches.
+_FINE_FRACTION = re.compile(r"^([^T ]*[T ][0-9:]*[0-9][.,][0-9]{6})([0-9]+)")
 
 
 def iso(dt: datetime | None) -> str | None:
-    """UTC ISO 8601 with milliseconds and ``Z``: ``2026-04-17T17:00:00.000Z``."""
+    """UTC ISO 8601 with milliseconds and ``Z``: ``2026-04-17T17:00:00.000Z``.
+
+    Always four year digits (``0999-…``, not ``999-…``). A naive time is read as
+    UTC (D1), never as the server's local zone.
+    """
     if dt is None:
         return None
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T"
+        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
+        f"{dt.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or date-time the caller sent, as an aware UTC ``datetime``.
+
+    Accepts what ``datetime.fromisoformat`` reads (calendar and week dates, basic
+    or extended, an optional offset; none means UTC, D1), plus two forms ISO 8601
+    and RFC 3339 allow that it refuses: a leap second (``23:59:60``, read as the
+    next second's start, as PostgreSQL reads it) and ``T24:00`` (the next day's
+    midnight). Digits after the sixth of a fraction are rounded up to the next
+    microsecond: stored times are whole microseconds, so an inclusive lower bound
+    (``created_after``) and an exclusive upper bound (``created_before``) then
+    select exactly the rows at or after, and before, the instant written.
+
+    Raises ``ValueError`` for anything else, and for an instant outside what a
+    UTC time can hold (0001-01-01 … 9999-12-31, e.g. ``9999-12-31T23:00-05:00``).
+    """
+    text = given = text.strip()
+    extra = timedelta(0)
+    fine = _FINE_FRACTION.search(text)
+    if fine:
+        if fine.group(2).strip("0"):
+            extra += timedelta(microseconds=1)
+        text = fine.group(1) + text[fine.end() :]
+    leap = _LEAP_SECOND.match(text)
+    if leap:
+        text = leap.group(1) + "59" + text[leap.end() :]
+        extra += timedelta(seconds=1)
+    end_of_day = _END_OF_DAY.match(text)
+    if end_of_day:
+        text = end_of_day.group(1) + "00" + text[end_of_day.end(1) + 2 :]
+        extra += timedelta(days=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC) + extra
+    except OverflowError:
+        raise ValueError(f"{given!r} is outside 0001-01-01 … 9999-12-31 UTC") from None

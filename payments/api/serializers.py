@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,6 +19,7 @@ from django.http import QueryDict
 from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import parse_instant
 from merchants.models import Merchant, Partner
 from merchants.validation import body_hash, has_unstorable_chars
 from payments.models import FxRate, PaymentRequest
@@ -223,11 +224,12 @@ def _timestamp(params: QueryDict, name: str) -> datetime | None:
     # A "+" in a query string decodes to a space: "…T17:00:00 00:00" meant "+00:00".
     value = value.strip().replace(" ", "+")
     try:
-        parsed = datetime.fromisoformat(value)
+        # D1: UTC; no offset means UTC. A leap second, T24:00 and digits past
+        # the microsecond are read exactly (``parse_instant``); a time no UTC
+        # datetime holds is refused like any other malformed one.
+        return parse_instant(value)
     except ValueError:
         raise JoPayError(ErrorCode.INVALID_REQUEST, field=name) from None
-    # D1: times are UTC; a time without an offset is read as UTC.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_list_filters(params: QueryDict) -> dict[str, Any]:

@@ -149,6 +149,61 @@ def test_created_after_is_inclusive_and_created_before_exclusive(api, create):
     assert ids(created_after=day) == [rid]
 
 
+def test_time_filters_finer_than_a_microsecond_select_exactly(api, create):
+    """Stored times are whole microseconds: a bound between two of them is the
+    later one. Truncated, created_before=t+0.4 µs left out the row at t (which
+    is before it) and created_after=t+0.4 µs kept it (which is not after it)."""
+    rid = make(api, create)["request_id"]
+    t = PaymentRequest.objects.get(pk=rid).created_at
+
+    def ids(**params):
+        return [
+            r["request_id"] for r in api.get("/api/v1/requests", params).json()["data"]
+        ]
+
+    finer = t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "4Z"  # t + 0.4 µs
+    assert ids(created_before=finer) == [rid]
+    assert ids(created_after=finer) == []
+    exact = t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"  # t itself, 9 digits
+    assert ids(created_after=exact) == [rid]
+    assert ids(created_before=exact) == []
+
+
+def test_time_filters_take_a_leap_second_and_the_end_of_day(api, create):
+    """ISO 8601 forms the docs promise (index.md): 23:59:60 and T24:00 were
+    invalid_request; each is the next second's / day's start, as PostgreSQL
+    reads them."""
+    rid = make(api, create)["request_id"]
+    t = PaymentRequest.objects.get(pk=rid).created_at
+    yesterday = (t - timedelta(days=1)).strftime("%Y-%m-%d")
+    today = t.strftime("%Y-%m-%d")
+    for after in (f"{yesterday}T23:59:60Z", f"{yesterday}T24:00:00Z"):
+        response = api.get("/api/v1/requests", {"created_after": after})
+        assert response.status_code == 200, response.json()
+        assert [r["request_id"] for r in response.json()["data"]] == [rid]
+    response = api.get("/api/v1/requests", {"created_before": f"{today}T24:00Z"})
+    assert [r["request_id"] for r in response.json()["data"]] == [rid]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:59:59-05:00",  # after 9999-12-31 in UTC
+        "9999-12-31T24:00:00Z",
+        "0001-01-01T00:00:00+01:00",  # before 0001-01-01 in UTC
+        "2026-04-17T23:59:61Z",
+        "2026-04-17T24:00:01Z",
+        "2026-340",
+    ],
+)
+@pytest.mark.parametrize("param", ["created_after", "created_before"])
+def test_time_filters_refuse_what_no_utc_time_holds(api, param, value):
+    response = api.get("/api/v1/requests", {param: value})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["field"] == param
+
+
 @pytest.mark.parametrize(
     ("param", "value", "code", "field"),
     [
