@@ -8,7 +8,7 @@ import secrets
 import string
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
@@ -63,11 +63,19 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never stored.
 
-    Raises ``ValueError`` for a bad scope list or an expiry in the past.
+    Raises ``ValueError`` for a bad scope list or an expiry in the past. The
+    expiry is kept in UTC (D1); one past 9999-12-31 in UTC (a local time that
+    late with a negative offset) is refused too: stored, it was a timestamp
+    Python cannot read, and every call with the key answered 500.
     """
     scope_list = validate_scopes(scopes)
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValueError("expires_at is in the past")
+    if expires_at is not None:
+        try:
+            expires_at = expires_at.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("expires_at is after 9999-12-31 UTC") from None
+        if expires_at <= timezone.now():
+            raise ValueError("expires_at is in the past")
     mode = "test" if test_mode else "live"
     full_key = f"jo_{mode}_" + "".join(
         secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH)

@@ -1,6 +1,7 @@
 """D6–D9: bearer keys, unauthorized vs auth_failed, scopes, modes."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as timezone_of
 
 import pytest
 from django.utils import timezone
@@ -64,6 +65,20 @@ def test_expired_key_is_auth_failed(partner):
     )
     response = APIClient(HTTP_AUTHORIZATION=f"Bearer {full}").get(URL)
     assert response.json()["error"] == "auth_failed"
+
+
+def test_an_expiry_past_9999_in_utc_is_refused_at_creation(partner):
+    """9999-12-31T23:59:59-05:00 is year 10 000 in UTC: PostgreSQL stored it,
+    psycopg could not read it back, and every call with the key answered 500."""
+    late = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone_of(timedelta(hours=-5)))
+    with pytest.raises(ValueError, match="9999"):
+        api_key_create(partner=partner, test_mode=True, expires_at=late)
+    assert not ApiKey.objects.filter(partner=partner).exists()
+    key, _ = api_key_create(
+        partner=partner, test_mode=True, expires_at=late + timedelta(hours=-5)
+    )
+    key.refresh_from_db()
+    assert key.expires_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def test_key_of_inactive_partner_is_auth_failed(partner, api):

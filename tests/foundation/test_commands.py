@@ -97,6 +97,37 @@ def test_create_api_key_scoped_with_expiry(partner):
     assert api_key_authenticate(out["key"]).pk.hex == out["key_id"].replace("-", "")
 
 
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("2999-01-01T05:00:00+05:00", "2999-01-01T00:00:00.000Z"),
+        ("2999-01-01T00:00:00", "2999-01-01T00:00:00.000Z"),  # no offset: UTC (D1)
+        ("2998-12-31T23:59:60Z", "2999-01-01T00:00:00.000Z"),  # a leap second
+    ],
+)
+def test_create_api_key_expiry_is_stored_and_printed_in_utc(partner, given, stored):
+    out = run(
+        "create_api_key", "--partner", partner.slug, "--mode", "test",
+        "--expires-at", given,
+    )  # fmt: skip
+    assert out["expires_at"] == stored
+    assert iso(ApiKey.objects.get(pk=out["key_id"]).expires_at) == stored
+
+
+@pytest.mark.parametrize(
+    "given", ["9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59-23:59", "someday"]
+)
+def test_create_api_key_refuses_an_expiry_past_9999_in_utc(partner, given):
+    """It was stored as year 10 000 (UTC), then printing it raised OverflowError:
+    a traceback, and a key created that nobody saw and Python could not read."""
+    with pytest.raises(CommandError, match="--expires-at"):
+        run(
+            "create_api_key", "--partner", partner.slug, "--mode", "test",
+            "--expires-at", given,
+        )  # fmt: skip
+    assert not ApiKey.objects.filter(partner=partner).exists()
+
+
 def test_create_api_key_takes_several_scopes_after_one_flag(partner):
     # D31 writes `[--scope SCOPE ...]`; the repeated flag (README) works too.
     out = run(

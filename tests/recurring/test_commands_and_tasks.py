@@ -47,6 +47,25 @@ def test_command_now_option_picks_the_slot_due_then(make_plan, eur_rate):
     assert plan.next_charge_at == datetime(2028, 4, 30, 10, tzinfo=UTC)
 
 
+def test_command_now_takes_a_leap_second(make_plan, eur_rate):
+    with time_machine.travel(datetime(2028, 1, 31, 10, tzinfo=UTC), tick=False):
+        plan = make_plan()
+        run_command()
+        # 09:59:60 is 10:00:00 (RFC 3339), the second slot's due time.
+        assert run_command("--now", "2028-02-29T09:59:60Z").startswith("charged=1 ")
+    assert plan.charges.order_by("slot").last().due_at == datetime(
+        2028, 2, 29, 10, tzinfo=UTC
+    )
+
+
+def test_command_refuses_a_now_past_9999_in_utc(make_plan, eur_rate):
+    """It was taken, and every due plan's slot math overflowed: each plan was
+    logged as a crash and skipped, and the run still reported success."""
+    make_plan()
+    with pytest.raises(CommandError, match="ISO 8601"):
+        run_command("--now", "9999-12-31T23:59:59-05:00")
+
+
 @pytest.mark.parametrize(
     "args", [["--now", "yesterday"], ["--batch-size", "0"], ["--budget-seconds", "0"]]
 )

@@ -1,10 +1,9 @@
 import json
-from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from jopay_project.formats import iso
+from jopay_project.formats import iso, parse_instant
 from merchants.keys import VALID_SCOPES, api_key_create
 from merchants.models import Partner
 
@@ -35,14 +34,16 @@ class Command(BaseCommand):
             raise CommandError(f"no partner with slug {opts['partner']!r}")
         expires_at = None
         if opts["expires_at"]:
+            # In UTC (D1, no offset means UTC): an instant past 9999-12-31 UTC
+            # ("9999-12-31T23:00-05:00") is refused here. Stored, it was a
+            # timestamp Python cannot read back: the key was created, then the
+            # command failed printing it and every read of the key failed.
             try:
-                expires_at = datetime.fromisoformat(
-                    opts["expires_at"].replace("Z", "+00:00")
-                )
+                expires_at = parse_instant(opts["expires_at"])
             except ValueError:
-                raise CommandError("--expires-at must be ISO 8601") from None
-            if timezone.is_naive(expires_at):
-                expires_at = expires_at.replace(tzinfo=UTC)
+                raise CommandError(
+                    "--expires-at must be an ISO 8601 time up to 9999-12-31 UTC"
+                ) from None
             if expires_at <= timezone.now():
                 raise CommandError("--expires-at is in the past")
         try:

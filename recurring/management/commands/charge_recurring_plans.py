@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jopay_project.formats import parse_instant
 from recurring.services import plans_charge_due
 from recurring.services.charging import BATCH_SIZE, BUDGET_SECONDS
 
@@ -14,14 +15,13 @@ from recurring.services.charging import BATCH_SIZE, BUDGET_SECONDS
 def _instant(value: str) -> datetime:
     # An argparse type: ArgumentTypeError becomes a usage error (exit 2, no
     # traceback), and a CommandError under call_command().
+    # D1: times are UTC; a time without an offset is read as UTC.
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_instant(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"must be an ISO 8601 time, not {value!r}"
         ) from None
-    # D1: times are UTC; a time without an offset is read as UTC.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):
