@@ -108,7 +108,9 @@ def page_state(request: PaymentRequest, *, now: datetime) -> str:
         return "cancelled"
     if not accepts_proofs(request, now=now):
         return "closed"
-    if request.status == PR.Status.EXPIRED or now > request.expires_at:
+    # Expired from expires_at itself, as the expiry job, cancel and the script
+    # (``t >= expiresAt``) count it (D16).
+    if request.status == PR.Status.EXPIRED or now >= request.expires_at:
         return "grace"  # expired, but a hash of an earlier payment is still taken
     return "open"
 
@@ -198,7 +200,7 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "state": state,
         "badge_tone": BADGE_TONES[state],
         # A past deadline is labelled "Expired", never "Pay before <past time>".
-        "deadline_passed": now > request.expires_at,
+        "deadline_passed": now >= request.expires_at,
         "mismatch_text": MISMATCH_TEXT.get(request.mismatch_reason, ""),
         # An underpayment reached the merchant's wallet: paying the full amount
         # again would pay twice. The customer talks to the merchant first.

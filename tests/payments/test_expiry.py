@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -200,3 +201,28 @@ def test_each_batch_reads_due_rows_in_index_order_without_sorting(merchant):
             nodes = _plan_nodes(plan[0]["Plan"])
             assert not [n for n in nodes if n["Node Type"] == "Sort"], sql
             assert "request_expiry" in {n.get("Index Name") for n in nodes}, sql
+
+
+def test_at_exactly_expires_at_every_reader_says_expired(merchant, client, api):
+    """D16: the expiry job (``expires_at <= now``), cancel and the tag windows
+    count a request expired from ``expires_at`` itself. The pay page (``now >
+    expires_at``) still said "Pay before …" and offered the wallet button for
+    that instant, and one microsecond earlier everything agrees it is open."""
+    from tests.chain.pay_browser import config_of
+
+    pr = make_request(merchant, expires_in=600)
+    page = f"/pay/{pr.pk}"
+    before = pr.expires_at - timedelta(microseconds=1)
+    with time_machine.travel(before, tick=False):
+        html = client.get(page).content.decode()
+        assert config_of(html)["state"] == "open"
+        assert "Pay before" in html
+        assert payment_requests_expire_due() == 0
+    with time_machine.travel(pr.expires_at, tick=False):
+        html = client.get(page).content.decode()
+        assert config_of(html)["state"] == "grace"
+        assert "Pay before" not in html
+        assert "Pay with browser wallet" not in html
+        cancel = api.post(f"/api/v1/requests/{pr.pk}/cancel")
+        assert cancel.json()["error"] == "request_not_cancellable"
+        assert payment_requests_expire_due() == 1
