@@ -1,4 +1,4 @@
-"""Admin changelists never filter on secrets (D8, D25).
+"""Admin changelist lookups: never on secrets (D8, D25), never a 500 on a date part.
 
 Django's admin accepts a querystring lookup on any of a model's own fields,
 declared or not, so ``?secret__startswith=3f`` answered by the result count
@@ -8,6 +8,7 @@ endpoints could read a webhook signing secret (about 1 000 requests).
 
 from __future__ import annotations
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.constants import LOOKUP_SEP
 
 
@@ -20,3 +21,52 @@ class SecretLookupsRefusedMixin:
         if lookup.split(LOOKUP_SEP, 1)[0] in self.secret_fields:
             return False
         return super().lookup_allowed(lookup, value, request)
+
+
+# Date parts a changelist lookup may name, and the values Python's ``datetime``
+# can build their bounds from (iso_year needs the following year too).
+_DATE_PARTS = {
+    "year": (1, 9999),
+    "iso_year": (1, 9998),
+    "quarter": (1, 4),
+    "month": (1, 12),
+    "week": (1, 53),
+    "day": (1, 31),
+    "week_day": (1, 7),
+    "iso_week_day": (1, 7),
+    "hour": (0, 23),
+    "minute": (0, 59),
+    "second": (0, 59),
+}
+# Lookups whose value is a comma-separated list in the admin's query string.
+_LIST_LOOKUPS = {"in", "range"}
+
+
+def _bad_date_part(lookup: str, value: str) -> bool:
+    parts = lookup.split(LOOKUP_SEP)
+    named = [p for p in parts if p in _DATE_PARTS]
+    if not named or parts[-1] == "isnull":
+        return False
+    low, high = _DATE_PARTS[named[-1]]
+    pieces = value.split(",") if parts[-1] in _LIST_LOOKUPS else [value]
+    return not all(
+        p.isascii() and p.isdigit() and len(p) <= 4 and low <= int(p) <= high
+        for p in pieces
+    )
+
+
+class DatePartLookupsCheckedMixin:
+    """A changelist given an impossible date part answers the admin's "invalid
+    filter" page (``?e=1``), never a 500.
+
+    ``?created_at__year=-1`` (or ``=99999999999999999999``, or a
+    ``date_hierarchy`` link edited by hand) passed Django's checks and failed
+    while building the SQL (``ValueError: year -1 is out of range``,
+    ``OverflowError``) as a 500 page.
+    """
+
+    def get_changelist_instance(self, request):
+        for lookup, values in request.GET.lists():
+            if any(_bad_date_part(lookup, value) for value in values):
+                raise IncorrectLookupParameters(f"{lookup}: not a valid date part")
+        return super().get_changelist_instance(request)

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
+from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.errors import JoPayError
 from payments.money import format_minor
 
@@ -66,7 +67,7 @@ class ChargeInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(shape.ExactSearchMixin, admin.ModelAdmin):
+class PlanAdmin(shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "partner",

@@ -13,7 +13,10 @@ from django.contrib import admin, messages
 
 from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
-from jopay_project.admin_lookups import SecretLookupsRefusedMixin
+from jopay_project.admin_lookups import (
+    DatePartLookupsCheckedMixin,
+    SecretLookupsRefusedMixin,
+)
 from jopay_project.errors import ErrorCode, JoPayError
 
 from . import urlsafety
@@ -56,7 +59,9 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(
+    SecretLookupsRefusedMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+):
     form = WebhookEndpointForm
     secret_fields = ("secret", "previous_secret")  # no lookup oracle (D8, D25)
     list_display = [
@@ -150,7 +155,9 @@ class WebhookEndpointAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyMixin, shape.ExactSearchMixin, admin.ModelAdmin):
+class WebhookEventAdmin(
+    ReadOnlyMixin, shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
     list_display = [
@@ -197,7 +204,9 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyMixin, shape.ExactSearchMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(
+    ReadOnlyMixin, shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
     list_display = [

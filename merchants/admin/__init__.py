@@ -14,6 +14,7 @@ from .audit import AuditedChangesMixin, AuditEntryAdmin
 from .keys import ApiKeyAdmin
 from .merchants import MerchantAdmin
 from .partners import PartnerAdmin
+from .users import StaffUserAdmin
 
 __all__ = [
     "ApiKeyAdmin",
@@ -21,4 +22,5 @@ __all__ = [
     "AuditedChangesMixin",
     "MerchantAdmin",
     "PartnerAdmin",
+    "StaffUserAdmin",
 ]

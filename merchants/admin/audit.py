@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
+
 from ..audit import audit_record
 from ..models import AuditEntry
 
@@ -36,7 +38,7 @@ class AuditedChangesMixin:
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
     show_full_result_count = False  # a growing table: one COUNT(*) per page
     list_display = ["created_at", "partner", "test_mode", "actor_kind", "actor"]
     list_display += ["action", "target"]

@@ -14,7 +14,10 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from jopay_project.admin_actions import confirm_first
-from jopay_project.admin_lookups import SecretLookupsRefusedMixin
+from jopay_project.admin_lookups import (
+    DatePartLookupsCheckedMixin,
+    SecretLookupsRefusedMixin,
+)
 
 from ..keys import VALID_SCOPES, api_key_create, api_key_revoke
 from ..models import ApiKey
@@ -47,7 +50,9 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+class ApiKeyAdmin(
+    SecretLookupsRefusedMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+):
     secret_fields = ("key_hash",)  # no lookup oracle (D8, D25)
     list_display = [
         "prefix",

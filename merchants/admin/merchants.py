@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from jopay_project.admin_lookups import SecretLookupsRefusedMixin
+from jopay_project.admin_lookups import (
+    DatePartLookupsCheckedMixin,
+    SecretLookupsRefusedMixin,
+)
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 
@@ -121,7 +124,12 @@ class MerchantAdminForm(StaleEditGuardForm):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(AuditedChangesMixin, SecretLookupsRefusedMixin, admin.ModelAdmin):
+class MerchantAdmin(
+    AuditedChangesMixin,
+    SecretLookupsRefusedMixin,
+    DatePartLookupsCheckedMixin,
+    admin.ModelAdmin,
+):
     audit_action = "merchant.updated"
     secret_fields = ("onboarding_token_hash",)  # no lookup oracle (D8, D25)
     form = MerchantAdminForm

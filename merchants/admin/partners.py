@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
+from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.errors import ErrorCode, JoPayError
 
 from ..models import Partner, PartnerUser
@@ -88,7 +89,7 @@ class PartnerUserInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(AuditedChangesMixin, admin.ModelAdmin):
+class PartnerAdmin(AuditedChangesMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin):
     audit_action = "partner.updated"
     form = PartnerAdminForm
     list_display = [

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from payments.chain.registry import (
     ChainConfigError,
     chain_config_check,
@@ -114,7 +115,7 @@ class ChainForm(forms.ModelForm):
 
 
 @admin.register(Chain)
-class ChainAdmin(admin.ModelAdmin):
+class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
     form = ChainForm
     list_display = [
         "chain_id",

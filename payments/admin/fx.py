@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 
 from jopay_project.admin_actions import confirm_first
+from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from merchants.admin import PartnerAdmin
 from payments.models import FxRate
 from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
@@ -76,7 +77,7 @@ class FxRateForm(forms.ModelForm):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(admin.ModelAdmin):
+class FxRateAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
     form = FxRateForm
     list_display = [
         "currency",

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 
 from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
+from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc
@@ -51,7 +52,9 @@ class ChainFilter(admin.SimpleListFilter):
 
 
 @admin.register(PaymentRequest)
-class PaymentRequestAdmin(shape.ExactSearchMixin, admin.ModelAdmin):
+class PaymentRequestAdmin(
+    shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
     list_display = [
