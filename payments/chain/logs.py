@@ -113,15 +113,25 @@ def check_receipt(receipt: Any) -> None:
             raise ValueError(exc.detail) from exc
 
 
+# 9999-12-31T23:59:59Z: the last block time the verifier and the watcher can
+# turn into a datetime (D20 compares it with expires_at + grace).
+MAX_BLOCK_TIMESTAMP = 253_402_300_799
+
+
 def block_head(block: Any) -> BlockHead:
     """A block's number, hash and time; ``KeyError`` / ``TypeError`` / ``ValueError``
-    when the node left any out or sent garbage."""
+    when the node left any out or sent garbage (a time past 9999 included)."""
     if not isinstance(block, Mapping):
         raise TypeError(f"a block is a mapping, not {type(block).__name__}")
+    timestamp = uint(block["timestamp"])
+    if timestamp > MAX_BLOCK_TIMESTAMP:
+        # datetime.fromtimestamp raised OverflowError / ValueError for it in the
+        # verifier and the watcher: a 500 api_error, not node trouble.
+        raise ValueError(f"not a block time: {timestamp}")
     return BlockHead(
         number=uint(block["number"]),
         hash=hex_text(hex_bytes(block["hash"], size=32)),
-        timestamp=uint(block["timestamp"]),
+        timestamp=timestamp,
     )
 
 

@@ -144,6 +144,40 @@ def test_a_block_without_its_fields_is_rpc_error(local_chain, spoiling_node, def
         client.block(0)
 
 
+# A block time no datetime holds (after 9999-12-31 UTC): fromtimestamp raised
+# OverflowError / ValueError in the verifier and the watcher, not RpcError.
+BEYOND_9999 = ["0x" + "f" * 16, hex(253_402_300_800)]
+
+
+@pytest.mark.parametrize("timestamp", BEYOND_9999)
+def test_a_block_time_past_9999_is_rpc_error(local_chain, spoiling_node, timestamp):
+    spoiling_node(
+        "eth_getBlockByNumber",
+        lambda call, block: block.__setitem__("timestamp", timestamp),
+    )
+    client = ChainClient(local_chain)
+
+    with pytest.raises(RpcError):
+        client.block(0)
+
+
+@pytest.mark.parametrize("timestamp", BEYOND_9999)
+def test_reverify_with_a_block_time_past_9999_is_500_rpc_error(
+    api_test, attached, spoiling_node, timestamp
+):
+    spoiling_node(
+        "eth_getBlockByNumber",
+        lambda call, block: block.__setitem__("timestamp", timestamp),
+    )
+
+    response = api_test.post(f"/api/v1/requests/{attached.pk}/reverify")
+
+    assert response.status_code == 500, response.content
+    assert response.json()["error"] == "rpc_error"
+    attached.refresh_from_db()
+    assert (attached.proof_status, attached.mismatch_reason) == ("attached", None)
+
+
 def test_a_probe_reading_a_head_with_a_null_timestamp_skips_the_endpoint(
     local_chain, anvil, spoiling_node
 ):
