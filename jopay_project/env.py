@@ -34,7 +34,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -44,6 +46,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be >= {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be <= {maximum}, not {value}")
     return value
 
 
@@ -54,7 +58,9 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_int_list(name: str, default: list[int]) -> list[int]:
+def env_int_list(
+    name: str, default: list[int], *, maximum: int | None = None
+) -> list[int]:
     items = env_list(name)
     if not items:
         return list(default)
@@ -66,6 +72,8 @@ def env_int_list(name: str, default: list[int]) -> list[int]:
         ) from None
     if any(v < 0 for v in values):
         raise ImproperlyConfigured(f"{name} must not contain negative values")
+    if maximum is not None and any(v > maximum for v in values):
+        raise ImproperlyConfigured(f"{name} must not contain values over {maximum}")
     return values
 
 

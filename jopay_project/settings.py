@@ -320,14 +320,22 @@ JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS"
 JOPAY_WEBHOOK_CA_BUNDLE = env_str("JOPAY_WEBHOOK_CA_BUNDLE")
 if JOPAY_WEBHOOK_CA_BUNDLE and not Path(JOPAY_WEBHOOK_CA_BUNDLE).is_file():
     raise ImproperlyConfigured("JOPAY_WEBHOOK_CA_BUNDLE must name an existing file")
+# The longest webhook duration setting: a year, far past D24's 72 h and 5 days.
+# A value of ~10^11 s or more made every delivery's next_attempt_at (now + delay)
+# or the streak check (now - limit) raise OverflowError in the worker.
+_WEBHOOK_SECONDS_MAX = 366 * 24 * 3600
 # D24: 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 12 h, 12 h, 15 h, 15 h (11 tries).
 JOPAY_WEBHOOK_RETRY_SCHEDULE = env_int_list(
     "JOPAY_WEBHOOK_RETRY_SCHEDULE",
     [60, 300, 1800, 7200, 18000, 36000, 43200, 43200, 54000, 54000],
+    maximum=_WEBHOOK_SECONDS_MAX,
 )
 JOPAY_WEBHOOK_TIMEOUT_SECONDS = 8
 JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
-    "JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600, minimum=1
+    "JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS",
+    5 * 24 * 3600,
+    minimum=1,
+    maximum=_WEBHOOK_SECONDS_MAX,
 )
 # Proxies in front of gunicorn that append to X-Forwarded-For (a TLS-terminating
 # load balancer: 1). With 0 the client is REMOTE_ADDR; behind a proxy that

@@ -187,3 +187,27 @@ def test_a_data_folder_that_cannot_be_created_does_not_stop_the_settings(tmp_pat
     blocker.write_text("")
     got = loaded(load_settings(tmp_path, JOPAY_DATA_DIR=str(blocker / "data")))
     assert got["beat"].startswith(str(blocker))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JOPAY_WEBHOOK_RETRY_SCHEDULE", "60,1000000000000"),
+        ("JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS", "100000000000"),
+    ],
+)
+def test_webhook_durations_past_a_year_are_refused(tmp_path, name, value):
+    """Taken, they made the worker's now + delay (or now - limit) raise
+    OverflowError on every failed delivery."""
+    refused(load_settings(tmp_path, **{name: value}), name)
+
+
+def test_webhook_durations_up_to_a_year_load(tmp_path):
+    year = str(366 * 24 * 3600)
+    loaded(
+        load_settings(
+            tmp_path,
+            JOPAY_WEBHOOK_RETRY_SCHEDULE=f"60,{year}",
+            JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS=year,
+        )
+    )
