@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 import time
 from dataclasses import dataclass
@@ -81,7 +82,9 @@ def _retry_after(value: str | None) -> int | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(int((when - datetime.now(UTC)).total_seconds()), 0)
+    # Rounded up: the date means "not before", and flooring the fraction of a
+    # second "now" carries retried up to a second before it.
+    return max(math.ceil((when - datetime.now(UTC)).total_seconds()), 0)
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:

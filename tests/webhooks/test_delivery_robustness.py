@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
@@ -67,6 +68,29 @@ def test_retry_after_takes_only_ascii_seconds_or_a_date_and_never_raises(
     value, expected
 ):
     assert _retry_after(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Fri, 17 Apr 2026 12:02:00 GMT",  # IMF-fixdate
+        "Friday, 17-Apr-26 12:02:00 GMT",  # obsolete RFC 850
+        "Fri Apr 17 12:02:00 2026",  # obsolete asctime (no zone: GMT)
+    ],
+)
+def test_an_http_date_retry_after_is_never_shortened(value):
+    """An HTTP-date is whole seconds and "now" is not: the wait was floored, so
+    "not before 12:02:00" read at 12:00:00.4 was 119 s, a retry at 12:01:59.4."""
+    with time_machine.travel(datetime(2026, 4, 17, 12, 0, 0, 400000, UTC), tick=False):
+        assert _retry_after(value) == 120
+
+
+def test_a_past_or_far_future_http_date():
+    assert _retry_after("Thu, 01 Jan 1970 00:00:00 GMT") == 0
+    far = _retry_after("Fri, 31 Dec 9999 23:59:59 GMT")
+    assert far is not None
+    assert far > RETRY_AFTER_CAP_SECONDS  # retry_delay caps it (D24)
+    assert _retry_after("Sat, 01 Jan 10000 00:00:00 GMT") is None
 
 
 @pytest.mark.parametrize("value", [HUGE, "²"])
