@@ -67,7 +67,15 @@ def test_command_refuses_a_now_past_9999_in_utc(make_plan, eur_rate):
 
 
 @pytest.mark.parametrize(
-    "args", [["--now", "yesterday"], ["--batch-size", "0"], ["--budget-seconds", "0"]]
+    "args",
+    [
+        ["--now", "yesterday"],
+        ["--batch-size", "0"],
+        ["--budget-seconds", "0"],
+        ["--budget-seconds", "nan"],  # passed "<= 0": a run with no budget
+        ["--budget-seconds", "inf"],
+        ["--budget-seconds", "-inf"],
+    ],
 )
 def test_command_refuses_bad_options(db, args):
     with pytest.raises(CommandError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -41,8 +42,13 @@ class Command(BaseCommand):
         parser.add_argument("--budget-seconds", type=float, default=BUDGET_SECONDS)
 
     def handle(self, *args, **opts) -> None:
-        if opts["batch_size"] < 1 or opts["budget_seconds"] <= 0:
-            raise CommandError("--batch-size and --budget-seconds must be positive")
+        # NaN compares false with everything: "--budget-seconds nan" passed the
+        # check and then never ran out (no budget at all), as "inf" did.
+        budget = opts["budget_seconds"]
+        if opts["batch_size"] < 1 or not math.isfinite(budget) or budget <= 0:
+            raise CommandError(
+                "--batch-size and --budget-seconds must be positive (and finite)"
+            )
         summary = plans_charge_due(
             now=opts["now"],
             batch_size=opts["batch_size"],
