@@ -89,6 +89,9 @@ OVERRIDABLE_RATE_GROUPS: frozenset[str] = frozenset(
 )
 
 
+MAX_RATE_WINDOW_SECONDS = 366 * 86_400
+
+
 def _rate_error(group: str, rate: Any) -> str | None:
     """Why ``rate`` cannot be the limit of ``group`` at run time, or None if it can."""
     if group not in OVERRIDABLE_RATE_GROUPS:
@@ -101,6 +104,10 @@ def _rate_error(group: str, rate: Any) -> str | None:
     _, period = ratelimits.parse_rate(rate)
     if period <= 0:
         return f"{group!r}: {rate!r} has an empty window"
+    if period > MAX_RATE_WINDOW_SECONDS:
+        # "10/99999999999999999999d": Redis refused the counter's expiry, so the
+        # limiter failed open and answered without any X-RateLimit header (D27).
+        return f"{group!r}: {rate!r} has a window longer than 366 days"
     return None
 
 

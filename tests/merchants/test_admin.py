@@ -78,6 +78,9 @@ def form_errors(response) -> dict[str, list[str]]:
         '{"requests.create": null}',
         '{"requests.create": ""}',
         '{"requests.create": "120/0m"}',  # a window of zero seconds
+        # A window Redis cannot expire: the limiter failed open, no headers.
+        '{"requests.create": "10/99999999999999999999d"}',
+        '{"requests.create": "10/367d"}',
         '{"requests.create": "1.5/m"}',  # a dot: the limiter would import it
         '{"requests.create": "120/M"}',  # the limiter would read 120 per second
         '{"requests.create": "120/mx"}',
@@ -106,6 +109,7 @@ def test_partner_overrides_the_limiter_cannot_parse_are_refused(
         {"requests.create": "120/m"},
         {"fx.rates": "10/5m", "plans.pause": "1000/h", "events.list": "5/s"},
         {"webhooks.test": "100/d"},
+        {"requests.list": "100000/366d"},  # the longest window
         {"plans.merchant": "100/h"},  # the per-merchant plan budget (spec §10.3)
         {},
     ],
