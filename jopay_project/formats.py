@@ -36,18 +36,21 @@ def parse_instant(text: str) -> datetime:
     """An ISO 8601 date or date-time the caller sent, as an aware UTC ``datetime``.
 
     Accepts what ``datetime.fromisoformat`` reads (calendar and week dates, basic
-    or extended, an optional offset; none means UTC, D1), plus two forms ISO 8601
-    and RFC 3339 allow that it refuses: a leap second (``23:59:60``, read as the
-    next second's start, as PostgreSQL reads it) and ``T24:00`` (the next day's
-    midnight). Digits after the sixth of a fraction are rounded up to the next
-    microsecond: stored times are whole microseconds, so an inclusive lower bound
-    (``created_after``) and an exclusive upper bound (``created_before``) then
-    select exactly the rows at or after, and before, the instant written.
+    or extended, an optional offset; none means UTC, D1), plus the forms ISO 8601
+    and RFC 3339 allow that it refuses: lower-case ``t`` and ``z``, a leap second
+    (``23:59:60``, read as the next second's start, as PostgreSQL reads it) and
+    ``T24:00`` (the next day's midnight). Digits after the sixth of a fraction
+    are rounded up to the next microsecond: stored times are whole microseconds,
+    so an inclusive lower bound (``created_after``) and an exclusive upper bound
+    (``created_before``) then select exactly the rows at or after, and before,
+    the instant written.
 
     Raises ``ValueError`` for anything else, and for an instant outside what a
     UTC time can hold (0001-01-01 … 9999-12-31, e.g. ``9999-12-31T23:00-05:00``).
     """
-    text = given = text.strip()
+    given = text.strip()
+    # RFC 3339 allows a lower-case "t" and "z"; fromisoformat does not.
+    text = given.upper()
     extra = timedelta(0)
     fine = _FINE_FRACTION.search(text)
     if fine:

@@ -79,6 +79,8 @@ def test_iso_is_d1_and_reads_back_to_the_millisecond(dt):
         ("20260417T170000Z", utc(2026, 4, 17, 17)),  # basic format
         ("2026-W16-5", utc(2026, 4, 17)),  # week date
         ("2026-W16-5T17:00Z", utc(2026, 4, 17, 17)),
+        ("2026-04-17t17:00:00z", utc(2026, 4, 17, 17)),  # RFC 3339's lower case
+        ("20260417T170000,5+0200", utc(2026, 4, 17, 15, 0, 0, 500000)),
         # A leap second (RFC 3339, ISO 8601) is the next second's start, as
         # PostgreSQL reads it; fromisoformat refused it.
         ("2016-12-31T23:59:60Z", utc(2017, 1, 1)),
