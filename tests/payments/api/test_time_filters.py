@@ -1,0 +1,92 @@
+"""``created_after`` (inclusive) and ``created_before`` (exclusive) against
+PostgreSQL, for instants written every way the docs allow (D1, D18, D34).
+
+Rows sit a microsecond apart around one instant; each filter is sent as text
+with a random offset and 0 to 9 fraction digits, and the rows it returns must be
+exactly those a comparison with the exact instant written selects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from payments.models import PaymentRequest
+
+BASE = datetime(2026, 4, 17, 17, 0, 0, 500000, tzinfo=UTC)
+OFFSETS_MIN = st.integers(-(14 * 60), 14 * 60)
+
+
+@pytest.fixture
+def rows(merchant):
+    """Rows created at BASE - 2 µs … BASE + 2 µs (one per microsecond)."""
+    merchant.partner.rate_limit_overrides = {"requests.list": "100000/m"}
+    merchant.partner.save(update_fields=["rate_limit_overrides"])
+    return {
+        PaymentRequest.objects.create(
+            partner=merchant.partner,
+            test_mode=False,
+            merchant=merchant,
+            reference=f"T{i + 2}",
+            fiat_int=100,
+            fiat_code="EUR",
+            usdc_micro=1_000 + i + 2,
+            fx_rate=1,
+            fx_source="seed",
+            receiving_address=merchant.wallet_address,
+            expires_at=BASE + timedelta(hours=1),
+            created_at=BASE + timedelta(microseconds=i),
+        ).pk: BASE + timedelta(microseconds=i)
+        for i in range(-2, 3)
+    }
+
+
+def _text(nanos: int, offset_minutes: int, digits: int) -> tuple[str, Fraction]:
+    """``BASE + nanos ns`` written at that offset with ``digits`` fraction
+    digits (cut, not rounded), and the exact instant the text names (s since BASE)."""
+    exact = Fraction(nanos, 10**9)
+    local = BASE.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    whole = local.replace(microsecond=0)
+    fraction = Fraction(local.microsecond, 10**6) + exact  # seconds past `whole`
+    carry = int(fraction // 1)  # never more than one second here
+    whole += timedelta(seconds=carry)
+    fraction -= carry
+    scaled = int(fraction * 10**digits)  # cut to `digits`
+    text = whole.isoformat().replace(".000000", "")
+    head, sign, zone = text[:19], text[19:20], text[20:]
+    written = head + (f".{scaled:0{digits}d}" if digits else "") + sign + zone
+    named = Fraction((whole - BASE) // timedelta(microseconds=1), 10**6)
+    return written, named + Fraction(scaled, 10**digits)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    nanos=st.integers(-3000, 3000),
+    offset=OFFSETS_MIN,
+    digits=st.integers(0, 9),
+    param=st.sampled_from(["created_after", "created_before"]),
+)
+def test_the_rows_selected_are_exactly_those_on_the_right_side(
+    api, rows, nanos, offset, digits, param
+):
+    text, named = _text(nanos, offset, digits)
+    response = api.get("/api/v1/requests", {param: text})
+    assert response.status_code == 200, (text, response.json())
+    got = {r["request_id"] for r in response.json()["data"]}
+
+    def since_base(at: datetime) -> Fraction:
+        return Fraction((at - BASE) // timedelta(microseconds=1), 10**6)
+
+    if param == "created_after":
+        want = {str(pk) for pk, at in rows.items() if since_base(at) >= named}
+    else:
+        want = {str(pk) for pk, at in rows.items() if since_base(at) < named}
+    assert got == want, text
