@@ -166,6 +166,11 @@ REGISTRY: dict[ErrorCode, _Spec] = {
 assert set(REGISTRY) == set(ErrorCode), "every ErrorCode needs a registry entry"  # noqa: S101
 
 
+BODY_NOT_JSON_TYPE = (
+    "The body must be sent with Content-Type: application/json (a JSON object)."
+)
+
+
 class JoPayError(Exception):
     """A failure with a registry code. ``extra`` keys are added to the envelope."""
 
@@ -179,6 +184,16 @@ class JoPayError(Exception):
     ) -> None:
         if code is not None:
             self.code = ErrorCode(code)
+        if (
+            message is None
+            and self.code == ErrorCode.INVALID_REQUEST
+            and extra.get("field")
+        ):
+            # The registry's sentence fits every cause; this one names the
+            # field or query parameter the caller has to look at.
+            message = (
+                f"{extra['field']} is missing or has a value that is not accepted."
+            )
         self.message = message or self.code.message
         self.extra = extra
         self.headers: dict[str, str] = extra.pop("headers", None) or {}
@@ -229,8 +244,12 @@ def _from_drf(exc: drf_exceptions.APIException) -> JoPayError:
         return JoPayError(ErrorCode.UNAUTHORIZED)
     if isinstance(exc, drf_exceptions.AuthenticationFailed):
         return JoPayError(ErrorCode.AUTH_FAILED)
-    if isinstance(exc, drf_exceptions.ParseError | drf_exceptions.UnsupportedMediaType):
-        return JoPayError(ErrorCode.INVALID_BODY)
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return JoPayError(ErrorCode.INVALID_BODY, BODY_NOT_JSON_TYPE)
+    if isinstance(exc, drf_exceptions.ParseError):
+        # Our parser's detail is "JSON parse error - <why, with the position>".
+        why = str(exc.detail).removeprefix("JSON parse error - ")
+        return JoPayError(ErrorCode.INVALID_BODY, f"The body is not valid JSON: {why}.")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return JoPayError(ErrorCode.METHOD_NOT_ALLOWED)
     if isinstance(exc, drf_exceptions.NotFound):

@@ -114,7 +114,10 @@ class WebhookEndpointApi(JoPayApiView):
         # D35: one endpoint serves both modes, so only a live key may change it.
         if self.tenant.test_mode:
             raise JoPayError(
-                ErrorCode.INSUFFICIENT_SCOPE, required_scope=WEBHOOKS_WRITE
+                ErrorCode.INSUFFICIENT_SCOPE,
+                "Only a live key can change the webhook endpoint: it serves live"
+                " and test mode.",
+                required_scope=WEBHOOKS_WRITE,
             )
         changes = parse_endpoint_input(json_object_body(request))
         endpoint, secret = webhook_endpoint_set(partner=self.tenant.partner, **changes)

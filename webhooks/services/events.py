@@ -162,8 +162,19 @@ def _enabled_endpoint(partner: Partner, *, lock: bool = False) -> WebhookEndpoin
     endpoints = WebhookEndpoint.objects.filter(partner=partner)
     endpoint = (endpoints.select_for_update() if lock else endpoints).first()
     if endpoint is None or not endpoint.url or not endpoint.enabled:
-        raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+        raise _not_configured(endpoint)
     return endpoint
+
+
+def _not_configured(endpoint: WebhookEndpoint | None) -> JoPayError:
+    """``webhook_not_configured``, saying whether the URL or delivery is missing."""
+    if endpoint is not None and endpoint.url:
+        return JoPayError(
+            ErrorCode.WEBHOOK_NOT_CONFIGURED,
+            "Webhook delivery is switched off; switch it on (portal, or PUT"
+            ' /api/v1/webhooks/endpoint with "enabled": true) and try again.',
+        )
+    return JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
 
 
 @transaction.atomic
@@ -204,7 +215,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
     endpoint = delivery.endpoint
     if not endpoint.url or not endpoint.enabled:
-        raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+        raise _not_configured(endpoint)
     if delivery.event_id is None:
         raise JoPayError(ErrorCode.NOT_FOUND)  # the event was purged (D36)
     now = timezone.now()
