@@ -192,7 +192,8 @@ class JoPayError(Exception):
             # The registry's sentence fits every cause; this one names the
             # field or query parameter the caller has to look at.
             message = (
-                f"{extra['field']} is missing or has a value that is not accepted."
+                f"The value of {extra['field']} is not accepted"
+                " (or the field is required and missing)."
             )
         self.message = message or self.code.message
         self.extra = extra
