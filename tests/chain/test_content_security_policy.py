@@ -91,8 +91,11 @@ def test_json_answers_carry_none(client, local_chain, make_request):
 def test_the_api_reference_page_may_start_its_search_worker_only(client, db):
     response = client.get("/docs/api/")
 
-    assert csp(response) == csp_with(POLICY, {"worker-src": "blob:"})
+    assert csp(response) == csp_with(
+        POLICY, {"worker-src": "blob:"}, {"img-src": "'self' data:"}
+    )
     assert "script-src 'self';" in csp(response)
+    assert "img-src 'self' data:;" in csp(response)  # not Redoc's logo CDN
     # No third-party request: the reader's address is not sent to a font host.
     html = response.content.decode()
     assert "googleapis" not in html
@@ -209,7 +212,9 @@ def test_pages_run_under_the_policy_without_violations(
 
         context.close()
 
-    assert violations == []
+    # The one refusal the policy is there for: Redoc's footer logo on its CDN
+    # (tests/docs/test_api_reference_offline.py).
+    assert [v for v in violations if "cdn.redoc.ly" not in v] == []
     assert errors == []
     documents = {url: value for url, value in headers.items() if url.startswith(base)}
     assert documents, "saw the pages"
