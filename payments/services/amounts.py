@@ -15,7 +15,7 @@ from merchants.models import Partner
 from payments.chain.verify import CREATED_AT_SKEW
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE, TAG_SPAN
-from payments.money import fiat_to_usdc_micro
+from payments.money import fiat_to_usdc_micro, format_minor
 
 from .fx import fx_rate_for
 
@@ -42,9 +42,9 @@ def amount_check_limits(
     default = partner.default_currency
     if currency == default:
         if low and fiat_int < low:
-            raise JoPayError(ErrorCode.AMOUNT_BELOW_MINIMUM)
+            raise _outside_limit(ErrorCode.AMOUNT_BELOW_MINIMUM, low, default)
         if high is not None and fiat_int > high:
-            raise JoPayError(ErrorCode.AMOUNT_EXCEEDS_MAX)
+            raise _outside_limit(ErrorCode.AMOUNT_EXCEEDS_MAX, high, default)
         return
     if not low and high is None:
         return
@@ -54,12 +54,24 @@ def amount_check_limits(
         )
     default_rate = fx_rate_for(partner, default).rate
     if low and usdc_micro < fiat_to_usdc_micro(low, default, default_rate):
-        raise JoPayError(ErrorCode.AMOUNT_BELOW_MINIMUM)
+        raise _outside_limit(ErrorCode.AMOUNT_BELOW_MINIMUM, low, default, currency)
     # A zero maximum would make fiat_to_usdc_micro refuse; nothing passes it anyway.
     if high is not None and (
         high == 0 or usdc_micro > fiat_to_usdc_micro(high, default, default_rate)
     ):
-        raise JoPayError(ErrorCode.AMOUNT_EXCEEDS_MAX)
+        raise _outside_limit(ErrorCode.AMOUNT_EXCEEDS_MAX, high, default, currency)
+
+
+def _outside_limit(
+    code: ErrorCode, limit: int, default: str, currency: str | None = None
+) -> JoPayError:
+    """The refusal, naming the limit in the default currency it is set in."""
+    which = "minimum" if code == ErrorCode.AMOUNT_BELOW_MINIMUM else "maximum"
+    message = f"The amount is {'below' if which == 'minimum' else 'above'} your"
+    message += f" per-request {which} of {format_minor(limit, default)} {default}"
+    if currency is not None:
+        message += f" (compared with this {currency} amount at today's USDC rates)"
+    return JoPayError(code, message + ".")
 
 
 # usdc_micro is a BIGINT: the base plus any tag must fit it. Rates are bounded
@@ -72,7 +84,10 @@ def amount_base(usdc_micro: int) -> int:
     """Round down to a multiple of 1 000 micro-USDC; at least 1 000 (D15)."""
     base = usdc_micro - usdc_micro % TAG_SPAN
     if base < TAG_SPAN:
-        raise JoPayError(ErrorCode.AMOUNT_BELOW_MINIMUM)
+        raise JoPayError(
+            ErrorCode.AMOUNT_BELOW_MINIMUM,
+            "The amount is less than 0.001 USDC at today's rate.",
+        )
     if base >= MAX_BASE:
         raise JoPayError(ErrorCode.AMOUNT_EXCEEDS_MAX)
     return base
