@@ -79,6 +79,14 @@ REPLAY_HEADER = {
     }
 }
 REPLAY_DESCRIPTION = "Idempotent replay (same idempotency_key, same body)."
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 32, "maxLength": 64},
+    "description": "The idempotency_key, sent as a header instead of in the "
+    "body; if both are sent they must be equal.",
+}
 
 
 def add_error_envelope(result, generator, request, public):
@@ -108,6 +116,7 @@ def add_error_envelope(result, generator, request, public):
             operation["responses"]["429"]["headers"].update(RETRY_AFTER_HEADER)
             responses = operation["responses"]
             if "201" in responses and "200" in responses:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
                 responses["200"]["headers"].update(REPLAY_HEADER)
                 responses["200"]["description"] = (
                     responses["200"].get("description") or REPLAY_DESCRIPTION

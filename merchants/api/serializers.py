@@ -14,10 +14,10 @@ import unicodedata
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.request import Request
 
-from jopay_project.errors import BODY_NOT_JSON_TYPE, ErrorCode, JoPayError
+from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
+from merchants.api.bodies import create_body, json_object_body
 from merchants.models import Merchant
 from merchants.onboarding_links import OnboardingLink
 from merchants.validation import (
@@ -38,38 +38,8 @@ TEXT_LIMITS: dict[str, int] = {
     "industry": 80,
 }
 _BOOLEAN_FIELDS = ("auto_forward", "disabled")
-
-
-def json_object_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, else ``invalid_body`` (D4, D34).
-
-    A missing or empty body, a non-JSON content type and any JSON value that is
-    not an object (array, string, number, null) are all ``invalid_body``.
-    """
-    if request.content_type.split(";")[0].strip().lower() != "application/json":
-        raise JoPayError(ErrorCode.INVALID_BODY, BODY_NOT_JSON_TYPE)
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) <= 0:  # "abc" or "-1": no usable body
-        raise JoPayError(
-            ErrorCode.INVALID_BODY, "The body is empty; send a JSON object."
-        )
-    data = request.data  # a ParseError here renders as invalid_body
-    if not isinstance(data, dict):
-        raise JoPayError(
-            ErrorCode.INVALID_BODY,
-            f"The body must be a JSON object, not {_json_kind(data)}.",
-        )
-    return data
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "an array" if isinstance(value, list) else "a string"
+# Re-exported: every JSON endpoint reads its body with these.
+__all__ = ["create_body", "json_object_body"]
 
 
 def _unset(value: Any) -> bool:

@@ -19,6 +19,7 @@ from .serializers import (
     MerchantListOutput,
     MerchantOutput,
     MerchantUpdateInput,
+    create_body,
     json_object_body,
     merchant_output,
     parse_create,
@@ -47,7 +48,7 @@ class MerchantCollectionApi(JoPayApiView):
         summary="Create a merchant (idempotent with idempotency_key)",
     )
     def post(self, request: Request) -> Response:
-        data = json_object_body(request)
+        data = create_body(request)
         fields, key = parse_create(data)
         result = merchant_create(tenant=self.tenant, fields=fields, idempotency_key=key)
         if result.replayed:  # D5, D17

@@ -14,7 +14,7 @@ from jopay_project.db import retry_transient
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from jopay_project.pagination import Page, keyset_page, parse_limit
-from merchants.api.serializers import json_object_body
+from merchants.api.serializers import create_body
 from merchants.validation import validate_idempotency_key
 from payments.selectors import (
     fx_rate_is_stale,
@@ -55,7 +55,7 @@ class PaymentRequestCreateApi(JoPayApiView):
         operation_id="requests_create",
     )
     def post(self, request: Request) -> Response:
-        body = json_object_body(request)
+        body = create_body(request)
         key = validate_idempotency_key(body.get("idempotency_key"))
         digest = create_body_hash(body)
         merchant_id = None

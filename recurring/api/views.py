@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode
 from jopay_project.pagination import keyset_page, parse_limit
-from merchants.api.serializers import json_object_body
+from merchants.api.serializers import create_body
 from merchants.selectors import merchant_get
 from merchants.validation import validate_idempotency_key
 from payments.api.serializers import parse_merchant_id
@@ -71,7 +71,7 @@ class PlanCollectionApi(JoPayApiView):
         operation_id="recurring_plans_create",
     )
     def post(self, request: Request) -> Response:
-        body = json_object_body(request)
+        body = create_body(request)
         key = validate_idempotency_key(body.get("idempotency_key"))
         if key is not None:
             # D17, as on requests: a retry of a plan that exists answers before
