@@ -38,6 +38,26 @@ fi
 # The file-system transport needs its folders to exist.
 mkdir -p "$DATA/celery/queue" "$DATA/celery/processed" "$DATA/celery/control" "$LOGS"
 
+# A DATABASE_URL naming a database that does not exist (make run migrates,
+# it does not create) ended in migrate's 40-line traceback; say what to do.
+if [ -n "${DATABASE_URL:-}" ]; then
+    if ! db_error=$($PY - 2>&1 <<'PY'
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jopay_project.settings")
+import django
+
+django.setup()
+from django.db import connection
+
+connection.ensure_connection()
+PY
+    ); then
+        echo "run: ERROR: cannot open the database in DATABASE_URL: $(printf '%s\n' "$db_error" | tail -n 1)" >&2
+        echo "run: create it first (createdb -h 127.0.0.1 -U postgres <name>), or unset DATABASE_URL for the embedded SQLite" >&2
+        exit 1
+    fi
+fi
 $PY manage.py migrate --noinput
 $PY manage.py createcachetable
 $PY manage.py collectstatic --noinput >/dev/null
