@@ -105,6 +105,22 @@ def local_chain(db, anvil, usdc, evm_snapshot):
 
 
 @pytest.fixture
+def reorg_chain(local_chain, anvil, w3):
+    """``local_chain`` asking 3 confirmations (``reorgs.py``), cursor at the head.
+
+    Blocks first: a reorg reaching the block of the test's ``evm_snapshot``
+    voids the snapshot, and the next test would start on this one's chain.
+    """
+    from .reorgs import CONFIRMATIONS
+
+    mine(anvil, 2 * CONFIRMATIONS + 2)
+    local_chain.confirmations = CONFIRMATIONS
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    return local_chain
+
+
+@pytest.fixture
 def seeded_chains(db):
     """The default chains exactly as the seed migration writes them.
 
