@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from payments.models import Chain, PaymentRequest
-from payments.proofs.services import proof_attach
 from payments.proofs.services.verify import NOT_FOUND_TIMEOUT
 
 from .conftest import PAYERS, event_types, mine
@@ -79,14 +78,19 @@ def test_watcher_found_payment_reorged_out_stays_attached_then_times_out(
 
 
 def test_pasted_hash_reorged_out_is_never_verified(
-    reorg_chain, anvil, w3, usdc, make_request
+    reorg_chain, anvil, w3, usdc, make_request, client, api_test
 ):
     pr = make_request(usdc_micro=7_100_002)
     raw, tx = signed(
         w3, usdc, payer=PAYERS[1], to=pr.receiving_address, value=7_100_002
     )
     send(w3, raw)
-    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    pasted = client.post(
+        f"/pay/{pr.pk}/proof",
+        {"tx_hash": tx, "chain_id": CHAIN_ID},
+        content_type="application/json",
+    )
+    assert pasted.status_code == 202
     mine(anvil, 1)  # 2 of 3 confirmations
     pending = check(pr)
     assert (pending.outcome, pending.reason) == ("pending", "confirmations")
@@ -94,9 +98,16 @@ def test_pasted_hash_reorged_out_is_never_verified(
     reorg(anvil, 3)
     mine(anvil, CONFIRMATIONS)
 
+    # D35: a re-verify now finds no receipt; the proof stays attached (D20).
+    again = api_test.post(f"/api/v1/requests/{pr.pk}/reverify")
+    assert again.status_code == 200
+    body = again.json()
+    assert (body["status"], body["proof_status"], body["tx_hash"]) == (
+        "requested",
+        "attached",
+        tx,
+    )
     assert check(pr).reason == "no_receipt"
-    pr.refresh_from_db()
-    assert (pr.status, pr.proof_status) == ("requested", "attached")
     assert event_types(pr) == [ATTACHED]
 
 
