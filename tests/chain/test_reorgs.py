@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services.verify import NOT_FOUND_TIMEOUT
+from payments.proofs.tasks import recheck_attached_proofs
 
 from .conftest import PAYERS, event_types, mine
 from .reorgs import (
@@ -35,7 +37,13 @@ PR = PaymentRequest
 
 
 def test_watcher_found_payment_reorged_out_stays_attached_then_times_out(
-    reorg_chain, anvil, w3, usdc, make_request
+    reorg_chain,
+    anvil,
+    w3,
+    usdc,
+    make_request,
+    eager_celery,
+    django_capture_on_commit_callbacks,
 ):
     pr = make_request(usdc_micro=7_100_001)
     raw, tx = signed(
@@ -56,9 +64,14 @@ def test_watcher_found_payment_reorged_out_stays_attached_then_times_out(
     assert (pr.status, pr.proof_status, pr.tx_hash) == ("requested", "attached", tx)
     assert event_types(pr) == [ATTACHED]
 
-    # D20, D36: no receipt 30 min after attaching → not_found_after_timeout.
+    # D20, D36: no receipt 30 min after attaching → not_found_after_timeout,
+    # from the beat's re-check of attached proofs.
     late = pr.proof_attached_at + NOT_FOUND_TIMEOUT + timedelta(seconds=1)
-    assert check(pr, now=late).reason == "not_found_after_timeout"
+    with (
+        time_machine.travel(late, tick=True),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert recheck_attached_proofs() == [str(pr.pk)]
     pr.refresh_from_db()
     assert (pr.status, pr.proof_status) == ("requested", "mismatch")
     assert pr.evidence is None
@@ -146,6 +159,17 @@ def test_reincluded_payment_is_verified_once_with_the_final_block(
     assert pr.evidence["block_number"] == final.blockNumber
     assert pr.evidence["block_hash"] == "0x" + bytes(final.blockHash).hex()
     assert pr.evidence["log_index"] == final.logs[0].logIndex
+    # … the index eth_getLogs gives the same log in that block (D23: a partner
+    # checks the evidence alone).
+    (log,) = usdc.events.Transfer().get_logs(
+        from_block=final.blockNumber,
+        to_block=final.blockNumber,
+        argument_filters={"value": 7_200_001},
+    )
+    assert (log.transactionHash, log.logIndex) == (
+        final.transactionHash,
+        pr.evidence["log_index"],
+    )
     assert pr.evidence["confirmations"] == CONFIRMATIONS
     assert event_types(pr) == [ATTACHED, VERIFIED]
     (payload,) = verified_events(pr)
