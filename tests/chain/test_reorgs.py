@@ -210,9 +210,12 @@ def test_reorg_deeper_than_the_confirmations_leaves_a_paid_request_paid(
 # -- 5. the watcher's cursor across a reorg ---------------------------------------
 
 
+@pytest.mark.parametrize("confirmations", [1, CONFIRMATIONS])
 def test_blocks_already_scanned_replaced_by_a_payment_are_rescanned(
-    reorg_chain, anvil, w3, usdc, make_request
+    reorg_chain, anvil, w3, usdc, make_request, confirmations
 ):
+    # D36: on a local chain the margin is the confirmations, 1 at the least.
+    Chain.objects.filter(pk=reorg_chain.pk).update(confirmations=confirmations)
     pr = make_request(usdc_micro=7_500_001)
     mine(anvil, 4)
     assert scan(reorg_chain).attached == []
@@ -223,9 +226,10 @@ def test_blocks_already_scanned_replaced_by_a_payment_are_rescanned(
     )
 
     # Depth = the margin: the oldest block the margin re-reads gets the payment.
-    reorg(anvil, CONFIRMATIONS, [(raw, 0)])
-    assert w3.eth.get_transaction_receipt(tx).blockNumber == cursor - CONFIRMATIONS + 1
+    reorg(anvil, confirmations, [(raw, 0)])
+    assert w3.eth.get_transaction_receipt(tx).blockNumber == cursor - confirmations + 1
 
+    # The oldest block re-read has exactly the confirmations: paid at once.
     found = scan(reorg_chain)
     assert (found.attached, found.verified) == ([str(pr.pk)], [str(pr.pk)])
     assert scan(reorg_chain).attached == []
