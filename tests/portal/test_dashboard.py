@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -104,6 +105,12 @@ def test_dashboard_shows_webhook_health(portal, partner):
     response = portal.get("/portal/")
     assert b'data-testid="webhook-health"' in response.content
     assert response.context["board"].delivery_states == {"pending": 1}
+    # Every time the portal shows is UTC and says so, the recent deliveries too.
+    assert re.search(
+        r'badge pending">pending</span> <span class="mono small">webhook\.test</span> '
+        r'<span class="muted small">\w{3} \d{1,2}, \d\d:\d\d UTC</span>',
+        response.content.decode(),
+    )
 
 
 def partner_tenant(partner, *, test: bool = False):
