@@ -205,16 +205,20 @@ class Merchant(TenantModel):
     auto_forward = models.BooleanField(default=False)
     disabled = models.BooleanField(default=False)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
-    terms_version = models.CharField(max_length=40, blank=True)  # which terms
+    terms_version = models.CharField(  # which terms
+        max_length=40, blank=True, default="", db_default=""
+    )
     # Onboarding link (D28, D35): single use, 7 days; only a hash is stored.
     onboarding_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     onboarding_token_expires_at = models.DateTimeField(null=True, blank=True)
     # The onboarding e-mail (spec §5.1, merchants.emails): owed from the create
     # (never to merchants made before sending was on), when it went out, and
     # failed tries (it is given up after EMAIL_MAX_TRIES).
-    onboarding_email_due = models.BooleanField(default=False)
+    onboarding_email_due = models.BooleanField(default=False, db_default=False)
     onboarding_email_sent_at = models.DateTimeField(null=True, blank=True)
-    onboarding_email_tries = models.PositiveSmallIntegerField(default=0)
+    onboarding_email_tries = models.PositiveSmallIntegerField(
+        default=0, db_default=0
+    )
     # D17: idempotent create.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     idempotency_hash = models.CharField(max_length=64, blank=True)

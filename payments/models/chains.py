@@ -54,6 +54,7 @@ class Chain(models.Model):
         max_length=200,
         blank=True,
         default="",
+        db_default="",
         validators=[validate_public_rpc_url],
         help_text=(
             "https only. Shown to customers' wallets that lack this chain, so it"
