@@ -63,12 +63,18 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never stored.
 
-    Raises ``ValueError`` for a bad scope list or an expiry in the past. The
-    expiry is kept in UTC (D1); one past 9999-12-31 in UTC (a local time that
-    late with a negative offset) is refused too: stored, it was a timestamp
-    Python cannot read, and every call with the key answered 500.
+    Raises ``ValueError`` for a bad scope list, a name longer than its column
+    or an expiry in the past. The expiry is kept in UTC (D1); one past
+    9999-12-31 in UTC (a local time that late with a negative offset) is
+    refused too: stored, it was a timestamp Python cannot read, and every call
+    with the key answered 500.
     """
     scope_list = validate_scopes(scopes)
+    # Checked here: the database's DataError was a traceback out of
+    # create_api_key instead of its one-line error (D31).
+    limit = ApiKey._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ValueError(f"a key name has at most {limit} characters")
     if expires_at is not None:
         try:
             expires_at = expires_at.astimezone(UTC)

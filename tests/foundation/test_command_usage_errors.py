@@ -72,3 +72,43 @@ def test_an_e_mail_of_exactly_150_characters_is_taken(partner):
         stdout=StringIO(),
     )
     assert get_user_model().objects.get(username=email).email == email
+
+
+# Found in the operator drills (D31): each of these was a traceback (the
+# database's DataError) or was taken and made the command misbehave.
+
+
+def test_a_key_name_longer_than_its_column_is_a_command_error(partner):
+    with pytest.raises(CommandError, match="at most 80"):
+        call_command(
+            "create_api_key", "--partner", partner.slug, "--mode", "test",
+            "--name", "n" * 81, stdout=StringIO(),
+        )  # fmt: skip
+    assert not partner.api_keys.filter(name__startswith="nnnn").exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_size_beyond_the_database_is_a_command_error():
+    with pytest.raises(CommandError, match="--batch-size"):
+        call_command("charge_recurring_plans", "--batch-size", str(10**20))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("budget", ["nan", "inf", "1e400"])
+def test_a_budget_that_is_not_a_finite_number_is_a_command_error(budget):
+    # nan compares false with every elapsed time and inf is never reached: a
+    # run with either had no budget at all.
+    with pytest.raises(CommandError, match="--budget-seconds"):
+        call_command("charge_recurring_plans", "--budget-seconds", budget)
+
+
+@pytest.mark.django_db
+def test_a_partner_name_of_only_spaces_is_refused():
+    with pytest.raises(CommandError, match="name"):
+        call_command(
+            "create_partner", "--slug", "blank-name", "--name", "   ",
+            stdout=StringIO(),
+        )  # fmt: skip
+    from merchants.models import Partner
+
+    assert not Partner.objects.filter(slug="blank-name").exists()

@@ -40,7 +40,8 @@ class Command(BaseCommand):
             try:
                 made = partner_create(
                     slug=opts["slug"],
-                    name=opts["name"],
+                    # "   " passed the model's blank check: a nameless partner.
+                    name=opts["name"].strip(),
                     currency=currency,
                     currencies=currencies,
                     min_amount=opts["min_amount"],

@@ -12,6 +12,11 @@ from jopay_project.formats import parse_instant
 from recurring.services import plans_charge_due
 from recurring.services.charging import BATCH_SIZE, BUDGET_SECONDS
 
+# A batch is one query's LIMIT: beyond PostgreSQL's bigint it was a DataError
+# traceback (D31 wants a one-line error), and a batch this large already holds
+# every due plan's lock for the whole run.
+MAX_BATCH_SIZE = 10_000
+
 
 def _instant(value: str) -> datetime:
     # An argparse type: ArgumentTypeError becomes a usage error (exit 2, no
@@ -38,17 +43,27 @@ class Command(BaseCommand):
             default=None,
             help="treat this ISO 8601 time as now (default: the clock)",
         )
-        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-        parser.add_argument("--budget-seconds", type=float, default=BUDGET_SECONDS)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            help=f"plans read at a time, 1 … {MAX_BATCH_SIZE} (default {BATCH_SIZE})",
+        )
+        parser.add_argument(
+            "--budget-seconds",
+            type=float,
+            default=BUDGET_SECONDS,
+            help=f"start no plan after this many seconds (default {BUDGET_SECONDS})",
+        )
 
     def handle(self, *args, **opts) -> None:
-        # NaN compares false with everything: "--budget-seconds nan" passed the
-        # check and then never ran out (no budget at all), as "inf" did.
+        if not 1 <= opts["batch_size"] <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be within 1 … {MAX_BATCH_SIZE}")
+        # nan compares false with every elapsed time and inf is never reached:
+        # either would be a run without a budget.
         budget = opts["budget_seconds"]
-        if opts["batch_size"] < 1 or not math.isfinite(budget) or budget <= 0:
-            raise CommandError(
-                "--batch-size and --budget-seconds must be positive (and finite)"
-            )
+        if not (math.isfinite(budget) and budget > 0):
+            raise CommandError("--budget-seconds must be a positive number of seconds")
         summary = plans_charge_due(
             now=opts["now"],
             batch_size=opts["batch_size"],
