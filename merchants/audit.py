@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from .models import AuditEntry, Partner
@@ -71,7 +72,8 @@ def audit_record(
 ) -> AuditEntry:
     """Write one entry for a change made by the current actor.
 
-    Call it inside the transaction of the change: it is rolled back with it.
+    Call it inside the transaction of the change: it is rolled back with it,
+    and its log line is written only when that transaction commits.
     ``details`` must be JSON and never hold a secret (a key, a webhook secret).
     """
     kind, label = current_actor()
@@ -84,7 +86,7 @@ def audit_record(
         target=str(target)[:100],
         details=details or {},
     )
-    logger.info(
+    line = (
         "audit partner=%s mode=%s actor=%s:%s action=%s target=%s",
         partner.slug if partner else "-",
         {None: "-", True: "test", False: "live"}[test_mode],
@@ -93,6 +95,9 @@ def audit_record(
         action,
         entry.target,
     )
+    # Logged once the change commits: a line written before a rollback told
+    # the operator about keys or pins that never existed.
+    transaction.on_commit(lambda: logger.info(*line))
     return entry
 
 

@@ -89,3 +89,25 @@ def test_a_good_webhook_url_creates_the_partner_with_webhooks_enabled():
     assert endpoint.secret == out["webhook_secret"]
     assert api_key_authenticate(out["live_key"]).partner == partner
     assert api_key_authenticate(out["test_key"]).test_mode is True
+
+
+def test_a_refused_url_logs_no_key_creation(caplog, django_capture_on_commit_callbacks):
+    # The audit log line used to be written before the transaction ended: an
+    # operator grepping `api_key.created` saw keys that were rolled back.
+    caplog.set_level("INFO", logger="jopay.audit")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(CommandError),
+    ):
+        create_partner("--webhook-url", "http://127.0.0.1/hooks")
+    assert "api_key.created" not in caplog.text
+    assert nothing_written()
+
+
+def test_a_created_partner_logs_its_two_keys(
+    caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level("INFO", logger="jopay.audit")
+    with django_capture_on_commit_callbacks(execute=True):
+        create_partner()
+    assert caplog.text.count("action=api_key.created") == 2
