@@ -39,11 +39,11 @@ def enqueue_on_commit(
 ) -> None:
     """``task.apply_async(args, countdown=…)`` once the current transaction commits.
 
-    ``robust``: an exception from the broker is logged by Django, never raised
-    into the committed caller. Outside a transaction it runs at once (robustly).
-    While the broker is known to be down (a publish failed in the last
-    ``BROKER_BACKOFF_SECONDS``), nothing is sent: a warning is logged and the
-    safety net picks the work up.
+    A broker error is logged here on one line, never raised into the committed
+    caller; anything else is logged by Django (``robust``). Outside a
+    transaction it runs at once. While the broker is known to be down (a
+    publish failed in the last ``BROKER_BACKOFF_SECONDS``), nothing is sent: a
+    warning is logged and the safety net picks the work up.
     """
 
     # A named function, not functools.partial: Django's robust on_commit logs
@@ -59,9 +59,19 @@ def enqueue_on_commit(
             return
         try:
             task.apply_async(args, countdown=countdown)
-        except _BROKER_ERRORS:
+        except _BROKER_ERRORS as exc:
             _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-            raise
+            # One line, the one OPERATIONS.md names, at ERROR: an outage
+            # begins. Re-raised, Django's robust on_commit logged it as
+            # "Error calling enqueue_task" with a traceback of 170 lines.
+            logger.error(
+                "broker unavailable: %s%r not published (picked up by its "
+                "sweeper): %s: %s",
+                task.name,
+                args,
+                type(exc).__name__,
+                exc,
+            )
 
     # What it will send, for logs and for tests that capture on_commit hooks.
     enqueue_task.task_name = task.name  # type: ignore[attr-defined]

@@ -89,8 +89,10 @@ def test_one_failed_publish_spares_the_hooks_after_it(silent_app, caplog):
             tasks.enqueue_on_commit(probe, n)
     elapsed = time.monotonic() - started
     assert elapsed < BOUND_SECONDS  # one timeout, not three
+    # The first one tried and failed, the two after it were skipped: all
+    # three are logged as not published.
     skipped = [r for r in caplog.records if "not published" in r.getMessage()]
-    assert len(skipped) == 2
+    assert len(skipped) == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -106,3 +108,36 @@ def test_publishing_is_tried_again_after_the_back_off(silent_app, monkeypatch):
     with transaction.atomic():
         tasks.enqueue_on_commit(probe, 2)
     assert sent == [(2,)]
+
+
+@pytest.fixture
+def refused_app(settings):
+    """An app whose broker refuses connections: Redis stopped (OPERATIONS.md)."""
+    from tests.live import free_port
+
+    app = Celery("refused-probe", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    return app
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_failed_publish_is_the_one_line_operations_md_names(
+    refused_app, caplog
+):
+    # The first publish of an outage went to Django's robust on_commit, which
+    # logged "Error calling enqueue_on_commit.<locals>.enqueue_task …" with a
+    # 170-line traceback; only the later ones said what OPERATIONS.md tells
+    # the operator to look for.
+    probe = refused_app.task(name="probe.refused", shared=False)(_noop)
+    with transaction.atomic():
+        tasks.enqueue_on_commit(probe, 7)
+    records = [r for r in caplog.records if r.levelno >= 30]
+    assert [r.name for r in records] == ["jopay.tasks"]
+    (record,) = records
+    assert record.levelname == "ERROR"  # an outage begins: worth an alert
+    assert record.exc_info is None
+    message = record.getMessage()
+    assert message.startswith("broker unavailable: probe.refused(7,) not published")
+    assert "picked up by its sweeper" in message
+    assert "Connection refused" in message
