@@ -1,14 +1,15 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from jopay_project.commands import OperatorCommand
 from jopay_project.formats import iso, parse_instant
 from merchants.keys import VALID_SCOPES, api_key_create
 from merchants.models import Partner
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create an API key for a partner; the key is printed once (D6, D31)."
 
     def add_arguments(self, parser):

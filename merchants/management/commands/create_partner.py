@@ -1,14 +1,15 @@
 import json
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from jopay_project.commands import OperatorCommand
 from jopay_project.errors import JoPayError
 from merchants.partners import partner_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a partner with one live and one test API key (D31)."
 
     def add_arguments(self, parser):

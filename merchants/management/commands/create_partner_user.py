@@ -3,13 +3,14 @@ import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from jopay_project.commands import OperatorCommand
 from merchants.models import Partner
 from merchants.partners import partner_user_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a portal user of a partner (D31)."
 
     def add_arguments(self, parser):

@@ -1,13 +1,14 @@
 import uuid
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from jopay_project.commands import OperatorCommand
 from jopay_project.formats import iso
 from merchants.keys import api_key_revoke
 from merchants.models import ApiKey
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Revoke an API key; effective on the next request (D8)."
 
     def add_arguments(self, parser):

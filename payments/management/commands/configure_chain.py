@@ -1,11 +1,12 @@
 """``configure_chain`` (D31): add or update a chain of the registry."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from jopay_project.commands import OperatorCommand
 from payments.chain.registry import ChainConfigError, chain_configure
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Add or update a chain: RPC URLs (tried in order), USDC contract, decimals, "
         "confirmations and its kind (mainnet, --testnet or --local). D19, D31."

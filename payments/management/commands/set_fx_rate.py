@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from jopay_project.commands import OperatorCommand
 from merchants.models import Partner
 from payments.money import is_supported
 from payments.services.fx import fx_rate_clear_manual, fx_rate_set_manual
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Store a pinned manual FX rate (fiat units per 1 USDC, source 'manual'), "
         "globally or for one partner; --clear removes the pin."

@@ -6,8 +6,9 @@ import argparse
 import math
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from jopay_project.commands import OperatorCommand
 from jopay_project.formats import parse_instant
 from recurring.services import plans_charge_due
 from recurring.services.charging import BATCH_SIZE, BUDGET_SECONDS
@@ -30,7 +31,7 @@ def _instant(value: str) -> datetime:
         ) from None
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Charge every active recurring plan that is due: one invoice payment "
         "request per due slot (D29). Safe to run twice. Prints a one-line summary."
