@@ -23,20 +23,27 @@ logger = logging.getLogger("jopay.health")
 PATHS = ("/healthz", "/readyz")
 
 
+def _down(check: str, exc: Exception) -> None:
+    # One line per failing probe: a load balancer asks every few seconds, and
+    # the driver's chained traceback (about 70 lines) buried everything else.
+    reason = " ".join(str(exc).split())
+    logger.error("readyz: %s down (%s: %s)", check, type(exc).__name__, reason)
+
+
 def _checks() -> dict[str, str]:
     checks = {}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["database"] = "ok"
-    except Exception:
-        logger.exception("readyz: database down")
+    except Exception as exc:
+        _down("database", exc)
         checks["database"] = "down"
     try:
         caches["default"].get("jopay:readyz")
         checks["cache"] = "ok"
-    except Exception:
-        logger.exception("readyz: cache down")
+    except Exception as exc:
+        _down("cache", exc)
         checks["cache"] = "down"
     return checks
 

@@ -45,3 +45,17 @@ def test_readyz_is_503_naming_what_is_down_and_nothing_else(counters_down):
 def test_other_methods_and_paths_are_not_probes():
     assert Client().post("/healthz").status_code != 200
     assert Client().get("/healthz/extra").status_code == 404
+
+
+def test_a_failing_readyz_logs_one_line_per_check(counters_down, caplog):
+    # A load balancer probes every few seconds: each 503 wrote redis-py's
+    # chained traceback (about 70 lines) under "readyz: cache down".
+    for _ in range(2):
+        Client().get("/readyz")
+    health = [r for r in caplog.records if r.name == "jopay.health"]
+    assert len(health) == 2
+    for record in health:
+        assert record.exc_info is None
+        message = record.getMessage()
+        assert message.startswith("readyz: cache down (ConnectionError: ")
+        assert "\n" not in message
