@@ -233,6 +233,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 50
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's own format drops the logger's name, which OPERATIONS.md tells the
+# operator to search for (jopay.chain, jopay.tasks …); gunicorn's lines have it.
+CELERY_WORKER_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] %(name)s: %(message)s"
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}  # filled by jopay_project.celery
 
