@@ -14,7 +14,10 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import beat_init
 
+from jopay_project import broker_loss
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jopay_project.settings")
+broker_loss.install()  # a Redis outage must not stop the worker (its docstring)
 
 app = Celery("jopay_project", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
