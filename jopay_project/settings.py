@@ -233,6 +233,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 50
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# None: a worker cut off from Redis keeps trying (every 30 s) until it is back.
+# Celery's default, 100 tries, made it exit after 47 minutes (OPERATIONS.md).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Celery's own format drops the logger's name, which OPERATIONS.md tells the
 # operator to search for (jopay.chain, jopay.tasks …); gunicorn's lines have it.
 CELERY_WORKER_LOG_FORMAT = (
