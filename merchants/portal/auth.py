@@ -71,6 +71,9 @@ class LoginAttempt:
 
     wait: int  # seconds until the caller may try again; 0: go ahead
     counted: list[ratelimits.Usage] = field(default_factory=list)
+    # The counters were unreachable: refused because sign-in fails closed, not
+    # because of anyone's failures.
+    unavailable: bool = False
 
     def forgive(self) -> None:
         """Not a failure after all (signed in, or nothing was checked): uncount it."""
@@ -97,11 +100,31 @@ def login_attempt_start(request: HttpRequest, email: str | None) -> LoginAttempt
         for bucket in _buckets(request, email)
     ]
     attempt = LoginAttempt(
-        wait=max((u.reset for u in counted if u.exceeded), default=0), counted=counted
+        wait=max((u.reset for u in counted if u.exceeded), default=0),
+        counted=counted,
+        unavailable=any(not u.counted for u in counted),
     )
     if attempt.wait:
         attempt.forgive()
     return attempt
+
+
+def _refusal_text(attempt: LoginAttempt) -> str:
+    """Why a sign-in was refused, with the wait its ``Retry-After`` gives."""
+    if attempt.unavailable:
+        # Sign-in fails closed without its counters (D27): not the user's
+        # failures, so the page does not say it is.
+        reason = "Sign-in is briefly unavailable."
+    else:
+        reason = "Too many failed sign-ins."
+    return f"{reason} Try again in {_duration(attempt.wait)}."
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = -(-seconds // 60)  # rounded up: never sooner than Retry-After
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
 def _safe_next(request: HttpRequest, default: str = DASHBOARD) -> str:
@@ -159,11 +182,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"].strip().lower()
     attempt = login_attempt_start(request, email)  # D27: counted before the check
     if attempt.wait:
-        form.add_error(
-            None,
-            "Too many failed sign-ins. "
-            f"Try again in {max(attempt.wait // 60, 1)} minute(s).",
-        )
+        form.add_error(None, _refusal_text(attempt))
         response = _render_login(request, form, status=429)
         response["Retry-After"] = str(attempt.wait)
         return response

@@ -88,6 +88,10 @@ def test_ten_failures_lock_the_account_even_for_the_right_password(alice_user):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert b"Too many failed sign-ins" in response.content
+    minutes = -(-int(response["Retry-After"]) // 60)
+    assert f"Try again in {minutes} minute{'' if minutes == 1 else 's'}." in (
+        response.content.decode()
+    )
     assert "_auth_user_id" not in client.session
 
 
@@ -144,3 +148,8 @@ def test_sign_in_fails_closed_while_the_counters_are_unreachable(
     assert response.status_code == 429
     assert response["Retry-After"] == str(ratelimits.OUTAGE_RETRY_SECONDS)
     assert "_auth_user_id" not in client.session
+    # Not blamed on the user's failures; the wait is the header's, in seconds.
+    text = response.content.decode()
+    assert "Too many failed sign-ins" not in text
+    assert "Sign-in is briefly unavailable." in text
+    assert f"Try again in {ratelimits.OUTAGE_RETRY_SECONDS} seconds." in text
