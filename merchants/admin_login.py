@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
-from merchants.portal.auth import login_attempt_start
+from merchants.portal.auth import login_attempt_start, login_refusal_text
 
 
 @never_cache
@@ -25,9 +25,8 @@ def admin_login_view(request: HttpRequest) -> HttpResponse:
     account = request.POST.get("username", "")
     attempt = login_attempt_start(request, account)  # D27: counted before the check
     if attempt.wait:
-        minutes = max(attempt.wait // 60, 1)
         return HttpResponse(
-            f"Too many failed sign-ins. Try again in {minutes} minute(s).",
+            login_refusal_text(attempt),
             status=429,
             content_type="text/plain; charset=utf-8",
             headers={"Retry-After": str(attempt.wait)},

@@ -109,7 +109,7 @@ def login_attempt_start(request: HttpRequest, email: str | None) -> LoginAttempt
     return attempt
 
 
-def _refusal_text(attempt: LoginAttempt) -> str:
+def login_refusal_text(attempt: LoginAttempt) -> str:
     """Why a sign-in was refused, with the wait its ``Retry-After`` gives."""
     if attempt.unavailable:
         # Sign-in fails closed without its counters (D27): not the user's
@@ -182,7 +182,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"].strip().lower()
     attempt = login_attempt_start(request, email)  # D27: counted before the check
     if attempt.wait:
-        form.add_error(None, _refusal_text(attempt))
+        form.add_error(None, login_refusal_text(attempt))
         response = _render_login(request, form, status=429)
         response["Retry-After"] = str(attempt.wait)
         return response

@@ -35,6 +35,10 @@ def test_the_eleventh_failure_is_refused_even_with_the_right_password(client, st
     blocked = attempt(client, staff.username, "right-horse-battery")
     assert blocked.status_code == 429
     assert int(blocked["Retry-After"]) > 0
+    minutes = -(-int(blocked["Retry-After"]) // 60)
+    assert blocked.content.decode() == (
+        f"Too many failed sign-ins. Try again in {minutes} minutes."
+    )
     # The account is limited from another address too (per user) ...
     assert attempt(client, staff.username, "wrong", ip="203.0.113.7").status_code == 429
 
