@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +15,8 @@ from merchants.models import Partner
 
 from .. import signing, urlsafety
 from ..models import WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger("jopay.webhooks")
 
 
 def _locked_endpoint(partner: Partner) -> WebhookEndpoint:
@@ -190,4 +194,16 @@ def webhook_endpoint_disable(
     now = timezone.now()
     count = _disable(endpoint, reason=reason, now=now)
     endpoint.save()
+    # Logged once it holds: a rolled-back disable switched nothing off.
+    transaction.on_commit(
+        partial(
+            logger.warning,
+            "webhook endpoint %d (partner %s) switched off: %s; %d pending"
+            " deliveries abandoned",
+            endpoint.pk,
+            endpoint.partner_id,
+            reason,
+            count,
+        )
+    )
     return count

@@ -14,6 +14,7 @@ Which due rows go on the broker, and when, is ``dispatch``'s.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ from .claims import INTERRUPTED, LEASE_SECONDS, Claim, tries_allowed
 from .dispatch import due_delivery_ids, endpoint_next_ids
 from .endpoints import webhook_endpoint_disable
 from .purge import events_purge
+
+logger = logging.getLogger("jopay.webhooks")
 
 # Retries at most this far off are also enqueued with a broker countdown; the
 # sweeper is the only path for longer ones (D24: no long countdowns).
@@ -163,6 +166,8 @@ def delivery_record(
     )
     if not owned:
         countdown = None  # a newer attempt owns the row; it schedules itself
+    elif state != WebhookDelivery.State.DELIVERED:
+        _log_failure(claim, state, verdict, status_code, error, next_at, now)
     if owned or not interrupted:
         _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
     return Recorded(
@@ -171,6 +176,28 @@ def delivery_record(
         countdown=countdown,
         endpoint_id=claim.endpoint_id,
         probed=claim.failing_since is not None,
+    )
+
+
+def _log_failure(claim, state, verdict, status_code, error, next_at, now) -> None:
+    """One line per attempt that did not deliver, for the operator (D24).
+
+    Names the endpoint by id, never by URL: a partner's URL may carry a token.
+    """
+    answer = f"HTTP {status_code}" if status_code is not None else (error or "?")
+    if state == WebhookDelivery.State.PENDING:
+        outcome = f"retry in {int((next_at - now).total_seconds())} s"
+    elif state == WebhookDelivery.State.FAILED:
+        outcome = "failed: no tries left"
+    else:
+        outcome = f"abandoned: {verdict.abandoned_reason}"
+    logger.warning(
+        "webhook delivery %s attempt %d to endpoint %d: %s; %s",
+        claim.delivery_id,
+        claim.attempt,
+        claim.endpoint_id,
+        answer,
+        outcome,
     )
 
 
