@@ -74,15 +74,33 @@ class RequestIdMiddleware:
         return response
 
 
+def answers_json(request: HttpRequest) -> bool:
+    """``/api/v1``, and the pay page's JSON routes as its script calls them
+    (the status poll; a proof post unless a browser without script sent the
+    form, which gets pages): these never answer HTML (D32)."""
+    path = request.path_info
+    if is_api_path(path):
+        return True
+    if not path.startswith("/pay/"):
+        return False
+    if path.endswith("/status"):
+        return True
+    from payments.pay.views import wants_html
+
+    return path.endswith("/proof") and not wants_html(request)
+
+
 class ApiFallbackMiddleware:
-    """Make sure nothing under ``/api/v1`` answers HTML, whatever failed and where."""
+    """Make sure nothing under ``/api/v1`` answers HTML, whatever failed and where;
+    nor the pay page's JSON routes (``answers_json``): a database outage
+    answered its status poll with Django's HTML 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not is_api_path(request.path_info):
+        if not answers_json(request):
             return response
         content_type = response.get("Content-Type", "")
         if content_type.startswith("application/json") or response.status_code < 400:
@@ -94,14 +112,16 @@ class ApiFallbackMiddleware:
         return error_json_response(code, **extra)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        if not is_api_path(request.path_info):
+        if not answers_json(request):
             return None
         from django.http import Http404
 
         if isinstance(exception, Http404):
             return error_json_response(ErrorCode.NOT_FOUND)
         request_id = getattr(request, "request_id", None)
-        logger.exception("unhandled error under /api/v1 (request_id=%s)", request_id)
+        logger.exception(
+            "unhandled error at %s (request_id=%s)", request.path_info, request_id
+        )
         return error_json_response(ErrorCode.API_ERROR, request_id=request_id)
 
 

@@ -173,7 +173,7 @@ def _proof_body(request: HttpRequest) -> dict[str, Any]:
     raise JoPayError(ErrorCode.INVALID_BODY)
 
 
-def _wants_html(request: HttpRequest) -> bool:
+def wants_html(request: HttpRequest) -> bool:
     """A plain form post from a browser running no script (it prefers HTML).
 
     The page's script posts JSON with ``Accept: application/json``; API
@@ -198,7 +198,7 @@ def pay_proof(request: HttpRequest, request_id: str) -> HttpResponse:
         return error_json_response(
             ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": "POST"}
         )
-    html = _wants_html(request)
+    html = wants_html(request)
     try:
         proof_status = _proof_submit(request, request_id)
     except JoPayError as exc:
