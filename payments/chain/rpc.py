@@ -16,11 +16,14 @@ a malformed one fails over like an error, and nothing else escapes.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import requests
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
@@ -51,6 +54,22 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 MAX_ADDRESSES_PER_FILTER = 200
 
 __all__ = ["BlockHead", "ChainClient", "RpcError", "RpcUnavailable"]
+
+_sessions = threading.local()
+
+
+def _http_session() -> requests.Session:
+    """This thread's pooled HTTP session for RPC calls (a new one after a fork).
+
+    web3 gives every provider a session of its own, and a client lives for one
+    task run: each watcher tick left its kept-alive connections to the node
+    open until a full garbage collection, so a worker held more and more of
+    them. One session per thread reuses them; requests bounds its pools.
+    """
+    pid = os.getpid()
+    if getattr(_sessions, "pid", None) != pid:
+        _sessions.session, _sessions.pid = requests.Session(), pid
+    return _sessions.session
 
 
 @dataclass
@@ -93,6 +112,7 @@ class ChainClient:
         provider = Web3.HTTPProvider(
             url,
             request_kwargs={"timeout": self.timeout},
+            session=_http_session(),
             exception_retry_configuration=None,
         )
         return Web3(provider)
