@@ -23,6 +23,7 @@ app = Celery("jopay_project", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["payments.proofs"])  # proofs + chain watcher tasks
+app.autodiscover_tasks(["jopay_project"], related_name="housekeeping")
 
 # Periodic work. Each task is safe to run twice and claims its rows itself.
 # Each tick expires after its own interval: while no worker runs, beat keeps
@@ -50,6 +51,16 @@ app.conf.beat_schedule = {
     "charge-recurring-plans": {
         "task": "recurring.charge_recurring_plans",
         "schedule": crontab(minute=5),
+        "options": {"expires": _HOUR},
+    },
+    "clear-expired-sessions": {
+        "task": "jopay.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=47),
+        "options": {"expires": _DAY},
+    },
+    "purge-expired-cache-entries": {
+        "task": "jopay.purge_expired_cache_entries",
+        "schedule": crontab(minute=35),
         "options": {"expires": _HOUR},
     },
     "purge-old-events": {
