@@ -88,8 +88,7 @@ def test_ten_failures_lock_the_account_even_for_the_right_password(alice_user):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert b"Too many failed sign-ins" in response.content
-    minutes = -(-int(response["Retry-After"]) // 60)
-    assert f"Try again in {minutes} minute{'' if minutes == 1 else 's'}." in (
+    assert f"Try again in {wait_text(int(response['Retry-After']))}." in (
         response.content.decode()
     )
     assert "_auth_user_id" not in client.session
@@ -153,3 +152,33 @@ def test_sign_in_fails_closed_while_the_counters_are_unreachable(
     assert "Too many failed sign-ins" not in text
     assert "Sign-in is briefly unavailable." in text
     assert f"Try again in {ratelimits.OUTAGE_RETRY_SECONDS} seconds." in text
+
+
+def wait_text(seconds: int) -> str:
+    """The wait as the page words it: seconds under a minute, else whole
+    minutes rounded up (never sooner than ``Retry-After``)."""
+    if seconds < 60:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+@pytest.mark.parametrize(
+    ("wait", "text"),
+    [
+        (1, "1 second"),
+        (45, "45 seconds"),
+        (60, "1 minute"),
+        (61, "2 minutes"),
+        (900, "15 minutes"),
+    ],
+)
+def test_the_refusal_never_promises_sooner_than_retry_after(wait, text):
+    from merchants.portal.auth import LoginAttempt, login_refusal_text
+
+    assert login_refusal_text(LoginAttempt(wait=wait)) == (
+        f"Too many failed sign-ins. Try again in {text}."
+    )
+    assert login_refusal_text(LoginAttempt(wait=wait, unavailable=True)) == (
+        f"Sign-in is briefly unavailable. Try again in {text}."
+    )
