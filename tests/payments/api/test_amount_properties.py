@@ -68,6 +68,15 @@ def set_rate(currency: str, rate: Decimal) -> None:
     )
 
 
+def price_in(partner, merchant, currency: str, rate: Decimal) -> None:
+    """The partner's default currency, the merchant's and its rate: ``currency``."""
+    partner.default_currency = currency
+    partner.save(update_fields=["default_currency"])
+    merchant.display_currency = currency
+    merchant.save(update_fields=["display_currency"])
+    set_rate(currency, rate)
+
+
 def d14(fiat_int: int, currency: str, rate: Decimal) -> int:
     return floor(Fraction(fiat_int, 10 ** EXPONENTS[currency]) / Fraction(rate) * MICRO)
 
@@ -92,11 +101,7 @@ def post_raw(client, merchant, amount_json: str, **fields):
 def test_an_accepted_amount_is_the_d14_floor_plus_a_d15_tag(
     api, alice, merchant, currency, rate, fiat_int
 ):
-    alice.default_currency = currency
-    alice.save(update_fields=["default_currency"])
-    merchant.display_currency = currency
-    merchant.save(update_fields=["display_currency"])
-    set_rate(currency, rate)
+    price_in(alice, merchant, currency, rate)
 
     response = post_raw(api, merchant, str(fiat_int))
 
@@ -235,11 +240,7 @@ def test_a_rate_from_before_the_bounds_answers_a_registry_code(
 ):
     """D14, D15: an amount whose USDC the BIGINT cannot hold is refused
     (``amount_exceeds_max``), one under 0.001 USDC too; never a 500."""
-    alice.default_currency = currency
-    alice.save(update_fields=["default_currency"])
-    merchant.display_currency = currency
-    merchant.save(update_fields=["display_currency"])
-    set_rate(currency, rate)
+    price_in(alice, merchant, currency, rate)
 
     response = post_raw(api, merchant, str(fiat_int))
 
