@@ -9,7 +9,8 @@
   another request there was awaiting, so it is that request's payment),
   ``underpaid``, ``late`` (mined outside the request's payment window: after
   ``expires_at`` + grace, or before the request existed);
-* ``pending``: no receipt yet, or not enough confirmations.
+* ``pending``: no receipt yet (or only one from a block off the chain), or
+  not enough confirmations.
 
 No verdict is ever given from a block with fewer confirmations than the chain
 requires, failed transactions included: a reorg could still replace it.
@@ -149,8 +150,11 @@ def verify_transfer(
     ):
         # The receipt's block is not the chain's block at that height any
         # more (a reorg between the two calls, or a provider serving a stale
-        # fork): no verdict from it, of any kind; ask again later.
-        return Verdict(PENDING, CONFIRMATIONS, confirmations=confirmations)
+        # fork): no verdict from it, of any kind; ask again later. The
+        # transaction is on no chain we can verify, so it counts as "no
+        # receipt" and D20's 30-minute timeout applies: a node that kept
+        # answering such a receipt had kept the proof attached for ever.
+        return Verdict(PENDING, NO_RECEIPT, confirmations=confirmations)
 
     if int(receipt.get("status", 0)) != 1:
         return Verdict(MISMATCH, "tx_failed", confirmations=confirmations)

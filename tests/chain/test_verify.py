@@ -438,3 +438,35 @@ def test_a_receipt_from_another_fork_gives_no_verdict(
         verify_transfer(ChainClient(local_chain), *args, **kwargs, **window).outcome
         == "verified"
     )
+
+
+def test_a_receipt_only_ever_from_another_fork_times_out_like_no_receipt(
+    local_chain, w3, usdc, make_request
+):
+    # D20: a node that keeps answering a receipt whose block is not the
+    # chain's block at that height (a stale fork behind a balancer) shows the
+    # transaction on no chain we can verify. It counts as "no receipt", so the
+    # 30-minute timeout applies; it had kept the proof attached for ever,
+    # never expiring, never cancellable, the hash locked to this request.
+    pr = make_request(usdc_micro=1_234_568)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=1_234_568)
+    attach(pr, tx)
+    pr.refresh_from_db()
+    forked = _ForkedReceipts(ChainClient(local_chain))
+
+    early = proof_verify(
+        request_id=pr.pk, client=forked, now=pr.proof_attached_at + timedelta(minutes=5)
+    )
+    assert (early.outcome, early.reason) == ("pending", "no_receipt")
+    late = pr.proof_attached_at + timedelta(minutes=30, seconds=1)
+    result = proof_verify(request_id=pr.pk, client=forked, now=late)
+    assert result.outcome == "mismatch"
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.mismatch_reason) == (
+        "mismatch",
+        "not_found_after_timeout",
+    )
+    assert [e.type for e in events(pr)] == [
+        "payment.proof_attached",
+        "payment.proof_mismatch",
+    ]
