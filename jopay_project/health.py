@@ -5,9 +5,13 @@ HTTP with the node's address as its Host, which the HTTPS redirect and the
 ``ALLOWED_HOSTS`` check would otherwise answer with a 301 or a 400.
 
 * ``/healthz``: the process answers (no database, no cache).
-* ``/readyz``: it can serve: the database answers ``SELECT 1`` and the cache
-  (rate-limit counters, D27) answers a read. 503 names what is down, never why
-  (no host names or errors leave the process; the log has them).
+* ``/readyz``: it can serve: the database answers ``SELECT 1``; 503 when it
+  does not. The cache (Redis: rate-limit counters, D27) is checked too, and
+  ``ok`` is false while it is down, but the answer stays 200: the API keeps
+  answering without it (uncounted), so a load balancer that took every node
+  out on it turned a Redis outage into a full one. The body names what is
+  down, never why (no host names or errors leave the process; the log has
+  them).
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ def _answer(request: HttpRequest) -> HttpResponse:
     else:
         checks = _checks()
         ok = all(state == "ok" for state in checks.values())
-        response = JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
+        status = 200 if checks["database"] == "ok" else 503
+        response = JsonResponse({"ok": ok, "checks": checks}, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
