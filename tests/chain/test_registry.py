@@ -144,6 +144,34 @@ def test_configure_chain_new_testnet_gets_d36_confirmations(db):
     assert (chain.is_testnet, chain.confirmations) == (True, 2)
 
 
+def test_configure_chain_mainnet_sets_a_testnet_or_local_chain_back(db):
+    # D19/D31: a chain given --testnet or --local by mistake could not be set
+    # back to a mainnet (leaving both flags out keeps the stored kind).
+    base = [
+        "--chain-id",
+        "99998",
+        "--name",
+        "Some chain",
+        "--rpc-url",
+        f"http://127.0.0.1:{free_port()}",
+        "--usdc",
+        CIRCLE_USDC[1],
+    ]
+    call_command("configure_chain", *base, "--local")
+    call_command("configure_chain", *base)
+    chain = Chain.objects.get(pk=99998)
+    assert (chain.is_testnet, chain.is_local) == (False, True)
+    call_command("configure_chain", *base, "--mainnet")
+    chain.refresh_from_db()
+    assert (chain.is_testnet, chain.is_local) == (False, False)
+    call_command("configure_chain", *base, "--testnet")
+    call_command("configure_chain", *base, "--mainnet")
+    chain.refresh_from_db()
+    assert (chain.is_testnet, chain.is_local) == (False, False)
+    with pytest.raises(CommandError):
+        call_command("configure_chain", *base, "--mainnet", "--local")
+
+
 @pytest.mark.parametrize(
     "args",
     [

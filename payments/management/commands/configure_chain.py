@@ -9,7 +9,7 @@ from payments.chain.registry import ChainConfigError, chain_configure
 class Command(OperatorCommand):
     help = (
         "Add or update a chain: RPC URLs (tried in order), USDC contract, decimals, "
-        "confirmations and its kind (mainnet, --testnet or --local). D19, D31."
+        "confirmations and its kind (--mainnet, --testnet or --local). D19, D31."
     )
 
     def add_arguments(self, parser):
@@ -45,7 +45,15 @@ class Command(OperatorCommand):
                 "key); an empty value clears it"
             ),
         )
+        # Leaving all three out keeps a chain's stored kind (a new chain: the
+        # shipped default's, else mainnet); --mainnet sets one back.
         kind = parser.add_mutually_exclusive_group()
+        kind.add_argument(
+            "--mainnet",
+            action="store_true",
+            default=None,
+            help="a production chain: live mode only",
+        )
         kind.add_argument("--testnet", action="store_true", default=None)
         kind.add_argument(
             "--local",
@@ -63,8 +71,9 @@ class Command(OperatorCommand):
                 usdc_address=opts["usdc"],
                 decimals=opts["decimals"],
                 confirmations=opts["confirmations"],
-                is_testnet=opts["testnet"],
-                is_local=opts["local"],
+                # --mainnet: both flags off (None would keep the stored ones).
+                is_testnet=False if opts["mainnet"] else opts["testnet"],
+                is_local=False if opts["mainnet"] else opts["local"],
                 public_rpc_url=opts["public_rpc_url"],
             )
         except ChainConfigError as exc:
