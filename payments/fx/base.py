@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 
@@ -14,6 +15,14 @@ from payments.money import (
 )
 
 _QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
+
+# What a rate written as text may look like: ASCII digits, one optional point,
+# an optional exponent. ``Decimal`` alone reads more: digit-group underscores
+# ("0_92" is 92) and every Unicode digit ("٠.٩٢" is 0.92), so a malformed
+# string became another, plausible rate.
+_PLAIN_DECIMAL = re.compile(
+    r"\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII
+)
 
 
 class FeedError(Exception):
@@ -33,14 +42,13 @@ def normalise_rate(value: object) -> Decimal:
 
     Rounding happens here once (half-even, with enough precision that the
     quantisation is the only rounding); bools and floats are refused so a
-    float can never sneak into money maths.
+    float can never sneak into money maths, and text must be a plain ASCII
+    decimal (``_PLAIN_DECIMAL``), never one ``Decimal`` would reinterpret.
     """
-    if isinstance(value, bool | float):
+    plain = isinstance(value, Decimal | int) and not isinstance(value, bool)
+    if not plain and not (isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value)):
         raise FeedError(f"rate {value!r} is not a decimal number")
-    try:
-        rate = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise FeedError(f"rate {value!r} is not a number") from None
+    rate = Decimal(value)
     if not rate.is_finite() or rate <= 0:
         raise FeedError(f"rate {value!r} is not positive")
     try:
@@ -52,6 +60,18 @@ def normalise_rate(value: object) -> Decimal:
     if quantised <= 0:
         raise FeedError(f"rate {value!r} rounds to zero")
     return quantised
+
+
+def table_put(table: dict[str, Decimal], code: str, value: object) -> None:
+    """Add a supported currency's rate to ``table``, read by ``normalise_rate``.
+
+    A table naming one currency twice ("EUR" and "eur", two cubes) with two
+    rates is a ``FeedError``: whichever came last used to win.
+    """
+    code = code.upper()
+    rate = normalise_rate(value)
+    if table.setdefault(code, rate) != rate:
+        raise FeedError(f"the feed gives {code} twice, as {table[code]} and {rate}")
 
 
 def supported_entry(code: object) -> bool:
@@ -70,6 +90,9 @@ def per_usd(table: dict[str, Decimal], base: str) -> dict[str, Decimal]:
     makes the whole answer a ``FeedError``: a feed that is wrong about one
     currency is not trusted for the others, and the next feed is asked.
     """
+    if table.get(base, 1) != 1:
+        # A table that prices its own base at anything but 1 contradicts itself.
+        raise FeedError(f"the feed gives its base {base} as {table[base]}, not 1")
     table = {**table, base: Decimal(1)}
     usd = table.get("USD")
     if usd is None:

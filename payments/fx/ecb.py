@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from .base import FeedError, normalise_rate, per_usd, supported_entry
+from .base import FeedError, per_usd, supported_entry, table_put
 
 NAME = "ecb"
 
@@ -34,12 +34,13 @@ def parse(body: bytes) -> dict[str, Decimal]:
     except (ParseError, DefusedXmlException) as exc:
         raise FeedError(f"not usable XML: {exc}") from None
     table: dict[str, Decimal] = {}
-    for element in _newest_day(root).iter():
+    for element in (e for day in _newest_day(root) for e in day.iter()):
         if not _is_cube(element):
             continue
-        code, rate = element.get("currency"), element.get("rate")
-        if supported_entry(code) and rate:
-            table[code.upper()] = normalise_rate(rate)
+        code = element.get("currency")
+        if supported_entry(code):
+            # No rate, or an empty one, is malformed like any other bad rate.
+            table_put(table, code, element.get("rate"))
     if not table:
         raise FeedError("the XML feed holds no <Cube currency= rate=> entries")
     return per_usd(table, "EUR")
@@ -50,13 +51,15 @@ def _is_cube(element: Element) -> bool:
     return element.tag.rsplit("}", 1)[-1] == "Cube"
 
 
-def _newest_day(root: Element) -> Element:
-    """The ``<Cube time="YYYY-MM-DD">`` of the newest day, else ``root``.
+def _newest_day(root: Element) -> list[Element]:
+    """The ``<Cube time="YYYY-MM-DD">`` of the newest day, else ``[root]``.
 
     D14: a multi-day file (``eurofxref-hist-90d.xml``, newest day first) holds
     one Cube per day; reading every day let the older ones overwrite the
     newest rates. Only the newest day counts, whatever order the file is in.
-    A file without dated Cubes is read whole, as before.
+    A file without dated Cubes is read whole, as before. Should the newest
+    date appear on several Cubes, all of them are read (a rate they disagree
+    on is a ``FeedError``): the first one alone hid the others.
     """
     days: list[tuple[date, Element]] = []
     for element in root.iter():
@@ -68,5 +71,6 @@ def _newest_day(root: Element) -> Element:
         except ValueError:
             raise FeedError(f"the XML feed has a bad day {stamp!r}") from None
     if not days:
-        return root
-    return max(days, key=lambda day: day[0])[1]
+        return [root]
+    newest = max(day for day, _ in days)
+    return [element for day, element in days if day == newest]

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from jopay_project.parsers import check_json_depth
 
-from .base import FeedError, normalise_rate, per_usd, supported_entry
+from .base import FeedError, per_usd, supported_entry, table_put
 
 NAME = "json"
 
@@ -21,13 +21,23 @@ def looks_like(url: str, content_type: str, body: bytes) -> bool:
     return "json" in content_type or body.lstrip()[:1] == b"{"
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object, refusing a repeated key: ``json`` keeps the last silently,
+    so ``{"EUR": 0.92, "EUR": 5}`` read as 5 and a second ``base`` re-based
+    the whole table."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("an object repeats a key")
+    return result
+
+
 def parse(body: bytes) -> dict[str, Decimal]:
     try:
         # A feed is remote input: a deeply nested answer must not crash the
         # worker's C stack (see jopay_project.parsers).
         check_json_depth(body)
         # parse_float=Decimal: "0.9234" stays exactly 0.9234, never a binary float.
-        data = json.loads(body, parse_float=Decimal)
+        data = json.loads(body, parse_float=Decimal, object_pairs_hook=_unique_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FeedError(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -43,5 +53,5 @@ def parse(body: bytes) -> dict[str, Decimal]:
     table: dict[str, Decimal] = {}
     for code, value in rates.items():
         if supported_entry(code):
-            table[code.upper()] = normalise_rate(value)
+            table_put(table, code, value)
     return per_usd(table, base.upper())
