@@ -151,8 +151,10 @@ def attach_found(
     The D16 window is judged at the block time (``window_at``). Returns False
     (and logs why) when the attach is refused: ``proof_already_used`` (one tx
     paying two requests, D20) or a request that stopped accepting proofs
-    between the query and the lock. Runs inside the caller's transaction; the
-    attach is its own savepoint.
+    between the query and the lock. Callers run it outside any transaction:
+    the attach commits on its own, so its hash's D20 index entry is never
+    held while another request's row is awaited (a deadlock with a payer
+    pasting that hash there).
     """
     from payments.proofs.services import proof_attach
 

@@ -12,8 +12,8 @@ pasted (D20).
 A log is never applied twice: a request that is attached or verified is no
 longer a candidate, a hash already judged for a request is not attached to it
 again, and the partial unique index refuses a hash proving a second request.
-The cursor moves in the same transaction as the attaches of its chunk, so a
-crash re-reads at most one chunk, harmlessly.
+The cursor moves once the attaches of its chunk committed (each in its own
+transaction), so a crash re-reads at most one chunk, harmlessly.
 
 The payment window is judged by the block time of the transfer, never by the
 time of the scan (D20: never mismatch because the node was down): a transfer
@@ -93,24 +93,32 @@ def _apply_chunk(
     times: dict[int, datetime],
     now: datetime,
 ) -> list[str]:
-    """Attach matches and move the cursor (forward only) to ``held``, in one
-    transaction. Returns attached ids."""
+    """Attach matches, each in its own transaction, then move the cursor
+    (forward only) to ``held``. Returns attached ids.
+
+    One transaction per attach, not one for the chunk: an attach holds its
+    hash's entry in the D20 unique index until it commits. A payer pasting
+    that hash on another request locks that request and waits for the entry;
+    a chunk that then wanted the pasted-on request's row (a later transfer of
+    the chunk pays it) closed a circle, and PostgreSQL killed one side
+    (``deadlock detected``: a 500 on the pay page, or the chunk lost). A crash
+    between the attaches and the cursor re-reads the chunk, which attaches
+    nothing twice (the attached requests are no longer candidates).
+    """
     attached: list[str] = []
+    for log in logs:
+        mined_at = times.get(log.block_number)
+        if log.removed or mined_at is None:
+            continue
+        request = match_transfer(chain, log, mined_at)
+        if request is None:
+            continue
+        if attach_found(chain, log, request, mined_at=mined_at, now=now):
+            attached.append(str(request.pk))
     with transaction.atomic():
-        # NO KEY: a verdict holding a request row inserts that request's first
-        # rescan row, whose foreign key share-locks this chain row; FOR UPDATE
-        # blocked it while this chunk waited for the request row: a deadlock.
-        # Scans still exclude each other; the cursor is no key.
+        # NO KEY: a verdict holding a request row may insert that request's
+        # first rescan row, whose foreign key share-locks this chain row.
         row = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
-        for log in logs:
-            mined_at = times.get(log.block_number)
-            if log.removed or mined_at is None:
-                continue
-            request = match_transfer(chain, log, mined_at)
-            if request is None:
-                continue
-            if attach_found(chain, log, request, mined_at=mined_at, now=now):
-                attached.append(str(request.pk))
         if row.last_scanned_block is None or held > row.last_scanned_block:
             row.last_scanned_block = held
             row.save(update_fields=["last_scanned_block", "updated_at"])

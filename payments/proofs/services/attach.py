@@ -195,8 +195,8 @@ def proof_attach(
     locked.verify_attempts = 0
     locked.next_verify_at = now
     try:
-        # A savepoint: the unique index failing must not poison the caller's
-        # transaction (the watcher attaches many proofs in one).
+        # A savepoint: the unique index failing must not poison a caller's
+        # transaction.
         with transaction.atomic():
             locked.save(
                 update_fields=[
