@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.verify import (
@@ -326,6 +327,17 @@ def _apply(
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 
+def _same_proof(request: PaymentRequest) -> bool:
+    """Whether the row still holds the mismatched proof ``request`` was read with."""
+    return PR.objects.filter(
+        pk=request.pk,
+        proof_status=request.proof_status,
+        chain_id=request.chain_id,
+        tx_hash=request.tx_hash,
+        proof_attached_at=request.proof_attached_at,
+    ).exists()
+
+
 def proof_reverify(
     *, request: PaymentRequest, budget: float = REVERIFY_BUDGET_SECONDS
 ) -> PaymentRequest:
@@ -336,19 +348,28 @@ def proof_reverify(
     checked, so an operator can re-judge e.g. a ``not_found_after_timeout``,
     also after the grace: the D16 window is judged at the proof's first attach
     (the transfer's block time is still checked against it).
-    Any other state is returned unchanged. Raises ``rpc_unavailable`` (503) or
-    ``rpc_error`` (500) when the chain cannot answer in time; the proof then
-    stays ``attached`` and the background re-check carries on.
+    Any other state is returned unchanged, also one another proof reached
+    after ``request`` was read (it is checked as if it had come first).
+    Raises ``rpc_unavailable`` (503) or ``rpc_error`` (500) when the chain
+    cannot answer in time; the proof then stays ``attached`` and the
+    background re-check carries on.
     """
     if request.proof_status == PR.ProofStatus.MISMATCH and request.tx_hash:
-        proof_attach(
-            request=request,
-            chain_id=request.chain_id,
-            tx_hash=request.tx_hash,
-            source=request.proof_source or PR.ProofSource.ADMIN,
-            window_at=request.proof_attached_at,
-            enqueue=False,
-        )
+        try:
+            proof_attach(
+                request=request,
+                chain_id=request.chain_id,
+                tx_hash=request.tx_hash,
+                source=request.proof_source or PR.ProofSource.ADMIN,
+                window_at=request.proof_attached_at,
+                enqueue=False,
+            )
+        except JoPayError as exc:
+            # ``request`` was read unlocked: another proof attached (or judged)
+            # since is what there is to check now, as if it had come first.
+            # The read proof still standing and refused is the answer.
+            if exc.code != ErrorCode.PROOF_NOT_ACCEPTED or _same_proof(request):
+                raise
     current = PR.objects.get(pk=request.pk)
     if current.proof_status == PR.ProofStatus.ATTACHED:
         chain = Chain.objects.filter(pk=current.chain_id).first()
