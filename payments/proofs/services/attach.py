@@ -139,7 +139,10 @@ def proof_attach(
     locked = (
         # of=self: the partner row stays unlocked (events and creates insert
         # rows that reference it; locking it deadlocked them against the watcher).
-        PR.objects.select_for_update(of=("self",))
+        # NO KEY, as ``verify._apply``: a verdict freeing this hash elsewhere
+        # (this attach waits for it on the D20 index) may owe this request a
+        # rescan row, whose foreign key check FOR UPDATE here would block.
+        PR.objects.select_for_update(of=("self",), no_key=True)
         .select_related("partner")
         .get(pk=request.pk)
     )

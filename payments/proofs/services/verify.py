@@ -243,7 +243,11 @@ def _apply(
     ``claim`` None (tests applying a verdict by hand) checks the proof only.
     """
     row = (
-        PR.objects.select_for_update(of=("self",))  # never the partner row
+        # of=self: never the partner row. NO KEY: the rescan rows a mismatch
+        # owes other requests check their foreign key with KEY SHARE, which
+        # FOR UPDATE on those requests' rows (another verdict, an attach)
+        # blocked while their holders waited on this one: a deadlock.
+        PR.objects.select_for_update(of=("self",), no_key=True)
         .select_related("partner")
         .filter(pk=request_id)
         .first()
@@ -316,14 +320,19 @@ def _apply(
     # over, so a real payment it saw meanwhile (the payer pasted a wrong hash,
     # or a wallet's speed-up replaced the one pasted) must be looked for again.
     # Owed as rows in this transaction: a broker outage cannot lose it.
-    rescans_schedule(request=row, now=now, floors=row.watch_cursors)
+    owed = [(row, row.watch_cursors)]
     # The freed hash may be another request's exact payment — at this wallet
     # or another merchant's — pasted here before the watcher attached it
     # there: the watcher refused it to that request while this proof held it
     # (proof_already_used) and moved on, so that request is owed a rescan too
     # (D15, D20).
-    for other in awaiting_any(row, verdict.usdc_transfers):
-        rescans_schedule(request=other, now=now)
+    owed += [(other, None) for other in awaiting_any(row, verdict.usdc_transfers)]
+    # In one order (by id) for every verdict: two verdicts freeing each
+    # other's payment (a payer who pasted two hashes the wrong way round)
+    # wrote their rescan rows in opposite orders and deadlocked on the rescan
+    # table's unique index.
+    for request, floors in sorted(owed, key=lambda pair: pair[0].pk):
+        rescans_schedule(request=request, now=now, floors=floors)
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 
