@@ -31,10 +31,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import jwt
+import redis
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from jopay_project.errors import ErrorCode, JoPayError
 
@@ -47,7 +50,7 @@ NONCE_TTL_SECONDS = 15 * 60
 ALGORITHMS = ["RS256", "ES256"]
 LEEWAY_SECONDS = 60
 JWKS_TIMEOUT_SECONDS = 5
-_NONCE_CACHE_PREFIX = "portal:sso-nonce:"
+_NONCE_CACHE_PREFIX = "portal:sso-nonce-used:"
 
 _clients: dict[str, jwt.PyJWKClient] = {}
 _clients_lock = threading.Lock()
@@ -100,17 +103,38 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 
 
 def nonce_issue() -> str:
-    """A fresh nonce, remembered server-side until used or ``NONCE_TTL_SECONDS``."""
-    nonce = secrets.token_urlsafe(32)
-    cache.set(_NONCE_CACHE_PREFIX + nonce, 1, NONCE_TTL_SECONDS)
-    return nonce
+    """A fresh nonce: random, signed and stamped, so JoPay knows it issued it.
+
+    Serving the login page writes nothing: a nonce kept server-side from the
+    moment it was handed out made every anonymous GET of ``/portal/login/`` a
+    cache write (unbounded, and the page answered 500 while the cache was
+    unreachable). Only its use is remembered (``nonce_consume``).
+    """
+    return _nonce_signer().sign(secrets.token_urlsafe(32))
 
 
 def nonce_consume(nonce: str | None) -> bool:
-    """Burn ``nonce``; True only the first time, for a nonce we issued and is live."""
+    """Burn ``nonce``; True only the first time, for a live nonce we issued.
+
+    Refused (False) when the store that remembers used nonces cannot be
+    reached: sign-in fails closed, as the login limit does.
+    """
     if not nonce or len(nonce) > 128:
         return False
-    return bool(cache.delete(_NONCE_CACHE_PREFIX + nonce))
+    try:
+        _nonce_signer().unsign(nonce, max_age=NONCE_TTL_SECONDS)
+    except signing.BadSignature:  # also SignatureExpired
+        return False
+    try:
+        # add() writes only if absent: of two uses, only the first is True.
+        return bool(cache.add(_NONCE_CACHE_PREFIX + nonce, 1, NONCE_TTL_SECONDS))
+    except (redis.RedisError, OSError, DatabaseError):  # the store is down
+        logger.warning("SSO nonce store unreachable; sign-in refused")
+        return False
+
+
+def _nonce_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt="jopay.portal.sso-nonce")
 
 
 # --- verification -------------------------------------------------------------------
