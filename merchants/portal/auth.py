@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django import forms
 from django.conf import settings
@@ -129,11 +129,29 @@ def _duration(seconds: int) -> str:
 
 def _safe_next(request: HttpRequest, default: str = DASHBOARD) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/portal/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/portal/")
+        and _stays_in_portal(target)
+        and url_has_allowed_host_and_scheme(
+            target,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
     ):
         return target
     return default
+
+
+def _stays_in_portal(target: str) -> bool:
+    """No dot segment or empty segment in the path, however it is spelled.
+
+    A browser resolves ``/portal/../admin/`` (or ``/portal/%2e%2e/admin/``) to
+    a path outside the portal, and ``/portal/..//host`` to ``//host``.
+    Backslashes count as slashes, as browsers read them in a raw URL.
+    """
+    path = unquote(urlsplit(target).path).replace("\\", "/")
+    *inner, last = path.split("/")[1:]  # the part after the last "/" may be empty
+    return all(s not in ("", ".", "..") for s in inner) and last not in (".", "..")
 
 
 def _render_login(
