@@ -365,6 +365,18 @@ JOPAY_FX_FEEDS = env_url_list(
     "JOPAY_FX_FEEDS", DEFAULT_FX_FEEDS, schemes=("http", "https")
 )
 JOPAY_FX_TIMEOUT_SECONDS = env_int("JOPAY_FX_TIMEOUT_SECONDS", 10, minimum=1)
+# The refresh task's soft time limit (payments.tasks). D14's two tries of every
+# feed must fit in it: past it the task was cut off before the fallback feed
+# was asked (a timeout of 38 s, or four feeds at 10 s), so a stalled primary
+# left the rates to go stale.
+FX_REFRESH_SOFT_LIMIT_SECONDS = 75
+_FX_WORST_CASE = 2 * len(JOPAY_FX_FEEDS) * JOPAY_FX_TIMEOUT_SECONDS
+if _FX_WORST_CASE >= FX_REFRESH_SOFT_LIMIT_SECONDS:
+    raise ImproperlyConfigured(
+        f"JOPAY_FX_FEEDS ({len(JOPAY_FX_FEEDS)}) x 2 tries x JOPAY_FX_TIMEOUT_SECONDS "
+        f"({JOPAY_FX_TIMEOUT_SECONDS}) = {_FX_WORST_CASE} s must stay under the "
+        f"refresh task's {FX_REFRESH_SOFT_LIMIT_SECONDS} s limit"
+    )
 JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
 # E-mail (the merchant onboarding e-mail, spec §5.1): SMTP when EMAIL_HOST is
 # set; without it, printed by the worker under DEBUG and not sent otherwise.

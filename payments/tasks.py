@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from payments.services.fx import fx_refresh
 from payments.services.requests import payment_requests_expire_due
@@ -25,7 +26,11 @@ def expire_due_requests_task() -> int:
     return expired
 
 
-@shared_task(name="payments.refresh_fx_rates", time_limit=90, soft_time_limit=75)
+@shared_task(
+    name="payments.refresh_fx_rates",
+    time_limit=settings.FX_REFRESH_SOFT_LIMIT_SECONDS + 15,
+    soft_time_limit=settings.FX_REFRESH_SOFT_LIMIT_SECONDS,
+)
 def refresh_fx_rates_task() -> dict:
     """D14/D36: refresh FX rates from the configured feeds (every 30 min).
 

@@ -101,6 +101,29 @@ def test_fx_feeds_take_http_urls_and_empty_means_pinned_rates_only(tmp_path):
     assert loaded(load_settings(tmp_path, JOPAY_FX_FEEDS=""))["fx"] == []
 
 
+@pytest.mark.parametrize(
+    ("timeout", "feeds"),
+    [
+        ("38", None),
+        ("10", ",".join(f"https://fx{n}.example.com/r.json" for n in range(4))),
+    ],
+)
+def test_fx_feeds_tries_must_fit_the_refresh_tasks_limit(tmp_path, timeout, feeds):
+    # D14: two tries per feed; past the task's 75 s the fallback was never asked.
+    values = {"JOPAY_FX_TIMEOUT_SECONDS": timeout}
+    if feeds:
+        values["JOPAY_FX_FEEDS"] = feeds
+    refused(load_settings(tmp_path, **values), "refresh task's 75 s limit")
+
+
+def test_fx_feeds_default_and_three_feeds_fit(tmp_path):
+    three = ",".join(f"https://fx{n}.example.com/r.json" for n in range(3))
+    assert len(loaded(load_settings(tmp_path, JOPAY_FX_FEEDS=three))["fx"]) == 3
+    assert (
+        len(loaded(load_settings(tmp_path, JOPAY_FX_TIMEOUT_SECONDS="18"))["fx"]) == 2
+    )
+
+
 def test_env_url_list_refuses_an_entry_without_a_host(monkeypatch):
     monkeypatch.setenv("X_FEEDS", "https://a.example.com,http:/b")
     with pytest.raises(ImproperlyConfigured, match="http:/b"):
