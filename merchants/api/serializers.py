@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
@@ -181,18 +182,24 @@ def merchant_output(merchant: Merchant, link: OnboardingLink | None) -> dict[str
 
 
 def _text_field(limit: int) -> serializers.CharField:
-    return serializers.CharField(required=False, allow_null=True, max_length=limit)
+    # null and "" both mean "not set" (on PATCH: clear it), as the parsers read them.
+    return serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=limit
+    )
 
 
 class MerchantProfileInput(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_null=True, max_length=254)
+    email = serializers.EmailField(
+        required=False, allow_null=True, allow_blank=True, max_length=254
+    )
     display_name = _text_field(120)
     business_name = _text_field(120)
     country = serializers.CharField(
         required=False,
         allow_null=True,
-        min_length=2,
+        allow_blank=True,
         max_length=2,
+        validators=[RegexValidator(r"^[A-Z]{2}$")],
         help_text="ISO 3166-1 alpha-2, upper case.",
     )
     phone = _text_field(32)
@@ -203,19 +210,26 @@ class MerchantProfileInput(serializers.Serializer):
         SUPPORTED_CURRENCIES,
         required=False,
         allow_null=True,
+        allow_blank=True,
         help_text="One of the 28, enabled for the partner.",
     )
     account_type = serializers.ChoiceField(Merchant.AccountType.values, required=False)
 
 
 class MerchantCreateInput(MerchantProfileInput):
+    # On create, null takes the default (business); on PATCH it is refused.
+    account_type = serializers.ChoiceField(
+        Merchant.AccountType.values, required=False, allow_null=True
+    )
     wallet_address = serializers.CharField(
         required=False,
         allow_null=True,
+        allow_blank=True,
         help_text="0x + 40 hex (EIP-55 when mixed case); makes the merchant complete.",
     )
     idempotency_key = serializers.CharField(
         required=False,
+        allow_null=True,
         min_length=32,
         max_length=64,
         help_text="32-64 characters of base64url or hex (D17).",
@@ -223,7 +237,9 @@ class MerchantCreateInput(MerchantProfileInput):
 
 
 class MerchantUpdateInput(MerchantProfileInput):
-    withdraw_address = serializers.CharField(required=False, allow_null=True)
+    withdraw_address = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True
+    )
     auto_forward = serializers.BooleanField(required=False)
     disabled = serializers.BooleanField(required=False)
 

@@ -256,26 +256,38 @@ class AmountOutput(serializers.Serializer):
 
 
 class PaymentRequestCreateInput(serializers.Serializer):
+    # The schema states what the parsers above accept (OpenAPI is read by
+    # generated clients): "" is a valid memo and metadata value, and null for
+    # an optional field means "not given" (D4).
     merchant_id = serializers.UUIDField()
     fiat_amount_int = serializers.IntegerField(min_value=1, max_value=MAX_FIAT_INT)
-    fiat_currency_code = serializers.CharField(required=False)
-    # The schema states what the parsers above accept (OpenAPI is read by
-    # generated clients): "" is a valid memo and metadata value.
-    memo = serializers.CharField(required=False, allow_blank=True, max_length=MEMO_MAX)
+    fiat_currency_code = serializers.CharField(required=False, allow_null=True)
+    memo = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MEMO_MAX
+    )
     idempotency_key = serializers.CharField(
-        required=False, min_length=32, max_length=64
+        required=False, allow_null=True, min_length=32, max_length=64
     )
     metadata = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=METADATA_VALUE_MAX),
         required=False,
+        allow_null=True,
         help_text="string → string, at most 20 keys of at most 40 characters",
     )
     payment_mode = serializers.ChoiceField(
-        PaymentRequest.PaymentMode.values, required=False
+        PaymentRequest.PaymentMode.values, required=False, allow_null=True
     )
-    expires_in_seconds = serializers.IntegerField(required=False)
+    expires_in_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="pos: 60-86400 (default 3600); invoice: 3600-7776000 "
+        "(default 604800)",
+    )
     return_url = serializers.URLField(
-        required=False, max_length=RETURN_URL_MAX, help_text="an https:// URL"
+        required=False,
+        allow_null=True,
+        max_length=RETURN_URL_MAX,
+        help_text="an https:// URL",
     )
 
 

@@ -235,20 +235,31 @@ def plan_output(plan: Plan, charges: list[Charge]) -> dict[str, Any]:
 
 
 class PlanCreateInputDoc(serializers.Serializer):
+    # What ``parse_create`` accepts: null for an optional field means "not
+    # given" (D4); "" is no e-mail, and a valid metadata value.
     merchant_id = serializers.UUIDField()
     fiat_amount_int = serializers.IntegerField(min_value=1, max_value=MAX_FIAT_INT)
     frequency = serializers.ChoiceField(Plan.Frequency.values)
     customer_wallet = serializers.CharField(
         help_text="0x + 40 hex (EIP-55 if mixed case)"
     )
-    customer_email = serializers.EmailField(required=False)
-    metadata = serializers.DictField(child=serializers.CharField(), required=False)
+    customer_email = serializers.EmailField(
+        required=False, allow_blank=True, allow_null=True
+    )
+    metadata = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=500),
+        required=False,
+        allow_null=True,
+        help_text=f"string → string, at most {PLAN_METADATA_MAX_KEYS} keys",
+    )
     max_charges = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    collection = serializers.ChoiceField(Plan.Collection.values, required=False)
+    collection = serializers.ChoiceField(
+        Plan.Collection.values, required=False, allow_null=True
+    )
     chain_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    fiat_currency_code = serializers.CharField(required=False)
+    fiat_currency_code = serializers.CharField(required=False, allow_null=True)
     idempotency_key = serializers.CharField(
-        required=False, min_length=32, max_length=64
+        required=False, allow_null=True, min_length=32, max_length=64
     )
 
 

@@ -1,0 +1,152 @@
+"""The OpenAPI document (D3) admits every body the API accepts.
+
+The docs state that ``null`` for an optional field means "not given" (D4,
+/docs/#json-everywhere, /docs/requests/), and that on merchants ``null`` and
+``""`` both mean "not set" (/docs/merchants/); a plan's optional
+``customer_email`` and a metadata value may be ``""`` too. Each body below is
+first sent for real and must be accepted; then the operation's request
+schema in ``/api/v1/schema`` must accept it as well. A schema that refuses a
+body the API takes makes generated clients and request validators refuse
+valid calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tests.factories import WALLET
+from tests.openapi import schema_document
+from tests.payments.conftest import rates  # noqa: F401  (a fixture)
+
+MERCHANT_TEXT = (
+    "email",
+    "display_name",
+    "business_name",
+    "country",
+    "phone",
+    "website",
+    "instagram",
+    "industry",
+    "display_currency",
+)
+
+
+def _json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 → JSON Schema: ``nullable: true`` becomes a null alternative."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def schema_errors(doc: dict, method: str, path: str, body: dict) -> list[str]:
+    operation = doc["paths"][path][method]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    root = {
+        **_json_schema(schema),
+        "components": _json_schema(doc["components"]),
+    }
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in Draft202012Validator(
+            root, format_checker=Draft202012Validator.FORMAT_CHECKER
+        ).iter_errors(body)
+    ]
+
+
+@pytest.fixture
+def doc(client, db):
+    return schema_document(client)
+
+
+def _accepted(response) -> None:
+    assert response.status_code in (200, 201), response.json()
+
+
+REQUEST_OPTIONAL = (
+    "fiat_currency_code",
+    "memo",
+    "metadata",
+    "payment_mode",
+    "expires_in_seconds",
+    "return_url",
+    "idempotency_key",
+)
+
+
+@pytest.mark.usefixtures("rates")
+@pytest.mark.parametrize("field", REQUEST_OPTIONAL)
+def test_request_create_optional_null(api, merchant, doc, field):
+    body = {"merchant_id": str(merchant.pk), "fiat_amount_int": 2500, field: None}
+    _accepted(api.post("/api/v1/requests/create", body, format="json"))
+
+    assert schema_errors(doc, "post", "/api/v1/requests/create", body) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        dict.fromkeys(MERCHANT_TEXT, "") | {"wallet_address": ""},
+        dict.fromkeys(MERCHANT_TEXT)
+        | {"wallet_address": None, "account_type": None, "idempotency_key": None},
+    ],
+    ids=["empty strings", "nulls"],
+)
+def test_merchant_create_unset_fields(api, doc, body):
+    _accepted(api.post("/api/v1/merchants", body, format="json"))
+
+    assert schema_errors(doc, "post", "/api/v1/merchants", body) == []
+
+
+@pytest.mark.parametrize("blank", ["", None])
+def test_merchant_update_clearing_fields(api, merchant, doc, blank):
+    body = dict.fromkeys(MERCHANT_TEXT, blank) | {"withdraw_address": blank}
+    path = "/api/v1/merchants/{merchant_id}"
+    _accepted(api.patch(f"/api/v1/merchants/{merchant.pk}", body, format="json"))
+
+    assert schema_errors(doc, "patch", path, body) == []
+
+
+PLAN_OPTIONAL = (
+    "customer_email",
+    "metadata",
+    "max_charges",
+    "collection",
+    "chain_id",
+    "fiat_currency_code",
+    "idempotency_key",
+)
+
+
+@pytest.mark.usefixtures("rates")
+@pytest.mark.parametrize(
+    "extra",
+    [{"customer_email": ""}, {"metadata": {"ref": ""}}]
+    + [{name: None} for name in PLAN_OPTIONAL],
+    ids=lambda extra: "-".join(f"{k}={v!r}" for k, v in extra.items()),
+)
+def test_plan_create_optional_fields(api, merchant, doc, extra):
+    body = {
+        "merchant_id": str(merchant.pk),
+        "fiat_amount_int": 2500,
+        "frequency": "weekly",
+        "customer_wallet": WALLET,
+        **extra,
+    }
+    _accepted(api.post("/api/v1/recurring/plans", body, format="json"))
+
+    assert schema_errors(doc, "post", "/api/v1/recurring/plans", body) == []
+
+
+def test_webhook_endpoint_url_removed(api, doc):
+    body = {"url": ""}
+    _accepted(api.put("/api/v1/webhooks/endpoint", body, format="json"))
+
+    assert schema_errors(doc, "put", "/api/v1/webhooks/endpoint", body) == []
