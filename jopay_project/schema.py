@@ -9,8 +9,11 @@ of a create that answers 201 for a new resource (D5: that 200 is a replay).
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 from .errors import ErrorCode
+from .pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 _ERROR_STATUSES = sorted({code.status for code in ErrorCode})
 ERROR_DESCRIPTION = "Error envelope; switch on `error`, not on the status."
@@ -122,3 +125,36 @@ def add_error_envelope(result, generator, request, public):
                     responses["200"].get("description") or REPLAY_DESCRIPTION
                 )
     return result
+
+
+def list_parameters(*filters: OpenApiParameter) -> list[OpenApiParameter]:
+    """A list's query parameters: ``filters``, then ``limit`` and ``cursor`` as
+    every list takes them (D18, D34: limit 1 … 100, default 50)."""
+    return [
+        *filters,
+        OpenApiParameter(
+            "limit",
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            },
+            required=False,
+            description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}",
+        ),
+        OpenApiParameter(
+            "cursor",
+            str,
+            required=False,
+            description="The next_cursor of the previous page.",
+        ),
+    ]
+
+
+def uuid_parameter(name: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.UUID, required=False)
+
+
+def enum_parameter(name: str, values: list[str]) -> OpenApiParameter:
+    return OpenApiParameter(name, str, required=False, enum=values)

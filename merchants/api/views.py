@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
+from jopay_project.schema import enum_parameter, list_parameters
 from merchants.models import Merchant
 from merchants.onboarding_links import merchant_onboarding_link
 from merchants.selectors import merchant_get, merchant_list
@@ -60,19 +61,10 @@ class MerchantCollectionApi(JoPayApiView):
         return ok(_render(result.merchant), status=201)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "limit", int, required=False, description="1-100, default 50"
-            ),
-            OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter(
-                "onboarding_status",
-                str,
-                required=False,
-                enum=Merchant.OnboardingStatus.values,
-            ),
-            OpenApiParameter("disabled", str, required=False, enum=["true", "false"]),
-        ],
+        parameters=list_parameters(
+            enum_parameter("onboarding_status", Merchant.OnboardingStatus.values),
+            enum_parameter("disabled", list(_BOOL_PARAMS)),
+        ),
         responses={200: MerchantListOutput},
         operation_id="merchants_list",
         summary="List merchants (newest first, keyset cursor)",

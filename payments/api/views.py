@@ -14,8 +14,10 @@ from jopay_project.db import retry_transient
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from jopay_project.pagination import Page, keyset_page, parse_limit
+from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
 from merchants.api.serializers import create_body
 from merchants.validation import validate_idempotency_key
+from payments.models import PaymentRequest
 from payments.selectors import (
     fx_rate_is_stale,
     fx_rates_effective,
@@ -119,18 +121,24 @@ class PaymentRequestListApi(JoPayApiView):
     required_scope = "requests:read"
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(name, str, required=False)
-            for name in (
-                "merchant_id",
-                "status",
-                "proof_status",
-                "created_after",
-                "created_before",
-                "cursor",
-                "limit",
-            )
-        ],
+        parameters=list_parameters(
+            uuid_parameter("merchant_id"),
+            enum_parameter("status", PaymentRequest.Status.values),
+            enum_parameter("proof_status", PaymentRequest.ProofStatus.values),
+            *(
+                OpenApiParameter(
+                    name,
+                    str,
+                    required=False,
+                    description=f"ISO 8601 date or date-time, {bound}; "
+                    "no offset means UTC",
+                )
+                for name, bound in (
+                    ("created_after", "inclusive"),
+                    ("created_before", "exclusive"),
+                )
+            ),
+        ),
         responses={
             200: inline_serializer(
                 "PaymentRequestPage",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode
 from jopay_project.pagination import keyset_page, parse_limit
+from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
 from merchants.api.serializers import create_body
 from merchants.selectors import merchant_get
 from merchants.validation import validate_idempotency_key
@@ -103,10 +103,10 @@ class PlanCollectionApi(JoPayApiView):
         return ok(_render(result.plan), status=201)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(name, str, required=False)
-            for name in ("status", "merchant_id", "cursor", "limit")
-        ],
+        parameters=list_parameters(
+            enum_parameter("status", Plan.Status.values),
+            uuid_parameter("merchant_id"),
+        ),
         responses={
             200: inline_serializer(
                 "PlanPage",

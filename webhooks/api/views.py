@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
+from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
 from merchants.api.serializers import json_object_body
 
 from ..models import WebhookEvent
@@ -64,7 +65,7 @@ class DeliveryDoc(serializers.Serializer):
 
 class EventDoc(serializers.Serializer):
     event_id = serializers.UUIDField()
-    type = serializers.CharField()
+    type = serializers.ChoiceField(WebhookEvent.Type.values)
     request_id = serializers.UUIDField(allow_null=True)
     sequence = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -153,12 +154,10 @@ class EventListApi(JoPayApiView):
     required_scope = "events:read"
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("limit", int, required=False, description="1-100"),
-            OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter("request_id", str, required=False),
-            OpenApiParameter("type", str, required=False),
-        ],
+        parameters=list_parameters(
+            uuid_parameter("request_id"),
+            enum_parameter("type", WebhookEvent.Type.values),
+        ),
         responses={200: EventPageDoc},
         operation_id="events_list",
         summary="List events of the last 30 days with their deliveries",
