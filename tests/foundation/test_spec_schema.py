@@ -1,4 +1,5 @@
-"""The OpenAPI document (D3) admits every body the API accepts.
+"""The OpenAPI document (D3) admits every body the API accepts, and
+describes the answers it gives in states a fresh account never reaches.
 
 The docs state that ``null`` for an optional field means "not given" (D4,
 /docs/#json-everywhere, /docs/requests/), and that on merchants ``null`` and
@@ -20,6 +21,11 @@ from jsonschema import Draft202012Validator
 from tests.factories import WALLET
 from tests.openapi import schema_document
 from tests.payments.conftest import rates  # noqa: F401  (a fixture)
+from tests.webhooks.conftest import (  # noqa: F401  (fixtures)
+    _receiver_ca,
+    _receiver_server,
+    receiver,
+)
 
 MERCHANT_TEXT = (
     "email",
@@ -150,3 +156,107 @@ def test_webhook_endpoint_url_removed(api, doc):
     _accepted(api.put("/api/v1/webhooks/endpoint", body, format="json"))
 
     assert schema_errors(doc, "put", "/api/v1/webhooks/endpoint", body) == []
+
+
+def response_errors(doc: dict, method: str, path: str, response) -> list[str]:
+    answer = doc["paths"][path][method]["responses"][str(response.status_code)]
+    schema = answer["content"]["application/json"]["schema"]
+    root = {**_json_schema(schema), "components": _json_schema(doc["components"])}
+    validator = Draft202012Validator(
+        root, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    return [
+        f"{method} {path}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(response.json())
+    ]
+
+
+@pytest.mark.usefixtures("rates")
+def test_answers_in_states_a_fresh_account_never_shows_match_the_schema(
+    api, merchant, doc, request
+):
+    """Schemathesis (tests/resilience) only sees what its generated calls
+    create; these answers carry what it never reaches: an onboarding link,
+    a proof with its chain fields and mismatch reason, events with deliveries
+    and logged attempts, a plan with charges."""
+    from django.utils import timezone
+
+    from payments.models import PaymentRequest
+    from recurring.services.charging import plans_charge_due
+    from webhooks.delivery import deliver
+    from webhooks.models import WebhookDelivery
+
+    inbox = request.getfixturevalue("receiver")
+    answers = [
+        (
+            "put",
+            "/api/v1/webhooks/endpoint",
+            api.put(
+                "/api/v1/webhooks/endpoint",
+                {"url": inbox.url("/schema"), "enabled": True},
+                format="json",
+            ),
+        )
+    ]
+    incomplete = api.post("/api/v1/merchants", {"email": "a@b.example"}, format="json")
+    assert incomplete.json()["onboarding_url"]
+    answers.append(("post", "/api/v1/merchants", incomplete))
+    answers.append(("get", "/api/v1/merchants", api.get("/api/v1/merchants")))
+    created = api.post(
+        "/api/v1/requests/create",
+        {"merchant_id": str(merchant.pk), "fiat_amount_int": 2500},
+        format="json",
+    ).json()
+    PaymentRequest.objects.filter(pk=created["request_id"]).update(
+        proof_status=PaymentRequest.ProofStatus.MISMATCH,
+        tx_hash="0x" + "ab" * 32,
+        chain_id=8453,
+        payer_address=WALLET,
+        proof_source="customer",
+        mismatch_reason="underpaid",
+    )
+    path = f"/api/v1/requests/{created['request_id']}"
+    answers.append(("get", "/api/v1/requests/{request_id}", api.get(path)))
+    answers.append(
+        ("post", "/api/v1/requests/{request_id}/cancel", api.post(f"{path}/cancel"))
+    )
+    answers.append(("get", "/api/v1/requests", api.get("/api/v1/requests")))
+    plan = api.post(
+        "/api/v1/recurring/plans",
+        {
+            "merchant_id": str(merchant.pk),
+            "fiat_amount_int": 2500,
+            "frequency": "daily",
+            "customer_wallet": WALLET,
+            "max_charges": 1,
+        },
+        format="json",
+    ).json()
+    plans_charge_due(now=timezone.now())
+    answers.append(
+        (
+            "get",
+            "/api/v1/recurring/plans/{plan_id}",
+            api.get(f"/api/v1/recurring/plans/{plan['plan_id']}"),
+        )
+    )
+    answers.append(
+        ("get", "/api/v1/recurring/plans", api.get("/api/v1/recurring/plans"))
+    )
+    for delivery in WebhookDelivery.objects.all():
+        deliver(delivery_id=str(delivery.pk))
+    events = api.get("/api/v1/events")
+    assert any(e["deliveries"][0]["attempt_log"] for e in events.json()["data"])
+    answers.append(("get", "/api/v1/events", events))
+    event_id = events.json()["data"][0]["event_id"]
+    answers.append(
+        (
+            "post",
+            "/api/v1/events/{event_id}/resend",
+            api.post(f"/api/v1/events/{event_id}/resend"),
+        )
+    )
+
+    errors = [e for m, p, answer in answers for e in response_errors(doc, m, p, answer)]
+
+    assert errors == []
