@@ -8,6 +8,11 @@ from rest_framework.request import Request
 
 from jopay_project.errors import BODY_NOT_JSON_TYPE, ErrorCode, JoPayError
 
+BODY_CHUNKED = (
+    "Chunked request bodies (Transfer-Encoding: chunked) are not supported;"
+    " send the JSON object with a Content-Length."
+)
+
 
 def json_object_body(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, else ``invalid_body`` (D4, D34).
@@ -17,6 +22,10 @@ def json_object_body(request: Request) -> dict[str, Any]:
     """
     if request.content_type.split(";")[0].strip().lower() != "application/json":
         raise JoPayError(ErrorCode.INVALID_BODY, BODY_NOT_JSON_TYPE)
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Django reads a WSGI body by its Content-Length only, so a chunked
+        # one arrives as nothing: say so, not "the body is empty".
+        raise JoPayError(ErrorCode.INVALID_BODY, BODY_CHUNKED)
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) <= 0:  # "abc" or "-1": no usable body
         raise JoPayError(
