@@ -72,6 +72,12 @@ class ApiSchemaView(SpectacularAPIView):
     def _get_version_parameter(self, request):
         return None
 
+    def perform_content_negotiation(self, request, force=False):
+        # Like every v1 route (``JoPayApiView.initial``), an ``Accept`` or
+        # ``?format=`` this route cannot serve gets its default document, not
+        # DRF's 406 (which the envelope could only call invalid_request).
+        return super().perform_content_negotiation(request, force=True)
+
     def _render(self, request) -> tuple[bytes, str, str]:
         response = self._get_schema_response(request)
         renderer = request.accepted_renderer

@@ -260,3 +260,27 @@ def test_answers_in_states_a_fresh_account_never_shows_match_the_schema(
     errors = [e for m, p, answer in answers for e in response_errors(doc, m, p, answer)]
 
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("accept", "kind"),
+    [
+        ("text/html", "yaml"),
+        ("application/xml", "yaml"),
+        ("application/json", "json"),
+        ("application/vnd.oai.openapi+json", "json"),
+    ],
+)
+def test_the_document_is_served_whatever_accept_asks(client, db, accept, kind):
+    """D3: every /api/v1 route speaks its own formats whatever ``Accept`` asks
+    for (the API answers JSON; ``envelope.py``'s negotiation tests). The schema
+    route answered an ``Accept`` it has no renderer for with 400
+    ``invalid_request`` "The request is malformed or a required field is
+    missing" (DRF's 406, mapped): now it serves its default document."""
+    response = client.get("/api/v1/schema", HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200
+    if kind == "json":
+        assert response.json()["openapi"].startswith("3.")
+    else:
+        assert response.content.startswith(b"openapi: 3.")
