@@ -83,16 +83,25 @@ def _mark_opened(pr: PaymentRequest) -> None:
         pr.status, pr.opened_at = PR.Status.OPENED, now
 
 
+# The refusals ``pay_proof`` can redirect with that have no words of their own
+# (``PROOF_ERROR_TEXT``): they show the registry's message.
+_PROOF_ERROR_REGISTRY = (ErrorCode.INVALID_BODY, ErrorCode.INVALID_REQUEST)
+
+
 def _proof_error_message(request: HttpRequest) -> str | None:
     """The message for ``?proof_error=<code>`` (the no-script form's redirect):
-    the customer's words, as the script shows them, not the API's."""
+    the customer's words, as the script shows them, not the API's.
+
+    Only codes the proof form answers: anyone can link to the page with a
+    query, and any other registry code ("merchant not ready", "FX rate
+    unavailable") showed its fixed message on the merchant's page.
+    """
     code = request.GET.get("proof_error", "")
     if code in PROOF_ERROR_TEXT:
         return PROOF_ERROR_TEXT[code]
-    try:
+    if code in _PROOF_ERROR_REGISTRY:
         return ErrorCode(code).message
-    except ValueError:  # none, unknown or hand-made: say nothing
-        return None
+    return None  # none, unknown, hand-made or not the form's: say nothing
 
 
 @never_cache  # a stale copy would restart the countdown and re-open a closed page

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from jopay_project.errors import ErrorCode
 from payments.models import PaymentRequest
@@ -104,7 +105,17 @@ def test_a_second_hash_while_one_is_checked_just_shows_the_check(
 
 
 @pytest.mark.parametrize(
-    "query", ["proof_error=nope", "proof_error=<script>alert(1)</script>", ""]
+    "query",
+    [
+        "proof_error=nope",
+        "proof_error=<script>alert(1)</script>",
+        "",
+        # Registry codes the proof form never answers: a crafted link showed
+        # their fixed messages on the merchant's page ("merchant not ready").
+        "proof_error=merchant_not_ready",
+        "proof_error=fx_unavailable",
+        "proof_error=auth_failed",
+    ],
 )
 def test_unknown_proof_error_codes_say_nothing(
     client, local_chain, make_request, query
@@ -198,3 +209,15 @@ def test_head_on_the_page_is_a_bodiless_200_that_does_not_open_it(
     client.get(f"/pay/{pr.pk}")
     pr.refresh_from_db()
     assert pr.status == PR.Status.OPENED
+
+
+@pytest.mark.parametrize("code", ["invalid_body", "invalid_request"])
+def test_the_forms_own_registry_refusals_show_their_message(
+    client, local_chain, make_request, code
+):
+    # An empty form or one without chain_id redirects with these (D34); they
+    # have no customer wording of their own, so the registry's message shows.
+    pr = make_request()
+    page = client.get(f"/pay/{pr.pk}?proof_error={code}").content.decode()
+    message = ErrorCode(code).message
+    assert f'data-testid="proof-error">{escape(message)}</p>' in page
