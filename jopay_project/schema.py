@@ -102,6 +102,13 @@ def add_error_envelope(result, generator, request, public):
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            for parameter in operation.get("parameters", []):
+                # Every v1 id in a path (request, merchant, plan, event) is a
+                # UUID; the URL takes any string so a malformed one answers its
+                # own code (D34), which drf-spectacular then typed as a bare
+                # string.
+                if parameter.get("in") == "path" and parameter["name"].endswith("_id"):
+                    parameter["schema"] = {"type": "string", "format": "uuid"}
             for status in _ERROR_STATUSES:
                 operation["responses"].setdefault(
                     str(status),

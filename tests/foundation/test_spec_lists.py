@@ -100,3 +100,24 @@ def test_response_enums_are_the_contracts(doc):
     assert enum(request, "proof_status") == D16_PROOF_STATUS
     assert enum(plan, "status") == D29_PLAN_STATUS
     assert enum(event, "type") == D23_EVENT_TYPES
+
+
+def test_every_id_in_a_path_is_documented_as_a_uuid(doc):
+    # Request, merchant, plan and event ids are UUIDs (the list items' ids);
+    # generated clients typed the path ones as bare strings.
+    found = []
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            for p in (
+                operation.get("parameters", []) if isinstance(operation, dict) else []
+            ):
+                if p["in"] == "path":
+                    found.append((path, p["name"], p["schema"]))
+    assert {name for _, name, _ in found} == {
+        "request_id",
+        "merchant_id",
+        "plan_id",
+        "event_id",
+    }
+    for path, name, schema in found:
+        assert schema == {"type": "string", "format": "uuid"}, (path, name)
