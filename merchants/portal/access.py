@@ -52,6 +52,7 @@ PAGE_URL_NAMES = frozenset(
         "webhooks",
         "settings",
         "activity",
+        "password",
     }
 )
 

@@ -109,14 +109,17 @@ def login_attempt_start(request: HttpRequest, email: str | None) -> LoginAttempt
     return attempt
 
 
-def login_refusal_text(attempt: LoginAttempt) -> str:
-    """Why a sign-in was refused, with the wait its ``Retry-After`` gives."""
+def login_refusal_text(
+    attempt: LoginAttempt, *, what: str = "Sign-in", failures: str = "failed sign-ins"
+) -> str:
+    """Why a sign-in (or a password change, ``what``) was refused, with the
+    wait its ``Retry-After`` gives."""
     if attempt.unavailable:
         # Sign-in fails closed without its counters (D27): not the user's
         # failures, so the page does not say it is.
-        reason = "Sign-in is briefly unavailable."
+        reason = f"{what} is briefly unavailable."
     else:
-        reason = "Too many failed sign-ins."
+        reason = f"Too many {failures}."
     return f"{reason} Try again in {_duration(attempt.wait)}."
 
 

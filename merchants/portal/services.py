@@ -1,4 +1,5 @@
-"""Partner settings writes made from the portal (spec §12.2, D11, D12, D13, D35).
+"""Writes made from the portal: partner settings (spec §12.2, D11, D12, D13,
+D35) and a portal user's own password.
 
 Only the portal edits these fields (staff use the admin), so the service lives
 next to it. It is keyword-only, locks the partner row, validates everything
@@ -8,6 +9,7 @@ field, each error carrying a registry code, so nothing half-written remains.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -84,3 +86,23 @@ _SETTINGS = (
     "pos_expiry_seconds",
     "invoice_expiry_seconds",
 )
+
+
+@transaction.atomic
+def portal_password_change(*, user: User, partner: Partner, new_password: str) -> None:
+    """Give ``user`` (a portal user of ``partner``) ``new_password``; audit it.
+
+    The caller has checked the current password and the validators (the
+    portal's password form). Every session signed in with the old password
+    is signed out on its next request: Django keeps a hash of the password
+    hash in each session and drops a session whose hash no longer matches;
+    the caller keeps its own session with ``update_session_auth_hash``. The
+    audit entry names the account, never the password.
+    """
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit_record(
+        partner=partner,
+        action="portal_user.password_changed",
+        target=user.get_username(),
+    )

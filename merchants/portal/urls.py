@@ -17,6 +17,7 @@ from .views.merchants import (
     merchant_list_view,
     merchant_rename_view,
 )
+from .views.password import password_view
 from .views.settings import settings_view
 
 app_name = "portal"
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api-keys/<str:key_id>/scopes/", api_key_scopes_view, name="api-key-scopes"),
     path("settings/", settings_view, name="settings"),
     path("activity/", activity_view, name="activity"),
+    path("password/", password_view, name="password"),
     path("settings/fx/", fx_override_set_view, name="settings-fx"),
     path(
         "settings/fx/<str:currency>/remove/",
