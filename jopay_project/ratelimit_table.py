@@ -68,7 +68,11 @@ LIMITS: dict[str, Limit] = {
         Limit("onboard.page", "60/m", "IP", "GET /onboard/<token>/"),
         Limit("onboard.submit", "30/h", "IP", "POST /onboard/<token>/"),
         Limit(
-            "portal.login", "10/15m", "IP and user", "POST /portal/login/ (failures)"
+            "portal.login",
+            "10/15m",
+            "IP and user",
+            # A wrong current password on the password page is a failed sign-in.
+            "POST /portal/login/ and /portal/password/ (failures)",
         ),
     ]
 }
