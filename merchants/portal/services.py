@@ -88,6 +88,10 @@ _SETTINGS = (
 )
 
 
+class StalePasswordError(Exception):
+    """The password changed after the caller checked the current one."""
+
+
 @transaction.atomic
 def portal_password_change(*, user: User, partner: Partner, new_password: str) -> None:
     """Give ``user`` (a portal user of ``partner``) ``new_password``; audit it.
@@ -98,7 +102,14 @@ def portal_password_change(*, user: User, partner: Partner, new_password: str) -
     hash in each session and drops a session whose hash no longer matches;
     the caller keeps its own session with ``update_session_auth_hash``. The
     audit entry names the account, never the password.
+
+    Raises ``StalePasswordError`` and changes nothing when the stored
+    password is no longer the one the caller checked (``user.password``):
+    another session changed it in between, and this one was signed out by it.
     """
+    stored = User.objects.select_for_update().values_list("password", flat=True)
+    if stored.get(pk=user.pk) != user.password:
+        raise StalePasswordError
     user.set_password(new_password)
     user.save(update_fields=["password"])
     audit_record(

@@ -269,3 +269,22 @@ def test_after_signing_in_the_page_is_a_place_to_come_back_to(client, alice_user
         {"email": "alice@example.com", "password": PASSWORD, "next": URL},
     )
     assert response["Location"] == URL
+
+
+def test_a_change_made_meanwhile_elsewhere_is_not_overwritten(alice_user):
+    """Two sessions change at once: the one whose check of the current
+    password predates the other's change is refused, not saved over it."""
+    from django.contrib.auth import get_user_model
+
+    from merchants.portal.services import StalePasswordError, portal_password_change
+
+    checked = get_user_model().objects.get(pk=alice_user.user.pk)  # as its form saw it
+    portal_password_change(
+        user=alice_user.user, partner=alice_user.partner, new_password=NEW
+    )
+    with pytest.raises(StalePasswordError):
+        portal_password_change(
+            user=checked, partner=alice_user.partner, new_password="another-passphrase"
+        )
+    assert password_is(alice_user, NEW)
+    assert AuditEntry.objects.filter(action="portal_user.password_changed").count() == 1

@@ -16,12 +16,15 @@ page says so and a POST is refused.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import password_validation, update_session_auth_hash
+from django.contrib.auth import logout, password_validation, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -29,7 +32,7 @@ from jopay_project.forms import FocusFirstInvalid
 
 from ..access import portal_view
 from ..auth import login_attempt_start, login_refusal_text
-from ..services import portal_password_change
+from ..services import StalePasswordError, portal_password_change
 
 # The login form's limit: a longer password could be set but never typed in.
 MAX_PASSWORD_LENGTH = 256
@@ -133,11 +136,17 @@ def password_view(request: HttpRequest) -> HttpResponse:
         attempt.forgive()  # only a wrong current password is a failure
     if not valid:
         return _page(request, form, status=400)
-    portal_password_change(
-        user=user,
-        partner=request.partner,
-        new_password=form.cleaned_data["new_password1"],
-    )
+    try:
+        portal_password_change(
+            user=user,
+            partner=request.partner,
+            new_password=form.cleaned_data["new_password1"],
+        )
+    except StalePasswordError:
+        # Changed from another session since the check: that change signed
+        # this session out, so it does not get to overwrite it.
+        logout(request)
+        return redirect_to_login(reverse("portal:password"), settings.LOGIN_URL)
     update_session_auth_hash(request, user)  # this session stays signed in
     messages.success(
         request, "Password changed. Your other sessions have been signed out."
