@@ -55,18 +55,28 @@ def _bad_date_part(lookup: str, value: str) -> bool:
     )
 
 
+def _unstorable(text: str) -> bool:
+    """A NUL (PostgreSQL text cannot hold one) or a lone surrogate (no UTF-8)."""
+    return "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text)
+
+
 class DatePartLookupsCheckedMixin:
-    """A changelist given an impossible date part answers the admin's "invalid
-    filter" page (``?e=1``), never a 500.
+    """A changelist given an impossible date part, or a NUL in any lookup,
+    answers the admin's "invalid filter" page (``?e=1``), never a 500.
 
     ``?created_at__year=-1`` (or ``=99999999999999999999``, or a
     ``date_hierarchy`` link edited by hand) passed Django's checks and failed
     while building the SQL (``ValueError: year -1 is out of range``,
-    ``OverflowError``) as a 500 page.
+    ``OverflowError``) as a 500 page. So did ``?status=%00`` on every text
+    column (``DataError: PostgreSQL text fields cannot contain NUL``): each
+    list filter, and any of the model's own fields, which the admin accepts as
+    a lookup whether listed or not. (The search box's own form refuses a NUL.)
     """
 
     def get_changelist_instance(self, request):
         for lookup, values in request.GET.lists():
+            if _unstorable(lookup) or any(_unstorable(v) for v in values):
+                raise IncorrectLookupParameters(f"{lookup}: not storable text")
             if any(_bad_date_part(lookup, value) for value in values):
                 raise IncorrectLookupParameters(f"{lookup}: not a valid date part")
         return super().get_changelist_instance(request)
