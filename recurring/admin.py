@@ -18,11 +18,27 @@ from django.utils.html import format_html
 from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
+from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import JoPayError
-from payments.money import format_minor
+from payments.money import SUPPORTED_CURRENCIES, format_minor
 
 from .models import Charge, Plan
 from .services import plan_cancel, plan_pause, plan_resume
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """By currency, from the supported ones: Django's own filter for a plain
+    column listed the values present with a DISTINCT over every plan."""
+
+    title = "currency"
+    parameter_name = "fiat_code"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in SUPPORTED_CURRENCIES]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(fiat_code=value) if value else queryset
 
 
 class ChargeInline(admin.TabularInline):
@@ -67,7 +83,12 @@ class ChargeInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin):
+class PlanAdmin(
+    IndexedSortMixin,
+    shape.ExactSearchMixin,
+    DatePartLookupsCheckedMixin,
+    admin.ModelAdmin,
+):
     list_display = [
         "id",
         "partner",
@@ -81,13 +102,18 @@ class PlanAdmin(shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.Model
         "test_mode",
         "created_at",
     ]
+    sortable_by = ("id", "created_at")  # indexed (jopay_project.admin_sorting)
     list_filter = [
         "status",
         "frequency",
         "collection",
         "test_mode",
-        "fiat_code",
+        CurrencyFilter,
         "partner",
+        # A date filter, not ``date_hierarchy``: that one listed the years
+        # and months present with a DISTINCT over every plan on each page
+        # (0.2-0.4 s at 200 k plans), as on the events list.
+        ("created_at", admin.DateFieldListFilter),
     ]
     # Exact identifiers (jopay_project.admin_search): icontains on five
     # columns and two joins, OR-ed for every term, read the whole table.
@@ -102,7 +128,6 @@ class PlanAdmin(shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.Model
         "(0x + 40 hex) or a partner slug. Separate several with spaces to find "
         "any of them."
     )
-    date_hierarchy = "created_at"
     list_select_related = ["partner", "merchant"]
     inlines = [ChargeInline]
     actions = ["pause_plans", "resume_plans", "cancel_plans"]

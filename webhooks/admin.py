@@ -17,6 +17,7 @@ from jopay_project.admin_lookups import (
     DatePartLookupsCheckedMixin,
     SecretLookupsRefusedMixin,
 )
+from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import ErrorCode, JoPayError
 
 from . import urlsafety
@@ -156,7 +157,11 @@ class WebhookEndpointAdmin(
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(
-    ReadOnlyMixin, shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+    IndexedSortMixin,
+    ReadOnlyMixin,
+    shape.ExactSearchMixin,
+    DatePartLookupsCheckedMixin,
+    admin.ModelAdmin,
 ):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
@@ -169,6 +174,8 @@ class WebhookEventAdmin(
         "sequence",
         "created_at",
     ]
+    # The primary key, event_request and the created_at index (admin_sorting).
+    sortable_by = ("id", "request_id", "created_at")
     # A date filter, not ``date_hierarchy``: that one lists the months present
     # with a DISTINCT over the whole table on every page.
     list_filter = ["type", "test_mode", ("created_at", admin.DateFieldListFilter)]
@@ -205,7 +212,11 @@ class WebhookAttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(
-    ReadOnlyMixin, shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+    IndexedSortMixin,
+    ReadOnlyMixin,
+    shape.ExactSearchMixin,
+    DatePartLookupsCheckedMixin,
+    admin.ModelAdmin,
 ):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
@@ -220,6 +231,7 @@ class WebhookDeliveryAdmin(
         "delivered_at",
         "abandoned_reason",
     ]
+    sortable_by = ("id",)  # the primary key (jopay_project.admin_sorting)
     list_filter = ["state", "test_mode", "abandoned_reason"]
     # As for events: "=id" and "=event__id" compared UPPER(…::text).
     search_fields = ["id"]  # shows the box; exact_search decides

@@ -9,6 +9,7 @@ from jopay_project.admin_lookups import (
     DatePartLookupsCheckedMixin,
     SecretLookupsRefusedMixin,
 )
+from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 
@@ -125,6 +126,7 @@ class MerchantAdminForm(StaleEditGuardForm):
 
 @admin.register(Merchant)
 class MerchantAdmin(
+    IndexedSortMixin,
     AuditedChangesMixin,
     SecretLookupsRefusedMixin,
     DatePartLookupsCheckedMixin,
@@ -142,6 +144,7 @@ class MerchantAdmin(
         "wallet_address",
         "created_at",
     ]
+    sortable_by = ("wallet_address", "created_at")  # indexed (admin_sorting)
     list_filter = ["test_mode", "onboarding_status", "disabled", "partner"]
     search_fields = ["id", "business_name", "display_name", "email", "wallet_address"]
     readonly_fields = [

@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
+from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc
@@ -53,7 +54,10 @@ class ChainFilter(admin.SimpleListFilter):
 
 @admin.register(PaymentRequest)
 class PaymentRequestAdmin(
-    shape.ExactSearchMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+    IndexedSortMixin,
+    shape.ExactSearchMixin,
+    DatePartLookupsCheckedMixin,
+    admin.ModelAdmin,
 ):
     # Growing tables: one COUNT(*) of the whole table per page, not two.
     show_full_result_count = False
@@ -68,6 +72,8 @@ class PaymentRequestAdmin(
         "proof_status",
         "created_at",
     ]
+    # The unique reference and request_recent (jopay_project.admin_sorting).
+    sortable_by = ("reference", "created_at")
     list_filter = [
         "status",
         "proof_status",
