@@ -16,6 +16,7 @@ from payments.chain.registry import (
     chain_config_check,
     chain_configure,
     chain_cursor_probe,
+    chain_enabled_set,
     validate_usdc_address,
 )
 from payments.models import Chain
@@ -176,15 +177,25 @@ class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
                 request, f"Saved, but no RPC answered ({problem}).", messages.WARNING
             )
 
+    def _switch(self, request: HttpRequest, queryset, *, enabled: bool) -> None:
+        # Through the service, one chain at a time, each change logged with
+        # the staff user: a raw queryset.update() left no record of who
+        # switched a chain off (no proofs on it, D19), or on again.
+        verb = "Enabled" if enabled else "Disabled"
+        changed = 0
+        for chain in queryset:
+            if chain_enabled_set(chain_id=chain.chain_id, enabled=enabled):
+                changed += 1
+                self.log_change(request, chain, f"{verb} the chain")
+        self.message_user(request, f"{verb} {changed} chain(s).")
+
     @admin.action(permissions=["change"], description="Enable the selected chains")
     def enable(self, request: HttpRequest, queryset) -> None:
-        self.message_user(request, f"Enabled {queryset.update(enabled=True)} chain(s).")
+        self._switch(request, queryset, enabled=True)
 
     @admin.action(
         permissions=["change"],
         description="Disable the selected chains (no new proofs on them)",
     )
     def disable(self, request: HttpRequest, queryset) -> None:
-        self.message_user(
-            request, f"Disabled {queryset.update(enabled=False)} chain(s)."
-        )
+        self._switch(request, queryset, enabled=False)

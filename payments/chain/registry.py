@@ -195,6 +195,19 @@ def chain_configure(
     )
 
 
+def chain_enabled_set(*, chain_id: int, enabled: bool) -> bool:
+    """Switch a chain on or off; ``True`` if it changed (a repeat is a no-op).
+
+    A disabled chain takes no new proofs and is not watched (D19); its rows
+    and cursor stay, so enabling it again resumes where the watcher was.
+    """
+    return bool(
+        Chain.objects.filter(pk=chain_id)
+        .exclude(enabled=enabled)
+        .update(enabled=enabled)
+    )
+
+
 def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
     """A first-time chain's watcher cursor from its RPC head; ``(set, problem)``.
 
