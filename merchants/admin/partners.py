@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import Truncator
 
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.errors import ErrorCode, JoPayError
@@ -78,14 +81,55 @@ class PartnerAdminForm(StaleEditGuardForm):
         return rate_limit_overrides_clean(self.cleaned_data.get("rate_limit_overrides"))
 
 
+class _KnownUserRawIdWidget(ForeignKeyRawIdWidget):
+    """The raw-id box, labelled from the row's own (joined) user.
+
+    Django's widget looks the user up again for its label, one query per
+    portal user on the partner's page; only a value that is not the row's
+    user (a new row, a changed id) is still looked up.
+    """
+
+    known = None
+
+    def label_and_url_for_value(self, value):
+        user = self.known
+        if user is None or str(user.pk) != str(value):
+            return super().label_and_url_for_value(value)
+        opts = user._meta
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                args=(user.pk,),
+            )
+        except NoReverseMatch:
+            url = ""
+        return Truncator(user).words(14), url
+
+
+class PartnerUserInlineForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        widget = getattr(self.fields.get("user"), "widget", None)
+        if isinstance(widget, _KnownUserRawIdWidget) and self.instance.pk:
+            widget.known = self.instance.user  # joined: get_queryset below
+
+
 class PartnerUserInline(admin.TabularInline):
     model = PartnerUser
+    form = PartnerUserInlineForm
     extra = 0
     raw_id_fields = ["user"]
 
     def get_queryset(self, request):
         # Each row's title reads its user and partner: two queries a row.
         return super().get_queryset(request).select_related("user", "partner")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["widget"] = _KnownUserRawIdWidget(
+                db_field.remote_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Partner)
