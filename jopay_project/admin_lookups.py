@@ -8,7 +8,10 @@ endpoints could read a webhook signing secret (about 1 000 requests).
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import ValidationError
 from django.db.models.constants import LOOKUP_SEP
 
 
@@ -62,7 +65,8 @@ def _unstorable(text: str) -> bool:
 
 class DatePartLookupsCheckedMixin:
     """A changelist given an impossible date part, or a NUL in any lookup,
-    answers the admin's "invalid filter" page (``?e=1``), never a 500.
+    answers the admin's "invalid filter" page (``?e=1``), never a 500; an
+    action posted with a malformed id does nothing (``response_action``).
 
     ``?created_at__year=-1`` (or ``=99999999999999999999``, or a
     ``date_hierarchy`` link edited by hand) passed Django's checks and failed
@@ -80,3 +84,26 @@ class DatePartLookupsCheckedMixin:
             if any(_bad_date_part(lookup, value) for value in values):
                 raise IncorrectLookupParameters(f"{lookup}: not a valid date part")
         return super().get_changelist_instance(request)
+
+    def response_action(self, request, queryset):
+        """An action whose selection holds a malformed id does nothing.
+
+        Django filters ``pk__in`` with the posted ids as they are: "x" for a
+        UUID key, a NUL, or a number past the column's range (``-1``, fifty
+        digits) was a 500 for every action, Django's ``delete_selected`` on
+        users too. The ids come from the list's own checkboxes, so only a
+        hand-made POST holds such a value; it is sent back to the list.
+        """
+        pk = self.model._meta.pk
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                pk.clean(value, None)
+            except ValidationError:
+                self.message_user(
+                    request,
+                    "The selection holds an id that is not one of these rows; "
+                    "nothing was done.",
+                    messages.WARNING,
+                )
+                return None  # the changelist redirects back to itself
+        return super().response_action(request, queryset)

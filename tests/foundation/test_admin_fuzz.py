@@ -156,3 +156,26 @@ def test_object_pages_answer_odd_ids_without_a_500(
                 if status not in OK:
                     failures.append((who, url[:100], status))
     assert failures == []
+
+
+ODD_SELECTIONS = [["not-a-uuid"], ["\x00"], ["1" * 50], ["-1"], ["1", "x"]]
+
+
+@pytest.mark.parametrize(
+    "model_admin",
+    list(admin.site._registry.values()),
+    ids=lambda ma: f"{ma.opts.app_label}.{ma.opts.model_name}",
+)
+def test_actions_posted_with_malformed_ids_do_nothing(model_admin, world, superuser):
+    """Django filtered ``pk__in`` with the posted ids as they were: a 500."""
+    url = f"/admin/{model_admin.opts.app_label}/{model_admin.opts.model_name}/"
+    actions = [*(model_admin.actions or []), "delete_selected"]
+    failures = []
+    for action in actions:
+        for selected in ODD_SELECTIONS:
+            for extra in ({}, {"index": "0"}, {"post": "yes"}):
+                data = {"action": action, "_selected_action": selected, **extra}
+                status = superuser.post(url, data).status_code
+                if status not in OK:
+                    failures.append((action, selected, extra, status))
+    assert failures == []
