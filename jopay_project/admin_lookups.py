@@ -85,6 +85,14 @@ class DatePartLookupsCheckedMixin:
                 raise IncorrectLookupParameters(f"{lookup}: not a valid date part")
         return super().get_changelist_instance(request)
 
+    def get_search_results(self, request, queryset, search_term):
+        # The changelist's search form refuses a NUL; the autocomplete view
+        # (/admin/autocomplete/?term=…, any relation to this model) did not,
+        # and PostgreSQL's DataError on the LIKE was a 500.
+        if _unstorable(search_term):
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
     def response_action(self, request, queryset):
         """An action whose selection holds a malformed id does nothing.
 

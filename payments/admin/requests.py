@@ -208,8 +208,11 @@ class PaymentRequestAdmin(
             raise Http404
         if not self.has_support_permission(request):
             raise PermissionDenied
+        # Bound on every POST: ``request.POST or None`` left an empty POST's
+        # form unbound, and reading its cleaned_data was a 500.
         form = AttachProofForm(
-            request.POST or None, chains=proof_chains(test_mode=pr.test_mode)
+            request.POST if request.method == "POST" else None,
+            chains=proof_chains(test_mode=pr.test_mode),
         )
         if request.method == "POST":
             form.is_valid()  # never invalid: the service judges both fields

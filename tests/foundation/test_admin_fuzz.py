@@ -179,3 +179,32 @@ def test_actions_posted_with_malformed_ids_do_nothing(model_admin, world, superu
                 if status not in OK:
                     failures.append((action, selected, extra, status))
     assert failures == []
+
+
+def test_autocomplete_answers_a_nul_term_without_a_500(world, superuser):
+    """Any relation to a model whose admin searches opens its autocomplete."""
+    for app, model, field in [
+        ("payments", "paymentrequest", "merchant"),
+        ("payments", "paymentrequest", "partner"),
+        ("merchants", "apikey", "partner"),
+        ("recurring", "plan", "merchant"),
+    ]:
+        query = {"app_label": app, "model_name": model, "field_name": field}
+        for term in ("\x00", "a\x00", "%_\\", "x" * 10_240):
+            answer = superuser.get("/admin/autocomplete/", {**query, "term": term})
+            assert answer.status_code in OK, (model, field, term[:5])
+
+
+def test_an_empty_attach_proof_post_is_judged_by_the_service(
+    world, superuser, merchant
+):
+    """``request.POST or None`` left the form unbound: its cleaned_data was a 500."""
+    from payments.models import PaymentRequest
+
+    pr = PaymentRequest.objects.filter(merchant=merchant).first()
+    url = f"/admin/payments/paymentrequest/{pr.pk}/attach-proof/"
+    answer = superuser.post(url, {}, follow=True)
+    assert answer.status_code == 200
+    assert "tx_hash must be 0x + 64 hex characters" in answer.content.decode()
+    pr.refresh_from_db()
+    assert pr.proof_status == PaymentRequest.ProofStatus.VERIFIED  # unchanged
