@@ -13,6 +13,7 @@ picks on a big one.
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.db import connection
@@ -20,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from jopay_project.tenancy import Tenant
 from merchants.portal.dashboard import dashboard_for
+from payments.models import PaymentRequest
 from tests.portal.conftest import make_request, make_verified
 
 pytestmark = [
@@ -28,6 +30,10 @@ pytestmark = [
         connection.vendor != "postgresql", reason="PostgreSQL's planner"
     ),
 ]
+
+
+def _fields():
+    return [f for f in PaymentRequest._meta.concrete_fields if not f.primary_key]
 
 
 def _nodes(plan: dict) -> list[dict]:
@@ -50,7 +56,26 @@ def test_the_dashboard_reads_verified_requests_by_tenant_and_verified_at(
     for days in range(5):
         make_verified(merchant, days_ago=days)
         make_request(merchant)
-    make_verified(MerchantFactory(partner=other_partner), days_ago=1)
+    # Another partner's history, so that "verified" alone selects most rows,
+    # as on a platform with many partners; and statistics, as autovacuum
+    # keeps them (rolled back with the test).
+    template = make_verified(MerchantFactory(partner=other_partner), days_ago=40)
+    PaymentRequest.objects.bulk_create(
+        (
+            PaymentRequest(
+                **{
+                    **{f.attname: getattr(template, f.attname) for f in _fields()},
+                    "id": uuid.uuid4(),
+                    "reference": f"B{i:05d}",
+                    "tx_hash": f"0x{i:064x}",
+                }
+            )
+            for i in range(3000)
+        ),
+        batch_size=500,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE payments_paymentrequest")
     with CaptureQueriesContext(connection) as ctx:
         dashboard_for(Tenant(partner=partner, test_mode=False))
     verified = [
