@@ -14,6 +14,7 @@ from .audit import AuditedChangesMixin, AuditEntryAdmin
 from .keys import ApiKeyAdmin
 from .merchants import MerchantAdmin
 from .partners import PartnerAdmin
+from .user_privileges import PrivilegeGuardedUserAdmin
 from .users import StaffUserAdmin
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "AuditedChangesMixin",
     "MerchantAdmin",
     "PartnerAdmin",
+    "PrivilegeGuardedUserAdmin",
     "StaffUserAdmin",
 ]

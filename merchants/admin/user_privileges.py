@@ -1,0 +1,154 @@
+"""Who may do what to which account in the user admin.
+
+Django's stock ``UserAdmin`` trusts anyone holding ``auth.change_user`` with
+every account: they could tick "superuser" on their own row, give themselves
+any group or permission, and set the password of a superuser, of a colleague
+or of a partner's portal user (whose portal shows the webhook secret and
+mints API keys). Here the account being edited decides:
+
+**Superusers** keep the whole stock admin: every field of every account, every
+password, deletion. Granting staff or superuser status, groups and
+permissions is theirs alone.
+
+**Other staff**, with the ``auth`` user permissions they were given:
+
+* *portal users* (neither staff nor superuser): edit the name, e-mail,
+  username and active flag, set or disable the password (account recovery:
+  the portal has no self-service reset), delete. Never make them staff or
+  give them groups or permissions;
+* *their own account*: the same fields and their own password; their staff
+  flag, groups and permissions are shown read-only, so nobody grants
+  themselves more (not even what they already hold: delegation would let one
+  compromised support account equip others);
+* *any other staff or superuser account*: view only. No edit, no password,
+  no delete (also not through the changelist's bulk delete, which Django
+  checks against the model permission only).
+
+Every change of a portal user is in the admin's history (``LogEntry``: "Changed
+password.", "Changed Email address.", deletions) and, since it is a change to a
+partner's access, in that partner's audit trail (``merchants.audit``), which
+the partner reads on its Activity page: ``portal_user.password_set``,
+``portal_user.updated`` (the changed field names, and the old username when it
+changed) and ``portal_user.deleted``. The password itself is never recorded.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from ..audit import audit_record
+from ..models import PartnerUser
+from .users import StaffUserAdmin
+
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+AUDITED_FIELDS = ("username", "email", "first_name", "last_name", "is_active")
+
+
+def is_portal_account(user: User) -> bool:
+    return not (user.is_staff or user.is_superuser)
+
+
+def may_manage(actor: User, account: User) -> bool:
+    """May ``actor`` (holding the model permission) change ``account``?"""
+    return actor.is_superuser or actor.pk == account.pk or is_portal_account(account)
+
+
+def may_delete(actor: User, account: User) -> bool:
+    if actor.is_superuser:
+        return True
+    return actor.pk != account.pk and is_portal_account(account)
+
+
+def _partner_of(user: User):
+    link = PartnerUser.objects.select_related("partner").filter(user=user).first()
+    return link.partner if link else None
+
+
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """Records a portal user's new (or disabled) password in its partner's trail."""
+
+    def save(self, commit: bool = True) -> User:
+        with transaction.atomic():
+            user = super().save(commit=commit)
+            partner = _partner_of(user)
+            if partner is not None:
+                audit_record(
+                    partner=partner,
+                    action="portal_user.password_set",
+                    target=user.get_username(),
+                    details={"usable": user.has_usable_password()},
+                )
+        return user
+
+
+class PrivilegeGuardedUserAdmin(StaffUserAdmin):
+    change_password_form = AuditedPasswordChangeForm
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += [name for name in PRIVILEGE_FIELDS if name not in fields]
+        return fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Also guards the password view: UserAdmin asks this for the account.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_manage(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or may_delete(request.user, obj))
+
+    def get_deleted_objects(self, objs, request):
+        # The bulk action asks has_delete_permission without a row: an account
+        # this user may not delete is named as missing a permission, so the
+        # page refuses (403 on the confirming POST), as the single delete does.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        if any(not may_delete(request.user, account) for account in objs):
+            perms_needed = {*perms_needed, self.opts.verbose_name}
+        return deleted, counts, perms_needed, protected
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        # The privilege fields are read-only for non-superusers, so not in
+        # their form: a crafted POST carrying them is ignored.
+        super().save_model(request, obj, form, change)
+        changed = sorted(set(form.changed_data) & set(AUDITED_FIELDS))
+        partner = _partner_of(obj) if change and changed else None
+        if partner is not None:
+            details = {"changed": changed}
+            if "username" in changed:
+                details["was"] = form.initial.get("username", "")
+            audit_record(
+                partner=partner,
+                action="portal_user.updated",
+                target=obj.get_username(),
+                details=details,
+            )
+
+    def delete_model(self, request, obj: User) -> None:
+        self._audit_deletion(obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for account in queryset:
+            self._audit_deletion(account)
+        super().delete_queryset(request, queryset)
+
+    def _audit_deletion(self, account: User) -> None:
+        partner = _partner_of(account)
+        if partner is not None:
+            audit_record(
+                partner=partner,
+                action="portal_user.deleted",
+                target=account.get_username(),
+            )
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, PrivilegeGuardedUserAdmin)

@@ -1,0 +1,349 @@
+"""The user admin as a limited member of staff and as a superuser
+(``merchants.admin.user_privileges``).
+
+Django's stock ``UserAdmin`` lets anyone holding ``auth.change_user`` tick
+"superuser" on their own account, give themselves any group or permission,
+and set the password of any account: a superuser's, a colleague's, or a
+partner's portal user's (whose portal reveals the webhook secret and mints
+API keys). Each test below was a success on that admin.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.contrib.auth.models import Group, Permission, User
+from django.test import Client
+
+from merchants.models import AuditEntry
+from tests.factories import PartnerUserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-battery"
+NEW_PASSWORD = "another-long-passphrase-42"
+USER_PERMS = ("view_user", "add_user", "change_user", "delete_user")
+
+
+def staff_with(*codenames: str, username: str = "support@jopay.example") -> User:
+    user = User.objects.create_user(
+        username, email=username, password=PASSWORD, is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+@pytest.fixture
+def support() -> User:
+    """A member of staff who manages users and nothing else."""
+    return staff_with(*USER_PERMS)
+
+
+@pytest.fixture
+def support_client(support) -> Client:
+    client = Client()
+    client.force_login(support)
+    return client
+
+
+@pytest.fixture
+def root() -> User:
+    return User.objects.create_superuser(
+        "root@jopay.example", "root@jopay.example", PASSWORD
+    )
+
+
+@pytest.fixture
+def root_client(root) -> Client:
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+@pytest.fixture
+def portal_user(partner) -> User:
+    return PartnerUserFactory(partner=partner, user__username="ops@alice.example").user
+
+
+def change_url(user: User) -> str:
+    return f"/admin/auth/user/{user.pk}/change/"
+
+
+def password_url(user: User) -> str:
+    return f"/admin/auth/user/{user.pk}/password/"
+
+
+def form_data(user: User, **changes) -> dict:
+    """The change form as the page posts it, with ``changes`` applied."""
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+        "groups": [str(g.pk) for g in user.groups.all()],
+        "user_permissions": [str(p.pk) for p in user.user_permissions.all()],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v not in ("", None)}
+
+
+def set_password(client: Client, user: User, password: str = NEW_PASSWORD):
+    return client.post(
+        password_url(user),
+        {"usable_password": "true", "password1": password, "password2": password},
+    )
+
+
+# --- a limited member of staff cannot raise anyone's privileges ------------
+
+
+def test_staff_cannot_make_themselves_superuser(support_client, support):
+    support_client.post(change_url(support), form_data(support, is_superuser="on"))
+
+    support.refresh_from_db()
+    assert not support.is_superuser
+
+
+def test_staff_cannot_give_themselves_a_permission(support_client, support):
+    everything = [str(p.pk) for p in Permission.objects.all()]
+    support_client.post(
+        change_url(support), form_data(support, user_permissions=everything)
+    )
+
+    assert set(support.user_permissions.values_list("codename", flat=True)) == set(
+        USER_PERMS
+    )
+
+
+def test_staff_cannot_join_a_group(support_client, support):
+    admins = Group.objects.create(name="admins")
+    admins.permissions.set(Permission.objects.all())
+    support_client.post(
+        change_url(support), form_data(support, groups=[str(admins.pk)])
+    )
+
+    assert not support.groups.exists()
+
+
+def test_staff_cannot_make_a_portal_user_staff(support_client, portal_user):
+    response = support_client.post(
+        change_url(portal_user), form_data(portal_user, is_staff="on")
+    )
+
+    assert response.status_code == 302  # the rest of the form saves
+    portal_user.refresh_from_db()
+    assert not portal_user.is_staff
+
+
+def test_staff_cannot_create_a_superuser(support_client):
+    support_client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "mole@jopay.example",
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+            # Not on the add form: a crafted POST.
+            "is_superuser": "on",
+            "is_staff": "on",
+        },
+    )
+    mole = User.objects.get(username="mole@jopay.example")
+    assert not mole.is_superuser
+    assert not mole.is_staff
+
+
+def test_the_privilege_fields_are_shown_read_only(support_client, support):
+    page = support_client.get(change_url(support)).content.decode()
+
+    assert 'name="is_superuser"' not in page
+    assert 'name="is_staff"' not in page
+    assert 'name="groups"' not in page
+    assert 'name="user_permissions"' not in page
+    assert 'name="first_name"' in page  # their own name stays theirs to edit
+
+
+# --- superuser and staff accounts are not theirs to touch --------------------
+
+
+def test_staff_cannot_set_a_superusers_password(support_client, root):
+    response = set_password(support_client, root)
+
+    assert response.status_code == 403
+    root.refresh_from_db()
+    assert root.check_password(PASSWORD)
+
+
+def test_staff_cannot_set_a_colleagues_password(support_client):
+    colleague = staff_with("view_paymentrequest", username="colleague@jopay.example")
+
+    response = set_password(support_client, colleague)
+
+    assert response.status_code == 403
+    colleague.refresh_from_db()
+    assert colleague.check_password(PASSWORD)
+
+
+def test_staff_cannot_edit_a_superuser(support_client, root):
+    response = support_client.post(
+        change_url(root), form_data(root, email="mole@evil.example", is_active="")
+    )
+
+    assert response.status_code == 403
+    root.refresh_from_db()
+    assert root.email == "root@jopay.example"
+    assert root.is_active
+
+
+def test_staff_cannot_edit_a_colleague(support_client):
+    colleague = staff_with("view_paymentrequest", username="colleague@jopay.example")
+
+    response = support_client.post(
+        change_url(colleague), form_data(colleague, is_active="")
+    )
+
+    assert response.status_code == 403
+    colleague.refresh_from_db()
+    assert colleague.is_active
+    # Still visible: support may look a colleague up.
+    assert support_client.get(change_url(colleague)).status_code == 200
+
+
+def test_staff_cannot_delete_a_superuser(support_client, root):
+    response = support_client.post(
+        f"/admin/auth/user/{root.pk}/delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert User.objects.filter(pk=root.pk).exists()
+
+
+def test_staff_cannot_bulk_delete_a_superuser(support_client, root, portal_user):
+    # The changelist action checks the model permission only, not each row.
+    response = support_client.post(
+        "/admin/auth/user/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(root.pk), str(portal_user.pk)],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 403
+    assert User.objects.filter(pk__in=[root.pk, portal_user.pk]).count() == 2
+
+
+def test_staff_cannot_delete_a_colleague_nor_themselves(support_client, support):
+    colleague = staff_with(username="colleague@jopay.example")
+    for target in (colleague, support):
+        response = support_client.post(
+            f"/admin/auth/user/{target.pk}/delete/", {"post": "yes"}
+        )
+        assert response.status_code == 403
+    assert User.objects.filter(pk__in=[colleague.pk, support.pk]).count() == 2
+
+
+# --- what a limited member of staff still does -------------------------------
+
+
+def test_staff_may_set_a_portal_users_password_which_is_logged(
+    support_client, portal_user, partner
+):
+    """Account recovery: the portal has no self-service reset. The partner
+    sees who did it on its Activity page; the admin log has it too."""
+    response = set_password(support_client, portal_user)
+
+    assert response.status_code == 302
+    portal_user.refresh_from_db()
+    assert portal_user.check_password(NEW_PASSWORD)
+    entry = LogEntry.objects.get(object_id=str(portal_user.pk))
+    assert entry.action_flag == CHANGE
+    assert entry.user.username == "support@jopay.example"
+    assert "password" in entry.get_change_message().lower()
+    audit = AuditEntry.objects.get(partner=partner, action="portal_user.password_set")
+    assert (audit.actor_kind, audit.actor) == ("staff", "support@jopay.example")
+    assert audit.target == "ops@alice.example"
+    assert NEW_PASSWORD not in str(audit.details)
+
+
+def test_staff_may_change_a_portal_users_email_which_is_logged(
+    support_client, portal_user, partner
+):
+    response = support_client.post(
+        change_url(portal_user),
+        form_data(portal_user, username="it@alice.example", email="it@alice.example"),
+    )
+
+    assert response.status_code == 302
+    portal_user.refresh_from_db()
+    assert portal_user.email == "it@alice.example"
+    entry = LogEntry.objects.get(object_id=str(portal_user.pk))
+    assert "Email" in entry.get_change_message()
+    audit = AuditEntry.objects.get(partner=partner, action="portal_user.updated")
+    assert audit.actor == "support@jopay.example"
+    assert audit.target == "it@alice.example"
+    assert audit.details == {
+        "changed": ["email", "username"],
+        "was": "ops@alice.example",
+    }
+
+
+def test_staff_may_delete_a_portal_user_which_is_logged(
+    support_client, portal_user, partner
+):
+    response = support_client.post(
+        f"/admin/auth/user/{portal_user.pk}/delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=portal_user.pk).exists()
+    assert LogEntry.objects.filter(action_flag=DELETION).count() == 1
+    audit = AuditEntry.objects.get(partner=partner, action="portal_user.deleted")
+    assert audit.target == "ops@alice.example"
+
+
+def test_staff_may_change_their_own_password(support_client, support):
+    assert set_password(support_client, support).status_code == 302
+    support.refresh_from_db()
+    assert support.check_password(NEW_PASSWORD)
+
+
+# --- a superuser keeps the whole stock admin ---------------------------------
+
+
+def test_a_superuser_grants_staff_superuser_and_permissions(root_client, portal_user):
+    perm = Permission.objects.get(codename="view_paymentrequest")
+    response = root_client.post(
+        change_url(portal_user),
+        form_data(
+            portal_user,
+            is_staff="on",
+            is_superuser="on",
+            user_permissions=[str(perm.pk)],
+        ),
+    )
+
+    assert response.status_code == 302
+    portal_user.refresh_from_db()
+    assert portal_user.is_staff
+    assert portal_user.is_superuser
+    assert list(portal_user.user_permissions.all()) == [perm]
+
+
+def test_a_superuser_sets_anyones_password_and_deletes_staff(root_client, support):
+    assert set_password(root_client, support).status_code == 302
+    support.refresh_from_db()
+    assert support.check_password(NEW_PASSWORD)
+
+    response = root_client.post(
+        f"/admin/auth/user/{support.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=support.pk).exists()
