@@ -16,6 +16,7 @@ from ..models import Partner, PartnerUser
 from ..partners import rate_limit_overrides_clean
 from .audit import AuditedChangesMixin
 from .stale_edits import StaleEditGuardForm
+from .user_privileges import PortalUserLinkFormSet
 
 
 def form_error_from(exc: JoPayError) -> forms.ValidationError:
@@ -117,6 +118,7 @@ class PartnerUserInlineForm(forms.ModelForm):
 class PartnerUserInline(admin.TabularInline):
     model = PartnerUser
     form = PartnerUserInlineForm
+    formset = PortalUserLinkFormSet  # no staff account; audited
     extra = 0
     raw_id_fields = ["user"]
 

@@ -34,6 +34,7 @@ changed) and ``portal_user.deleted``. The password itself is never recorded.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import User
@@ -82,6 +83,53 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
                     details={"usable": user.has_usable_password()},
                 )
         return user
+
+
+class PortalUserLinkFormSet(forms.BaseInlineFormSet):
+    """A partner page's "Partner users" rows: who may sign in to its portal.
+
+    A staff or superuser account is never linked, by anyone: linked, it
+    opened ``/portal/`` as that partner (its webhook secret, which staff never
+    see, D25; its API keys), as SSO refuses it (D33). Each row added, moved
+    to another user or removed is in the partner's audit trail.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            user = getattr(form, "cleaned_data", {}).get("user")
+            if (
+                user is not None
+                and not form.cleaned_data.get("DELETE")
+                and "user" in form.changed_data
+                and not is_portal_account(user)
+            ):
+                form.add_error(
+                    "user",
+                    "A staff account cannot be a portal user: create a "
+                    "separate login for the partner (create_partner_user).",
+                )
+
+    def save_new(self, form, commit=True):
+        link = super().save_new(form, commit=commit)
+        self._audit(link, "portal_user.added", link.user)
+        return link
+
+    def save_existing(self, form, obj, commit=True):
+        if "user" in form.changed_data:
+            was = User.objects.filter(pk=form.initial.get("user")).first()
+            if was is not None:
+                self._audit(obj, "portal_user.removed", was)
+            self._audit(obj, "portal_user.added", form.cleaned_data["user"])
+        return super().save_existing(form, obj, commit=commit)
+
+    def delete_existing(self, obj, commit=True):
+        self._audit(obj, "portal_user.removed", obj.user)
+        super().delete_existing(obj, commit=commit)
+
+    @staticmethod
+    def _audit(link: PartnerUser, action: str, user: User) -> None:
+        audit_record(partner=link.partner, action=action, target=user.get_username())
 
 
 class PrivilegeGuardedUserAdmin(StaffUserAdmin):
