@@ -55,7 +55,9 @@ class ChainForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chain = self.instance
-        if chain.pk:
+        # A view-only member of staff gets a form without fields (all
+        # read-only): indexing them was a KeyError, the page a 500.
+        if chain.pk and "chain_id" in self.fields:
             self.fields["chain_id"].disabled = True
             self.fields["rpc_urls_text"].initial = "\n".join(chain.rpc_urls or [])
             self.fields["kind"].initial = (
