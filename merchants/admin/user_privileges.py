@@ -8,7 +8,8 @@ mints API keys). Here the account being edited decides:
 
 **Superusers** keep the whole stock admin: every field of every account, every
 password, deletion. Granting staff or superuser status, groups and
-permissions is theirs alone.
+permissions is theirs alone, and so is defining groups (their permissions):
+other staff may view groups only.
 
 **Other staff**, with the ``auth`` user permissions they were given:
 
@@ -36,8 +37,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from ..audit import audit_record
@@ -197,6 +199,27 @@ class PrivilegeGuardedUserAdmin(StaffUserAdmin):
             )
 
 
-if admin.site.is_registered(User):
-    admin.site.unregister(User)
-admin.site.register(User, PrivilegeGuardedUserAdmin)
+class SuperuserGroupAdmin(GroupAdmin):
+    """Groups are roles: only superusers define them; other staff may look.
+
+    Anyone holding ``auth.change_group`` could otherwise add every permission
+    to a group they belong to (or to a colleague's).
+    """
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+for model, model_admin in (
+    (User, PrivilegeGuardedUserAdmin),
+    (Group, SuperuserGroupAdmin),
+):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

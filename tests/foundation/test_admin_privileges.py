@@ -347,3 +347,62 @@ def test_a_superuser_sets_anyones_password_and_deletes_staff(root_client, suppor
     )
     assert response.status_code == 302
     assert not User.objects.filter(pk=support.pk).exists()
+
+
+# --- groups are roles: only superusers define them ---------------------------
+
+GROUP_PERMS = ("view_group", "add_group", "change_group", "delete_group")
+
+
+@pytest.fixture
+def group_keeper() -> tuple[Client, Group]:
+    """Staff in a "support" group whose only permissions are the group ones."""
+    support_group = Group.objects.create(name="support")
+    support_group.permissions.set(Permission.objects.filter(codename__in=GROUP_PERMS))
+    user = staff_with(username="groups@jopay.example")
+    user.groups.add(support_group)
+    client = Client()
+    client.force_login(user)
+    return client, support_group
+
+
+def test_staff_cannot_add_permissions_to_their_own_group(group_keeper):
+    client, support_group = group_keeper
+    everything = [str(p.pk) for p in Permission.objects.all()]
+
+    response = client.post(
+        f"/admin/auth/group/{support_group.pk}/change/",
+        {"name": "support", "permissions": everything},
+    )
+
+    assert response.status_code == 403
+    assert support_group.permissions.count() == len(GROUP_PERMS)
+
+
+def test_staff_cannot_create_or_delete_a_group(group_keeper):
+    client, support_group = group_keeper
+    everything = [str(p.pk) for p in Permission.objects.all()]
+
+    added = client.post(
+        "/admin/auth/group/add/", {"name": "all", "permissions": everything}
+    )
+    deleted = client.post(
+        f"/admin/auth/group/{support_group.pk}/delete/", {"post": "yes"}
+    )
+
+    assert (added.status_code, deleted.status_code) == (403, 403)
+    assert list(Group.objects.values_list("name", flat=True)) == ["support"]
+    # Still theirs to look at.
+    assert (
+        client.get(f"/admin/auth/group/{support_group.pk}/change/").status_code == 200
+    )
+
+
+def test_a_superuser_edits_groups(root_client):
+    response = root_client.post(
+        "/admin/auth/group/add/",
+        {"name": "support", "permissions": [str(Permission.objects.first().pk)]},
+    )
+
+    assert response.status_code == 302
+    assert Group.objects.get(name="support").permissions.count() == 1
