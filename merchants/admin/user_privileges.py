@@ -8,8 +8,10 @@ mints API keys). Here the account being edited decides:
 
 **Superusers** keep the whole stock admin: every field of every account, every
 password, deletion. Granting staff or superuser status, groups and
-permissions is theirs alone, and so is defining groups (their permissions):
-other staff may view groups only.
+permissions is theirs alone, and so is defining groups (what a group holds):
+other staff may only view groups. One limit holds for them too: an account
+that has admin history is deactivated, not deleted (``LogEntry.user``
+cascades, so the deletion erased every change that member of staff made).
 
 **Other staff**, with the ``auth`` user permissions they were given:
 
@@ -31,12 +33,17 @@ partner's access, in that partner's audit trail (``merchants.audit``), which
 the partner reads on its Activity page: ``portal_user.password_set``,
 ``portal_user.updated`` (the changed field names, and the old username when it
 changed) and ``portal_user.deleted``. The password itself is never recorded.
+
+A partner's page links users to it ("Partner users", ``PortalUserLinkFormSet``):
+never a staff or superuser account, by anyone, and each link made or removed
+is in the partner's trail too (``portal_user.added``, ``portal_user.removed``).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group, User
@@ -60,9 +67,12 @@ def may_manage(actor: User, account: User) -> bool:
 
 
 def may_delete(actor: User, account: User) -> bool:
-    if actor.is_superuser:
-        return True
-    return actor.pk != account.pk and is_portal_account(account)
+    if not actor.is_superuser and (
+        actor.pk == account.pk or not is_portal_account(account)
+    ):
+        return False
+    # LogEntry.user cascades: the account's admin history would go with it.
+    return not LogEntry.objects.filter(user=account).exists()
 
 
 def _partner_of(user: User):

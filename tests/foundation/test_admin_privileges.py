@@ -406,3 +406,25 @@ def test_a_superuser_edits_groups(root_client):
 
     assert response.status_code == 302
     assert Group.objects.get(name="support").permissions.count() == 1
+
+
+def test_an_account_with_admin_history_is_deactivated_not_deleted(
+    root_client, support_client, support, portal_user
+):
+    """``LogEntry.user`` cascades: deleting a member of staff erased every
+    change they had made from the admin's history."""
+    set_password(support_client, portal_user)  # one LogEntry by support
+    assert LogEntry.objects.filter(user=support).count() == 1
+
+    single = root_client.post(f"/admin/auth/user/{support.pk}/delete/", {"post": "yes"})
+    bulk = root_client.post(
+        "/admin/auth/user/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(support.pk)],
+            "post": "yes",
+        },
+    )
+
+    assert (single.status_code, bulk.status_code) == (403, 403)
+    assert LogEntry.objects.filter(user=support).count() == 1
