@@ -19,8 +19,9 @@ cascades, so the deletion erased every change that member of staff made).
   username and active flag, set or disable the password (account recovery:
   the portal has no self-service reset), delete. Never make them staff or
   give them groups or permissions;
-* *their own account*: the same fields and their own password; their staff
-  flag, groups and permissions are shown read-only, so nobody grants
+* *their own account*: the name, e-mail and their own password; their
+  username (the audit trail's name for them), staff flag, groups and
+  permissions are shown read-only, so nobody grants
   themselves more (not even what they already hold: delegation would let one
   compromised support account equip others);
 * *any other staff or superuser account*: view only. No edit, no password,
@@ -151,6 +152,10 @@ class PrivilegeGuardedUserAdmin(StaffUserAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             fields += [name for name in PRIVILEGE_FIELDS if name not in fields]
+            if obj is not None and not is_portal_account(obj):
+                # A staff username is who the audit trail names ("actor"):
+                # renamed, the entries named an account that was gone.
+                fields.append("username")
         return fields
 
     def has_change_permission(self, request, obj=None) -> bool:

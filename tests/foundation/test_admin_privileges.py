@@ -428,3 +428,16 @@ def test_an_account_with_admin_history_is_deactivated_not_deleted(
 
     assert (single.status_code, bulk.status_code) == (403, 403)
     assert LogEntry.objects.filter(user=support).count() == 1
+
+
+def test_staff_cannot_rename_themselves(support_client, support, portal_user):
+    """The partner's trail names staff by username: after a rename the entry
+    for a password set named an account that no longer existed."""
+    response = support_client.post(
+        change_url(support),
+        form_data(support, username="someone-else", first_name="Sam"),
+    )
+
+    assert response.status_code == 302
+    support.refresh_from_db()
+    assert (support.username, support.first_name) == ("support@jopay.example", "Sam")
