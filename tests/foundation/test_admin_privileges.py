@@ -17,6 +17,7 @@ from django.test import Client
 
 from merchants.models import AuditEntry
 from tests.factories import PartnerUserFactory
+from tests.portal.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -441,3 +442,17 @@ def test_staff_cannot_rename_themselves(support_client, support, portal_user):
     assert response.status_code == 302
     support.refresh_from_db()
     assert (support.username, support.first_name) == ("support@jopay.example", "Sam")
+
+
+def test_the_partner_reads_who_set_its_users_password(
+    support_client, portal_user, partner
+):
+    colleague = PartnerUserFactory(partner=partner)
+    set_password(support_client, portal_user)
+
+    page = logged_in(colleague).get("/portal/activity/").content.decode()
+
+    assert "portal_user.password_set" in page
+    assert "JoPay staff" in page
+    assert "support@jopay.example" in page
+    assert NEW_PASSWORD not in page
