@@ -15,12 +15,14 @@ class AuditedChangesMixin:
     """Records a staff edit of a partner's data in the audit trail.
 
     The admin saves these rows through the ORM, not the services that audit;
-    the change view runs in a transaction, so the entry shares it. Only the
-    names of the changed fields are kept (a wallet or a limit is in the
-    admin's own history; a secret never is).
+    the change view runs in a transaction, so the entry shares it. The names
+    of the changed fields are kept, and for ``audit_values`` (payout
+    addresses: never a secret) what it was and what it became: the admin's
+    own history (LogEntry) keeps field names only.
     """
 
     audit_action = ""
+    audit_values: tuple[str, ...] = ()
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
@@ -29,12 +31,18 @@ class AuditedChangesMixin:
     def audit_change(self, obj, form, change) -> None:
         if change and form.changed_data:
             partner = getattr(obj, "partner", obj)
+            details = {"changed": sorted(form.changed_data)}
+            for name in self.audit_values:
+                if name in form.changed_data:
+                    was = form.initial.get(name) or ""
+                    # Same-length keys: jsonb orders keys by length, then bytes.
+                    details[name] = {"from": was, "into": getattr(obj, name)}
             audit_record(
                 partner=partner,
                 test_mode=getattr(obj, "test_mode", None),
                 action=self.audit_action,
                 target=obj.pk,
-                details={"changed": sorted(form.changed_data)},
+                details=details,
             )
 
 

@@ -133,6 +133,7 @@ class MerchantAdmin(
     admin.ModelAdmin,
 ):
     audit_action = "merchant.updated"
+    audit_values = ("wallet_address", "withdraw_address")  # where money goes
     secret_fields = ("onboarding_token_hash",)  # no lookup oracle (D8, D25)
     form = MerchantAdminForm
     list_display = [
