@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
+from merchants.audit import audit_record
 from payments.chain.registry import (
     ChainConfigError,
     chain_config_check,
@@ -167,10 +168,30 @@ class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
             probe=False,
         )
         obj.refresh_from_db()
+        self._audit(obj, form)
         # The admin saves inside a transaction: the RPC probe waits for its
         # commit, so the chain row is not locked while operator-given URLs
         # answer (the watcher would wait on it).
         transaction.on_commit(lambda: self._probe(request, result.chain))
+
+    @staticmethod
+    def _audit(chain: Chain, form) -> None:
+        """Who changed what a chain verifies against: the token and the depth
+        decide which transfers count as payments (the LogEntry names fields
+        only). RPC URLs may carry a provider's key: named, never recorded."""
+        if not form.changed_data:
+            return
+        details = {"changed": sorted(form.changed_data)}
+        for name in ("usdc_address", "confirmations"):
+            if name in form.changed_data:
+                was = form.initial.get(name)
+                details[name] = {"from": was, "into": getattr(chain, name)}
+        audit_record(
+            partner=None,
+            action="chain.configured",
+            target=chain.chain_id,
+            details=details,
+        )
 
     def _probe(self, request: HttpRequest, chain: Chain) -> None:
         _, problem = chain_cursor_probe(chain)

@@ -12,6 +12,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from merchants.models import AuditEntry
 from payments.models import Chain
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +73,48 @@ def test_a_chain_already_so_is_not_logged_again(operator, chain):
     )
 
     assert not LogEntry.objects.exists()
+
+
+# --- what a chain verifies against is on record ------------------------------
+
+LOCAL_USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+OTHER_TOKEN = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+
+
+def test_a_chain_configured_in_the_admin_is_audited_with_its_token(operator):
+    """The USDC contract and the confirmations decide which transfers verify
+    as payments; the LogEntry said "Changed Usdc address" and no more."""
+    chain = Chain.objects.create(
+        chain_id=31337,
+        name="Local",
+        is_local=True,
+        usdc_address=LOCAL_USDC,
+        confirmations=1,
+        rpc_urls=["http://127.0.0.1:1"],
+    )
+
+    response = operator.post(
+        f"/admin/payments/chain/{chain.pk}/change/",
+        {
+            "name": "Local",
+            "usdc_address": OTHER_TOKEN,
+            "decimals": "6",
+            "confirmations": "3",
+            "kind": "local",
+            "rpc_urls_text": "http://127.0.0.1:2",
+            "public_rpc_url": "",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = AuditEntry.objects.get(action="chain.configured")
+    assert entry.partner is None
+    assert (entry.actor_kind, entry.actor) == ("staff", "ops@jopay.example")
+    assert entry.target == "31337"
+    assert entry.details == {
+        "changed": ["confirmations", "rpc_urls_text", "usdc_address"],
+        "usdc_address": {"from": LOCAL_USDC, "into": OTHER_TOKEN},
+        "confirmations": {"from": 1, "into": 3},
+    }
+    # RPC URLs may carry a provider's key: named as changed, never recorded.
+    assert "127.0.0.1" not in str(entry.details)
