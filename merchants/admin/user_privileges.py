@@ -45,14 +45,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from ..audit import audit_record
 from ..models import PartnerUser
-from .users import StaffUserAdmin
+from .users import StaffGroupAdmin, StaffUserAdmin
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 AUDITED_FIELDS = ("username", "email", "first_name", "last_name", "is_active")
@@ -214,7 +213,7 @@ class PrivilegeGuardedUserAdmin(StaffUserAdmin):
             )
 
 
-class SuperuserGroupAdmin(GroupAdmin):
+class SuperuserGroupAdmin(StaffGroupAdmin):
     """Groups are roles: only superusers define them; other staff may look.
 
     Anyone holding ``auth.change_group`` could otherwise add every permission
