@@ -58,8 +58,15 @@ PAGE_URL_NAMES = frozenset(
 
 
 def partner_user_for(user) -> PartnerUser | None:
-    """The active portal identity of ``user``: an active user of an active partner."""
+    """The active portal identity of ``user``: an active user of an active partner.
+
+    Never a staff or superuser account, even one linked to a partner: staff
+    never act as a partner (D25, D33), and a portal user later given staff
+    status had kept the partner's portal, secrets included, beside the admin.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_staff or user.is_superuser:
         return None
     partner_user = (
         PartnerUser.objects.select_related("partner").filter(user=user).first()
@@ -144,7 +151,9 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         if not request.user.is_authenticated:
             return redirect_to_login(login_next(request), settings.LOGIN_URL)
         partner_user = partner_user_for(request.user)
-        if partner_user is None and request.user.is_staff:
+        if partner_user is None and (
+            request.user.is_staff or request.user.is_superuser
+        ):
             # A staff account is not signed out by a GET: a link to /portal/
             # sent to staff would otherwise end their admin session.
             return render(request, "portal/staff_account.html", status=403)

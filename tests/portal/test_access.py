@@ -204,6 +204,26 @@ def test_a_staff_account_is_refused_the_portal_but_not_signed_out(db):
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.parametrize("flag", ["is_staff", "is_superuser"])
+def test_a_portal_user_made_staff_loses_the_portal(alice_user, flag):
+    """A staff account never acts as a partner (D25: the webhook secret's
+    reveal is the partner's alone; D33 refuses staff over SSO): a portal user
+    later given staff or superuser status kept both, the admin and the
+    partner's portal with its secrets, and could sign in there with a password."""
+    setattr(alice_user.user, flag, True)
+    alice_user.user.set_password("a-long-portal-password")
+    alice_user.user.save()
+    client = logged_in(alice_user)
+    assert client.get("/portal/webhooks/").status_code == 403
+    fresh = Client()
+    response = fresh.post(
+        "/portal/login/",
+        {"email": alice_user.user.username, "password": "a-long-portal-password"},
+    )
+    assert response.status_code == 400
+    assert "_auth_user_id" not in fresh.session
+
+
 def test_deactivated_partner_loses_portal_access(portal, partner):
     partner.is_active = False
     partner.save()
