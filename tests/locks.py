@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import psycopg
 from django.db import connection
 
@@ -18,3 +21,14 @@ def waiting_on_a_lock(pid: int) -> bool:
             [pid],
         ).fetchone()
     return bool(row and row[0])
+
+
+def wait_until_blocked(
+    thread: threading.Thread, pids: dict[str, int], name: str, timeout: float = 10
+) -> None:
+    """Return once ``thread`` (whose backend pid it records as ``pids[name]``)
+    has finished or is waiting on a lock; fail the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and not (name in pids and waiting_on_a_lock(pids[name])):
+        assert time.monotonic() < deadline, f"{name} neither finished nor waited"
+        time.sleep(0.01)

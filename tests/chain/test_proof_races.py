@@ -7,7 +7,6 @@ it at a hook point (events, no sleeps) while the other side runs.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify, proof_verify
 from payments.proofs.services import verify as verify_module
 from payments.proofs.tasks import verify_proof_task
-from tests.locks import waiting_on_a_lock
+from tests.locks import wait_until_blocked
 
 from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
@@ -233,12 +232,7 @@ def test_a_first_mismatch_while_the_watcher_holds_its_chunk_never_deadlocks(
     try:
         assert matched.wait(20), results
         payer.start()
-        deadline = time.monotonic() + 10
-        while payer.is_alive() and not (
-            "payer" in pids and waiting_on_a_lock(pids["payer"])
-        ):
-            assert time.monotonic() < deadline, "the payer neither finished nor waited"
-            time.sleep(0.01)
+        wait_until_blocked(payer, pids, "payer")
     finally:
         go.set()
         scan.join(20)

@@ -10,7 +10,6 @@ database connections, released by events (no sleeps).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -18,7 +17,7 @@ from django.db import connection
 from payments.models import PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.services import verify as verify_module
-from tests.locks import waiting_on_a_lock
+from tests.locks import wait_until_blocked
 
 from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
@@ -82,10 +81,7 @@ def test_two_swapped_hashes_judged_at_once_owe_both_rescans_without_a_deadlock(
     try:
         assert holding.wait(20), results
         second.start()
-        deadline = time.monotonic() + 10
-        while second.is_alive() and not ("b" in pids and waiting_on_a_lock(pids["b"])):
-            assert time.monotonic() < deadline, "the second neither finished nor waited"
-            time.sleep(0.01)
+        wait_until_blocked(second, pids, "b")
     finally:
         go.set()
         first.join(30)
@@ -161,12 +157,7 @@ def test_a_freed_hash_pasted_on_its_own_request_during_the_verdict_attaches(
     try:
         assert holding.wait(20), results
         payer.start()
-        deadline = time.monotonic() + 10
-        while payer.is_alive() and not (
-            "paste" in pids and waiting_on_a_lock(pids["paste"])
-        ):
-            assert time.monotonic() < deadline, "the paste neither finished nor waited"
-            time.sleep(0.01)
+        wait_until_blocked(payer, pids, "paste")
     finally:
         go.set()
         verdict.join(30)

@@ -9,7 +9,6 @@ database connections, released by events (no sleeps).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -19,7 +18,7 @@ from payments.chain import watcher as watcher_module
 from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach
-from tests.locks import waiting_on_a_lock
+from tests.locks import wait_until_blocked
 
 from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
@@ -85,12 +84,7 @@ def test_a_hash_pasted_on_a_request_the_same_chunk_pays_next_is_refused_not_dead
     try:
         assert first_attached.wait(20), results
         payer.start()
-        deadline = time.monotonic() + 10
-        while payer.is_alive() and not (
-            "payer" in pids and waiting_on_a_lock(pids["payer"])
-        ):
-            assert time.monotonic() < deadline, "the payer neither finished nor waited"
-            time.sleep(0.01)
+        wait_until_blocked(payer, pids, "payer")
     finally:
         go.set()
         scan.join(30)

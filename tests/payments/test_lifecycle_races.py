@@ -7,7 +7,6 @@ connections, released by barriers or events (no sleeps).
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -29,7 +28,7 @@ from payments.services.requests import (
     payment_requests_expire_due,
 )
 from tests.factories import MerchantFactory, PartnerFactory
-from tests.locks import waiting_on_a_lock
+from tests.locks import wait_until_blocked
 from tests.payments.test_amounts import BASE_2500_EUR, seed
 from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
 from tests.portal.conftest import make_request
@@ -152,12 +151,7 @@ def _interleave(monkeypatch, first, second):
     one.start()
     assert held.wait(10), results
     two.start()
-    deadline = time.monotonic() + 10
-    while two.is_alive() and not (
-        "second" in pids and waiting_on_a_lock(pids["second"])
-    ):
-        assert time.monotonic() < deadline, "second neither finished nor waited"
-        time.sleep(0.01)
+    wait_until_blocked(two, pids, "second")
     release.set()
     one.join(20)
     two.join(20)
