@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
@@ -33,12 +35,50 @@ class RequestFilterForm(forms.Form):
     )
     cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
-    def __init__(self, *args, merchants=(), **kwargs):
+    def __init__(self, *args, merchants=(), merchant_by_id=False, **kwargs):
+        """``merchants``: the choices, or with ``merchant_by_id`` (a partner with
+        too many merchants for a list) the one asked for if it is the tenant's:
+        the filter is then a text field taking the merchant's id."""
         super().__init__(*args, **kwargs)
+        self.merchant_by_id = merchant_by_id
+        if merchant_by_id:
+            self.fields["merchant"] = forms.CharField(
+                required=False,
+                max_length=64,
+                widget=forms.TextInput(
+                    attrs={
+                        "placeholder": "Merchant id",
+                        "spellcheck": "false",
+                        "autocomplete": "off",
+                    }
+                ),
+            )
+            self.merchant_ids = {str(m.pk) for m in merchants}
+            self.merchant_names = {str(m.pk): m.name for m in merchants}
+            return
         self.fields["merchant"].choices = [
             ("", "Any"),
             *[(str(m.pk), m.name) for m in merchants],
         ]
+
+    def clean_merchant(self) -> str:
+        value = self.cleaned_data.get("merchant") or ""
+        if not self.merchant_by_id or not value:
+            return value
+        with contextlib.suppress(ValueError):
+            value = str(uuid.UUID(value))
+        if value not in self.merchant_ids:
+            raise forms.ValidationError(
+                "No merchant of yours has this id.", code="invalid_choice"
+            )
+        return value
+
+    @property
+    def merchant_name(self) -> str:
+        """The name of the merchant filtered on, when typed as an id."""
+        if not self.merchant_by_id or not self.is_valid():
+            return ""
+        return self.merchant_names.get(self.cleaned_data.get("merchant"), "")
 
     def selector_filters(self) -> dict:
         """Keyword arguments for ``payment_request_list`` (D34: after inclusive,

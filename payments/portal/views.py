@@ -35,30 +35,45 @@ from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from .forms import AttachProofForm, RequestFilterForm
 
 PAGE_SIZE = 25
+# Up to this many merchants the filter is a list of them all, by name; past it
+# a text field taking a merchant id (a platform partner may have 100 000).
 MERCHANT_CHOICES = 300
 PR = PaymentRequest
 
 
-def _merchant_choices(tenant, query) -> list:
-    """The filter's merchants: the first ``MERCHANT_CHOICES`` by name, plus the
-    one asked for (if it is the tenant's), so a big partner's page stays small."""
+def _merchant_filter(tenant, query) -> tuple[list, bool]:
+    """The filter's merchants, and whether there are too many to list.
+
+    At most ``MERCHANT_CHOICES + 1`` rows in the tenant's keyset index order
+    (``merchant_tenant_keyset``), sorted by name here: ordering the tenant's
+    merchants by name in SQL read and sorted all of them on every page view
+    (109 ms at 100 k merchants) for a list nobody could use. With too many,
+    only the one asked for is read (if it is the tenant's; otherwise the form
+    refuses it).
+    """
     merchants = list(
-        merchant_list(tenant=tenant).order_by("business_name", "id")[:MERCHANT_CHOICES]
+        merchant_list(tenant=tenant)
+        .select_related(None)
+        .only("id", "business_name", "display_name", "created_at")
+        .order_by("-created_at", "-id")[: MERCHANT_CHOICES + 1]
     )
-    wanted = query.get("merchant")
-    if wanted and all(str(m.pk) != wanted for m in merchants):
-        # Not the tenant's: no choice is added, so the form refuses it.
+    if len(merchants) <= MERCHANT_CHOICES:
+        return sorted(merchants, key=lambda m: (m.name.casefold(), str(m.pk))), False
+    wanted = str(query.get("merchant") or "").strip()
+    found = []
+    if wanted:
         with contextlib.suppress(Http404, JoPayError):
-            merchants.append(merchant_get(tenant=tenant, merchant_id=parse_id(wanted)))
-    return merchants
+            found.append(merchant_get(tenant=tenant, merchant_id=parse_id(wanted)))
+    return found, True
 
 
 @require_GET
 @portal_view
 def request_list_view(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
+    merchants, by_id = _merchant_filter(tenant, request.GET)
     form = RequestFilterForm(
-        request.GET or None, merchants=_merchant_choices(tenant, request.GET)
+        request.GET or None, merchants=merchants, merchant_by_id=by_id
     )
     filters = form.selector_filters() if form.is_valid() else {}
     if form.is_bound and not form.is_valid():
