@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -186,6 +186,34 @@ def _delivery_states(
     return {state: n for state, n in rows if state is not None}
 
 
+def _recent_deliveries(
+    tenant: Tenant, endpoint: WebhookEndpoint
+) -> list[WebhookDelivery]:
+    """The deliveries of the tenant's latest ``RECENT`` events that have one.
+
+    Walked in ``event_tenant_keyset`` order, each event probing its delivery
+    (the ``(event, endpoint)`` unique index): the tenant's latest deliveries
+    by ``delivery_created`` walked the platform's deliveries back to the
+    tenant's eighth latest (755 ms, 668 k rows, for a partner quiet for 60
+    days on 1 M deliveries). Like the webhooks page's log, this reaches back
+    as far as events are kept (30 days, D36).
+    """
+    has_delivery = WebhookDelivery.objects.for_tenant(tenant).filter(
+        event=OuterRef("pk"), endpoint=endpoint
+    )
+    events = list(
+        WebhookEvent.objects.for_tenant(tenant)
+        .filter(Exists(has_delivery))
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)[:RECENT]
+    )
+    if not events:
+        return []
+    return list(
+        delivery_list(tenant=tenant).filter(endpoint=endpoint, event_id__in=events)
+    )
+
+
 @dataclass
 class Dashboard:
     currency: str
@@ -211,7 +239,7 @@ def dashboard_for(tenant: Tenant, *, now: datetime | None = None) -> Dashboard:
         status__in=PR.OPEN_STATUSES, expires_at__gt=now
     ).exclude(proof_status=PR.ProofStatus.VERIFIED)
     endpoint = webhook_endpoint_get(partner=tenant.partner)
-    deliveries = list(delivery_list(tenant=tenant)[:RECENT]) if endpoint else []
+    deliveries = _recent_deliveries(tenant, endpoint) if endpoint else []
     states = _delivery_states(tenant, endpoint, now) if endpoint else {}
     v7 = _grouped(verified.filter(verified_at__gte=now - timedelta(days=7)))
     v30 = _grouped(verified.filter(verified_at__gte=now - timedelta(days=30)))

@@ -36,6 +36,15 @@ pytestmark = [
 ]
 
 
+# Delivery and event indexes led by the partner, its endpoint or an event.
+TENANT_LED = {
+    "delivery_event_endpoint_unique",
+    "webhooks_webhookdelivery_endpoint_id_d5bfb5c8",
+    "webhooks_webhookdelivery_partner_id_1fbc1f37",
+    "webhooks_webhookevent_pkey",
+    "event_tenant_keyset",
+    "webhooks_webhookevent_partner_id_9ffc8389",
+}
 # The event indexes led by the partner.
 TENANT_EVENT_INDEXES = {
     "event_tenant_keyset",
@@ -149,3 +158,36 @@ def test_no_endpoint_means_no_delivery_reads(partner):
     assert board.delivery_states == {}
     assert board.deliveries == []
     assert not [q for q in ctx.captured_queries if "webhookdelivery" in q["sql"]]
+
+
+def test_recent_deliveries_never_walk_the_platforms_deliveries(partner, other_partner):
+    """A partner quiet for weeks: ``delivery_created`` backwards walked every
+    partner's deliveries since its eighth latest (668 k rows, 755 ms)."""
+    webhook_endpoint_set(partner=partner, url="https://127.0.0.1:9/h", enabled=True)
+    # Its history ended 20 days ago; the platform's busy week came after.
+    _history(partner, 2000, days_ago=20, every=timedelta(minutes=5))
+    _history(other_partner, 4000, every=timedelta(minutes=2))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE webhooks_webhookdelivery")
+        cursor.execute("ANALYZE webhooks_webhookevent")
+    with CaptureQueriesContext(connection) as ctx:
+        board = dashboard_for(Tenant(partner=partner, test_mode=False))
+    latest = list(
+        WebhookDelivery.objects.filter(partner=partner).order_by("-created_at", "-id")[
+            :8
+        ]
+    )
+    assert [d.pk for d in board.deliveries] == [d.pk for d in latest]
+    reads = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT")
+        and "webhooks_webhookdelivery" in q["sql"]
+        and "GROUP BY" not in q["sql"]
+    ]
+    assert reads
+    for sql in reads:
+        indexes = {n.get("Index Name") for n in _plan(sql)}
+        # Only indexes led by the tenant, its endpoint or an event: never the
+        # platform's deliveries in time order.
+        assert indexes - {None} <= TENANT_LED, (sql, indexes)
