@@ -12,7 +12,6 @@ picks on a big one.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
@@ -22,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from jopay_project.tenancy import Tenant
 from merchants.portal.dashboard import dashboard_for
 from payments.models import PaymentRequest
+from tests.plans import plan_nodes
 from tests.portal.conftest import make_request, make_verified
 
 pytestmark = [
@@ -34,18 +34,6 @@ pytestmark = [
 
 def _fields():
     return [f for f in PaymentRequest._meta.concrete_fields if not f.primary_key]
-
-
-def _nodes(plan: dict) -> list[dict]:
-    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
-
-
-def _plan(sql: str) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
-        (raw,) = cursor.fetchone()
-    return _nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"])
 
 
 def test_the_dashboard_reads_verified_requests_by_tenant_and_verified_at(
@@ -86,7 +74,7 @@ def test_the_dashboard_reads_verified_requests_by_tenant_and_verified_at(
     ]
     assert len(verified) == 4  # 7 days, 30 days, the chart, the latest payments
     for sql in verified:
-        nodes = _plan(sql)
+        nodes = plan_nodes(sql)
         indexes = {n.get("Index Name") for n in nodes}
         assert "request_tenant_verified" in indexes, sql
         if "LIMIT" in sql:  # the latest payments: in index order, no sort

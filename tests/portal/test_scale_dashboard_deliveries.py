@@ -12,7 +12,6 @@ small test tables show what the planner picks on big ones.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 
@@ -24,6 +23,7 @@ from django.utils import timezone
 from jopay_project.tenancy import Tenant
 from merchants.portal import dashboard
 from merchants.portal.dashboard import dashboard_for
+from tests.plans import plan_nodes
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.selectors import webhook_endpoint_get
 from webhooks.services import webhook_endpoint_set, webhook_test_send
@@ -50,18 +50,6 @@ TENANT_EVENT_INDEXES = {
     "event_tenant_keyset",
     "webhooks_webhookevent_partner_id_9ffc8389",
 }
-
-
-def _nodes(plan: dict) -> list[dict]:
-    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
-
-
-def _plan(sql: str) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
-        (raw,) = cursor.fetchone()
-    return _nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"])
 
 
 def _history(partner, n: int, *, days_ago: int = 0, every: timedelta) -> None:
@@ -125,7 +113,7 @@ def test_the_delivery_counts_read_the_tenants_window_only(partner, other_partner
         and "webhooks_webhookdelivery" in q["sql"]
     ]
     assert len(counts) == 1
-    indexes = {n.get("Index Name") for n in _plan(counts[0])}
+    indexes = {n.get("Index Name") for n in plan_nodes(counts[0])}
     # The tenant's events, each probing its delivery by (event, endpoint);
     # no other delivery index (``delivery_created``: the platform's week).
     delivery_indexes = {i for i in indexes if i and "delivery" in i}
@@ -187,7 +175,7 @@ def test_recent_deliveries_never_walk_the_platforms_deliveries(partner, other_pa
     ]
     assert reads
     for sql in reads:
-        indexes = {n.get("Index Name") for n in _plan(sql)}
+        indexes = {n.get("Index Name") for n in plan_nodes(sql)}
         # Only indexes led by the tenant, its endpoint or an event: never the
         # platform's deliveries in time order.
         assert indexes - {None} <= TENANT_LED, (sql, indexes)

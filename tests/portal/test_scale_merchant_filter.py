@@ -12,7 +12,6 @@ big one gets.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from merchants.models import Merchant
 from payments.portal import views
 from tests.factories import MerchantFactory
+from tests.plans import plan_nodes
 from tests.portal.conftest import make_request
 
 pytestmark = [
@@ -31,18 +31,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="PostgreSQL's planner"
     ),
 ]
-
-
-def _nodes(plan: dict) -> list[dict]:
-    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
-
-
-def _plan(sql: str) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
-        (raw,) = cursor.fetchone()
-    return _nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"])
 
 
 def refs(response) -> list[str]:
@@ -84,7 +72,7 @@ def test_the_filter_reads_a_bounded_slice_in_index_order(portal, partner):
     assert reads, "the filter reads the tenant's merchants"
     for sql in reads:
         assert f"LIMIT {views.MERCHANT_CHOICES + 1}" in sql, sql
-        nodes = _plan(sql)
+        nodes = plan_nodes(sql)
         # No Sort: the rows come in index order and the LIMIT stops the scan
         # (ordering by name sorted every merchant of the tenant).
         assert not [n for n in nodes if n["Node Type"] == "Sort"], sql
