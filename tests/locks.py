@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 from django.db import connection
+
+from jopay_project.errors import JoPayError
 
 
 def waiting_on_a_lock(pid: int) -> bool:
@@ -32,3 +35,29 @@ def wait_until_blocked(
     while thread.is_alive() and not (name in pids and waiting_on_a_lock(pids[name])):
         assert time.monotonic() < deadline, f"{name} neither finished nor waited"
         time.sleep(0.01)
+
+
+def db_thread(
+    name: str, fn: Callable[[], object], results: dict, pids: dict[str, int]
+) -> threading.Thread:
+    """A thread running ``fn`` on its own database connection.
+
+    Before ``fn`` it records its backend pid as ``pids[name]`` (for
+    ``wait_until_blocked``); ``results[name]`` gets what ``fn`` returned, the
+    code of a ``JoPayError``, or any other exception (for the test's
+    assertions to report). The connection is closed when it ends.
+    """
+
+    def target() -> None:
+        try:
+            connection.ensure_connection()
+            pids[name] = connection.connection.info.backend_pid
+            results[name] = fn()
+        except JoPayError as exc:
+            results[name] = exc.code
+        except Exception as exc:
+            results[name] = exc
+        finally:
+            connection.close()
+
+    return threading.Thread(target=target, name=name)

@@ -12,12 +12,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
 from payments.models import PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.services import verify as verify_module
-from tests.locks import wait_until_blocked
+from tests.locks import db_thread, wait_until_blocked
 
 from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
@@ -55,17 +54,9 @@ def test_two_swapped_hashes_judged_at_once_owe_both_rescans_without_a_deadlock(
     original = verify_module.rescans_schedule
 
     def run(name, pr):
-        def target():
-            try:
-                connection.ensure_connection()
-                pids[name] = connection.connection.info.backend_pid
-                results[name] = proof_verify(request_id=pr.pk).outcome
-            except Exception as exc:  # reported by the assertions
-                results[name] = exc
-            finally:
-                connection.close()
-
-        return threading.Thread(target=target, name=name)
+        return db_thread(
+            name, lambda: proof_verify(request_id=pr.pk).outcome, results, pids
+        )
 
     first, second = run("a", a), run("b", b)
 
@@ -127,32 +118,18 @@ def test_a_freed_hash_pasted_on_its_own_request_during_the_verdict_attaches(
             assert go.wait(20)
         return original(request=request, **kwargs)
 
-    def judge():
-        try:
-            results["verdict"] = proof_verify(request_id=a.pk).outcome
-        except Exception as exc:  # reported by the assertions
-            results["verdict"] = exc
-        finally:
-            connection.close()
-
     def paste():
-        try:
-            connection.ensure_connection()
-            pids["paste"] = connection.connection.info.backend_pid
-            results["paste"] = proof_attach(
-                request=b,
-                chain_id=CHAIN_ID,
-                tx_hash=x,
-                source="customer",
-                enqueue=False,
-            ).proof_status
-        except Exception as exc:  # reported by the assertions
-            results["paste"] = exc
-        finally:
-            connection.close()
+        return proof_attach(
+            request=b, chain_id=CHAIN_ID, tx_hash=x, source="customer", enqueue=False
+        ).proof_status
 
     monkeypatch.setattr(verify_module, "rescans_schedule", rescans_schedule)
-    verdict, payer = threading.Thread(target=judge), threading.Thread(target=paste)
+    verdict, payer = (
+        db_thread(
+            "verdict", lambda: proof_verify(request_id=a.pk).outcome, results, pids
+        ),
+        db_thread("paste", paste, results, pids),
+    )
     verdict.start()
     try:
         assert holding.wait(20), results

@@ -11,14 +11,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
-from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.errors import ErrorCode
 from payments.chain import watcher as watcher_module
 from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach
-from tests.locks import wait_until_blocked
+from tests.locks import db_thread, wait_until_blocked
 
 from .conftest import CHAIN_ID, PAYERS, event_types, send_token
 
@@ -47,19 +46,7 @@ def test_a_hash_pasted_on_a_request_the_same_chunk_pays_next_is_refused_not_dead
     pids: dict = {}
 
     def run(name, fn):
-        def target():
-            try:
-                connection.ensure_connection()
-                pids[name] = connection.connection.info.backend_pid
-                results[name] = fn()
-            except JoPayError as exc:
-                results[name] = exc.code
-            except Exception as exc:  # reported by the assertions
-                results[name] = exc
-            finally:
-                connection.close()
-
-        return threading.Thread(target=target, name=name)
+        return db_thread(name, fn, results, pids)
 
     scan = run("watcher", lambda: scan_chain(local_chain))
     first_attached, go = threading.Event(), threading.Event()

@@ -28,7 +28,7 @@ from payments.services.requests import (
     payment_requests_expire_due,
 )
 from tests.factories import MerchantFactory, PartnerFactory
-from tests.locks import wait_until_blocked
+from tests.locks import db_thread, wait_until_blocked
 from tests.payments.test_amounts import BASE_2500_EUR, seed
 from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
 from tests.portal.conftest import make_request
@@ -132,19 +132,7 @@ def _interleave(monkeypatch, first, second):
     pids: dict[str, int] = {}
 
     def run(name, fn):
-        def target():
-            try:
-                connection.ensure_connection()
-                pids[name] = connection.connection.info.backend_pid
-                results[name] = fn()
-            except JoPayError as exc:
-                results[name] = exc.code
-            except Exception as exc:
-                results[name] = exc
-            finally:
-                connection.close()
-
-        return threading.Thread(target=target)
+        return db_thread(name, fn, results, pids)
 
     one, two = run("first", first), run("second", second)
     holder.append(one)
