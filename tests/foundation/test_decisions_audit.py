@@ -68,7 +68,9 @@ def test_create_partner_user_password_and_create_api_key_name(partner):
         stdout=out,
     )
     doc = json.loads(out.getvalue())
-    assert doc["password"] == "Correct-horse-42"
+    # D31: a password is printed only when generated; a chosen one is never echoed.
+    assert doc["password"] is None
+    assert "Correct-horse-42" not in out.getvalue()
     user = PartnerUser.objects.get(user_id=doc["user_id"]).user
     assert user.check_password("Correct-horse-42")
     out = StringIO()
@@ -91,3 +93,19 @@ def test_the_schema_is_not_rate_limited(client, db, frozen_clock):
         answer = client.get("/api/v1/schema")
         assert answer.status_code == 200
     assert "X-RateLimit-Limit" not in answer.headers
+
+
+def test_create_partner_user_text_output_never_echoes_a_chosen_password(partner):
+    out = StringIO()
+    call_command(
+        "create_partner_user",
+        "--partner",
+        partner.slug,
+        "--email",
+        "ops2@y.example",
+        "--password",
+        "Correct-horse-42",
+        stdout=out,
+    )
+    assert "Correct-horse-42" not in out.getvalue()  # D31: printed only when generated
+    assert "ops2@y.example can log in" in out.getvalue()

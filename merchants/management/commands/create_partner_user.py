@@ -26,6 +26,7 @@ class Command(OperatorCommand):
         email = opts["email"].strip()
         if "@" not in email or email.startswith("@") or email.endswith("@"):
             raise CommandError("--email is not an e-mail address")
+        generated = not opts["password"]
         password = opts["password"] or secrets.token_urlsafe(15)
         try:
             validate_password(password)
@@ -39,11 +40,17 @@ class Command(OperatorCommand):
             "user_id": pu.user.pk,
             "email": pu.user.email,
             "partner": partner.slug,
-            "password": password,
+            # D31: printed when generated. One the operator chose is never
+            # echoed into a terminal's scrollback or a provisioning log.
+            "password": password if generated else None,
         }
         if opts["json"]:
             self.stdout.write(json.dumps(out))
-        else:
+        elif generated:
             self.stdout.write(
                 f"{pu.user.email} can log in at /portal/login/ (password: {password})"
+            )
+        else:
+            self.stdout.write(
+                f"{pu.user.email} can log in at /portal/login/ with the password given"
             )
