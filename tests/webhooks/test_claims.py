@@ -290,3 +290,25 @@ def test_a_stale_result_does_not_free_a_newer_attempts_lease(
     result(claim=stale, changes=failed, attempt=_answer(503), now=later)
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).probe_until == newer.lease
     assert claim(delivery_id=str(emit(partner).deliveries.get().pk), now=later) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reused_cursor_follows_a_reconnect(partner, endpoint_for):
+    # The PostgreSQL form reuses one client cursor per connection; after Django
+    # closes the connection (CONN_MAX_AGE, an error), the next claim opens a new
+    # connection and must not use the cursor of the closed one.
+    from django.db import connection
+
+    endpoint_for(partner)
+    first, second = (emit(partner).deliveries.get() for _ in range(2))
+    now = timezone.now()
+    assert claims.claim(delivery_id=str(first.pk), now=now).attempt == 1
+    held = connection._jopay_outbox_cursor
+    connection.close()
+    assert held[1].closed or held[0].closed
+    got = claims.claim(delivery_id=str(second.pk), now=now)
+    assert got is not None and got.attempt == 1
+    assert connection._jopay_outbox_cursor[0] is connection.connection
+    assert connection._jopay_outbox_cursor is not held
+    second.refresh_from_db()
+    assert second.attempts == 1
