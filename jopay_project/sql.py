@@ -21,8 +21,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+
+
+def _wrapper(conn):
+    """The thread's own database wrapper behind Django's ``connection`` proxy.
+
+    Each attribute read through the proxy is a thread-local look-up; a create
+    made ~40 of them (``ops``, ``vendor``, …), one per field conversion.
+    """
+    return connections[DEFAULT_DB_ALIAS] if conn is connection else conn
 
 
 def table(model: type[Model]) -> str:
@@ -63,6 +72,7 @@ class Columns:
 
     def instance(self, values: Sequence[Any], conn=connection) -> Model:
         """A model instance from exactly ``self.width`` values in field order."""
+        conn = _wrapper(conn)
         row = list(values)
         for index, converters, column in self._converters_for(conn):
             value = row[index]
@@ -80,6 +90,7 @@ def insert_columns_params(
 
     ``skip`` names one field the caller supplies itself (as SQL).
     """
+    conn = _wrapper(conn)
     fields = [f for f in obj._meta.concrete_fields if f.attname != skip]
     values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
     return [f.column for f in fields], values
