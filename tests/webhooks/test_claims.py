@@ -303,12 +303,13 @@ def test_the_reused_cursor_follows_a_reconnect(partner, endpoint_for):
     first, second = (emit(partner).deliveries.get() for _ in range(2))
     now = timezone.now()
     assert claims.claim(delivery_id=str(first.pk), now=now).attempt == 1
-    held = connection._jopay_outbox_cursor
+    held = connection._jopay_prepared_cursor
     connection.close()
     assert held[1].closed or held[0].closed
     got = claims.claim(delivery_id=str(second.pk), now=now)
-    assert got is not None and got.attempt == 1
-    assert connection._jopay_outbox_cursor[0] is connection.connection
-    assert connection._jopay_outbox_cursor is not held
+    assert got is not None
+    assert got.attempt == 1
+    assert connection._jopay_prepared_cursor[0] is connection.connection
+    assert connection._jopay_prepared_cursor is not held
     second.refresh_from_db()
     assert second.attempts == 1

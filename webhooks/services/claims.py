@@ -55,9 +55,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
+
+from jopay_project.sql import execute_prepared
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -65,7 +66,6 @@ from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEv
 # limit), so an attempt that is still running is never sent again in parallel.
 LEASE_SECONDS = 60
 INTERRUPTED = "no result recorded (worker stopped mid-send)"
-_NEVER_AUTOMATICALLY = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -252,52 +252,9 @@ def write_result(
     )
 
 
-def _execute_prepared(
-    sql: str, params: dict[str, Any], *, fetch: bool = True
-) -> tuple | None:
-    """Run one statement as a server-side prepared statement; its one row.
-
-    These two statements run for every attempt; preparing them once per
-    connection saves their planning, which costs about as much as running
-    them. Django switches psycopg's automatic preparing off
-    (``prepare_threshold=None``), and psycopg then ignores ``prepare=True``
-    too; a huge threshold restores the explicit form while every other query
-    stays unprepared. (Behind PgBouncer in transaction mode this needs its
-    ``max_prepared_statements``.)
-    """
-    # The wrapper of this thread, looked up once: every attribute read through
-    # the ``connection`` proxy is a thread-local look-up of its own.
-    db = connections[DEFAULT_DB_ALIAS]
-    db.ensure_connection()
-    pg = db.connection
-    if pg.prepare_threshold is None:
-        pg.prepare_threshold = _NEVER_AUTOMATICALLY
-    with db.wrap_database_errors:
-        cur = _cursor(db, pg)
-        cur.execute(sql, params, prepare=True)
-        return cur.fetchone() if fetch else None
-
-
-def _cursor(db: Any, pg: psycopg.Connection) -> psycopg.Cursor:
-    """One client-side cursor per database connection, reused by every attempt.
-
-    A new ``psycopg.Cursor`` per statement cost ~0.02–0.04 ms of client CPU,
-    a tenth of an attempt's database work (``bench.webhook_delivery``). A
-    cursor holds no server state here (each statement is its own implicit
-    transaction; its row is read at once), and it is tied to the connection
-    it was made on: after Django reconnects, the new connection gets a new one.
-    """
-    held = getattr(db, "_jopay_outbox_cursor", None)
-    if held is not None and held[0] is pg and not held[1].closed:
-        return held[1]
-    cur = psycopg.Cursor(pg)
-    db._jopay_outbox_cursor = (pg, cur)
-    return cur
-
-
 def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
     lease = now + timedelta(seconds=LEASE_SECONDS)
-    row = _execute_prepared(
+    row = execute_prepared(
         _sql(_CLAIM_SQL),
         {
             "id": str(delivery_id),
@@ -311,7 +268,7 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
     enabled, failing_since, probed = row[7:]
     if attempt is None:
         if probed is not None:
-            _execute_prepared(
+            execute_prepared(
                 _sql(_RELEASE_SQL),
                 {"endpoint_id": probed, "lease": lease},
                 fetch=False,
@@ -357,5 +314,5 @@ def _result_postgresql(
         "clear_streak": clear_streak,
         "disabled_reason": WebhookDelivery.AbandonedReason.ENDPOINT_DISABLED,
     }
-    _, moved, _ = _execute_prepared(_sql(_RESULT_SQL), params)
+    _, moved, _ = execute_prepared(_sql(_RESULT_SQL), params)
     return bool(moved)
