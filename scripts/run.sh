@@ -59,7 +59,6 @@ PY
     fi
 fi
 $PY manage.py migrate --noinput
-$PY manage.py createcachetable
 $PY manage.py collectstatic --noinput >/dev/null
 
 # The demo partner whose test key the banner prints, checked against the
