@@ -115,9 +115,7 @@ def execute_prepared(
     stays unprepared. (Behind PgBouncer in transaction mode this needs its
     ``max_prepared_statements``.)
     """
-    # The wrapper of this thread, looked up once: every attribute read through
-    # the ``connection`` proxy is a thread-local look-up of its own.
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _wrapper(connection)  # looked up once, not on each attribute read
     db.ensure_connection()
     pg = db.connection
     if pg.prepare_threshold is None:

@@ -54,19 +54,24 @@ def test_create_partner_keys_are_unrestricted(db):
     assert api_key_authenticate(doc["test_key"]).scopes is None
 
 
-def test_create_partner_user_password_and_create_api_key_name(partner):
+def _create_partner_user_chosen_password(partner, email: str, *flags: str) -> StringIO:
     out = StringIO()
     call_command(
         "create_partner_user",
         "--partner",
         partner.slug,
         "--email",
-        "x@y.example",
+        email,
         "--password",
         "Correct-horse-42",
-        "--json",
+        *flags,
         stdout=out,
     )
+    return out
+
+
+def test_create_partner_user_password_and_create_api_key_name(partner):
+    out = _create_partner_user_chosen_password(partner, "x@y.example", "--json")
     doc = json.loads(out.getvalue())
     # D31: a password is printed only when generated; a chosen one is never echoed.
     assert doc["password"] is None
@@ -96,16 +101,6 @@ def test_the_schema_is_not_rate_limited(client, db, frozen_clock):
 
 
 def test_create_partner_user_text_output_never_echoes_a_chosen_password(partner):
-    out = StringIO()
-    call_command(
-        "create_partner_user",
-        "--partner",
-        partner.slug,
-        "--email",
-        "ops2@y.example",
-        "--password",
-        "Correct-horse-42",
-        stdout=out,
-    )
+    out = _create_partner_user_chosen_password(partner, "ops2@y.example")
     assert "Correct-horse-42" not in out.getvalue()  # D31: printed only when generated
     assert "ops2@y.example can log in" in out.getvalue()

@@ -91,6 +91,16 @@ def _history(partner, n: int, *, days_ago: int = 0, every: timedelta) -> None:
     )
 
 
+def _analysed_dashboard(partner):
+    """The partner's live dashboard, built on fresh statistics, and its queries."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE webhooks_webhookdelivery")
+        cursor.execute("ANALYZE webhooks_webhookevent")
+    with CaptureQueriesContext(connection) as ctx:
+        board = dashboard_for(Tenant(partner=partner, test_mode=False))
+    return board, ctx
+
+
 def test_the_delivery_counts_read_the_tenants_window_only(partner, other_partner):
     webhook_endpoint_set(partner=partner, url="https://127.0.0.1:9/h", enabled=True)
     for _ in range(2):
@@ -99,11 +109,7 @@ def test_the_delivery_counts_read_the_tenants_window_only(partner, other_partner
     # rest of the platform's busy week.
     _history(partner, 1500, days_ago=8, every=timedelta(hours=1))
     _history(other_partner, 4000, every=timedelta(minutes=2))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE webhooks_webhookdelivery")
-        cursor.execute("ANALYZE webhooks_webhookevent")
-    with CaptureQueriesContext(connection) as ctx:
-        board = dashboard_for(Tenant(partner=partner, test_mode=False))
+    board, ctx = _analysed_dashboard(partner)
     assert board.delivery_states == {"pending": 2}
     counts = [
         q["sql"]
@@ -155,11 +161,7 @@ def test_recent_deliveries_never_walk_the_platforms_deliveries(partner, other_pa
     # Its history ended 20 days ago; the platform's busy week came after.
     _history(partner, 2000, days_ago=20, every=timedelta(minutes=5))
     _history(other_partner, 4000, every=timedelta(minutes=2))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE webhooks_webhookdelivery")
-        cursor.execute("ANALYZE webhooks_webhookevent")
-    with CaptureQueriesContext(connection) as ctx:
-        board = dashboard_for(Tenant(partner=partner, test_mode=False))
+    board, ctx = _analysed_dashboard(partner)
     latest = list(
         WebhookDelivery.objects.filter(partner=partner).order_by("-created_at", "-id")[
             :8
