@@ -158,12 +158,7 @@ def rescan_request_window(
         raise RpcUnavailable(f"chain {chain_id} is disabled or has no RPC URL")
     request = candidates(chain).filter(pk=request_id).first()
     if request is None:
-        if PR.objects.filter(
-            pk=request_id,
-            status__in=CANDIDATE_STATUSES,
-            proof_status=PR.ProofStatus.ATTACHED,
-            test_mode__in=chain_modes(chain),
-        ).exists():
+        if _attached_again(request_id, chain):
             # Being checked: the blocks owed are still owed if that proof
             # ends in a mismatch too, so the row waits (``held``) instead of
             # being dropped (D16: a hash may be attached again at once).
@@ -244,6 +239,24 @@ def rescan_request_window(
 
     if stop < to_block:
         result.outcome, result.next_from_block = "continued", stop + 1
+    elif _attached_again(request.pk, chain):
+        # A proof attached while this run read (D16 allows it right after a
+        # mismatch) made the loop above skip this request's payment: it no
+        # longer matched, or ``attach_found`` refused it. "not_found" would
+        # delete the row, and that proof's own mismatch would then owe a
+        # rescan only from the watcher's cursor at its attach, past the
+        # payment. Held, the row keeps its floor for that restart.
+        result.outcome = "held"
     else:
         result.outcome = "not_found"
     return result
+
+
+def _attached_again(request_id: uuid.UUID | str, chain: Chain) -> bool:
+    """The request is still payable here, and a proof is attached (being checked)."""
+    return PR.objects.filter(
+        pk=request_id,
+        status__in=CANDIDATE_STATUSES,
+        proof_status=PR.ProofStatus.ATTACHED,
+        test_mode__in=chain_modes(chain),
+    ).exists()

@@ -86,6 +86,63 @@ def test_a_hash_attached_again_before_the_rescan_ran_does_not_lose_it(
     assert (pr.status, pr.proof_status, pr.tx_hash) == ("paid", "verified", real)
 
 
+def test_a_hash_attached_again_while_the_rescan_reads_does_not_lose_it(
+    monkeypatch,
+    local_chain,
+    anvil,
+    w3,
+    usdc,
+    make_request,
+    django_capture_on_commit_callbacks,
+):
+    # As above, but the paste lands while the owed rescan's run is reading the
+    # window: the run passes the payment over (the request is held again). It
+    # used to end "not_found" and delete the row; the paste's own mismatch
+    # then owed a rescan only from the watcher's cursor, past the payment.
+    from payments.chain import rescan
+
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    pr = make_request(usdc_micro=8_300_003)
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+        )
+    real = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=8_300_003
+    )
+    assert _scan().attached == []
+    mine(anvil, 10)
+    _scan()
+    with django_capture_on_commit_callbacks(execute=False):
+        _time_out(pr)
+
+    read_block_times = rescan.block_times
+
+    def pasted_while_reading(*args, **kwargs):
+        if PR.objects.get(pk=pr.pk).proof_status == PR.ProofStatus.MISMATCH:
+            proof_attach(
+                request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+            )
+        return read_block_times(*args, **kwargs)
+
+    monkeypatch.setattr(rescan, "block_times", pasted_while_reading)
+    with django_capture_on_commit_callbacks(execute=False):
+        outcome = rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
+    monkeypatch.undo()
+    assert outcome == "held"
+    assert RequestRescan.objects.filter(request=pr).exists()
+    mine(anvil, 10)
+    _scan()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        _time_out(pr)  # the second paste mismatches too: the row restarts
+    with django_capture_on_commit_callbacks(execute=False):
+        _run_owed_rescans(pr)
+    pr.refresh_from_db()
+    assert (pr.status, pr.proof_status, pr.tx_hash) == ("paid", "verified", real)
+
+
 def test_a_payment_freed_by_another_request_while_this_one_is_held_is_found(
     local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
 ):
