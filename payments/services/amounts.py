@@ -226,22 +226,21 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
                 if postgres and nested:
                     lock.execute(_RESTORE)
             row = insert.fetchone()
-    except IntegrityError:
-        # The NOT NULL refusal of a full house, or a real integrity problem.
-        if len(amount_taken_tags(address=address, base=base, now=now)) >= TAG_SPAN:
-            # The NOT NULL check comes before the unique indexes: a retry whose
-            # original took the last tag finds no tag before it finds the key
-            # taken. Its request exists: the caller replays it (D17).
-            if request.idempotency_key and (
-                PaymentRequest.objects.filter(
-                    partner_id=request.partner_id,
-                    test_mode=request.test_mode,
-                    idempotency_key=request.idempotency_key,
-                ).exists()
-            ):
-                return False
-            raise JoPayError(ErrorCode.AMOUNT_UNAVAILABLE) from None
-        raise
+    except IntegrityError as exc:
+        if not _no_free_tag(exc):
+            raise  # a real integrity problem
+        # The NOT NULL check comes before the unique indexes: a retry whose
+        # original took the last tag finds no tag before it finds the key
+        # taken. Its request exists: the caller replays it (D17).
+        if request.idempotency_key and (
+            PaymentRequest.objects.filter(
+                partner_id=request.partner_id,
+                test_mode=request.test_mode,
+                idempotency_key=request.idempotency_key,
+            ).exists()
+        ):
+            return False
+        raise JoPayError(ErrorCode.AMOUNT_UNAVAILABLE) from None
     if row is None:
         return False
     request.usdc_micro = row[0]
@@ -250,18 +249,17 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
     return True
 
 
-def amount_taken_tags(*, address: str, base: int, now: datetime) -> set[int]:
-    """Tags of ``base`` in use at ``address`` (the rule of ``_PICK``, and its
-    two index-backed halves)."""
-    cutoff = now - TAG_HELD_AFTER_EXPIRY
-    at_price = PaymentRequest.objects.filter(
-        receiving_address=address, usdc_micro__gte=base, usdc_micro__lt=base + TAG_SPAN
-    )
-    window_open = at_price.filter(expires_at__gt=cutoff)
-    open_past_window = at_price.filter(
-        status__in=PaymentRequest.OPEN_STATUSES, expires_at__lte=cutoff
-    )
-    amounts = window_open.values_list("usdc_micro", flat=True).union(
-        open_past_window.values_list("usdc_micro", flat=True), all=True
-    )
-    return {amount - base for amount in amounts}
+def _no_free_tag(exc: IntegrityError) -> bool:
+    """The INSERT was refused because the tag search found no free tag (D15).
+
+    ``_PICK`` yields a NULL ``usdc_micro`` then, and nothing else can: the
+    refusal itself says so. Counting the taken tags again afterwards (as this
+    once did) raced with a holder closing in between: 999 taken, the error
+    re-raised, a 500 instead of ``amount_unavailable``.
+    """
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    if diag is not None:  # psycopg
+        return cause.sqlstate == "23502" and diag.column_name == "usdc_micro"
+    # SQLite names the table and the column after "NOT NULL constraint failed".
+    return str(exc).startswith("NOT NULL") and str(exc).endswith(".usdc_micro")

@@ -21,7 +21,6 @@ from payments.services.amounts import (
     TAG_HELD_AFTER_EXPIRY,
     TAG_SPAN,
     _pick_sql,
-    amount_taken_tags,
     pick_params,
 )
 from tests.factories import WALLET
@@ -95,10 +94,6 @@ def _explain_generic(sql: str, params: list):
         (plan,) = cursor.fetchone()
         cursor.execute("DEALLOCATE tag_pick")
     return json.loads(plan) if isinstance(plan, str) else plan
-
-
-def test_the_taken_tags_are_the_rows_in_use(history):
-    assert amount_taken_tags(address=WALLET, base=BASE, now=history) == {901, 902, 903}
 
 
 def test_the_create_statement_reads_no_old_request_at_that_price(history, merchant):

@@ -183,6 +183,51 @@ def test_open_request_past_expiry_not_yet_expired_still_holds_its_tag(
     assert create(api).json()["error"] == "amount_unavailable"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_holder_closing_right_after_the_refusal_is_still_amount_unavailable(
+    api, create, merchant, monkeypatch
+):
+    # D15: the full house is told by the INSERT's own refusal. It used to be
+    # told by counting the taken tags again afterwards; a holder that another
+    # process closed in between (the expiry job, a verdict) left 999, and the
+    # refusal was re-raised: a 500 instead of amount_unavailable.
+    from contextlib import contextmanager
+
+    from django.db import connections
+
+    from payments.services import amounts
+
+    seed(merchant, range(1, 1000))
+    seed(merchant, [0], status=PaymentRequest.Status.OPENED, expires_in=-3600)
+    send_batch = amounts.pipelined
+
+    @contextmanager
+    def then_the_expiry_job_commits(*args, **kwargs):
+        try:
+            with send_batch(*args, **kwargs):
+                yield
+        finally:
+            job = connections.create_connection("default")
+            try:
+                with job.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE payments_paymentrequest SET status = 'expired'"
+                        " WHERE usdc_micro = %s",
+                        [BASE_2500_EUR],
+                    )
+            finally:
+                job.close()
+
+    monkeypatch.setattr(amounts, "pipelined", then_the_expiry_job_commits)
+    api.raise_request_exception = False
+    response = create(api)
+    assert (response.status_code, response.json().get("error")) == (
+        409,
+        "amount_unavailable",
+    )
+    assert PaymentRequest.objects.count() == 1000
+
+
 def test_total_is_never_zero_and_base_is_at_least_1000(api, create, partner):
     from payments.models import FxRate
 
