@@ -27,6 +27,15 @@ def merchant_get(*, tenant: Tenant, merchant_id: uuid.UUID) -> Merchant:
     return merchant
 
 
+def merchant_idempotency_key_used(*, tenant: Tenant, idempotency_key: str) -> bool:
+    """A merchant of the tenant was created with this key (D17)."""
+    return (
+        Merchant.objects.for_tenant(tenant)
+        .filter(idempotency_key=idempotency_key)
+        .exists()
+    )
+
+
 def merchant_list(
     *,
     tenant: Tenant,

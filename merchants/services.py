@@ -99,10 +99,6 @@ def merchant_create(
     if unknown:
         raise ValueError(f"unknown merchant fields: {sorted(unknown)}")
     values = {**CREATE_DEFAULTS, **fields}
-    if values["wallet_address"]:  # D28: not zero, not a USDC contract
-        receiving_address_validate(
-            address=values["wallet_address"], code=ErrorCode.INVALID_WALLET_ADDRESS
-        )
     digest = body_hash(values)
 
     if idempotency_key is not None:
@@ -110,7 +106,12 @@ def merchant_create(
         if existing is not None:
             return MerchantCreateResult(existing, replayed=True)
     # After the replay check: a retry answers as the original did even if the
-    # partner has disabled the currency since.
+    # partner has disabled the currency since, or a chain registered since
+    # has the wallet as its token contract.
+    if values["wallet_address"]:  # D28: not zero, not a USDC contract
+        receiving_address_validate(
+            address=values["wallet_address"], code=ErrorCode.INVALID_WALLET_ADDRESS
+        )
     currency_enabled_check(tenant.partner, values["display_currency"])
 
     now = timezone.now()

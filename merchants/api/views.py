@@ -12,8 +12,13 @@ from jopay_project.pagination import keyset_page, parse_limit
 from jopay_project.schema import enum_parameter, list_parameters
 from merchants.models import Merchant
 from merchants.onboarding_links import merchant_onboarding_link
-from merchants.selectors import merchant_get, merchant_list
+from merchants.selectors import (
+    merchant_get,
+    merchant_idempotency_key_used,
+    merchant_list,
+)
 from merchants.services import merchant_create, merchant_update
+from merchants.validation import validate_idempotency_key
 
 from .serializers import (
     MerchantCreateInput,
@@ -50,7 +55,18 @@ class MerchantCollectionApi(JoPayApiView):
     )
     def post(self, request: Request) -> Response:
         data = create_body(request)
-        fields, key = parse_create(data)
+        key = validate_idempotency_key(data.get("idempotency_key"))
+        try:
+            fields, _ = parse_create(data)
+        except JoPayError:
+            # D17, as on requests and plans: the key's merchant was created
+            # from a valid body, so one that fails a field check is another
+            # body: idempotency_conflict, not the new body's invalid_*.
+            if key is not None and merchant_idempotency_key_used(
+                tenant=self.tenant, idempotency_key=key
+            ):
+                raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT) from None
+            raise
         result = merchant_create(tenant=self.tenant, fields=fields, idempotency_key=key)
         if result.replayed:  # D5, D17
             return ok(
