@@ -8,6 +8,7 @@ inside ``fiat_to_usdc_micro``, which does one exact integer floor division.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, localcontext
 
 from moneyed import get_currency
@@ -58,6 +59,18 @@ def rate_in_range(rate: Decimal) -> bool:
     """Whether ``rate`` is a plausible rate of a supported currency (``RATE_MIN``
     up to, not including, ``RATE_MAX``)."""
     return rate.is_finite() and RATE_MIN <= rate < RATE_MAX
+
+
+# A rate typed by a person (portal, ``set_fx_rate``): ASCII digits and at most
+# one point. ``Decimal`` alone reads more: "0_92" (digit groups) is 92, an
+# exponent or a sign, so a typo became another, plausible rate.
+_RATE_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def rate_from_text(text: str) -> Decimal | None:
+    """``"0.92"`` → ``Decimal("0.92")``; ``None`` unless a plain decimal like that."""
+    text = (text or "").strip()
+    return Decimal(text) if _RATE_TEXT.fullmatch(text) else None
 
 
 def rate_to_scaled_int(rate: Decimal) -> int:

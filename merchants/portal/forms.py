@@ -22,6 +22,7 @@ from payments.money import (
     SUPPORTED_CURRENCIES,
     exponent,
     is_supported,
+    rate_from_text,
     rate_in_range,
     rate_to_scaled_int,
 )
@@ -30,7 +31,6 @@ from payments.services.fx import fx_rate_needs_second_look
 from .services import INVOICE_EXPIRY_BOUNDS, POS_EXPIRY_BOUNDS
 
 _MAJOR_RE = re.compile(r"^\d{1,12}(?:\.\d+)?\Z")
-_RATE_RE = re.compile(r"^\d+(?:\.\d+)?\Z")
 CURRENCY_CHOICES = [(c, c) for c in SUPPORTED_CURRENCIES]
 SCOPE_CHOICES = [(s, s) for s in sorted(VALID_SCOPES)]
 
@@ -242,13 +242,12 @@ def parse_rate(value: str) -> Decimal:
     decimal (no sign, exponent or separators), ``RATE_MIN`` ≤ rate < ``RATE_MAX``,
     at most 18 places. Raises ``ValidationError(invalid_request)``.
     """
-    text = (value or "").strip()
-    if not _RATE_RE.match(text):
+    rate = rate_from_text(value)
+    if rate is None:
         raise forms.ValidationError(
             "Enter the rate as a decimal like 0.92 (fiat units per 1 USDC).",
             code=ErrorCode.INVALID_REQUEST.value,
         )
-    rate = Decimal(text)
     if not rate_in_range(rate):
         raise forms.ValidationError(
             f"Enter a rate from {RATE_MIN} up to {RATE_MAX:,} fiat units per USDC.",

@@ -42,9 +42,17 @@ def test_a_bad_now_is_a_command_error_from_call_command():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("rate", ["1e999999999", "1e-999999999"])
-def test_an_absurd_fx_rate_is_a_command_error(rate):
-    with pytest.raises(CommandError, match="plausible"):
+@pytest.mark.parametrize(
+    ("rate", "says"),
+    [
+        ("1000000000", "plausible"),
+        ("0.0001", "plausible"),
+        ("1e999999999", "decimal like 0.92"),
+        ("0_92", "decimal like 0.92"),  # Decimal() reads 92
+    ],
+)
+def test_an_absurd_fx_rate_is_a_command_error(rate, says):
+    with pytest.raises(CommandError, match=says):
         call_command("set_fx_rate", "--currency", "EUR", "--rate", rate)
     assert not FxRate.objects.exists()
 

@@ -171,6 +171,10 @@ def test_command_clear_of_an_old_pin_keeps_requests_working(partner):
         # Far outside: exact scaling raised decimal.Overflow (D31: a traceback).
         ["--currency", "EUR", "--rate", "1e999999999"],
         ["--currency", "EUR", "--rate", "1e-999999999"],
+        # Text Decimal() reads as another, plausible rate: "0_92" is 92.
+        ["--currency", "EUR", "--rate", "0_92"],
+        ["--currency", "EUR", "--rate", "+0.92"],
+        ["--currency", "EUR", "--rate", "\u0660.\u0669\u0662"],  # Arabic-Indic
         ["--currency", "EUR"],
         ["--currency", "EUR", "--rate", "1", "--partner", "no-such-partner"],
         ["--currency", "EUR", "--rate", "1", "--clear"],

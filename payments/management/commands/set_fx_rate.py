@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.core.management.base import CommandError, CommandParser
 
 from jopay_project.commands import OperatorCommand
 from merchants.models import Partner
-from payments.money import is_supported
+from payments.money import is_supported, rate_from_text
 from payments.services.fx import fx_rate_clear_manual, fx_rate_set_manual
 
 
@@ -56,12 +54,11 @@ class Command(OperatorCommand):
             return
         if rate is None:
             raise CommandError("--rate is required (or --clear)")
-        try:
-            value = Decimal(rate)
-        except InvalidOperation:
+        value = rate_from_text(rate)
+        if value is None:
             raise CommandError(
-                f"--rate must be a decimal number, not {rate!r}"
-            ) from None
+                f"--rate must be a positive decimal like 0.92, not {rate!r}"
+            )
         try:
             stored = fx_rate_set_manual(currency=currency, rate=value, partner=owner)
         except ValueError as exc:  # the service says which rule it broke
