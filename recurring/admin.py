@@ -154,6 +154,7 @@ class PlanAdmin(
         "idempotency_key",
         "created_at",
         "paused_at",
+        "owed_due_at",
         "cancelled_at",
         "completed_at",
     ]

@@ -67,6 +67,10 @@ class Plan(TenantModel):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Set by a pause that found a slot due and not yet charged: that slot is
+    # still owed at the resume (D29). Skipped slots leave no trace, so this
+    # cannot be told from ``paused_at`` and the charges alone.
+    owed_due_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

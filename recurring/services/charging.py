@@ -261,6 +261,7 @@ def _record_failure(plan: Plan, slot: int, due_at: datetime, code: str) -> None:
     if plan.consecutive_failures >= FAILURES_BEFORE_PAUSE:
         plan.status = Plan.Status.PAUSED
         plan.paused_at = timezone.now()
+        plan.owed_due_at = None  # this slot has its (failed) charge
         plan.next_charge_at = None
     else:
         _advance(plan, slot)

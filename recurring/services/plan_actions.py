@@ -47,10 +47,21 @@ def plan_pause(
     plan = _locked(tenant, plan_id)
     if plan.status != Plan.Status.ACTIVE:
         raise JoPayError(ErrorCode.CAN_ONLY_PAUSE_ACTIVE_PLANS)
+    now = now or timezone.now()
     plan.status = Plan.Status.PAUSED
-    plan.paused_at = now or timezone.now()
+    plan.paused_at = now
+    due = plan.next_charge_at
+    plan.owed_due_at = due if due is not None and due <= now else None
     plan.next_charge_at = None
-    plan.save(update_fields=["status", "paused_at", "next_charge_at", "updated_at"])
+    plan.save(
+        update_fields=[
+            "status",
+            "paused_at",
+            "owed_due_at",
+            "next_charge_at",
+            "updated_at",
+        ]
+    )
     return plan
 
 
@@ -63,7 +74,8 @@ def plan_resume(
     Slots that came due while paused are skipped, never caught up. A slot that
     came due before the pause but that the hourly job had not charged yet (the
     first charge of a plan paused minutes after creation) is still owed: it
-    is due again at once, while no newer slot has come (``_resume_slot``). The failure
+    is due again at once, while no newer slot has come (``owed_due_at``, set by
+    the pause; ``_resume_slot``). The failure
     count starts again from 0 (a resume is a deliberate fresh start). Raises
     ``plan_not_found``, ``plan_already_terminated`` or
     ``can_only_resume_paused_plans``.
@@ -77,11 +89,13 @@ def plan_resume(
     )
     plan.status = Plan.Status.ACTIVE
     plan.paused_at = None
+    plan.owed_due_at = None
     plan.consecutive_failures = 0
     plan.save(
         update_fields=[
             "status",
             "paused_at",
+            "owed_due_at",
             "consecutive_failures",
             "next_charge_at",
             "updated_at",
@@ -94,11 +108,13 @@ def _resume_slot(plan: Plan, now: datetime) -> int:
     latest = latest_slot_at_or_before(plan.anchor_at, plan.frequency, now)
     if (
         latest is not None
-        and plan.paused_at is not None
-        and slot_at(plan.anchor_at, plan.frequency, latest) <= plan.paused_at
+        and plan.owed_due_at is not None
+        and slot_at(plan.anchor_at, plan.frequency, latest) == plan.owed_due_at
         and not plan.charges.filter(slot=latest).exists()
     ):
-        return latest  # due before the pause, never charged: still owed
+        return latest  # due at the pause, never charged: still owed
+    # Not ``paused_at``: a slot skipped by an earlier pause also came due
+    # before this one and has no charge, yet it stays skipped.
     return next_slot_after(plan.anchor_at, plan.frequency, now)
 
 
