@@ -102,8 +102,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before CSRF and every view reads the form: a non-UTF-8 or unstorable
-    # portal form POST is a 400, never a 500 (merchants/portal/middleware.py).
-    "merchants.portal.middleware.PortalFormTextMiddleware",
+    # form POST is a 400, never a 500 (jopay_project/form_text.py).
+    "jopay_project.form_text.FormTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who acts, for the audit trail (merchants/audit.py); cleared per request.

@@ -60,7 +60,7 @@ def test_a_lone_surrogate_in_the_url_is_a_400_not_a_500(portal, partner):
     # A multipart post may name its charset; with ``unicode_escape`` the text
     # "\\ud800" decodes to a lone surrogate, which reached the save as a 500.
     # The portal refuses any form that declares a charset other than UTF-8
-    # with a 400 before a view reads it (merchants/portal/middleware.py), so
+    # with a 400 before a view reads it (jopay_project/form_text.py), so
     # this form's D26 check is not reached; tests/portal/test_form_text.py.
     raw = (
         b"--B\r\n"

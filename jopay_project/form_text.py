@@ -1,14 +1,20 @@
-"""Refuse portal form posts whose text cannot be stored or even shown.
+"""Refuse form posts whose text cannot be stored or even shown.
 
 A form POST may declare its own charset (``multipart/form-data; charset=…``)
 and Django decodes the body with it: ``unicode_escape`` turns ``\\ud800`` into
 a lone surrogate, which no template can encode and PostgreSQL cannot store, so
-every form that re-renders, hashes or saves the value answered 500. One check
-at the door, before any portal or sign-in view reads ``request.POST``: a
-declared charset other than UTF-8, or any field name or value with a lone
-surrogate or a NUL (text PostgreSQL cannot store), is a plain 400 that never
-echoes what was sent. Other control characters are storable and encodable;
-each form refuses them with its own error (the webhook URL's D26 check).
+every form that re-renders, hashes or saves the value answered 500. A
+urlencoded form in another charset is worse: Django refuses to read it at all
+(``BadRequest``) inside the CSRF check, and again inside the 400 and 500 pages
+(they check CSRF too), so the error escaped the application: a bare 500 from
+gunicorn for anyone posting to a public page (``/pay/…``, ``/onboard/…``).
+One check at the door, before the CSRF check and any view reads
+``request.POST``: a declared charset other than UTF-8, or any field name or
+value with a lone surrogate or a NUL (text PostgreSQL cannot store), is a
+plain 400 that never echoes what was sent. Other control characters are
+storable and encodable; each form refuses them with its own error (the
+webhook URL's D26 check). CSRF-exempt views outside the portal (the API, the
+pay page's JSON routes) read their own bodies and answer in their own format.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ def _has_bad_field(request: HttpRequest) -> bool:
 
 
 def unreadable_form(request: HttpRequest) -> bool:
-    """True if this form POST holds text the portal must not use (see above)."""
+    """True if this form POST holds text no page may use (see above)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return False
     if request.content_type not in FORM_TYPES:
@@ -60,13 +66,27 @@ def unreadable_form(request: HttpRequest) -> bool:
     return _declares_other_charset(request) or _has_bad_field(request)
 
 
-class PortalFormTextMiddleware:
-    """Answer 400 to a ``/portal/`` form POST that ``unreadable_form`` refuses."""
+class FormTextMiddleware:
+    """Answer 400 to a form POST that ``unreadable_form`` refuses.
+
+    In ``process_view``, before the CSRF check's: a CSRF-exempt view outside
+    the portal reads its own body and answers in its own format (the API,
+    the pay page's JSON routes, D3), so it is left to do so.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(PORTAL_PREFIX) and unreadable_form(request):
-            return HttpResponseBadRequest(REFUSAL, content_type="text/plain")
         return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args, view_kwargs
+    ) -> HttpResponse | None:
+        if getattr(view_func, "csrf_exempt", False) and not (
+            request.path_info.startswith(PORTAL_PREFIX)
+        ):
+            return None
+        if unreadable_form(request):
+            return HttpResponseBadRequest(REFUSAL, content_type="text/plain")
+        return None
