@@ -171,6 +171,10 @@ def _claims(token: str, config: SsoConfig) -> dict:
     if not jwks_url_allowed(config.jwks_url):
         logger.error("JOPAY_OIDC_JWKS_URL must be https (http only for loopback)")
         raise _invalid("jwks url not allowed")
+    if not token.isascii():
+        # A compact JWT is base64url and dots. PyJWT encodes the text first,
+        # and a lone surrogate (valid JSON: "\\ud800") raised UnicodeEncodeError.
+        raise _invalid("malformed: not ASCII")
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

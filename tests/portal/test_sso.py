@@ -338,8 +338,11 @@ def test_hmac_tokens_are_refused(browser, keys, alice_user):
     assert (response.status_code, code(response)) == (401, "invalid_id_token")
 
 
-def test_garbage_is_invalid_id_token(browser):
-    response = post_json(browser, {"id_token": "not.a.jwt"})
+@pytest.mark.parametrize("garbage", ["not.a.jwt", "\ud800", "eyJ\ud800.x.y", "é.x.y"])
+def test_garbage_is_invalid_id_token(browser, garbage):
+    # A lone surrogate (valid JSON) was a 500: PyJWT raised UnicodeEncodeError.
+    browser.raise_request_exception = False
+    response = post_json(browser, {"id_token": garbage})
     assert (response.status_code, code(response)) == (401, "invalid_id_token")
 
 
