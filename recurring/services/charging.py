@@ -26,6 +26,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -135,6 +136,11 @@ def plans_charge_due(
 def _charge_one(plan_id: uuid.UUID, now: datetime, summary: ChargeRunSummary) -> None:
     try:
         outcome = retry_transient(lambda: _charge_plan(plan_id, now))
+    except SoftTimeLimitExceeded:
+        # The task's time is up (a run stuck in I/O), not the plan's fault:
+        # recorded as api_error, the slot would never be tried again. Its
+        # transaction rolled back, so it stays due; the run ends here.
+        raise
     except (OperationalError, InterfaceError):
         # The database, not the plan: a lock timeout, a lost connection, a full
         # disk. Recorded as a failure, the slot would count towards the pause
