@@ -184,10 +184,17 @@ def _claims(token: str, config: SsoConfig) -> dict:
         raise _invalid(f"algorithm {alg!r}")
     # Every failure below is the token's (or the IdP's) fault, never a 500:
     # PyJWT raises TypeError/ValueError, not PyJWTError, for some key and
-    # payload mismatches, and a JWKS body that is not JSON is a ValueError.
+    # payload mismatches, a JWKS body that is not JSON is a ValueError, and a
+    # connection reset while reading that body is a bare OSError.
     try:
         signing_key = _jwks_client(config.jwks_url).get_signing_key_from_jwt(token)
-    except (jwt.PyJWTError, jwt.PyJWKClientError, TypeError, ValueError) as exc:
+    except (
+        jwt.PyJWTError,
+        jwt.PyJWKClientError,
+        TypeError,
+        ValueError,
+        OSError,
+    ) as exc:
         raise _invalid(f"signing key: {type(exc).__name__}: {exc}") from None
     allowed = _key_algorithms(signing_key)
     if alg not in allowed:
