@@ -89,9 +89,12 @@ def parse_https_url(url: object) -> tuple[str, int]:
         raise UnsafeUrlError("whitespace, control characters or lone surrogates")
     try:
         parts = urlsplit(url)
-        port = parts.port or 443
+        port = parts.port
     except ValueError as exc:
         raise UnsafeUrlError(str(exc)) from None
+    if port == 0:  # checked as 443 below, yet every send went to port 0
+        raise UnsafeUrlError("port 0")
+    port = port or 443
     if parts.scheme.lower() != "https":
         raise UnsafeUrlError("only https:// URLs are accepted")
     if not parts.hostname:

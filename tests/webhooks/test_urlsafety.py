@@ -20,6 +20,8 @@ def production(settings):
         "https:///nohost",
         "https://user:pw@93.184.216.34/hook",
         "https://93.184.216.34:99999/hook",
+        "https://93.184.216.34:0/hook",  # was checked as 443, sent to port 0
+        "https://93.184.216.34:00/hook",
         "https://93.184.216.34/ho ok",
         "",
         None,
