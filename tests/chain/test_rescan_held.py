@@ -46,13 +46,14 @@ def _run_owed_rescans(pr) -> None:
         rescan_request_task.apply(args=rescan_args(pr.pk, row.chain_id)).get()
 
 
-def test_a_hash_attached_again_before_the_rescan_ran_does_not_lose_it(
-    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def owed_a_rescan(local_chain, anvil, w3, usdc, make_request, capture):
+    """A request whose payment the watcher passed over while a random hash held
+    it; that hash has just mismatched, so a rescan is owed. Gives (request, tx)."""
     local_chain.last_scanned_block = w3.eth.block_number
     local_chain.save()
     pr = make_request(usdc_micro=8_100_001)
-    with django_capture_on_commit_callbacks(execute=False):
+    with capture(execute=False):
         proof_attach(
             request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
         )
@@ -62,38 +63,45 @@ def test_a_hash_attached_again_before_the_rescan_ran_does_not_lose_it(
     assert _scan().attached == []  # held by the random hash
     mine(anvil, 10)
     _scan()  # the watcher moves well past the payment
-
-    with django_capture_on_commit_callbacks(execute=False):
+    with capture(execute=False):
         _time_out(pr)
     assert RequestRescan.objects.filter(request=pr).exists()
-    # The customer pastes the same hash again at once (D16 allows it) ...
-    with django_capture_on_commit_callbacks(execute=False):
-        proof_attach(
-            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
-        )
-    # ... and the owed rescan's message arrives while it is attached.
-    with django_capture_on_commit_callbacks(execute=False):
-        _run_owed_rescans(pr)
+    return pr, real
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks):
+    return django_capture_on_commit_callbacks
+
+
+def _paid_after_the_second_mismatch(pr, real, anvil, capture) -> None:
     mine(anvil, 10)
     _scan()
-
-    with django_capture_on_commit_callbacks(execute=False):
-        _time_out(pr)
-    with django_capture_on_commit_callbacks(execute=False):
+    with capture(execute=False):
+        _time_out(pr)  # the second paste mismatches too: the row restarts
+    with capture(execute=False):
         _run_owed_rescans(pr)
-
     pr.refresh_from_db()
     assert (pr.status, pr.proof_status, pr.tx_hash) == ("paid", "verified", real)
 
 
+def test_a_hash_attached_again_before_the_rescan_ran_does_not_lose_it(
+    owed_a_rescan, anvil, capture
+):
+    pr, real = owed_a_rescan
+    # The customer pastes the same hash again at once (D16 allows it) ...
+    with capture(execute=False):
+        proof_attach(
+            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
+        )
+    # ... and the owed rescan's message arrives while it is attached.
+    with capture(execute=False):
+        _run_owed_rescans(pr)
+    _paid_after_the_second_mismatch(pr, real, anvil, capture)
+
+
 def test_a_hash_attached_again_while_the_rescan_reads_does_not_lose_it(
-    monkeypatch,
-    local_chain,
-    anvil,
-    w3,
-    usdc,
-    make_request,
-    django_capture_on_commit_callbacks,
+    monkeypatch, owed_a_rescan, anvil, capture
 ):
     # As above, but the paste lands while the owed rescan's run is reading the
     # window: the run passes the payment over (the request is held again). It
@@ -101,22 +109,7 @@ def test_a_hash_attached_again_while_the_rescan_reads_does_not_lose_it(
     # then owed a rescan only from the watcher's cursor, past the payment.
     from payments.chain import rescan
 
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
-    pr = make_request(usdc_micro=8_300_003)
-    with django_capture_on_commit_callbacks(execute=False):
-        proof_attach(
-            request=pr, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"
-        )
-    real = send_token(
-        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=8_300_003
-    )
-    assert _scan().attached == []
-    mine(anvil, 10)
-    _scan()
-    with django_capture_on_commit_callbacks(execute=False):
-        _time_out(pr)
-
+    pr, real = owed_a_rescan
     read_block_times = rescan.block_times
 
     def pasted_while_reading(*args, **kwargs):
@@ -127,20 +120,12 @@ def test_a_hash_attached_again_while_the_rescan_reads_does_not_lose_it(
         return read_block_times(*args, **kwargs)
 
     monkeypatch.setattr(rescan, "block_times", pasted_while_reading)
-    with django_capture_on_commit_callbacks(execute=False):
+    with capture(execute=False):
         outcome = rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
     monkeypatch.undo()
     assert outcome == "held"
     assert RequestRescan.objects.filter(request=pr).exists()
-    mine(anvil, 10)
-    _scan()
-
-    with django_capture_on_commit_callbacks(execute=False):
-        _time_out(pr)  # the second paste mismatches too: the row restarts
-    with django_capture_on_commit_callbacks(execute=False):
-        _run_owed_rescans(pr)
-    pr.refresh_from_db()
-    assert (pr.status, pr.proof_status, pr.tx_hash) == ("paid", "verified", real)
+    _paid_after_the_second_mismatch(pr, real, anvil, capture)
 
 
 def test_a_payment_freed_by_another_request_while_this_one_is_held_is_found(
