@@ -82,7 +82,10 @@ def request_list_view(request: HttpRequest) -> HttpResponse:
         page = keyset_page(
             payment_request_list(tenant=tenant, **filters).select_related("merchant"),
             limit=PAGE_SIZE,
-            cursor=(form.cleaned_data.get("cursor") if form.is_valid() else None)
+            # Also with an invalid filter: the list is then unfiltered, and so
+            # was the page the cursor came from; without it "Older requests"
+            # showed the first page again, for ever.
+            cursor=(form.cleaned_data.get("cursor") if form.is_bound else None)
             or None,
         )
     except JoPayError as err:  # an undecodable cursor

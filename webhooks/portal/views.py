@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -176,7 +176,12 @@ def webhook_url_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def webhook_enabled_view(request: HttpRequest) -> HttpResponse:
-    enabled = request.POST.get("enabled") == "1"
+    """``enabled=1`` turns sending on, ``enabled=0`` off (pending deliveries go)."""
+    choice = request.POST.get("enabled")
+    if choice not in ("0", "1"):
+        # A missing field turned sending off and abandoned every pending delivery.
+        return HttpResponseBadRequest("enabled must be 0 or 1")
+    enabled = choice == "1"
     try:
         _, new_secret = webhook_endpoint_set(partner=request.partner, enabled=enabled)
     except JoPayError as err:

@@ -1,0 +1,52 @@
+"""Portal inputs that are not what its own pages send: never a silent, wrong effect.
+
+* The webhook switch without its field turned sending off and abandoned every
+  pending delivery (a missing value read as "off"); like the merchant switch,
+  it now answers 400 and changes nothing.
+* A request list with an invalid filter ignores the filters (and says so),
+  but it also dropped the cursor: "Older requests" showed page 1 for ever (D18).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.portal.conftest import make_request
+from tests.portal.test_webhooks import enabled  # noqa: F401
+from webhooks.models import WebhookEndpoint
+
+pytestmark = pytest.mark.django_db
+
+REFERENCE = re.compile(r'href="/portal/requests/[0-9a-f-]+/">(R\d{4})</a>')
+NEXT = re.compile(r'href="\?([^"]*cursor=[^"]+)"')
+
+
+@pytest.mark.parametrize("body", [{}, {"enabled": ""}, {"enabled": "yes"}])
+def test_the_webhook_switch_without_a_choice_changes_nothing(
+    portal,
+    enabled,
+    body,  # noqa: F811
+):
+    response = portal.post("/portal/webhooks/enabled/", body)
+    assert response.status_code == 400
+    assert WebhookEndpoint.objects.get(pk=enabled.pk).enabled is True
+
+
+def test_older_requests_page_on_with_an_invalid_filter(portal, merchant):
+    now = timezone.now()
+    for i in range(30):
+        make_request(
+            merchant, created_at=now - timedelta(seconds=i), reference=f"R{i:04d}"
+        )
+    url, seen = "/portal/requests/?created_from=garbage", []
+    while url:
+        html = portal.get(url).content.decode()
+        seen += REFERENCE.findall(html)
+        more = NEXT.search(html)
+        url = more and "/portal/requests/?" + more.group(1).replace("&amp;", "&")
+        assert len(seen) <= 30, "a page came twice"
+    assert seen == [f"R{i:04d}" for i in range(30)]
