@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from tests.portal.conftest import make_request
-from tests.portal.test_webhooks import enabled  # noqa: F401
+from tests.portal.test_webhooks import enabled as enabled_fixture  # noqa: F401
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ NEXT = re.compile(r'href="\?([^"]*cursor=[^"]+)"')
 def test_the_webhook_switch_without_a_choice_changes_nothing(
     portal,
     enabled,
-    body,  # noqa: F811
+    body,
 ):
     response = portal.post("/portal/webhooks/enabled/", body)
     assert response.status_code == 400
