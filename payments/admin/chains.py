@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -18,6 +16,7 @@ from payments.chain.registry import (
     chain_configure,
     chain_cursor_probe,
     chain_enabled_set,
+    validate_rpc_url,
     validate_usdc_address,
 )
 from payments.models import Chain
@@ -84,8 +83,9 @@ class ChainForm(forms.ModelForm):
         ]
         # Shape checks for a friendly form error; chain_configure re-checks.
         for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            try:
+                validate_rpc_url(url)
+            except ChainConfigError:
                 self.add_error("rpc_urls_text", f"Not an http(s) URL: {url}")
         if not urls:
             self.add_error("rpc_urls_text", "Give at least one RPC URL.")
@@ -166,6 +166,9 @@ class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
             # Blank in the form clears it: the admin shows the row's value.
             public_rpc_url=data.get("public_rpc_url") or "",
             probe=False,
+            # An edit keeps the switch: a chain disabled by the (audited)
+            # action was silently enabled again by any later edit.
+            enable=not change,
         )
         obj.refresh_from_db()
         self._audit(obj, form)

@@ -68,9 +68,19 @@ def validate_public_rpc_url(url: str) -> None:
         )
 
 
-def _validate_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+def validate_rpc_url(url: str) -> str:
+    """``url`` if it can be an http(s) RPC endpoint, else ``ChainConfigError``.
+
+    ``urlsplit`` raises ``ValueError`` for an unclosed IPv6 bracket and a
+    port out of range: a traceback from ``configure_chain`` and a 500 from
+    the admin form, both before this check existed.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError past 65535)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ChainConfigError(f"not an http(s) RPC URL: {url!r}")
     return url
 
@@ -101,7 +111,7 @@ def chain_config_check(
         raise ChainConfigError("--name must not be empty")
     if len(name.strip()) > _NAME_MAX:
         raise ChainConfigError(f"--name must be at most {_NAME_MAX} characters")
-    urls = [_validate_url(u.strip()) for u in rpc_urls if u.strip()]
+    urls = [validate_rpc_url(u.strip()) for u in rpc_urls if u.strip()]
     if not urls:
         raise ChainConfigError("give at least one --rpc-url")
     validate_usdc_address(usdc_address)
@@ -137,8 +147,11 @@ def chain_configure(
     is_local: bool | None = None,
     public_rpc_url: str | None = None,
     probe: bool = True,
+    enable: bool = True,
 ) -> ConfigureResult:
-    """Add or update a chain and enable it.
+    """Add or update a chain and enable it (``enable=False``: a chain that
+    exists keeps its switch; the admin's edit form, whose switch is the
+    audited enable/disable actions).
 
     Guarantees: addresses are stored EIP-55; flags, decimals, confirmations
     and the public RPC URL not given (None) keep the row's values (or, for a
@@ -186,7 +199,8 @@ def chain_configure(
             )
         if public_rpc_url is not None:
             chain.public_rpc_url = public_rpc_url
-        chain.enabled = True
+        if enable or created:
+            chain.enabled = True
         chain.save()
 
     cursor_set, problem = chain_cursor_probe(chain) if probe else (False, None)

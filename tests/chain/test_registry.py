@@ -177,6 +177,10 @@ def test_configure_chain_mainnet_sets_a_testnet_or_local_chain_back(db):
     [
         ["--usdc", "0x1234"],
         ["--usdc", CIRCLE_USDC[1], "--rpc-url", "ftp://x"],
+        # urlsplit raised ValueError: a traceback, not the one-line error (D31).
+        ["--usdc", CIRCLE_USDC[1], "--rpc-url", "http://[bad"],
+        ["--usdc", CIRCLE_USDC[1], "--rpc-url", "http://127.0.0.1:99999"],
+        ["--usdc", CIRCLE_USDC[1], "--rpc-url", "http://:80"],  # no host
         ["--usdc", CIRCLE_USDC[1], "--confirmations", "0"],
         ["--usdc", CIRCLE_USDC[1], "--decimals", "99"],
         ["--usdc", CIRCLE_USDC[1], "--decimals", "2"],  # D15: no room for the tag

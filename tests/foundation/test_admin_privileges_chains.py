@@ -118,3 +118,37 @@ def test_a_chain_configured_in_the_admin_is_audited_with_its_token(operator):
     }
     # RPC URLs may carry a provider's key: named as changed, never recorded.
     assert "127.0.0.1" not in str(entry.details)
+
+
+def _edit(operator, chain, **changes):
+    form = {
+        "name": chain.name,
+        "usdc_address": chain.usdc_address,
+        "decimals": "6",
+        "confirmations": str(chain.confirmations),
+        "kind": "testnet",
+        "rpc_urls_text": "\n".join(chain.rpc_urls),
+        "public_rpc_url": "",
+        **changes,
+    }
+    return operator.post(f"/admin/payments/chain/{chain.pk}/change/", form)
+
+
+def test_an_edit_keeps_a_disabled_chain_disabled(operator, chain):
+    # D19: the disable action stops new proofs; any later edit of the chain
+    # (here its depth) switched it back on, with no record of that.
+    operator.post(
+        "/admin/payments/chain/",
+        {"action": "disable", "_selected_action": [str(chain.pk)]},
+    )
+    assert _edit(operator, chain, confirmations="7").status_code == 302
+    chain.refresh_from_db()
+    assert (chain.confirmations, chain.enabled) == (7, False)
+
+
+@pytest.mark.parametrize("url", ["http://[bad", "http://x:99999", "http://:80"])
+def test_an_rpc_url_urlsplit_refuses_is_a_form_error_not_a_500(operator, chain, url):
+    operator.raise_request_exception = False
+    response = _edit(operator, chain, rpc_urls_text=url)
+    assert response.status_code == 200
+    assert "Not an http(s) URL" in str(response.context["adminform"].form.errors)
