@@ -117,6 +117,12 @@ class FxRateAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
     def save_model(self, request, obj: FxRate, form, change: bool) -> None:
         # D31: an admin-entered rate is a manual, pinned rate; the service
         # upserts the (currency, partner) row, so saving never duplicates one.
+        if change and "rate" not in form.changed_data:
+            # Save pressed on a feed rate without entering one: pinning it
+            # would freeze the currency (a pin is never overwritten by the
+            # feeds and never goes stale, D14).
+            self.message_user(request, "The rate was not changed: nothing saved.")
+            return
         try:
             saved = fx_rate_set_manual(
                 currency=obj.currency, rate=obj.rate, partner=obj.partner

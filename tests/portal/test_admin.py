@@ -185,6 +185,23 @@ def test_an_admin_rate_far_from_the_global_one_needs_a_tick(admin_client):
     assert FxRate.objects.get(currency="JPY").rate == Decimal("0.0067")
 
 
+def test_save_without_a_new_rate_leaves_a_feed_rate_unpinned(admin_client):
+    # Save pressed on a feed rate pinned it as a manual rate: frozen, never
+    # overwritten by the feeds and never stale (D14).
+    row = FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.92"), source="feed:test", pinned=False
+    )
+    response = admin_client.post(
+        f"{FX}{row.pk}/change/", {"rate": "0.920000000000000000"}
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.rate, row.source, row.pinned) == (Decimal("0.92"), "feed:test", False)
+    admin_client.post(f"{FX}{row.pk}/change/", {"rate": "0.93"})
+    row.refresh_from_db()
+    assert (row.rate, row.source, row.pinned) == (Decimal("0.93"), "manual", True)
+
+
 @pytest.mark.parametrize("rate", ["0", "-1", "abc", "0.0009", "1000000000"])
 def test_bad_rates_are_refused(admin_client, rate):
     response = admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": rate})
