@@ -148,6 +148,40 @@ def test_reverify_rejudges_a_mismatch_attached_in_time_also_after_the_grace(
     assert refused.value.code == "proof_not_accepted"
 
 
+@pytest.mark.parametrize(
+    ("reason", "attached_after_the_grace"),
+    [("not_found_after_timeout", False), ("not_found_after_timeout", True)],
+)
+def test_reverify_rejudges_a_watcher_found_mismatch_too(
+    api_test,
+    local_chain,
+    anvil,
+    w3,
+    usdc,
+    make_request,
+    reason,
+    attached_after_the_grace,
+):
+    # The same re-verify of a proof the watcher attached (trails_on_chain):
+    # it was refused as "a hash already judged", 409 proof_not_accepted, and
+    # a watcher that caught up after the grace made its attach time late too.
+    pr = make_request(usdc_micro=6_300_017, expires_in=timedelta(minutes=5))
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=6_300_017)
+    late = timedelta(minutes=20) if attached_after_the_grace else timedelta()
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status="mismatch",
+        chain_id=CHAIN_ID,
+        tx_hash=tx,
+        proof_source="trails_on_chain",
+        proof_attached_at=timezone.now() + late,
+        mismatch_reason=reason,
+    )
+    with time_machine.travel(timezone.now() + timedelta(minutes=40), tick=True):
+        response = api_test.post(url(pr))
+    assert response.status_code == 200, response.content
+    assert response.json()["proof_status"] == "verified"  # mined in time
+
+
 def test_a_reverify_racing_another_attach_never_500s(local_chain, make_request):
     # Two reverifies (a double click) both read the proof as mismatched with
     # its attach time T; the first re-attaches it, so the second's T is stale.

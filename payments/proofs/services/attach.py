@@ -107,6 +107,7 @@ def proof_attach(
     now: datetime | None = None,
     window_at: datetime | None = None,
     enqueue: bool = True,
+    rejudge: bool = False,
 ) -> PaymentRequest:
     """Attach ``(chain_id, tx_hash)`` as the request's proof and return the fresh row.
 
@@ -118,6 +119,10 @@ def proof_attach(
     row's own mismatched proof (judged when that proof was first attached,
     which D16 accepted then, and keeping that attach time); otherwise it is
     ignored, so a new hash pasted by anyone is judged by the wall clock.
+    ``rejudge`` (a re-verify) marks that re-attach whatever the row's source:
+    a watcher-found proof (``trails_on_chain``) is then re-judged too, not
+    refused as a hash already judged; D16 accepted it on its block time, so
+    its window is not judged again here (verification checks that time).
     The transfer's block time is checked against the window in verification
     either way, so neither lets a late payment through.
 
@@ -153,7 +158,7 @@ def proof_attach(
     ):
         return locked  # idempotent: the same proof is already being checked
     rejudged = False
-    if window_at is not None and source != PR.ProofSource.TRAILS_ON_CHAIN:
+    if window_at is not None and (rejudge or source != PR.ProofSource.TRAILS_ON_CHAIN):
         rejudged = (
             locked.proof_status == PR.ProofStatus.MISMATCH
             and (locked.chain_id, locked.tx_hash) == (chain.chain_id, tx_hash)
@@ -163,6 +168,10 @@ def proof_attach(
             # Not (or no longer, after a concurrent attach) the row's own
             # mismatched proof: judged by the wall clock like any other.
             window_at = None
+        elif source == PR.ProofSource.TRAILS_ON_CHAIN:
+            # The watcher may have attached it after the grace (a catch-up
+            # after an outage): it was accepted on its block time, not then.
+            window_at = min(window_at, locked.proof_deadline)
     if (
         not accepts_proofs(locked, now=window_at or now)
         or locked.proof_status == PR.ProofStatus.ATTACHED
@@ -172,6 +181,7 @@ def proof_attach(
         or (
             source == PR.ProofSource.TRAILS_ON_CHAIN
             and locked.proof_status == PR.ProofStatus.MISMATCH
+            and not rejudged
             and already_judged(locked, chain_id=chain.chain_id, tx_hash=tx_hash)
         )
     ):

@@ -372,6 +372,7 @@ def proof_reverify(
                 source=request.proof_source or PR.ProofSource.ADMIN,
                 window_at=request.proof_attached_at,
                 enqueue=False,
+                rejudge=True,
             )
         except JoPayError as exc:
             # ``request`` was read unlocked: another proof attached (or judged)
