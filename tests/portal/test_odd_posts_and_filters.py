@@ -16,8 +16,8 @@ import pytest
 from django.utils import timezone
 
 from tests.portal.conftest import make_request
-from tests.portal.test_webhooks import enabled as enabled_fixture  # noqa: F401
 from webhooks.models import WebhookEndpoint
+from webhooks.services import webhook_endpoint_set
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +25,17 @@ REFERENCE = re.compile(r'href="/portal/requests/[0-9a-f-]+/">(R\d{4})</a>')
 NEXT = re.compile(r'href="\?([^"]*cursor=[^"]+)"')
 
 
+@pytest.fixture
+def sending(partner) -> WebhookEndpoint:
+    url = "https://127.0.0.1:9443/jopay/hooks"
+    return webhook_endpoint_set(partner=partner, url=url, enabled=True)[0]
+
+
 @pytest.mark.parametrize("body", [{}, {"enabled": ""}, {"enabled": "yes"}])
-def test_the_webhook_switch_without_a_choice_changes_nothing(
-    portal,
-    enabled,
-    body,
-):
+def test_the_webhook_switch_without_a_choice_changes_nothing(portal, sending, body):
     response = portal.post("/portal/webhooks/enabled/", body)
     assert response.status_code == 400
-    assert WebhookEndpoint.objects.get(pk=enabled.pk).enabled is True
+    assert WebhookEndpoint.objects.get(pk=sending.pk).enabled is True
 
 
 def test_older_requests_page_on_with_an_invalid_filter(portal, merchant):
