@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -69,7 +70,7 @@ def fetch_feed(url: str, *, timeout: float) -> FeedRates:
     last_error: Exception | None = None
     for attempt in range(1, TRIES + 1):
         try:
-            content_type, body = _get(url, timeout=timeout)
+            content_type, body = _get_within(url, timeout=timeout)
         except (requests.RequestException, FeedError) as exc:
             # Transport trouble is worth the second try; a bad body is not.
             last_error = exc
@@ -88,6 +89,35 @@ def fetch_feed(url: str, *, timeout: float) -> FeedRates:
         except FeedError as exc:
             raise FeedError(f"{redacted(url)}: {_scrubbed(str(exc), url)}") from None
     raise FeedError(f"{redacted(url)}: {_scrubbed(str(last_error), url)}")
+
+
+def _get_within(url: str, *, timeout: float) -> tuple[str, bytes]:
+    """``_get``, given up after ``timeout`` seconds whatever the server does.
+
+    A socket timeout bounds each read, not a try: a server sending its status
+    line and headers a byte at a time, each within the timeout, held one try
+    for as long as it liked, and the refresh task hit its time limit before
+    the fallback feed was asked (D14: 10 s and two tries per feed; the
+    settings check sizes the task's limit on exactly that). The try runs in a
+    daemon thread, left to end on its own socket timeouts when abandoned.
+    """
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["answer"] = _get(url, timeout=timeout)
+        except Exception as exc:  # handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="fx-feed", daemon=True).start()
+    if not done.wait(timeout):
+        raise FeedError(f"no whole answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["answer"]
 
 
 def _get(url: str, *, timeout: float) -> tuple[str, bytes]:
