@@ -232,12 +232,20 @@ def _id_token_from(request: HttpRequest) -> tuple[object, bool]:
 
 @never_cache
 @csrf_exempt  # D35: the signed token (with its single-use nonce) is the proof
-@require_POST
 def login_id_token_view(request: HttpRequest) -> HttpResponse:
-    """``POST /portal/login/id-token`` (D33): sign in with an OIDC ID token."""
+    """``POST /portal/login/id-token`` (D33): sign in with an OIDC ID token.
+
+    Every answer is the JSON envelope (docs/site/errors.md), a wrong method
+    too: ``require_POST`` answered Django's empty HTML 405, also where SSO is
+    not configured and D33 says the endpoint answers 404.
+    """
     config = sso.sso_config()
     if config is None:
         return error_json_response(ErrorCode.NOT_FOUND)
+    if request.method != "POST":
+        return error_json_response(
+            ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": "POST"}
+        )
     token, wants_json = _id_token_from(request)
     if not isinstance(token, str) or not token.strip():
         return error_json_response(ErrorCode.MISSING_ID_TOKEN)
