@@ -133,7 +133,7 @@ class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
     ]
     list_filter = ["enabled", "is_testnet", "is_local"]
     search_fields = ["name", "=chain_id"]
-    readonly_fields = ["enabled", "last_scanned_block", "updated_at"]
+    readonly_fields = ["enabled", "last_scanned_block", "watch_from", "updated_at"]
     actions = ["enable", "disable"]
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -84,6 +84,22 @@ def block_time(client: ChainClient, number: int) -> datetime:
     return datetime.fromtimestamp(client.block(number).timestamp, tz=UTC)
 
 
+def first_block_at_or_after(client: ChainClient, timestamp: int, *, head: int) -> int:
+    """The lowest block whose timestamp is ≥ ``timestamp``; ``head + 1`` if none.
+
+    A binary search over block timestamps (which never decrease): about
+    log2(head) ``eth_getBlockByNumber`` calls.
+    """
+    low, high = 0, head + 1
+    while low < high:
+        middle = (low + high) // 2
+        if client.block(middle).timestamp >= timestamp:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def block_times(
     client: ChainClient, chain: Chain, logs: Iterable[TransferLog], wanted: set
 ) -> dict[int, datetime]:

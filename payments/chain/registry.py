@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.utils import timezone
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from payments.models import Chain
@@ -201,6 +202,8 @@ def chain_configure(
             chain.public_rpc_url = public_rpc_url
         if enable or created:
             chain.enabled = True
+        if chain.last_scanned_block is None and chain.watch_from is None:
+            chain.watch_from = timezone.now()  # D34, if the probe finds no head
         chain.save()
 
     cursor_set, problem = chain_cursor_probe(chain) if probe else (False, None)

@@ -31,13 +31,14 @@ from django.utils import timezone
 from payments.models import Chain, PaymentRequest
 
 from .defaults import reorg_margin
-from .matching import (
+from .matching import (  # first_block_at_or_after: also imported from here
     CANDIDATE_PROOF_STATUSES,
     CANDIDATE_STATUSES,
     attach_found,
     block_times,
     candidates,
     chain_modes,
+    first_block_at_or_after,
     match_transfer,
 )
 from .rpc import ChainClient, RpcError, RpcUnavailable
@@ -60,22 +61,6 @@ class RescanResult:
     to_block: int | None = None
     next_from_block: int | None = None  # set when a continuation must read on
     tx_hash: str | None = None
-
-
-def first_block_at_or_after(client: ChainClient, timestamp: int, *, head: int) -> int:
-    """The lowest block whose timestamp is ≥ ``timestamp``; ``head + 1`` if none.
-
-    A binary search over block timestamps (which never decrease): about
-    log2(head) ``eth_getBlockByNumber`` calls.
-    """
-    low, high = 0, head + 1
-    while low < high:
-        middle = (low + high) // 2
-        if client.block(middle).timestamp >= timestamp:
-            high = middle
-        else:
-            low = middle + 1
-    return low
 
 
 def _start_block(

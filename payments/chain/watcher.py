@@ -45,6 +45,7 @@ detect (an L4 balancer keeps web3's keep-alive connection on one backend).
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,14 @@ from payments.models import Chain, PaymentRequest
 
 from .defaults import reorg_margin
 from .logs import TransferLog
-from .matching import attach_found, block_time, block_times, match_transfer, watched
+from .matching import (
+    attach_found,
+    block_time,
+    block_times,
+    first_block_at_or_after,
+    match_transfer,
+    watched,
+)
 from .rpc import ChainClient, RpcError, RpcUnavailable
 
 logger = logging.getLogger("jopay.chain.watcher")
@@ -166,10 +174,16 @@ def scan_chain(
         )
         Chain.objects.filter(
             pk=chain.pk, last_scanned_block=chain.last_scanned_block
-        ).update(last_scanned_block=None)
-        chain.last_scanned_block = None
+        ).update(last_scanned_block=None, watch_from=None)
+        chain.last_scanned_block = chain.watch_from = None
     if chain.last_scanned_block is None:
         start = max(head - margin, 0)
+        if chain.watch_from is not None:
+            # Configured while no RPC answered: from the block of that time.
+            since_configured = first_block_at_or_after(
+                client, math.floor(chain.watch_from.timestamp()), head=head
+            )
+            start = max(min(start, since_configured - margin), 0)
     else:
         start = max(chain.last_scanned_block + 1 - margin, 0)
     end = min(head, start + max_blocks - 1)

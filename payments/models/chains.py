@@ -67,6 +67,10 @@ class Chain(models.Model):
     enabled = models.BooleanField(default=True)
     # Chain watcher cursor (D21, D34): last block fully scanned; survives restarts.
     last_scanned_block = models.BigIntegerField(null=True, blank=True)
+    # When the chain was configured while no RPC answered, so no cursor was
+    # set then: the first scan starts at the block of that time, not at the
+    # head it finds later (D34: "the head at configuration time").
+    watch_from = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from payments.chain.devnode import free_port
 from payments.chain.watcher import CHUNK_BLOCKS, scan_chain, watch_chains
@@ -121,6 +122,40 @@ def test_first_scan_of_a_new_chain_starts_at_head_minus_margin(
     assert result.to_block == head(w3)
     assert result.attached == []
     assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
+
+
+def test_a_chain_configured_while_no_rpc_answered_is_read_from_that_time(
+    local_chain, anvil, w3, usdc, make_request
+):
+    # D34: the head *at configuration time*. Configured while its RPC was
+    # down, the chain had no cursor; the first scan started at the head it
+    # found then, and payments made in between were never found.
+    Chain.objects.filter(pk=local_chain.pk).update(
+        watch_from=timezone.now() - timedelta(seconds=1)
+    )
+    pr = make_request(usdc_micro=1_000_003)
+    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=1_000_003)
+    mine(anvil, 5)
+
+    result = scan_chain(Chain.objects.get(pk=local_chain.pk))
+
+    assert result.from_block < head(w3) - local_chain.confirmations
+    assert result.attached == [str(pr.pk)]
+
+
+def test_configure_chain_without_an_answering_rpc_records_when(db):
+    from payments.chain.registry import chain_configure
+
+    before = timezone.now()
+    dead = chain_configure(
+        chain_id=777_003,
+        name="Down",
+        rpc_urls=["http://127.0.0.1:9"],
+        usdc_address="0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        is_local=True,
+    )
+    assert dead.chain.last_scanned_block is None
+    assert dead.chain.watch_from >= before
 
 
 def test_long_ranges_are_read_in_chunks_and_the_cursor_persists(
