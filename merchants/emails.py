@@ -9,7 +9,8 @@ for one lost on the way (broker down, SMTP refusing), by the sweeper every
 holds the merchant's row lock and stamps ``onboarding_email_sent_at`` in the
 same transaction: two runs never both send, and a send that failed (or a
 worker that died mid-send) leaves the row unstamped for the next run: at
-least once. A refused address is given up after ``EMAIL_MAX_TRIES``, and the
+least once. An address refused for good (5xx) is given up after
+``EMAIL_MAX_TRIES``; relay trouble is retried while the link lives. The
 sweeper takes the fewest-tried first, so bad addresses never starve new
 merchants.
 
@@ -22,9 +23,11 @@ so no token ever travels through the broker. Off unless e-mail is configured
 from __future__ import annotations
 
 import logging
+import smtplib
 import uuid
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -63,11 +66,30 @@ def onboarding_email_send(*, merchant_id: uuid.UUID | str) -> bool:
         return False
     try:
         return _send(merchant_id)
-    except Exception:
-        Merchant.objects.filter(pk=merchant_id).update(
-            onboarding_email_tries=F("onboarding_email_tries") + 1
-        )
+    except Exception as exc:
+        if _refused_for_good(exc):
+            Merchant.objects.filter(pk=merchant_id).update(
+                onboarding_email_tries=F("onboarding_email_tries") + 1
+            )
         raise
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """Whether this failure is the address's (counted), not the relay's.
+
+    Only a permanent (5xx) refusal of the recipient, the sender or the
+    message, or a header no relay takes, counts towards ``EMAIL_MAX_TRIES``.
+    A relay down, slow or answering 4xx (and the sweep's own time limit)
+    said nothing about the merchant: counted, half an hour of relay trouble
+    gave up every mail owed meanwhile, although each link lives 7 days (the
+    lifetime that bounds these retries instead).
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    # OSError covers the rest of smtplib's errors (disconnects, timeouts).
+    return not isinstance(exc, OSError | SoftTimeLimitExceeded)
 
 
 def _send(merchant_id: uuid.UUID | str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -93,7 +94,9 @@ def test_refused_addresses_are_given_up_and_never_starve_new_merchants(
 
     def picky(*args, recipient_list, **kwargs):
         if recipient_list[0].startswith("bad"):
-            raise ConnectionRefusedError("550 no such user")
+            raise smtplib.SMTPRecipientsRefused(
+                {recipient_list[0]: (550, b"5.1.1 no such user")}
+            )
         return real(*args, recipient_list=recipient_list, **kwargs)
 
     monkeypatch.setattr(emails, "send_mail", picky)
@@ -132,6 +135,36 @@ def test_a_failed_send_is_retried_by_the_sweeper_and_a_week_old_one_is_not(
     assert send_due_onboarding_emails_task() == 1
     assert [m.to for m in mail.outbox] == [["mia@example.com"]]
     assert send_due_onboarding_emails_task() == 0
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+        smtplib.SMTPRecipientsRefused({"mia@example.com": (451, b"4.7.1 later")}),
+        smtplib.SMTPSenderRefused(421, b"4.3.2 shutting down", "noreply@jopay"),
+    ],
+    ids=["refused", "disconnected", "451", "421"],
+)
+def test_relay_trouble_never_uses_up_the_tries(api, sending, monkeypatch, trouble):
+    # Counted as the address's fault, half an hour of relay trouble gave up
+    # every mail owed meanwhile; the link lives 7 days.
+    body = create(api, email="mia@example.com")
+
+    def relay_down(*args, **kwargs):
+        raise trouble
+
+    monkeypatch.setattr(emails, "send_mail", relay_down)
+    with pytest.raises(type(trouble)):
+        send_onboarding_email_task(body["merchant_id"])
+    Merchant.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    for _ in range(emails.EMAIL_MAX_TRIES + 2):
+        send_due_onboarding_emails_task()
+    assert Merchant.objects.get(pk=body["merchant_id"]).onboarding_email_tries == 0
+    monkeypatch.undo()
+    assert send_due_onboarding_emails_task() == 1
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]]
 
 
 def test_a_partner_name_with_a_line_break_cannot_break_the_subject(
