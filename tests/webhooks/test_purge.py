@@ -63,23 +63,24 @@ def test_purge_of_more_old_events_than_one_statement_can_bind(partner, endpoint_
     ) == {None}
 
 
-def _old_delivery_with_answer(
-    partner, endpoint, *, created_days: int, answer_days: int
-):
+def _old_delivery_with_answers(partner, endpoint, created_days: int, *answers: int):
+    """A delivery created ``created_days`` ago with one answered attempt per
+    entry of ``answers`` (days ago); last touched at the latest of them."""
     now = timezone.now()
     delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint,
-        partner=partner,
-        test_mode=False,
-        created_at=now - timedelta(days=created_days),
-        state="delivered",
+        endpoint=endpoint, partner=partner, test_mode=False, state="delivered"
     )
-    WebhookAttempt.objects.create(
-        delivery=delivery,
-        number=1,
-        started_at=now - timedelta(days=answer_days),
-        status_code=200,
-        response_body="ok",
+    for number, days in enumerate(answers, start=1):
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            started_at=now - timedelta(days=days),
+            status_code=200,
+            response_body="ok",
+        )
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        created_at=now - timedelta(days=created_days),
+        updated_at=now - timedelta(days=min(answers)),
     )
     return delivery
 
@@ -87,17 +88,13 @@ def _old_delivery_with_answer(
 def test_purge_batches_events_logs_and_answers(partner, endpoint_for):
     endpoint, _ = endpoint_for(partner)
     _old_events(partner, 5)
-    gone = [
-        _old_delivery_with_answer(partner, endpoint, created_days=91, answer_days=91)
-        for _ in range(3)
-    ]
+    gone = [_old_delivery_with_answers(partner, endpoint, 91, 91) for _ in range(3)]
+    # Resent on its event's day 29: its second attempt is 62 days old. It
+    # was deleted by its created_at, that attempt with it (D36: 90 days).
     resent = [
-        _old_delivery_with_answer(partner, endpoint, created_days=60, answer_days=91)
-        for _ in range(5)
+        _old_delivery_with_answers(partner, endpoint, 91, 91, 62) for _ in range(5)
     ]
-    fresh = _old_delivery_with_answer(
-        partner, endpoint, created_days=60, answer_days=60
-    )
+    fresh = _old_delivery_with_answers(partner, endpoint, 60, 60)
     counts = events_purge(batch_size=2)
     assert counts == {
         "events": 5,
@@ -107,8 +104,10 @@ def test_purge_batches_events_logs_and_answers(partner, endpoint_for):
         "done": True,
     }
     assert not WebhookDelivery.objects.filter(pk__in=[d.pk for d in gone]).exists()
-    bodies = WebhookAttempt.objects.filter(delivery__in=resent)
-    assert set(bodies.values_list("response_body", flat=True)) == {""}
+    kept = WebhookAttempt.objects.filter(delivery__in=resent)
+    assert sorted(kept.values_list("number", "response_body")) == sorted(
+        [(1, ""), (2, "ok")] * 5
+    )
     assert fresh.attempt_log.get().response_body == "ok"
 
 

@@ -100,7 +100,12 @@ def events_purge(
     steps = [
         (old_events, "created_at", delete_settled_events),
         (
-            WebhookDelivery.objects.filter(created_at__lt=logs_before),
+            # By its last activity too: a delivery resent late (up to its
+            # event's day 30) keeps its created_at, and deleting it by that
+            # took attempts only ~60 days old with it.
+            WebhookDelivery.objects.filter(
+                created_at__lt=logs_before, updated_at__lt=logs_before
+            ),
             "created_at",
             delete(WebhookDelivery),
         ),
