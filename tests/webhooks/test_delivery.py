@@ -463,8 +463,9 @@ def test_purge_drops_old_events_and_old_delivery_logs(partner, setup, receiver):
     delivery.refresh_from_db()  # the delivery log outlives its event (90 days)
     assert delivery.event_id is None
     assert delivery.attempt_log.count() == 1
+    long_ago = timezone.now() - timedelta(days=91)  # made and last active then
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        created_at=timezone.now() - timedelta(days=91)
+        created_at=long_ago, updated_at=long_ago
     )
     counts = events_purge()
     assert counts["deliveries"] == 1
