@@ -31,7 +31,7 @@ from django.utils import timezone
 from payments.models import Chain, PaymentRequest
 
 from .defaults import reorg_margin
-from .matching import (  # first_block_at_or_after: also imported from here
+from .matching import (
     CANDIDATE_PROOF_STATUSES,
     CANDIDATE_STATUSES,
     attach_found,

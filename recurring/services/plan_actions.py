@@ -74,9 +74,9 @@ def plan_resume(
     Slots that came due while paused are skipped, never caught up. A slot that
     came due before the pause but that the hourly job had not charged yet (the
     first charge of a plan paused minutes after creation) is still owed: it
-    is due again at once, while no newer slot has come (``owed_due_at``, set by
-    the pause; ``_resume_slot``). The failure
-    count starts again from 0 (a resume is a deliberate fresh start). Raises
+    is due again at once, while no newer slot has come (``owed_due_at``, set
+    by the pause; ``_resume_slot``). The failure count starts again from 0
+    (a resume is a deliberate fresh start). Raises
     ``plan_not_found``, ``plan_already_terminated`` or
     ``can_only_resume_paused_plans``.
     """

@@ -219,7 +219,7 @@ def test_a_long_window_is_read_in_bounded_runs(
 def test_the_window_starts_at_the_first_block_of_the_request(
     local_chain, anvil, w3, usdc, make_request
 ):
-    from payments.chain.rescan import first_block_at_or_after
+    from payments.chain.matching import first_block_at_or_after
     from payments.chain.rpc import ChainClient
 
     client = ChainClient(local_chain)
