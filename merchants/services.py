@@ -205,10 +205,17 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
             raise JoPayError(ErrorCode.INVALID_WITHDRAW_ADDRESS)
     if not locked.withdraw_address:
         locked.auto_forward = False
-    if changes:
-        locked.full_clean(validate_unique=False, validate_constraints=False)
-        locked.save()
     changed = sorted(n for n in UPDATABLE_FIELDS if getattr(locked, n) != before[n])
+    if changes:
+        # Only what this update changes is validated: a row an older rule let in
+        # (a currency since dropped from the list, a longer value) must not turn
+        # every later PATCH of the merchant into a 500.
+        locked.full_clean(
+            exclude=[f.name for f in Merchant._meta.fields if f.name not in changed],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        locked.save()
     if changed:
         audit_record(
             partner=locked.partner,
