@@ -70,6 +70,13 @@ app.conf.beat_schedule = {
     },
 }
 
+# Every ticked task runs from the periodic queue, so a tick waits behind at most
+# the one message each worker child holds, not behind the whole backlog
+# (kombu's Redis transport takes turns between non-empty queues).
+app.conf.task_routes = {
+    entry["task"]: {"queue": app.conf.periodic_queue}
+    for entry in app.conf.beat_schedule.values()
+}
 
 logger = logging.getLogger(__name__)
 

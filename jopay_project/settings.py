@@ -223,6 +223,14 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = False
+# Two queues, and a worker started without -Q consumes both (D30: one worker
+# command). Beat's ticks go to ``periodic`` (routes in jopay_project.celery),
+# everything else to ``celery``. With one queue, a backlog of deliveries or
+# proof checks deeper than a tick's expiry made every tick expire unread: the
+# chain watcher, the retry sweep and request expiry stopped until it drained.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_PERIODIC_QUEUE = "periodic"
+CELERY_TASK_QUEUES = {CELERY_TASK_DEFAULT_QUEUE: {}, CELERY_PERIODIC_QUEUE: {}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
