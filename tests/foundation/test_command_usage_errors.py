@@ -120,3 +120,14 @@ def test_a_partner_name_of_only_spaces_is_refused():
     from merchants.models import Partner
 
     assert not Partner.objects.filter(slug="blank-name").exists()
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["a b@example.com", "x@@example.com", "ops@localhost", "ops@corp", "@example.com"],
+)
+def test_an_e_mail_no_mail_can_reach_is_a_command_error(partner, email):
+    # D31: one line, and no login made with an address no mail can reach.
+    with pytest.raises(CommandError, match="is not an e-mail address"):
+        call_command("create_partner_user", "--partner", partner.slug, "--email", email)
+    assert not get_user_model().objects.exists()

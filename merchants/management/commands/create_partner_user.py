@@ -6,8 +6,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from jopay_project.commands import OperatorCommand
+from jopay_project.errors import JoPayError
 from merchants.models import Partner
 from merchants.partners import partner_user_create
+from merchants.validation import validate_email
 
 
 class Command(OperatorCommand):
@@ -24,8 +26,12 @@ class Command(OperatorCommand):
         if partner is None:
             raise CommandError(f"no partner with slug {opts['partner']!r}")
         email = opts["email"].strip()
-        if "@" not in email or email.startswith("@") or email.endswith("@"):
-            raise CommandError("--email is not an e-mail address")
+        try:
+            # The rule of every other e-mail in JoPay (user@domain.tld): the old
+            # check took "a b@c" and "x@@y" as logins (and as their mail address).
+            validate_email(email)
+        except JoPayError:
+            raise CommandError(f"--email {email!r} is not an e-mail address") from None
         generated = not opts["password"]
         password = opts["password"] or secrets.token_urlsafe(15)
         try:
