@@ -96,3 +96,23 @@ def test_the_migration_gives_plans_paused_before_it_what_resume_inferred(
     owed.refresh_from_db()
     charged.refresh_from_db()
     assert (owed.owed_due_at, charged.owed_due_at) == (START + timedelta(weeks=1), None)
+
+
+def test_the_migration_pass_costs_a_few_statements_however_many_plans_are_paused(
+    make_plan, eur_rate, django_assert_max_num_queries
+):
+    # It runs under AddField's ACCESS EXCLUSIVE lock on the plans: two
+    # statements per paused plan stalled every plan read for ~2 ms a plan.
+    migration = importlib.import_module("recurring.migrations.0003_plan_owed_due_at")
+    with time_machine.travel(START, tick=False):
+        plans = [make_plan(frequency="weekly") for _ in range(12)]
+    Plan.objects.filter(pk__in=[p.pk for p in plans]).update(
+        status=Plan.Status.PAUSED,
+        paused_at=START + timedelta(days=7, hours=1),
+        next_charge_at=None,
+    )
+    with django_assert_max_num_queries(4):  # read, charges, one bulk UPDATE (+1)
+        migration.owed_at_pause(apps, None)
+    assert set(Plan.objects.values_list("owed_due_at", flat=True)) == {
+        START + timedelta(weeks=1)
+    }
