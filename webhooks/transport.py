@@ -53,6 +53,7 @@ class _PinnedMixin:
         if approved is None or approved[0] != self.host:
             raise NewConnectionError(self, f"{self.host}: no D26-approved address")
         error: OSError | None = None
+        timed_out: str | None = None
         for address in approved[1]:
             try:
                 return create_connection(
@@ -62,11 +63,17 @@ class _PinnedMixin:
                     socket_options=self.socket_options,
                 )
             except TimeoutError as exc:
-                raise ConnectTimeoutError(
-                    self, f"connect to {self.host} ({address}) timed out"
-                ) from exc
+                # The next address is tried too, as urllib3's own connect does:
+                # one address dropping packets (a node down, a broken IPv6
+                # route) failed every delivery to a host that answered at its
+                # others (D24). The task's time limits bound the whole send.
+                error, timed_out = exc, address
             except OSError as exc:
                 error = exc
+        if timed_out is not None:
+            raise ConnectTimeoutError(
+                self, f"connect to {self.host} ({timed_out}) timed out"
+            ) from error
         raise NewConnectionError(
             self, f"{self.host}: no approved address answered: {error}"
         )

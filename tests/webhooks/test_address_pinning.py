@@ -114,3 +114,47 @@ def test_the_host_checked_is_the_host_requests_connects_to(url, host):
 def test_an_invalid_international_name_is_refused(host):
     with pytest.raises(urlsafety.UnsafeUrlError, match="international"):
         urlsafety.parse_https_url(f"https://{host}/hook")
+
+
+@pytest.fixture
+def blackhole(receiver):
+    """127.0.0.2 at the receiver's port drops every SYN: a full accept queue.
+
+    What a partner's address that is down behind a firewall looks like: the
+    connect times out instead of being refused.
+    """
+    import contextlib
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.2", receiver.port))
+    listener.listen(0)
+    filling = []
+    for _ in range(4):
+        sock = socket.socket()
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            sock.connect(("127.0.0.2", receiver.port))
+        filling.append(sock)
+    time.sleep(0.2)
+    yield "127.0.0.2"
+    for sock in [*filling, listener]:
+        sock.close()
+
+
+def test_an_approved_address_that_times_out_does_not_hide_the_next(
+    partner, receiver, dns, blackhole
+):
+    # A host with two addresses, the first one dropping packets (a node down
+    # behind a firewall, a broken IPv6 route): the next address is tried in
+    # the time left, as requests does on its own (D24: 2xx within 8 s). It
+    # stopped at the first timeout, so every delivery to such a host failed
+    # although the host answered at its other address (D26 pinning).
+    dns[PINNED_TEST_HOST] = [blackhole, "127.0.0.1"]
+    url = f"https://{PINNED_TEST_HOST}:{receiver.port}/hook"
+    webhook_endpoint_set(partner=partner, url=url, enabled=True)
+    event = emit(partner)
+
+    assert deliver(delivery_id=str(event.deliveries.get().pk)).state == "delivered"
+    assert len(receiver.received()) == 1
