@@ -31,7 +31,7 @@ from .services.outbox import (
     delivery_record,
     endpoint_next_ids,
 )
-from .transport import connect_only_to, session
+from .transport import connect_only_to, cut_off_at, session
 
 logger = logging.getLogger("jopay.webhooks")
 
@@ -143,7 +143,7 @@ def post(
         return HttpResult(None, latency, error, "", None)
 
     try:
-        with connect_only_to(*approved):
+        with connect_only_to(*approved), cut_off_at(deadline):
             response = session().post(
                 url,
                 data=body,
@@ -153,13 +153,15 @@ def post(
                 allow_redirects=False,  # D24/D26: a 3xx is never followed
                 timeout=(min(timeout, CONNECT_TIMEOUT_CAP), timeout),
             )
-    except requests.Timeout:
-        return failed("timeout")
-    except requests.exceptions.SSLError:
-        return failed("tls error")
-    except requests.ConnectionError:
-        return failed("connection error")
     except requests.RequestException as exc:
+        # Past the deadline, ``cut_off_at`` shut the socket: whatever broke
+        # (the handshake, the head), the receiver was too slow.
+        if isinstance(exc, requests.Timeout) or time.monotonic() >= deadline:
+            return failed("timeout")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return failed("tls error")
+        if isinstance(exc, requests.ConnectionError):
+            return failed("connection error")
         return failed(f"request error: {type(exc).__name__}")
     if time.monotonic() > deadline:
         response.close()

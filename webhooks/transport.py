@@ -10,10 +10,15 @@ nothing (D26). A kept-alive connection was opened to an approved address too.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,6 +33,8 @@ _session_pid: int | None = None
 _approved: ContextVar[tuple[str, tuple[str, ...]] | None] = ContextVar(
     "jopay_webhook_approved", default=None
 )
+# The send in progress under ``cut_off_at``: its deadline and what it opened.
+_cut_off: ContextVar[_CutOff | None] = ContextVar("jopay_webhook_cut_off", default=None)
 
 
 @contextmanager
@@ -40,6 +47,97 @@ def connect_only_to(host: str, addresses: list[str]) -> Iterator[None]:
         _approved.reset(token)
 
 
+@dataclass(eq=False)
+class _CutOff:
+    deadline: float  # time.monotonic()
+    used: list = field(default_factory=list)  # connections
+
+    def cut(self) -> None:
+        for conn in list(self.used):
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+# How often the watchdog looks at the sends in progress: a send is cut off at
+# most this long after its deadline.
+CUT_OFF_POLL_SECONDS = 0.25
+
+
+class _Watchdog:
+    """One thread per process that cuts off the sends past their deadline.
+
+    One thread for all sends, not a timer each: starting a thread per attempt
+    cost about a tenth of a delivery's time. Cutting and forgetting a send
+    happen under one lock, so a send that has ended is never cut (its
+    kept-alive connection may already carry the next one).
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._sends: set[_CutOff] = set()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, state: _CutOff) -> None:
+        with self._lock:
+            self._sends.add(state)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="jopay-webhook-cut-off", daemon=True
+                )
+                self._thread.start()
+
+    def forget(self, state: _CutOff) -> None:
+        with self._lock:
+            self._sends.discard(state)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(CUT_OFF_POLL_SECONDS)
+            now = time.monotonic()
+            with self._lock:
+                for state in [s for s in self._sends if s.deadline <= now]:
+                    self._sends.discard(state)
+                    state.cut()
+
+
+_watchdog = _Watchdog()
+
+
+@contextmanager
+def cut_off_at(deadline: float) -> Iterator[None]:
+    """Shut the sockets a request inside this block uses down at ``deadline``.
+
+    ``deadline`` is a ``time.monotonic()`` value. The timeouts ``requests``
+    takes bound each read, not the whole answer: a receiver sending its
+    status line or headers a byte at a time held the worker until the task's
+    time limit (logged as an internal error, without a latency) although D24
+    gives it 8 s. (The TLS handshake has a deadline of its own: the connect
+    timeout bounds all of it.) Cut off (within ``CUT_OFF_POLL_SECONDS``), the
+    request raises a connection error, which the caller reads as the timeout
+    it is.
+    """
+    state = _CutOff(deadline)
+    token = _cut_off.set(state)
+    _watchdog.watch(state)
+    try:
+        yield
+    finally:
+        _watchdog.forget(state)
+        _cut_off.reset(token)
+
+
+def _use(item: object) -> None:
+    state = _cut_off.get()
+    if state is not None:
+        state.used.append(item)
+
+
 class _PinnedMixin:
     """A urllib3 connection that opens its socket to an approved address only.
 
@@ -48,15 +146,23 @@ class _PinnedMixin:
     With no approval for this host (a send that skipped the check) it refuses.
     """
 
+    def request(self, *args, **kwargs):
+        _use(self)  # a kept-alive connection too: ``cut_off_at`` reaches it
+        return super().request(*args, **kwargs)
+
     def _new_conn(self):
         approved = _approved.get()
         if approved is None or approved[0] != self.host:
             raise NewConnectionError(self, f"{self.host}: no D26-approved address")
         error: OSError | None = None
         timed_out: str | None = None
+        state = _cut_off.get()
         for address in approved[1]:
+            late = state is not None and time.monotonic() >= state.deadline
+            if error is not None and late:
+                break  # no time left to try another address
             try:
-                return create_connection(
+                sock = create_connection(
                     (address, self.port),
                     self.timeout,
                     source_address=self.source_address,
@@ -66,10 +172,12 @@ class _PinnedMixin:
                 # The next address is tried too, as urllib3's own connect does:
                 # one address dropping packets (a node down, a broken IPv6
                 # route) failed every delivery to a host that answered at its
-                # others (D24). The task's time limits bound the whole send.
+                # others (D24). ``cut_off_at``'s deadline bounds the loop.
                 error, timed_out = exc, address
             except OSError as exc:
                 error = exc
+            else:
+                return sock
         if timed_out is not None:
             raise ConnectTimeoutError(
                 self, f"connect to {self.host} ({timed_out}) timed out"

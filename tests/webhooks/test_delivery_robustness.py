@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +14,8 @@ from django.utils import timezone
 
 from webhooks import delivery as delivery_module
 from webhooks.delivery import _retry_after, deliver
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.services import webhook_endpoint_set
 from webhooks.services.claims import LEASE_SECONDS
 from webhooks.services.outbox import (
     INTERRUPTED,
@@ -278,3 +281,58 @@ def test_a_sweep_that_lost_the_race_leaves_the_endpoint_healthy(
     delivery.refresh_from_db()
     endpoint.refresh_from_db()
     assert (delivery.state, endpoint.failing_since) == ("delivered", None)
+
+
+# --- A receiver that dribbles its answer's head (bug: held past the timeout) --
+
+
+@pytest.fixture
+def dribbling_receiver(_receiver_ca, receiver):
+    """A TLS receiver that sends its status line at once, then one header byte
+    every 0.2 s for 6 s: each read finishes inside the read timeout."""
+    import socket
+    import ssl
+    import threading
+
+    ca, _ = _receiver_ca
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with context.wrap_socket(conn, server_side=True) as tls:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += tls.recv(65536)
+                tls.sendall(b"HTTP/1.1 200 OK\r\n")
+                for byte in b"X-Slow: " + b"a" * 30:
+                    tls.sendall(bytes([byte]))
+                    time.sleep(0.2)
+                tls.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    listener.close()
+
+
+def test_an_answer_whose_head_dribbles_past_the_timeout_is_cut_off_there(
+    partner, dribbling_receiver, settings
+):
+    # D24: 2xx within the timeout (8 s) or it is a timeout. Each header byte
+    # came inside the per-read timeout, so the send waited for the whole head
+    # (6 s here, the task's soft limit in a worker) and the attempt was logged
+    # as JoPay's "internal error: SoftTimeLimitExceeded", without a latency.
+    settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS = 1
+    webhook_endpoint_set(partner=partner, url=dribbling_receiver, enabled=True)
+    delivery = emit(partner).deliveries.get()
+
+    started = time.monotonic()
+    assert _send(delivery).state == WebhookDelivery.State.PENDING
+    assert time.monotonic() - started < 2.5
+    (attempt,) = WebhookAttempt.objects.filter(delivery=delivery)
+    assert (attempt.status_code, attempt.error) == (None, "timeout")
+    assert 900 <= attempt.latency_ms < 2500
