@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -219,6 +220,10 @@ def session() -> requests.Session:
         new = requests.Session()
         # No proxies or netrc from the environment: they could route around D26.
         new.trust_env = False
+        # No cookies: the session is shared by every partner's deliveries, so a
+        # Set-Cookie from one receiver rode on the next delivery to that host,
+        # another partner's included, and the jar grew for the process's life.
+        new.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         adapter = _PinnedAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
         new.mount("https://", adapter)
         new.mount("http://", adapter)

@@ -503,3 +503,27 @@ def _first_retry_delay(queue) -> None:
     from webhooks.services.outbox import retry_delay
 
     queue.put(retry_delay(attempt=1, retry_after=None))
+
+
+def test_a_receivers_cookie_never_rides_on_another_delivery(
+    partner, other_partner, receiver, endpoint_for, monkeypatch
+):
+    # Two partners behind one receiving host (a shared webhook relay, a
+    # PaaS domain). The worker's pooled session kept every Set-Cookie in its
+    # jar and sent it with the next deliveries to that host: one partner's
+    # receiver put state into another partner's requests, and a receiver
+    # setting many cookies grew the worker's memory and every later
+    # request's Cookie header (D24 deliveries carry only the D25 headers).
+    from webhooks import transport
+
+    monkeypatch.setattr(transport, "_session", None)
+    endpoint_for(partner, path="/a")
+    endpoint_for(other_partner, path="/b")
+    receiver.program(
+        "/a", Answer(200, headers={"Set-Cookie": "relay_session=partner-a; Path=/"})
+    )
+    assert _send(emit(partner).deliveries.get()).state == "delivered"
+    assert _send(emit(other_partner).deliveries.get()).state == "delivered"
+    assert _send(emit(partner).deliveries.get()).state == "delivered"
+
+    assert [r.headers.get("cookie") for r in receiver.received()] == [None] * 3
