@@ -142,31 +142,33 @@ def post(
         latency = int((time.monotonic() - start) * 1000)
         return HttpResult(None, latency, error, "", None)
 
-    try:
-        with connect_only_to(*approved), cut_off_at(deadline):
-            response = session().post(
-                url,
-                data=body,
-                headers=headers,
-                verify=verify,
-                stream=True,
-                allow_redirects=False,  # D24/D26: a 3xx is never followed
-                timeout=(min(timeout, CONNECT_TIMEOUT_CAP), timeout),
-            )
-    except requests.RequestException as exc:
-        # Past the deadline, ``cut_off_at`` shut the socket: whatever broke
-        # (the handshake, the head), the receiver was too slow.
-        if isinstance(exc, requests.Timeout) or time.monotonic() >= deadline:
+    # The whole send, body included, ends at the deadline (``cut_off_at``).
+    with cut_off_at(deadline):
+        try:
+            with connect_only_to(*approved):
+                response = session().post(
+                    url,
+                    data=body,
+                    headers=headers,
+                    verify=verify,
+                    stream=True,
+                    allow_redirects=False,  # D24/D26: a 3xx is never followed
+                    timeout=(min(timeout, CONNECT_TIMEOUT_CAP), timeout),
+                )
+        except requests.RequestException as exc:
+            # Past the deadline, ``cut_off_at`` shut the socket: whatever
+            # broke, the receiver was too slow.
+            if isinstance(exc, requests.Timeout) or time.monotonic() >= deadline:
+                return failed("timeout")
+            if isinstance(exc, requests.exceptions.SSLError):
+                return failed("tls error")
+            if isinstance(exc, requests.ConnectionError):
+                return failed("connection error")
+            return failed(f"request error: {type(exc).__name__}")
+        if time.monotonic() > deadline:
+            response.close()
             return failed("timeout")
-        if isinstance(exc, requests.exceptions.SSLError):
-            return failed("tls error")
-        if isinstance(exc, requests.ConnectionError):
-            return failed("connection error")
-        return failed(f"request error: {type(exc).__name__}")
-    if time.monotonic() > deadline:
-        response.close()
-        return failed("timeout")
-    raw = _read_bounded(response, deadline)
+        raw = _read_bounded(response, deadline)
     latency = int((time.monotonic() - start) * 1000)
     return HttpResult(
         response.status_code,

@@ -116,12 +116,12 @@ def cut_off_at(deadline: float) -> Iterator[None]:
 
     ``deadline`` is a ``time.monotonic()`` value. The timeouts ``requests``
     takes bound each read, not the whole answer: a receiver sending its
-    status line or headers a byte at a time held the worker until the task's
-    time limit (logged as an internal error, without a latency) although D24
-    gives it 8 s. (The TLS handshake has a deadline of its own: the connect
-    timeout bounds all of it.) Cut off (within ``CUT_OFF_POLL_SECONDS``), the
-    request raises a connection error, which the caller reads as the timeout
-    it is.
+    status line, headers or body a byte at a time held the worker until the
+    task's time limit (logged as an internal error, without a latency)
+    although D24 gives it 8 s. (The TLS handshake has a deadline of its own:
+    the connect timeout bounds all of it.) Cut off, within
+    ``CUT_OFF_POLL_SECONDS``, the request raises a connection error, which
+    the caller reads as the timeout it is, or the body read ends.
     """
     state = _CutOff(deadline)
     token = _cut_off.set(state)

@@ -336,3 +336,53 @@ def test_an_answer_whose_head_dribbles_past_the_timeout_is_cut_off_there(
     (attempt,) = WebhookAttempt.objects.filter(delivery=delivery)
     assert (attempt.status_code, attempt.error) == (None, "timeout")
     assert 900 <= attempt.latency_ms < 2500
+
+
+@pytest.fixture
+def dribbling_body_receiver(_receiver_ca, receiver):
+    """A TLS receiver that answers 200 at once, then sends its 100 kB body one
+    byte every 0.2 s: each read of the body finishes inside its timeout."""
+    import socket
+    import ssl
+    import threading
+
+    ca, _ = _receiver_ca
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with context.wrap_socket(conn, server_side=True) as tls:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += tls.recv(65536)
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                for _ in range(30):
+                    tls.sendall(b"x")
+                    time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    listener.close()
+
+
+def test_a_2xx_whose_body_dribbles_is_delivered_within_the_timeout(
+    partner, dribbling_body_receiver, settings
+):
+    # D24: the 2xx came in time, so it is delivered, and the send ends at the
+    # timeout. Reading the kept 2 KiB of the body waited for all 8 KiB of a
+    # read, byte by byte (each inside the read timeout): the worker was held
+    # until the answer ended or the task's soft limit, 20 s.
+    settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS = 1
+    webhook_endpoint_set(partner=partner, url=dribbling_body_receiver, enabled=True)
+    delivery = emit(partner).deliveries.get()
+
+    started = time.monotonic()
+    assert _send(delivery).state == WebhookDelivery.State.DELIVERED
+    assert time.monotonic() - started < 2.5
+    (attempt,) = WebhookAttempt.objects.filter(delivery=delivery)
+    assert attempt.status_code == 200
