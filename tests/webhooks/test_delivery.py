@@ -181,6 +181,26 @@ def test_410_abandons_and_disables_the_endpoint(partner, setup, receiver):
     assert not emit(partner).deliveries.exists()
 
 
+def test_a_410_abandons_only_with_the_endpoint_disabled(
+    partner, setup, receiver, monkeypatch
+):
+    # D24: both in one transaction. A worker dying between them (here: the
+    # disable failing) left the delivery abandoned and the endpoint enabled.
+    from webhooks.services import outbox
+
+    def dies(**kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(outbox, "webhook_endpoint_disable", dies)
+    receiver.program("/hook", Answer(410))
+    delivery = emit(partner).deliveries.get()
+    with pytest.raises(RuntimeError):
+        _send(delivery)
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"  # its lease runs out; the sweeper retries
+    assert WebhookEndpoint.objects.get(partner=partner).enabled
+
+
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_3xx_is_abandoned_and_never_followed(partner, setup, receiver, status):
     receiver.program("/hook", Answer(status, headers={"Location": receiver.url("/x")}))

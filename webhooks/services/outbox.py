@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -157,19 +159,25 @@ def delivery_record(
         "error": error[:200],
         "response_body": response_body,
     }
-    owned = claims.write_result(
-        claim=claim,
-        changes=changes,
-        attempt=attempt,
-        now=now,
-        clear_streak=verdict.streak == "success",
-    )
-    if not owned:
-        countdown = None  # a newer attempt owns the row; it schedules itself
-    elif state != WebhookDelivery.State.DELIVERED:
-        _log_failure(claim, state, verdict, status_code, error, next_at, now)
-    if owned or not interrupted:
-        _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+    # A failure's result and what it does to the endpoint (a 410 abandons the
+    # delivery and disables the endpoint, D24) commit together: a worker that
+    # died between them left the endpoint enabled. A 2xx is one statement and
+    # keeps its autocommit (the delivery benchmark's path).
+    together = verdict.streak not in ("none", "success")
+    with transaction.atomic() if together else nullcontext():
+        owned = claims.write_result(
+            claim=claim,
+            changes=changes,
+            attempt=attempt,
+            now=now,
+            clear_streak=verdict.streak == "success",
+        )
+        if not owned:
+            countdown = None  # a newer attempt owns the row; it schedules itself
+        elif state != WebhookDelivery.State.DELIVERED:
+            _log_failure(claim, state, verdict, status_code, error, next_at, now)
+        if owned or not interrupted:
+            _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
     return Recorded(
         state=state,
         next_attempt_at=next_at,
