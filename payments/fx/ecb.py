@@ -31,7 +31,10 @@ def looks_like(url: str, content_type: str, body: bytes) -> bool:
 def parse(body: bytes) -> dict[str, Decimal]:
     try:
         root = ElementTree.fromstring(body)
-    except (ParseError, DefusedXmlException) as exc:
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+        # D14: expat raises ValueError for a declared multi-byte encoding
+        # (Shift_JIS, UTF-32) and LookupError for an unknown one: a bad feed
+        # like any other, so the fallback feed is asked, never a crash.
         raise FeedError(f"not usable XML: {exc}") from None
     table: dict[str, Decimal] = {}
     for element in (e for day in _newest_day(root) for e in day.iter()):
