@@ -48,7 +48,10 @@ def normalise_rate(value: object) -> Decimal:
     plain = isinstance(value, Decimal | int) and not isinstance(value, bool)
     if not plain and not (isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value)):
         raise FeedError(f"rate {value!r} is not a decimal number")
-    rate = Decimal(value)
+    try:
+        rate = Decimal(value)
+    except InvalidOperation:  # an exponent past Decimal's limits ("1e9…9")
+        raise FeedError(f"rate {value!r} is out of range") from None
     if not rate.is_finite() or rate <= 0:
         raise FeedError(f"rate {value!r} is not positive")
     try:

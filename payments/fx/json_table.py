@@ -38,7 +38,9 @@ def parse(body: bytes) -> dict[str, Decimal]:
         check_json_depth(body)
         # parse_float=Decimal: "0.9234" stays exactly 0.9234, never a binary float.
         data = json.loads(body, parse_float=Decimal, object_pairs_hook=_unique_keys)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
+        # ArithmeticError: parse_float=Decimal meets a number whose exponent
+        # is past Decimal's limits (decimal.InvalidOperation, D14).
         raise FeedError(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise FeedError("the JSON feed is not an object")
