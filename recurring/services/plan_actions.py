@@ -15,7 +15,12 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 from recurring.models import Plan
-from recurring.schedule import latest_slot_at_or_before, next_slot_after, slot_at
+from recurring.schedule import (
+    charge_too_late,
+    latest_slot_at_or_before,
+    next_slot_after,
+    slot_at,
+)
 
 
 def _locked(tenant: Tenant, plan_id: uuid.UUID) -> Plan:
@@ -111,6 +116,10 @@ def _resume_slot(plan: Plan, now: datetime) -> int:
         and plan.owed_due_at is not None
         and slot_at(plan.anchor_at, plan.frequency, latest) == plan.owed_due_at
         and not plan.charges.filter(slot=latest).exists()
+        # D29: owed only while its invoice would still be payable; older, the
+        # job skips it, so it is not the next charge (a monthly slot resumed
+        # 10 days late showed a past next_charge_at that was never charged).
+        and not charge_too_late(plan.frequency, plan.owed_due_at, now)
     ):
         return latest  # due at the pause, never charged: still owed
     # Not ``paused_at``: a slot skipped by an earlier pause also came due

@@ -116,3 +116,38 @@ def test_the_migration_pass_costs_a_few_statements_however_many_plans_are_paused
     assert set(Plan.objects.values_list("owed_due_at", flat=True)) == {
         START + timedelta(weeks=1)
     }
+
+
+def test_an_owed_slot_too_old_to_charge_is_not_the_resumes_next_charge(
+    make_plan, eur_rate
+):
+    # D29: a missed slot is charged only while its invoice would still be
+    # payable (charge_too_late: 7 days for a monthly plan). A slot a pause owed
+    # and a resume 10 days later: the resume answered next_charge_at = that
+    # slot, 10 days in the past, and the job then skipped it without a charge.
+    with time_machine.travel(START, tick=False):
+        plan = make_plan(frequency="monthly")
+        plans_charge_due()  # slot 0 (Jan 5)
+    feb_5 = utc(2026, 2, 5, 12)
+    with time_machine.travel(feb_5 + timedelta(minutes=30), tick=False):
+        paused = plan_pause(tenant=tenant_of(plan), plan_id=plan.pk)
+    assert paused.owed_due_at == feb_5
+    with time_machine.travel(feb_5 + timedelta(days=10), tick=False):
+        resumed = plan_resume(tenant=tenant_of(plan), plan_id=plan.pk)
+    assert resumed.next_charge_at == utc(2026, 3, 5, 12)
+    assert run_at(feb_5 + timedelta(days=10, hours=1)).charged == 0
+
+
+def test_an_owed_monthly_slot_is_still_charged_within_its_invoice_lifetime(
+    make_plan, eur_rate
+):
+    with time_machine.travel(START, tick=False):
+        plan = make_plan(frequency="monthly")
+        plans_charge_due()
+    feb_5 = utc(2026, 2, 5, 12)
+    with time_machine.travel(feb_5 + timedelta(minutes=30), tick=False):
+        plan_pause(tenant=tenant_of(plan), plan_id=plan.pk)
+    with time_machine.travel(feb_5 + timedelta(days=6), tick=False):
+        resumed = plan_resume(tenant=tenant_of(plan), plan_id=plan.pk)
+    assert resumed.next_charge_at == feb_5
+    assert run_at(feb_5 + timedelta(days=6, hours=1)).charged == 1
