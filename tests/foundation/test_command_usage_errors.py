@@ -131,3 +131,31 @@ def test_an_e_mail_no_mail_can_reach_is_a_command_error(partner, email):
     with pytest.raises(CommandError, match="is not an e-mail address"):
         call_command("create_partner_user", "--partner", partner.slug, "--email", email)
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.parametrize("email", ["a@@b.example", "a b@c d", "ops@", "é@ü.de"])
+def test_an_e_mail_the_portal_cannot_sign_in_with_is_a_command_error(partner, email):
+    # D31: the command said "<e-mail> can log in at /portal/login/" for a value
+    # the login page's e-mail field (type=email) never lets a browser submit.
+    with pytest.raises(CommandError, match="--email"):
+        call_command(
+            "create_partner_user", "--partner", partner.slug, "--email", email,
+            stdout=StringIO(),
+        )  # fmt: skip
+    assert not get_user_model().objects.filter(username=email.lower()).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", [["--rate", "0.5"], ["--clear"]], ids=["set", "clear"])
+def test_an_empty_partner_slug_is_not_the_global_rate(args):
+    # D31: --partner names one partner's override. An empty slug (a script's
+    # unset "$SLUG") was read as no --partner at all: the GLOBAL rate, every
+    # partner's, was pinned at 0.5 (or its pin cleared) without a word.
+    FxRate.objects.create(currency="EUR", rate="0.92", source="manual", pinned=True)
+    with pytest.raises(CommandError, match="no partner with slug ''"):
+        call_command(
+            "set_fx_rate", "--currency", "EUR", "--partner", "", *args,
+            stdout=StringIO(),
+        )  # fmt: skip
+    eur = FxRate.objects.get(currency="EUR", partner__isnull=True)
+    assert (str(eur.rate.normalize()), eur.pinned) == ("0.92", True)

@@ -40,7 +40,9 @@ class Command(OperatorCommand):
                 f"{currency!r} is not one of the 28 supported currencies"
             )
         owner = None
-        if partner:
+        # Not ``if partner``: an empty --partner (a script's unset "$SLUG") read
+        # as no --partner pinned or cleared the global rate of every partner.
+        if partner is not None:
             owner = Partner.objects.filter(slug=partner).first()
             if owner is None:
                 raise CommandError(f"no partner with slug {partner!r}")
