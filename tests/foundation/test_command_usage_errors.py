@@ -159,3 +159,14 @@ def test_an_empty_partner_slug_is_not_the_global_rate(args):
         )  # fmt: skip
     eur = FxRate.objects.get(currency="EUR", partner__isnull=True)
     assert (str(eur.rate.normalize()), eur.pinned) == ("0.92", True)
+
+
+def test_an_empty_expiry_is_not_a_key_that_never_expires(partner):
+    # D8/D31: --expires-at "" (a script's unset "$EXPIRES") made a key with no
+    # expiry at all, printed as if all went well.
+    with pytest.raises(CommandError, match="--expires-at"):
+        call_command(
+            "create_api_key", "--partner", partner.slug, "--mode", "live",
+            "--expires-at", "", stdout=StringIO(),
+        )  # fmt: skip
+    assert not partner.api_keys.filter(expires_at__isnull=True, name="").exists()

@@ -34,7 +34,9 @@ class Command(OperatorCommand):
         if partner is None:
             raise CommandError(f"no partner with slug {opts['partner']!r}")
         expires_at = None
-        if opts["expires_at"]:
+        # Not ``if opts["expires_at"]``: an empty value (a script's unset
+        # "$EXPIRES") made a key that never expires (D8).
+        if opts["expires_at"] is not None:
             # In UTC (D1, no offset means UTC): an instant past 9999-12-31 UTC
             # ("9999-12-31T23:00-05:00") is refused here. Stored, it was a
             # timestamp Python cannot read back: the key was created, then the
