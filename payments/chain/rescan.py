@@ -135,12 +135,6 @@ def rescan_request_window(
     chain = Chain.objects.filter(pk=chain_id).first()
     if chain is None:
         return result
-    if not chain.is_usable:
-        # Disabled, or its RPC URLs being edited: the watcher will carry on
-        # from its cursor once it is back, but not read what lies before it,
-        # so the owed rescan waits (retried like an outage, given up only
-        # after the usual runs without progress) instead of being dropped.
-        raise RpcUnavailable(f"chain {chain_id} is disabled or has no RPC URL")
     request = candidates(chain).filter(pk=request_id).first()
     if request is None:
         if _attached_again(request_id, chain):
@@ -149,6 +143,14 @@ def rescan_request_window(
             # being dropped (D16: a hash may be attached again at once).
             result.outcome = "held"
         return result  # paid, cancelled, or not this chain's mode
+    if not chain.is_usable:
+        # Disabled, or its RPC URLs being edited: the watcher will carry on
+        # from its cursor once it is back, but not read what lies before it,
+        # so the owed rescan waits (retried like an outage, given up only
+        # after the usual runs without progress) instead of being dropped.
+        # Only while the request still needs it: one paid (or cancelled)
+        # meanwhile drops its row above, with no retries and no given-up error.
+        raise RpcUnavailable(f"chain {chain_id} is disabled or has no RPC URL")
     client = client or ChainClient(chain)
 
     if from_block is None or to_block is None:

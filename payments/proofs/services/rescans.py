@@ -88,19 +88,22 @@ def rescans_schedule(
     *,
     request: PaymentRequest,
     now: datetime,
-    floors: dict[str, int] | None = None,
+    floors: dict[str, int | None] | None = None,
 ) -> list[int]:
     """Owe ``request`` a rescan on each of its chains; enqueue each on commit.
+
+    Its chains: the usable ones of its mode, and those ``floors`` names even
+    while switched off (``_owed_chain_ids``).
 
     Call it inside the transaction that makes the rescan necessary. A row
     that already exists starts over (a new generation), since the proof just
     judged may have hidden any block of it. ``floors`` ("<chain id>": block,
     the watcher's cursor when the proof was attached) bound where each scan
-    starts; a chain without one is read from the window's start. A row
+    starts; a chain without one (or with None) is read from the window's start. A row
     restarted keeps the lower of its floor and the new one, so the blocks an
     earlier proof hid are still read.
     """
-    chain_ids = chain_ids_for(test_mode=request.test_mode)
+    chain_ids = _owed_chain_ids(test_mode=request.test_mode, floors=floors)
     for chain_id in chain_ids:
         floor = (floors or {}).get(str(chain_id))
         # UPDATE first: it locks an existing row, so a finishing run of the old
@@ -133,6 +136,28 @@ def rescans_schedule(
             )
         _enqueue(request.pk, chain_id)
     return chain_ids
+
+
+def _owed_chain_ids(
+    *, test_mode: bool, floors: dict[str, int | None] | None
+) -> list[int]:
+    """The chains a rescan is owed on: every usable chain of the mode, and
+    those named in ``floors`` (the watcher read them while the proof held
+    the request) even if switched off now (D19, D20, D21).
+
+    A chain switched off for a moment keeps its cursor: back on, the watcher
+    carries on from there, never reading the blocks it passed the request
+    over in. Its row waits meanwhile, retried like an outage
+    (``rescan_request_window``). Left out, the payment was never found.
+    """
+    chain_ids = set(chain_ids_for(test_mode=test_mode))
+    named = {int(key) for key in floors or {}} - chain_ids
+    chain_ids.update(
+        chain.chain_id
+        for chain in Chain.objects.filter(pk__in=named)
+        if chain.rpc_urls and chain.accepts(test_mode=test_mode)
+    )
+    return sorted(chain_ids)
 
 
 def rescan_adopt(

@@ -326,7 +326,9 @@ def _apply(
     # there: the watcher refused it to that request while this proof held it
     # (proof_already_used) and moved on, so that request is owed a rescan too
     # (D15, D20).
-    owed += [(other, None) for other in awaiting_any(row, verdict.usdc_transfers)]
+    # Owed on this proof's chain even if it was switched off mid-check (D19).
+    freed_on = {str(chain_id): None}
+    owed += [(other, freed_on) for other in awaiting_any(row, verdict.usdc_transfers)]
     # In one order (by id) for every verdict: two verdicts freeing each
     # other's payment (a payer who pasted two hashes the wrong way round)
     # wrote their rescan rows in opposite orders and deadlocked on the rescan
