@@ -228,16 +228,19 @@ def chain_enabled_set(*, chain_id: int, enabled: bool) -> bool:
 def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
     """A first-time chain's watcher cursor from its RPC head; ``(set, problem)``.
 
-    Only while the chain has no cursor (D34: the first scan never starts at
-    genesis), and only if no watcher set one meanwhile. Network I/O: call it
+    The cursor only while the chain has none (D34: the first scan never starts
+    at genesis), and only if no watcher set one meanwhile. ``problem`` says
+    why no RPC answered, for a chain with a cursor too: an operator replacing
+    its URLs by a dead one (or another network's) is told, not left with a
+    watcher and proof checks that stall in silence. Network I/O: call it
     outside any transaction, so no row lock waits on an operator's RPC URLs.
     """
-    if chain.last_scanned_block is not None:
-        return False, None
     try:
         head = ChainClient(chain).block_number()
     except (RpcUnavailable, RpcError) as exc:
         return False, exc.detail or str(exc.code)
+    if chain.last_scanned_block is not None:
+        return False, None
     margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
     cursor_set = bool(
         Chain.objects.filter(pk=chain.chain_id, last_scanned_block__isnull=True).update(

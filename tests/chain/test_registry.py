@@ -297,3 +297,29 @@ def test_admin_chain_form_refuses_an_unusable_usdc_address(db, usdc):
     )
     assert not form.is_valid()
     assert "usdc_address" in form.errors
+
+
+def test_configure_chain_warns_when_an_existing_chains_new_rpc_is_unusable(
+    local_chain, anvil, capsys
+):
+    # An operator swapping in a dead URL (or another network's) for a chain
+    # the watcher already reads was told nothing: its proofs then wait on
+    # RPC retries and the watcher stalls, silently. D31: the command says so,
+    # as it does for a new chain; the cursor stays where the watcher was.
+    local_chain.last_scanned_block = 5
+    local_chain.save()
+    dead = f"http://127.0.0.1:{free_port()}"
+    args = ["--chain-id", str(CHAIN_ID), "--name", "Local anvil"]
+    args += ["--usdc", local_chain.usdc_address]
+
+    call_command("configure_chain", *args, "--rpc-url", dead)
+
+    err = capsys.readouterr().err
+    assert "warning: no RPC answered" in err
+    assert "the watcher and proof checks wait until one does" in err  # a cursor
+    assert Chain.objects.get(pk=CHAIN_ID).last_scanned_block == 5
+
+    call_command("configure_chain", *args, "--rpc-url", anvil.url)
+
+    assert "warning" not in capsys.readouterr().err
+    assert Chain.objects.get(pk=CHAIN_ID).last_scanned_block == 5

@@ -92,7 +92,12 @@ class Command(OperatorCommand):
         if result.cursor_set:
             self.stdout.write(f"watcher starts after block {chain.last_scanned_block}")
         elif result.rpc_problem:
+            then = (
+                "the watcher will start at the head when one does"
+                if chain.last_scanned_block is None
+                # D20: proofs stay attached and are retried meanwhile.
+                else "the watcher and proof checks wait until one does"
+            )
             self.stderr.write(
-                f"warning: no RPC answered ({result.rpc_problem}); the "
-                "watcher will start at the head when one does"
+                f"warning: no RPC answered ({result.rpc_problem}); {then}"
             )
