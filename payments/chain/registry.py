@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from payments.models import Chain
 from payments.models.chains import public_rpc_url_problem
 
 from .defaults import DEFAULTS_BY_ID, default_confirmations, reorg_margin
+from .matching import first_block_at_or_after
 from .rpc import ChainClient, RpcError, RpcUnavailable
 
 _CHAIN_ID_MAX = 2**63 - 1  # Chain.chain_id is a PostgreSQL bigint
@@ -235,16 +237,31 @@ def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
     watcher and proof checks that stall in silence. Network I/O: call it
     outside any transaction, so no row lock waits on an operator's RPC URLs.
     """
+    client = ChainClient(chain)
     try:
-        head = ChainClient(chain).block_number()
+        head = client.head()
+        if chain.last_scanned_block is not None:
+            return False, None
+        margin = reorg_margin(
+            confirmations=chain.confirmations, is_local=chain.is_local
+        )
+        cursor = head.number - margin
+        configured = (
+            None
+            if chain.watch_from is None
+            else math.floor(chain.watch_from.timestamp())
+        )
+        if configured is not None and head.timestamp >= configured:
+            # D34: first configured earlier, while no RPC answered: the watcher
+            # reads from the block of that time (as it does without a cursor),
+            # not from this head; payments made in between are found.
+            since = first_block_at_or_after(client, configured, head=head.number)
+            cursor = min(cursor, since - 1)
     except (RpcUnavailable, RpcError) as exc:
         return False, exc.detail or str(exc.code)
-    if chain.last_scanned_block is not None:
-        return False, None
-    margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
     cursor_set = bool(
         Chain.objects.filter(pk=chain.chain_id, last_scanned_block__isnull=True).update(
-            last_scanned_block=max(head - margin, 0)
+            last_scanned_block=max(cursor, 0)
         )
     )
     chain.refresh_from_db()

@@ -13,7 +13,7 @@ from payments.models import Chain, PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.tasks import watch_chains_task
 
-from .conftest import PAYERS, event_types, mine, send_token
+from .conftest import CHAIN_ID, PAYERS, event_types, mine, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -271,3 +271,31 @@ def test_the_watched_set_is_read_without_a_sort(local_chain):
         watched(local_chain, since=datetime(2026, 1, 1, tzinfo=UTC))
     (query,) = [q["sql"] for q in queries if "payments_paymentrequest" in q["sql"]]
     assert "ORDER BY" not in query
+
+
+def test_a_chain_given_a_working_rpc_later_is_still_read_from_its_configuration(
+    db, anvil, usdc, w3, evm_snapshot, make_request
+):
+    # D34: the head *at configuration time*. Configured while its RPC did not
+    # answer (a typo), then given a working URL: the second configure set the
+    # cursor at the head it found then, and a payment made in between (the pay
+    # page offered the chain all along) was never found.
+    from payments.chain.registry import chain_configure
+
+    args = {"chain_id": CHAIN_ID, "name": "Local anvil", "is_local": True}
+    args["usdc_address"] = usdc.address
+    first = chain_configure(**args, rpc_urls=[f"http://127.0.0.1:{free_port()}"])
+    assert first.rpc_problem
+    assert first.chain.last_scanned_block is None
+    Chain.objects.filter(pk=CHAIN_ID).update(
+        watch_from=timezone.now() - timedelta(seconds=1)
+    )
+    pr = make_request(usdc_micro=1_000_007)
+    send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=1_000_007)
+    mine(anvil, 5)
+
+    fixed = chain_configure(**args, rpc_urls=[anvil.url])
+    assert fixed.rpc_problem is None
+    result = scan_chain(Chain.objects.get(pk=CHAIN_ID))
+
+    assert result.attached == [str(pr.pk)]

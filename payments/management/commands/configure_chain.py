@@ -93,7 +93,8 @@ class Command(OperatorCommand):
             self.stdout.write(f"watcher starts after block {chain.last_scanned_block}")
         elif result.rpc_problem:
             then = (
-                "the watcher will start at the head when one does"
+                # D34: from the block of this moment, read once one answers.
+                "the watcher will read from now on once one does"
                 if chain.last_scanned_block is None
                 # D20: proofs stay attached and are retried meanwhile.
                 else "the watcher and proof checks wait until one does"
