@@ -45,7 +45,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
@@ -97,6 +97,22 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
         return user
 
 
+class PortalUsernameChangeForm(UserChangeForm):
+    """A portal account's username is kept in lower case.
+
+    The portal signs in with the e-mail as typed, lower-cased (its login
+    form and SSO, D33, look the username up exactly so): a portal user
+    renamed here to ``It@Alice.example`` could never sign in again, with any
+    spelling. The uniqueness check runs on the lower-cased name.
+    """
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data.get("username")
+        if username and is_portal_account(self.instance):
+            return username.lower()
+        return username
+
+
 class PortalUserLinkFormSet(forms.BaseInlineFormSet):
     """A partner page's "Partner users" rows: who may sign in to its portal.
 
@@ -111,15 +127,23 @@ class PortalUserLinkFormSet(forms.BaseInlineFormSet):
         for form in self.forms:
             user = getattr(form, "cleaned_data", {}).get("user")
             if (
-                user is not None
-                and not form.cleaned_data.get("DELETE")
-                and "user" in form.changed_data
-                and not is_portal_account(user)
+                user is None
+                or form.cleaned_data.get("DELETE")
+                or "user" not in form.changed_data
             ):
+                continue
+            if not is_portal_account(user):
                 form.add_error(
                     "user",
                     "A staff account cannot be a portal user: create a "
                     "separate login for the partner (create_partner_user).",
+                )
+            elif user.get_username() != user.get_username().lower():
+                # The portal signs in lower-cased names only (PortalUsernameChangeForm).
+                form.add_error(
+                    "user",
+                    "The portal signs in with a lower-case e-mail: change this "
+                    "account's username to lower case first.",
                 )
 
     def save_new(self, form, commit=True):
@@ -145,6 +169,7 @@ class PortalUserLinkFormSet(forms.BaseInlineFormSet):
 
 
 class PrivilegeGuardedUserAdmin(StaffUserAdmin):
+    form = PortalUsernameChangeForm
     change_password_form = AuditedPasswordChangeForm
 
     def get_readonly_fields(self, request, obj=None):
@@ -181,7 +206,10 @@ class PrivilegeGuardedUserAdmin(StaffUserAdmin):
         # The privilege fields are read-only for non-superusers, so not in
         # their form: a crafted POST carrying them is ignored.
         super().save_model(request, obj, form, change)
-        changed = sorted(set(form.changed_data) & set(AUDITED_FIELDS))
+        changed = set(form.changed_data) & set(AUDITED_FIELDS)
+        if change and form.initial.get("username") != obj.get_username():
+            changed.add("username")  # also when only lower-cased (clean_username)
+        changed = sorted(changed)
         partner = _partner_of(obj) if change and changed else None
         if partner is not None:
             details = {"changed": changed}

@@ -456,3 +456,61 @@ def test_the_partner_reads_who_set_its_users_password(
     assert "JoPay staff" in page
     assert "support@jopay.example" in page
     assert NEW_PASSWORD not in page
+
+
+def test_a_portal_user_renamed_with_capitals_can_still_sign_in(
+    support_client, portal_user, partner
+):
+    """The portal signs in with the typed e-mail lower-cased (login form and
+    SSO, D33); a username stored as typed here, ``IT@Alice.example``, locked
+    the partner's user out for good."""
+    portal_user.set_password(NEW_PASSWORD)
+    portal_user.save()
+
+    response = support_client.post(
+        change_url(portal_user),
+        form_data(portal_user, username="IT@Alice.example", email="it@alice.example"),
+    )
+
+    assert response.status_code == 302
+    portal_user.refresh_from_db()
+    assert portal_user.username == "it@alice.example"
+    signed_in = Client().post(
+        "/portal/login/", {"email": "IT@Alice.example", "password": NEW_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/portal/"
+
+
+def test_renaming_onto_another_users_name_in_other_case_is_a_form_error(
+    support_client, portal_user, partner
+):
+    PartnerUserFactory(partner=partner, user__username="it@alice.example")
+
+    response = support_client.post(
+        change_url(portal_user), form_data(portal_user, username="IT@alice.example")
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    portal_user.refresh_from_db()
+    assert portal_user.username == "ops@alice.example"
+
+
+def test_a_capitalised_username_lower_cased_on_save_is_in_the_trail(
+    support_client, portal_user, partner
+):
+    User.objects.filter(pk=portal_user.pk).update(username="Ops@Alice.example")
+    portal_user.refresh_from_db()
+
+    response = support_client.post(
+        change_url(portal_user), form_data(portal_user, first_name="Olga")
+    )
+
+    assert response.status_code == 302
+    portal_user.refresh_from_db()
+    assert portal_user.username == "ops@alice.example"
+    audit = AuditEntry.objects.get(partner=partner, action="portal_user.updated")
+    assert audit.details == {
+        "changed": ["first_name", "username"],
+        "was": "Ops@Alice.example",
+    }

@@ -118,3 +118,15 @@ def test_removing_a_portal_user_is_in_the_partners_audit_trail(support_client, p
     assert not PartnerUser.objects.filter(pk=link.pk).exists()
     entry = AuditEntry.objects.get(partner=partner, action="portal_user.removed")
     assert entry.target == "gone@alice.example"
+
+
+def test_an_account_the_portal_cannot_sign_in_is_not_linked(support_client, partner):
+    """The portal looks up the typed e-mail lower-cased (D33): linked, an
+    account named ``Finance@Alice.example`` could never sign in."""
+    newcomer = UserFactory(username="Finance@Alice.example")
+
+    response = post_with_rows(support_client, partner, [{"user": str(newcomer.pk)}])
+
+    assert response.status_code == 200  # the form comes back with the error
+    assert "lower case" in response.content.decode()
+    assert not PartnerUser.objects.filter(user=newcomer).exists()
