@@ -19,6 +19,7 @@ from jopay_project.admin_lookups import (
 )
 from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import ErrorCode, JoPayError
+from merchants.admin.stale_edits import StaleEditGuardForm
 
 from . import urlsafety
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -40,7 +41,10 @@ class ReadOnlyMixin:
         return False
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(StaleEditGuardForm):
+    # StaleEditGuardForm: a page drawn before the partner moved its URL (portal,
+    # API) put the old URL back when saved; it is refused instead (loaded_as).
+
     class Meta:
         model = WebhookEndpoint
         fields = ["url"]
@@ -79,6 +83,7 @@ class WebhookEndpointAdmin(
     fields = [
         "partner",
         "url",
+        "loaded_as",  # hidden: refuses a save over a newer row (stale_edits)
         "enabled",
         "enabled_at",
         "failing_since",

@@ -19,6 +19,7 @@ from payments.models import FxRate
 from payments.services import fx_rate_set_manual
 from tests.portal.conftest import make_request, make_verified
 from tests.portal.test_admin import CHANGELIST, FX, run_action
+from tests.portal.test_admin_audit_trail import form_data
 from webhooks.services import webhook_endpoint_set
 
 pytestmark = pytest.mark.django_db
@@ -105,11 +106,34 @@ def test_a_refused_webhook_url_shows_on_the_form_and_logs_nothing(
 def test_a_webhook_url_change_goes_through_the_service(admin_client, partner, settings):
     settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     endpoint, _ = webhook_endpoint_set(partner=partner, url="https://127.0.0.1:1/h")
-    response = admin_client.post(
-        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
-        {"url": "https://127.0.0.1:2/new"},
-    )
+    url = f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/"
+    # As the page posts it: with its hidden loaded_as (stale_edits).
+    data = {**form_data(admin_client.get(url)), "url": "https://127.0.0.1:2/new"}
+    response = admin_client.post(url, data)
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.url == "https://127.0.0.1:2/new"
     assert [a[1] for a in audit(endpoint)] == [CHANGE]
+
+
+def test_a_webhook_page_opened_before_the_partner_moved_the_url_does_not_move_it_back(
+    admin_client, partner, settings
+):
+    """Staff opened the endpoint's page; the partner then moved its webhooks
+    to a new URL in the portal. Saving the page (Save pressed on the old
+    values) put the old URL back: every later event went to an address the
+    partner had left. As on the partner and merchant pages, a page drawn from
+    an older row is refused (merchants.admin.stale_edits)."""
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    endpoint, _ = webhook_endpoint_set(partner=partner, url="https://127.0.0.1:1/old")
+    url = f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/"
+    page = form_data(admin_client.get(url))
+    webhook_endpoint_set(partner=partner, url="https://127.0.0.1:2/new")  # portal
+
+    response = admin_client.post(url, page)
+
+    assert response.status_code == 200  # the form again, saying why
+    assert "changed elsewhere" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://127.0.0.1:2/new"
+    assert audit(endpoint) == []
