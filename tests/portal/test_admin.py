@@ -202,6 +202,36 @@ def test_save_without_a_new_rate_leaves_a_feed_rate_unpinned(admin_client):
     assert (row.rate, row.source, row.pinned) == (Decimal("0.93"), "manual", True)
 
 
+def test_a_page_drawn_before_a_feed_refresh_does_not_pin_the_old_rate(admin_client):
+    """Save pressed (nothing typed) on a feed rate's page opened before the
+    next refresh (every 30 min, D36) posted the old rate, which then read as
+    a new one: it was pinned as a manual rate, frozen at a stale value that
+    the feeds never overwrite and that never goes stale (D14, D31)."""
+    from django.utils import timezone
+
+    from tests.portal.test_admin_audit_trail import form_data
+
+    row = FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.92"), source="feed:test", pinned=False
+    )
+    page = form_data(admin_client.get(f"{FX}{row.pk}/change/"))
+    FxRate.objects.filter(pk=row.pk).update(  # the beat's refresh, meanwhile
+        rate=Decimal("0.93"), fetched_at=timezone.now()
+    )
+
+    response = admin_client.post(f"{FX}{row.pk}/change/", page)
+
+    assert response.status_code == 200  # the form again, saying why
+    assert "changed elsewhere" in response.content.decode()
+    row.refresh_from_db()
+    assert (row.rate, row.source, row.pinned) == (Decimal("0.93"), "feed:test", False)
+    fresh = form_data(admin_client.get(f"{FX}{row.pk}/change/"))
+    response = admin_client.post(f"{FX}{row.pk}/change/", {**fresh, "rate": "0.94"})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.rate, row.source, row.pinned) == (Decimal("0.94"), "manual", True)
+
+
 @pytest.mark.parametrize("rate", ["0", "-1", "abc", "0.0009", "1000000000"])
 def test_bad_rates_are_refused(admin_client, rate):
     response = admin_client.post(f"{FX}add/", {"currency": "EUR", "rate": rate})
