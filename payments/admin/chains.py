@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
+from merchants.admin.stale_edits import STALE_MESSAGE, fingerprint
 from merchants.audit import audit_record
 from payments.chain.registry import (
     ChainConfigError,
@@ -21,6 +22,9 @@ from payments.chain.registry import (
 )
 from payments.models import Chain
 from payments.models.chains import validate_public_rpc_url
+
+# Columns the form writes through its own fields (kind, rpc_urls_text).
+_SAVED_TOO = ("rpc_urls", "is_testnet", "is_local")
 
 
 class ChainForm(forms.ModelForm):
@@ -41,6 +45,11 @@ class ChainForm(forms.ModelForm):
         help_text=Chain._meta.get_field("public_rpc_url").help_text,
     )
 
+    # What the change page drew. Saved on old values, a page opened before an
+    # operator's configure_chain (new RPC URLs: a leaked provider key, say) or
+    # another member of staff's edit put the old chain back.
+    loaded_as = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = Chain
         fields = [
@@ -57,6 +66,10 @@ class ChainForm(forms.ModelForm):
         chain = self.instance
         # A view-only member of staff gets a form without fields (all
         # read-only): indexing them was a KeyError, the page a 500.
+        self.drawn_from = None
+        if chain.pk and "loaded_as" in self.fields:
+            self.drawn_from = fingerprint(chain, [*self.fields, *_SAVED_TOO])
+            self.fields["loaded_as"].initial = self.drawn_from
         if chain.pk and "chain_id" in self.fields:
             self.fields["chain_id"].disabled = True
             self.fields["rpc_urls_text"].initial = "\n".join(chain.rpc_urls or [])
@@ -76,6 +89,11 @@ class ChainForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        sent = self.data.get(self.add_prefix("loaded_as"), "")
+        if self.drawn_from and sent and sent != self.drawn_from:
+            raise forms.ValidationError(
+                STALE_MESSAGE.format(model="chain"), code="stale"
+            )
         urls = [
             u.strip()
             for u in (cleaned.get("rpc_urls_text") or "").splitlines()
@@ -182,9 +200,10 @@ class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
         """Who changed what a chain verifies against: the token and the depth
         decide which transfers count as payments (the LogEntry names fields
         only). RPC URLs may carry a provider's key: named, never recorded."""
-        if not form.changed_data:
+        changed = sorted(set(form.changed_data) - {"loaded_as"})
+        if not changed:
             return
-        details = {"changed": sorted(form.changed_data)}
+        details = {"changed": changed}
         for name in ("usdc_address", "confirmations"):
             if name in form.changed_data:
                 was = form.initial.get(name)

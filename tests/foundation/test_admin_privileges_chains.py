@@ -152,3 +152,23 @@ def test_an_rpc_url_urlsplit_refuses_is_a_form_error_not_a_500(operator, chain, 
     response = _edit(operator, chain, rpc_urls_text=url)
     assert response.status_code == 200
     assert "Not an http(s) URL" in str(response.context["adminform"].form.errors)
+
+
+def test_a_page_drawn_before_the_rpc_urls_changed_does_not_put_them_back(
+    operator, chain
+):
+    """An operator swapped the chain's RPC URLs (``configure_chain``, D31:
+    say a provider key had leaked) while staff had the chain's page open;
+    staff's Save, on the old values, put the old URLs back."""
+    from tests.portal.test_admin_audit_trail import form_data
+
+    url = f"/admin/payments/chain/{chain.pk}/change/"
+    page = form_data(operator.get(url))
+    Chain.objects.filter(pk=chain.pk).update(rpc_urls=["https://rpc.example/new"])
+
+    response = operator.post(url, page)
+
+    assert response.status_code == 200  # the form again, saying why
+    assert "changed elsewhere" in response.content.decode()
+    chain.refresh_from_db()
+    assert chain.rpc_urls == ["https://rpc.example/new"]
