@@ -514,3 +514,24 @@ def test_a_capitalised_username_lower_cased_on_save_is_in_the_trail(
         "changed": ["first_name", "username"],
         "was": "Ops@Alice.example",
     }
+
+
+def test_a_page_drawn_before_a_colleague_deactivated_the_account_keeps_it_off(
+    support_client, portal_user
+):
+    """A colleague deactivated a portal user (a leaked password, say) while
+    this page was open; saving it on its old values switched the account on
+    again. A page drawn from an older row is refused (stale_edits)."""
+    page = support_client.get(change_url(portal_user))
+    drawn = page.context["adminform"].form["loaded_as"].value()
+    User.objects.filter(pk=portal_user.pk).update(is_active=False)  # colleague
+
+    response = support_client.post(
+        change_url(portal_user),
+        form_data(portal_user, first_name="Olga", loaded_as=drawn),  # as drawn
+    )
+
+    assert response.status_code == 200  # the form again, saying why
+    assert "changed elsewhere" in response.content.decode()
+    portal_user.refresh_from_db()
+    assert (portal_user.is_active, portal_user.first_name) == (False, "")
