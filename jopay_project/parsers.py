@@ -12,6 +12,7 @@ not a usable JSON body.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any
@@ -85,18 +86,44 @@ def load_json(raw: bytes | str) -> Any:
         raise JsonTooDeepError("JSON nested too deeply") from None
 
 
+# The charsets a JSON body may declare: JSON is Unicode text (RFC 8259 §8.1
+# says UTF-8; RFC 4627 also allowed UTF-16 and UTF-32). Django accepts any
+# codec Python knows, and some decode in more than linear time: ``punycode``
+# (and ``idna``, which decodes each label with it) is quadratic: a 400 KB body
+# declared ``charset=punycode`` held a worker until gunicorn killed it (30 s),
+# and three at once stopped a three-worker server, for any key with a write scope.
+JSON_CHARSETS = frozenset(
+    {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+)
+
+
+def json_charset(encoding: str) -> str:
+    """``encoding`` if it names a Unicode encoding JSON is sent in, else
+    ``ParseError`` (→ ``invalid_body``), before any byte is decoded."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = None
+    if name not in JSON_CHARSETS:
+        raise ParseError(
+            f'JSON parse error - the charset "{encoding}" is not one JSON is'
+            " sent in (send UTF-8)"
+        )
+    return encoding
+
+
 class JSONParser(parsers.JSONParser):
-    """DRF's parser with the depth check first: too deep is ``ParseError``
+    """DRF's parser with the charset and depth checks first: a body declared in
+    a charset JSON is not sent in, or nested too deeply, is ``ParseError``
     (→ ``invalid_body``), like any other unusable body."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = parsers.get_encoding(parser_context or {})
+        encoding = json_charset(parsers.get_encoding(parser_context or {}))
         raw = stream.read() if stream is not None else b""
         try:
             text = raw.decode(encoding)
-            # On the decoded text: the body's declared charset (any Python
-            # codec) may spell a bracket without a "[" byte ("\x5b" in
-            # unicode_escape, "+AFs-" in utf-7, 0xBA in cp037).
+            # On the decoded text: UTF-16 and UTF-32 spell a bracket without a
+            # "[" byte (as unicode_escape, utf-7 and cp037 did, once accepted).
             check_json_depth(text.encode("utf-8", "surrogatepass"))
             parse_constant = strict_constant if api_settings.STRICT_JSON else None
             return json.loads(

@@ -8,6 +8,9 @@ the check counted nothing and the decoder met the nesting. 200 000 levels
 (800 KB, under the upload limit) overflowed the C stack and killed the worker
 (SIGSEGV: py_ecc raises the recursion limit to 100 000), for any key with a
 write scope, a test key included.
+
+Since then a body may declare only a Unicode charset (UTF-8, UTF-16, UTF-32):
+any other is ``invalid_body`` before a byte is decoded.
 """
 
 from __future__ import annotations
@@ -57,5 +60,45 @@ def test_a_shallow_body_in_another_charset_still_parses(api):
         '{"display_name": "Café"}'.encode("utf-16"),
         content_type="application/json; charset=utf-16",
     )
+    assert response.status_code == 201, response.content
+    assert response.json()["display_name"] == "Café"
+
+
+# Bodies that are a valid create once decoded with the charset they declare.
+# ``punycode`` decodes in quadratic time (``idna`` with it): a 400 KB body held
+# a worker for gunicorn's whole 30 s timeout, then the worker was killed.
+OTHER_CHARSETS = {
+    "punycode": b'{"display_name": "x"}-',  # the basic part, then no extended part
+    "idna": b'{"display_name": "x"}',
+    "latin-1": '{"display_name": "Café"}'.encode("latin-1"),
+    "utf-7": b'{"display_name": "x"}',
+}
+
+
+@pytest.mark.parametrize("charset", sorted(OTHER_CHARSETS))
+def test_a_body_in_a_charset_json_is_not_sent_in_is_invalid_body(api, charset):
+    response = api.generic(
+        "POST",
+        "/api/v1/merchants",
+        OTHER_CHARSETS[charset],
+        content_type=f"application/json; charset={charset}",
+    )
+
+    assert (response.status_code, response.json()["error"]) == (
+        400,
+        "invalid_body",
+    ), response.content
+    assert charset in response.json()["message"]
+
+
+@pytest.mark.parametrize("charset", ["UTF-8", "utf8", "utf-16-le", "UTF-32"])
+def test_every_spelling_of_a_unicode_charset_is_read(api, charset):
+    response = api.generic(
+        "POST",
+        "/api/v1/merchants",
+        '{"display_name": "Café"}'.encode(charset),
+        content_type=f"application/json; charset={charset}",
+    )
+
     assert response.status_code == 201, response.content
     assert response.json()["display_name"] == "Café"
