@@ -124,7 +124,7 @@ def _hit(
     return Usage(
         limit=limit,
         remaining=max(limit - usage["count"], 0),
-        reset=max(int(usage["time_left"]), 1),
+        reset=_seconds_until_free(int(usage["time_left"])),
         exceeded=usage["should_limit"],
         cache_key=counter,
     )
@@ -249,6 +249,18 @@ def _client_for(location: str) -> redis.Redis:
     )
 
 
+def _seconds_until_free(time_left: int) -> int:
+    """``X-RateLimit-Reset`` / ``Retry-After`` (D27, D34): whole seconds until a
+    call is counted in a fresh window, from django-ratelimit's ``time_left``.
+
+    That counts to its ``window``, the last whole second of the current window
+    (the counter's key changes once ``int(time.time())`` passes it), so the
+    window frees one second later. Sent as it was, it told a client up to a
+    second too little: one that waited ``Retry-After`` exactly was refused again.
+    """
+    return max(time_left + 1, 1)
+
+
 def _hit_redis(client: redis.Redis, group: str, value: str, rate: str) -> Usage:
     """``get_usage(increment=True)``, same window and key, in one round trip.
 
@@ -267,7 +279,7 @@ def _hit_redis(client: redis.Redis, group: str, value: str, rate: str) -> Usage:
     return Usage(
         limit=limit,
         remaining=max(limit - count, 0),
-        reset=max(window - int(time.time()), 1),
+        reset=_seconds_until_free(window - int(time.time())),
         exceeded=count > limit,
         cache_key=counter,
     )

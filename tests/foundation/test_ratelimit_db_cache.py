@@ -10,8 +10,10 @@ serialised (an advisory lock on PostgreSQL, IMMEDIATE transactions on SQLite).
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connections
@@ -70,3 +72,23 @@ def test_take_back_uncounts_exactly_one_call(database_cache):
     ratelimits.take_back(usages[-1])
     peek = ratelimits.hit(request, "requests.list", "key:tb", increment=False)
     assert peek.remaining == 60 - 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_window_is_free_once_its_reset_has_passed(database_cache):
+    """The database path tells the same ``Reset`` as Redis: one that counted to
+    django-ratelimit's window (its last second) left a caller a second short."""
+    request = RequestFactory().get("/")
+
+    def hit() -> ratelimits.Usage:
+        return ratelimits.hit(request, "requests.list", "key:reset", rate="1/m")
+
+    mid_second = datetime(2026, 12, 7, 12, 0, 0, 700_000, tzinfo=UTC)
+    with time_machine.travel(mid_second, tick=False) as clock:
+        hit()
+        refused = hit()
+        assert refused.exceeded
+        clock.shift(refused.reset - 1)
+        assert hit().exceeded
+        clock.shift(1)
+        assert not hit().exceeded

@@ -1,6 +1,9 @@
 """D27 / spec §7.1: per key and endpoint, fixed windows in the shared cache."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from jopay_project import ratelimits
@@ -163,3 +166,27 @@ def test_take_back_with_the_counters_unreachable_is_a_no_op(rf, counters_down):
     usage = ratelimits.hit(rf.post("/"), "pay.page", "ip:x", increment=True)
     assert usage.counted is False
     ratelimits.take_back(usage)  # nothing was counted, nothing raises
+
+
+def test_a_client_that_waits_retry_after_is_served_again(api):
+    """errors.md: on ``rate_limited``, wait ``Retry-After``. django-ratelimit's
+    window ends with the last whole second it names, so the counter frees a
+    second after it: a ``Retry-After`` counted to it sent a client that waited
+    exactly that long into another 429."""
+    mid_second = datetime(2026, 12, 7, 12, 0, 0, 400_000, tzinfo=UTC)
+    with time_machine.travel(mid_second, tick=False) as clock:
+        for _ in range(20):
+            assert api.get("/api/v1/fx/rates").status_code == 200
+        refused = api.get("/api/v1/fx/rates")
+        assert refused.status_code == 429
+        wait = int(refused["Retry-After"])
+        assert 1 <= wait <= 60
+        assert refused["X-RateLimit-Reset"] == refused["Retry-After"]
+
+        clock.shift(wait - 1)  # a second early: still the same window
+        assert api.get("/api/v1/fx/rates").status_code == 429
+        clock.shift(1)
+        served = api.get("/api/v1/fx/rates")
+
+    assert served.status_code == 200, served.content
+    assert served["X-RateLimit-Remaining"] == "19"
