@@ -14,6 +14,7 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
     PermissionDenied,
@@ -303,7 +304,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         err = JoPayError(ErrorCode.AUTH_FAILED)
     elif isinstance(exc, RequestDataTooBig):
         # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: an unusable body (errors.md).
-        err = JoPayError(ErrorCode.INVALID_BODY)
+        err = JoPayError(
+            ErrorCode.INVALID_BODY,
+            "The body is larger than the"
+            f" {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes the API reads.",
+        )
     elif isinstance(exc, SuspiciousOperation | BadRequest):
         # More query fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, and Django's
         # other refusals of a malformed request: the caller's fault, not ours.

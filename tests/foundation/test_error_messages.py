@@ -86,3 +86,10 @@ def test_a_bad_query_parameter_is_named_in_the_message(api):
     body = _error(api.get("/api/v1/requests?status=PAID"), "invalid_request")
     assert body["field"] == "status"
     assert "status" in body["message"]
+
+
+def test_a_body_over_the_upload_limit_says_it_is_too_large(api, settings):
+    raw = '{"memo":"' + "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + '"}'
+    body = _error(api.generic("POST", CREATE, raw, content_type="application/json"))
+    assert "larger" in body["message"]
+    assert "missing" not in body["message"]
