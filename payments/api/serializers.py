@@ -37,6 +37,10 @@ EXPIRY_BOUNDS = {
     PaymentRequest.PaymentMode.INVOICE: (3_600, 7_776_000),
 }
 _https_url = URLValidator(schemes=["https"])
+RETURN_URL_NOT_ASCII = (
+    "return_url must be an https:// URL in ASCII: percent-encode other"
+    " characters and write an international host in its xn-- form."
+)
 
 
 def _is_int(value: Any) -> bool:
@@ -161,6 +165,11 @@ def parse_return_url(value: Any) -> str:
         return ""
     if not isinstance(value, str) or len(value) > RETURN_URL_MAX:
         raise JoPayError(ErrorCode.INVALID_RETURN_URL)
+    if not value.isascii():
+        # The API reads and answers a URI (RFC 3986, OpenAPI "format: uri");
+        # URLValidator also passes an IRI ("https://x.example/\u202e", a
+        # Unicode host), which then broke the documented response schema.
+        raise JoPayError(ErrorCode.INVALID_RETURN_URL, RETURN_URL_NOT_ASCII)
     # URLValidator lets NUL, other control characters and lone surrogates
     # through in the path (and surrogates in the host); none can be stored.
     if has_unstorable_chars(value):

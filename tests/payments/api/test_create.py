@@ -318,6 +318,10 @@ def test_expiry_bounds_are_inclusive(api, create, mode, seconds):
         "https://",
         5,
         "https://" + "a" * 2000 + ".example",
+        # Not a URI (RFC 3986): the API answers return_url as "format: uri".
+        "https://shop.example/\u202e",
+        "https://shop.example/caf\u00e9",
+        "https://b\u00fccher.example/",
     ],
 )
 def test_bad_return_url_is_invalid_return_url(api, create, url):
@@ -449,3 +453,9 @@ def test_test_key_creates_test_mode_requests_for_test_merchants(
     body = create(api_test, test_merchant).json()
     assert body["test_mode"] is True
     assert PaymentRequest.objects.get(pk=body["request_id"]).test_mode is True
+
+
+def test_a_percent_encoded_or_punycode_return_url_is_kept(api, create):
+    url = "https://xn--bcher-kva.example/caf%C3%A9?q=%E2%80%AE"
+    body = create(api, return_url=url).json()
+    assert body["return_url"] == url
