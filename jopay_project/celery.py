@@ -38,7 +38,7 @@ def _every(task: str, seconds: float) -> dict:
     return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
 
 
-app.conf.beat_schedule = {
+app.conf.beat_schedule = _SCHEDULE = {
     "expire-due-requests": _every("payments.expire_due_requests", 60.0),
     "refresh-fx-rates": _every("payments.refresh_fx_rates", 30 * 60.0),
     "watch-chains": _every("payments.watch_chains", 15.0),
@@ -70,13 +70,24 @@ app.conf.beat_schedule = {
     },
 }
 
-# Every ticked task runs from the periodic queue, so a tick waits behind at most
-# the one message each worker child holds, not behind the whole backlog
-# (kombu's Redis transport takes turns between non-empty queues).
-app.conf.task_routes = {
-    entry["task"]: {"queue": app.conf.periodic_queue}
-    for entry in app.conf.beat_schedule.values()
-}
+_TICKED = frozenset(entry["task"] for entry in _SCHEDULE.values())
+
+
+def _route(name: str, *args, **kwargs) -> dict | None:
+    """Every ticked task runs from the periodic queue, so a tick waits behind at
+    most the one message each worker child holds, not behind the whole backlog
+    (kombu's Redis transport takes turns between non-empty queues).
+
+    A router, read when a task is sent: reading the setting here at import
+    (``app.conf``) loaded Django's settings while a settings module that
+    imports ours (``from jopay_project.settings import *``) was half-imported.
+    """
+    if name in _TICKED:
+        return {"queue": app.conf.periodic_queue}
+    return None
+
+
+app.conf.task_routes = (_route,)
 
 logger = logging.getLogger(__name__)
 

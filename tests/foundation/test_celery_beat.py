@@ -117,3 +117,33 @@ def test_beat_outside_make_run_starts_and_queues_the_fx_refresh(tmp_path):
         )
     finally:
         stop(proc, timeout=15)
+
+
+def test_a_settings_module_that_imports_ours_loads(tmp_path):
+    # An operator's settings (``from jopay_project.settings import *``, as
+    # bench.baseline's) made Celery read Django's settings while they were
+    # half-imported: gunicorn's workers failed to boot.
+    (tmp_path / "site_settings.py").write_text(
+        "from jopay_project.settings import *  # noqa: F403\n"
+    )
+    result = subprocess.run(
+        [
+            str(BIN / "python"),
+            "-c",
+            "import django; django.setup()\n"
+            "from jopay_project.celery import app\n"
+            "print(app.amqp.router.route({}, 'payments.watch_chains')['queue'].name)",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "site_settings",
+            "PYTHONPATH": f"{tmp_path}:{ROOT}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "periodic"
