@@ -286,15 +286,14 @@ def test_a_sweep_that_lost_the_race_leaves_the_endpoint_healthy(
 # --- A receiver that dribbles its answer's head (bug: held past the timeout) --
 
 
-@pytest.fixture
-def dribbling_receiver(_receiver_ca, receiver):
-    """A TLS receiver that sends its status line at once, then one header byte
-    every 0.2 s for 6 s: each read finishes inside the read timeout."""
+def _tls_receiver(receiver_ca, answer):
+    """A one-connection TLS receiver on 127.0.0.1 (certified by the suite's CA)
+    that reads the request's head, then lets ``answer(tls)`` write; its URL."""
     import socket
     import ssl
     import threading
 
-    ca, _ = _receiver_ca
+    ca, _ = receiver_ca
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     listener = socket.socket()
@@ -308,14 +307,26 @@ def dribbling_receiver(_receiver_ca, receiver):
                 head = b""
                 while b"\r\n\r\n" not in head:
                     head += tls.recv(65536)
-                tls.sendall(b"HTTP/1.1 200 OK\r\n")
-                for byte in b"X-Slow: " + b"a" * 30:
-                    tls.sendall(bytes([byte]))
-                    time.sleep(0.2)
-                tls.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+                answer(tls)
 
     threading.Thread(target=serve, daemon=True).start()
-    yield f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    return listener, f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+
+
+@pytest.fixture
+def dribbling_receiver(_receiver_ca, receiver):
+    """A TLS receiver that sends its status line at once, then one header byte
+    every 0.2 s for 6 s: each read finishes inside the read timeout."""
+
+    def answer(tls) -> None:
+        tls.sendall(b"HTTP/1.1 200 OK\r\n")
+        for byte in b"X-Slow: " + b"a" * 30:
+            tls.sendall(bytes([byte]))
+            time.sleep(0.2)
+        tls.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+
+    listener, url = _tls_receiver(_receiver_ca, answer)
+    yield url
     listener.close()
 
 
@@ -342,31 +353,15 @@ def test_an_answer_whose_head_dribbles_past_the_timeout_is_cut_off_there(
 def dribbling_body_receiver(_receiver_ca, receiver):
     """A TLS receiver that answers 200 at once, then sends its 100 kB body one
     byte every 0.2 s: each read of the body finishes inside its timeout."""
-    import socket
-    import ssl
-    import threading
 
-    ca, _ = _receiver_ca
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    def answer(tls) -> None:
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(30):
+            tls.sendall(b"x")
+            time.sleep(0.2)
 
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            with context.wrap_socket(conn, server_side=True) as tls:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    head += tls.recv(65536)
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
-                for _ in range(30):
-                    tls.sendall(b"x")
-                    time.sleep(0.2)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    listener, url = _tls_receiver(_receiver_ca, answer)
+    yield url
     listener.close()
 
 
