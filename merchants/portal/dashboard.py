@@ -86,6 +86,7 @@ class Bar:
     width: float
     height: float
     label: str
+    usdc_micro: int = 0
 
 
 @dataclass
@@ -99,11 +100,22 @@ class Chart:
     empty: bool = True
 
 
+def _days_back(now: datetime, days: int) -> datetime:
+    """The start (UTC midnight) of the window of ``days`` UTC days ending today.
+
+    The 7- and 30-day cards and the chart all use these windows, so the
+    30-day card is the sum of the chart's bars. (A rolling ``now - 30 days``
+    card counted payments of a day the chart does not show.)
+    """
+    first = now.astimezone(UTC).date() - timedelta(days=days - 1)
+    return datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+
+
 def _chart(tenant: Tenant, now: datetime) -> Chart:
     """Verified USDC per UTC day for the last ``CHART_DAYS`` days, as SVG bars."""
     today = now.astimezone(UTC).date()
-    first = today - timedelta(days=CHART_DAYS - 1)
-    since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    since = _days_back(now, CHART_DAYS)
+    first = since.date()
     per_day = {
         row["day"]: row["usdc"] or 0
         for row in PR.objects.for_tenant(tenant)
@@ -133,6 +145,7 @@ def _chart(tenant: Tenant, now: datetime) -> Chart:
                 width=round(slot - 2, 2),
                 height=round(height, 2),
                 label=f"{day.isoformat()}: {group_usdc(value)} USDC",
+                usdc_micro=value,
             )
         )
     return chart
@@ -241,8 +254,8 @@ def dashboard_for(tenant: Tenant, *, now: datetime | None = None) -> Dashboard:
     endpoint = webhook_endpoint_get(partner=tenant.partner)
     deliveries = _recent_deliveries(tenant, endpoint) if endpoint else []
     states = _delivery_states(tenant, endpoint, now) if endpoint else {}
-    v7 = _grouped(verified.filter(verified_at__gte=now - timedelta(days=7)))
-    v30 = _grouped(verified.filter(verified_at__gte=now - timedelta(days=30)))
+    v7 = _grouped(verified.filter(verified_at__gte=_days_back(now, 7)))
+    v30 = _grouped(verified.filter(verified_at__gte=_days_back(now, CHART_DAYS)))
     return Dashboard(
         currency=currency,
         verified_7d=_total(v7, currency, rate),

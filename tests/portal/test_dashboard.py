@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -27,6 +27,36 @@ def test_verified_volume_7_and_30_days(partner, merchant):
     assert board.verified_30d.fiat == "135.50"
     assert board.verified_30d.usdc == "14.727000"
     assert board.verified_30d.approximate is False
+
+
+def test_cards_count_the_chart_window_of_utc_days(partner, merchant):
+    """The 30-day card is the sum of the chart's bars: both start at a UTC
+    midnight. A rolling ``now - 30 days`` card counted a payment of a day
+    the chart does not show (11-07 below); the 7-day card likewise."""
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    make_verified(
+        merchant,
+        usdc_micro=1_000_000,
+        verified_at=now.replace(day=7, month=11, hour=12),
+    )
+    make_verified(
+        merchant,
+        usdc_micro=2_000_000,
+        verified_at=now.replace(day=8, month=11, hour=0, minute=30),
+    )
+    make_verified(
+        merchant,
+        usdc_micro=4_000_000,
+        verified_at=now.replace(day=30, month=11, hour=12),
+    )
+    make_verified(
+        merchant, usdc_micro=8_000_000, verified_at=now.replace(day=1, hour=0)
+    )
+    board = dashboard_for(partner_tenant(partner), now=now)
+    assert board.chart.first_day == date(2026, 11, 8)
+    assert (board.verified_30d.count, board.verified_30d.usdc_micro) == (3, 14_000_000)
+    assert (board.verified_7d.count, board.verified_7d.usdc_micro) == (1, 8_000_000)
+    assert sum(bar.usdc_micro for bar in board.chart.bars) == 14_000_000
 
 
 def test_other_currencies_are_converted_through_usdc(partner, rates):
