@@ -230,6 +230,8 @@ def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) ->
             sent_at=claim.claimed_at,
         )
         return
+    if verdict.retry_after:
+        _hold(endpoints, now=now, seconds=verdict.retry_after)
     if claim.failing_since is None:
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
         return
@@ -251,6 +253,26 @@ def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) ->
             sent_to=claim.url,
             sent_at=claim.claimed_at,
         )
+
+
+def _hold(endpoints, *, now: datetime, seconds: int) -> None:
+    """No attempt at the endpoint for ``seconds`` (a 429/5xx's ``Retry-After``).
+
+    D24 honours ``Retry-After``; a receiver that says "busy, come back in 10
+    minutes" means itself, not the one delivery that got the answer: its other
+    due deliveries, sent back to back, each used up a try on the same answer.
+    The failure starts (or extends) the endpoint's failing streak, and a
+    failing endpoint takes one attempt at a time through its ``probe_until``
+    lease (``claims``), so holding that lease holds them all;
+    the sweeper offers the endpoint again once it runs out. Capped like the
+    delivery's own delay (``retry_delay``). A 2xx (of an attempt already in
+    flight) ends the streak and with it the hold; so do a URL change and a
+    re-enable.
+    """
+    until = now + timedelta(seconds=min(seconds, RETRY_AFTER_CAP_SECONDS))
+    endpoints.filter(Q(probe_until__isnull=True) | Q(probe_until__lt=until)).update(
+        probe_until=until
+    )
 
 
 # Longer than the longest gap between two tries (15 h, ±10 %): an endpoint
