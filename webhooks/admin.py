@@ -156,7 +156,14 @@ class WebhookEndpointAdmin(
     )
     def disable(self, request, queryset) -> None:
         for endpoint in queryset:
-            fresh, _ = webhook_endpoint_set(partner=endpoint.partner, enabled=False)
+            # Its own reason, not the partner's switch: the portal tells the
+            # partner that JoPay switched it off (a partner who did not would
+            # otherwise find it off with no alert).
+            fresh, _ = webhook_endpoint_set(
+                partner=endpoint.partner,
+                enabled=False,
+                disabled_by=WebhookEndpoint.DisabledReason.STAFF,
+            )
             self.log_change(request, fresh, "Disabled webhooks")
 
 

@@ -80,6 +80,7 @@ class WebhookEndpoint(models.Model):
 
     class DisabledReason(models.TextChoices):
         PARTNER = "disabled_by_partner"
+        STAFF = "disabled_by_staff"  # the admin's "Disable webhooks" action
         GONE = "endpoint_gone"  # D24: the receiver answered 410
         FAILING = "failing_too_long"  # D24: no 2xx for 5 days since the first failure
 

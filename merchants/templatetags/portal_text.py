@@ -21,6 +21,8 @@ ENDPOINT_DISABLED_TEXT = {
     "endpoint_gone": "your endpoint answered 410 Gone",
     "failing_too_long": "no delivery succeeded for 5 days",
     "disabled_by_partner": "switched off in the portal or over the API",
+    "disabled_by_staff": "switched off by JoPay staff (contact JoPay support to "
+    "learn why)",
 }
 
 # Why a delivery was given up (WebhookDelivery.AbandonedReason).

@@ -260,3 +260,30 @@ def test_auto_disabled_endpoint_is_announced(portal, partner, enabled):
         # Why, in words (the choice label alone read "(Failing)").
         assert "no delivery succeeded for 5 days" in html
         assert "(Failing)" not in html
+
+
+def test_staff_disabling_is_announced_as_staffs(portal, partner, enabled, admin_client):
+    """The admin's action went through the partner's own switch: the endpoint
+    said ``disabled_by_partner`` and the partner, who had not switched it off,
+    got no alert. It now has its own reason, shown in the portal and the API."""
+    from tests.portal.test_admin_confirm import confirm_form
+
+    url = "/admin/webhooks/webhookendpoint/"
+    page = admin_client.post(
+        url, {"action": "disable", "_selected_action": [enabled.pk]}
+    )
+    assert admin_client.post(url, confirm_form(page)).status_code == 302
+    enabled.refresh_from_db()
+    assert (enabled.enabled, enabled.disabled_reason) == (False, "disabled_by_staff")
+    for path in ("/portal/webhooks/", "/portal/"):
+        html = portal.get(path).content.decode()
+        assert 'data-testid="webhook-disabled"' in html
+        assert "switched off by JoPay staff" in html
+
+
+def test_the_partners_own_switch_raises_no_alert(portal, partner, enabled):
+    webhook_endpoint_set(partner=partner, enabled=False)
+    enabled.refresh_from_db()
+    assert enabled.disabled_reason == "disabled_by_partner"
+    for path in ("/portal/webhooks/", "/portal/"):
+        assert 'data-testid="webhook-disabled"' not in portal.get(path).content.decode()

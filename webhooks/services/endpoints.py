@@ -43,7 +43,11 @@ def _validated_url(url: object) -> str:
 
 @transaction.atomic
 def webhook_endpoint_set(
-    *, partner: Partner, url: str | None = None, enabled: bool | None = None
+    *,
+    partner: Partner,
+    url: str | None = None,
+    enabled: bool | None = None,
+    disabled_by: str = WebhookEndpoint.DisabledReason.PARTNER,
 ) -> tuple[WebhookEndpoint, str | None]:
     """Set the URL and/or ``webhook_enabled``; return ``(endpoint, new_secret)``.
 
@@ -60,7 +64,9 @@ def webhook_endpoint_set(
       never again; later calls return ``None`` in its place;
     * (re-)enabling stamps ``enabled_at`` = now: earlier events are never
       delivered (no backfill) and a past failure streak is forgotten;
-    * disabling abandons the endpoint's pending deliveries (``endpoint_disabled``).
+    * disabling abandons the endpoint's pending deliveries (``endpoint_disabled``)
+      and records ``disabled_by`` as the reason: the partner's own switch, or
+      staff's (``disabled_by_staff``), which the portal shows as an alert.
     """
     new_url = None if url is None else ("" if url == "" else _validated_url(url))
     endpoint = _locked_endpoint(partner)
@@ -103,7 +109,7 @@ def webhook_endpoint_set(
             details={"secret_generated": new_secret is not None},
         )
     elif enabled is False and endpoint.enabled:
-        _disable(endpoint, reason=WebhookEndpoint.DisabledReason.PARTNER, now=now)
+        _disable(endpoint, reason=disabled_by, now=now)
     endpoint.save()
     return endpoint, new_secret
 
