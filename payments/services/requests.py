@@ -191,7 +191,6 @@ def _locked_for_tenant(tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
         raise JoPayError(ErrorCode.NOT_FOUND) from None
 
 
-@transaction.atomic
 def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentRequest:
     """Cancel a request of ``tenant`` (D18) and write ``request.cancelled``.
 
@@ -201,22 +200,37 @@ def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentR
     Raises ``not_found`` (unknown, foreign, other mode) or
     ``request_not_cancellable``. The row is locked, so a cancel cannot race a
     proof attach or the expiry task.
+
+    A request past ``expires_at`` that the expiry job (every 60 s) has not
+    reached yet is expired here, as the job would (``request.expired`` in the
+    same transaction), before the refusal: a GET right after the refusal then
+    says ``expired``, not the ``requested`` the refusal contradicted (D16).
     """
+    request, expired_now = _cancel(tenant, request_id)
+    if expired_now:
+        raise JoPayError(ErrorCode.REQUEST_NOT_CANCELLABLE)
+    return request
+
+
+@transaction.atomic
+def _cancel(tenant: Tenant, request_id: uuid.UUID) -> tuple[PaymentRequest, bool]:
     request = _locked_for_tenant(tenant, request_id)
     if request.status == PaymentRequest.Status.CANCELLED:
-        return request
+        return request, False
     if (
         request.status not in PaymentRequest.OPEN_STATUSES
         or request.proof_status not in CANCELLABLE_PROOF_STATUSES
     ):
         raise JoPayError(ErrorCode.REQUEST_NOT_CANCELLABLE)
-    if request.expires_at <= timezone.now():
-        # Expired by its timestamp (errors.md: "expired" is not cancellable),
-        # whether or not the expiry job has marked it yet. A cancel inside the
-        # D20 grace would also refuse a transfer mined before expires_at.
-        raise JoPayError(ErrorCode.REQUEST_NOT_CANCELLABLE)
+    now = timezone.now()
+    if request.expires_at <= now:
+        # Expired by its timestamp (errors.md: "expired" is not cancellable).
+        # A cancel inside the D20 grace would also refuse a transfer mined
+        # before expires_at.
+        _expire(request, now)
+        return request, True
     request.status = PaymentRequest.Status.CANCELLED
-    request.cancelled_at = timezone.now()
+    request.cancelled_at = now
     request.save(update_fields=["status", "cancelled_at", "updated_at"])
     event_emit(
         partner=request.partner,
@@ -225,7 +239,22 @@ def payment_request_cancel(*, tenant: Tenant, request_id: uuid.UUID) -> PaymentR
         data=payment_request_event_data(request),
         request_id=request.pk,
     )
-    return request
+    return request, False
+
+
+def _expire(request: PaymentRequest, now: datetime) -> None:
+    """``requested``/``opened`` → ``expired`` and its event (D16, D23); the
+    caller holds the row's lock and has checked that no proof holds it."""
+    request.status = PaymentRequest.Status.EXPIRED
+    request.expired_at = now
+    request.save(update_fields=["status", "expired_at", "updated_at"])
+    event_emit(
+        partner=request.partner,
+        test_mode=request.test_mode,
+        type="request.expired",
+        data=payment_request_event_data(request),
+        request_id=request.pk,
+    )
 
 
 def payment_requests_expire_due(
@@ -272,14 +301,5 @@ def _expire_batch(*, now: datetime, batch_size: int) -> int:
         if len(due) >= batch_size:
             break
     for request in due:
-        request.status = PaymentRequest.Status.EXPIRED
-        request.expired_at = now
-        request.save(update_fields=["status", "expired_at", "updated_at"])
-        event_emit(
-            partner=request.partner,
-            test_mode=request.test_mode,
-            type="request.expired",
-            data=payment_request_event_data(request),
-            request_id=request.pk,
-        )
+        _expire(request, now)
     return len(due)

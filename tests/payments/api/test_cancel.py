@@ -97,7 +97,7 @@ def test_not_cancellable_states_are_409(api, request_id, changes):
 
 
 @pytest.mark.parametrize("status", ["requested", "opened"])
-def test_a_request_past_expires_at_is_not_cancellable_before_the_job_ran(
+def test_a_request_past_expires_at_is_expired_not_cancelled_before_the_job_ran(
     api, request_id, status
 ):
     # errors.md: "expired" is not cancellable, and the timestamp is what counts.
@@ -110,9 +110,23 @@ def test_a_request_past_expires_at_is_not_cancellable_before_the_job_ran(
         409,
         "request_not_cancellable",
     )
+    # D16: expired on the spot, as the 60 s job would have: a GET right after
+    # the refusal says so, instead of the "requested" it contradicted.
     row = PaymentRequest.objects.get(pk=request_id)
-    assert (row.status, row.cancelled_at) == (status, None)
-    assert not WebhookEvent.objects.filter(request_id=request_id).exists()
+    assert (row.status, row.cancelled_at) == ("expired", None)
+    assert row.expired_at is not None
+    assert api.get(f"/api/v1/requests/{request_id}").json()["status"] == "expired"
+    assert list(
+        WebhookEvent.objects.filter(request_id=request_id).values_list(
+            "type", flat=True
+        )
+    ) == ["request.expired"]
+    # The job finds nothing left to do, and a second cancel is refused the same.
+    from payments.services import payment_requests_expire_due
+
+    assert payment_requests_expire_due() == 0
+    assert cancel(api, request_id).json()["error"] == "request_not_cancellable"
+    assert WebhookEvent.objects.filter(request_id=request_id).count() == 1
 
 
 def test_foreign_and_other_mode_cancel_is_byte_identical_to_missing(
