@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import uuid
 from collections.abc import Callable, Iterable
 
 from django.apps import apps
 from django.db.models import Q, QuerySet
 from eth_utils import to_checksum_address
+
+from jopay_project.formats import parse_uuid_text
 
 _TX_HASH_RE = re.compile(r"0x[0-9a-fA-F]{64}\Z")
 _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}\Z")
@@ -63,7 +64,7 @@ def term_values(term: str) -> dict[str, list]:
     """``{shape: values to look up}`` for every shape ``term`` fits."""
     found: dict[str, list] = {}
     with contextlib.suppress(ValueError):  # a malformed UUID is no UUID
-        found[UUID] = [uuid.UUID(term)]
+        found[UUID] = [parse_uuid_text(term)]
     if _TX_HASH_RE.match(term):
         found[TX_HASH] = [term.lower()]
     if _ADDRESS_RE.match(term):

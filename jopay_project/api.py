@@ -23,6 +23,7 @@ from merchants.authentication import ApiKeyAuthentication, HasApiKey
 
 from . import ratelimits
 from .errors import ErrorCode, JoPayError
+from .formats import parse_uuid_text
 from .tenancy import Tenant
 
 
@@ -120,10 +121,10 @@ class JoPayApiView(APIView):
 
 
 def parse_uuid(value: str, code: ErrorCode) -> uuid.UUID:
-    """A path id as a UUID, or the route's own ``invalid_*`` code (D35)."""
+    """An id as a UUID (D1, ``parse_uuid_text``), or the route's own code (D35)."""
     try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
+        return parse_uuid_text(value)
+    except ValueError:
         raise JoPayError(code) from None
 
 

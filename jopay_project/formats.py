@@ -1,8 +1,9 @@
-"""Wire formats shared by every API surface (D1): writing and reading times."""
+"""Wire formats shared by every API surface (D1): reading ids, and times."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 # A time's seconds written as 60 (a leap second, RFC 3339 / ISO 8601) or its hour
@@ -72,3 +73,22 @@ def parse_instant(text: str) -> datetime:
         return parsed.astimezone(UTC) + extra
     except OverflowError:
         raise ValueError(f"{given!r} is outside 0001-01-01 … 9999-12-31 UTC") from None
+
+
+# D1: 8-4-4-4-12 hex digits. Upper-case hex is the same id (RFC 9562 §4: UUIDs
+# are "case insensitive on input"); D1 says how ids are written, not read.
+_HEX = "[0-9a-fA-F]"
+_UUID = re.compile(rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}")
+
+
+def parse_uuid_text(value: object) -> uuid.UUID:
+    """An id a caller sent (path, body, query) as a ``UUID``: the one parser.
+
+    Only the canonical spelling is read. ``uuid.UUID`` alone also reads
+    ``{…}``, ``urn:uuid:…``, ``uuid:…``, 32 bare hex digits and hyphens
+    anywhere, so one id had many URLs and bodies. Raises ``ValueError`` for
+    anything else, a non-string included.
+    """
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise ValueError(f"not a UUID: {value!r}")
+    return uuid.UUID(value)

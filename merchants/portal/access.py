@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from jopay_project.errors import ErrorCode, JoPayError
+from jopay_project.formats import parse_uuid_text
 from jopay_project.tenancy import Tenant
 from merchants.audit import actor_set
 from merchants.models import AuditEntry, Partner, PartnerUser
@@ -186,8 +187,9 @@ def report_error(request: HttpRequest, err: JoPayError) -> None:
 
 
 def parse_id(value: str) -> uuid.UUID:
-    """A path id as a UUID; anything else is the same 404 as an unknown id."""
+    """A path id as a UUID (D1, ``parse_uuid_text``); anything else is the same
+    404 as an unknown id."""
     try:
-        return uuid.UUID(str(value))
+        return parse_uuid_text(value)
     except ValueError:
         raise Http404 from None

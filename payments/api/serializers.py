@@ -19,7 +19,7 @@ from django.http import QueryDict
 from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.formats import parse_instant
+from jopay_project.formats import parse_instant, parse_uuid_text
 from merchants.models import Merchant, Partner
 from merchants.validation import body_hash, has_unstorable_chars
 from payments.models import FxRate, PaymentRequest
@@ -54,11 +54,9 @@ def _storable(text: str) -> bool:
 
 
 def parse_merchant_id(value: Any) -> uuid.UUID:
-    """D34: missing or not a UUID string → ``invalid_merchant_id``."""
-    if not isinstance(value, str):
-        raise JoPayError(ErrorCode.INVALID_MERCHANT_ID)
+    """D34: missing or not a UUID string (D1 spelling) → ``invalid_merchant_id``."""
     try:
-        return uuid.UUID(value)
+        return parse_uuid_text(value)
     except ValueError:
         raise JoPayError(ErrorCode.INVALID_MERCHANT_ID) from None
 
@@ -73,7 +71,7 @@ def create_body_hash(body: dict[str, Any]) -> str:
     merchant_id = body.get("merchant_id")
     if isinstance(merchant_id, str):
         with contextlib.suppress(ValueError):
-            merchant_id = str(uuid.UUID(merchant_id))
+            merchant_id = str(parse_uuid_text(merchant_id))
 
     def given(name: str, default: Any = None) -> Any:
         value = body.get(name)

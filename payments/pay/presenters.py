@@ -7,7 +7,6 @@ to read is grouped (``1,234,567.891234``); one to copy or pay is not.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import segno
 from django.utils.safestring import SafeString, mark_safe
 
-from jopay_project.formats import iso
+from jopay_project.formats import iso, parse_uuid_text
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc, group_usdc
@@ -28,7 +27,7 @@ PR = PaymentRequest
 def find_request(request_id: str) -> PaymentRequest | None:
     """The request behind a public link, or None for a malformed or unknown id."""
     try:
-        pk = uuid.UUID(str(request_id))
+        pk = parse_uuid_text(request_id)  # D1: one spelling, one URL
     except ValueError:
         return None
     return PR.objects.select_related("merchant", "partner").filter(pk=pk).first()

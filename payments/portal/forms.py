@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 
+from jopay_project.formats import parse_uuid_text
 from jopay_project.forms import FocusFirstInvalid
 from payments.models import PaymentRequest
 
@@ -66,7 +66,7 @@ class RequestFilterForm(forms.Form):
         if not self.merchant_by_id or not value:
             return value
         with contextlib.suppress(ValueError):
-            value = str(uuid.UUID(value))
+            value = str(parse_uuid_text(value))
         if value not in self.merchant_ids:
             raise forms.ValidationError(
                 "No merchant of yours has this id.", code="invalid_choice"

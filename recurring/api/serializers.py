@@ -12,7 +12,6 @@ parsers themselves, so both endpoints answer alike.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.http import QueryDict
 from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.formats import iso
+from jopay_project.formats import iso, parse_uuid_text
 from merchants.validation import validate_email, validate_evm_address
 from payments.api.serializers import (
     METADATA_MAX_KEYS,
@@ -160,7 +159,7 @@ def create_body_hash(body: dict[str, Any]) -> str:
     merchant_id = body.get("merchant_id")
     if isinstance(merchant_id, str):
         with contextlib.suppress(ValueError):
-            merchant_id = str(uuid.UUID(merchant_id))
+            merchant_id = str(parse_uuid_text(merchant_id))
     currency = body.get("fiat_currency_code")
     return plan_body_hash(
         merchant_id=merchant_id,

@@ -1,9 +1,7 @@
-import uuid
-
 from django.core.management.base import CommandError
 
 from jopay_project.commands import OperatorCommand
-from jopay_project.formats import iso
+from jopay_project.formats import iso, parse_uuid_text
 from merchants.keys import api_key_revoke
 from merchants.models import ApiKey
 
@@ -16,7 +14,7 @@ class Command(OperatorCommand):
 
     def handle(self, *args, **opts):
         try:
-            key_id = uuid.UUID(opts["key_id"])
+            key_id = parse_uuid_text(opts["key_id"])
         except ValueError:
             raise CommandError("--key-id must be a UUID") from None
         key = ApiKey.objects.filter(pk=key_id).first()

@@ -7,8 +7,6 @@ the other mode's merchant is a 404); writes through ``merchant_update`` and
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -16,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from jopay_project.errors import JoPayError
+from jopay_project.formats import parse_uuid_text
 from jopay_project.pagination import keyset_page
 from merchants.onboarding_links import merchant_onboarding_link
 from merchants.selectors import merchant_get, merchant_list
@@ -35,7 +34,7 @@ def _search(qs, q: str):
     if not q:
         return qs
     try:
-        return qs.filter(pk=uuid.UUID(q))
+        return qs.filter(pk=parse_uuid_text(q))
     except ValueError:
         return qs.filter(
             Q(business_name__icontains=q)
