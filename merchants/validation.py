@@ -70,6 +70,33 @@ def has_unstorable_chars(value: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
 
 
+# Bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI):
+# shown to a customer, one reorders the text after it, so a page reads
+# otherwise than the partner sent it (D22). The marks LRM/RLM/ALM only nudge
+# neutral characters and belong in mixed-direction text: they stay.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown_text_problem(value: str, *, keep: str = "") -> str | None:
+    """Why ``value`` may not be shown to a customer (pay page, receipt), or None.
+
+    Refused: C0 and C1 control characters and DEL except those in ``keep``,
+    lone surrogates (``has_unstorable_chars``) and ``BIDI_CONTROLS``. The
+    answer completes "… must not contain …" in the field's error message.
+    """
+    for c in value:
+        if c in keep:
+            continue
+        category = unicodedata.category(c)
+        if category == "Cc":
+            return f"control characters (U+{ord(c):04X})"
+        if category == "Cs":
+            return f"unpaired surrogates (U+{ord(c):04X})"
+        if c in BIDI_CONTROLS:
+            return f"bidirectional formatting characters (U+{ord(c):04X})"
+    return None
+
+
 def validate_idempotency_key(value: Any) -> str | None:
     """D17: ``None`` passes through; else a 32-64 char base64url/hex string.
 

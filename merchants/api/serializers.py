@@ -10,7 +10,6 @@ optional text fields ``null`` and ``""`` both mean "not set" (on PATCH: clear it
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -22,6 +21,8 @@ from merchants.api.bodies import create_body, json_object_body
 from merchants.models import Merchant
 from merchants.onboarding_links import OnboardingLink
 from merchants.validation import (
+    has_unstorable_chars,
+    shown_text_problem,
     validate_country,
     validate_email,
     validate_evm_address,
@@ -47,17 +48,19 @@ def _unset(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _has_bad_chars(value: str) -> bool:
-    # Control characters (NUL cannot even be stored by PostgreSQL) and lone
-    # surrogates (not encodable as UTF-8) would fail later as a 500.
-    return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
-
-
 def _text(name: str, value: Any) -> str:
     if _unset(value):
         return ""
-    if not isinstance(value, str) or _has_bad_chars(value):
+    if not isinstance(value, str):
         raise JoPayError(ErrorCode.INVALID_REQUEST, field=name)
+    # Every profile text: control characters would fail later as a 500 (NUL)
+    # or reach partner systems; the names are shown to customers on the pay
+    # page and receipt (D22), so bidi overrides go too.
+    problem = shown_text_problem(value)
+    if problem:
+        raise JoPayError(
+            ErrorCode.INVALID_REQUEST, f"{name} must not contain {problem}.", field=name
+        )
     value = value.strip()
     if len(value) > TEXT_LIMITS[name]:
         raise JoPayError(ErrorCode.INVALID_REQUEST, field=name)
@@ -67,7 +70,8 @@ def _text(name: str, value: Any) -> str:
 def _email(value: Any) -> str:
     if _unset(value):
         return ""
-    if isinstance(value, str) and _has_bad_chars(value):
+    # NUL cannot be stored, a lone surrogate not encoded: either was a 500.
+    if isinstance(value, str) and has_unstorable_chars(value):
         raise JoPayError(ErrorCode.INVALID_EMAIL)
     return validate_email(value)
 

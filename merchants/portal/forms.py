@@ -13,7 +13,7 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode
 from jopay_project.forms import FocusFirstInvalid
 from merchants.keys import VALID_SCOPES
-from merchants.validation import has_unstorable_chars
+from merchants.validation import shown_text_problem
 from payments.money import (
     MAX_FIAT_INT,
     RATE_MAX,
@@ -337,11 +337,13 @@ class MerchantNameForm(FocusFirstInvalid, forms.Form):
 
     def clean_display_name(self) -> str:
         # The API's rule for the same field: no control characters (a bell or
-        # an escape shown on the pay page and handed on to partner systems).
+        # an escape shown on the pay page and handed on to partner systems),
+        # no bidi overrides (they reorder what the customer reads, D22).
         name = self.cleaned_data["display_name"]
-        if has_unstorable_chars(name):
+        problem = shown_text_problem(name)
+        if problem:
             raise forms.ValidationError(
-                "Remove the control characters from the name.",
+                f"The name must not contain {problem}.",
                 code=ErrorCode.INVALID_REQUEST.value,
             )
         return name

@@ -21,12 +21,13 @@ from rest_framework import serializers
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import parse_instant, parse_uuid_text
 from merchants.models import Merchant, Partner
-from merchants.validation import body_hash, has_unstorable_chars
+from merchants.validation import body_hash, has_unstorable_chars, shown_text_problem
 from payments.models import FxRate, PaymentRequest
 from payments.money import MAX_FIAT_INT, is_supported
 from payments.services.requests import PaymentRequestDraft
 
 MEMO_MAX = 500
+MEMO_KEEPS = "\n\t"
 METADATA_MAX_KEYS = 20
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 500
@@ -113,10 +114,23 @@ def parse_currency(value: Any, *, merchant: Merchant, partner: Partner) -> str:
 
 
 def parse_memo(value: Any) -> str:
+    """D11: a string of at most 500 characters the pay page can show (D22).
+
+    Line feed and tab are the only control characters kept: an invoice note's
+    lines, which the pay page and receipt show as lines. Every other control
+    character and the bidi overrides are refused (``shown_text_problem``).
+    """
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > MEMO_MAX or not _storable(value):
+    if not isinstance(value, str) or len(value) > MEMO_MAX:
         raise JoPayError(ErrorCode.INVALID_MEMO)
+    problem = shown_text_problem(value, keep=MEMO_KEEPS)
+    if problem:
+        raise JoPayError(
+            ErrorCode.INVALID_MEMO,
+            f"memo must not contain {problem}; line feed and tab are the only"
+            " control characters it may hold.",
+        )
     return value
 
 

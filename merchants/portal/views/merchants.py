@@ -111,7 +111,8 @@ def merchant_rename_view(request: HttpRequest, merchant_id: str) -> HttpResponse
     merchant = merchant_get(tenant=request.tenant, merchant_id=parse_id(merchant_id))
     form = MerchantNameForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a display name of at most 120 characters.")
+        for error in form.errors.get("display_name", []):  # what is wrong with it
+            messages.error(request, error)
     else:
         try:
             merchant_update(
