@@ -85,7 +85,7 @@ def answers_json(request: HttpRequest) -> bool:
         return False
     if path.endswith("/status"):
         return True
-    from payments.pay.views import wants_html
+    from payments.pay.noscript import wants_html
 
     return path.endswith("/proof") and not wants_html(request)
 

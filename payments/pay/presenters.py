@@ -154,6 +154,18 @@ PROOF_ERROR_TEXT = {
 }
 
 
+def wait_in_words(seconds: int) -> str:
+    """A ``Retry-After`` for a customer: "40 seconds", "about 12 minutes"."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)  # rounded up: never sooner than the limiter
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+# A rate-limited no-script post, with the wait the counters still hold (D27).
+RATE_LIMITED_WAIT_TEXT = "Too many attempts. Please try again in {wait}."
+
+
 # The form field a refused hash's code is about: the page marks it
 # ``aria-invalid`` and points it at the error (``fields.js`` INVALID_FIELD, kept
 # equal).

@@ -15,12 +15,10 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     JsonResponse,
 )
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -37,9 +35,9 @@ from payments.proofs.services import (
     proof_attach,
 )
 
+from .noscript import FORM_TYPES, back_to_page, proof_error_message, wants_html
 from .presenters import (
     PROOF_ERROR_FIELD,
-    PROOF_ERROR_TEXT,
     find_request,
     pay_context,
     receipt_context,
@@ -83,27 +81,6 @@ def _mark_opened(pr: PaymentRequest) -> None:
         pr.status, pr.opened_at = PR.Status.OPENED, now
 
 
-# The refusals ``pay_proof`` can redirect with that have no words of their own
-# (``PROOF_ERROR_TEXT``): they show the registry's message.
-_PROOF_ERROR_REGISTRY = (ErrorCode.INVALID_BODY, ErrorCode.INVALID_REQUEST)
-
-
-def _proof_error_message(request: HttpRequest) -> str | None:
-    """The message for ``?proof_error=<code>`` (the no-script form's redirect):
-    the customer's words, as the script shows them, not the API's.
-
-    Only codes the proof form answers: anyone can link to the page with a
-    query, and any other registry code ("merchant not ready", "FX rate
-    unavailable") showed its fixed message on the merchant's page.
-    """
-    code = request.GET.get("proof_error", "")
-    if code in PROOF_ERROR_TEXT:
-        return PROOF_ERROR_TEXT[code]
-    if code in _PROOF_ERROR_REGISTRY:
-        return ErrorCode(code).message
-    return None  # none, unknown, hand-made or not the form's: say nothing
-
-
 @never_cache  # a stale copy would restart the countdown and re-open a closed page
 @require_safe  # HEAD answers as GET does, headers only
 def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
@@ -116,7 +93,7 @@ def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
     if request.method == "GET":  # a HEAD (a link preview's probe) is no view
         _mark_opened(pr)
     context = pay_context(pr, now=timezone.now())
-    context["proof_error"] = _proof_error_message(request)
+    context["proof_error"] = proof_error_message(request, pr)
     # The field the refusal is about is marked invalid (no-script form too).
     context["proof_error_field"] = PROOF_ERROR_FIELD.get(
         request.GET.get("proof_error", "")
@@ -150,9 +127,6 @@ def pay_status(request: HttpRequest, request_id: str) -> JsonResponse:
     )
 
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
 def _proof_body(request: HttpRequest) -> dict[str, Any]:
     """JSON object or form fields (D32); anything else → ``invalid_body``.
 
@@ -170,7 +144,7 @@ def _proof_body(request: HttpRequest) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise JoPayError(ErrorCode.INVALID_BODY)
         return body
-    if content_type in _FORM_TYPES:
+    if content_type in FORM_TYPES:
         try:
             form = request.POST
         # No boundary, too big, or a charset other than UTF-8 (BadRequest).
@@ -180,25 +154,6 @@ def _proof_body(request: HttpRequest) -> dict[str, Any]:
             raise JoPayError(ErrorCode.INVALID_BODY)
         return {k: form.get(k) for k in ("tx_hash", "chain_id") if k in form}
     raise JoPayError(ErrorCode.INVALID_BODY)
-
-
-def wants_html(request: HttpRequest) -> bool:
-    """A plain form post from a browser running no script (it prefers HTML).
-
-    The page's script posts JSON with ``Accept: application/json``; API
-    clients send ``*/*`` or nothing: both keep the JSON answers of D32.
-    """
-    return (request.content_type or "") in _FORM_TYPES and request.get_preferred_type(
-        ["application/json", "text/html"]
-    ) == "text/html"
-
-
-def _back_to_page(request_id: str, code: ErrorCode | None = None) -> HttpResponse:
-    """303 to the pay page, which shows ``code``'s message (no-script form)."""
-    url = reverse("pay:page", args=[request_id])
-    if code is not None:
-        url += f"?proof_error={code}"
-    return HttpResponseRedirect(url, status=303)
 
 
 @csrf_exempt
@@ -214,10 +169,10 @@ def pay_proof(request: HttpRequest, request_id: str) -> HttpResponse:
         if not html:
             return _error(exc)
         if exc.extra.get("proof_status") == PR.ProofStatus.ATTACHED:
-            return _back_to_page(request_id)  # the page shows the check under way
-        return _back_to_page(request_id, exc.code)
+            return back_to_page(request_id)  # the page shows the check under way
+        return back_to_page(request_id, exc.code, exc.headers)
     if html:
-        return _back_to_page(request_id)
+        return back_to_page(request_id)
     return JsonResponse({"ok": True, "proof_status": proof_status}, status=202)
 
 

@@ -4,16 +4,18 @@ callers keep D32's JSON, and the JSON routes never answer Django's HTML."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
 from jopay_project.errors import ErrorCode
 from payments.models import PaymentRequest
-from payments.pay.presenters import PROOF_ERROR_TEXT
+from payments.pay.presenters import PROOF_ERROR_TEXT, wait_in_words
 from payments.proofs.services import proof_attach
 
 from .conftest import CHAIN_ID
@@ -221,3 +223,57 @@ def test_the_forms_own_registry_refusals_show_their_message(
     page = client.get(f"/pay/{pr.pk}?proof_error={code}").content.decode()
     message = ErrorCode(code).message
     assert f'data-testid="proof-error">{escape(message)}</p>' in page
+
+
+# --- D27: a rate-limited form post says when to try again -------------------------
+
+
+def _limit_the_request(client, pr):
+    """Use up the request's 10 submissions an hour (D27); the 11th is refused."""
+    body = {"tx_hash": HASH, "chain_id": str(CHAIN_ID)}
+    for _ in range(10):
+        assert form_post(client, pr, body).status_code == 303
+    return form_post(client, pr, body)
+
+
+def test_a_rate_limited_form_post_carries_retry_after_and_the_page_the_wait(
+    client, local_chain, make_request, frozen_clock
+):
+    pr = make_request()
+    limited = _limit_the_request(client, pr)
+
+    assert limited.status_code == 303
+    assert limited["Location"] == f"/pay/{pr.pk}?proof_error=rate_limited"
+    wait = int(limited["Retry-After"])
+    assert 0 < wait <= 3600
+    page = client.get(limited["Location"]).content.decode()
+    minutes = -(-wait // 60)
+    assert f"Please try again in about {minutes} minutes." in page
+
+
+def test_the_wait_is_read_from_the_counters_not_from_the_link(
+    client, local_chain, make_request, frozen_clock
+):
+    pr = make_request()
+    link = f"/pay/{pr.pk}?proof_error=rate_limited"
+    # Not limited: a hand-made link says nothing about waiting.
+    assert "try again in" not in client.get(link).content.decode()
+    assert "Too many attempts" not in client.get(link).content.decode()
+    _limit_the_request(client, pr)
+    assert "try again in" in client.get(link).content.decode()
+    # Once the window is over, the same link (reloaded, bookmarked) is quiet.
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
+        assert "try again in" not in client.get(link).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "about 1 minute"),
+        (61, "about 2 minutes"),
+    ],
+)
+def test_the_wait_in_words(seconds, text):
+    assert wait_in_words(seconds) == text
