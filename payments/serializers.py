@@ -12,6 +12,7 @@ from django.conf import settings
 from jopay_project.formats import iso
 
 from .models import PaymentRequest
+from .return_urls import return_url_uri
 
 
 def pay_page_url(request: PaymentRequest) -> str:
@@ -52,7 +53,8 @@ def payment_request_data(request: PaymentRequest) -> dict[str, Any]:
         "verified_at": iso(request.verified_at),
         "cancelled_at": iso(request.cancelled_at),
         "mismatch_reason": request.mismatch_reason,
-        "return_url": request.return_url or None,
+        # A URI or null, also for a row stored before the write rules.
+        "return_url": return_url_uri(request.return_url),
     }
 
 
