@@ -24,6 +24,7 @@ from merchants.models import Merchant, Partner
 from merchants.validation import body_hash, has_unstorable_chars, shown_text_problem
 from payments.models import FxRate, PaymentRequest
 from payments.money import MAX_FIAT_INT, is_supported
+from payments.return_urls import is_uri
 from payments.services.requests import PaymentRequestDraft
 
 MEMO_MAX = 500
@@ -38,9 +39,10 @@ EXPIRY_BOUNDS = {
     PaymentRequest.PaymentMode.INVOICE: (3_600, 7_776_000),
 }
 _https_url = URLValidator(schemes=["https"])
-RETURN_URL_NOT_ASCII = (
-    "return_url must be an https:// URL in ASCII: percent-encode other"
-    " characters and write an international host in its xn-- form."
+RETURN_URL_NOT_URI = (
+    "return_url must be an https:// URL written as a URI (RFC 3986): percent-encode"
+    ' other characters (non-ASCII, <, >, ", {, }, |, \\, ^, `, a % that starts'
+    " no escape, a second #) and write an international host in its xn-- form."
 )
 
 
@@ -181,7 +183,7 @@ def parse_return_url(value: Any) -> str:
         # The API reads and answers a URI (RFC 3986, OpenAPI "format: uri");
         # URLValidator also passes an IRI ("https://x.example/\u202e", a
         # Unicode host), which then broke the documented response schema.
-        raise JoPayError(ErrorCode.INVALID_RETURN_URL, RETURN_URL_NOT_ASCII)
+        raise JoPayError(ErrorCode.INVALID_RETURN_URL, RETURN_URL_NOT_URI)
     # URLValidator lets NUL, other control characters and lone surrogates
     # through in the path (and surrogates in the host); none can be stored.
     if has_unstorable_chars(value):
@@ -190,6 +192,10 @@ def parse_return_url(value: Any) -> str:
         _https_url(value)
     except ValidationError:
         raise JoPayError(ErrorCode.INVALID_RETURN_URL) from None
+    if not is_uri(value):
+        # URLValidator passes ASCII that no URI holds either ("<", '"', "{",
+        # "\\", "%zz", a second "#"): refused for the reason above.
+        raise JoPayError(ErrorCode.INVALID_RETURN_URL, RETURN_URL_NOT_URI)
     return value
 
 

@@ -322,6 +322,14 @@ def test_expiry_bounds_are_inclusive(api, create, mode, seconds):
         "https://shop.example/\u202e",
         "https://shop.example/caf\u00e9",
         "https://b\u00fccher.example/",
+        # ASCII that URLValidator passes but no URI holds.
+        "https://shop.example/a<b>",
+        'https://shop.example/a"b',
+        "https://shop.example/{x}|^`",
+        "https://shop.example/a\\b",
+        "https://shop.example/100%zz",
+        "https://shop.example/#a#b",
+        "https://shop.example/a[b]",
     ],
 )
 def test_bad_return_url_is_invalid_return_url(api, create, url):
