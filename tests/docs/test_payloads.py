@@ -218,3 +218,43 @@ def test_proof_mismatch_payload(api_test, endpoint, shop, fx_rates, local_chain,
         ]
         == "underpaid"
     )
+
+
+def evidence_checker():
+    """The on-chain check from /docs/events/, as a reader copies it (D23)."""
+    code = one_block("events", lang="python", data_snippet="verify-evidence").code
+    namespace: dict = {}
+    exec(compile(code, "events.md:verify-evidence", "exec"), namespace)  # noqa: S102
+    return namespace["payment_is_on_chain"]
+
+
+def test_documented_evidence_check_confirms_a_real_verified_payment(
+    api_test, endpoint, shop, fx_rates, local_chain, usdc
+):
+    w3, token = usdc
+    created = create_request(api_test, shop)
+    usdc_micro = created["amount"]["usdc_micro"]
+    tx_hash = pay(usdc, to=created["receiving_address"], value=int(usdc_micro))
+    assert prove(created["request_id"], tx_hash) == "verified"
+    event = sent_body("payment.proof_verified", request_id=created["request_id"])
+    check = evidence_checker()
+
+    def holds(
+        event=event,
+        usdc=token.address,
+        to=created["receiving_address"],
+        micro=usdc_micro,
+        confirmations=1,
+    ):
+        return check(w3, event, usdc, to, micro, confirmations)
+
+    assert holds()
+    # Each fact the docs say to compare is really compared.
+    assert not holds(event={**event, "value_micro": str(int(usdc_micro) + 1)})
+    assert not holds(event={**event, "block_hash": "0x" + "11" * 32})
+    assert not holds(event={**event, "log_index": event["log_index"] + 1})
+    assert not holds(event={**event, "chain_id": 1})
+    assert not holds(usdc=DEV_ACCOUNTS[3])
+    assert not holds(to=Account.create().address)
+    assert not holds(micro=str(int(usdc_micro) + 1))
+    assert not holds(confirmations=10**6)
