@@ -177,3 +177,20 @@ def test_an_unknown_placeholder_fails_the_render():
 
 def test_table_cells_cannot_break_the_table():
     assert tables.cell("a | b <c>") == "a &#124; b &lt;c&gt;"
+
+
+def test_every_error_code_has_a_kind_on_the_errors_page():
+    """'What to do, by kind' says for each code whether to retry (D3)."""
+    section = (
+        PAGES_BY_SLUG["errors"].path.read_text().split("## What to do, by kind")[1]
+    )
+    table = section.split("\n\n")[1]
+    listed = set(re.findall(r"`([a-z_]+)`", table))
+    patterns = set(re.findall(r"`([a-z_]+)_\*`", table))
+    unkinded = [
+        code.value
+        for code in ErrorCode
+        if code.value not in listed
+        and not any(code.value.startswith(p + "_") for p in patterns)
+    ]
+    assert unkinded == []
