@@ -13,9 +13,12 @@ import json
 import shutil
 import subprocess
 import time
+from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from webhooks import signing
 
@@ -184,3 +187,30 @@ def test_the_documented_test_vector_is_what_jopay_signs():
     with mock.patch("time.time", return_value=at):
         assert verify(body, vector["x-jopay-signature"], secret) is True
         assert verify(body + b"\n", vector["x-jopay-signature"], secret) is False
+
+
+def test_the_documented_whsec_conversion_lets_the_library_verify():
+    """The hex secret the API returns, turned into ``whsec_`` as /docs/events/
+    and the README show, is what a Standard Webhooks library needs (D25)."""
+    secret = "33f6bb58478f7d908f9625982d05a27a04cc723a95fd08881e910fec672d3792"
+    whsec = python_verify("whsec", "whsec")
+    assert whsec(secret) == signing.standard_secret(secret)
+    headers = signing.signature_headers(
+        secrets_new_first=[secret],
+        delivery_id=DELIVERY_ID,
+        attempt=1,
+        timestamp=int(time.time()),
+        body=BODY,
+    )
+    Webhook(whsec(secret)).verify(BODY, headers)
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (block,) = [b for b in readme.split("```python\n")[1:] if "standardwebhooks" in b]
+    run = {"SECRET_HEX": secret, "raw_body": BODY}
+    exec(block.split("```")[0], run | {"request": SimpleNamespace(headers=headers)})  # noqa: S102
+    with pytest.raises(WebhookVerificationError):
+        exec(  # noqa: S102
+            block.split("```")[0],
+            run
+            | {"raw_body": BODY + b" ", "request": SimpleNamespace(headers=headers)},
+        )
