@@ -90,3 +90,13 @@ def test_the_rows_selected_are_exactly_those_on_the_right_side(
     else:
         want = {str(pk) for pk, at in rows.items() if since_base(at) < named}
     assert got == want, text
+
+
+def test_an_unencoded_plus_in_the_offset_is_read_as_plus(api, rows):
+    """/docs/requests/ says a bare ``+`` may be sent: the query string turns it
+    into a space, which is read back as ``+`` (not as another offset)."""
+    at_base = "2026-04-17T19:00:00.5+02:00"  # BASE, two hours east
+    response = api.get(f"/api/v1/requests?created_after={at_base}")
+    assert response.status_code == 200, response.json()
+    got = {r["request_id"] for r in response.json()["data"]}
+    assert got == {str(pk) for pk, at in rows.items() if at >= BASE}
