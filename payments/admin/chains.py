@@ -151,7 +151,13 @@ class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
     ]
     list_filter = ["enabled", "is_testnet", "is_local"]
     search_fields = ["name", "=chain_id"]
-    readonly_fields = ["enabled", "last_scanned_block", "watch_from", "updated_at"]
+    readonly_fields = [
+        "enabled",
+        "last_scanned_block",
+        "last_scanned_at",
+        "watch_from",
+        "updated_at",
+    ]
     actions = ["enable", "disable"]
 
     def has_delete_permission(self, request, obj=None) -> bool:

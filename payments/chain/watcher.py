@@ -128,8 +128,10 @@ def _apply_chunk(
         # first rescan row, whose foreign key share-locks this chain row.
         row = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
         if row.last_scanned_block is None or held > row.last_scanned_block:
-            row.last_scanned_block = held
-            row.save(update_fields=["last_scanned_block", "updated_at"])
+            row.last_scanned_block, row.last_scanned_at = held, now
+            row.save(
+                update_fields=["last_scanned_block", "last_scanned_at", "updated_at"]
+            )
         chain.last_scanned_block = row.last_scanned_block
     return attached
 

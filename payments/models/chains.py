@@ -67,6 +67,10 @@ class Chain(models.Model):
     enabled = models.BooleanField(default=True)
     # Chain watcher cursor (D21, D34): last block fully scanned; survives restarts.
     last_scanned_block = models.BigIntegerField(null=True, blank=True)
+    # When the watcher last moved that cursor: a chain read after a proof was
+    # attached passed its request over, so a mismatch owes a rescan there
+    # even if the chain was off at the attach and is off again (D20, D21).
+    last_scanned_at = models.DateTimeField(null=True, blank=True)
     # When the chain was configured while no RPC answered, so no cursor was
     # set then: the first scan starts at the block of that time, not at the
     # head it finds later (D34: "the head at configuration time").

@@ -11,7 +11,10 @@ retries of an outage), so the mismatch writes one for it too.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import requests
 from django.utils import timezone
 
 from payments.chain.registry import chain_enabled_set
@@ -21,7 +24,15 @@ from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.services.rescans import rescan_args, rescans_schedule
 from payments.proofs.tasks import rescan_request_task
 
-from .conftest import CHAIN_ID, PAYERS, event_types, mine, new_wallet, send_token
+from .conftest import (
+    CHAIN_ID,
+    PAYERS,
+    event_types,
+    json_rpc_server,
+    mine,
+    new_wallet,
+    send_token,
+)
 
 pytestmark = pytest.mark.chain
 
@@ -130,3 +141,111 @@ def test_a_rescan_owed_on_a_switched_off_chain_goes_once_it_is_not_needed(
 
     assert outcome == "skipped"
     assert not RequestRescan.objects.filter(request=pr).exists()
+
+
+# --- a chain off at the attach and at the verdict, on in between -------------------
+
+OTHER_ID = 31338
+
+
+@pytest.fixture
+def proof_chain(local_chain, anvil, wrong_token):
+    """A second local chain (31338) the proofs are pasted on: anvil behind a
+    relay that answers its chain id, with ``wrong_token`` as its USDC, so the
+    payments in ``usdc`` are found on ``local_chain`` only."""
+
+    def answer(call: dict, raw: bytes) -> dict:
+        if call["method"] == "eth_chainId":
+            return {"jsonrpc": "2.0", "id": call["id"], "result": hex(OTHER_ID)}
+        return requests.post(anvil.url, json=call, timeout=10).json()
+
+    with json_rpc_server(answer) as url:
+        yield Chain.objects.create(
+            chain_id=OTHER_ID,
+            name="Local relay",
+            is_local=True,
+            usdc_address=wrong_token.address,
+            confirmations=1,
+            rpc_urls=[url],
+        )
+
+
+def _wrong_proof_on_the_other_chain(w3, wrong_token, pr) -> None:
+    wrong = send_token(w3, wrong_token, payer=PAYERS[1], to=new_wallet(), value=5)
+    proof_attach(request=pr, chain_id=OTHER_ID, tx_hash=wrong, source="customer")
+
+
+def test_a_chain_read_only_while_the_proof_held_the_request_is_owed(
+    proof_chain,
+    local_chain,
+    anvil,
+    w3,
+    usdc,
+    wrong_token,
+    make_request,
+    django_capture_on_commit_callbacks,
+):
+    # Off when the wrong proof is pasted (on another chain): not in its floors.
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
+    pr = make_request(usdc_micro=7_600_006)
+    _wrong_proof_on_the_other_chain(w3, wrong_token, pr)
+    real = send_token(
+        w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=7_600_006
+    )
+    # On for a while: the watcher reads the payment's blocks and passes the
+    # request over (its proof is attached) …
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
+    assert _scan().attached == []
+    mine(anvil, 3)
+    _scan()
+    # … then off again when the proof is judged a mismatch.
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert proof_verify(request_id=pr.pk).reason == "wrong_recipient"
+
+    # D19-D21: owed on the chain the watcher read while the proof held the
+    # request, though it was off at both ends.
+    assert RequestRescan.objects.filter(request=pr, chain_id=CHAIN_ID).exists()
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
+    assert rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get() == (
+        "verified"
+    )
+    pr.refresh_from_db()
+    assert (pr.status, pr.proof_status, pr.chain_id, pr.tx_hash) == (
+        "paid",
+        "verified",
+        CHAIN_ID,
+        real,
+    )
+
+
+def test_a_chain_not_read_while_the_proof_held_the_request_owes_nothing(
+    proof_chain,
+    local_chain,
+    anvil,
+    w3,
+    wrong_token,
+    make_request,
+    django_capture_on_commit_callbacks,
+):
+    # Read before the proof (a minute before: past the clocks' slack),
+    # switched on and off again while it held the request but never read
+    # then: the watcher passed nothing over there.
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    mine(anvil, 2)
+    scan_chain(local_chain, now=timezone.now() - timedelta(minutes=1))
+    local_chain.refresh_from_db()
+    assert local_chain.last_scanned_block == w3.eth.block_number
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
+    pr = make_request(usdc_micro=7_700_007)
+    _wrong_proof_on_the_other_chain(w3, wrong_token, pr)
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert proof_verify(request_id=pr.pk).reason == "wrong_recipient"
+
+    owed = RequestRescan.objects.filter(request=pr)
+    assert list(owed.values_list("chain_id", flat=True)) == [OTHER_ID]

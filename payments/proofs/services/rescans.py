@@ -54,6 +54,9 @@ HELD_RECHECK = timedelta(hours=1)
 # A continuation that did not move on (the node answering had not reached the
 # blocks yet) waits this long: run at once, 48 of them pass in seconds.
 NO_PROGRESS_DELAY_SECONDS = 30
+# The attach time is the web host's clock, a chain's last_scanned_at the
+# worker's: a read this close before the attach counts as after it.
+CLOCK_SLACK = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,13 @@ def rescans_schedule(
     request: PaymentRequest,
     now: datetime,
     floors: dict[str, int | None] | None = None,
+    held_since: datetime | None = None,
 ) -> list[int]:
     """Owe ``request`` a rescan on each of its chains; enqueue each on commit.
 
-    Its chains: the usable ones of its mode, and those ``floors`` names even
-    while switched off (``_owed_chain_ids``).
+    Its chains: the usable ones of its mode, and, even while switched off,
+    those ``floors`` names and those the watcher read after ``held_since``
+    (when the proof judged was attached) (``_owed_chain_ids``).
 
     Call it inside the transaction that makes the rescan necessary. A row
     that already exists starts over (a new generation), since the proof just
@@ -103,7 +108,9 @@ def rescans_schedule(
     restarted keeps the lower of its floor and the new one, so the blocks an
     earlier proof hid are still read.
     """
-    chain_ids = _owed_chain_ids(test_mode=request.test_mode, floors=floors)
+    chain_ids = _owed_chain_ids(
+        test_mode=request.test_mode, floors=floors, held_since=held_since
+    )
     for chain_id in chain_ids:
         floor = (floors or {}).get(str(chain_id))
         # UPDATE first: it locks an existing row, so a finishing run of the old
@@ -139,22 +146,31 @@ def rescans_schedule(
 
 
 def _owed_chain_ids(
-    *, test_mode: bool, floors: dict[str, int | None] | None
+    *,
+    test_mode: bool,
+    floors: dict[str, int | None] | None,
+    held_since: datetime | None,
 ) -> list[int]:
     """The chains a rescan is owed on: every usable chain of the mode, and
-    those named in ``floors`` (the watcher read them while the proof held
-    the request) even if switched off now (D19, D20, D21).
+    even if switched off now (D19, D20, D21) those named in ``floors`` (the
+    watcher read them when the proof was attached) and those whose cursor
+    the watcher moved after ``held_since`` (read while the proof held the
+    request: a chain off at the attach, on for a while, off again).
 
     A chain switched off for a moment keeps its cursor: back on, the watcher
     carries on from there, never reading the blocks it passed the request
     over in. Its row waits meanwhile, retried like an outage
     (``rescan_request_window``). Left out, the payment was never found.
+    A chain off all the while (or read only before the attach) passed
+    nothing over, so it owes nothing.
     """
     chain_ids = set(chain_ids_for(test_mode=test_mode))
-    named = {int(key) for key in floors or {}} - chain_ids
+    read = Q(pk__in={int(key) for key in floors or {}})
+    if held_since is not None:
+        read |= Q(last_scanned_at__gte=held_since - CLOCK_SLACK)
     chain_ids.update(
         chain.chain_id
-        for chain in Chain.objects.filter(pk__in=named)
+        for chain in Chain.objects.filter(read).exclude(pk__in=chain_ids)
         if chain.rpc_urls and chain.accepts(test_mode=test_mode)
     )
     return sorted(chain_ids)

@@ -334,7 +334,14 @@ def _apply(
     # wrote their rescan rows in opposite orders and deadlocked on the rescan
     # table's unique index.
     for request, floors in sorted(owed, key=lambda pair: pair[0].pk):
-        rescans_schedule(request=request, now=now, floors=floors)
+        rescans_schedule(
+            request=request,
+            now=now,
+            floors=floors,
+            # The chains read while this proof held the request, even those
+            # off when it was attached and off again now (D19, D21).
+            held_since=row.proof_attached_at if request is row else None,
+        )
     return VerifyResult("mismatch", row, reason=verdict.reason)
 
 
