@@ -42,25 +42,36 @@ class StaleEditGuardForm(forms.ModelForm):
     """Base of an admin change form: refuse a POST drawn from an older row.
 
     List ``loaded_as`` in the admin's fieldsets (a hidden input) so the page
-    sends it back. A POST without it (an old tab, a script) is refused too.
+    sends it back. A POST without it (an old tab, a script) is refused too:
+    a guard that only checks a field when it is sent guards nothing. An add
+    form has no row to guard. ``fingerprinted`` names what a change counts in.
     """
 
     loaded_as = forms.CharField(required=False, widget=forms.HiddenInput)
+    stale_name: str | None = None  # in the message; the model's name if None
+
+    def fingerprinted(self) -> list[str]:
+        """The fields whose change since the page was drawn refuses a save."""
+        return list(self.fields)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._stored, self._loaded = None, {}
-        if self.instance.pk is not None:
-            # The row as read for this page (GET) or this POST, before the
-            # form writes anything to the instance. A form sent back keeps the
-            # fingerprint it was posted with, so sending it again without a
-            # reload is refused again.
-            self._stored = fingerprint(self.instance, list(self.fields))
+        if self.instance.pk is None:
+            return  # an add form: no row to guard
+        # The row as read for this page (GET) or this POST, before the form
+        # writes anything to the instance. A form sent back keeps the
+        # fingerprint it was posted with, so sending it again without a
+        # reload is refused again.
+        self._loaded = {
+            f.name: f.value_from_object(self.instance)
+            for f in self.instance._meta.concrete_fields
+        }
+        # Without the field (a view-only page: every field read-only) there
+        # is nothing to post, nor a save to refuse.
+        if FIELD in self.fields:
+            self._stored = fingerprint(self.instance, self.fingerprinted())
             self.fields[FIELD].initial = self._stored
-            self._loaded = {
-                f.name: f.value_from_object(self.instance)
-                for f in self.instance._meta.concrete_fields
-            }
 
     def columns_changed(self) -> list[str]:
         """The model columns whose value on the instance now differs from the
@@ -77,7 +88,9 @@ class StaleEditGuardForm(forms.ModelForm):
         sent = self.data.get(self.add_prefix(FIELD), "") if self.is_bound else ""
         if self._stored is not None and sent != self._stored:
             raise forms.ValidationError(
-                STALE_MESSAGE.format(model=self.instance._meta.verbose_name),
+                STALE_MESSAGE.format(
+                    model=self.stale_name or self.instance._meta.verbose_name
+                ),
                 code="stale",
             )
         return data

@@ -51,7 +51,7 @@ from django.db import transaction
 
 from ..audit import audit_record
 from ..models import PartnerUser
-from .stale_edits import STALE_MESSAGE, fingerprint
+from .stale_edits import StaleEditGuardForm
 from .users import StaffGroupAdmin, StaffUserAdmin
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -98,7 +98,7 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
         return user
 
 
-class PortalUsernameChangeForm(UserChangeForm):
+class PortalUsernameChangeForm(StaleEditGuardForm, UserChangeForm):
     """A portal account's username is kept in lower case.
 
     The portal signs in with the e-mail as typed, lower-cased (its login
@@ -107,33 +107,19 @@ class PortalUsernameChangeForm(UserChangeForm):
     spelling. The uniqueness check runs on the lower-cased name.
     """
 
-    # What the page drew (stale_edits): saved on old values, a page opened
+    # loaded_as (StaleEditGuardForm): saved on old values, a page opened
     # before a colleague deactivated the account switched it on again.
-    loaded_as = forms.CharField(required=False, widget=forms.HiddenInput)
+    stale_name = "account"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.drawn_from = None
-        if self.instance.pk is not None and "loaded_as" in self.fields:
-            # Not last_login: the user signing in meanwhile is no conflict.
-            names = [n for n in self.fields if n not in ("password", "last_login")]
-            self.drawn_from = fingerprint(self.instance, names)
-            self.fields["loaded_as"].initial = self.drawn_from
+    def fingerprinted(self) -> list[str]:
+        # Not last_login: the user signing in meanwhile is no conflict.
+        return [n for n in self.fields if n not in ("password", "last_login")]
 
     def clean_username(self) -> str:
         username = self.cleaned_data.get("username")
         if username and is_portal_account(self.instance):
             return username.lower()
         return username
-
-    def clean(self):
-        cleaned = super().clean()
-        sent = self.data.get(self.add_prefix("loaded_as"), "")
-        if self.drawn_from and sent and sent != self.drawn_from:
-            raise forms.ValidationError(
-                STALE_MESSAGE.format(model="account"), code="stale"
-            )
-        return cleaned
 
 
 class PortalUserLinkFormSet(forms.BaseInlineFormSet):

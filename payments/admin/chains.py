@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
-from merchants.admin.stale_edits import STALE_MESSAGE, fingerprint
+from merchants.admin.stale_edits import StaleEditGuardForm
 from merchants.audit import audit_record
 from payments.chain.registry import (
     ChainConfigError,
@@ -27,7 +27,7 @@ from payments.models.chains import validate_public_rpc_url
 _SAVED_TOO = ("rpc_urls", "is_testnet", "is_local")
 
 
-class ChainForm(forms.ModelForm):
+class ChainForm(StaleEditGuardForm):
     KIND_CHOICES = [("mainnet", "mainnet"), ("testnet", "testnet"), ("local", "local")]
 
     kind = forms.ChoiceField(choices=KIND_CHOICES)
@@ -45,10 +45,9 @@ class ChainForm(forms.ModelForm):
         help_text=Chain._meta.get_field("public_rpc_url").help_text,
     )
 
-    # What the change page drew. Saved on old values, a page opened before an
-    # operator's configure_chain (new RPC URLs: a leaked provider key, say) or
-    # another member of staff's edit put the old chain back.
-    loaded_as = forms.CharField(required=False, widget=forms.HiddenInput)
+    # loaded_as (StaleEditGuardForm): saved on old values, a page opened
+    # before an operator's configure_chain (new RPC URLs: a leaked provider
+    # key, say) or another member of staff's edit put the old chain back.
 
     class Meta:
         model = Chain
@@ -61,15 +60,14 @@ class ChainForm(forms.ModelForm):
             "public_rpc_url",
         ]
 
+    def fingerprinted(self) -> list[str]:
+        return [*self.fields, *_SAVED_TOO]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chain = self.instance
         # A view-only member of staff gets a form without fields (all
         # read-only): indexing them was a KeyError, the page a 500.
-        self.drawn_from = None
-        if chain.pk and "loaded_as" in self.fields:
-            self.drawn_from = fingerprint(chain, [*self.fields, *_SAVED_TOO])
-            self.fields["loaded_as"].initial = self.drawn_from
         if chain.pk and "chain_id" in self.fields:
             self.fields["chain_id"].disabled = True
             self.fields["rpc_urls_text"].initial = "\n".join(chain.rpc_urls or [])
@@ -88,12 +86,7 @@ class ChainForm(forms.ModelForm):
         return url
 
     def clean(self):
-        cleaned = super().clean()
-        sent = self.data.get(self.add_prefix("loaded_as"), "")
-        if self.drawn_from and sent and sent != self.drawn_from:
-            raise forms.ValidationError(
-                STALE_MESSAGE.format(model="chain"), code="stale"
-            )
+        cleaned = super().clean()  # refuses a page drawn from an older row
         urls = [
             u.strip()
             for u in (cleaned.get("rpc_urls_text") or "").splitlines()

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from merchants.admin import PartnerAdmin
-from merchants.admin.stale_edits import STALE_MESSAGE, fingerprint
+from merchants.admin.stale_edits import StaleEditGuardForm
 from payments.models import FxRate
 from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
 from payments.selectors import fx_rate_is_stale
@@ -22,7 +22,7 @@ from payments.services import fx_rate_clear_manual, fx_rate_set_manual, fx_refre
 from payments.services.fx import fx_rate_needs_second_look
 
 
-class FxRateForm(forms.ModelForm):
+class FxRateForm(StaleEditGuardForm):
     """Manual rates only: they are saved through ``fx_rate_set_manual`` (pinned)."""
 
     currency = forms.ChoiceField(choices=[(c, c) for c in SUPPORTED_CURRENCIES])
@@ -33,21 +33,16 @@ class FxRateForm(forms.ModelForm):
         help_text="Fiat units per 1 USDC, e.g. 0.92 for EUR.",
     )
 
-    # The rate as the change page drew it. A page opened before the feeds'
-    # refresh (every 30 min) posted the old rate on a plain Save, which then
-    # read as a new one and was pinned: a stale rate, frozen (D14, D31).
-    loaded_as = forms.CharField(required=False, widget=forms.HiddenInput)
-
     class Meta:
         model = FxRate
         fields = ["currency", "partner", "rate"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.drawn_from = None
-        if self.instance.pk is not None and "loaded_as" in self.fields:
-            self.drawn_from = fingerprint(self.instance, ["rate"])
-            self.fields["loaded_as"].initial = self.drawn_from
+    def fingerprinted(self) -> list[str]:
+        # The rate as the change page drew it (loaded_as, StaleEditGuardForm).
+        # A page opened before the feeds' refresh (every 30 min) posted the
+        # old rate on a plain Save, which then read as a new one and was
+        # pinned: a stale rate, frozen (D14, D31).
+        return ["rate"]
 
     def clean_rate(self) -> Decimal:
         rate = self.cleaned_data["rate"]
@@ -65,12 +60,7 @@ class FxRateForm(forms.ModelForm):
     )
 
     def clean(self):
-        cleaned = super().clean()
-        sent = self.data.get(self.add_prefix("loaded_as"), "")
-        if self.drawn_from and sent and sent != self.drawn_from:
-            raise forms.ValidationError(
-                STALE_MESSAGE.format(model="FX rate"), code="stale"
-            )
+        cleaned = super().clean()  # refuses a page drawn from an older rate
         currency, rate = cleaned.get("currency"), cleaned.get("rate")
         if currency and rate and not cleaned.get("confirm"):
             # An inverted rate (USD per EUR typed for EUR per USDC) mis-prices

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from payments.chain.devnode import free_port
 from payments.models import Chain
+from tests.portal.test_admin_audit_trail import drawn
 
 pytestmark = pytest.mark.chain
 
@@ -107,9 +108,11 @@ CHAINS = "/admin/payments/chain/"
 
 
 def admin_post(admin_client, chain: Chain, public_rpc_url: str):
+    url = f"{CHAINS}{chain.pk}/change/"
     return admin_client.post(
-        f"{CHAINS}{chain.pk}/change/",
+        url,
         {
+            "loaded_as": drawn(admin_client, url),
             "name": chain.name,
             "usdc_address": chain.usdc_address,
             "decimals": "6",

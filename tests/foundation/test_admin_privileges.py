@@ -74,9 +74,14 @@ def password_url(user: User) -> str:
     return f"/admin/auth/user/{user.pk}/password/"
 
 
-def form_data(user: User, **changes) -> dict:
-    """The change form as the page posts it, with ``changes`` applied."""
+def form_data(client: Client, user: User, **changes) -> dict:
+    """The change form as its page (drawn for ``client``) posts it, with
+    ``changes`` applied; with the hidden ``loaded_as`` (stale_edits), without
+    which a change form refuses the save."""
+    page = client.get(change_url(user))
+    form = page.context["adminform"].form if page.status_code == 200 else None
     data = {
+        "loaded_as": form["loaded_as"].value() if form else "",
         "username": user.username,
         "first_name": user.first_name,
         "last_name": user.last_name,
@@ -106,7 +111,9 @@ def set_password(client: Client, user: User, password: str = NEW_PASSWORD):
 
 
 def test_staff_cannot_make_themselves_superuser(support_client, support):
-    support_client.post(change_url(support), form_data(support, is_superuser="on"))
+    support_client.post(
+        change_url(support), form_data(support_client, support, is_superuser="on")
+    )
 
     support.refresh_from_db()
     assert not support.is_superuser
@@ -115,7 +122,8 @@ def test_staff_cannot_make_themselves_superuser(support_client, support):
 def test_staff_cannot_give_themselves_a_permission(support_client, support):
     everything = [str(p.pk) for p in Permission.objects.all()]
     support_client.post(
-        change_url(support), form_data(support, user_permissions=everything)
+        change_url(support),
+        form_data(support_client, support, user_permissions=everything),
     )
 
     assert set(support.user_permissions.values_list("codename", flat=True)) == set(
@@ -127,7 +135,7 @@ def test_staff_cannot_join_a_group(support_client, support):
     admins = Group.objects.create(name="admins")
     admins.permissions.set(Permission.objects.all())
     support_client.post(
-        change_url(support), form_data(support, groups=[str(admins.pk)])
+        change_url(support), form_data(support_client, support, groups=[str(admins.pk)])
     )
 
     assert not support.groups.exists()
@@ -135,7 +143,7 @@ def test_staff_cannot_join_a_group(support_client, support):
 
 def test_staff_cannot_make_a_portal_user_staff(support_client, portal_user):
     response = support_client.post(
-        change_url(portal_user), form_data(portal_user, is_staff="on")
+        change_url(portal_user), form_data(support_client, portal_user, is_staff="on")
     )
 
     assert response.status_code == 302  # the rest of the form saves
@@ -194,7 +202,8 @@ def test_staff_cannot_set_a_colleagues_password(support_client):
 
 def test_staff_cannot_edit_a_superuser(support_client, root):
     response = support_client.post(
-        change_url(root), form_data(root, email="mole@evil.example", is_active="")
+        change_url(root),
+        form_data(support_client, root, email="mole@evil.example", is_active=""),
     )
 
     assert response.status_code == 403
@@ -207,7 +216,7 @@ def test_staff_cannot_edit_a_colleague(support_client):
     colleague = staff_with("view_paymentrequest", username="colleague@jopay.example")
 
     response = support_client.post(
-        change_url(colleague), form_data(colleague, is_active="")
+        change_url(colleague), form_data(support_client, colleague, is_active="")
     )
 
     assert response.status_code == 403
@@ -279,7 +288,12 @@ def test_staff_may_change_a_portal_users_email_which_is_logged(
 ):
     response = support_client.post(
         change_url(portal_user),
-        form_data(portal_user, username="it@alice.example", email="it@alice.example"),
+        form_data(
+            support_client,
+            portal_user,
+            username="it@alice.example",
+            email="it@alice.example",
+        ),
     )
 
     assert response.status_code == 302
@@ -324,6 +338,7 @@ def test_a_superuser_grants_staff_superuser_and_permissions(root_client, portal_
     response = root_client.post(
         change_url(portal_user),
         form_data(
+            root_client,
             portal_user,
             is_staff="on",
             is_superuser="on",
@@ -436,7 +451,7 @@ def test_staff_cannot_rename_themselves(support_client, support, portal_user):
     for a password set named an account that no longer existed."""
     response = support_client.post(
         change_url(support),
-        form_data(support, username="someone-else", first_name="Sam"),
+        form_data(support_client, support, username="someone-else", first_name="Sam"),
     )
 
     assert response.status_code == 302
@@ -469,7 +484,12 @@ def test_a_portal_user_renamed_with_capitals_can_still_sign_in(
 
     response = support_client.post(
         change_url(portal_user),
-        form_data(portal_user, username="IT@Alice.example", email="it@alice.example"),
+        form_data(
+            support_client,
+            portal_user,
+            username="IT@Alice.example",
+            email="it@alice.example",
+        ),
     )
 
     assert response.status_code == 302
@@ -488,7 +508,8 @@ def test_renaming_onto_another_users_name_in_other_case_is_a_form_error(
     PartnerUserFactory(partner=partner, user__username="it@alice.example")
 
     response = support_client.post(
-        change_url(portal_user), form_data(portal_user, username="IT@alice.example")
+        change_url(portal_user),
+        form_data(support_client, portal_user, username="IT@alice.example"),
     )
 
     assert response.status_code == 200  # the form again, with the error
@@ -503,7 +524,8 @@ def test_a_capitalised_username_lower_cased_on_save_is_in_the_trail(
     portal_user.refresh_from_db()
 
     response = support_client.post(
-        change_url(portal_user), form_data(portal_user, first_name="Olga")
+        change_url(portal_user),
+        form_data(support_client, portal_user, first_name="Olga"),
     )
 
     assert response.status_code == 302
@@ -528,7 +550,9 @@ def test_a_page_drawn_before_a_colleague_deactivated_the_account_keeps_it_off(
 
     response = support_client.post(
         change_url(portal_user),
-        form_data(portal_user, first_name="Olga", loaded_as=drawn),  # as drawn
+        form_data(
+            support_client, portal_user, first_name="Olga", loaded_as=drawn
+        ),  # as drawn
     )
 
     assert response.status_code == 200  # the form again, saying why

@@ -14,6 +14,7 @@ from django.test import Client
 
 from merchants.models import AuditEntry
 from payments.models import Chain
+from tests.portal.test_admin_audit_trail import drawn
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +94,11 @@ def test_a_chain_configured_in_the_admin_is_audited_with_its_token(operator):
         rpc_urls=["http://127.0.0.1:1"],
     )
 
+    url = f"/admin/payments/chain/{chain.pk}/change/"
     response = operator.post(
-        f"/admin/payments/chain/{chain.pk}/change/",
+        url,
         {
+            "loaded_as": drawn(operator, url),
             "name": "Local",
             "usdc_address": OTHER_TOKEN,
             "decimals": "6",
@@ -121,7 +124,9 @@ def test_a_chain_configured_in_the_admin_is_audited_with_its_token(operator):
 
 
 def _edit(operator, chain, **changes):
+    url = f"/admin/payments/chain/{chain.pk}/change/"
     form = {
+        "loaded_as": drawn(operator, url),
         "name": chain.name,
         "usdc_address": chain.usdc_address,
         "decimals": "6",
@@ -131,7 +136,7 @@ def _edit(operator, chain, **changes):
         "public_rpc_url": "",
         **changes,
     }
-    return operator.post(f"/admin/payments/chain/{chain.pk}/change/", form)
+    return operator.post(url, form)
 
 
 def test_an_edit_keeps_a_disabled_chain_disabled(operator, chain):

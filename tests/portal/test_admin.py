@@ -16,6 +16,7 @@ from django.contrib.messages import get_messages
 from jopay_project.admin_actions import CONFIRM_FIELD, CONFIRM_VALUE
 from payments.models import Chain, FxRate
 from tests.portal.conftest import make_request, make_verified
+from tests.portal.test_admin_audit_trail import drawn
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -191,13 +192,14 @@ def test_save_without_a_new_rate_leaves_a_feed_rate_unpinned(admin_client):
     row = FxRate.objects.create(
         currency="EUR", rate=Decimal("0.92"), source="feed:test", pinned=False
     )
+    url = f"{FX}{row.pk}/change/"
     response = admin_client.post(
-        f"{FX}{row.pk}/change/", {"rate": "0.920000000000000000"}
+        url, {"rate": "0.920000000000000000", "loaded_as": drawn(admin_client, url)}
     )
     assert response.status_code == 302
     row.refresh_from_db()
     assert (row.rate, row.source, row.pinned) == (Decimal("0.92"), "feed:test", False)
-    admin_client.post(f"{FX}{row.pk}/change/", {"rate": "0.93"})
+    admin_client.post(url, {"rate": "0.93", "loaded_as": drawn(admin_client, url)})
     row.refresh_from_db()
     assert (row.rate, row.source, row.pinned) == (Decimal("0.93"), "manual", True)
 
@@ -362,9 +364,11 @@ def test_chain_change_refused_by_configure_chain_shows_on_the_form(admin_client,
     # decimals 5 (D15: no room for the tag) passed the form, then save_model
     # refused it quietly: "changed successfully" and a change in the log.
     before = LogEntry.objects.count()
+    url = f"{CHAINS}{chain.pk}/change/"
     response = admin_client.post(
-        f"{CHAINS}{chain.pk}/change/",
+        url,
         {
+            "loaded_as": drawn(admin_client, url),
             "name": "Local",
             "usdc_address": chain.usdc_address,
             "decimals": "5",

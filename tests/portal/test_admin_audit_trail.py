@@ -29,6 +29,12 @@ def form_data(response):
     return data
 
 
+def drawn(client, url: str) -> str:
+    """The hidden ``loaded_as`` of the change page at ``url`` (stale_edits):
+    a hand-made POST carries it as the page would, or is refused."""
+    return client.get(url).context["adminform"].form["loaded_as"].value()
+
+
 def test_staff_disabling_a_merchant_in_the_admin_is_audited(admin_client, merchant):
     url = f"/admin/merchants/merchant/{merchant.pk}/change/"
     data = form_data(admin_client.get(url))
