@@ -28,8 +28,10 @@ from web3 import Web3
 
 from merchants.models import Partner
 from payments.chain.devnode import DEV_ACCOUNTS, AnvilMissing, AnvilNode
+from payments.chain.watcher import scan_chain
 from payments.contracts import deploy_test_usdc
 from payments.models import Chain, PaymentRequest
+from payments.proofs.services import proof_attach
 from tests.browser import chromium
 from tests.factories import MerchantFactory
 from webhooks.models import WebhookEvent
@@ -102,6 +104,38 @@ def local_chain(db, anvil, usdc, evm_snapshot):
         rpc_urls=[anvil.url],
         explorer_tx_url="",
     )
+
+
+@pytest.fixture
+def cursor_at_head(local_chain, w3):
+    """``local_chain`` with the watcher's cursor at the head: it reads on from
+    there, as on a chain it has been watching all along."""
+    local_chain.last_scanned_block = w3.eth.block_number
+    local_chain.save()
+    return local_chain
+
+
+def scan_local_chain():
+    """One watcher run over ``local_chain`` as the database has it now."""
+    return scan_chain(Chain.objects.get(pk=CHAIN_ID))
+
+
+@pytest.fixture
+def refused_payment(cursor_at_head, anvil, w3, usdc, make_request):
+    """``(a, b, tx)``: B is paid exactly in ``tx``, but someone pasted ``tx``
+    on A's pay page first, so the watcher refused it to B (A holds the hash,
+    D15, D20) and moved its cursor past it. A's proof is still attached."""
+    cursor_at_head.confirmations = 3
+    cursor_at_head.save()
+    a = make_request(usdc_micro=3_000_001)
+    b = make_request(usdc_micro=4_000_002)
+    assert a.receiving_address != b.receiving_address
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=b.receiving_address, value=4_000_002)
+    proof_attach(request=a, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    assert scan_local_chain().attached == []  # refused to B: A holds the hash
+    mine(anvil, 3)
+    scan_local_chain()  # the cursor moves past tx's block
+    return a, b, tx
 
 
 @pytest.fixture

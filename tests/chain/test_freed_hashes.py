@@ -14,35 +14,20 @@ import pytest
 from django.utils import timezone
 
 from payments.chain.rescan import rescan_request_window
-from payments.chain.watcher import scan_chain
-from payments.models import Chain, PaymentRequest, RequestRescan
+from payments.models import PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_reverify, proof_verify
 
-from .conftest import CHAIN_ID, PAYERS, mine, send_token
+from .conftest import CHAIN_ID, PAYERS, mine, scan_local_chain, send_token
 
 pytestmark = pytest.mark.chain
 
 
-def _scan():
-    return scan_chain(Chain.objects.get(pk=CHAIN_ID))
-
-
 def test_another_merchants_payment_pasted_here_is_owed_to_its_request(
-    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+    refused_payment, django_capture_on_commit_callbacks
 ):
     # B (another merchant, another wallet) is paid exactly in tx; someone
-    # pastes tx on A's pay page before the watcher sees it.
-    local_chain.confirmations = 3
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
-    a = make_request(usdc_micro=3_000_001)
-    b = make_request(usdc_micro=4_000_002)
-    assert a.receiving_address != b.receiving_address
-    tx = send_token(w3, usdc, payer=PAYERS[0], to=b.receiving_address, value=4_000_002)
-    proof_attach(request=a, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
-    assert _scan().attached == []  # refused to B: A holds the hash
-    mine(anvil, 3)
-    _scan()  # the cursor moves past tx's block
+    # pasted tx on A's pay page before the watcher saw it.
+    a, b, tx = refused_payment
 
     with django_capture_on_commit_callbacks(execute=False):
         assert proof_verify(request_id=a.pk).reason == "wrong_recipient"
@@ -77,12 +62,10 @@ def test_a_mismatch_owes_a_rescan_only_to_the_exact_transfer_awaited(
 
 
 def test_a_hash_mined_after_its_not_found_timeout_still_pays(
-    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+    cursor_at_head, anvil, usdc, make_request, django_capture_on_commit_callbacks
 ):
     # The payer pasted the right hash while the transaction sat in the
     # mempool; it timed out (no receipt), then was mined inside the window.
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
     pr = make_request(usdc_micro=5_000_005, expires_in=timedelta(hours=2))
     anvil.rpc("evm_setAutomine", [False])
     try:
@@ -102,9 +85,9 @@ def test_a_hash_mined_after_its_not_found_timeout_still_pays(
         anvil.rpc("evm_setAutomine", [True])
 
     with django_capture_on_commit_callbacks(execute=True):
-        _scan()
+        scan_local_chain()
         mine(anvil, 2)
-        _scan()
+        scan_local_chain()
 
     pr.refresh_from_db()
     assert (pr.proof_status, pr.tx_hash, pr.proof_source) == (

@@ -29,13 +29,6 @@ def mined_at(w3, tx_hash: str) -> datetime:
     return datetime.fromtimestamp(w3.eth.get_block(block)["timestamp"], tz=UTC)
 
 
-@pytest.fixture
-def cursor_at_head(local_chain, w3):
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
-    return local_chain
-
-
 # -- lower bound: a transfer from before the request never pays it (D20) -------
 
 

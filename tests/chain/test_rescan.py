@@ -31,13 +31,6 @@ def enqueued(callbacks) -> list[tuple[str, tuple]]:
     return [(cb.task_name, cb.args) for cb in callbacks if hasattr(cb, "task_name")]
 
 
-@pytest.fixture
-def cursor_at_head(local_chain, w3):
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
-    return local_chain
-
-
 def _mismatch_after_timeout(pr, django_capture_on_commit_callbacks):
     pr.refresh_from_db()
     with django_capture_on_commit_callbacks() as callbacks:

@@ -13,22 +13,17 @@ from datetime import timedelta
 
 import pytest
 
-from payments.chain.watcher import scan_chain
-from payments.models import Chain, PaymentRequest, RequestRescan
+from payments.models import PaymentRequest, RequestRescan
 from payments.proofs.services import proof_attach, proof_verify
 from payments.proofs.services.rescans import rescan_args
 from payments.proofs.tasks import rescan_request_task
 
-from .conftest import CHAIN_ID, PAYERS, mine, send_token
+from .conftest import CHAIN_ID, PAYERS, mine, scan_local_chain, send_token
 
 pytestmark = pytest.mark.chain
 
 PR = PaymentRequest
 RANDOM_HASH = "0x" + "6a" * 32  # nothing was mined under it
-
-
-def _scan():
-    return scan_chain(Chain.objects.get(pk=CHAIN_ID))
 
 
 def _time_out(pr) -> None:
@@ -60,9 +55,9 @@ def owed_a_rescan(local_chain, anvil, w3, usdc, make_request, capture):
     real = send_token(
         w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=8_100_001
     )
-    assert _scan().attached == []  # held by the random hash
+    assert scan_local_chain().attached == []  # held by the random hash
     mine(anvil, 10)
-    _scan()  # the watcher moves well past the payment
+    scan_local_chain()  # the watcher moves well past the payment
     with capture(execute=False):
         _time_out(pr)
     assert RequestRescan.objects.filter(request=pr).exists()
@@ -76,7 +71,7 @@ def capture(django_capture_on_commit_callbacks):
 
 def _paid_after_the_second_mismatch(pr, real, anvil, capture) -> None:
     mine(anvil, 10)
-    _scan()
+    scan_local_chain()
     with capture(execute=False):
         _time_out(pr)  # the second paste mismatches too: the row restarts
     with capture(execute=False):
@@ -143,9 +138,9 @@ def test_a_payment_freed_by_another_request_while_this_one_is_held_is_found(
     tx = send_token(w3, usdc, payer=PAYERS[1], to=a.receiving_address, value=9_000_009)
     with django_capture_on_commit_callbacks(execute=False):
         proof_attach(request=b, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
-    assert _scan().attached == []  # refused to A: B holds the hash
+    assert scan_local_chain().attached == []  # refused to A: B holds the hash
     mine(anvil, 10)
-    _scan()
+    scan_local_chain()
     with django_capture_on_commit_callbacks(execute=False):
         proof_attach(
             request=a, chain_id=CHAIN_ID, tx_hash=RANDOM_HASH, source="customer"

@@ -31,6 +31,7 @@ from .conftest import (
     json_rpc_server,
     mine,
     new_wallet,
+    scan_local_chain,
     send_token,
 )
 
@@ -39,15 +40,35 @@ pytestmark = pytest.mark.chain
 PR = PaymentRequest
 
 
-def _scan():
-    return scan_chain(Chain.objects.get(pk=CHAIN_ID))
+def _judged_while_off(pr, capture) -> None:
+    """The chain is switched off (D19) while ``pr``'s wrong proof is checked:
+    the check, already under way, ends in a mismatch meanwhile. The rescans
+    it owes are written, their messages not sent."""
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
+    with capture(execute=False):
+        assert proof_verify(request_id=pr.pk).reason == "wrong_recipient"
+
+
+def _found_once_back_on(pr, tx: str) -> None:
+    """The chain is back on: the watcher carries on from its cursor, past
+    ``tx``; the owed rescan finds it and pays ``pr``."""
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
+    assert scan_local_chain().attached == []
+    assert rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get() == (
+        "verified"
+    )
+    pr.refresh_from_db()
+    assert (pr.status, pr.proof_status, pr.chain_id, pr.tx_hash) == (
+        "paid",
+        "verified",
+        CHAIN_ID,
+        tx,
+    )
 
 
 def test_a_mismatch_while_the_chain_is_switched_off_still_owes_its_rescan(
-    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+    cursor_at_head, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
 ):
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
     pr = make_request(usdc_micro=7_500_005)
     # The customer pastes a wrong hash (someone else's transfer), then pays.
     wrong = send_token(w3, usdc, payer=PAYERS[1], to=new_wallet(), value=5)
@@ -56,14 +77,10 @@ def test_a_mismatch_while_the_chain_is_switched_off_still_owes_its_rescan(
         w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=7_500_005
     )
     # The watcher passes the request over (its proof is attached) and moves on.
-    assert _scan().attached == []
+    assert scan_local_chain().attached == []
     mine(anvil, 5)
-    _scan()
-    # The operator switches the chain off for a moment; the wrong proof's
-    # check (already under way) ends in a mismatch meanwhile.
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
-    with django_capture_on_commit_callbacks(execute=False):
-        assert proof_verify(request_id=pr.pk).reason == "wrong_recipient"
+    scan_local_chain()
+    _judged_while_off(pr, django_capture_on_commit_callbacks)
 
     # D20/D21: the rescan of this chain is owed all the same; it waits while
     # the chain is off …
@@ -72,43 +89,19 @@ def test_a_mismatch_while_the_chain_is_switched_off_still_owes_its_rescan(
         "rpc_unavailable"
     )
     # … and once the chain is back, it finds the payment the watcher passed over.
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
-    _scan()
-    assert rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get() == (
-        "verified"
-    )
-    pr.refresh_from_db()
-    assert (pr.status, pr.proof_status, pr.tx_hash) == ("paid", "verified", real)
+    _found_once_back_on(pr, real)
     assert event_types(pr)[-2:] == ["payment.proof_attached", "payment.proof_verified"]
 
 
 def test_a_payment_freed_while_the_chain_is_switched_off_is_still_owed(
-    local_chain, anvil, w3, usdc, make_request, django_capture_on_commit_callbacks
+    refused_payment, django_capture_on_commit_callbacks
 ):
-    # B is paid exactly in tx; someone pastes tx on A's pay page first, so the
-    # watcher refuses it to B (A holds the hash) and moves on (D15, D20).
-    local_chain.confirmations = 3
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
-    a = make_request(usdc_micro=3_000_001)
-    b = make_request(usdc_micro=4_000_002)
-    tx = send_token(w3, usdc, payer=PAYERS[0], to=b.receiving_address, value=4_000_002)
-    proof_attach(request=a, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
-    assert _scan().attached == []
-    mine(anvil, 3)
-    _scan()
-    # The chain is switched off while A's check is under way (D19).
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
-    with django_capture_on_commit_callbacks(execute=False):
-        assert proof_verify(request_id=a.pk).reason == "wrong_recipient"
+    # The watcher refused B's payment to it while A held the hash (D15, D20).
+    a, b, tx = refused_payment
+    _judged_while_off(a, django_capture_on_commit_callbacks)
 
     assert RequestRescan.objects.filter(request=b, chain_id=CHAIN_ID).exists()
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
-    assert rescan_request_task.apply(args=rescan_args(b.pk, CHAIN_ID)).get() == (
-        "verified"
-    )
-    b.refresh_from_db()
-    assert (b.status, b.proof_status, b.tx_hash) == ("paid", "verified", tx)
+    _found_once_back_on(b, tx)
 
 
 def test_a_chain_of_the_other_mode_or_without_rpc_owes_nothing(
@@ -177,7 +170,7 @@ def _wrong_proof_on_the_other_chain(w3, wrong_token, pr) -> None:
 
 def test_a_chain_read_only_while_the_proof_held_the_request_is_owed(
     proof_chain,
-    local_chain,
+    cursor_at_head,
     anvil,
     w3,
     usdc,
@@ -186,8 +179,6 @@ def test_a_chain_read_only_while_the_proof_held_the_request_is_owed(
     django_capture_on_commit_callbacks,
 ):
     # Off when the wrong proof is pasted (on another chain): not in its floors.
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
     assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
     pr = make_request(usdc_micro=7_600_006)
     _wrong_proof_on_the_other_chain(w3, wrong_token, pr)
@@ -197,33 +188,21 @@ def test_a_chain_read_only_while_the_proof_held_the_request_is_owed(
     # On for a while: the watcher reads the payment's blocks and passes the
     # request over (its proof is attached) …
     assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
-    assert _scan().attached == []
+    assert scan_local_chain().attached == []
     mine(anvil, 3)
-    _scan()
+    scan_local_chain()
     # … then off again when the proof is judged a mismatch.
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
-    with django_capture_on_commit_callbacks(execute=False):
-        assert proof_verify(request_id=pr.pk).reason == "wrong_recipient"
+    _judged_while_off(pr, django_capture_on_commit_callbacks)
 
     # D19-D21: owed on the chain the watcher read while the proof held the
     # request, though it was off at both ends.
     assert RequestRescan.objects.filter(request=pr, chain_id=CHAIN_ID).exists()
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
-    assert rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get() == (
-        "verified"
-    )
-    pr.refresh_from_db()
-    assert (pr.status, pr.proof_status, pr.chain_id, pr.tx_hash) == (
-        "paid",
-        "verified",
-        CHAIN_ID,
-        real,
-    )
+    _found_once_back_on(pr, real)
 
 
 def test_a_chain_not_read_while_the_proof_held_the_request_owes_nothing(
     proof_chain,
-    local_chain,
+    cursor_at_head,
     anvil,
     w3,
     wrong_token,
@@ -233,19 +212,15 @@ def test_a_chain_not_read_while_the_proof_held_the_request_owes_nothing(
     # Read before the proof (a minute before: past the clocks' slack),
     # switched on and off again while it held the request but never read
     # then: the watcher passed nothing over there.
-    local_chain.last_scanned_block = w3.eth.block_number
-    local_chain.save()
     mine(anvil, 2)
-    scan_chain(local_chain, now=timezone.now() - timedelta(minutes=1))
-    local_chain.refresh_from_db()
-    assert local_chain.last_scanned_block == w3.eth.block_number
+    scan_chain(cursor_at_head, now=timezone.now() - timedelta(minutes=1))
+    cursor_at_head.refresh_from_db()
+    assert cursor_at_head.last_scanned_block == w3.eth.block_number
     assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
     pr = make_request(usdc_micro=7_700_007)
     _wrong_proof_on_the_other_chain(w3, wrong_token, pr)
     assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
-    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
-    with django_capture_on_commit_callbacks(execute=False):
-        assert proof_verify(request_id=pr.pk).reason == "wrong_recipient"
+    _judged_while_off(pr, django_capture_on_commit_callbacks)
 
     owed = RequestRescan.objects.filter(request=pr)
     assert list(owed.values_list("chain_id", flat=True)) == [OTHER_ID]

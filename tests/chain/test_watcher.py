@@ -24,13 +24,6 @@ def head(w3) -> int:
     return w3.eth.block_number
 
 
-@pytest.fixture
-def cursor_at_head(local_chain, w3):
-    local_chain.last_scanned_block = head(w3)
-    local_chain.save()
-    return local_chain
-
-
 def test_watcher_attaches_and_verifies_an_unannounced_payment(
     cursor_at_head, w3, usdc, make_request
 ):
