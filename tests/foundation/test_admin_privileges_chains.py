@@ -32,21 +32,6 @@ def operator() -> Client:
     return client
 
 
-@pytest.fixture
-def chain() -> Chain:
-    chain, _ = Chain.objects.update_or_create(
-        chain_id=84532,
-        defaults={
-            "name": "Base Sepolia",
-            "rpc_urls": ["https://sepolia.base.org"],
-            "usdc_address": "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-            "is_testnet": True,
-            "enabled": True,
-        },
-    )
-    return chain
-
-
 @pytest.mark.parametrize(
     ("action", "enabled", "message"),
     [("disable", False, "Disabled the chain"), ("enable", True, "Enabled the chain")],

@@ -27,21 +27,6 @@ USER_URL = "/admin/auth/user/"
 
 
 @pytest.fixture
-def chain() -> Chain:
-    chain, _ = Chain.objects.update_or_create(
-        chain_id=84532,
-        defaults={
-            "name": "Base Sepolia",
-            "rpc_urls": ["https://sepolia.base.org"],
-            "usdc_address": "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-            "is_testnet": True,
-            "enabled": True,
-        },
-    )
-    return chain
-
-
-@pytest.fixture
 def rate() -> FxRate:
     return FxRate.objects.create(
         currency="EUR", rate=Decimal("0.92"), source="feed:test", pinned=False
