@@ -3,7 +3,8 @@
 Bodies are plain JSON objects checked field by field in the documented order,
 so each failure carries the field's own code, else ``invalid_request`` with
 ``field``. Unknown fields are ignored; ``null`` for an optional field means
-"not given". The output shape lives in ``payments.serializers``.
+"not given". The output shape lives in ``payments.serializers``, its OpenAPI
+description in ``schema``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.http import QueryDict
-from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import parse_instant, parse_uuid_text
@@ -271,89 +271,3 @@ def parse_list_filters(params: QueryDict) -> dict[str, Any]:
         "created_after": _timestamp(params, "created_after"),
         "created_before": _timestamp(params, "created_before"),
     }
-
-
-# --- OpenAPI documentation only (drf-spectacular); parsing above is the contract. ---
-
-
-class AmountOutput(serializers.Serializer):
-    fiat_int = serializers.IntegerField()
-    fiat_code = serializers.CharField()
-    usdc_micro = serializers.CharField(help_text="micro-USDC as a string of digits")
-
-
-class PaymentRequestCreateInput(serializers.Serializer):
-    # The schema states what the parsers above accept (OpenAPI is read by
-    # generated clients): "" is a valid memo and metadata value, and null for
-    # an optional field means "not given" (D4).
-    merchant_id = serializers.UUIDField()
-    fiat_amount_int = serializers.IntegerField(min_value=1, max_value=MAX_FIAT_INT)
-    fiat_currency_code = serializers.CharField(required=False, allow_null=True)
-    memo = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=MEMO_MAX
-    )
-    idempotency_key = serializers.CharField(
-        required=False, allow_null=True, min_length=32, max_length=64
-    )
-    metadata = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, max_length=METADATA_VALUE_MAX),
-        required=False,
-        allow_null=True,
-        help_text="string → string, at most 20 keys of at most 40 characters",
-    )
-    payment_mode = serializers.ChoiceField(
-        PaymentRequest.PaymentMode.values, required=False, allow_null=True
-    )
-    expires_in_seconds = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        help_text="pos: 60-86400 (default 3600); invoice: 3600-7776000 "
-        "(default 604800)",
-    )
-    return_url = serializers.URLField(
-        required=False,
-        allow_null=True,
-        max_length=RETURN_URL_MAX,
-        help_text="an https:// URL",
-    )
-
-
-class PaymentRequestItemOutput(serializers.Serializer):
-    """One request as list items show it (no ``ok``: the list envelope has it)."""
-
-    request_id = serializers.UUIDField()
-    status = serializers.ChoiceField(PaymentRequest.Status.values)
-    proof_status = serializers.ChoiceField(PaymentRequest.ProofStatus.values)
-    pay_page_url = serializers.URLField()
-    expires_at = serializers.DateTimeField()
-    created_at = serializers.DateTimeField()
-    amount = AmountOutput()
-    merchant_id = serializers.UUIDField()
-    metadata = serializers.DictField(child=serializers.CharField())
-    memo = serializers.CharField()
-    payment_mode = serializers.ChoiceField(PaymentRequest.PaymentMode.values)
-    test_mode = serializers.BooleanField()
-    reference = serializers.CharField()
-    receiving_address = serializers.CharField()
-    chain_id = serializers.IntegerField(allow_null=True)
-    tx_hash = serializers.CharField(allow_null=True)
-    payer_address = serializers.CharField(allow_null=True)
-    proof_source = serializers.CharField(allow_null=True)
-    verified_at = serializers.DateTimeField(allow_null=True)
-    cancelled_at = serializers.DateTimeField(allow_null=True)
-    mismatch_reason = serializers.CharField(allow_null=True)
-    return_url = serializers.URLField(allow_null=True)
-
-
-class PaymentRequestOutput(PaymentRequestItemOutput):
-    """One request as a single answer shows it (create, GET, cancel), with ``ok``."""
-
-    ok = serializers.BooleanField()
-
-
-class FxRateOutput(serializers.Serializer):
-    currency = serializers.CharField()
-    rate = serializers.CharField(allow_null=True, help_text="fiat units per 1 USDC")
-    source = serializers.CharField(allow_null=True)
-    fetched_at = serializers.DateTimeField(allow_null=True)
-    stale = serializers.BooleanField()

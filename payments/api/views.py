@@ -32,11 +32,13 @@ from payments.services.requests import (
     payment_request_replay,
 )
 
-from .serializers import (
+from .schema import (
     FxRateOutput,
     PaymentRequestCreateInput,
     PaymentRequestItemOutput,
     PaymentRequestOutput,
+)
+from .serializers import (
     create_body_hash,
     parse_create_body,
     parse_list_filters,

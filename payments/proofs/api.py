@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode
-from payments.api.serializers import PaymentRequestOutput
+from payments.api.schema import PaymentRequestOutput
 from payments.selectors import payment_request_get
 from payments.serializers import payment_request_data
 

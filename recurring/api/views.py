@@ -36,10 +36,8 @@ from recurring.services import (
     plan_resume,
 )
 
+from .schema import PlanCreateInputDoc, PlanItemOutputDoc, PlanOutputDoc
 from .serializers import (
-    PlanCreateInputDoc,
-    PlanItemOutputDoc,
-    PlanOutputDoc,
     create_body_hash,
     parse_create,
     parse_list_filters,
