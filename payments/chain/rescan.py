@@ -129,7 +129,7 @@ def rescan_request_window(
     (also while it is disabled or has no RPC URL); nothing is written then.
     """
     from payments.proofs.services import proof_verify
-    from payments.proofs.services.verify import proof_verify_claim
+    from payments.proofs.services.checks import proof_verify_claim
 
     result = RescanResult(outcome="skipped", chain_id=chain_id)
     chain = Chain.objects.filter(pk=chain_id).first()

@@ -154,7 +154,7 @@ def scan_chain(
     chain cannot be read (the cursor then stays where the last chunk left it).
     """
     from payments.proofs.services import proof_verify
-    from payments.proofs.services.verify import proof_verify_claim
+    from payments.proofs.services.checks import proof_verify_claim
 
     result = ScanResult(chain_id=chain.chain_id)
     if not chain.is_usable:

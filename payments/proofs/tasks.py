@@ -23,6 +23,12 @@ from payments.chain.rpc import RpcError, RpcUnavailable
 from payments.chain.watcher import watch_chains
 from payments.models import PaymentRequest
 
+from .services.checks import (
+    BROKER_COUNTDOWN_MAX_SECONDS,
+    broker_countdown,
+    proof_verify_claim,
+    rpc_backoff,
+)
 from .services.rescans import (
     rescan_adopt,
     rescan_args,
@@ -33,13 +39,7 @@ from .services.rescans import (
     rescans_resume,
     rescans_schedule,
 )
-from .services.verify import (
-    BROKER_COUNTDOWN_MAX_SECONDS,
-    broker_countdown,
-    proof_verify,
-    proof_verify_claim,
-    rpc_backoff,
-)
+from .services.verify import proof_verify
 
 logger = logging.getLogger("jopay.proofs")
 

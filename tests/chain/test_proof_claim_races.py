@@ -21,7 +21,7 @@ from django.utils import timezone
 from payments.models import PaymentRequest
 from payments.proofs import tasks as tasks_module
 from payments.proofs.services import proof_attach, proof_reverify
-from payments.proofs.services.verify import proof_verify_claim
+from payments.proofs.services.checks import proof_verify_claim
 from payments.proofs.tasks import recheck_attached_proofs, verify_proof_task
 from tests.locks import db_thread, wait_until_blocked
 from webhooks.models import WebhookEvent

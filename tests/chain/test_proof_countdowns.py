@@ -18,7 +18,7 @@ from django.utils import timezone
 from payments.chain.devnode import free_port
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify, proof_verify
-from payments.proofs.services.verify import (
+from payments.proofs.services.checks import (
     BROKER_COUNTDOWN_MAX_SECONDS,
     broker_countdown,
     rpc_backoff,

@@ -19,14 +19,9 @@ from .attach import (
     normalize_tx_hash,
     proof_attach,
 )
-from .verify import (
-    NOT_FOUND_TIMEOUT,
-    PENDING_DELAYS,
-    VerifyResult,
-    proof_reverify,
-    proof_verify,
-    rpc_backoff,
-)
+from .checks import rpc_backoff
+from .reverify import proof_reverify
+from .verify import NOT_FOUND_TIMEOUT, PENDING_DELAYS, VerifyResult, proof_verify
 
 __all__ = [
     "ACCEPTING_STATUSES",

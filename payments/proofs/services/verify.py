@@ -1,15 +1,15 @@
 """Verifying a proof on-chain and applying the verdict (D16, D20, D23).
 
 The chain is asked outside any transaction; the verdict is applied under the
-row lock only if the check still owns the proof: it is ``attached`` and its
-``next_verify_at`` is still the lease this check claimed. RPC trouble never
-produces a mismatch: the proof stays ``attached`` and is retried with backoff.
+row lock only if the check still owns the proof (``checks``): it is
+``attached`` and its ``next_verify_at`` is still the lease this check claimed.
+RPC trouble never produces a mismatch: the proof stays ``attached`` and is
+retried with backoff.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +17,6 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.verify import (
     NO_RECEIPT,
@@ -29,10 +27,10 @@ from payments.chain.verify import (
 from payments.models import Chain, PaymentRequest
 from payments.money import BIGINT_MAX
 from webhooks.models import WebhookEvent
-from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
-from .attach import emit, proof_attach
+from .attach import emit
 from .awaiting import awaited_elsewhere, awaiting_any
+from .checks import proof_verify_take_over, record_rpc_failure
 from .rescans import rescans_schedule
 
 logger = logging.getLogger("jopay.proofs")
@@ -40,23 +38,8 @@ logger = logging.getLogger("jopay.proofs")
 PR = PaymentRequest
 # D20, D36: no receipt this long after attaching → not_found_after_timeout.
 NOT_FOUND_TIMEOUT = timedelta(minutes=30)
-# The API's synchronous re-check (D35).
-REVERIFY_BUDGET_SECONDS = 10.0
 # Waiting for a receipt or confirmations: quick re-checks first, then calmer.
 PENDING_DELAYS = (1, 2, 3, 5, 10, 15, 30, 60)
-# RPC trouble: back off harder, with jitter (many proofs share one node).
-RPC_BACKOFF = (15, 30, 60, 120, 300, 600)
-# D24: Redis redelivers a task it has not seen acknowledged within its
-# visibility timeout (600 s), and a countdown task is not acknowledged until it
-# runs, so a long countdown turns into duplicates. Checks due sooner than this
-# also ride a broker countdown; later ones are left to the beat's re-check
-# (``payments.recheck_attached_proofs``, every 30 s), as webhook retries are.
-BROKER_COUNTDOWN_MAX_SECONDS = COUNTDOWN_MAX_SECONDS
-# A claimed check owns the proof this long (the verify task's time limit is
-# 60 s); a worker dying mid-check leaves a lease that simply runs out.
-CHECK_LEASE = timedelta(minutes=2)
-# Clocks of web and worker hosts differ a little: a check this close is due.
-DUE_SLACK = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -71,88 +54,6 @@ class VerifyResult:
 
 def _pending_delay(attempts: int) -> int:
     return PENDING_DELAYS[min(attempts, len(PENDING_DELAYS) - 1)]
-
-
-def rpc_backoff(attempts: int) -> int:
-    """Seconds before the next try after ``attempts`` failed ones (±20 % jitter)."""
-    base = RPC_BACKOFF[min(max(attempts - 1, 0), len(RPC_BACKOFF) - 1)]
-    return max(1, round(base * random.uniform(0.8, 1.2)))  # noqa: S311 (jitter)
-
-
-def broker_countdown(seconds: float | None) -> int | None:
-    """A countdown the broker can hold safely, or None: leave it to the beat (D24)."""
-    if seconds is None or seconds > BROKER_COUNTDOWN_MAX_SECONDS:
-        return None
-    return max(int(seconds), 0)
-
-
-def proof_verify_claim(
-    *, request_id: uuid.UUID | str, due_at: datetime | None, now: datetime
-) -> datetime | None:
-    """Claim one scheduled check of an attached proof: its lease, or None.
-
-    Each scheduler (attach, a self-scheduled re-check, an RPC retry, the beat)
-    hands the task the ``next_verify_at`` it wrote, ``due_at``. The claim is a
-    conditional UPDATE that matches only an ``attached`` proof whose
-    ``next_verify_at`` is still that value (or, without one, is due), and moves
-    it to a short lease. So a proof already decided, a check not due yet, and
-    a duplicate delivery of a check that already ran (its run wrote a new
-    ``next_verify_at``) are no-ops: no RPC, no write, no second schedule.
-
-    The lease returned is the check's claim token: pass it to ``proof_verify``,
-    which applies its verdict only while ``next_verify_at`` still holds it.
-    """
-    rows = PR.objects.filter(pk=request_id, proof_status=PR.ProofStatus.ATTACHED)
-    if due_at is not None:
-        rows = rows.filter(next_verify_at=due_at)
-    else:
-        rows = rows.filter(next_verify_at__lte=now + DUE_SLACK)
-    lease = now + CHECK_LEASE
-    return lease if rows.update(next_verify_at=lease) == 1 else None
-
-
-def _proof_verify_take_over(
-    *, request_id: uuid.UUID | str, now: datetime
-) -> datetime | None:
-    """Claim the attached proof's check now, due or not: its lease, or None.
-
-    For a check nobody scheduled (a re-verify, D35): a check already running
-    loses its claim, so its verdict, read earlier, is not applied (the one
-    read now is); the beat passes the proof over while the lease runs.
-    """
-    lease = now + CHECK_LEASE
-    taken = PR.objects.filter(
-        pk=request_id, proof_status=PR.ProofStatus.ATTACHED
-    ).update(next_verify_at=lease)
-    return lease if taken == 1 else None
-
-
-def _record_rpc_failure(
-    request_id: uuid.UUID, *, tx_hash: str, claim: datetime, now: datetime
-) -> int:
-    """Push the next check back; the proof stays ``attached`` (D20). Returns it.
-
-    Only while the check still owns the proof (``claim``): a failure of a check
-    that was overtaken says nothing about the check that took over.
-    """
-    with transaction.atomic():
-        row = (
-            PR.objects.select_for_update()
-            .filter(
-                pk=request_id,
-                proof_status=PR.ProofStatus.ATTACHED,
-                tx_hash=tx_hash,
-                next_verify_at=claim,
-            )
-            .first()
-        )
-        if row is None:
-            return 0
-        row.verify_attempts += 1
-        delay = rpc_backoff(row.verify_attempts)
-        row.next_verify_at = now + timedelta(seconds=delay)
-        row.save(update_fields=["verify_attempts", "next_verify_at", "updated_at"])
-        return delay
 
 
 def proof_verify(
@@ -180,9 +81,7 @@ def proof_verify(
     the proof then stays ``attached``.
     """
     if claim is None:
-        claim = _proof_verify_take_over(
-            request_id=request_id, now=now or timezone.now()
-        )
+        claim = proof_verify_take_over(request_id=request_id, now=now or timezone.now())
     request = PR.objects.filter(pk=request_id).first()
     if (
         claim is None
@@ -214,7 +113,7 @@ def proof_verify(
             exc.code,
             exc.detail,
         )
-        _record_rpc_failure(
+        record_rpc_failure(
             request.pk, tx_hash=tx_hash, claim=claim, now=now or timezone.now()
         )
         raise
@@ -343,65 +242,3 @@ def _apply(
             held_since=row.proof_attached_at if request is row else None,
         )
     return VerifyResult("mismatch", row, reason=verdict.reason)
-
-
-def _same_proof(request: PaymentRequest) -> bool:
-    """Whether the row still holds the mismatched proof ``request`` was read with."""
-    return PR.objects.filter(
-        pk=request.pk,
-        proof_status=request.proof_status,
-        chain_id=request.chain_id,
-        tx_hash=request.tx_hash,
-        proof_attached_at=request.proof_attached_at,
-    ).exists()
-
-
-def proof_reverify(
-    *, request: PaymentRequest, budget: float = REVERIFY_BUDGET_SECONDS
-) -> PaymentRequest:
-    """Re-run verification now, within ``budget`` seconds; return the fresh row (D35).
-
-    An ``attached`` proof is checked at once. A ``mismatch`` proof with a hash
-    is attached again first (same hash, same source; D20 allows it) and then
-    checked, so an operator can re-judge e.g. a ``not_found_after_timeout``,
-    also after the grace: the D16 window is judged at the proof's first attach
-    (the transfer's block time is still checked against it).
-    Any other state is returned unchanged, also one another proof reached
-    after ``request`` was read (it is checked as if it had come first).
-    Raises ``rpc_unavailable`` (503) or ``rpc_error`` (500) when the chain
-    cannot answer in time; the proof then stays ``attached`` and the
-    background re-check carries on.
-    """
-    if request.proof_status == PR.ProofStatus.MISMATCH and request.tx_hash:
-        try:
-            proof_attach(
-                request=request,
-                chain_id=request.chain_id,
-                tx_hash=request.tx_hash,
-                source=request.proof_source or PR.ProofSource.ADMIN,
-                window_at=request.proof_attached_at,
-                enqueue=False,
-                rejudge=True,
-            )
-        except JoPayError as exc:
-            # ``request`` was read unlocked: another proof attached (or judged)
-            # since is what there is to check now, as if it had come first.
-            # The read proof still standing and refused is the answer.
-            if exc.code != ErrorCode.PROOF_NOT_ACCEPTED or _same_proof(request):
-                raise
-    current = PR.objects.get(pk=request.pk)
-    if current.proof_status == PR.ProofStatus.ATTACHED:
-        chain = Chain.objects.filter(pk=current.chain_id).first()
-        client = ChainClient(chain, budget=budget) if chain is not None else None
-        result = proof_verify(request_id=current.pk, client=client)
-        countdown = broker_countdown(result.retry_in)
-        if result.outcome == "pending" and result.request and countdown is not None:
-            from ..tasks import verify_proof_task
-
-            # Keep the background path going at the pace it asked for (a
-            # longer wait is the beat's, D24).
-            token = result.request.next_verify_at.isoformat()
-            enqueue_on_commit(
-                verify_proof_task, str(current.pk), token, countdown=countdown
-            )
-    return PR.objects.select_related("merchant").get(pk=request.pk)
