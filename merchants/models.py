@@ -216,9 +216,7 @@ class Merchant(TenantModel):
     # failed tries (it is given up after EMAIL_MAX_TRIES).
     onboarding_email_due = models.BooleanField(default=False, db_default=False)
     onboarding_email_sent_at = models.DateTimeField(null=True, blank=True)
-    onboarding_email_tries = models.PositiveSmallIntegerField(
-        default=0, db_default=0
-    )
+    onboarding_email_tries = models.PositiveSmallIntegerField(default=0, db_default=0)
     # D17: idempotent create.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     idempotency_hash = models.CharField(max_length=64, blank=True)

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from merchants.portal.forms import format_major, parse_major, parse_rate
-from merchants.portal.fx import format_rate
+from merchants.portal.forms import format_major, parse_major
+from merchants.portal.fx import format_rate, parse_rate
 from payments.chain.verify import from_micro, to_micro
 from payments.models.requests import TAG_SPAN
 from payments.money import (

@@ -23,8 +23,7 @@ from payments.money import is_supported
 from payments.services import fx_rate_clear_manual, fx_rate_set_manual
 
 from ..access import portal_view
-from ..forms import FxOverrideForm
-from ..fx import format_rate
+from ..fx import FxOverrideForm, format_rate
 from .settings import settings_page
 
 

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ..access import portal_view
-from ..forms import FxOverrideForm, SettingsForm, format_major
-from ..fx import fx_override_rows
+from ..forms import SettingsForm, format_major
+from ..fx import FxOverrideForm, fx_override_rows
 from ..services import partner_settings_update
 
 # Service field → form field, so its errors land next to the right input.
