@@ -20,8 +20,12 @@ domain than the ``xn--fa-hia.de`` that ``requests`` would ask for.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import urlsplit
 
 import idna
@@ -39,6 +43,10 @@ class UnsafeUrlError(ValueError):
 
 class UnresolvableHostError(UnsafeUrlError):
     """The host has no address right now (may be transient at send time)."""
+
+
+class ResolveTimeoutError(UnresolvableHostError):
+    """The resolver had not answered by the caller's deadline."""
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are IPv4
@@ -129,15 +137,52 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
-def check_url(url: object) -> tuple[str, list[str]]:
+# Look-ups with a deadline run here. The system resolver cannot be
+# interrupted, so a slow one keeps a thread of this pool (until its own
+# timeouts end it), never the caller; while every thread is busy, look-ups
+# queue and their callers still stop at their deadlines.
+RESOLVER_THREADS = 4
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+
+
+def _resolver_pool() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():  # threads do not survive a fork
+        _pool = ThreadPoolExecutor(RESOLVER_THREADS, "jopay-webhook-dns")
+        _pool_pid = os.getpid()
+    return _pool
+
+
+def _resolve_by(host: str, port: int, deadline: float) -> list[str]:
+    """``resolve``, but ``ResolveTimeoutError`` once ``deadline`` has passed."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [host]  # no look-up, so no thread hop
+    future = _resolver_pool().submit(resolve, host, port)
+    try:
+        return future.result(timeout=max(deadline - time.monotonic(), 0))
+    except FutureTimeout:
+        future.cancel()  # still queued: never runs
+        raise ResolveTimeoutError(f"{host}: no DNS answer in time") from None
+
+
+def check_url(url: object, *, deadline: float | None = None) -> tuple[str, list[str]]:
     """``(host, addresses)`` that ``url`` may receive webhooks at now (D26).
 
     Raises ``UnsafeUrlError`` (``UnresolvableHostError`` when the host has no
-    address) otherwise. ``host`` is the IDNA-encoded name; a sender must
-    connect only to ``addresses``, never look the name up again.
+    address, ``ResolveTimeoutError`` when it has none by ``deadline``, a
+    ``time.monotonic()`` value) otherwise. ``host`` is the IDNA-encoded name;
+    a sender must connect only to ``addresses``, never look the name up again.
     """
     host, port = parse_https_url(url)
-    addresses = resolve(host, port)
+    if deadline is None:
+        addresses = resolve(host, port)
+    else:
+        addresses = _resolve_by(host, port, deadline)
     if not addresses:
         raise UnresolvableHostError(f"{host} has no address")
     if settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS:
