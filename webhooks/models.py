@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -21,6 +22,9 @@ class WebhookEvent(TenantModel):
         REQUEST_CANCELLED = "request.cancelled"
         RECURRING_CHARGE_CREATED = "recurring.charge_created"
         WEBHOOK_TEST = "webhook.test"
+
+    # D36: events are kept 30 days, and the events API lists those (D35).
+    KEPT_DAYS = 30
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=40, choices=Type.choices)
@@ -50,6 +54,12 @@ class WebhookEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence or '-'}"
+
+    @classmethod
+    def kept_since(cls, now: datetime | None = None) -> datetime:
+        """Events created before this are past their 30 days (D36): not listed,
+        not resent, whether or not the purge has reached them yet."""
+        return (now or timezone.now()) - timedelta(days=cls.KEPT_DAYS)
 
 
 class RequestEventSequence(models.Model):

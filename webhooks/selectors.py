@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 from merchants.models import Partner
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-EVENTS_LISTED_DAYS = 30  # D35/D36: the events API shows the last 30 days
 
 
 def webhook_endpoint_get(*, partner: Partner) -> WebhookEndpoint | None:
@@ -37,8 +33,7 @@ def event_list(
 
     Filters are exact. Ordering and paging are the pager's business.
     """
-    since = timezone.now() - timedelta(days=EVENTS_LISTED_DAYS)
-    qs = WebhookEvent.objects.for_tenant(tenant).filter(created_at__gte=since)
+    qs = _kept(tenant)
     if request_id is not None:
         qs = qs.filter(request_id=request_id)
     if type is not None:
@@ -46,9 +41,22 @@ def event_list(
     return _with_deliveries(qs)
 
 
+def _kept(tenant: Tenant) -> QuerySet[WebhookEvent]:
+    """The tenant's events of the last 30 days (D35/D36): an older one is gone
+    everywhere a partner looks, whether or not the purge has reached it."""
+    since = WebhookEvent.kept_since()
+    return WebhookEvent.objects.for_tenant(tenant).filter(created_at__gte=since)
+
+
+def event_find(*, tenant: Tenant, event_id: uuid.UUID) -> WebhookEvent | None:
+    """The tenant's event of the last 30 days, or ``None``."""
+    return _kept(tenant).filter(pk=event_id).first()
+
+
 def event_get(*, tenant: Tenant, event_id: uuid.UUID) -> WebhookEvent:
-    """The tenant's event, else ``not_found`` (foreign, other mode, missing alike)."""
-    event = WebhookEvent.objects.for_tenant(tenant).filter(pk=event_id).first()
+    """The tenant's event of the last 30 days, else ``not_found`` (foreign, other
+    mode, older, missing alike)."""
+    event = event_find(tenant=tenant, event_id=event_id)
     if event is None:
         raise JoPayError(ErrorCode.NOT_FOUND)
     return event

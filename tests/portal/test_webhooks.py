@@ -4,9 +4,12 @@ forms, rotation, test event, delivery log and resend (D23–D26, D35)."""
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from webhooks.models import (
     WebhookAttempt,
@@ -221,6 +224,42 @@ def test_resend_with_sending_off_shows_the_code(portal, partner, enabled):
         f"/portal/webhooks/deliveries/{delivery.pk}/resend/", follow=True
     )
     assert codes(response) == ["webhook_not_configured"]
+
+
+def _older_than_30_days(event_id) -> None:
+    WebhookEvent.objects.filter(pk=event_id).update(
+        created_at=timezone.now() - timedelta(days=30, seconds=1)
+    )
+
+
+def test_resend_of_a_delivery_whose_event_is_past_30_days_is_not_found(
+    portal, partner, enabled
+):
+    # D35/D36: events are kept 30 days; one the purge has not reached yet is
+    # resent no more than a purged one (the events API does not list it).
+    delivery = webhook_test_send(partner=partner)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="failed", attempts=11)
+    _older_than_30_days(delivery.event_id)
+    missing = portal.post(f"/portal/webhooks/deliveries/{uuid.uuid4()}/resend/")
+    response = portal.post(f"/portal/webhooks/deliveries/{delivery.pk}/resend/")
+    assert (response.status_code, missing.status_code) == (404, 404)
+    delivery.refresh_from_db()
+    assert delivery.state == "failed"
+
+
+def test_sending_an_event_past_30_days_is_a_404_like_a_missing_one(
+    portal, partner, enabled
+):
+    with transaction.atomic():
+        event = event_emit(
+            partner=partner, test_mode=False, type="webhook.test", data={}
+        )
+    WebhookDelivery.objects.filter(event=event).delete()
+    _older_than_30_days(event.pk)
+    missing = portal.post(f"/portal/webhooks/events/{uuid.uuid4()}/send/")
+    response = portal.post(f"/portal/webhooks/events/{event.pk}/send/")
+    assert (response.status_code, missing.status_code) == (404, 404)
+    assert not event.deliveries.exists()
 
 
 def test_event_written_while_off_can_be_sent_now(portal, partner, merchant):

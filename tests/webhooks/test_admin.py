@@ -52,6 +52,34 @@ def test_resend_action_queues_the_same_delivery(
     assert WebhookDelivery.objects.count() == 1
 
 
+def test_resend_action_refuses_a_delivery_whose_event_is_past_30_days(
+    admin_client, partner, endpoint_for, receiver
+):
+    # D36: events are kept 30 days; resending a not yet purged older one
+    # also kept it from the purge for as long as it stayed pending.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEvent
+
+    receiver.program("/hook", Answer(400))
+    endpoint_for(partner)
+    delivery = emit(partner).deliveries.get()
+    deliver(delivery_id=str(delivery.pk))
+    WebhookEvent.objects.filter(pk=delivery.event_id).update(
+        created_at=timezone.now() - timedelta(days=30, seconds=1)
+    )
+    answer = admin_client.post(
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {"action": "resend", "_selected_action": [str(delivery.pk)]},
+        follow=True,
+    )
+    assert f"{delivery.pk}: Not found.".encode() in answer.content
+    delivery.refresh_from_db()
+    assert delivery.state == "abandoned"
+
+
 def test_resend_is_logged_with_the_staff_user(
     admin_client, partner, endpoint_for, receiver
 ):

@@ -5,6 +5,9 @@ them: a resend committed between the two (the portal's or the admin's) made a
 delivery pending again, and the delete still took its event, so the resend
 was acknowledged and then ended ``event_purged``, never sent. The resend is
 forced in between, on another connection, as another process would commit it.
+An event past its 30 days cannot be resent (D36), so the race is at the
+boundary: the event is within them for the resend, past them for a purge
+that runs a little later (``PURGE_LATER``).
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ from .conftest import emit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "https://127.0.0.1:9/hook"
+PURGE_LATER = timedelta(hours=2)
 
 
 def _old_event_with_settled_delivery(partner) -> tuple[WebhookEvent, WebhookDelivery]:
     webhook_endpoint_set(partner=partner, url=URL, enabled=True)
     event = emit(partner)
     WebhookEvent.objects.filter(pk=event.pk).update(
-        created_at=timezone.now() - timedelta(days=31)
+        created_at=timezone.now() - timedelta(days=30) + timedelta(hours=1)
     )
     event.deliveries.update(state=WebhookDelivery.State.FAILED, next_attempt_at=None)
     return event, event.deliveries.get()
@@ -62,7 +66,7 @@ def test_a_delivery_resent_while_the_purge_runs_keeps_its_event(partner, monkeyp
         monkeypatch, lambda: webhook_delivery_resend(delivery=delivery)
     )
 
-    counts = events_purge()
+    counts = events_purge(now=timezone.now() + PURGE_LATER)
 
     delivery.refresh_from_db()
     assert delivery.state == WebhookDelivery.State.PENDING
@@ -75,7 +79,7 @@ def test_an_event_resent_while_the_purge_runs_is_kept(partner, monkeypatch):
     event, delivery = _old_event_with_settled_delivery(partner)
     _before_the_event_batch_is_acted_on(monkeypatch, lambda: event_resend(event=event))
 
-    events_purge()
+    events_purge(now=timezone.now() + PURGE_LATER)
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.event_id) == (
@@ -86,6 +90,6 @@ def test_an_event_resent_while_the_purge_runs_is_kept(partner, monkeypatch):
 
 def test_a_settled_old_event_is_still_purged(partner):
     _, delivery = _old_event_with_settled_delivery(partner)
-    assert events_purge()["events"] == 1
+    assert events_purge(now=timezone.now() + PURGE_LATER)["events"] == 1
     delivery.refresh_from_db()
     assert delivery.event_id is None

@@ -29,8 +29,8 @@ from jopay_project.pagination import keyset_page
 from merchants.audit import audit_record
 from merchants.portal.access import parse_id, portal_view, report_error
 from merchants.portal.sealing import redirect_with_pad, seal, unseal
-from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.selectors import event_list, webhook_endpoint_get
+from webhooks.models import WebhookDelivery
+from webhooks.selectors import event_find, event_list, webhook_endpoint_get
 from webhooks.services import (
     event_resend,
     webhook_delivery_resend,
@@ -277,11 +277,8 @@ def webhook_resend_view(request: HttpRequest, delivery_id: str) -> HttpResponse:
 @portal_view
 def webhook_event_send_view(request: HttpRequest, event_id: str) -> HttpResponse:
     """Send an event that has no delivery yet (it happened while sending was off)."""
-    event = (
-        WebhookEvent.objects.for_tenant(request.tenant)
-        .filter(pk=parse_id(event_id))
-        .first()
-    )
+    # The last 30 days, as the log lists them (D35/D36): older is missing.
+    event = event_find(tenant=request.tenant, event_id=parse_id(event_id))
     if event is None:
         raise Http404
     try:

@@ -216,8 +216,13 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     endpoint = delivery.endpoint
     if not endpoint.url or not endpoint.enabled:
         raise _not_configured(endpoint)
-    if delivery.event_id is None:
-        raise JoPayError(ErrorCode.NOT_FOUND)  # the event was purged (D36)
+    kept = WebhookEvent.objects.filter(
+        pk=delivery.event_id, created_at__gte=WebhookEvent.kept_since()
+    )
+    if delivery.event_id is None or not kept.exists():
+        # Purged, or past the 30 days it is kept and not purged yet (D36): as
+        # gone as a missing one. Resent, it also stayed out of the purge.
+        raise JoPayError(ErrorCode.NOT_FOUND)
     now = timezone.now()
     delivery.state = WebhookDelivery.State.PENDING
     delivery.next_attempt_at = now
@@ -247,9 +252,13 @@ def event_resend(*, event: WebhookEvent) -> WebhookDelivery:
     An event without a delivery (emitted while dispatch was off) gets one now,
     because the partner asked for it explicitly: no backfill happens by itself.
     """
-    # One create at a time. The event may have been purged since it was read:
-    # then it is as missing as any other id.
-    event = WebhookEvent.objects.select_for_update().filter(pk=event.pk).first()
+    # One create at a time. The event may have been purged since it was read,
+    # or be past its 30 days (D36): then it is as missing as any other id.
+    event = (
+        WebhookEvent.objects.select_for_update()
+        .filter(pk=event.pk, created_at__gte=WebhookEvent.kept_since())
+        .first()
+    )
     if event is None:
         raise JoPayError(ErrorCode.NOT_FOUND)
     endpoint = _enabled_endpoint(event.partner)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEvent
 
-EVENTS_KEPT_DAYS = 30
+EVENTS_KEPT_DAYS = WebhookEvent.KEPT_DAYS
 LOGS_KEPT_DAYS = 90
 # Far below PostgreSQL's 65 535 parameters per statement, and short enough
 # that a batch holds its row locks for well under a second.

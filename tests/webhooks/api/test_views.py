@@ -381,6 +381,28 @@ def test_resend_foreign_other_mode_missing_and_malformed_ids_are_identical_404(
         assert answer.content == baseline.content
 
 
+def test_resend_of_an_event_past_30_days_is_the_same_404_as_a_missing_id(
+    api, partner, enabled, receiver
+):
+    # D35/D36: the API shows the last 30 days; an older event not yet purged
+    # is as gone as a missing one (resending it also kept it from the purge).
+    receiver.program("/hook", Answer(400))
+    event = emit(partner)
+    delivery = event.deliveries.get()
+    assert deliver(delivery_id=str(delivery.pk)).state == "abandoned"
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        created_at=timezone.now() - timedelta(days=30, seconds=1)
+    )
+    baseline = api.post(resend_url(uuid.uuid4()), {}, format="json")
+
+    answer = api.post(resend_url(event.pk), {}, format="json")
+
+    assert answer.status_code == 404
+    assert answer.content == baseline.content
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("abandoned", 1)
+
+
 def test_resend_needs_webhooks_write(client_for, partner):
     event = emit(partner)
     answer = client_for(partner, scopes=["events:read"]).post(
