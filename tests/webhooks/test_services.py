@@ -308,20 +308,33 @@ def test_resend_with_the_endpoint_off_is_webhook_not_configured(partner):
     assert _code(exc) == ErrorCode.WEBHOOK_NOT_CONFIGURED
 
 
-def test_a_new_url_sends_what_is_pending_now_not_on_the_old_backoff(partner):
+def test_a_new_url_sends_what_is_pending_now_not_on_the_old_backoff(
+    partner, monkeypatch, django_capture_on_commit_callbacks
+):
+    from webhooks.services import endpoints
+
+    monkeypatch.setattr(endpoints, "SEND_AT_ONCE", 2)
     webhook_endpoint_set(partner=partner, url=URL, enabled=True)
-    delivery = emit(partner).deliveries.get()
+    backlog = [emit(partner).deliveries.get() for _ in range(3)]
     later = timezone.now() + timedelta(hours=15)  # try 8's wait at the dead URL
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in backlog]).update(
         next_attempt_at=later, enqueued_at=timezone.now(), attempts=7
     )
-    webhook_endpoint_set(partner=partner, url=URL)  # the same URL: unchanged
-    delivery.refresh_from_db()
-    assert delivery.next_attempt_at == later
-    webhook_endpoint_set(partner=partner, url=URL + "/v2")
-    delivery.refresh_from_db()
-    assert delivery.next_attempt_at <= timezone.now()
-    assert delivery.enqueued_at is None  # the sweeper sends it at its next tick
+    with django_capture_on_commit_callbacks() as callbacks:
+        webhook_endpoint_set(partner=partner, url=URL)  # the same URL: unchanged
+    assert not [c for c in callbacks if c.__name__ == "enqueue_task"]
+    backlog[0].refresh_from_db()
+    assert backlog[0].next_attempt_at == later
+    with django_capture_on_commit_callbacks() as callbacks:
+        webhook_endpoint_set(partner=partner, url=URL + "/v2")
+    # D24: due now; the oldest two are put on the broker on commit, the rest
+    # left to the sweeper's next tick; tries count on as before.
+    assert len([c for c in callbacks if c.__name__ == "enqueue_task"]) == 2
+    for delivery in backlog:
+        delivery.refresh_from_db()
+        assert delivery.next_attempt_at <= timezone.now()
+        assert delivery.attempts == 7
+    assert [d.enqueued_at is not None for d in backlog] == [True, True, False]
 
 
 def test_an_old_event_is_kept_while_a_delivery_of_it_is_pending(partner):

@@ -15,6 +15,7 @@ from merchants.models import Partner
 
 from .. import signing, urlsafety
 from ..models import WebhookDelivery, WebhookEndpoint
+from .events import _enqueue_on_commit
 
 logger = logging.getLogger("jopay.webhooks")
 
@@ -81,13 +82,7 @@ def webhook_endpoint_set(
     if new_url is not None:
         if new_url and new_url != endpoint.url:
             endpoint.failing_since = None
-            # The old URL's backoff says nothing about the new one: what is
-            # still to be sent goes out now, not up to 15 h later. An attempt
-            # still in flight to the old URL loses its lease, so its answer
-            # (a 410, a 400) only fills in its own log row.
-            endpoint.deliveries.filter(state=WebhookDelivery.State.PENDING).update(
-                next_attempt_at=now, enqueued_at=None, locked_until=None
-            )
+            _pending_due_now(endpoint, now)
         endpoint.url = new_url
         if not new_url:
             if enabled is True:
@@ -112,6 +107,29 @@ def webhook_endpoint_set(
         _disable(endpoint, reason=disabled_by, now=now)
     endpoint.save()
     return endpoint, new_secret
+
+
+# Put on the broker when a new URL commits; a longer backlog is left to the
+# sweeper's next tick, so the partner's request does not publish thousands.
+SEND_AT_ONCE = 100
+
+
+def _pending_due_now(endpoint: WebhookEndpoint, now: datetime) -> None:
+    """A new URL: the old URL's backoff says nothing about it (D24).
+
+    What is still to be sent goes out now, oldest first, not up to 15 h
+    later at its old ``next_attempt_at``: due now in the URL change's
+    transaction, and its first ``SEND_AT_ONCE`` sends enqueued on commit (the
+    rest without ``enqueued_at``, for the sweeper). How tries count does not
+    change. An attempt still in flight to the old URL loses its lease, so its
+    answer (a 410, a 400) only fills in its own log row.
+    """
+    pending = endpoint.deliveries.filter(state=WebhookDelivery.State.PENDING)
+    pending.update(next_attempt_at=now, enqueued_at=None, locked_until=None)
+    first = list(pending.order_by("created_at", "id")[:SEND_AT_ONCE].only("pk"))
+    pending.filter(pk__in=[d.pk for d in first]).update(enqueued_at=now)
+    for delivery in first:
+        _enqueue_on_commit(delivery)
 
 
 @transaction.atomic
