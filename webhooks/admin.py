@@ -277,7 +277,11 @@ class WebhookDeliveryAdmin(
                 fresh = webhook_delivery_resend(delivery=delivery)
             except JoPayError as exc:
                 self.message_user(
-                    request, f"{delivery.pk}: {exc.message}", messages.ERROR
+                    # Not the id first: the admin capitalises each message's
+                    # first letter, and "E3313c22-…" is not the id staff copy.
+                    request,
+                    f"Delivery {delivery.pk}: {exc.message}",
+                    messages.ERROR,
                 )
             else:
                 sent += 1

@@ -225,7 +225,11 @@ class PaymentRequestAdmin(
                 )
             except JoPayError as err:
                 self.message_user(
-                    request, f"{err.code} — {err.message}", messages.ERROR
+                    # Not the code first: the admin capitalises each message's
+                    # first letter, and error codes are lower-case (errors.md).
+                    request,
+                    f"Not attached: {err.code} — {err.message}",
+                    messages.ERROR,
                 )
             else:
                 self.message_user(

@@ -186,12 +186,12 @@ def test_a_410_abandons_only_with_the_endpoint_disabled(
 ):
     # D24: both in one transaction. A worker dying between them (here: the
     # disable failing) left the delivery abandoned and the endpoint enabled.
-    from webhooks.services import outbox
+    from webhooks.services import streak
 
     def dies(**kwargs):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(outbox, "webhook_endpoint_disable", dies)
+    monkeypatch.setattr(streak, "webhook_endpoint_disable", dies)
     receiver.program("/hook", Answer(410))
     delivery = emit(partner).deliveries.get()
     with pytest.raises(RuntimeError):

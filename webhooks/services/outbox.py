@@ -23,22 +23,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from ..models import WebhookAttempt, WebhookDelivery
 from . import claims
 from .claims import INTERRUPTED, LEASE_SECONDS, Claim, tries_allowed
 from .dispatch import due_delivery_ids, endpoint_next_ids
-from .endpoints import webhook_endpoint_disable
 from .purge import events_purge
+from .streak import RETRY_AFTER_CAP_SECONDS, endpoint_after_attempt
 
 logger = logging.getLogger("jopay.webhooks")
 
 # Retries at most this far off are also enqueued with a broker countdown; the
 # sweeper is the only path for longer ones (D24: no long countdowns).
 COUNTDOWN_MAX_SECONDS = 300
-RETRY_AFTER_CAP_SECONDS = 24 * 3600
 
 # The OS's randomness, not a seeded generator: one made in the Celery parent
 # was copied into every prefork child, which then drew the same "jitter" and
@@ -177,7 +176,7 @@ def delivery_record(
         elif state != WebhookDelivery.State.DELIVERED:
             _log_failure(claim, state, verdict, status_code, error, next_at, now)
         if owned or not interrupted:
-            _endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+            endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
     return Recorded(
         state=state,
         next_attempt_at=next_at,
@@ -206,89 +205,6 @@ def _log_failure(claim, state, verdict, status_code, error, next_at, now) -> Non
         claim.endpoint_id,
         answer,
         outcome,
-    )
-
-
-def _endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> None:
-    # A 2xx ended the streak in the result's own statement (``clear_streak``),
-    # also one a concurrent failure started after this claim was read.
-    if verdict.streak in ("none", "success"):
-        return
-    # Only an answer from the endpoint as it is now counts: one from a URL the
-    # partner has since replaced, or sent before a disable and re-enable, says
-    # nothing about it (a 410 from a retired URL disabled the new one).
-    endpoints = WebhookEndpoint.objects.filter(
-        Q(enabled_at__isnull=True) | Q(enabled_at__lte=claim.claimed_at),
-        pk=claim.endpoint_id,
-        url=claim.url,
-    )
-    if verdict.disable_endpoint:
-        webhook_endpoint_disable(
-            endpoint_id=claim.endpoint_id,
-            reason=verdict.disable_endpoint,
-            sent_to=claim.url,
-            sent_at=claim.claimed_at,
-        )
-        return
-    if verdict.retry_after:
-        _hold(endpoints, now=now, seconds=verdict.retry_after)
-    if claim.failing_since is None:
-        endpoints.filter(failing_since__isnull=True).update(failing_since=now)
-        return
-    limit = timedelta(seconds=settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS)
-    if claim.failing_since <= now - limit:
-        if not _failed_lately(claim, now):
-            # A streak is failures in a row, not one failure days ago and
-            # silence since (no events to send): a quiet endpoint was disabled,
-            # and all its deliveries abandoned, on one transient 503. It starts
-            # again here.
-            endpoints.filter(failing_since=claim.failing_since).update(
-                failing_since=now
-            )
-            return
-        webhook_endpoint_disable(
-            endpoint_id=claim.endpoint_id,
-            reason=WebhookEndpoint.DisabledReason.FAILING,
-            failing_since=claim.failing_since,  # still failing since then?
-            sent_to=claim.url,
-            sent_at=claim.claimed_at,
-        )
-
-
-def _hold(endpoints, *, now: datetime, seconds: int) -> None:
-    """No attempt at the endpoint for ``seconds`` (a 429/5xx's ``Retry-After``).
-
-    D24 honours ``Retry-After``; a receiver that says "busy, come back in 10
-    minutes" means itself, not the one delivery that got the answer: its other
-    due deliveries, sent back to back, each used up a try on the same answer.
-    The failure starts (or extends) the endpoint's failing streak, and a
-    failing endpoint takes one attempt at a time through its ``probe_until``
-    lease (``claims``), so holding that lease holds them all;
-    the sweeper offers the endpoint again once it runs out. Capped like the
-    delivery's own delay (``retry_delay``). A 2xx (of an attempt already in
-    flight) ends the streak and with it the hold; so do a URL change and a
-    re-enable.
-    """
-    until = now + timedelta(seconds=min(seconds, RETRY_AFTER_CAP_SECONDS))
-    endpoints.filter(Q(probe_until__isnull=True) | Q(probe_until__lt=until)).update(
-        probe_until=until
-    )
-
-
-# Longer than the longest gap between two tries (15 h, ±10 %): an endpoint
-# that really keeps failing has failed again within it.
-STREAK_GAP = timedelta(hours=24)
-
-
-def _failed_lately(claim: Claim, now: datetime) -> bool:
-    """Whether another attempt at the endpoint failed in the last ``STREAK_GAP``."""
-    return (
-        WebhookAttempt.objects.filter(
-            delivery__endpoint_id=claim.endpoint_id, started_at__gte=now - STREAK_GAP
-        )
-        .exclude(pk=claim.attempt_row_id)
-        .exclude(status_code__gte=200, status_code__lt=300)
-        .exists()
     )
 
 
