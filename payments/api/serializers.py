@@ -28,7 +28,9 @@ from payments.return_urls import is_uri
 from payments.services.requests import PaymentRequestDraft
 
 MEMO_MAX = 500
-MEMO_KEEPS = "\n\t"
+# Line breaks as a textarea sends them (CRLF) too: HTML reads CR and CRLF as
+# a line feed, so the pay page shows them as lines.
+MEMO_KEEPS = "\r\n\t"
 METADATA_MAX_KEYS = 20
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 500
