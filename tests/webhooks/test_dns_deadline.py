@@ -94,3 +94,26 @@ def test_a_resolver_within_the_budget_still_delivers(
 
     assert deliver(delivery_id=str(event.deliveries.get().pk)).state == "delivered"
     assert _attempt_of(event).latency_ms >= 1000
+
+
+def test_saving_a_url_waits_for_its_host_at_most_5_s(partner, receiver, slow_dns):
+    """D26 resolves the host at save too: a resolver that never answers held a
+    web worker for as long as it hung. Now it is refused like a host that does
+    not resolve, and nothing is written."""
+    from jopay_project.errors import JoPayError
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services.endpoints import SAVE_RESOLVE_SECONDS
+
+    slow_dns["seconds"] = SAVE_RESOLVE_SECONDS + 3
+    url = f"https://{PINNED_TEST_HOST}:{receiver.port}/hook"
+    started = time.monotonic()
+    with pytest.raises(JoPayError) as refused:
+        webhook_endpoint_set(partner=partner, url=url, enabled=True)
+    assert time.monotonic() - started < SAVE_RESOLVE_SECONDS + 1
+    assert refused.value.code == "invalid_webhook_url"
+    assert "did not resolve within 5 seconds" in refused.value.message
+    assert not WebhookEndpoint.objects.filter(partner=partner, url=url).exists()
+
+    slow_dns["seconds"] = 0.2  # a slow but answering resolver is fine
+    endpoint, _ = webhook_endpoint_set(partner=partner, url=url, enabled=True)
+    assert endpoint.url == url

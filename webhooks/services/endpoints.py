@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from functools import partial
 
@@ -34,9 +35,22 @@ def _locked_endpoint(partner: Partner) -> WebhookEndpoint:
     return endpoint.get()
 
 
+# D26's check at save resolves the host; a resolver that does not answer in
+# this long holds a web worker no longer, and the URL is refused like a host
+# that does not resolve (the partner saves again once DNS answers).
+SAVE_RESOLVE_SECONDS = 5.0
+
+
 def _validated_url(url: object) -> str:
     try:
-        urlsafety.check_url(url)
+        urlsafety.check_url(url, deadline=time.monotonic() + SAVE_RESOLVE_SECONDS)
+    except urlsafety.ResolveTimeoutError:
+        raise JoPayError(
+            ErrorCode.INVALID_WEBHOOK_URL,
+            f"The host did not resolve within {SAVE_RESOLVE_SECONDS:.0f} seconds; "
+            "check its DNS and save again.",
+            field="url",
+        ) from None
     except urlsafety.UnsafeUrlError:
         raise JoPayError(ErrorCode.INVALID_WEBHOOK_URL, field="url") from None
     return str(url)
