@@ -213,11 +213,26 @@ class _PinnedAdapter(HTTPAdapter):
         }
 
 
+class _NeverRedirectingSession(requests.Session):
+    """A session that never looks at a redirect's target (D24, D26).
+
+    ``allow_redirects=False`` alone is not enough: ``requests`` still walks a
+    3xx's ``Location`` to prepare ``Response.next``, and reads the answer's
+    whole body first "to release the socket", unbounded, before the caller
+    sees it. A receiver answering 302 with an endless body filled the
+    worker's memory until the 8 s cut-off (and the attempt log got an empty
+    body, the 2 KiB cap never applied).
+    """
+
+    def get_redirect_target(self, resp) -> None:
+        return None
+
+
 def session() -> requests.Session:
     """This process's pooled session (recreated after a fork)."""
     global _session, _session_pid
     if _session is None or _session_pid != os.getpid():
-        new = requests.Session()
+        new = _NeverRedirectingSession()
         # No proxies or netrc from the environment: they could route around D26.
         new.trust_env = False
         # No cookies: the session is shared by every partner's deliveries, so a

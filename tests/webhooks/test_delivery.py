@@ -212,6 +212,34 @@ def test_3xx_is_abandoned_and_never_followed(partner, setup, receiver, status):
     assert receiver.received("/x") == []
 
 
+def test_a_3xx_body_is_read_only_up_to_the_2_kib_the_log_keeps(
+    partner, setup, receiver
+):
+    """``requests`` read a redirect's whole body before handing the answer back
+    (to prepare ``Response.next``), even with ``allow_redirects=False``: an
+    endless 302 body filled the worker's memory until the cut-off, and the
+    log got an empty body. Now the 2 KiB cap applies as to any answer."""
+    import tracemalloc
+
+    big = b"<html>moved</html>" + b"x" * (40 * 1024 * 1024)
+    receiver.program(
+        "/hook", Answer(302, headers={"Location": receiver.url("/x")}, body=big)
+    )
+    delivery = emit(partner).deliveries.get()
+    tracemalloc.start()
+    try:
+        assert _send(delivery).state == "abandoned"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # not the 40 MB body
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.status_code == 302
+    assert attempt.response_body.startswith("<html>moved</html>xxx")
+    assert len(attempt.response_body) == 2048
+    assert receiver.received("/x") == []
+
+
 def test_timeout_is_retried(partner, setup, receiver, settings):
     settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS = 1
     receiver.program("/hook", Answer(200, delay=2.5))
