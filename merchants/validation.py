@@ -75,6 +75,10 @@ def has_unstorable_chars(value: str) -> bool:
 # otherwise than the partner sent it (D22). The marks LRM/RLM/ALM only nudge
 # neutral characters and belong in mixed-direction text: they stay.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What a memo keeps of the control characters: line breaks as a textarea sends
+# them (CRLF) and tab. HTML reads CR and CRLF as a line feed, so the pay page
+# shows them as lines.
+MEMO_KEEPS = "\r\n\t"
 
 
 def shown_text_problem(value: str, *, keep: str = "") -> str | None:
@@ -95,6 +99,23 @@ def shown_text_problem(value: str, *, keep: str = "") -> str | None:
         if c in BIDI_CONTROLS:
             return f"bidirectional formatting characters (U+{ord(c):04X})"
     return None
+
+
+def shown_text(value: str, *, keep: str = "") -> str:
+    """``value`` without what ``shown_text_problem`` refuses, for showing it.
+
+    New input is refused with the field's code; rows stored before that rule
+    (a memo or a merchant name with a bidi override) are shown without the
+    characters, never rewritten.
+    """
+    if shown_text_problem(value, keep=keep) is None:
+        return value  # the common case: one pass, no copy
+    return "".join(
+        c
+        for c in value
+        if c in keep
+        or (unicodedata.category(c) not in ("Cc", "Cs") and c not in BIDI_CONTROLS)
+    )
 
 
 def validate_idempotency_key(value: Any) -> str | None:

@@ -21,16 +21,18 @@ from django.http import QueryDict
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import parse_instant, parse_uuid_text
 from merchants.models import Merchant, Partner
-from merchants.validation import body_hash, has_unstorable_chars, shown_text_problem
+from merchants.validation import (
+    MEMO_KEEPS,
+    body_hash,
+    has_unstorable_chars,
+    shown_text_problem,
+)
 from payments.models import FxRate, PaymentRequest
 from payments.money import MAX_FIAT_INT, is_supported
 from payments.return_urls import is_uri
 from payments.services.requests import PaymentRequestDraft
 
 MEMO_MAX = 500
-# Line breaks as a textarea sends them (CRLF) too: HTML reads CR and CRLF as
-# a line feed, so the pay page shows them as lines.
-MEMO_KEEPS = "\r\n\t"
 METADATA_MAX_KEYS = 20
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 500

@@ -15,6 +15,7 @@ import segno
 from django.utils.safestring import SafeString, mark_safe
 
 from jopay_project.formats import iso, parse_uuid_text
+from merchants.validation import MEMO_KEEPS, shown_text
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc, group_usdc
@@ -201,7 +202,8 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
     return {
         **branding(request),
         "pr": request,
-        "merchant_name": request.merchant.name,
+        "merchant_name": shown_text(request.merchant.name),
+        "memo": shown_text(request.memo, keep=MEMO_KEEPS),
         "fiat": format_minor(request.fiat_int, request.fiat_code),
         "usdc": group_usdc(request.usdc_micro),
         # What the Copy button copies: the exact text, no grouping.
@@ -223,7 +225,7 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "proof_form": state in ("open", "grace") and bool(options),
         "config": {
             "request_id": str(request.pk),
-            "merchant_name": request.merchant.name,
+            "merchant_name": shown_text(request.merchant.name),
             "state": state,
             "status": request.status,
             "proof_status": request.proof_status,
@@ -252,7 +254,8 @@ def receipt_context(request: PaymentRequest) -> dict[str, Any]:
     return {
         **branding(request),
         "pr": request,
-        "merchant_name": request.merchant.business_name or request.merchant.name,
+        "merchant_name": shown_text(request.merchant.name),
+        "memo": shown_text(request.memo, keep=MEMO_KEEPS),
         "fiat": format_minor(request.fiat_int, request.fiat_code),
         "usdc": group_usdc(request.usdc_micro),
         "usdc_sent": group_usdc(request.received_micro),

@@ -85,8 +85,7 @@ def request_list_view(request: HttpRequest) -> HttpResponse:
             # Also with an invalid filter: the list is then unfiltered, and so
             # was the page the cursor came from; without it "Older requests"
             # showed the first page again, for ever.
-            cursor=(form.cleaned_data.get("cursor") if form.is_bound else None)
-            or None,
+            cursor=(form.cleaned_data.get("cursor") if form.is_bound else None) or None,
         )
     except JoPayError as err:  # an undecodable cursor
         report_error(request, err)

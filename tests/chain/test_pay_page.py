@@ -425,3 +425,33 @@ def test_missing_remote_addr_never_crashes(pr):
         del request.META["REMOTE_ADDR"]
         statuses.append(view(request, str(pr.pk)).status_code)
     assert statuses == [200, 200, 202]
+
+
+def test_text_stored_before_the_rule_is_shown_without_bidi_overrides(
+    client, pr, w3, usdc
+):
+    """Memos and merchant names are refused with a bidi override or a control
+    character since 1951b83 (D22); rows stored before it are not rewritten,
+    but the pay page and the receipt show them without those characters,
+    keeping the memo's line breaks."""
+    from merchants.models import Merchant
+
+    PaymentRequest.objects.filter(pk=pr.pk).update(
+        memo="Refund to \u202e0xdead\u202c\r\nline 2\x07"
+    )
+    Merchant.objects.filter(pk=pr.merchant_id).update(business_name="Shop\u202eX")
+    html = client.get(page(pr)).content.decode()
+    assert "\u202e" not in html
+    assert "\x07" not in html
+    assert "Refund to 0xdead\r\nline 2" in html
+    assert 'Pay <strong class="merchant">ShopX</strong>' in html
+
+    tx = send_token(
+        w3, usdc, payer=PAYERS[1], to=pr.receiving_address, value=27_500_123
+    )
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    assert proof_verify(request_id=pr.pk).outcome == "verified"
+    receipt = client.get(page(pr, "/receipt")).content.decode()
+    assert "\u202e" not in receipt
+    assert "ShopX" in receipt
+    assert "Refund to 0xdead" in receipt
