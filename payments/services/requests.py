@@ -229,29 +229,26 @@ def _cancel(tenant: Tenant, request_id: uuid.UUID) -> tuple[PaymentRequest, bool
         # before expires_at.
         _expire(request, now)
         return request, True
-    request.status = PaymentRequest.Status.CANCELLED
-    request.cancelled_at = now
-    request.save(update_fields=["status", "cancelled_at", "updated_at"])
-    event_emit(
-        partner=request.partner,
-        test_mode=request.test_mode,
-        type="request.cancelled",
-        data=payment_request_event_data(request),
-        request_id=request.pk,
-    )
+    _close(request, PaymentRequest.Status.CANCELLED, now)
     return request, False
 
 
 def _expire(request: PaymentRequest, now: datetime) -> None:
-    """``requested``/``opened`` → ``expired`` and its event (D16, D23); the
-    caller holds the row's lock and has checked that no proof holds it."""
-    request.status = PaymentRequest.Status.EXPIRED
-    request.expired_at = now
-    request.save(update_fields=["status", "expired_at", "updated_at"])
+    _close(request, PaymentRequest.Status.EXPIRED, now)
+
+
+def _close(request: PaymentRequest, status: str, now: datetime) -> None:
+    """``requested``/``opened`` → ``cancelled`` or ``expired``, its time stamped,
+    and its ``request.<status>`` event in the same transaction (D16, D18, D23).
+    The caller holds the row's lock and has checked that no proof holds it."""
+    at = f"{status}_at"  # cancelled_at, expired_at
+    request.status = status
+    setattr(request, at, now)
+    request.save(update_fields=["status", at, "updated_at"])
     event_emit(
         partner=request.partner,
         test_mode=request.test_mode,
-        type="request.expired",
+        type=f"request.{status}",
         data=payment_request_event_data(request),
         request_id=request.pk,
     )
