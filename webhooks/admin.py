@@ -277,8 +277,6 @@ class WebhookDeliveryAdmin(
                 fresh = webhook_delivery_resend(delivery=delivery)
             except JoPayError as exc:
                 self.message_user(
-                    # Not the id first: the admin capitalises each message's
-                    # first letter, and "E3313c22-…" is not the id staff copy.
                     request,
                     f"Delivery {delivery.pk}: {exc.message}",
                     messages.ERROR,

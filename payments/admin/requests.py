@@ -225,11 +225,7 @@ class PaymentRequestAdmin(
                 )
             except JoPayError as err:
                 self.message_user(
-                    # Not the code first: the admin capitalises each message's
-                    # first letter, and error codes are lower-case (errors.md).
-                    request,
-                    f"Not attached: {err.code} — {err.message}",
-                    messages.ERROR,
+                    request, f"{err.code} — {err.message}", messages.ERROR
                 )
             else:
                 self.message_user(

@@ -56,8 +56,8 @@ def test_a_bad_proof_is_reported_and_nothing_is_written(
     response = admin_client.post(attach_url(pr), fields)
     assert response.status_code == 200  # the form again
     assert any(code in t for t in texts(response))
-    # As rendered: the admin capitalises a message's first letter, so the
-    # code (lower-case, errors.md) must not lead it.
+    # As rendered, lower-case as in errors.md: Django's admin capitalised a
+    # message's first letter (templates/admin/base_site.html shows it as is).
     assert code.encode() in response.content
     pr.refresh_from_db()
     assert pr.proof_status == "none"

@@ -75,8 +75,6 @@ def test_resend_action_refuses_a_delivery_whose_event_is_past_30_days(
         {"action": "resend", "_selected_action": [str(delivery.pk)]},
         follow=True,
     )
-    # Not the id first: the admin capitalises a message's first letter, which
-    # turned an id starting with a-f into one staff could not copy as is.
     assert f"Delivery {delivery.pk}: Not found.".encode() in answer.content
     delivery.refresh_from_db()
     assert delivery.state == "abandoned"
