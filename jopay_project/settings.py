@@ -347,6 +347,12 @@ JOPAY_WEBHOOK_RETRY_SCHEDULE = env_int_list(
     maximum=_WEBHOOK_SECONDS_MAX,
 )
 JOPAY_WEBHOOK_TIMEOUT_SECONDS = 8
+# A 2xx that took this long or longer marks the endpoint slow: it then takes one
+# attempt at a time, like a failing one, until a 2xx comes faster
+# (``webhooks.services.claims``). Not in D24, which times only the 8 s limit.
+JOPAY_WEBHOOK_SLOW_SECONDS = env_int(
+    "JOPAY_WEBHOOK_SLOW_SECONDS", 2, minimum=1, maximum=JOPAY_WEBHOOK_TIMEOUT_SECONDS
+)
 JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
     "JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS",
     5 * 24 * 3600,

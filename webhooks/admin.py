@@ -75,6 +75,7 @@ class WebhookEndpointAdmin(
         "enabled",
         "rotation_pending",
         "failing_since",
+        "slow_since",
         "disabled_reason",
     ]
     list_filter = ["enabled", "disabled_reason"]
@@ -87,6 +88,7 @@ class WebhookEndpointAdmin(
         "enabled",
         "enabled_at",
         "failing_since",
+        "slow_since",
         "disabled_at",
         "disabled_reason",
     ]
@@ -95,6 +97,7 @@ class WebhookEndpointAdmin(
         "enabled",
         "enabled_at",
         "failing_since",
+        "slow_since",
         "disabled_at",
         "disabled_reason",
     ]

@@ -107,6 +107,11 @@ class WebhookEndpoint(models.Model):
     # this endpoint (``claims``): a receiver that hangs holds one worker at a
     # time instead of all of them, so other partners' webhooks keep moving.
     probe_until = models.DateTimeField(null=True, blank=True)
+    # Since when its 2xx answers take ``JOPAY_WEBHOOK_SLOW_SECONDS`` or longer
+    # (cleared by a faster 2xx): a slow endpoint takes one attempt at a time
+    # too, through the same lease, so a receiver that answers every POST in
+    # 7 s holds one worker, not the pool.
+    slow_since = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(
         max_length=32, choices=DisabledReason.choices, blank=True

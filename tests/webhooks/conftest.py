@@ -274,7 +274,8 @@ class Worker:
 
 @pytest.fixture
 def celery_worker(receiver, transactional_db, tmp_path):
-    """Start real workers (solo pool) on the test database: ``start()`` → a handle.
+    """Start real workers (solo pool) on the test database: ``start()`` → a handle
+    (``start(NAME="value")`` adds to the worker's environment).
 
     Retries use a 1 s schedule so a four-try run takes a few seconds.
     """
@@ -299,8 +300,8 @@ def celery_worker(receiver, transactional_db, tmp_path):
         )
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(env, tmp_path / f"worker{len(workers)}.log")
+    def start(**more_env: str) -> Worker:
+        worker = Worker({**env, **more_env}, tmp_path / f"worker{len(workers)}.log")
         workers.append(worker)
         worker.start()
         return worker

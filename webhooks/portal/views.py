@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -128,6 +129,7 @@ def _page(
             or WebhookUrlForm(initial={"url": endpoint.url if endpoint else ""}),
             "revealed": revealed,
             "log": log,
+            "slow_seconds": settings.JOPAY_WEBHOOK_SLOW_SECONDS,
         },
         status=status,
     )

@@ -26,14 +26,18 @@ SQLite default (D30). Both give the same guarantees:
   endpoint's failing streak here (D24) if the endpoint still has the URL it
   was sent to.
 
-* one attempt at a time to a failing endpoint: while the endpoint's failing
-  streak runs (``failing_since`` set), the claim also takes the endpoint's
+* one attempt at a time to a failing or slow endpoint: while the endpoint's
+  failing streak runs (``failing_since`` set), or while its 2xx answers take
+  ``JOPAY_WEBHOOK_SLOW_SECONDS`` or longer (``slow_since`` set, by the
+  result of such a 2xx; a faster 2xx clears it), the claim also takes the
+  endpoint's
   ``probe_until`` lease, and a claim that finds it held by a live attempt
   claims nothing (the delivery stays due: the attempt holding the lease
   hands the endpoint on when it ends, and the sweeper offers it too). A
-  receiver that hangs for the whole timeout then holds one worker, not every
-  worker of the pool, and the other partners' webhooks keep moving. A healthy
-  endpoint takes no lease. The result gives it back (only its own), so does
+  receiver that hangs for the whole timeout, or answers every POST with a
+  2xx after 7 s, then holds one worker, not every worker of the pool, and
+  the other partners' webhooks keep moving. A healthy endpoint takes no
+  lease. The result gives it back (only its own), so does
   a claim that took it and then matched no delivery; a killed worker's runs
   out with its delivery lease. It changes when an attempt is sent, never how
   tries count (D24).
@@ -61,6 +65,7 @@ from django.db import connection
 from jopay_project.sql import execute_prepared
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .claims_sql import CLAIM_SQL, RELEASE_SQL, RESULT_SQL
 
 # A lease outlives the longest possible send (8 s timeout, 30 s hard task
 # limit), so an attempt that is still running is never sent again in parallel.
@@ -85,6 +90,9 @@ class Claim:
     # the row still carries it (a resend, a URL change or an endpoint disable
     # clears it).
     lease: datetime
+    # This attempt took its failing or slow endpoint's one-attempt lease: its
+    # result gives it back and the caller hands the endpoint on.
+    probed: bool = False
 
     @property
     def claimed_at(self) -> datetime:
@@ -113,102 +121,6 @@ def _sql(template: str) -> str:
     return template.format(**_tables())
 
 
-# ``relaxed`` is referenced from each WHERE so PostgreSQL evaluates it: a
-# transaction-local setting that is still in force when the statement's own
-# implicit transaction commits.
-_CLAIM_SQL = """
-WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
-probe AS (
-    UPDATE {endpoint} SET probe_until = %(lease)s
-     WHERE id = (SELECT endpoint_id FROM {delivery}
-                  WHERE id = %(id)s AND state = 'pending'
-                    AND next_attempt_at <= %(now)s
-                    AND (locked_until IS NULL
-                         OR (locked_until <= %(now)s AND attempts < %(tries)s)))
-       AND failing_since IS NOT NULL
-       AND (probe_until IS NULL OR probe_until <= %(now)s)
-       AND (SELECT v FROM relaxed) IS NOT NULL
- RETURNING id
-),
-claimed AS (
-    UPDATE {delivery} SET attempts = attempts + 1, locked_until = %(lease)s,
-                          updated_at = %(now)s
-     WHERE id = %(id)s AND state = 'pending' AND next_attempt_at <= %(now)s
-       AND (locked_until IS NULL
-            OR (locked_until <= %(now)s AND attempts < %(tries)s))
-       AND (SELECT v FROM relaxed) IS NOT NULL
-       AND (EXISTS (SELECT 1 FROM probe)
-            OR NOT EXISTS (SELECT 1 FROM {endpoint} f
-                            WHERE f.id = {delivery}.endpoint_id
-                              AND f.failing_since IS NOT NULL))
- RETURNING id, attempts, event_id, endpoint_id
-), logged AS (
-    INSERT INTO {attempt} (delivery_id, number, started_at, error, response_body)
-    SELECT id, attempts, %(now)s, %(interrupted)s, '' FROM claimed
- RETURNING id
-)
-SELECT c.attempts, (SELECT id FROM logged), e.payload, ep.id, ep.url, ep.secret,
-       ep.previous_secret, ep.enabled, ep.failing_since, (SELECT id FROM probe)
-  FROM (SELECT 1) AS one
-  LEFT JOIN claimed c ON true
-  LEFT JOIN {endpoint} ep ON ep.id = c.endpoint_id
-  LEFT JOIN {event} e ON e.id = c.event_id
-"""
-
-# A claim can take the endpoint's lease and then match no delivery: the row
-# changed while the claim waited on the endpoint (a disable, a resend, a
-# purge). Given back at once, instead of idling the endpoint for a lease.
-_RELEASE_SQL = """
-UPDATE {endpoint} SET probe_until = NULL
- WHERE id = %(endpoint_id)s AND probe_until = %(lease)s
-"""
-
-_RESULT_SQL = """
-WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
-cleared AS (
-    -- One UPDATE for both: a statement may change a row only once. It runs
-    -- before ``moved`` (referenced there): the endpoint row is locked before
-    -- the delivery row, the order of the claim, an endpoint disable and a URL
-    -- change; the other order deadlocked with them.
-    UPDATE {endpoint}
-       SET failing_since = CASE WHEN %(clear_streak)s AND url = %(url)s
-                                THEN NULL ELSE failing_since END,
-           probe_until = CASE WHEN probe_until = %(lease)s
-                              THEN NULL ELSE probe_until END
-     WHERE id = %(endpoint_id)s
-       AND ((%(clear_streak)s AND failing_since IS NOT NULL AND url = %(url)s)
-            OR probe_until = %(lease)s)
-       AND (SELECT v FROM relaxed) IS NOT NULL
- RETURNING id
-), logged AS (
-    UPDATE {attempt} SET status_code = %(status_code)s, latency_ms = %(latency_ms)s,
-                         error = %(error)s, response_body = %(response_body)s
-     WHERE id = %(attempt_row_id)s AND error = %(interrupted)s
-       AND (SELECT v FROM relaxed) IS NOT NULL
- RETURNING id
-), moved AS (
-    UPDATE {delivery} SET state = %(state)s, next_attempt_at = %(next_attempt_at)s,
-                          locked_until = NULL, last_status_code = %(status_code)s,
-                          abandoned_reason = %(abandoned_reason)s,
-                          delivered_at = COALESCE(%(delivered_at)s, delivered_at),
-                          enqueued_at = COALESCE(%(enqueued_at)s, enqueued_at),
-                          updated_at = %(now)s
-     WHERE id = %(delivery_id)s AND attempts = %(attempt)s
-       AND (locked_until = %(lease)s
-            OR (%(state)s = 'delivered' AND state = 'abandoned'
-                AND abandoned_reason = %(disabled_reason)s))
-       AND (%(state)s = 'delivered'
-            OR EXISTS (SELECT 1 FROM {endpoint}
-                        WHERE id = %(endpoint_id)s AND url = %(url)s))
-       AND (SELECT v FROM relaxed) IS NOT NULL
-       AND (SELECT count(*) FROM cleared) IS NOT NULL
- RETURNING id
-)
-SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM moved),
-       (SELECT count(*) FROM cleared)
-"""
-
-
 def claim(*, delivery_id: str, now: datetime) -> Claim | None:
     """Lease a due pending delivery and log its attempt, or ``None``."""
     if connection.vendor == "postgresql":
@@ -225,13 +137,15 @@ def write_result(
     attempt: dict[str, Any],
     now: datetime,
     clear_streak: bool = False,
+    slow: bool = False,
 ) -> bool:
     """Store the attempt's outcome and the delivery's ``changes``; ``True`` if owned.
 
     ``clear_streak`` (a 2xx): also end the endpoint's failing streak, whatever
     the claim saw. A failure recorded by another worker while this send was in
     flight may have started one; the 2xx came after it, so it ends it (D24).
-    In the same statement, so a 2xx costs no extra round trip.
+    In the same statement, so a 2xx costs no extra round trip. With it,
+    ``slow`` says whether that 2xx marks the endpoint slow or no longer slow.
     """
     if connection.vendor == "postgresql":
         return _result_postgresql(
@@ -240,6 +154,7 @@ def write_result(
             attempt=attempt,
             now=now,
             clear_streak=clear_streak,
+            slow=slow,
         )
     from . import claims_portable
 
@@ -249,13 +164,14 @@ def write_result(
         attempt=attempt,
         now=now,
         clear_streak=clear_streak,
+        slow=slow,
     )
 
 
 def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
     lease = now + timedelta(seconds=LEASE_SECONDS)
     row = execute_prepared(
-        _sql(_CLAIM_SQL),
+        _sql(CLAIM_SQL),
         {
             "id": str(delivery_id),
             "now": now,
@@ -269,7 +185,7 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
     if attempt is None:
         if probed is not None:
             execute_prepared(
-                _sql(_RELEASE_SQL),
+                _sql(RELEASE_SQL),
                 {"endpoint_id": probed, "lease": lease},
                 fetch=False,
             )
@@ -287,6 +203,7 @@ def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
         endpoint_enabled=enabled,
         failing_since=failing_since,
         lease=lease,
+        probed=probed is not None,
     )
 
 
@@ -297,6 +214,7 @@ def _result_postgresql(
     attempt: dict[str, Any],
     now: datetime,
     clear_streak: bool = False,
+    slow: bool = False,
 ) -> bool:
     params = {
         "delivered_at": None,
@@ -312,7 +230,8 @@ def _result_postgresql(
         "endpoint_id": claim.endpoint_id,
         "url": claim.url,
         "clear_streak": clear_streak,
+        "slow": slow,
         "disabled_reason": WebhookDelivery.AbandonedReason.ENDPOINT_DISABLED,
     }
-    _, moved, _ = execute_prepared(_sql(_RESULT_SQL), params)
+    _, moved, _ = execute_prepared(_sql(RESULT_SQL), params)
     return bool(moved)

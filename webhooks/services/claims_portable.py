@@ -53,10 +53,10 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
         delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(
             pk=delivery_id
         )
-        if delivery.endpoint.failing_since is not None and not _probe_taken(
-            delivery.endpoint_id, now=now, lease=lease
-        ):
-            # Another attempt to this failing endpoint is in flight.
+        endpoint = delivery.endpoint
+        probed = endpoint.failing_since is not None or endpoint.slow_since is not None
+        if probed and not _probe_taken(endpoint.pk, now=now, lease=lease):
+            # Another attempt to this failing or slow endpoint is in flight.
             transaction.set_rollback(True)
             return None
         logged = WebhookAttempt.objects.create(
@@ -65,7 +65,6 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
             started_at=now,
             error=INTERRUPTED,
         )
-    endpoint = delivery.endpoint
     return Claim(
         delivery_id=str(delivery_id),
         attempt=delivery.attempts,
@@ -77,13 +76,17 @@ def claim(*, delivery_id: str, now: datetime) -> Claim | None:
         endpoint_enabled=endpoint.enabled,
         failing_since=endpoint.failing_since,
         lease=lease,
+        probed=probed,
     )
 
 
 def _probe_taken(endpoint_id: int, *, now: datetime, lease: datetime) -> bool:
-    """Take the failing endpoint's one-attempt lease, if no live attempt holds it."""
+    """Take the failing or slow endpoint's one-attempt lease, if no live attempt
+    holds it."""
     return bool(
-        WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=False)
+        WebhookEndpoint.objects.filter(
+            Q(failing_since__isnull=False) | Q(slow_since__isnull=False), pk=endpoint_id
+        )
         .filter(Q(probe_until__isnull=True) | Q(probe_until__lte=now))
         .update(probe_until=lease)
     )
@@ -96,6 +99,7 @@ def write_result(
     attempt: dict[str, Any],
     now: datetime,
     clear_streak: bool = False,
+    slow: bool = False,
 ) -> bool:
     fields = {
         k: v
@@ -107,9 +111,17 @@ def write_result(
             pk=claim.attempt_row_id, error=INTERRUPTED
         ).update(**attempt)
         if clear_streak:
-            WebhookEndpoint.objects.filter(
-                pk=claim.endpoint_id, url=claim.url, failing_since__isnull=False
-            ).update(failing_since=None)
+            answered = WebhookEndpoint.objects.filter(
+                pk=claim.endpoint_id, url=claim.url
+            )
+            # The streak ends, and with it a ``Retry-After`` hold of its lease.
+            answered.filter(failing_since__isnull=False).update(
+                failing_since=None, probe_until=None
+            )
+            if slow:
+                answered.filter(slow_since__isnull=True).update(slow_since=now)
+            else:
+                answered.filter(slow_since__isnull=False).update(slow_since=None)
         WebhookEndpoint.objects.filter(
             pk=claim.endpoint_id, probe_until=claim.lease
         ).update(probe_until=None)

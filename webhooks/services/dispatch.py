@@ -1,9 +1,9 @@
-"""What to send next (D24): the sweeper's due rows and a failing endpoint's next.
+"""What to send next (D24): the sweeper's due rows and a one-at-a-time endpoint's next.
 
 Both mark what they return with ``enqueued_at``, so a row is not put on the
-broker twice by two of them. A failing endpoint takes one attempt at a time
-(``claims``), so only its first due row is offered, and none while that
-attempt is in flight.
+broker twice by two of them. A failing or slow endpoint takes one attempt at
+a time (``claims``), so only its first due row is offered, and none while
+that attempt is in flight.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from django.utils import timezone
 
 from ..models import WebhookDelivery, WebhookEndpoint
 from .claims import tries_allowed
+
+# A failing or slow endpoint: one attempt at a time (``claims``).
+ONE_AT_A_TIME = Q(failing_since__isnull=False) | Q(slow_since__isnull=False)
 
 # The sweeper re-enqueues a due row only if no task was put on the broker for
 # it in this long: a lost task is rescued, a healthy backlog is not duplicated.
@@ -43,15 +46,18 @@ def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
     )
     picked = list(
-        due.filter(endpoint__failing_since__isnull=True)
+        due.filter(
+            endpoint__failing_since__isnull=True, endpoint__slow_since__isnull=True
+        )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    # A failing endpoint takes one attempt at a time (``claims``): offer only
-    # its first due row, and none while its one attempt is in flight. Enqueued
-    # all at once, its backlog would only meet a held lease, task by task.
+    # A failing or slow endpoint takes one attempt at a time (``claims``):
+    # offer only its first due row, and none while its one attempt is in
+    # flight. Enqueued all at once, its backlog would only meet a held lease,
+    # task by task.
     picked += (
-        WebhookEndpoint.objects.filter(failing_since__isnull=False)
+        WebhookEndpoint.objects.filter(ONE_AT_A_TIME)
         .filter(Q(probe_until__isnull=True) | Q(probe_until__lte=now))
         .annotate(
             first_due=Subquery(
@@ -78,11 +84,13 @@ def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[
 def endpoint_next_ids(
     *, endpoint_id: int, now: datetime | None = None, limit: int = 1000
 ) -> list[str]:
-    """After an attempt that held a failing endpoint's lease: what to send now.
+    """After an attempt that held a failing or slow endpoint's lease: what to
+    send now.
 
-    Still failing: its first due row (the lease is free again), so a backlog
-    drains one attempt at a time without waiting for the sweeper. Healthy
-    again (that attempt got a 2xx): every due row, up to ``limit``. Rows whose
+    Still failing or slow: its first due row (the lease is free again), so a
+    backlog drains one attempt at a time without waiting for the sweeper.
+    Healthy again (that attempt got a fast 2xx): every due row, up to
+    ``limit``. Rows whose
     own task found the lease held still carry that task's ``enqueued_at``, so
     it is ignored here; a row whose task is still queued may get a second
     one, which finds it leased or sent (safe to run twice).
@@ -91,8 +99,8 @@ def endpoint_next_ids(
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, enabled=True).first()
     if endpoint is None:
         return []
-    failing = endpoint.failing_since is not None
-    if failing and endpoint.probe_until is not None and endpoint.probe_until > now:
+    one = endpoint.failing_since is not None or endpoint.slow_since is not None
+    if one and endpoint.probe_until is not None and endpoint.probe_until > now:
         return []
     due = (
         WebhookDelivery.objects.filter(
@@ -107,6 +115,6 @@ def endpoint_next_ids(
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)
     )
-    ids = list(due[: 1 if failing else limit])
+    ids = list(due[: 1 if one else limit])
     WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     return [str(pk) for pk in ids]

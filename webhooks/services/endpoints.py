@@ -95,7 +95,8 @@ def webhook_endpoint_set(
         )
     if new_url is not None:
         if new_url and new_url != endpoint.url:
-            endpoint.failing_since = None
+            endpoint.failing_since = endpoint.slow_since = None
+            endpoint.probe_until = None
             _pending_due_now(endpoint, now)
         endpoint.url = new_url
         if not new_url:
@@ -109,7 +110,8 @@ def webhook_endpoint_set(
             endpoint.secret = new_secret = signing.secret_new()
         endpoint.enabled = True
         endpoint.enabled_at = now
-        endpoint.failing_since = None
+        endpoint.failing_since = endpoint.slow_since = None
+        endpoint.probe_until = None
         endpoint.disabled_at = None
         endpoint.disabled_reason = ""
         audit_record(

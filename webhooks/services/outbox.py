@@ -170,6 +170,7 @@ def delivery_record(
             attempt=attempt,
             now=now,
             clear_streak=verdict.streak == "success",
+            slow=_slow(latency_ms),
         )
         if not owned:
             countdown = None  # a newer attempt owns the row; it schedules itself
@@ -182,8 +183,14 @@ def delivery_record(
         next_attempt_at=next_at,
         countdown=countdown,
         endpoint_id=claim.endpoint_id,
-        probed=claim.failing_since is not None,
+        probed=claim.probed,
     )
+
+
+def _slow(latency_ms: int | None) -> bool:
+    """Whether an answer this late marks its endpoint slow (``claims``)."""
+    limit_ms = settings.JOPAY_WEBHOOK_SLOW_SECONDS * 1000
+    return latency_ms is not None and latency_ms >= limit_ms
 
 
 def _log_failure(claim, state, verdict, status_code, error, next_at, now) -> None:
