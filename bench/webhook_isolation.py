@@ -1,4 +1,4 @@
-"""Benchmark: one partner's hanging receiver vs another partner's webhook latency.
+"""Benchmark: a partner's hanging or slow receiver vs another partner's webhooks.
 
     .venv/bin/python -m bench.webhook_isolation [--events 20] [--backlog 12]
 
@@ -6,17 +6,19 @@ The deployed worker (Celery prefork, 2 children) delivers for two partners
 to a local HTTPS receiver. Partner B's receiver answers at once; partner A's
 hangs longer than the D24 timeout (8 s), as a receiver that is down behind a
 load balancer does. B's latency (event written → POST received) is measured
-twice in the same run:
+three times in the same run:
 
 1. alone, the baseline;
 2. with A's receiver hanging (its failing streak already started) and a
-   backlog of A's events queued just before B's.
+   backlog of A's events queued just before B's;
+3. with partner C's receiver answering 200, but only after 6 s (a first
+   slow answer already seen), and a backlog of C's events queued before B's.
 
-A worker pool that sends A's backlog in parallel spends every child on A's
-timeouts and B waits for them; JoPay sends a failing endpoint one attempt at
-a time (``webhooks.services.claims``), so B keeps its latency. Prints a table,
+A worker pool that sends A's or C's backlog in parallel spends every child
+on them and B waits; JoPay sends a failing or slow endpoint one attempt at a
+time (``webhooks.services.claims``), so B keeps its latency. Prints a table,
 writes ``bench/results/webhook_isolation.json``; exits 1 unless every B event
-arrived and B's p95 with A hanging stayed under one timeout.
+arrived and B's p95 beside A and beside C stayed under one timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from bench import common
 
 HANG_SECONDS = 9.0  # longer than the 8 s timeout: every attempt times out
+SLOW_SECONDS = 6.0  # a 2xx within the timeout, past JOPAY_WEBHOOK_SLOW_SECONDS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,7 +55,7 @@ def _partner(slug: str, url: str):
     webhook_endpoint_set(partner=partner, url=url, enabled=True)
     # A fresh streak each run (and no lease left by an earlier one).
     partner.webhook_endpoint.__class__.objects.filter(partner=partner).update(
-        failing_since=None, probe_until=None
+        failing_since=None, slow_since=None, probe_until=None
     )
     return partner
 
@@ -127,40 +130,76 @@ def _overlap(partner) -> tuple[int, int]:
     return len(rows), most
 
 
+def _wait_for(rows, what: str) -> None:
+    """Until ``rows`` exist: the first answer of A or C has come back."""
+    deadline = time.monotonic() + 30
+    while not rows.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the first attempt never {what}")
+        time.sleep(0.1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     receiver = common.WebhookReceiver()
     # Settings read these at import: trust the bench CA, allow the loopback host.
     os.environ.update(receiver.env())
     common.setup_django()
-    from webhooks.models import WebhookEndpoint
+    from webhooks.models import WebhookAttempt, WebhookEndpoint
+    from webhooks.services import webhook_endpoint_set
+    from webhooks.services.claims import INTERRUPTED
 
     machine = common.machine_info()
     receiver.hang["/hang"] = HANG_SECONDS
+    receiver.hang["/slow"] = SLOW_SECONDS
     base = receiver.url.rsplit("/", 1)[0]
     env = common.bench_env(**receiver.env())
     try:
         hanging = _partner("bench-iso-a", base + "/hang")
         healthy = _partner("bench-iso-b", receiver.url)
+        slow = _partner("bench-iso-c", base + "/slow")
         with common.celery_worker(env=env):
             alone = _phase(healthy, receiver, args)
             # A's receiver has been down a while: its first failure is recorded.
             _emit(hanging)
-            deadline = time.monotonic() + 30
-            while not WebhookEndpoint.objects.filter(
-                partner=hanging, failing_since__isnull=False
-            ).exists():
-                if time.monotonic() > deadline:
-                    raise RuntimeError("A's first attempt never failed")
-                time.sleep(0.1)
+            _wait_for(
+                WebhookEndpoint.objects.filter(
+                    partner=hanging, failing_since__isnull=False
+                ),
+                "failed",
+            )
             for _ in range(args.backlog):
                 _emit(hanging)
             beside = _phase(healthy, receiver, args)
             beside["a_attempts"], beside["a_most_in_flight"] = _overlap(hanging)
+            # A's backlog would still hold a worker child for 8 s an attempt:
+            # switch A off (its pending deliveries are abandoned) and let its
+            # last attempt time out, so C is measured alone beside B.
+            webhook_endpoint_set(partner=hanging, enabled=False)
+            _wait_for(
+                WebhookEndpoint.objects.filter(partner=hanging).exclude(
+                    deliveries__attempt_log__error=INTERRUPTED
+                ),
+                "ended",
+            )
+            # C's receiver answers 200 in 6 s: its first answer marks it slow
+            # (unless JOPAY_WEBHOOK_SLOW_SECONDS is above 6: the code before).
+            _emit(slow)
+            _wait_for(
+                WebhookAttempt.objects.filter(
+                    delivery__partner=slow, status_code__isnull=False
+                ),
+                "answered",
+            )
+            for _ in range(args.backlog):
+                _emit(slow)
+            beside_slow = _phase(healthy, receiver, args)
+            beside_slow["c_attempts"], beside_slow["c_most_in_flight"] = _overlap(slow)
     finally:
         receiver.stop()
 
     ratio = beside["p95_ms"] / alone["p95_ms"] if alone["p95_ms"] else None
+    slow_ratio = beside_slow["p95_ms"] / alone["p95_ms"] if alone["p95_ms"] else None
     common.print_table(
         ["B's latency", "p50 ms", "p95 ms", "max ms", "arrived"],
         [
@@ -178,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
                 beside["max_ms"],
                 f"{beside['arrived']}/{beside['events']}",
             ],
+            [
+                f"C slow (200 in {SLOW_SECONDS:.0f} s), {args.backlog} of C's first",
+                beside_slow["p50_ms"],
+                beside_slow["p95_ms"],
+                beside_slow["max_ms"],
+                f"{beside_slow['arrived']}/{beside_slow['events']}",
+            ],
         ],
     )
     print(
@@ -186,11 +232,20 @@ def main(argv: list[str] | None = None) -> int:
         if ratio is not None
         else ""
     )
+    print(
+        f"p95 ratio (C slow / alone): {slow_ratio:.1f}x; C's attempts in flight at"
+        f" most: {beside_slow['c_most_in_flight']}"
+        if slow_ratio is not None
+        else ""
+    )
     ok = (
         alone["arrived"] == alone["events"]
         and beside["arrived"] == beside["events"]
         and beside["p95_ms"] is not None
         and beside["p95_ms"] < 8000
+        and beside_slow["arrived"] == beside_slow["events"]
+        and beside_slow["p95_ms"] is not None
+        and beside_slow["p95_ms"] < 8000
     )
     data = {
         "command": "python -m bench.webhook_isolation "
@@ -199,12 +254,15 @@ def main(argv: list[str] | None = None) -> int:
         "config": {
             "worker": "celery -A jopay_project worker --pool prefork --concurrency 2",
             "hang_seconds": HANG_SECONDS,
+            "slow_seconds": SLOW_SECONDS,
             "timeout_seconds": 8,
             **vars(args),
         },
         "alone": alone,
         "a_hanging": beside,
         "p95_ratio": round(ratio, 2) if ratio is not None else None,
+        "c_slow": beside_slow,
+        "p95_ratio_slow": round(slow_ratio, 2) if slow_ratio is not None else None,
         "checks": {"ok": ok},
     }
     if not args.no_write:

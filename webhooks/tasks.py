@@ -23,8 +23,8 @@ logger = logging.getLogger("jopay.webhooks")
 def webhook_delivery_send_task(delivery_id: str) -> str:
     """Send one attempt of ``delivery_id`` if it is still pending and due.
 
-    While the endpoint is failing, only one attempt to it is in flight at a
-    time (``services.claims``); a task that finds it taken sends nothing, and
+    While the endpoint is failing or slow, only one attempt to it is in flight
+    at a time (``services.claims``); a task that finds it taken sends nothing, and
     the attempt holding it hands the endpoint on when it ends (``deliver``).
 
     A short retry is also put on the broker with a countdown; longer ones (and
