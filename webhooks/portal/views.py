@@ -215,16 +215,26 @@ def webhook_secret_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def webhook_rotate_view(request: HttpRequest) -> HttpResponse:
+    before = webhook_endpoint_get(partner=request.partner)
     try:
         new_secret = webhook_secret_rotate(partner=request.partner)
     except JoPayError as err:
         report_error(request, err)
         return redirect("portal:webhooks")
-    messages.success(
-        request,
-        "New secret created. Both secrets sign every delivery until you confirm "
-        "the rotation.",
-    )
+    if before is not None and before.rotation_pending and before.secret == new_secret:
+        # D25: the pending rotation's new secret stands; "created" told a partner
+        # rotating away from that secret (leaked) it was gone. It still signs.
+        messages.warning(
+            request,
+            "A rotation is already pending: this is its new secret, unchanged. "
+            "To replace it, confirm the rotation, then rotate again.",
+        )
+    else:
+        messages.success(
+            request,
+            "New secret created. Both secrets sign every delivery until you "
+            "confirm the rotation.",
+        )
     return _reveal_redirect(request, new_secret)
 
 
