@@ -185,6 +185,16 @@ class SettingsForm(FocusFirstInvalid, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if self.is_bound and "max_amount" not in self.data:
+            # Empty means "no maximum"; a post without the field must not
+            # silently drop the partner's limit (D13 amount_exceeds_max).
+            self.add_error(
+                "max_amount",
+                forms.ValidationError(
+                    "Type a maximum, or leave the field empty for none.",
+                    code=ErrorCode.INVALID_REQUEST.value,
+                ),
+            )
         currency = cleaned.get("default_currency")
         if not currency:
             return cleaned

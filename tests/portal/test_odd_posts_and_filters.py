@@ -3,6 +3,8 @@
 * The webhook switch without its field turned sending off and abandoned every
   pending delivery (a missing value read as "off"); like the merchant switch,
   it now answers 400 and changes nothing.
+* So did a webhook URL post without its field (read as "": URL removed), and
+  a settings post without the maximum dropped the partner's maximum.
 * A request list with an invalid filter ignores the filters (and says so),
   but it also dropped the cursor: "Older requests" showed page 1 for ever (D18).
 """
@@ -52,3 +54,48 @@ def test_older_requests_page_on_with_an_invalid_filter(portal, merchant):
         url = more and "/portal/requests/?" + more.group(1).replace("&amp;", "&")
         assert len(seen) <= 30, "a page came twice"
     assert seen == [f"R{i:04d}" for i in range(30)]
+
+
+@pytest.mark.parametrize("body", [{}, {"other": "x"}])
+def test_a_url_post_without_its_field_changes_nothing(portal, sending, body):
+    """A missing ``url`` read as "" removed the URL, switched sending off and
+    abandoned every pending delivery; the page's own form always sends it (an
+    empty field still removes the URL, as the page says)."""
+    response = portal.post("/portal/webhooks/url/", body)
+    assert response.status_code == 400
+    endpoint = WebhookEndpoint.objects.get(pk=sending.pk)
+    assert endpoint.url == sending.url
+    assert endpoint.enabled is True
+
+
+def test_an_empty_url_field_still_removes_the_url(portal, sending):
+    response = portal.post("/portal/webhooks/url/", {"url": ""})
+    assert response.status_code == 302
+    endpoint = WebhookEndpoint.objects.get(pk=sending.pk)
+    assert endpoint.url == ""
+    assert endpoint.enabled is False
+
+
+def test_a_settings_post_without_the_maximum_keeps_the_maximum(portal, partner):
+    """A missing ``max_amount`` read as "" removed the partner's per-request
+    maximum (D13 ``amount_exceeds_max``); the page's form always sends it."""
+    partner.enabled_currencies = ["EUR"]
+    partner.default_currency = "EUR"
+    partner.max_fiat_per_request = 50_000
+    partner.save()
+    body = {
+        "enabled_currencies": ["EUR"],
+        "default_currency": "EUR",
+        "min_amount": "1.00",
+        "pos_expiry_seconds": "3600",
+        "invoice_expiry_seconds": "604800",
+    }
+    response = portal.post("/portal/settings/", body)
+    assert response.status_code == 400
+    partner.refresh_from_db()
+    assert partner.max_fiat_per_request == 50_000
+    # An empty field is still how the page removes the maximum.
+    response = portal.post("/portal/settings/", {**body, "max_amount": ""})
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert partner.max_fiat_per_request is None

@@ -4,6 +4,7 @@ import re
 
 from django import forms
 
+from jopay_project.errors import ErrorCode
 from jopay_project.forms import FocusFirstInvalid
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -28,3 +29,17 @@ class WebhookUrlForm(FocusFirstInvalid, forms.Form):
             attrs={"placeholder": "https://example.com/jopay/webhooks"}
         ),
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.is_bound and "url" not in self.data:
+            # An empty field removes the URL (sending off, pending deliveries
+            # abandoned); a post without the field at all must not do that.
+            self.add_error(
+                "url",
+                forms.ValidationError(
+                    "Type the endpoint URL, or leave the field empty to remove it.",
+                    code=ErrorCode.INVALID_REQUEST.value,
+                ),
+            )
+        return cleaned
