@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jopay_project import ratelimits
@@ -188,6 +189,7 @@ def _render_login(
     return response
 
 
+@sensitive_post_parameters("password")  # never in an error report
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -230,6 +232,7 @@ def _id_token_from(request: HttpRequest) -> tuple[object, bool]:
     return request.POST.get("id_token"), False
 
 
+@sensitive_post_parameters("id_token")  # a bearer credential until it expires
 @never_cache
 @csrf_exempt  # D35: the signed token (with its single-use nonce) is the proof
 def login_id_token_view(request: HttpRequest) -> HttpResponse:
