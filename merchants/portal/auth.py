@@ -176,14 +176,20 @@ def _render_login(
         status=status,
     )
     if nonce is not None:
-        # D33: the ID token's nonce must equal this single-use value.
+        # D33: the ID token's nonce must equal this single-use value. The
+        # identity provider usually posts the token back from its own site
+        # (OIDC response_mode=form_post): a Lax cookie stays behind on a
+        # cross-site POST, so every such sign-in failed as invalid_id_token.
+        # On HTTPS the cookie goes cross-site (None needs Secure); the nonce
+        # itself, unknown to any other site, is what stops login CSRF.
+        secure = request.is_secure()
         response.set_cookie(
             sso.NONCE_COOKIE,
             nonce,
             max_age=sso.NONCE_TTL_SECONDS,
-            secure=request.is_secure(),
+            secure=secure,
             httponly=True,
-            samesite="Lax",
+            samesite="None" if secure else "Lax",
             path=reverse("portal:login"),
         )
     return response

@@ -471,7 +471,19 @@ def test_the_login_page_sets_a_fresh_httponly_nonce_cookie(oidc):
     second = client.get("/portal/login/").cookies[sso.NONCE_COOKIE]
     assert first.value != second.value
     assert first["httponly"]
-    assert first["samesite"] == "Lax"
+    assert first["samesite"] == "Lax"  # plain HTTP: None would need Secure
+
+
+def test_on_https_the_nonce_cookie_comes_back_with_a_cross_site_form_post(oidc):
+    """D33: the identity provider posts the token from its own site
+    (response_mode=form_post); the browser sends a Lax cookie on no cross-site
+    POST, so the nonce never arrived and every such sign-in failed."""
+    cookie = Client().get("/portal/login/", secure=True).cookies[sso.NONCE_COOKIE]
+    assert (cookie["samesite"], cookie["secure"], cookie["httponly"]) == (
+        "None",
+        True,
+        True,
+    )
 
 
 # --- configuration --------------------------------------------------------------------
