@@ -28,6 +28,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import parse_uuid_text
 from jopay_project.tenancy import Tenant
@@ -184,6 +185,20 @@ def report_error(request: HttpRequest, err: JoPayError) -> None:
     if err.code in NOT_FOUND_CODES:
         raise Http404
     messages.error(request, f"{err.message} ({err.code})", extra_tags=str(err.code))
+
+
+def over_rate_limit(request: HttpRequest, group: str) -> bool:
+    """Count a portal action in its API group's D27 limit, per partner; on the
+    limit, show ``rate_limited`` and return ``True`` (the caller does nothing).
+
+    The portal's buttons do what the API does (re-verify reads the chain for up
+    to 10 s in the web worker, resend queues a send): without the API's limit
+    they were a way around it, and a script posting them held web workers.
+    """
+    usage = ratelimits.hit(request, group, f"partner:{request.partner.pk}")
+    if usage.exceeded:
+        report_error(request, JoPayError(ErrorCode.RATE_LIMITED))
+    return usage.exceeded
 
 
 def parse_id(value: str) -> uuid.UUID:

@@ -18,7 +18,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jopay_project.errors import JoPayError
 from jopay_project.pagination import keyset_page
-from merchants.portal.access import parse_id, portal_view, report_error
+from merchants.portal.access import (
+    over_rate_limit,
+    parse_id,
+    portal_view,
+    report_error,
+)
 from merchants.portal.present import request_row
 from merchants.selectors import merchant_get, merchant_list
 from payments.models import Chain, PaymentRequest
@@ -180,6 +185,8 @@ def request_attach_view(request: HttpRequest, request_id: str) -> HttpResponse:
 @portal_view
 def request_reverify_view(request: HttpRequest, request_id: str) -> HttpResponse:
     pr = _get(request, request_id)
+    if over_rate_limit(request, "requests.reverify"):  # D27, per partner
+        return redirect("portal:request-detail", request_id=pr.pk)
     try:
         fresh = proof_reverify(request=pr)
     except JoPayError as err:
@@ -193,6 +200,8 @@ def request_reverify_view(request: HttpRequest, request_id: str) -> HttpResponse
 @portal_view
 def request_cancel_view(request: HttpRequest, request_id: str) -> HttpResponse:
     pr = _get(request, request_id)
+    if over_rate_limit(request, "requests.cancel"):  # D27, per partner
+        return redirect("portal:request-detail", request_id=pr.pk)
     try:
         payment_request_cancel(tenant=request.tenant, request_id=pr.pk)
     except JoPayError as err:

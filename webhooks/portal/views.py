@@ -24,11 +24,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page
 from merchants.audit import audit_record
-from merchants.portal.access import parse_id, portal_view, report_error
+from merchants.portal.access import (
+    over_rate_limit,
+    parse_id,
+    portal_view,
+    report_error,
+)
 from merchants.portal.sealing import redirect_with_pad, seal, unseal
 from webhooks.models import WebhookDelivery
 from webhooks.selectors import event_find, event_list, webhook_endpoint_get
@@ -159,6 +163,8 @@ def webhooks_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def webhook_url_view(request: HttpRequest) -> HttpResponse:
+    if over_rate_limit(request, "webhooks.endpoint_update"):  # D27, per partner
+        return redirect("portal:webhooks")
     form = WebhookUrlForm(request.POST)
     if not form.is_valid():
         return _page(request, form=form, status=400)
@@ -253,9 +259,7 @@ def webhook_rotation_confirm_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def webhook_test_view(request: HttpRequest) -> HttpResponse:
-    usage = ratelimits.hit(request, TEST_RATE_GROUP, f"partner:{request.partner.pk}")
-    if usage.exceeded:
-        report_error(request, JoPayError(ErrorCode.RATE_LIMITED))
+    if over_rate_limit(request, TEST_RATE_GROUP):
         return redirect("portal:webhooks")
     try:
         webhook_test_send(partner=request.partner, test_mode=request.tenant.test_mode)
@@ -276,6 +280,8 @@ def webhook_resend_view(request: HttpRequest, delivery_id: str) -> HttpResponse:
     )
     if delivery is None:
         raise Http404
+    if over_rate_limit(request, "events.resend"):  # D27, per partner
+        return redirect("portal:webhooks")
     try:
         webhook_delivery_resend(delivery=delivery)
     except JoPayError as err:
@@ -293,6 +299,8 @@ def webhook_event_send_view(request: HttpRequest, event_id: str) -> HttpResponse
     event = event_find(tenant=request.tenant, event_id=parse_id(event_id))
     if event is None:
         raise Http404
+    if over_rate_limit(request, "events.resend"):  # D27, per partner
+        return redirect("portal:webhooks")
     try:
         event_resend(event=event)
     except JoPayError as err:
