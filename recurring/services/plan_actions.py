@@ -55,8 +55,7 @@ def plan_pause(
     now = now or timezone.now()
     plan.status = Plan.Status.PAUSED
     plan.paused_at = now
-    due = plan.next_charge_at
-    plan.owed_due_at = due if due is not None and due <= now else None
+    plan.owed_due_at = _owed_at_pause(plan, now)
     plan.next_charge_at = None
     plan.save(
         update_fields=[
@@ -68,6 +67,20 @@ def plan_pause(
         ]
     )
     return plan
+
+
+def _owed_at_pause(plan: Plan, now: datetime) -> datetime | None:
+    """The slot a pause leaves owed: the one the job would charge at ``now``.
+
+    That is the latest slot due (D29: earlier missed ones are skipped, never
+    caught up), not ``next_charge_at``: after a job outage of more than a
+    period that still names an older missed slot, and the resume, which owes
+    only the latest slot, then skipped the one due at the pause.
+    """
+    if plan.next_charge_at is None or plan.next_charge_at > now:
+        return None
+    latest = latest_slot_at_or_before(plan.anchor_at, plan.frequency, now)
+    return slot_at(plan.anchor_at, plan.frequency, latest or 0)
 
 
 @transaction.atomic

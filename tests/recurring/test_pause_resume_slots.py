@@ -151,3 +151,21 @@ def test_an_owed_monthly_slot_is_still_charged_within_its_invoice_lifetime(
         resumed = plan_resume(tenant=tenant_of(plan), plan_id=plan.pk)
     assert resumed.next_charge_at == feb_5
     assert run_at(feb_5 + timedelta(days=6, hours=1)).charged == 1
+
+
+def test_a_pause_owes_the_latest_slot_due_not_an_older_missed_one(make_plan, eur_rate):
+    # D29: the slot owed at a pause is the one the job would charge then, the
+    # latest due. After a job outage of more than a period next_charge_at
+    # still named an older missed slot; the pause stored that one, the resume
+    # found it was not the latest and skipped to the next slot: the latest
+    # slot, due before the pause and uncharged, was lost.
+    with time_machine.travel(START, tick=False):
+        plan = make_plan(frequency="daily")
+        plans_charge_due()  # slot 0
+    # The job does not run for two days: slots 1 and 2 come due uncharged.
+    paused = _at(2 + 1 / 24, plan_pause, plan)
+    assert paused.owed_due_at == START + timedelta(days=2)
+    resumed = _at(2 + 2 / 24, plan_resume, plan)
+    assert resumed.next_charge_at == START + timedelta(days=2)
+    assert run_at(START + timedelta(days=2, hours=3)).charged == 1
+    assert [c.slot for c in plan.charges.order_by("slot")] == [0, 2]
