@@ -32,7 +32,10 @@ class PlanCreateInputDoc(serializers.Serializer):
         allow_null=True,
         help_text=f"string → string, at most {PLAN_METADATA_MAX_KEYS} keys",
     )
-    max_charges = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    # parse_max_charges: 1 … MAX_FIAT_INT, so a client's own validation agrees.
+    max_charges = serializers.IntegerField(
+        min_value=1, max_value=MAX_FIAT_INT, required=False, allow_null=True
+    )
     collection = serializers.ChoiceField(
         Plan.Collection.values, required=False, allow_null=True
     )

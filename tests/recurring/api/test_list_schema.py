@@ -14,9 +14,11 @@ from recurring.models import Plan
 from tests.openapi import (
     list_item_schema,
     missing_required,
+    resolve,
     response_schema,
     schema_document,
 )
+from tests.recurring.conftest import CUSTOMER
 
 LIST = "/api/v1/recurring/plans"
 DETAIL = LIST + "/{plan_id}"
@@ -74,3 +76,28 @@ def test_the_status_enum_keeps_its_published_name(api):
     ref = {"$ref": "#/components/schemas/PlanOutputDocStatusEnum"}
     assert list_item_schema(doc, LIST)["properties"]["status"] == ref
     assert response_schema(doc, DETAIL, "get")["properties"]["status"] == ref
+
+
+def test_the_create_body_bounds_max_charges_as_the_api_does(api, merchant, eur_rate):
+    # The schema gave max_charges a minimum and no maximum, while the API
+    # answers invalid_request above 2 147 483 647: a client validating with
+    # the document sent bodies it admitted and got 400s.
+    doc = schema_document(api)
+    body_schema = resolve(
+        doc,
+        doc["paths"][LIST]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ],
+    )
+    bounds = body_schema["properties"]["max_charges"]
+    assert (bounds["minimum"], bounds["maximum"]) == (1, 2_147_483_647)
+    body = {
+        "merchant_id": str(merchant.pk),
+        "fiat_amount_int": 2500,
+        "frequency": "monthly",
+        "customer_wallet": CUSTOMER,
+    }
+    top = api.post(LIST, {**body, "max_charges": bounds["maximum"]}, format="json")
+    assert top.status_code == 201, top.content
+    over = api.post(LIST, {**body, "max_charges": bounds["maximum"] + 1}, format="json")
+    assert (over.status_code, over.json()["field"]) == (400, "max_charges")
