@@ -54,8 +54,9 @@ FAILURES_BEFORE_PAUSE = 3
 
 @dataclass
 class ChargeRunSummary:
-    """What one run did. ``skipped``: held by another worker, no longer due, or the
-    slot was already charged."""
+    """What one run did. ``skipped``: held by another worker, no longer due, or
+    its latest slot was already charged or too old to charge (``charge_too_late``),
+    so the plan only moved on to its next slot."""
 
     charged: int = 0
     failed: int = 0
