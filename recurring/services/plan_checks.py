@@ -114,11 +114,18 @@ def check_limits(partner: Partner, fiat_int: int, currency: str) -> None:
 
     Another currency is compared through the current FX rates, and so is the
     D15 floor (at least 0.001 USDC): a plan of 1 KRW would otherwise be
-    created and then fail every charge until it paused. When there is no
-    usable rate right now the plan is still created and each charge decides.
+    created and then fail every charge until it paused. What cannot be told
+    for want of a usable rate right now is left to each charge: the limits
+    without the default currency's rate, the floor without the plan's. The
+    floor needs only the plan currency's rate, so a missing default rate no
+    longer lets a plan under it through.
     """
     try:
         amount_check_limits(partner=partner, fiat_int=fiat_int, currency=currency)
+    except JoPayError as exc:
+        if exc.code != ErrorCode.FX_UNAVAILABLE:
+            raise
+    try:
         rate = fx_rate_for(partner, currency).rate
     except JoPayError as exc:
         if exc.code != ErrorCode.FX_UNAVAILABLE:

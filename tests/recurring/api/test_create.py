@@ -223,6 +223,25 @@ def test_without_a_usable_rate_the_floor_is_left_to_each_charge(api, partner):
     assert response.status_code == 201, response.content
 
 
+def test_the_floor_holds_when_only_the_default_currencys_rate_is_missing(api, partner):
+    """D15: the floor needs only the plan currency's rate. With partner limits
+    and no EUR (default currency) rate, the limits cannot be told, and their
+    fx_unavailable skipped the floor too: a 1 KRW plan was created, and every
+    charge failed (fx_unavailable, then amount_below_minimum) until it paused."""
+    partner.enabled_currencies = ["EUR", "KRW"]
+    partner.min_fiat_per_request = 100  # minor units of EUR, the default
+    partner.save()
+    FxRate.objects.create(
+        currency="KRW", rate=Decimal("1400"), source="manual", pinned=True
+    )
+    merchant = MerchantFactory(partner=partner, display_currency="KRW")
+
+    assert_error(post(api, body(merchant, fiat_amount_int=1)), "amount_below_minimum")
+    assert not Plan.objects.exists()
+    # Above the floor, the limits are left to each charge (no EUR rate now).
+    assert post(api, body(merchant, fiat_amount_int=2)).status_code == 201
+
+
 # --- currency assertion (D12) ---------------------------------------------------------
 
 
