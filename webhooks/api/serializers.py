@@ -42,6 +42,7 @@ def endpoint_output(
         "enabled": bool(endpoint and endpoint.enabled),
         "rotation_pending": bool(endpoint and endpoint.rotation_pending),
         "failing_since": iso(endpoint.failing_since) if endpoint else None,
+        "slow_since": iso(endpoint.slow_since) if endpoint else None,
         "disabled_reason": (endpoint.disabled_reason or None) if endpoint else None,
     }
     if new_secret:

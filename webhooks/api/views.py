@@ -35,6 +35,10 @@ class EndpointOutputDoc(serializers.Serializer):
     enabled = serializers.BooleanField()
     rotation_pending = serializers.BooleanField()
     failing_since = serializers.DateTimeField(allow_null=True)
+    slow_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Since when 2xx answers take 2 s or more: one attempt at a time.",
+    )
     disabled_reason = serializers.CharField(allow_null=True)
     secret = serializers.CharField(
         required=False, help_text="Only in the answer that generated it."

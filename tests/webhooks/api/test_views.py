@@ -44,6 +44,7 @@ def test_get_before_configuration_shows_an_empty_endpoint(api):
         "enabled": False,
         "rotation_pending": False,
         "failing_since": None,
+        "slow_since": None,
         "disabled_reason": None,
     }
 
@@ -124,11 +125,15 @@ def test_endpoint_shows_failure_and_disable_state(api, partner, receiver):
     _put(api, {"url": receiver.url(), "enabled": True})
     since = timezone.now() - timedelta(days=1)
     WebhookEndpoint.objects.filter(partner=partner).update(
-        failing_since=since, enabled=False, disabled_reason="endpoint_gone"
+        failing_since=since,
+        slow_since=since,
+        enabled=False,
+        disabled_reason="endpoint_gone",
     )
     body = api.get(ENDPOINT).json()
     assert body["failing_since"].endswith("Z")
     assert body["failing_since"][:10] == str(since.date())
+    assert body["slow_since"] == body["failing_since"]
     assert body["disabled_reason"] == "endpoint_gone"
     assert body["enabled"] is False
 
