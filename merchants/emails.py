@@ -6,10 +6,12 @@ created without a wallet and with an ``email`` while sending was on, never
 to one made before. Sent by a task enqueued when the create commits and,
 for one lost on the way (broker down, SMTP refusing), by the sweeper every
 5 minutes while the first link would still be valid (7 days). Each send
-holds the merchant's row lock and stamps ``onboarding_email_sent_at`` in the
-same transaction: two runs never both send, and a send that failed (or a
-worker that died mid-send) leaves the row unstamped for the next run: at
-least once. An address refused for good (5xx) is given up after
+holds a lock of its own on the merchant (a PostgreSQL advisory lock, not the
+row's: a slow relay must not hold up the partner's PATCH or the merchant
+finishing onboarding) and stamps ``onboarding_email_sent_at`` before letting
+it go: two runs never both send, and a send that failed (or a worker that
+died mid-send, whose connection drops the lock) leaves the row unstamped for
+the next run: at least once. An address refused for good (5xx) is given up after
 ``EMAIL_MAX_TRIES``; relay trouble is retried while the link lives. The
 sweeper takes the fewest-tried first, so bad addresses never starve new
 merchants.
@@ -30,7 +32,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -92,33 +94,61 @@ def _refused_for_good(exc: Exception) -> bool:
     return not isinstance(exc, OSError | SoftTimeLimitExceeded)
 
 
+# Namespace (first key) of the advisory lock a send holds on its merchant;
+# the second key is a hash of the merchant id (a collision only makes one of
+# two sends wait for the next sweep). payments' amount locks use 0x4A50.
+EMAIL_LOCK_CLASS = 0x4A45
+
+
 def _send(merchant_id: uuid.UUID | str) -> bool:
-    with transaction.atomic():
-        merchant = (
-            _due()
-            .select_for_update(of=("self",), skip_locked=True)
-            .select_related("partner")
-            .filter(pk=merchant_id)
-            .first()
-        )
-        if merchant is None:
-            return False  # sent, completed, disabled, expired, or being sent now
-        link = merchant_onboarding_link(merchant=merchant)
-        if link is None:
-            return False
-        context = {"merchant": merchant, "partner": merchant.partner, "link": link}
-        send_mail(
-            # A line break in a header is refused (BadHeaderError) for ever.
-            subject=" ".join(
-                f"{merchant.partner.name}: finish setting up your payments".split()
-            ),
-            message=render_to_string("merchants/onboarding_email.txt", context),
-            from_email=None,  # DEFAULT_FROM_EMAIL
-            recipient_list=[merchant.email],
-        )
-        Merchant.objects.filter(pk=merchant.pk).update(
-            onboarding_email_sent_at=timezone.now()
-        )
+    """Send the e-mail if it is still due and no other run is sending it.
+
+    The relay is talked to holding no row lock and no transaction of our own:
+    under the merchant's row lock (as this once was), every write of the
+    merchant waited for the relay, up to the task's time limit. On PostgreSQL
+    an advisory lock keeps two runs apart instead; inside a caller's
+    transaction it is the transaction's, so the stamp commits before another
+    run can look. SQLite (the embedded default) has none: a transaction there
+    admits one writer at a time, so sends serialise as before.
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return _send_now(merchant_id)
+    in_transaction = connection.in_atomic_block
+    key = [EMAIL_LOCK_CLASS, str(merchant_id)]
+    take = "pg_try_advisory_xact_lock" if in_transaction else "pg_try_advisory_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {take}(%s, hashtext(%s))", key)
+        if not cursor.fetchone()[0]:
+            return False  # being sent now
+    try:
+        return _send_now(merchant_id)
+    finally:
+        if not in_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
+
+
+def _send_now(merchant_id: uuid.UUID | str) -> bool:
+    merchant = _due().select_related("partner").filter(pk=merchant_id).first()
+    if merchant is None:
+        return False  # sent, completed, disabled or expired
+    link = merchant_onboarding_link(merchant=merchant)
+    if link is None:
+        return False
+    context = {"merchant": merchant, "partner": merchant.partner, "link": link}
+    send_mail(
+        # A line break in a header is refused (BadHeaderError) for ever.
+        subject=" ".join(
+            f"{merchant.partner.name}: finish setting up your payments".split()
+        ),
+        message=render_to_string("merchants/onboarding_email.txt", context),
+        from_email=None,  # DEFAULT_FROM_EMAIL
+        recipient_list=[merchant.email],
+    )
+    Merchant.objects.filter(pk=merchant.pk).update(
+        onboarding_email_sent_at=timezone.now()
+    )
     logger.info("onboarding e-mail sent for merchant %s", merchant.pk)
     return True
 
