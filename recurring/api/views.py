@@ -17,15 +17,20 @@ from rest_framework import serializers as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from jopay_project import ratelimits
 from jopay_project.api import JoPayApiView, ok, parse_uuid
-from jopay_project.errors import ErrorCode
+from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
 from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
 from merchants.api.serializers import create_body
 from merchants.selectors import merchant_get
 from merchants.validation import validate_idempotency_key
 from payments.api.serializers import parse_merchant_id
-from recurring.limits import plan_operation_count
+from recurring.limits import (
+    plan_operation_count,
+    plan_operation_hit,
+    plan_operation_refusal,
+)
 from recurring.models import Plan
 from recurring.selectors import plan_get, plan_list, plan_recent_charges
 from recurring.services import (
@@ -86,17 +91,30 @@ class PlanCollectionApi(JoPayApiView):
             tenant=self.tenant, merchant_id=parse_merchant_id(body.get("merchant_id"))
         )
         fields = parse_create(body)
-        plan_operation_count(
+        budget = plan_operation_hit(
             request._request, partner=self.tenant.partner, merchant_id=merchant.pk
         )  # spec §10.3
-        result = plan_create_or_replay(
-            partner=self.tenant.partner,
-            test_mode=self.tenant.test_mode,
-            merchant=merchant,
-            idempotency_key=key,
-            **fields.as_kwargs(),
-        )
-        if result.replayed:  # D5, D17
+        refusal = plan_operation_refusal(budget) if budget.exceeded else None
+        try:
+            if refusal is not None and key is None:
+                raise refusal
+            result = plan_create_or_replay(
+                partner=self.tenant.partner,
+                test_mode=self.tenant.test_mode,
+                merchant=merchant,
+                idempotency_key=key,
+                # D17: a retry racing its original (not committed when the
+                # replay above looked) is still its replay, over the budget or
+                # not; only a new plan is refused.
+                refuse_new=refusal,
+                **fields.as_kwargs(),
+            )
+        except JoPayError as exc:
+            if exc is refusal:  # its headers describe the merchant's window
+                request._request.jopay_rate_usage = budget
+            raise
+        if result.replayed:  # D5, D17: a replay is no operation (spec §10.3)
+            ratelimits.take_back(budget)
             return ok(_render(result.plan), headers={REPLAYED_HEADER: "true"})
         return ok(_render(result.plan), status=201)
 

@@ -106,6 +106,7 @@ def plan_create_or_replay(
     fiat_currency_code: str | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    refuse_new: JoPayError | None = None,
 ) -> PlanCreateResult:
     """Create an active plan whose first charge is due at once (D35), or replay one.
 
@@ -128,6 +129,10 @@ def plan_create_or_replay(
       same key with other fields (``fiat_currency_code`` included, as for
       payment requests) raises ``idempotency_conflict``. The replay is
       answered before the state checks, so it holds after the merchant changed.
+    - ``refuse_new`` (a caller over a budget, spec §10.3): a create that would
+      make a new plan raises it instead. The INSERT is still tried, so a
+      concurrent create with this key that has not committed yet is waited
+      for and replayed (D17: a retry racing its original), not refused.
     Nothing is written when anything raises.
     """
     metadata = dict(metadata or {})
@@ -194,6 +199,8 @@ def plan_create_or_replay(
         # A savepoint: a lost idempotency race leaves the caller's transaction usable.
         with transaction.atomic():
             plan.save(force_insert=True)
+            if refuse_new is not None:
+                raise refuse_new  # the key was free: rolled back, nothing made
     except IntegrityError:
         if idempotency_key is None:
             raise
