@@ -117,14 +117,18 @@ def _send(merchant_id: uuid.UUID | str) -> bool:
     in_transaction = connection.in_atomic_block
     key = [EMAIL_LOCK_CLASS, str(merchant_id)]
     take = "pg_try_advisory_xact_lock" if in_transaction else "pg_try_advisory_lock"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {take}(%s, hashtext(%s))", key)
-        if not cursor.fetchone()[0]:
-            return False  # being sent now
+    locked = False
     try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {take}(%s, hashtext(%s))", key)
+            locked = cursor.fetchone()[0]
+        if not locked:
+            return False  # being sent now
         return _send_now(merchant_id)
     finally:
-        if not in_transaction:
+        # Given back even when the task's soft time limit interrupts the send:
+        # a worker keeps its connection, and the lock with it, for a while.
+        if locked and not in_transaction:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
 
