@@ -248,12 +248,30 @@ def _choice(params: QueryDict, name: str, choices: list[str]) -> str | None:
     return value
 
 
+def _offset_plus(value: str) -> str:
+    """``value`` with the spaces that stand for a ``+`` written back as ``+``.
+
+    A "+" in a query string decodes to a space: "…T17:00:00 00:00" meant
+    "+00:00". But RFC 3339 also allows a space between date and time, which
+    ``parse_instant`` reads; turned into "+" too, it reached ``fromisoformat``
+    as a separator the leap-second, ``T24:00`` and sub-microsecond rules do
+    not know (a cut fraction moved ``created_before`` a row, D34). So only a
+    space after the time is an offset's sign: every space when the text has a
+    ``T``, else every space after the first.
+    """
+    if " " not in value:
+        return value
+    if "T" in value.upper():
+        return value.replace(" ", "+")
+    date, _, rest = value.partition(" ")
+    return f"{date} {rest.replace(' ', '+')}"
+
+
 def _timestamp(params: QueryDict, name: str) -> datetime | None:
     value = params.get(name)
     if value is None or value == "":
         return None
-    # A "+" in a query string decodes to a space: "…T17:00:00 00:00" meant "+00:00".
-    value = value.strip().replace(" ", "+")
+    value = _offset_plus(value.strip())
     try:
         # D1: UTC; no offset means UTC. A leap second, T24:00 and digits past
         # the microsecond are read exactly (``parse_instant``); a time no UTC

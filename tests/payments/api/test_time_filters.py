@@ -100,3 +100,52 @@ def test_an_unencoded_plus_in_the_offset_is_read_as_plus(api, rows):
     assert response.status_code == 200, response.json()
     got = {r["request_id"] for r in response.json()["data"]}
     assert got == {str(pk) for pk, at in rows.items() if at >= BASE}
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    nanos=st.integers(-3000, 3000),
+    offset=OFFSETS_MIN,
+    digits=st.integers(0, 9),
+    param=st.sampled_from(["created_after", "created_before"]),
+    bare_plus=st.booleans(),
+)
+def test_a_space_between_date_and_time_selects_the_same_rows(
+    api, rows, nanos, offset, digits, param, bare_plus
+):
+    """RFC 3339 allows a space for the ``T`` (``parse_instant`` reads it). Only
+    a space after the time is an unencoded ``+``: reading the separator as
+    ``+`` too lost what ``parse_instant`` does beyond ``fromisoformat`` (a
+    fraction finer than a microsecond was cut, so ``created_before=t+0.1µs``
+    left out the row at ``t``; a leap second was ``invalid_request``)."""
+    text, named = _text(nanos, offset, digits)
+    text = text[:10] + " " + text[11:]
+    if bare_plus:
+        text = text.replace("+", " ")  # an offset's "+" sent unencoded
+    response = api.get("/api/v1/requests", {param: text})
+    assert response.status_code == 200, (text, response.json())
+    got = {r["request_id"] for r in response.json()["data"]}
+
+    def since_base(at: datetime) -> Fraction:
+        return Fraction((at - BASE) // timedelta(microseconds=1), 10**6)
+
+    if param == "created_after":
+        want = {str(pk) for pk, at in rows.items() if since_base(at) >= named}
+    else:
+        want = {str(pk) for pk, at in rows.items() if since_base(at) < named}
+    assert got == want, text
+
+
+@pytest.mark.parametrize("separator", ["T", " "])
+def test_a_leap_second_reads_alike_with_either_separator(api, rows, separator):
+    # 16:59:60 is read as 17:00:00 (parse_instant): every row is after it.
+    text = f"2026-04-17{separator}16:59:60Z"
+    response = api.get("/api/v1/requests", {"created_after": text})
+    assert response.status_code == 200, response.json()
+    assert {r["request_id"] for r in response.json()["data"]} == {
+        str(pk) for pk in rows
+    }
