@@ -304,3 +304,37 @@ def test_an_amount_beyond_the_usdc_column_is_amount_exceeds_max(api, create):
         "amount_exceeds_max",
     )
     assert not PaymentRequest.objects.exists()
+
+
+def test_one_minor_unit_more_can_land_on_the_same_taken_base(
+    api, create, partner, merchant
+):
+    """The docs' remedy for ``amount_unavailable`` (/docs/requests/): a minor
+    unit is worth less than the 0.001 USDC a base spans in a third of the 28
+    currencies (₹0.01 at 83 INR per USDC is 120 micro-USDC), so "change the
+    amount by one minor unit" can meet the same full base. Moving the amount
+    by 0.001 USDC's worth always leaves it (D15)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from payments.models import FxRate
+
+    partner.enabled_currencies = [*partner.enabled_currencies, "INR"]
+    partner.save(update_fields=["enabled_currencies"])
+    merchant.display_currency = "INR"
+    merchant.save(update_fields=["display_currency"])
+    FxRate.objects.create(
+        currency="INR", rate=Decimal("83"), source="test", fetched_at=timezone.now()
+    )
+    base = 6_024_000  # ₹500.00 at 83: 6 024 096 micro-USDC, rounded down
+    seed(merchant, range(1000), base=base)
+
+    one_more = create(api, fiat_amount_int=50_001)  # ₹500.01: 6 024 216
+    assert one_more.json()["error"] == "amount_unavailable"
+    # ₹0.09 ≥ 0.001 USDC (9 × 120 micro-USDC): the next base.
+    assert usdc(create(api, fiat_amount_int=50_009)) >= base + 1000
+
+    docs = (Path(settings.BASE_DIR) / "docs/site/requests.md").read_text()
+    assert "change the amount by one\nminor unit" not in docs
+    assert "0.001 USDC" in docs.split("amount_unavailable`:", 1)[1][:400]
