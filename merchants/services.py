@@ -195,8 +195,10 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     before = {name: getattr(locked, name) for name in UPDATABLE_FIELDS}
     for name, value in changes.items():
         setattr(locked, name, value)
-    if locked.withdraw_address != previous_withdraw and "auto_forward" not in changes:
-        # spec §11.1: a grant pins the destination; a new address needs a new grant.
+    moved = locked.withdraw_address.lower() != previous_withdraw.lower()
+    if moved and "auto_forward" not in changes:
+        # spec §11.1: a grant pins the destination; a new address needs a new
+        # grant. Another spelling (EIP-55 or lower case) is the same address.
         locked.auto_forward = False
     if changes.get("auto_forward") is True:
         if not auto_forward_enabled():

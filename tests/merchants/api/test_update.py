@@ -255,3 +255,20 @@ def test_a_row_an_older_rule_let_in_can_still_be_patched(patch, merchant, legacy
     assert merchant.display_name == "Still editable"
     for name, value in legacy.items():
         assert getattr(merchant, name) == value  # untouched, not "repaired"
+
+
+def test_the_same_withdraw_address_in_another_case_keeps_auto_forward(
+    patch, merchant, settings
+):
+    """spec §11.1, /docs/merchants/: auto_forward goes off when the address
+    changes to a *different* one. The EIP-55 and the lower-case spelling are
+    one address (a client that checksums addresses sends it back so): the
+    grant still points there."""
+    settings.JOPAY_AUTO_FORWARD_EXECUTORS = {137: "0x" + "1" * 40}
+    assert patch({"withdraw_address": OTHER.lower(), "auto_forward": True}).json()[
+        "auto_forward"
+    ]
+    again = patch({"withdraw_address": OTHER}).json()
+    assert (again["withdraw_address"], again["auto_forward"]) == (OTHER, True)
+    merchant.refresh_from_db()
+    assert merchant.auto_forward is True
