@@ -67,14 +67,20 @@ class MerchantCreateResult:
     replayed: bool
 
 
-def _replay_or_conflict(tenant: Tenant, key: str, digest: str) -> Merchant | None:
+def _replay_or_conflict(tenant: Tenant, key: str, values: dict) -> Merchant | None:
     existing = (
         Merchant.objects.for_tenant(tenant)
         .select_related("partner")
         .filter(idempotency_key=key)
         .first()
     )
-    if existing is not None and existing.idempotency_hash != digest:
+    if existing is None:
+        return None
+    # D17: a wallet in another case (EIP-55, lower) is the same address; hashed
+    # as the original spelled it, so hashes stored earlier still match.
+    if values["wallet_address"].lower() == existing.wallet_address.lower():
+        values = {**values, "wallet_address": existing.wallet_address}
+    if existing.idempotency_hash != body_hash(values):
         raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
     return existing
 
@@ -102,7 +108,7 @@ def merchant_create(
     digest = body_hash(values)
 
     if idempotency_key is not None:
-        existing = _replay_or_conflict(tenant, idempotency_key, digest)
+        existing = _replay_or_conflict(tenant, idempotency_key, values)
         if existing is not None:
             return MerchantCreateResult(existing, replayed=True)
     # After the replay check: a retry answers as the original did even if the
@@ -155,7 +161,7 @@ def merchant_create(
             raise
         # A concurrent create with this key committed first (PostgreSQL made
         # us wait for it, so it is visible now): answer as a replay.
-        existing = _replay_or_conflict(tenant, idempotency_key, digest)
+        existing = _replay_or_conflict(tenant, idempotency_key, values)
         if existing is None:
             raise
         return MerchantCreateResult(existing, replayed=True)

@@ -398,6 +398,24 @@ def test_same_key_with_a_different_body_is_a_conflict(create):
     assert Merchant.objects.count() == 1
 
 
+@pytest.mark.parametrize(("first", "again"), [("lower", "eip55"), ("eip55", "lower")])
+def test_a_retry_spelling_the_same_wallet_in_another_case_replays(create, first, again):
+    """D17: same key, same normalised fields. The EIP-55 and the lower-case
+    spelling are one address (a client library may checksum it between the
+    first try and the retry): a replay of the original, not a conflict."""
+    spelling = {"lower": WALLET.lower(), "eip55": WALLET}
+    key = new_key()
+    created = create({"wallet_address": spelling[first], "idempotency_key": key})
+    assert created.status_code == 201
+    retry = create({"wallet_address": spelling[again], "idempotency_key": key})
+    assert retry.status_code == 200, retry.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == created.json()  # the original, as it was stored
+    assert Merchant.objects.count() == 1
+    other = create({"wallet_address": "0x" + "b" * 40, "idempotency_key": key})
+    assert _error(other, status=409)["error"] == "idempotency_conflict"
+
+
 def test_keys_are_scoped_to_partner_and_mode(
     create, api_test, client_for, other_partner
 ):
