@@ -16,7 +16,7 @@ from merchants.models import Partner
 
 from .. import signing, urlsafety
 from ..models import WebhookDelivery, WebhookEndpoint
-from .events import _enqueue_on_commit
+from .events import delivery_enqueue_on_commit
 
 logger = logging.getLogger("jopay.webhooks")
 
@@ -145,7 +145,7 @@ def _pending_due_now(endpoint: WebhookEndpoint, now: datetime) -> None:
     first = list(pending.order_by("created_at", "id")[:SEND_AT_ONCE].only("pk"))
     pending.filter(pk__in=[d.pk for d in first]).update(enqueued_at=now)
     for delivery in first:
-        _enqueue_on_commit(delivery)
+        delivery_enqueue_on_commit(delivery)
 
 
 @transaction.atomic

@@ -142,11 +142,11 @@ def _delivery_create(
         next_attempt_at=now,
         enqueued_at=now,
     )
-    _enqueue_on_commit(delivery)
+    delivery_enqueue_on_commit(delivery)
     return delivery
 
 
-def _enqueue_on_commit(delivery: WebhookDelivery) -> None:
+def delivery_enqueue_on_commit(delivery: WebhookDelivery) -> None:
     """Put the send on the broker once the row is committed.
 
     Robust: the state change has committed by then, so a broker outage must
@@ -241,7 +241,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
             "updated_at",
         ]
     )
-    _enqueue_on_commit(delivery)
+    delivery_enqueue_on_commit(delivery)
     return delivery
 
 
