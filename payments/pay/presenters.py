@@ -136,7 +136,11 @@ MISMATCH_TEXT = {
         "the USDC went to another address or paid another request"
     ),
     PaymentRequest.MismatchReason.UNDERPAID: "the amount was lower than requested",
-    PaymentRequest.MismatchReason.LATE: "it was sent after the request expired",
+    # D20 `late`: mined outside the payment window, either end (after
+    # expires_at + grace, or before the request existed: an old transfer).
+    PaymentRequest.MismatchReason.LATE: (
+        "it was not sent while this request was open for payment"
+    ),
     PaymentRequest.MismatchReason.NOT_FOUND_AFTER_TIMEOUT: (
         "we could not find it on-chain"
     ),

@@ -9,7 +9,7 @@ window.JoPayWords = (function () {
     wrong_token: "it did not transfer USDC",
     wrong_recipient: "the USDC went to another address or paid another request",
     underpaid: "the amount was lower than requested",
-    late: "it was sent after the request expired",
+    late: "it was not sent while this request was open for payment",
     not_found_after_timeout: "we could not find it on-chain"
   };
   // A refused hash (the /proof error code), in the customer's words.

@@ -127,7 +127,7 @@ def test_an_underpayment_sends_the_customer_to_the_merchant_not_to_pay_again(
         ("wrong_recipient", "the USDC went to another address or paid another request"),
         ("tx_failed", "the transaction failed on-chain"),
         ("wrong_token", "it did not transfer USDC"),
-        ("late", "it was sent after the request expired"),
+        ("late", "it was not sent while this request was open for payment"),
     ],
 )
 def test_a_mismatch_is_said_in_words_not_codes(

@@ -210,3 +210,30 @@ def test_a_customer_still_cannot_paste_a_hash_after_the_grace(
     assert info.value.code == ErrorCode.PROOF_NOT_ACCEPTED
     pr.refresh_from_db()
     assert pr.proof_status == "none"
+
+
+def test_the_page_never_says_an_old_transfer_was_sent_after_expiry(
+    client, local_chain, w3, usdc, make_request
+):
+    # D20 `late` also means "mined before the request existed" (an old deposit
+    # pasted on a page that is still open). The page said "it was sent after
+    # the request expired" next to "Awaiting payment": untrue, and the customer
+    # had no idea what was wrong with the hash.
+    wallet = new_wallet()
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=wallet, value=6_600_015)
+    block_at = mined_at(w3, tx)
+    pr = make_request(
+        usdc_micro=6_600_015,
+        receiving_address=wallet,
+        created_at=block_at + timedelta(minutes=10),
+        expires_at=block_at + timedelta(hours=1),
+    )
+    proof_attach(request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer")
+    assert proof_verify(request_id=pr.pk).reason == "late"
+
+    html = client.get(f"/pay/{pr.pk}").content.decode()
+
+    assert "Awaiting payment" in html  # the request is still open …
+    assert "after the request expired" not in html  # … so this is not why
+    assert "it was not sent while this request was open for payment" in html
+    assert "You can submit another one" in html
