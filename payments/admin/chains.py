@@ -66,6 +66,16 @@ class ChainForm(StaleEditGuardForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chain = self.instance
+        if not chain.pk and "confirmations" in self.fields:
+            # D36: a new chain's default depends on its kind (testnet 2, local
+            # 1, a shipped chain its own figure), which chain_configure picks
+            # for a blank. The model's 12, pre-filled, went in as drawn.
+            field = self.fields["confirmations"]
+            field.required, field.initial = False, None
+            field.help_text = (
+                "Blank: the default for its kind (D36): testnet 2, local 1, "
+                "a shipped chain its own, another mainnet 12."
+            )
         # A view-only member of staff gets a form without fields (all
         # read-only): indexing them was a KeyError, the page a 500.
         if chain.pk and "chain_id" in self.fields:

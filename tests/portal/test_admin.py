@@ -425,3 +425,32 @@ def test_chain_list_and_disable_action(admin_client, chain):
 def test_the_partner_form_says_its_limits_are_minor_units(admin_client, partner):
     page = admin_client.get(f"/admin/merchants/partner/{partner.pk}/change/")
     assert "MINOR units of the default currency" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("chain_id", "kind", "confirmations"),
+    [(990001, "testnet", 2), (990002, "local", 1), (990003, "mainnet", 12)],
+)
+def test_a_chain_added_in_the_admin_gets_the_d36_confirmations_of_its_kind(
+    admin_client, chain_id, kind, confirmations
+):
+    # D36: default confirmations, testnets 2, local 1. The add form came
+    # pre-filled with the model's 12 (and refused a blank), so a testnet or a
+    # dev node added in the admin as drawn waited for 12 blocks, not 2 or 1,
+    # unlike the same chain added with configure_chain.
+    form = admin_client.get(f"{CHAINS}add/").context["adminform"].form
+    assert form["confirmations"].value() in (None, "")
+    response = admin_client.post(
+        f"{CHAINS}add/",
+        {
+            "chain_id": str(chain_id),
+            "name": f"New {kind}",
+            "usdc_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+            "decimals": "6",
+            "confirmations": "",
+            "kind": kind,
+            "rpc_urls_text": "http://127.0.0.1:1",
+        },
+    )
+    assert response.status_code == 302
+    assert Chain.objects.get(pk=chain_id).confirmations == confirmations
