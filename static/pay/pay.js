@@ -161,14 +161,20 @@
   // What wallet.js (the browser-wallet button) needs from this page.
   window.JoPayPage = { cfg: cfg, phase: phase, render: render, submitProof: submitProof };
 
-  // Network select: show the QR and contract of the chosen chain.
+  // Network select: show the QR and contract of the chosen chain. The server
+  // draws every chain's panel and hides the select (a page without a script
+  // shows them all, D22); from here on the select chooses. The value may be
+  // one the browser restored on reload, so the panels follow it from the start.
   var chainSelect = $("pay-chain");
+  function showChosenChain() {
+    var panels = document.querySelectorAll(".chain-panel");
+    for (var i = 0; i < panels.length; i++) panels[i].hidden = panels[i].getAttribute("data-chain") !== chainSelect.value;
+    var proofChain = $("proof-chain"); if (proofChain) proofChain.value = chainSelect.value;
+  }
   if (chainSelect) {
-    chainSelect.addEventListener("change", function () {
-      var panels = document.querySelectorAll(".chain-panel");
-      for (var i = 0; i < panels.length; i++) panels[i].hidden = panels[i].getAttribute("data-chain") !== chainSelect.value;
-      var proofChain = $("proof-chain"); if (proofChain) proofChain.value = chainSelect.value;
-    });
+    showChosenChain();
+    setHidden("pay-chain-choice", false);
+    chainSelect.addEventListener("change", showChosenChain);
   }
 
   // Paste-a-hash form.
