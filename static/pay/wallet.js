@@ -5,6 +5,7 @@
   var page = window.JoPayPage, words = window.JoPayWords;
   var walletBtn = document.getElementById("pay-wallet");
   if (!page || !walletBtn) return;
+  walletBtn.hidden = false;  // drawn hidden: without this script it did nothing
   var cfg = page.cfg, WALLET = words.WALLET;
   var chainSelect = document.getElementById("pay-chain");
 

@@ -57,6 +57,7 @@ def test_without_a_script_every_chain_can_be_paid_on(
         expect(panel(page, chain_id)).to_contain_text(usdc)
     # No control that does nothing without a script.
     expect(page.get_by_test_id("chain-select")).to_be_hidden()
+    expect(page.get_by_test_id("pay-wallet")).to_be_hidden()
 
 
 def test_with_a_script_the_select_shows_the_chosen_chain_only(
@@ -67,6 +68,7 @@ def test_with_a_script_the_select_shows_the_chosen_chain_only(
     select = page.get_by_test_id("chain-select")
 
     expect(select).to_be_visible()
+    expect(page.get_by_test_id("pay-wallet")).to_be_visible()
     expect(panel(page, CHAIN_ID)).to_be_visible()
     expect(panel(page, OTHER_ID)).to_be_hidden()
 
