@@ -57,6 +57,15 @@
     walletBtn.disabled = on || expired();
     if (addBtn) addBtn.disabled = on || expired();
   }
+  // After a switch the wallet is asked again which chain it is on: a wallet
+  // that answers the switch without making it would send on the chain it is
+  // still on, to a page that looks for the transfer on the chosen one.
+  async function switched(eth, chain) {
+    var now = await eth.request({ method: "eth_chainId" });
+    if (parseInt(now, 16) === Number(chain.chain_id)) return true;
+    say(fill(WALLET.not_switched, { network: chain.name, chain_id: chain.chain_id }));
+    return false;
+  }
   function switchTo(eth, chain) {
     return eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.hex_chain_id }] });
   }
@@ -121,6 +130,7 @@
           return;
         }
         switching = false;
+        if (!(await switched(eth, chain))) return;
       }
       await send(eth, accounts[0], chain);
     } catch (err) {
@@ -148,6 +158,7 @@
       await switchTo(eth, chain);
       step = "send";
       withdrawOffer();
+      if (!(await switched(eth, chain))) return;
       await send(eth, o.account, chain);
     } catch (err) {
       if (window.console) console.warn("wallet:", err);  // the raw error, for support

@@ -37,6 +37,7 @@ window.JoPayWords = (function () {
     add_chain_button: "Add {network} to your wallet",
     adding: "Confirm adding {network} in your wallet…",
     add_rejected: "You did not add {network} to your wallet. Nothing was sent. Try again with the button below, or send the exact amount to the recipient address above and paste the transaction hash below.",
+    not_switched: "Your wallet is still on another network, not {network} (chain id {chain_id}). Nothing was sent. Switch your wallet to {network}, then try again, or send the exact amount to the recipient address above and paste the transaction hash below.",
     failed: "Your wallet could not send the payment. Please try again, or send the exact amount to the recipient address above and paste the transaction hash below."
   };
   // Notes about the page itself.

@@ -9,6 +9,8 @@
 //   hang: [method]          that method never answers (a prompt left open)
 //   unknownChains: ["0x7a69"]  wallet_switchEthereumChain to one of these
 //                           answers 4902 until wallet_addEthereumChain adds it
+//   ignoreSwitch: true      wallet_switchEthereumChain answers success but
+//                           stays on its chain (some wallets do)
 (() => {
   const ACCOUNT = "__ACCOUNT__";
   const OPTIONS = __OPTIONS__;
@@ -61,7 +63,7 @@
           e.code = 4902;
           throw e;
         }
-        if (current) current = chainId;
+        if (current && !OPTIONS.ignoreSwitch) current = chainId;
         return null;
       }
       return rpc(method, params);

@@ -162,6 +162,7 @@ def test_the_wallet_is_offered_the_chain_then_switches_and_is_asked_to_pay(
     assert wallet_calls(page)[3:] == [
         "wallet_addEthereumChain",
         "wallet_switchEthereumChain",
+        "eth_chainId",  # switched? (wallet.js asks again before sending)
         "eth_sendTransaction",
     ]
     params = wallet_params(page)

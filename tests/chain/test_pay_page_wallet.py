@@ -133,3 +133,24 @@ def test_wallet_errors_are_said_in_the_customers_words(
     expect(page.locator("#wallet-note")).to_have_text(text)
     assert error["message"] not in page.locator("#wallet-note").inner_text()
     manual_payment_still_possible(page)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_wallet_that_says_it_switched_but_did_not_is_never_asked_to_send(
+    wallet_page,
+):
+    """D19/D22: a wallet answering wallet_switchEthereumChain with success
+    while staying on Ethereum would have sent the USDC there, and the page
+    looked for it on the chosen chain until the 30-minute timeout."""
+    page = wallet_page(chainId="0x1", ignoreSwitch=True)
+    page.get_by_test_id("pay-wallet").click()
+
+    expect(page.locator("#wallet-note")).to_have_text(
+        "Your wallet is still on another network, not Local anvil (chain id 31337)."
+        " Nothing was sent. Switch your wallet to Local anvil, then try again, or"
+        " send the exact amount to the recipient address above and paste the"
+        " transaction hash below."
+    )
+    assert wallet_calls(page) == [*UNTIL_SWITCH, "eth_chainId"]
+    manual_payment_still_possible(page)
