@@ -89,3 +89,14 @@ def test_the_count_is_per_partner(portal, bob_portal, partner, other_partner):
     saved = bob_portal.post("/portal/webhooks/url/", {"url": URL}, follow=True)
     assert codes(saved) == []
     assert other_partner.webhook_endpoint.url == URL
+
+
+def test_a_partners_own_api_limit_holds_for_its_buttons(portal, partner):
+    partner.rate_limit_overrides = {"webhooks.endpoint_update": "3/m"}
+    partner.save(update_fields=["rate_limit_overrides"])
+    for _ in range(3):
+        assert (
+            codes(portal.post("/portal/webhooks/url/", {"url": URL}, follow=True)) == []
+        )
+    refused = portal.post("/portal/webhooks/url/", {"url": URL}, follow=True)
+    assert codes(refused) == ["rate_limited"]
