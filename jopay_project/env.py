@@ -89,6 +89,28 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     return raw.rstrip("/")
 
 
+def env_url_prefix(name: str, *, schemes: tuple[str, ...]) -> str:
+    """``env_url`` for a URL that other URLs are built on (``<it>/pay/<id>``).
+
+    A query, a fragment or credentials in it would not be a prefix: with
+    ``https://pay.example.com?ref=1`` every ``pay_page_url`` was
+    ``https://pay.example.com?ref=1/pay/<id>``, a link to the home page, and
+    ``user:password@`` went out in every link and webhook (D31).
+    """
+    url = env_url(name, schemes=schemes)
+    parts = urlsplit(url)
+    if url and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise ImproperlyConfigured(
+            f"{name} must have no query or fragment (it prefixes every link), "
+            f"not {url!r}"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ImproperlyConfigured(
+            f"{name} must not carry a user name or password (every link shows it)"
+        )
+    return url
+
+
 def env_url_list(
     name: str, default: list[str] | None = None, *, schemes: tuple[str, ...]
 ) -> list[str]:

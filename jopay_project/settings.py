@@ -24,6 +24,7 @@ from .env import (
     env_str,
     env_url,
     env_url_list,
+    env_url_prefix,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,7 +62,9 @@ if not ALLOWED_HOSTS and not DEBUG:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host")
 # The prefix of every pay-page and onboarding link, and what turns on secure
 # cookies and HSTS (https): a production default would be silently wrong.
-JOPAY_PUBLIC_BASE_URL = env_url("JOPAY_PUBLIC_BASE_URL", schemes=("http", "https"))
+JOPAY_PUBLIC_BASE_URL = env_url_prefix(
+    "JOPAY_PUBLIC_BASE_URL", schemes=("http", "https")
+)
 if not JOPAY_PUBLIC_BASE_URL:
     if not DEBUG:
         raise ImproperlyConfigured(

@@ -188,6 +188,34 @@ def test_the_public_base_url_defaults_to_loopback_with_debug_on(tmp_path):
     assert loaded(result)["base"] == "http://127.0.0.1:8000"
 
 
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("https://pay.example.com?ref=1", "must have no query or fragment"),
+        ("https://pay.example.com/?", "must have no query or fragment"),
+        ("https://pay.example.com/#top", "must have no query or fragment"),
+        ("https://ops:s3cret@pay.example.com", "must not carry a user name"),
+    ],
+)
+def test_the_public_base_url_must_be_a_plain_prefix(tmp_path, base, message):
+    # D31: it is the prefix of pay_page_url and onboarding_url. With a query
+    # every link was "https://pay.example.com?ref=1/pay/<id>" (the home page);
+    # credentials went out in every link and webhook.
+    refused(load_settings(tmp_path, JOPAY_PUBLIC_BASE_URL=base), message)
+
+
+@pytest.mark.parametrize(
+    ("base", "stored"),
+    [
+        ("https://pay.example.com/", "https://pay.example.com"),
+        ("https://example.com/jopay", "https://example.com/jopay"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+    ],
+)
+def test_a_public_base_url_with_a_path_or_port_loads(tmp_path, base, stored):
+    assert loaded(load_settings(tmp_path, JOPAY_PUBLIC_BASE_URL=base))["base"] == stored
+
+
 # --- The data folder (beat schedule, SQLite, file-system transport) -----------
 
 
