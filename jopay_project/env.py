@@ -7,6 +7,7 @@ falling back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
@@ -109,6 +110,22 @@ def env_url_prefix(name: str, *, schemes: tuple[str, ...]) -> str:
             f"{name} must not carry a user name or password (every link shows it)"
         )
     return url
+
+
+def https_or_loopback_http(url: str) -> bool:
+    """https to any host; plain http only to a loopback one (a local service in
+    development). The rule of ``JOPAY_OIDC_JWKS_URL`` (D35)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
 
 
 def env_url_list(

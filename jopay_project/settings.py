@@ -25,6 +25,7 @@ from .env import (
     env_url,
     env_url_list,
     env_url_prefix,
+    https_or_loopback_http,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -421,6 +422,14 @@ env_all_or_none("JOPAY_OIDC_ISSUER", "JOPAY_OIDC_AUDIENCE", "JOPAY_OIDC_JWKS_URL
 JOPAY_OIDC_ISSUER = env_str("JOPAY_OIDC_ISSUER")
 JOPAY_OIDC_AUDIENCE = env_str("JOPAY_OIDC_AUDIENCE")
 JOPAY_OIDC_JWKS_URL = env_url("JOPAY_OIDC_JWKS_URL", schemes=("http", "https"))
+# D35: an http:// key set is accepted for a loopback host only. Refused here, at
+# start-up: accepted, it failed every sign-in as invalid_id_token, the cause
+# only in a log line written on each attempt.
+if JOPAY_OIDC_JWKS_URL and not https_or_loopback_http(JOPAY_OIDC_JWKS_URL):
+    raise ImproperlyConfigured(
+        "JOPAY_OIDC_JWKS_URL must be https (http only for a loopback host), "
+        f"not {JOPAY_OIDC_JWKS_URL!r}"
+    )
 
 # --- Production hardening (`check --deploy`) ------------------------------
 SESSION_COOKIE_HTTPONLY = True

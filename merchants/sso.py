@@ -23,12 +23,10 @@ Network I/O (the JWKS fetch) happens here, never inside a transaction.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import secrets
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import jwt
 import redis
@@ -39,6 +37,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.db import DatabaseError
 
+from jopay_project.env import https_or_loopback_http
 from jopay_project.errors import ErrorCode, JoPayError
 
 from .models import PartnerUser
@@ -74,18 +73,11 @@ def sso_config() -> SsoConfig | None:
 
 
 def jwks_url_allowed(url: str) -> bool:
-    """https anywhere; http only to a loopback host (a local IdP in development)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return True
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
+    """https anywhere; http only to a loopback host (a local IdP in development).
+
+    The settings refuse any other URL at start-up; checked again here for a
+    value set at run time (tests' ``settings`` fixture)."""
+    return https_or_loopback_http(url)
 
 
 def _jwks_client(url: str) -> jwt.PyJWKClient:

@@ -148,6 +148,24 @@ def test_oidc_settings_come_all_together(tmp_path, missing):
     refused(load_settings(tmp_path, **values), missing[0])
 
 
+@pytest.mark.parametrize(
+    "jwks",
+    ["http://idp.example.com/jwks.json", "http://10.0.0.5/jwks", "http://localhost./j"],
+)
+def test_an_http_jwks_url_off_loopback_is_refused_at_start_up(tmp_path, jwks):
+    # D35: http:// only for a loopback host. Accepted, every SSO sign-in then
+    # failed as invalid_id_token with the cause only in a log line.
+    result = load_settings(tmp_path, **{**OIDC, "JOPAY_OIDC_JWKS_URL": jwks})
+    refused(result, "JOPAY_OIDC_JWKS_URL must be https (http only for a loopback")
+
+
+@pytest.mark.parametrize(
+    "jwks", ["http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]/j"]
+)
+def test_an_http_jwks_url_on_loopback_loads(tmp_path, jwks):
+    loaded(load_settings(tmp_path, **{**OIDC, "JOPAY_OIDC_JWKS_URL": jwks}))
+
+
 def test_oidc_settings_may_all_be_absent(tmp_path):
     assert loaded(load_settings(tmp_path))["oidc"] == ""
 
