@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -154,28 +155,30 @@ def env_all_or_none(*names: str) -> None:
         )
 
 
+# ASCII only: int() also takes "+1", "1_0", " 1" and other scripts' digits.
+_CHAIN_ID_RE = re.compile(r"[0-9]{1,18}\Z")
+_ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}\Z")
+
+
 def env_mapping(name: str) -> dict[int, str]:
-    """Parse ``"137=0xabc…,8453=0xdef…"`` (chain id → contract address)."""
+    """Parse ``"137=0xabc…,8453=0xdef…"`` (chain id → contract address).
+
+    Each entry is a positive decimal chain id, ``=``, and ``0x`` + 40 hex digits
+    (D29, D31); a chain named twice is refused, not decided by the last entry.
+    """
     result: dict[int, str] = {}
     for item in env_list(name):
-        key, sep, value = item.partition("=")
-        try:
-            chain_id = int(key)
-        except ValueError:
-            chain_id = -1
-        if not sep or chain_id <= 0 or not _is_address(value.strip()):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if (
+            not sep
+            or not _CHAIN_ID_RE.match(key)
+            or int(key) <= 0
+            or not _ADDRESS_RE.match(value)
+        ):
             raise ImproperlyConfigured(
                 f"{name} entries must look like 137=0x<40 hex>, not {item!r}"
             )
-        result[chain_id] = value.strip()
+        if int(key) in result:
+            raise ImproperlyConfigured(f"{name} names chain {int(key)} twice")
+        result[int(key)] = value
     return result
-
-
-def _is_address(value: str) -> bool:
-    if len(value) != 42 or not value.startswith("0x"):
-        return False
-    try:
-        int(value[2:], 16)
-    except ValueError:
-        return False
-    return True

@@ -19,6 +19,21 @@ from tests.foundation.deployed import PRODUCTION, deployed_setting, run_deployed
         (lambda: env.env_url("X_URL", schemes=("https",)), "X_URL", "https://"),
         (lambda: env.env_mapping("X_MAP"), "X_MAP", "137:0xabc"),
         (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x123"),
+        # D31: 0x + 40 hex digits. int(…, 16) took a sign, and other scripts'
+        # digits, so these loaded as executor addresses (D29).
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x-" + "0" * 38 + "1"),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x+" + "0" * 38 + "1"),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x" + "0" * 39 + "\uff11"),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "137=0x" + "1_" * 19 + "12"),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "+137=0x" + "a" * 40),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "1_37=0x" + "a" * 40),
+        (lambda: env.env_mapping("X_MAP"), "X_MAP", "0=0x" + "a" * 40),
+        # The same chain twice: which executor held depended on the order.
+        (
+            lambda: env.env_mapping("X_MAP"),
+            "X_MAP",
+            f"137=0x{'a' * 40},137=0x{'b' * 40}",
+        ),
     ],
 )
 def test_bad_values_are_refused(monkeypatch, reader, name, value):
@@ -33,6 +48,8 @@ def test_good_values_parse(monkeypatch):
     monkeypatch.setenv("X_BOOL", "On")
     assert env.env_int_list("X_SCHED", []) == [1, 2, 3]
     assert env.env_mapping("X_MAP") == {137: "0x" + "a" * 40}
+    monkeypatch.setenv("X_MAP", f" 137 = 0x{'A' * 40} , 8453=0x{'b' * 40}")
+    assert env.env_mapping("X_MAP") == {137: "0x" + "A" * 40, 8453: "0x" + "b" * 40}
     assert env.env_bool("X_BOOL") is True
 
 
