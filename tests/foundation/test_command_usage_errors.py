@@ -170,3 +170,66 @@ def test_an_empty_expiry_is_not_a_key_that_never_expires(partner):
             "--expires-at", "", stdout=StringIO(),
         )  # fmt: skip
     assert not partner.api_keys.filter(expires_at__isnull=True, name="").exists()
+
+
+# D31: an argument the database cannot store. A shell passes bytes from a file in
+# another encoding (Latin-1) as they are; Python reads them as lone surrogates,
+# and psycopg refused them inside the first query: a UnicodeEncodeError traceback.
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            [b"create_partner", b"--slug", b"latin", b"--name", b"Caf\xe9 Ltd"],
+            "CommandError: --name is not valid UTF-8 text",
+        ),
+        (
+            [b"create_partner_user", b"--partner", b"caf\xe9", b"--email", b"a@b.co"],
+            "CommandError: --partner is not valid UTF-8 text",
+        ),
+        (
+            [
+                b"configure_chain", b"--chain-id", b"996", b"--name", b"x",
+                b"--rpc-url", b"http://127.0.0.1:1/\xe9", b"--usdc", b"0x" + b"a" * 40,
+            ],
+            "CommandError: --rpc-url is not valid UTF-8 text",
+        ),
+    ],
+    ids=["create_partner", "create_partner_user", "configure_chain"],
+)  # fmt: skip
+def test_non_utf8_argument_bytes_are_a_command_error(argv, says):
+    result = subprocess.run(
+        [sys.executable.encode(), b"manage.py", *argv],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "jopay_project.test_settings"},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert says in stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("Caf\udce9", "is not valid UTF-8 text"), ("Caf\x00e", "must not contain a NUL")],
+)
+def test_unstorable_text_is_refused_before_anything_is_written(partner, text, says):
+    from merchants.models import ApiKey, Partner
+
+    keys = ApiKey.objects.count()
+    with pytest.raises(CommandError, match=f"--name {says}"):
+        call_command(
+            "create_partner", "--slug", "latin", "--name", text, stdout=StringIO()
+        )
+    with pytest.raises(CommandError, match=f"--name {says}"):
+        call_command(
+            "create_api_key", "--partner", partner.slug, "--mode", "test",
+            "--name", text, stdout=StringIO(),
+        )  # fmt: skip
+    assert not Partner.objects.filter(slug="latin").exists()
+    assert ApiKey.objects.count() == keys
