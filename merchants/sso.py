@@ -217,6 +217,19 @@ def _claims(token: str, config: SsoConfig) -> dict:
     return claims
 
 
+def _is_text(value: object) -> bool:
+    """A string PostgreSQL and ``str.encode`` take: JSON's ``"\\ud800"`` escape
+    decodes to a lone surrogate, and a NUL is valid JSON too. Either one in
+    the e-mail or nonce raised out of the lookup (a 500, not D33's 401)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def sso_authenticate(
     *, id_token: str, cookie_nonce: str | None, config: SsoConfig
 ) -> PartnerUser:
@@ -228,14 +241,14 @@ def sso_authenticate(
     nonce_live = nonce_consume(cookie_nonce)
     claims = _claims(id_token, config)
     email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email:
+    if not _is_text(email) or "@" not in email:
         raise _invalid("no email claim")
     if "email_verified" in claims and claims["email_verified"] is not True:
         raise _invalid("email not verified")
     nonce = claims.get("nonce")
     if (
         not nonce_live
-        or not isinstance(nonce, str)
+        or not _is_text(nonce)
         or not hmac.compare_digest(nonce.encode(), (cookie_nonce or "").encode())
     ):
         raise _invalid("nonce missing, reused or different")

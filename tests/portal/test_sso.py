@@ -533,3 +533,24 @@ def test_failures_are_throttled_per_address(browser, oidc, keys, alice_user):
     response = post_json(fresh, {"id_token": token(keys, nonce=nonce)})
     assert (response.status_code, code(response)) == (429, "rate_limited")
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"email": "alice\ud800@example.com"},
+        {"nonce": "\ud800"},
+        {"email": "alice\x00@example.com"},
+    ],
+    ids=["email", "nonce", "email-nul"],
+)
+def test_claims_no_database_can_store_are_invalid_id_token_not_a_500(
+    browser, keys, alice_user, claims
+):
+    # D33: a token the identity provider signed whose e-mail (or nonce) is not
+    # text PostgreSQL can take (JSON's "\ud800" escape, a NUL) names no user:
+    # invalid_id_token. The lookup raised UnicodeEncodeError / ValueError: a 500.
+    signed = token(keys, **{"nonce": browser.nonce, **claims})
+    response = post_json(browser, {"id_token": signed})
+    assert (response.status_code, code(response)) == (401, "invalid_id_token")
+    assert not signed_in(browser)
