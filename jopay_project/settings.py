@@ -419,8 +419,10 @@ JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")
 JOPAY_AUTO_FORWARD_EXECUTORS = env_mapping("JOPAY_AUTO_FORWARD_EXECUTORS")
 # Single sign-on needs all three; one or two alone is a half-done set-up.
 env_all_or_none("JOPAY_OIDC_ISSUER", "JOPAY_OIDC_AUDIENCE", "JOPAY_OIDC_JWKS_URL")
-JOPAY_OIDC_ISSUER = env_str("JOPAY_OIDC_ISSUER")
-JOPAY_OIDC_AUDIENCE = env_str("JOPAY_OIDC_AUDIENCE")
+# Stripped: a value from a secret file keeps its trailing newline, and a token's
+# "iss"/"aud" never matched it, so every SSO sign-in failed (D33).
+JOPAY_OIDC_ISSUER = env_str("JOPAY_OIDC_ISSUER").strip()
+JOPAY_OIDC_AUDIENCE = env_str("JOPAY_OIDC_AUDIENCE").strip()
 JOPAY_OIDC_JWKS_URL = env_url("JOPAY_OIDC_JWKS_URL", schemes=("http", "https"))
 # D35: an http:// key set is accepted for a loopback host only. Refused here, at
 # start-up: accepted, it failed every sign-in as invalid_id_token, the cause

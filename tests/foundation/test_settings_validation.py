@@ -44,6 +44,7 @@ def load_settings(tmp_path, *, drop=(), **values: str) -> subprocess.CompletedPr
         "import json; from jopay_project import settings as s; print(json.dumps({"
         "'fx': s.JOPAY_FX_FEEDS, 'hosts': s.ALLOWED_HOSTS, "
         "'base': s.JOPAY_PUBLIC_BASE_URL, 'oidc': s.JOPAY_OIDC_ISSUER, "
+        "'aud': s.JOPAY_OIDC_AUDIENCE, "
         "'beat': s.CELERY_BEAT_SCHEDULE_FILENAME}))"
     )
     return subprocess.run(
@@ -164,6 +165,18 @@ def test_an_http_jwks_url_off_loopback_is_refused_at_start_up(tmp_path, jwks):
 )
 def test_an_http_jwks_url_on_loopback_loads(tmp_path, jwks):
     loaded(load_settings(tmp_path, **{**OIDC, "JOPAY_OIDC_JWKS_URL": jwks}))
+
+
+def test_oidc_issuer_and_audience_lose_surrounding_whitespace(tmp_path):
+    # D33 compares them with the token's iss and aud exactly; a value read from
+    # a secret file ends in a newline, and every sign-in failed.
+    values = {
+        **OIDC,
+        "JOPAY_OIDC_ISSUER": "https://idp.example.com\n",
+        "JOPAY_OIDC_AUDIENCE": " jopay\n",
+    }
+    got = loaded(load_settings(tmp_path, **values))
+    assert (got["oidc"], got["aud"]) == ("https://idp.example.com", "jopay")
 
 
 def test_oidc_settings_may_all_be_absent(tmp_path):
