@@ -256,8 +256,12 @@ def login_id_token_view(request: HttpRequest) -> HttpResponse:
             ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": "POST"}
         )
     token, wants_json = _id_token_from(request)
-    if not isinstance(token, str) or not token.strip():
+    if token is None or (isinstance(token, str) and not token.strip()):
         return error_json_response(ErrorCode.MISSING_ID_TOKEN)
+    if not isinstance(token, str):
+        # Sent, but not a token at all ({"id_token": 42}): errors.md's
+        # "sent but malformed", not "got none".
+        return error_json_response(ErrorCode.INVALID_ID_TOKEN)
     # D27: SSO failures count against the address's login limit; counted
     # before the token is checked, as for passwords (no account bucket: the
     # e-mail is only known once the signature holds).

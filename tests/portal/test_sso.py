@@ -214,11 +214,19 @@ def test_email_case_does_not_matter(browser, keys, alice_user):
 # --- refusals ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [{}, {"id_token": ""}, {"id_token": 42}, [1, 2]])
+@pytest.mark.parametrize("body", [{}, {"id_token": ""}, {"id_token": None}, [1, 2]])
 def test_no_token_is_missing_id_token(browser, body):
     response = post_json(browser, body)
     assert response.status_code == 401
     assert code(response) == "missing_id_token"
+
+
+@pytest.mark.parametrize("token", [42, ["a.b.c"], {"jwt": "a.b.c"}, True])
+def test_a_token_of_another_json_type_is_invalid_id_token(browser, token):
+    """errors.md: invalid_id_token is a token sent but malformed; missing_id_token
+    is none sent."""
+    response = post_json(browser, {"id_token": token})
+    assert (response.status_code, code(response)) == (401, "invalid_id_token")
 
 
 def test_empty_form_is_missing_id_token(browser):
