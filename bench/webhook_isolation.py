@@ -130,13 +130,26 @@ def _overlap(partner) -> tuple[int, int]:
     return len(rows), most
 
 
-def _wait_for(rows, what: str) -> None:
-    """Until ``rows`` exist: the first answer of A or C has come back."""
+def _wait_for(rows) -> None:
+    """Until ``rows`` exist (an endpoint's first answer has come back, say)."""
     deadline = time.monotonic() + 30
     while not rows.exists():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the first attempt never {what}")
+            raise RuntimeError(f"waited 30 s for {rows.model.__name__} rows")
         time.sleep(0.1)
+
+
+def _beside(bad, first_answer, healthy, receiver, args, *, prefix: str) -> dict:
+    """B's phase with ``args.backlog`` of ``bad``'s events queued just before,
+    once ``bad``'s first attempt has come back (``first_answer`` rows exist)."""
+    _emit(bad)
+    _wait_for(first_answer)
+    for _ in range(args.backlog):
+        _emit(bad)
+    result = _phase(healthy, receiver, args)
+    attempts, most = _overlap(bad)
+    result[f"{prefix}_attempts"], result[f"{prefix}_most_in_flight"] = attempts, most
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,17 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         with common.celery_worker(env=env):
             alone = _phase(healthy, receiver, args)
             # A's receiver has been down a while: its first failure is recorded.
-            _emit(hanging)
-            _wait_for(
+            beside = _beside(
+                hanging,
                 WebhookEndpoint.objects.filter(
                     partner=hanging, failing_since__isnull=False
                 ),
-                "failed",
+                healthy,
+                receiver,
+                args,
+                prefix="a",
             )
-            for _ in range(args.backlog):
-                _emit(hanging)
-            beside = _phase(healthy, receiver, args)
-            beside["a_attempts"], beside["a_most_in_flight"] = _overlap(hanging)
             # A's backlog would still hold a worker child for 8 s an attempt:
             # switch A off (its pending deliveries are abandoned) and let its
             # last attempt time out, so C is measured alone beside B.
@@ -179,22 +191,20 @@ def main(argv: list[str] | None = None) -> int:
             _wait_for(
                 WebhookEndpoint.objects.filter(partner=hanging).exclude(
                     deliveries__attempt_log__error=INTERRUPTED
-                ),
-                "ended",
+                )
             )
             # C's receiver answers 200 in 6 s: its first answer marks it slow
             # (unless JOPAY_WEBHOOK_SLOW_SECONDS is above 6: the code before).
-            _emit(slow)
-            _wait_for(
+            beside_slow = _beside(
+                slow,
                 WebhookAttempt.objects.filter(
                     delivery__partner=slow, status_code__isnull=False
                 ),
-                "answered",
+                healthy,
+                receiver,
+                args,
+                prefix="c",
             )
-            for _ in range(args.backlog):
-                _emit(slow)
-            beside_slow = _phase(healthy, receiver, args)
-            beside_slow["c_attempts"], beside_slow["c_most_in_flight"] = _overlap(slow)
     finally:
         receiver.stop()
 

@@ -63,6 +63,23 @@ def _text(nanos: int, offset_minutes: int, digits: int) -> tuple[str, Fraction]:
     return written, named + Fraction(scaled, 10**digits)
 
 
+def _assert_exactly_the_rows(api, rows, param: str, text: str, named) -> None:
+    """The list filtered by ``param=text`` holds exactly the rows on its side of
+    ``named`` (seconds after BASE, exact): at or after it, or before it."""
+    response = api.get("/api/v1/requests", {param: text})
+    assert response.status_code == 200, (text, response.json())
+    got = {r["request_id"] for r in response.json()["data"]}
+
+    def since_base(at: datetime) -> Fraction:
+        return Fraction((at - BASE) // timedelta(microseconds=1), 10**6)
+
+    if param == "created_after":
+        want = {str(pk) for pk, at in rows.items() if since_base(at) >= named}
+    else:
+        want = {str(pk) for pk, at in rows.items() if since_base(at) < named}
+    assert got == want, text
+
+
 @settings(
     max_examples=150,
     deadline=None,
@@ -78,18 +95,7 @@ def test_the_rows_selected_are_exactly_those_on_the_right_side(
     api, rows, nanos, offset, digits, param
 ):
     text, named = _text(nanos, offset, digits)
-    response = api.get("/api/v1/requests", {param: text})
-    assert response.status_code == 200, (text, response.json())
-    got = {r["request_id"] for r in response.json()["data"]}
-
-    def since_base(at: datetime) -> Fraction:
-        return Fraction((at - BASE) // timedelta(microseconds=1), 10**6)
-
-    if param == "created_after":
-        want = {str(pk) for pk, at in rows.items() if since_base(at) >= named}
-    else:
-        want = {str(pk) for pk, at in rows.items() if since_base(at) < named}
-    assert got == want, text
+    _assert_exactly_the_rows(api, rows, param, text, named)
 
 
 def test_an_unencoded_plus_in_the_offset_is_read_as_plus(api, rows):
@@ -126,18 +132,7 @@ def test_a_space_between_date_and_time_selects_the_same_rows(
     text = text[:10] + " " + text[11:]
     if bare_plus:
         text = text.replace("+", " ")  # an offset's "+" sent unencoded
-    response = api.get("/api/v1/requests", {param: text})
-    assert response.status_code == 200, (text, response.json())
-    got = {r["request_id"] for r in response.json()["data"]}
-
-    def since_base(at: datetime) -> Fraction:
-        return Fraction((at - BASE) // timedelta(microseconds=1), 10**6)
-
-    if param == "created_after":
-        want = {str(pk) for pk, at in rows.items() if since_base(at) >= named}
-    else:
-        want = {str(pk) for pk, at in rows.items() if since_base(at) < named}
-    assert got == want, text
+    _assert_exactly_the_rows(api, rows, param, text, named)
 
 
 @pytest.mark.parametrize("separator", ["T", " "])
