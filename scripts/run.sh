@@ -82,6 +82,9 @@ except (OSError, ValueError):
     saved = None
 record, outcome = demo_partner_ensure(saved)
 tmp = path.with_name(path.name + ".tmp")
+# The demo partner's live and test keys: readable by this user only.
+tmp.touch(mode=0o600)
+tmp.chmod(0o600)
 tmp.write_text(json.dumps(record))
 tmp.replace(path)
 print(f"run: demo partner: {outcome}")

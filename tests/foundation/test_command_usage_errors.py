@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from merchants.models import Partner
 from payments.models import FxRate
 from tests.live import ROOT
 
@@ -233,3 +234,15 @@ def test_unstorable_text_is_refused_before_anything_is_written(partner, text, sa
         )  # fmt: skip
     assert not Partner.objects.filter(slug="latin").exists()
     assert ApiKey.objects.count() == keys
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["", "  "])
+def test_an_empty_webhook_url_is_not_a_partner_without_webhooks(url):
+    """D31: --webhook-url "$UNSET" made a partner with webhooks off, silently."""
+    with pytest.raises(CommandError, match="--webhook-url must not be empty"):
+        call_command(
+            "create_partner", "--slug", "acme", "--name", "Acme",
+            "--webhook-url", url, stdout=StringIO(),
+        )  # fmt: skip
+    assert not Partner.objects.filter(slug="acme").exists()

@@ -31,6 +31,10 @@ class Command(OperatorCommand):
         )
         if currency not in currencies:
             currencies.insert(0, currency)
+        # Not ``if opts["webhook_url"]`` alone: an empty value (a script's unset
+        # "$WEBHOOK_URL") made a partner without webhooks, without a word.
+        if opts["webhook_url"] is not None and not opts["webhook_url"].strip():
+            raise CommandError("--webhook-url must not be empty; leave it out instead")
         for flag in ("min_amount", "max_amount"):
             if opts[flag] is not None and opts[flag] < 0:
                 raise CommandError(f"--{flag.replace('_', '-')} must not be negative")
