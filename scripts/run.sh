@@ -115,7 +115,11 @@ stopping=0
 stop_all() {
     [ "$stopping" = 1 ] && return
     stopping=1
-    trap - INT TERM
+    # Ignored from here on, not reset: make passes its own TERM on to this
+    # script (a second one), and a second Ctrl-C is common; with the default
+    # action either killed the script mid-stop and left gunicorn and Celery
+    # running with no one to stop them.
+    trap '' INT TERM
     [ ${#pids[@]} -eq 0 ] && return
     log "stopping ${names[*]}"
     local pid i
