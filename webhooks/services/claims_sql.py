@@ -80,8 +80,9 @@ cleared AS (
                                    AND failing_since IS NOT NULL THEN NULL
                               ELSE probe_until END
      WHERE id = %(endpoint_id)s
-       AND ((%(clear_streak)s AND url = %(url)s
-             AND (failing_since IS NOT NULL OR (slow_since IS NULL) = %(slow)s))
+       AND ((%(clear_streak)s
+             AND (failing_since IS NOT NULL OR (slow_since IS NULL) = %(slow)s)
+             AND url = %(url)s)
             OR probe_until = %(lease)s)
        AND (SELECT v FROM relaxed) IS NOT NULL
  RETURNING id
