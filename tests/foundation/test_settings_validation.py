@@ -293,3 +293,18 @@ def test_webhook_durations_up_to_a_year_load(tmp_path):
             JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS=year,
         )
     )
+
+
+@pytest.mark.parametrize("value", ["0", "9", "1.5", "two"])
+def test_a_slow_mark_outside_1_to_8_seconds_is_refused(tmp_path, value):
+    """JOPAY_WEBHOOK_SLOW_SECONDS: 0 would mark every endpoint slow, past the 8 s
+    timeout none (every slower answer is a timeout, D24)."""
+    refused(
+        load_settings(tmp_path, JOPAY_WEBHOOK_SLOW_SECONDS=value),
+        "JOPAY_WEBHOOK_SLOW_SECONDS",
+    )
+
+
+def test_a_slow_mark_of_1_to_8_seconds_loads(tmp_path):
+    for value in ("1", "8"):
+        loaded(load_settings(tmp_path, JOPAY_WEBHOOK_SLOW_SECONDS=value))
