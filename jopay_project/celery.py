@@ -89,7 +89,7 @@ def _route(name: str, *args, **kwargs) -> dict | None:
 
 app.conf.task_routes = (_route,)
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("jopay.celery")  # "jopay.*", as OPERATIONS.md says
 
 
 @beat_init.connect

@@ -55,7 +55,8 @@ OUTAGE_RETRY_SECONDS = 30
 STORE_TIMEOUT_SECONDS = 1.0
 _STORE_ERRORS = (redis.RedisError, OSError)
 
-logger = logging.getLogger(__name__)
+# Under "jopay.", the prefix OPERATIONS.md tells operators to watch.
+logger = logging.getLogger("jopay.ratelimits")
 
 
 @dataclass

@@ -19,7 +19,7 @@ HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 def test_api_calls_are_served_uncounted_and_the_outage_is_logged(
     api, create, counters_down, caplog
 ):
-    with caplog.at_level(logging.WARNING, logger="jopay_project.ratelimits"):
+    with caplog.at_level(logging.WARNING, logger="jopay.ratelimits"):
         created = create(api)
         listed = api.get("/api/v1/requests")
     assert created.status_code == 201, created.content
