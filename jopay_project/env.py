@@ -53,6 +53,27 @@ def env_int(
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def env_log_level(name: str, default: str) -> str:
+    """A ``logging`` level name, in any case (``debug`` is ``DEBUG``).
+
+    Passed through as it was, ``LOG_LEVEL=debug`` (or a typo) got as far as
+    Django's logging set-up, which stopped every process with a traceback
+    ending in "Unable to configure root logger" that never named the variable.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(LOG_LEVELS)}, not {raw!r}"
+        )
+    return value
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

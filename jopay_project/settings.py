@@ -20,6 +20,7 @@ from .env import (
     env_int,
     env_int_list,
     env_list,
+    env_log_level,
     env_mapping,
     env_str,
     env_url,
@@ -479,6 +480,6 @@ LOGGING = {
             "filters": ["redact_tokens"],
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
