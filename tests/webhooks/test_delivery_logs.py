@@ -81,3 +81,36 @@ def test_the_last_try_says_it_failed(partner, endpoint, receiver, caplog, settin
     with caplog.at_level(logging.WARNING, logger="jopay.webhooks"):
         deliver(delivery_id=str(delivery.pk))
     assert lines(caplog)[-1].endswith("HTTP 500; failed: no tries left")
+
+
+def test_a_failure_that_switches_the_endpoint_off_says_abandoned_not_retry(
+    partner, endpoint, receiver, caplog, settings, django_capture_on_commit_callbacks
+):
+    """D24: 5 days without a 2xx switch the endpoint off and abandon what is
+    pending, this delivery too; its line promised a retry that never came."""
+    settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS = 3600
+    receiver.program("/hook", Answer(503))
+    earlier = emit(partner).deliveries.get()
+    deliver(delivery_id=str(earlier.pk))  # a failure within the streak's gap
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(hours=2), probe_until=None
+    )
+    delivery = emit(partner).deliveries.get()
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING, logger="jopay.webhooks"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        recorded = deliver(delivery_id=str(delivery.pk))
+    assert lines(caplog) == [
+        f"webhook delivery {delivery.pk} attempt 1 to endpoint {endpoint.pk}:"
+        " HTTP 503; abandoned: endpoint_disabled",
+        f"webhook endpoint {endpoint.pk} (partner {partner.pk}) switched off:"
+        " failing_too_long; 2 pending deliveries abandoned",
+    ]
+    assert (recorded.state, recorded.countdown) == ("abandoned", None)
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.abandoned_reason) == (
+        "abandoned",
+        "endpoint_disabled",
+    )

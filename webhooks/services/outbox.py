@@ -174,10 +174,19 @@ def delivery_record(
         )
         if not owned:
             countdown = None  # a newer attempt owns the row; it schedules itself
-        elif state != WebhookDelivery.State.DELIVERED:
-            _log_failure(claim, state, verdict, status_code, error, next_at, now)
+        switched_off = False
         if owned or not interrupted:
-            endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+            switched_off = endpoint_after_attempt(claim=claim, verdict=verdict, now=now)
+        if owned and state != WebhookDelivery.State.DELIVERED:
+            if switched_off and state == WebhookDelivery.State.PENDING:
+                # Its endpoint was just switched off (failing too long): the
+                # delivery was abandoned with the others, not retried.
+                countdown, next_at = None, None
+                state = WebhookDelivery.State.ABANDONED
+                verdict = Verdict.abandon(
+                    WebhookDelivery.AbandonedReason.ENDPOINT_DISABLED
+                )
+            _log_failure(claim, state, verdict, status_code, error, next_at, now)
     return Recorded(
         state=state,
         next_attempt_at=next_at,

@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
 
 
-def endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> None:
+def endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> bool:
+    """What the answer does to the endpoint; ``True`` if it switched it off and
+    abandoned pending deliveries (this one among them, if it was pending)."""
     # A 2xx ended the streak in the result's own statement (``clear_streak``),
     # also one a concurrent failure started after this claim was read.
     if verdict.streak in ("none", "success"):
-        return
+        return False
     # Only an answer from the endpoint as it is now counts: one from a URL the
     # partner has since replaced, or sent before a disable and re-enable, says
     # nothing about it (a 410 from a retired URL disabled the new one).
@@ -41,18 +43,20 @@ def endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> 
         url=claim.url,
     )
     if verdict.disable_endpoint:
-        webhook_endpoint_disable(
-            endpoint_id=claim.endpoint_id,
-            reason=verdict.disable_endpoint,
-            sent_to=claim.url,
-            sent_at=claim.claimed_at,
+        return (
+            webhook_endpoint_disable(
+                endpoint_id=claim.endpoint_id,
+                reason=verdict.disable_endpoint,
+                sent_to=claim.url,
+                sent_at=claim.claimed_at,
+            )
+            > 0
         )
-        return
     if verdict.retry_after:
         _hold(endpoints, now=now, seconds=verdict.retry_after)
     if claim.failing_since is None:
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
-        return
+        return False
     limit = timedelta(seconds=settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS)
     if claim.failing_since <= now - limit:
         if not _failed_lately(claim, now):
@@ -63,14 +67,18 @@ def endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> 
             endpoints.filter(failing_since=claim.failing_since).update(
                 failing_since=now
             )
-            return
-        webhook_endpoint_disable(
-            endpoint_id=claim.endpoint_id,
-            reason=WebhookEndpoint.DisabledReason.FAILING,
-            failing_since=claim.failing_since,  # still failing since then?
-            sent_to=claim.url,
-            sent_at=claim.claimed_at,
+            return False
+        return (
+            webhook_endpoint_disable(
+                endpoint_id=claim.endpoint_id,
+                reason=WebhookEndpoint.DisabledReason.FAILING,
+                failing_since=claim.failing_since,  # still failing since then?
+                sent_to=claim.url,
+                sent_at=claim.claimed_at,
+            )
+            > 0
         )
+    return False
 
 
 def _hold(endpoints, *, now: datetime, seconds: int) -> None:
