@@ -64,12 +64,15 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None):
-    """A real gunicorn serving JoPay on a free loopback port; yields its base URL."""
+def gunicorn(
+    *, workers: int = 2, env: dict[str, str] | None = None, log_path: Path | None = None
+):
+    """A real gunicorn serving JoPay on a free loopback port; yields its base URL
+    (its log goes to ``log_path`` when given, for a drill to read)."""
     port = free_port()
     # Its log goes to a file, not a pipe: nobody reads a pipe while the server
     # runs, so a chatty server would block once the pipe buffer is full.
-    with tempfile.TemporaryFile() as log:
+    with log_path.open("w+b") if log_path else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
