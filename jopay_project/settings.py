@@ -155,6 +155,16 @@ if DATABASE_URL:
         _db.setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": 2}
         )
+        # Without it libpq waits for ever on a server that accepts the TCP
+        # connection but never answers (hung, or behind a network dropping
+        # packets): every call hung until gunicorn killed its worker (the
+        # caller got a dropped connection, not an envelope) and /readyz never
+        # said 503 (tests/resilience/test_postgres_unreachable.py). A
+        # ``connect_timeout`` in DATABASE_URL's query wins.
+        _db["OPTIONS"].setdefault(
+            "connect_timeout",
+            env_int("JOPAY_DB_CONNECT_TIMEOUT", 5, minimum=2, maximum=30),
+        )
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",

@@ -102,3 +102,19 @@ def test_secret_key_fallbacks_come_from_the_environment():
     rotated = {**PRODUCTION, "SECRET_KEY_FALLBACKS": "o" * 40}
     assert deployed_setting("SECRET_KEY_FALLBACKS", **rotated) == ["o" * 40]
     assert deployed_setting("SECRET_KEY_FALLBACKS", **PRODUCTION) == []
+
+
+def test_postgres_connections_give_up_after_the_connect_timeout():
+    """A hung server cost each call gunicorn's 30 s worker timeout and a
+    dropped connection (tests/resilience/test_postgres_unreachable.py)."""
+    url = "postgresql://u@db.example:5432/jopay"
+    options = deployed_setting("DATABASES", DATABASE_URL=url, **PRODUCTION)
+    assert options["default"]["OPTIONS"]["connect_timeout"] == 5
+    options = deployed_setting(
+        "DATABASES", DATABASE_URL=url, JOPAY_DB_CONNECT_TIMEOUT="3", **PRODUCTION
+    )
+    assert options["default"]["OPTIONS"]["connect_timeout"] == 3
+    options = deployed_setting(
+        "DATABASES", DATABASE_URL=url + "?connect_timeout=9", **PRODUCTION
+    )
+    assert options["default"]["OPTIONS"]["connect_timeout"] in (9, "9")

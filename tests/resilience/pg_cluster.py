@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -86,6 +87,18 @@ class ThrowawayPostgres:
     def stop(self) -> None:
         self._ctl("-m", "fast", "-w", "stop")
 
+    def _postmaster(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster: the kernel still completes TCP handshakes
+        into its listen queue, but no new session ever gets an answer (a
+        server that hangs, or a host behind a network that drops packets)."""
+        os.kill(self._postmaster(), signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self._postmaster(), signal.SIGCONT)
+
     def createdb(self, name: str) -> None:
         subprocess.run(
             [
@@ -103,6 +116,7 @@ class ThrowawayPostgres:
 
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():
+            self.thaw()
             subprocess.run(
                 _as_pg(
                     [
