@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import DatabaseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -77,10 +78,18 @@ class JoPayApiView(APIView):
         request.version, request.versioning_scheme = version, scheme
         try:
             self.perform_authentication(request)
-        finally:
+        except DatabaseError:
+            # The database is down: uncounted. DRF recorded no result, so
+            # counting (``request.auth``) would authenticate again: a second
+            # query and, with a hung server, a second connect timeout
+            # (tests/foundation/test_auth_database_down.py).
+            raise
+        except Exception:
             # Counted even when auth fails: an unauthenticated caller is
             # counted per client address, so key guessing is limited too.
             self._check_rate_limit(request)
+            raise
+        self._check_rate_limit(request)
         self.check_permissions(request)
 
     def _check_rate_limit(self, request: Request) -> None:

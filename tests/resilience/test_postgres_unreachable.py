@@ -61,9 +61,11 @@ def test_a_hung_database_is_answered_with_an_envelope_not_a_hang(tmp_path):
         assert during.status_code == 500, during.text[:300]
         assert during.json()["error"] == "api_error"
         assert "request_id" in during.json()
-        assert took < 10, took
+        # One connect timeout (3 s), not two: authentication is not tried
+        # again to count the call (jopay_project/api.py).
+        assert took < 5, took
         assert (ready.status_code, ready.json()["checks"]["database"]) == (503, "down")
-        assert ready_took < 10, ready_took
+        assert ready_took < 5, ready_took
         assert after.status_code == 201, after.text[:300]
     finally:
         cluster.destroy()
