@@ -113,6 +113,52 @@ class Client:
                 time.sleep(0.1)
 
 
+def _probe_every_route(base: str, seeded: dict, client: Client) -> dict:
+    """Every API route (and the pay page's JSON ones) while the database is
+    down, with the partner's key, a wrong key and none: (status, type, body)."""
+    request_id = next(v for v in client.keys.values() if v)
+    merchant = seeded["merchant"]
+    get = [
+        "requests",
+        f"requests/{request_id}",
+        "merchants",
+        f"merchants/{merchant}",
+        "fx/rates",
+        "recurring/plans",
+        f"recurring/plans/{merchant}",
+        "webhooks/endpoint",
+        "events",
+        "no/such/route",
+    ]
+    post = [
+        "requests/create",
+        f"requests/{request_id}/cancel",
+        "webhooks/test",
+        "merchants",
+        "recurring/plans",
+        f"events/{merchant}/resend",
+    ]
+    keys = {"key": f"Bearer {seeded['key']}", "bad": "Bearer jp_live_" + "x" * 40}
+    keys["none"] = ""
+    answers = {}
+    for who, auth in keys.items():
+        headers = {"Authorization": auth} if auth else {}
+        calls = [("GET", f"/api/v1/{p}", None) for p in get]
+        calls += [("POST", f"/api/v1/{p}", {}) for p in post]
+        calls += [("GET", f"/pay/{request_id}/status", None)]
+        calls += [("POST", f"/pay/{request_id}/proof", {"tx_hash": "0x" + "1" * 64})]
+        for method, path, body in calls:
+            r = requests.request(
+                method, base + path, json=body, headers=headers, timeout=30
+            )
+            answers[(who, method, path)] = (
+                r.status_code,
+                r.headers.get("Content-Type", ""),
+                r.text,
+            )
+    return answers
+
+
 def _readyz(base: str) -> tuple[int, dict]:
     r = requests.get(base + "/readyz", timeout=10)
     return r.status_code, r.json()
@@ -160,7 +206,8 @@ def test_postgres_restart_and_outage_under_load(receiver, tmp_path):
             time.sleep(1)
             status, body = _readyz(base)
             readyz_down = (status, body)
-            time.sleep(19)
+            probed = _probe_every_route(base, seeded, client)
+            time.sleep(max(0.0, down_at + 20 - time.monotonic()))
             up_count = len(client.answers)
             cluster.start()
             up_at = time.monotonic()
@@ -192,6 +239,10 @@ def test_postgres_restart_and_outage_under_load(receiver, tmp_path):
         assert late == [], (late[:3], (tmp_path / "web.log").read_text()[-6000:])
         assert up_count < len(client.answers)
 
+        for route, (status, ctype, text) in probed.items():
+            assert ctype.startswith("application/json"), (route, status, text[:300])
+            assert json.loads(text)["error"] in codes, (route, text[:300])
+            assert codes[json.loads(text)["error"]] == status, (route, text[:300])
         assert readyz_down == (
             503,
             {"ok": False, "checks": {"database": "down", "cache": "ok"}},
