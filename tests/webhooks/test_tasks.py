@@ -74,3 +74,35 @@ def test_a_sweep_that_read_before_another_committed_does_not_enqueue_again(
 
     monkeypatch.setattr(dispatch, "transaction", OtherSweepFirst())
     assert dispatch.due_delivery_ids() == []
+
+
+def test_a_database_blip_retries_the_send_in_seconds_not_after_the_sweep(monkeypatch):
+    """A restart or failover turned every queued send into a failed task with a
+    traceback, sent again only when the sweeper's 60 s mark came round. Now the
+    task is tried again after DATABASE_RETRY_SECONDS, up to DATABASE_RETRIES
+    times; other errors are not retried here."""
+    from django.db import OperationalError
+
+    from webhooks import tasks
+
+    calls = []
+
+    def flaky(*, delivery_id):
+        calls.append(delivery_id)
+        if len(calls) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(tasks.delivery, "deliver", flaky)
+    deliver = app.tasks["webhooks.deliver"]
+    assert (deliver.max_retries, deliver.default_retry_delay) == (3, 5)
+    assert deliver.apply(args=("d-1",)).successful()
+    assert calls == ["d-1"] * 3
+
+    def broken(*, delivery_id):
+        calls.append(delivery_id)
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(tasks.delivery, "deliver", broken)
+    calls.clear()
+    assert deliver.apply(args=("d-2",)).failed()
+    assert calls == ["d-2"]
