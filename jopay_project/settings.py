@@ -177,7 +177,8 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate-limit counters, D27) ------------------------------------------
-REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+# redis:// or rediss:// with a host; a unix:// socket has none, and was always refused.
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CACHES = {
         "default": {

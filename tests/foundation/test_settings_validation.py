@@ -308,3 +308,12 @@ def test_a_slow_mark_outside_1_to_8_seconds_is_refused(tmp_path, value):
 def test_a_slow_mark_of_1_to_8_seconds_loads(tmp_path):
     for value in ("1", "8"):
         loaded(load_settings(tmp_path, JOPAY_WEBHOOK_SLOW_SECONDS=value))
+
+
+def test_a_unix_socket_redis_url_is_refused_as_what_it_is(tmp_path):
+    """A unix:// URL has no host and was always refused, but the message
+    offered "unix" as an accepted scheme."""
+    refused(
+        load_settings(tmp_path, REDIS_URL="unix:///run/redis.sock"),
+        "REDIS_URL must be a redis/rediss URL with a host",
+    )
