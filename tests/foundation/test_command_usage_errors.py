@@ -246,3 +246,31 @@ def test_an_empty_webhook_url_is_not_a_partner_without_webhooks(url):
             "--webhook-url", url, stdout=StringIO(),
         )  # fmt: skip
     assert not Partner.objects.filter(slug="acme").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("command", "args", "consequence"),
+    [
+        ("create_api_key", ["--mode", "live"], "the key answers auth_failed"),
+        (
+            "create_partner_user",
+            ["--email", "ops@acme.example"],
+            "the user cannot sign in",
+        ),
+    ],
+)
+def test_a_switched_off_partner_is_named_in_a_warning(
+    partner, command, args, consequence
+):
+    """D31: made all the same, but an operator was not told the key or user
+    could not be used until the partner is switched on again."""
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+    err = StringIO()
+    call_command(
+        command, "--partner", partner.slug, *args, stdout=StringIO(), stderr=err
+    )
+    assert err.getvalue().strip() == (
+        f"warning: partner {partner.slug!r} is switched off; until it is switched"
+        f" on again {consequence}"
+    )

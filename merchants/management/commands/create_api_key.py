@@ -33,6 +33,13 @@ class Command(OperatorCommand):
         partner = Partner.objects.filter(slug=opts["partner"]).first()
         if partner is None:
             raise CommandError(f"no partner with slug {opts['partner']!r}")
+        if not partner.is_active:
+            # Made all the same (the partner may be switched on again), but
+            # said: until then the key answers auth_failed.
+            self.stderr.write(
+                f"warning: partner {partner.slug!r} is switched off; until it is"
+                " switched on again the key answers auth_failed"
+            )
         expires_at = None
         # Not ``if opts["expires_at"]``: an empty value (a script's unset
         # "$EXPIRES") made a key that never expires (D8).

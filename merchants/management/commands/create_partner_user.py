@@ -25,6 +25,13 @@ class Command(OperatorCommand):
         partner = Partner.objects.filter(slug=opts["partner"]).first()
         if partner is None:
             raise CommandError(f"no partner with slug {opts['partner']!r}")
+        if not partner.is_active:
+            # Made all the same (the partner may be switched on again), but
+            # said: until then the user cannot sign in.
+            self.stderr.write(
+                f"warning: partner {partner.slug!r} is switched off; until it is"
+                " switched on again the user cannot sign in"
+            )
         email = opts["email"].strip()
         try:
             # The rule of every other e-mail in JoPay (user@domain.tld): the old
