@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.foundation.test_settings_validation import PRODUCTION, load_settings, refused
-from tests.live import ROOT
+from tests.foundation.test_settings_validation import load_settings, refused
 
 
 @pytest.mark.parametrize("level", ["verbose", "info,debug", "10"])
@@ -29,17 +25,11 @@ def test_a_log_level_in_any_case_configures_logging(tmp_path, level, stored):
         "import django, logging; django.setup(); "
         "print(logging.getLevelName(logging.getLogger().level))"
     )
-    environ = {**PRODUCTION, "LOG_LEVEL": level, "PATH": "/usr/bin:/bin"}
-    environ.update(DJANGO_SETTINGS_MODULE="jopay_project.settings")
-    environ["JOPAY_DATA_DIR"] = str(tmp_path / "data")
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=environ,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = load_settings(
+        tmp_path,
+        code=code,
+        LOG_LEVEL=level,
+        DJANGO_SETTINGS_MODULE="jopay_project.settings",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == stored

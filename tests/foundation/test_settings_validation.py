@@ -30,9 +30,12 @@ OIDC = {
 }
 
 
-def load_settings(tmp_path, *, drop=(), **values: str) -> subprocess.CompletedProcess:
+def load_settings(
+    tmp_path, *, drop=(), code: str | None = None, **values: str
+) -> subprocess.CompletedProcess:
     """Import the settings with PRODUCTION + values (minus ``drop``); on success
-    stdout's last line is a JSON object of the settings the tests look at."""
+    stdout's last line is a JSON object of the settings the tests look at (or
+    what ``code``, run instead, prints)."""
     environ = {**PRODUCTION, **values}
     for name in drop:
         environ.pop(name)
@@ -40,7 +43,7 @@ def load_settings(tmp_path, *, drop=(), **values: str) -> subprocess.CompletedPr
         PATH="/usr/bin:/bin",
         JOPAY_DATA_DIR=environ.get("JOPAY_DATA_DIR", str(tmp_path / "data")),
     )
-    code = (
+    code = code or (
         "import json; from jopay_project import settings as s; print(json.dumps({"
         "'fx': s.JOPAY_FX_FEEDS, 'hosts': s.ALLOWED_HOSTS, "
         "'base': s.JOPAY_PUBLIC_BASE_URL, 'oidc': s.JOPAY_OIDC_ISSUER, "
