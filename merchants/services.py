@@ -20,6 +20,7 @@ from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
 from jopay_project.tasks import enqueue_on_commit
 from jopay_project.tenancy import Tenant
+from payments.services.tags import merchant_creates_drain
 
 from .addresses import receiving_address_validate
 from .audit import audit_record
@@ -185,6 +186,12 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f"fields not updatable: {sorted(unknown)}")
+    if changes.get("disabled") is True:
+        # D28: once the disable returns, no create for the merchant may still
+        # commit. Wait for those in flight at its wallet, and hold new ones
+        # back until this commits (they then see the disable); before the row
+        # lock, which a committing create's foreign-key check waits on.
+        merchant_creates_drain(merchant.pk)
     locked = (
         Merchant.objects.select_for_update(of=("self",))  # never the partner row
         .select_related("partner")

@@ -48,7 +48,7 @@ from merchants.keys import _auth_statement
 from payments.models import PaymentRequest
 from payments.selectors import _create_context_statement
 from payments.serializers import payment_request_data
-from payments.services.amounts import (
+from payments.services.tags import (
     _LOCK,
     AMOUNT_LOCK_CLASS,
     TAG_HELD_AFTER_EXPIRY,
@@ -158,7 +158,12 @@ def bench_floor(request: HttpRequest) -> JsonResponse:
     start = secrets.randbelow(TAG_SPAN)
     grace = now - TAG_HELD_AFTER_EXPIRY
     params = pick_params(
-        address=wallet, base=base, cutoff=grace, values=list(row.values()), start=start
+        columns=list(row),
+        address=wallet,
+        base=base,
+        cutoff=grace,
+        values=list(row.values()),
+        start=start,
     )
     with connection.cursor() as lock, connection.cursor() as insert:
         with pipelined():

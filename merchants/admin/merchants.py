@@ -12,6 +12,7 @@ from jopay_project.admin_lookups import (
 from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import auto_forward_enabled
+from payments.services.tags import merchant_creates_drain
 
 from ..addresses import receiving_address_validate
 from ..models import Merchant
@@ -184,6 +185,12 @@ class MerchantAdmin(
         if not change:
             super().save_model(request, obj, form, change)
             return
+        if "wallet_address" in form.changed_data or (
+            "disabled" in form.changed_data and obj.disabled
+        ):
+            # D28: no create may commit at the old wallet, or for a disabled
+            # merchant, once this save returns (tags.merchant_creates_drain).
+            merchant_creates_drain(obj.pk)
         # Only what staff changed (and what follows from it): a full-row save
         # wrote back every column as read when the POST began, undoing a
         # wallet set on the onboarding page, an e-mail stamped as sent or a

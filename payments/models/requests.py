@@ -149,7 +149,7 @@ class PaymentRequest(TenantModel):
             models.Index(
                 fields=["receiving_address", "usdc_micro"], name="request_amount"
             ),
-            # D15's tag search (amounts._PICK): a wallet's rows at one base
+            # D15's tag search (tags._PICK): a wallet's rows at one base
             # amount still in use, not its history nor its other prices.
             models.Index(
                 F("receiving_address"),

@@ -70,7 +70,7 @@ def _check_manual(currency: str, rate: Decimal) -> None:
         )
 
 
-# Namespace of the advisory lock that serialises writes of rate rows (amounts.py
+# Namespace of the advisory lock that serialises writes of rate rows (tags.py
 # uses 0x4A50 for receiving addresses).
 FX_LOCK_CLASS = 0x4A51
 

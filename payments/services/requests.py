@@ -10,11 +10,9 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from django.db import transaction
 from django.utils import timezone
-from eth_utils import is_hex_address, to_checksum_address
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
@@ -24,8 +22,9 @@ from payments.money import fiat_to_usdc_micro
 from payments.serializers import payment_request_event_data
 from webhooks.services import event_emit
 
-from .amounts import amount_base, amount_check_limits, amount_insert_unique
+from .amounts import amount_base, amount_check_limits
 from .fx import fx_rate_for, fx_rate_usable
+from .tags import amount_insert_unique, canonical_address
 
 # spec §1.5: short public reference, no look-alikes (0/O, 1/I).
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -81,12 +80,6 @@ def _reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-@lru_cache(maxsize=4096)  # EIP-55 hashing costs more than the rest of a create
-def _canonical_address(address: str) -> str:
-    # D15 compares addresses exactly; one spelling (EIP-55) for every partner's copy.
-    return to_checksum_address(address) if is_hex_address(address) else address
-
-
 def payment_request_create(
     *, tenant: Tenant, draft: PaymentRequestDraft
 ) -> tuple[PaymentRequest, bool]:
@@ -138,7 +131,7 @@ def payment_request_create(
             usdc_micro=usdc_exact,
         )
     base = amount_base(usdc_exact)
-    address = _canonical_address(merchant.wallet_address)
+    address = canonical_address(merchant.wallet_address)
 
     now = timezone.now()
     request = PaymentRequest(

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from jopay_project.sql import insert_columns_params
 from payments.models import PaymentRequest
-from payments.services.amounts import (
+from payments.services.tags import (
     TAG_HELD_AFTER_EXPIRY,
     TAG_SPAN,
     _pick_sql,
@@ -104,7 +104,12 @@ def test_the_create_statement_reads_no_old_request_at_that_price(history, mercha
     columns, values = insert_columns_params(request, skip="usdc_micro")
     cutoff = history - TAG_HELD_AFTER_EXPIRY
     params = pick_params(
-        address=WALLET, base=BASE, cutoff=cutoff, values=values, start=0
+        columns=columns,
+        address=WALLET,
+        base=BASE,
+        cutoff=cutoff,
+        values=values,
+        start=0,
     )
     # As create runs it: a generic plan (``_LOCK`` forces one), planned
     # without the values, so only the indexes and the query's shape count.

@@ -15,8 +15,8 @@ from jopay_project.tenancy import Tenant
 from merchants.models import Partner
 from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
-from payments.services.amounts import TAG_HELD_AFTER_EXPIRY
 from payments.services.requests import PaymentRequestDraft, payment_request_create
+from payments.services.tags import TAG_HELD_AFTER_EXPIRY
 from tests.factories import WALLET, MerchantFactory
 
 pytestmark = pytest.mark.usefixtures("rates")
@@ -195,11 +195,11 @@ def test_a_holder_closing_right_after_the_refusal_is_still_amount_unavailable(
 
     from django.db import connections
 
-    from payments.services import amounts
+    from payments.services import tags
 
     seed(merchant, range(1, 1000))
     seed(merchant, [0], status=PaymentRequest.Status.OPENED, expires_in=-3600)
-    send_batch = amounts.pipelined
+    send_batch = tags.pipelined
 
     @contextmanager
     def then_the_expiry_job_commits(*args, **kwargs):
@@ -218,7 +218,7 @@ def test_a_holder_closing_right_after_the_refusal_is_still_amount_unavailable(
             finally:
                 job.close()
 
-    monkeypatch.setattr(amounts, "pipelined", then_the_expiry_job_commits)
+    monkeypatch.setattr(tags, "pipelined", then_the_expiry_job_commits)
     api.raise_request_exception = False
     response = create(api)
     assert (response.status_code, response.json().get("error")) == (

@@ -20,7 +20,7 @@ from payments.chain.verify import Verdict
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach
 from payments.proofs.services.verify import _apply
-from payments.services import amounts
+from payments.services import tags
 from payments.services.requests import (
     PaymentRequestDraft,
     payment_request_cancel,
@@ -77,7 +77,7 @@ def test_concurrent_creates_at_one_wallet_across_partners_and_modes_never_share_
     monkeypatch,
 ):
     """D15: every create draws the same start tag; only the lock keeps them apart."""
-    monkeypatch.setattr(amounts.secrets, "randbelow", lambda _n: 0)
+    monkeypatch.setattr(tags.secrets, "randbelow", lambda _n: 0)
     merchants = [
         MerchantFactory(partner=PartnerFactory(), test_mode=bool(i % 2))
         for i in range(4)

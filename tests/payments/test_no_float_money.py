@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MONEY_MODULES = [
     "payments/money.py",
     "payments/services/amounts.py",
+    "payments/services/tags.py",
     "payments/services/requests.py",
     "payments/serializers.py",
     "payments/pay/presenters.py",

@@ -15,7 +15,7 @@ from eth_utils import to_checksum_address
 
 from payments.models import FxRate, PaymentRequest
 from payments.money import fiat_to_usdc_micro
-from payments.services.amounts import AMOUNT_LOCK_CLASS
+from payments.services.tags import AMOUNT_LOCK_CLASS
 from recurring.models import Charge, Plan
 from recurring.services import plan_cancel, plan_pause, plan_resume, plans_charge_due
 from tests.recurring.conftest import tenant_of
