@@ -22,4 +22,3 @@ def test_migrate_creates_the_database_cache_table(db):
         assert "jopay_cache_migrate_test" in connection.introspection.table_names()
         # Twice is harmless (every deploy migrates).
         call_command("migrate", verbosity=0, interactive=False)
-
