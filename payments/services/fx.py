@@ -26,6 +26,7 @@ from payments.models import FxRate
 from payments.money import (
     RATE_MAX,
     RATE_MIN,
+    SUPPORTED_CURRENCIES,
     is_supported,
     rate_in_range,
     rate_to_scaled_int,
@@ -197,21 +198,29 @@ def fx_refresh(
     """Fetch rates from the first working feed of ``JOPAY_FX_FEEDS`` and store them.
 
     Guarantees: feeds are tried in order, each with ``JOPAY_FX_TIMEOUT_SECONDS``
-    and two tries (D14); network I/O happens before the transaction; pinned
-    rates are never overwritten; when every feed fails nothing is written and
-    the last good rates stay. Every written row records ``source`` and
-    ``fetched_at``. Never raises for feed trouble: see ``result.errors``.
+    and two tries (D14); a currency the answering feed lacks (the ECB has no
+    AED, ARS, CLP, COP or PEN) is asked of the next feeds, as if the feed had
+    failed for it, and each row records the feed it came from; network I/O
+    happens before the transaction; pinned rates are never overwritten; when
+    every feed fails nothing is written and the last good rates stay. Every
+    written row records ``source`` and ``fetched_at``. Never raises for feed
+    trouble: see ``result.errors``.
     """
     result = FxRefreshResult(dry_run=dry_run)
     urls = settings.JOPAY_FX_FEEDS if feed_urls is None else feed_urls
-    fetched: feeds.FeedRates | None = None
+    answers: list[feeds.FeedRates] = []
+    missing = set(SUPPORTED_CURRENCIES)
     for url in urls:
         try:
-            fetched = feeds.fetch_feed(url, timeout=settings.JOPAY_FX_TIMEOUT_SECONDS)
-            break
+            answer = feeds.fetch_feed(url, timeout=settings.JOPAY_FX_TIMEOUT_SECONDS)
         except feeds.FeedError as exc:
             result.errors.append(str(exc))
-    if fetched is None:
+            continue
+        answers.append(answer)
+        missing -= set(answer.rates)
+        if not missing:
+            break
+    if not answers:
         if not urls:
             result.errors.append("JOPAY_FX_FEEDS is empty")
         logger.error(
@@ -219,21 +228,31 @@ def fx_refresh(
             "; ".join(result.errors),
         )
         return result
-    result.source = fetched.source
-    _store(fetched, result, fetched_at=timezone.now())
+    result.source = answers[0].source
+    ordered = answers[::-1]  # the first feed that gives a currency gives it
+    rates = {code: rate for answer in ordered for code, rate in answer.rates.items()}
+    sources = {code: answer.source for answer in ordered for code in answer.rates}
+    fetched = feeds.FeedRates(source=result.source, rates=rates)
+    _store(fetched, result, fetched_at=timezone.now(), sources=sources)
     return result
 
 
 @transaction.atomic
 def _store(
-    fetched: feeds.FeedRates, result: FxRefreshResult, *, fetched_at: datetime
+    fetched: feeds.FeedRates,
+    result: FxRefreshResult,
+    *,
+    fetched_at: datetime,
+    sources: dict[str, str] | None = None,
 ) -> None:
-    """Write ``fetched`` stamped with when it was fetched, not when stored.
+    """Write ``fetched`` stamped with when it was fetched, not when stored,
+    each rate with its feed (``sources``, else ``fetched.source``).
 
     Two refreshes can overlap (the beat and an operator's, or a slow feed):
     the one fetched first may reach the lock last. Its rates are older, so a
     row a later fetch already wrote keeps that fetch's rate and time.
     """
+    sources = sources or {}
     _lock_rate_writes()
     now = fetched_at
     existing = {
@@ -243,6 +262,7 @@ def _store(
         )
     }
     for currency, rate in sorted(fetched.rates.items()):
+        source = sources.get(currency, fetched.source)
         row = existing.get(currency)
         if row is not None and row.pinned:
             result.skipped_pinned.append(currency)
@@ -261,13 +281,13 @@ def _store(
                 currency=currency,
                 partner=None,
                 rate=rate,
-                source=fetched.source,
+                source=source,
                 pinned=False,
                 fetched_at=now,
             )
         else:
             # Same rate still refreshes fetched_at: the rate was confirmed now.
-            row.rate, row.source, row.fetched_at = rate, fetched.source, now
+            row.rate, row.source, row.fetched_at = rate, source, now
             row.save(update_fields=["rate", "source", "fetched_at"])
     if not result.dry_run and current_actor()[0] != AuditEntry.ActorKind.SYSTEM:
         # A refresh staff or an operator asked for is audited (spec §8); the
