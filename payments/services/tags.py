@@ -22,7 +22,8 @@ from payments.models.requests import PROOF_GRACE, TAG_SPAN
 # new one. The old request accepts blocks until ``expires_at`` + grace (D20);
 # a new one accepts blocks from ``CREATED_AT_SKEW`` before its creation. So a
 # tag freed at grace's end would, for those two minutes, let one transfer
-# prove either request.
+# prove either request. Both ends are inclusive, so a request whose
+# ``expires_at`` is exactly ``now - TAG_HELD_AFTER_EXPIRY`` still holds it.
 TAG_HELD_AFTER_EXPIRY = PROOF_GRACE + CREATED_AT_SKEW
 
 
@@ -66,7 +67,7 @@ WITH RECURSIVE steps(n) AS (
 taken AS (
     SELECT usdc_micro FROM {table}
      WHERE receiving_address = %s AND usdc_micro - usdc_micro %% {span} = %s
-       AND expires_at > %s
+       AND expires_at >= %s
     UNION ALL
     SELECT usdc_micro FROM {table}
      WHERE status IN ({open_statuses}) AND receiving_address = %s
