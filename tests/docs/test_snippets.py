@@ -99,6 +99,41 @@ def test_python_standard_webhooks_snippet(name):
     assert verify(body, lower, secret) is expected
 
 
+# Header text a receiver's framework hands over as it arrived (HTTP header
+# bytes are read as Latin-1): anyone can send it, and a verifier must answer
+# False to it, never raise (an unhandled error is a 500 from the receiver).
+# "²" passes str.isdigit() but not int(); hmac.compare_digest refuses
+# non-ASCII str arguments with a TypeError.
+def junk_jopay_headers() -> dict[str, str]:
+    now = str(int(time.time()))
+    return {
+        "superscript timestamp": "v1=" + "0" * 64 + ",t=\u00b2",
+        "non-ASCII signature": "v1=\u00e9" + "0" * 63 + ",t=" + now,
+    }
+
+
+def junk_standard_headers() -> dict[str, dict[str, str]]:
+    good = {k.lower(): v for k, v in headers([signing.secret_new()]).items()}
+    return {
+        "superscript timestamp": {**good, "webhook-timestamp": "\u00b2"},
+        "non-ASCII signature": {**good, "webhook-signature": "v1,\u00e9"},
+    }
+
+
+@pytest.mark.parametrize("name", list(junk_jopay_headers()))
+def test_python_x_jopay_signature_snippet_refuses_junk_without_raising(name):
+    verify = python_verify("verify-jopay", "verify_jopay_signature")
+
+    assert verify(BODY, junk_jopay_headers()[name], signing.secret_new()) is False
+
+
+@pytest.mark.parametrize("name", list(junk_standard_headers()))
+def test_python_standard_webhooks_snippet_refuses_junk_without_raising(name):
+    verify = python_verify("verify-standard", "verify_standard_webhook")
+
+    assert verify(BODY, junk_standard_headers()[name], signing.secret_new()) is False
+
+
 NODE_HARNESS = """
 const input = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
 const results = input.cases.map((c) => {

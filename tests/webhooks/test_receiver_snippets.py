@@ -80,6 +80,9 @@ def cases(got, secret):
         ({"x-jopay-signature": stale}, got.body, 401),
         ({"x-jopay-signature": "v1=00,t=" + str(int(time.time()))}, got.body, 401),
         ({"x-jopay-signature": "garbage"}, got.body, 401),
+        # Anyone can send this: "²" passes str.isdigit() but not int(), and
+        # the receiver must answer 401, not drop the connection on an error.
+        ({"x-jopay-signature": "v1=00,t=\u00b2"}, got.body, 401),
     ]
 
 
