@@ -5,7 +5,8 @@ A webhook URL must be ``https://`` with a host. Unless
 host must resolve only to public addresses: private, loopback, link-local,
 multicast, reserved, unspecified and shared (CGNAT) ranges are refused, and so
 are IPv6 forms that carry such an IPv4 address (mapped, 6to4, NAT64) and the
-deprecated site-local and IPv4-compatible ranges. The check runs when the URL
+deprecated site-local and IPv4-compatible ranges, and 192.0.0.0/24 and
+3fff::/20 on every Python 3.11 (``_ALSO_REFUSED``). The check runs when the URL
 is saved and again before every send, so a DNS record changed after saving
 cannot point deliveries into the private network; ``check_url`` returns the
 addresses it approved, and the sender connects only to those (no second
@@ -56,6 +57,13 @@ _IPV6_REFUSED = (
     ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 for local use (RFC 8215)
     ipaddress.ip_network("fec0::/10"),  # site-local (deprecated, still routable)
 )
+# Not globally reachable (IANA's special-purpose registries), whatever the
+# interpreter's table says: Python before 3.11.10 / 3.12.4 (CVE-2024-4032)
+# called most of 192.0.0.0/24 and all of 3fff::/20 global.
+_ALSO_REFUSED = (
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments
+    ipaddress.ip_network("3fff::/20"),  # documentation (RFC 9637)
+)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -75,6 +83,8 @@ def _is_public(address: str) -> bool:
         if any(ip in net for net in _IPV6_REFUSED):
             return False
         ip = _embedded_ipv4(ip) or ip
+    if any(ip in net for net in _ALSO_REFUSED):
+        return False
     return ip.is_global and not (
         ip.is_private
         or ip.is_loopback

@@ -58,6 +58,12 @@ def test_malformed_or_non_https_urls_are_refused(url, production):
         "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
         "[64:ff9b:1::8.8.8.8]",  # local-use NAT64
         "[fec0::1]",  # site-local (deprecated)
+        # IANA: not globally reachable. Python before 3.11.10 / 3.12.4
+        # (CVE-2024-4032) called most of 192.0.0.0/24 and all of 3fff::/20
+        # global, so the refusal depended on the interpreter's patch level.
+        "192.0.0.8",  # IPv4 dummy address (RFC 7600)
+        "192.0.0.200",  # IETF protocol assignments
+        "[3fff::1]",  # documentation (RFC 9637)
     ],
 )
 def test_private_hosts_are_refused_in_production(host, production):
