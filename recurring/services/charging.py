@@ -56,7 +56,9 @@ FAILURES_BEFORE_PAUSE = 3
 class ChargeRunSummary:
     """What one run did. ``skipped``: held by another worker, no longer due, or
     its latest slot was already charged or too old to charge (``charge_too_late``),
-    so the plan only moved on to its next slot."""
+    so the plan only moved on to its next slot; or left due and untouched by a
+    database error, or by an error not even recordable as a failed charge (both
+    logged), so the next run tries it again."""
 
     charged: int = 0
     failed: int = 0
