@@ -10,7 +10,7 @@ action leaves a LogEntry naming the staff user.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -23,7 +23,7 @@ from jopay_project.errors import JoPayError
 from payments.money import SUPPORTED_CURRENCIES, format_minor
 
 from .models import Charge, Plan
-from .services import plan_cancel, plan_pause, plan_resume
+from .services import FAILURES_BEFORE_PAUSE, plan_cancel, plan_pause, plan_resume
 
 
 class CurrencyFilter(admin.SimpleListFilter):
@@ -39,6 +39,31 @@ class CurrencyFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         return queryset.filter(fiat_code=value) if value else queryset
+
+
+class PausedByFilter(admin.SimpleListFilter):
+    """Which paused plans the job paused (D29: ``FAILURES_BEFORE_PAUSE``
+    failed charges in a row) and which a partner or staff paused on purpose:
+    after an outage (FX, a merchant disabled for days) staff resume the first
+    kind without resuming the second."""
+
+    title = "paused by"
+    parameter_name = "paused_by"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failures", f"{FAILURES_BEFORE_PAUSE} failed charges in a row"),
+            ("hand", "the partner or staff"),
+        ]
+
+    def queryset(self, request, queryset):
+        paused = queryset.filter(status=Plan.Status.PAUSED)
+        by_failures = Q(consecutive_failures__gte=FAILURES_BEFORE_PAUSE)
+        if self.value() == "failures":
+            return paused.filter(by_failures)
+        if self.value() == "hand":
+            return paused.exclude(by_failures)
+        return queryset
 
 
 class ChargeInline(admin.TabularInline):
@@ -105,6 +130,7 @@ class PlanAdmin(
     sortable_by = ("id", "created_at")  # indexed (jopay_project.admin_sorting)
     list_filter = [
         "status",
+        PausedByFilter,
         "frequency",
         "collection",
         "test_mode",
@@ -208,7 +234,8 @@ class PlanAdmin(
 
     @admin.action(
         permissions=["support"],
-        description="Resume selected plans (next slot after now)",
+        # D29: a slot owed from before the pause first, else the next after now.
+        description="Resume selected plans",
     )
     def resume_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_resume, "Resumed")

@@ -176,3 +176,23 @@ def test_a_customer_wallet_search_reads_only_the_wallet_index(
     plan_json = search_plan(rf, admin_user, Plan, plan.customer_wallet.lower())
 
     assert index_names(plan_json) == {"plan_customer_wallet"}
+
+
+def test_staff_can_pick_out_the_plans_the_job_paused_after_failures(staff, make_plan):
+    """D29: after an outage staff resume the plans three failed charges paused,
+    not the ones a partner paused on purpose (helper audit: no way to tell)."""
+    by_failures, by_hand, active = make_plan(), make_plan(), make_plan()
+    act(staff, "pause_plans", [by_hand])
+    Plan.objects.filter(pk=by_failures.pk).update(
+        status=Plan.Status.PAUSED, consecutive_failures=3
+    )
+    Plan.objects.filter(pk=by_hand.pk).update(consecutive_failures=2)
+
+    def listed(paused_by):
+        page = staff.get(reverse(CHANGELIST), {"paused_by": paused_by})
+        assert page.status_code == 200
+        return {str(p.pk) for p in page.context["cl"].result_list}
+
+    assert listed("failures") == {str(by_failures.pk)}
+    assert listed("hand") == {str(by_hand.pk)}
+    assert str(active.pk) not in listed("failures") | listed("hand")
