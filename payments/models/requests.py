@@ -108,6 +108,10 @@ class PaymentRequest(TenantModel):
     # log_index, token_address, value_micro, confirmations.
     evidence = models.JSONField(null=True, blank=True)
     verify_attempts = models.PositiveIntegerField(default=0)
+    # RPC failures since the chain last answered a check of this proof: the
+    # D20 backoff counts these, not every check (``checks.record_rpc_failure``).
+    # A plain integer: a CHECK (>= 0) on the new column read the whole table.
+    rpc_failures = models.IntegerField(default=0, db_default=0)
     next_verify_at = models.DateTimeField(null=True, blank=True)
     # D17: stored on the row under a unique constraint; hash of the normalised body.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)

@@ -206,6 +206,7 @@ def proof_attach(
     locked.evidence = None
     locked.overpaid_micro = 0
     locked.verify_attempts = 0
+    locked.rpc_failures = 0
     locked.next_verify_at = now
     try:
         # A savepoint: the unique index failing must not poison a caller's
@@ -224,6 +225,7 @@ def proof_attach(
                     "evidence",
                     "overpaid_micro",
                     "verify_attempts",
+                    "rpc_failures",
                     "next_verify_at",
                     "updated_at",
                 ]

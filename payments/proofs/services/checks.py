@@ -110,7 +110,18 @@ def record_rpc_failure(
         if row is None:
             return 0
         row.verify_attempts += 1
-        delay = rpc_backoff(row.verify_attempts)
+        # Failures in a row, not checks: a proof waiting for its receipt and
+        # confirmations is checked a dozen times, and counting those made a
+        # node's first blip wait the longest backoff (10 min).
+        row.rpc_failures += 1
+        delay = rpc_backoff(row.rpc_failures)
         row.next_verify_at = now + timedelta(seconds=delay)
-        row.save(update_fields=["verify_attempts", "next_verify_at", "updated_at"])
+        row.save(
+            update_fields=[
+                "verify_attempts",
+                "rpc_failures",
+                "next_verify_at",
+                "updated_at",
+            ]
+        )
         return delay

@@ -163,7 +163,8 @@ def _apply(
     ):
         return VerifyResult("skipped", row)  # someone else applied a verdict first
     row.verify_attempts += 1
-    fields = ["verify_attempts", "next_verify_at", "updated_at"]
+    row.rpc_failures = 0  # the chain answered: the next failure is a first
+    fields = ["verify_attempts", "rpc_failures", "next_verify_at", "updated_at"]
 
     if verdict.outcome == "pending":
         timed_out = (
