@@ -81,3 +81,21 @@ def test_failures_in_a_row_back_off_and_an_answer_starts_again(
 
     mine(anvil, 2)
     assert proof_verify(request_id=waiting.pk).outcome == "verified"
+
+
+def test_the_runbook_states_the_backoff():
+    # OPERATIONS.md said a proof was "checked again every 30 s" while a node
+    # was down: after a long outage an operator waited for a check due up to
+    # 12 minutes later, with no word of re-verify.
+    from pathlib import Path
+
+    from payments.proofs.services.checks import RPC_BACKOFF
+
+    text = (Path(__file__).resolve().parents[2] / "docs/OPERATIONS.md").read_text()
+    section = text.split("## A chain's RPC node is down")[1].split("\n## ")[0]
+    words = " ".join(section.split())
+    assert RPC_BACKOFF == (15, 30, 60, 120, 300, 600)
+    assert "15 s, 30 s, 1, 2 and 5 min" in words
+    assert "then every 10 min (each ±20 %)" in words
+    assert "reverify" in words
+    assert "every 30 s" not in words
