@@ -129,7 +129,7 @@ def rescan_request_window(
     (also while it is disabled or has no RPC URL); nothing is written then.
     """
     from payments.proofs.services import proof_verify
-    from payments.proofs.services.checks import proof_verify_claim
+    from payments.proofs.services.checks import next_check_enqueue, proof_verify_claim
 
     result = RescanResult(outcome="skipped", chain_id=chain_id)
     chain = Chain.objects.filter(pk=chain_id).first()
@@ -217,6 +217,8 @@ def rescan_request_window(
                 )
             except (RpcUnavailable, RpcError):
                 return result  # stays attached; the re-check carries on (D20)
+            if verified.outcome == "pending":
+                next_check_enqueue(verified.request, verified.retry_in)
             result.outcome = verified.outcome
             return result
         if held < chunk_end:

@@ -154,7 +154,7 @@ def scan_chain(
     chain cannot be read (the cursor then stays where the last chunk left it).
     """
     from payments.proofs.services import proof_verify
-    from payments.proofs.services.checks import proof_verify_claim
+    from payments.proofs.services.checks import next_check_enqueue, proof_verify_claim
 
     result = ScanResult(chain_id=chain.chain_id)
     if not chain.is_usable:
@@ -236,6 +236,10 @@ def scan_chain(
                 continue
             if outcome.outcome == "verified":
                 result.verified.append(request_id)
+            elif outcome.outcome == "pending":
+                # Not final yet (confirmations, D20): the next check at its
+                # pace, not the beat's safety net 15-45 s later.
+                next_check_enqueue(outcome.request, outcome.retry_in)
         if held < chunk_end:
             logger.warning(
                 "watcher: chain %s: the node answering holds blocks up to %s, "

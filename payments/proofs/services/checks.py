@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from jopay_project.tasks import enqueue_on_commit
 from payments.models import PaymentRequest
 from webhooks.services.outbox import COUNTDOWN_MAX_SECONDS
 
@@ -45,6 +46,28 @@ def broker_countdown(seconds: float | None) -> int | None:
     if seconds is None or seconds > BROKER_COUNTDOWN_MAX_SECONDS:
         return None
     return max(int(seconds), 0)
+
+
+def next_check_enqueue(request: PaymentRequest | None, retry_in: int | None) -> None:
+    """Send a pending proof's next check, due at ``next_verify_at``, on commit.
+
+    For the checks no task runs (the watcher's and a rescan's in-process
+    check, a re-verify): at the pace the check asked for, as the verify task
+    schedules its own. A wait past the broker's cap, or a proof no longer
+    attached, is left to the beat's re-check (D24).
+    """
+    countdown = broker_countdown(retry_in)
+    if request is None or countdown is None or request.next_verify_at is None:
+        return
+    from ..tasks import verify_proof_task
+
+    # The due token makes it a no-op once another check ran (proof_verify_claim).
+    enqueue_on_commit(
+        verify_proof_task,
+        str(request.pk),
+        request.next_verify_at.isoformat(),
+        countdown=countdown,
+    )
 
 
 def proof_verify_claim(

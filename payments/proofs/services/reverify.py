@@ -8,12 +8,11 @@ the chain has no verdict yet.
 from __future__ import annotations
 
 from jopay_project.errors import ErrorCode, JoPayError
-from jopay_project.tasks import enqueue_on_commit
 from payments.chain.rpc import ChainClient
 from payments.models import Chain, PaymentRequest
 
 from .attach import proof_attach
-from .checks import broker_countdown
+from .checks import next_check_enqueue
 from .verify import proof_verify
 
 PR = PaymentRequest
@@ -70,14 +69,7 @@ def proof_reverify(
         chain = Chain.objects.filter(pk=current.chain_id).first()
         client = ChainClient(chain, budget=budget) if chain is not None else None
         result = proof_verify(request_id=current.pk, client=client)
-        countdown = broker_countdown(result.retry_in)
-        if result.outcome == "pending" and result.request and countdown is not None:
-            from ..tasks import verify_proof_task
-
-            # Keep the background path going at the pace it asked for (a
-            # longer wait is the beat's, D24).
-            token = result.request.next_verify_at.isoformat()
-            enqueue_on_commit(
-                verify_proof_task, str(current.pk), token, countdown=countdown
-            )
+        if result.outcome == "pending":
+            # Keep the background path going at the pace it asked for.
+            next_check_enqueue(result.request, result.retry_in)
     return PR.objects.select_related("merchant").get(pk=request.pk)
