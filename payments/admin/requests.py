@@ -12,6 +12,8 @@ staff user.
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -31,6 +33,9 @@ from payments.portal.forms import AttachProofForm
 from payments.proofs.services import proof_attach, proof_reverify
 from payments.selectors import proof_chains
 from payments.services import payment_request_cancel
+
+# The re-verify action's time for its whole selection, under gunicorn's 30 s.
+ADMIN_REVERIFY_BUDGET_SECONDS = 20.0
 
 PR = PaymentRequest
 
@@ -251,6 +256,10 @@ class PaymentRequestAdmin(
         permissions=["support"], description="Re-verify the attached proof now"
     )
     def reverify(self, request: HttpRequest, queryset) -> None:
+        # One budget for the whole selection: each check may wait up to 10 s
+        # on a hung node, and three of them outlasted gunicorn's 30 s worker
+        # timeout (the worker killed, no page, a 502).
+        deadline = time.monotonic() + ADMIN_REVERIFY_BUDGET_SECONDS
         for pr in queryset:
             if pr.proof_status not in (
                 PR.ProofStatus.ATTACHED,
@@ -262,8 +271,18 @@ class PaymentRequestAdmin(
                     messages.WARNING,
                 )
                 continue
+            left = deadline - time.monotonic()
+            if left < 1:
+                self.message_user(
+                    request,
+                    f"{pr.reference}: not checked, this action's time is used"
+                    " up; select it again (an attached proof is also re-checked"
+                    " in the background).",
+                    messages.WARNING,
+                )
+                continue
             try:
-                fresh = proof_reverify(request=pr)
+                fresh = proof_reverify(request=pr, budget=min(left, 10.0))
             except JoPayError as err:
                 self.message_user(
                     request,

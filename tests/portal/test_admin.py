@@ -14,6 +14,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 
 from jopay_project.admin_actions import CONFIRM_FIELD, CONFIRM_VALUE
+from jopay_project.errors import ErrorCode, JoPayError
 from payments.models import Chain, FxRate
 from tests.portal.conftest import make_request, make_verified
 from tests.portal.test_admin_audit_trail import drawn
@@ -144,6 +145,39 @@ def test_reverify_action_reports_rpc_trouble_and_keeps_the_proof(
     assert any("no proof to check" in t for t in messages)
     pr.refresh_from_db()
     assert pr.proof_status == "attached"
+
+
+def test_reverify_action_shares_one_budget_under_the_worker_timeout(
+    admin_client, test_merchant, chain, monkeypatch
+):
+    """Each check may wait 10 s on a hung node; five selected used to take
+    50 s, past gunicorn's 30 s worker timeout (a killed worker, a 502)."""
+    from payments.admin import requests as admin_requests
+    from payments.proofs.services import proof_attach
+
+    clock = [1000.0]
+    budgets = []
+
+    def hung_node(*, request, budget):
+        budgets.append(budget)
+        clock[0] += budget  # waits its whole budget, then gives up
+        raise JoPayError(ErrorCode.RPC_UNAVAILABLE)
+
+    monkeypatch.setattr(admin_requests.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(admin_requests, "proof_reverify", hung_node)
+    selected = []
+    for n in range(5):
+        pr = make_request(test_merchant)
+        proof_attach(
+            request=pr, chain_id=chain.chain_id, tx_hash=f"0x{n:064x}", source="admin"
+        )
+        selected.append(pr.pk)
+
+    messages = texts(run_action(admin_client, CHANGELIST, "reverify", selected))
+
+    assert budgets == [10.0, 10.0]  # 20 s in all
+    assert sum("rpc_unavailable" in t for t in messages) == 2
+    assert sum("time is used up" in t for t in messages) == 3
 
 
 # --- FX rates -------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_cancel_is_logged_per_request_that_was_cancelled(admin_client, merchant)
 def test_reverify_is_logged(admin_client, merchant, monkeypatch):
     pr = make_request(merchant, proof_status="attached", tx_hash="0x" + "ab" * 32)
 
-    def reverify(*, request):  # no chain node here: the service's answer
+    def reverify(*, request, budget):  # no chain node here: the service's answer
         request.proof_status = "verified"
         return request
 
