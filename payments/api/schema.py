@@ -52,8 +52,9 @@ class PaymentRequestCreateInput(serializers.Serializer):
     return_url = serializers.URLField(
         required=False,
         allow_null=True,
+        allow_blank=True,
         max_length=RETURN_URL_MAX,
-        help_text="an https:// URL",
+        help_text='an https:// URL; "" or null: none',
     )
 
 

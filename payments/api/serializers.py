@@ -179,7 +179,9 @@ def parse_expiry(value: Any, *, payment_mode: str, partner: Partner) -> int:
 
 
 def parse_return_url(value: Any) -> str:
-    if value is None:
+    # ``""`` is the field's default, as for ``memo``: /docs/#idempotency
+    # counts it the same as leaving the field out (D17), so it means none.
+    if value is None or value == "":
         return ""
     if not isinstance(value, str) or len(value) > RETURN_URL_MAX:
         raise JoPayError(ErrorCode.INVALID_RETURN_URL)

@@ -9,6 +9,7 @@ import pytest
 from merchants.models import Merchant
 from payments.models import PaymentRequest
 from tests.factories import MerchantFactory
+from tests.openapi import schema_document
 
 pytestmark = pytest.mark.usefixtures("rates")
 
@@ -138,3 +139,28 @@ def test_without_a_key_every_create_is_new(api, create):
     assert create(api).status_code == 201
     assert create(api).status_code == 201
     assert PaymentRequest.objects.count() == 2
+
+
+@pytest.mark.parametrize("given", [{}, {"return_url": ""}])
+def test_an_empty_return_url_is_no_return_url_on_a_first_create(api, create, given):
+    # /docs/#idempotency names "" as return_url's default, like memo's "":
+    # leaving it out and sending "" are the same body (D17), so a first
+    # create with "" must succeed too, not only its replay. It answered
+    # invalid_return_url, while the same body replayed a request with 200.
+    fresh = create(api, **given)
+    assert fresh.status_code == 201, fresh.json()
+    assert fresh.json()["return_url"] is None
+
+    first = create(api, idempotency_key=KEY, fiat_amount_int=2600)
+    again = create(api, idempotency_key=KEY, fiat_amount_int=2600, return_url="")
+    assert (first.status_code, again.status_code) == (201, 200)
+
+
+def test_the_schema_lets_return_url_be_empty(api):
+    # The OpenAPI document said minLength 1, so a generated client refused the
+    # "" that the docs name as the field's default.
+    doc = schema_document(api)
+    field = doc["components"]["schemas"]["PaymentRequestCreateInputRequest"][
+        "properties"
+    ]["return_url"]
+    assert field.get("minLength", 0) == 0
