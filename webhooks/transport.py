@@ -119,7 +119,8 @@ def cut_off_at(deadline: float) -> Iterator[None]:
     status line, headers or body a byte at a time held the worker until the
     task's time limit (logged as an internal error, without a latency)
     although D24 gives it 8 s. (The TLS handshake has a deadline of its own:
-    the connect timeout bounds all of it.) Cut off, within
+    the socket's timeout, set to what is left of the send's time once the TCP
+    connect succeeded; see ``_new_conn``.) Cut off, within
     ``CUT_OFF_POLL_SECONDS``, the request raises a connection error, which
     the caller reads as the timeout it is, or the body read ends.
     """
@@ -178,6 +179,12 @@ class _PinnedMixin:
             except OSError as exc:
                 error = exc
             else:
+                if state is not None:
+                    # The connect timeout caps each address's TCP connect, so
+                    # another can still be tried; the TLS handshake that
+                    # follows gets the rest of the send's time (D24: a 2xx
+                    # within 8 s of the look-up), not only that cap.
+                    sock.settimeout(max(state.deadline - time.monotonic(), 0.01))
                 return sock
         if timed_out is not None:
             raise ConnectTimeoutError(

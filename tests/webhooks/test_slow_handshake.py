@@ -1,0 +1,95 @@
+"""A receiver's TLS handshake may use the attempt's whole timeout (D24).
+
+D24 and /docs/events/#delivery: "any 2xx within 8 seconds (counted from the
+look-up of your host name)" is delivered. The TCP connect to one address is
+capped (``CONNECT_TIMEOUT_CAP``, so another address can still be tried), but
+the TLS handshake ran under that cap too: a receiver whose handshake took
+longer than 4 s, then answered 200 at once, was logged as a timeout and sent
+again, although its 2xx came well inside the 8 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from webhooks import delivery as delivery_module
+from webhooks.delivery import deliver
+from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.services import webhook_endpoint_set
+
+from .conftest import emit
+
+CAP = 0.5  # stands for CONNECT_TIMEOUT_CAP (4 s), to keep the test short
+TIMEOUT = 3  # stands for JOPAY_WEBHOOK_TIMEOUT_SECONDS (8 s)
+
+
+def _slow_handshake_receiver(receiver_ca, delay: float):
+    """A TLS receiver on 127.0.0.1 that accepts the TCP connection at once but
+    starts its TLS handshake only after ``delay`` seconds, then answers 200."""
+    ca, _ = receiver_ca
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            time.sleep(delay)
+            with context.wrap_socket(conn, server_side=True) as tls:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += tls.recv(65536)
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch, settings):
+    monkeypatch.setattr(delivery_module, "CONNECT_TIMEOUT_CAP", CAP)
+    settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS = TIMEOUT
+
+
+@pytest.fixture
+def attempt_through(partner, _receiver_ca, receiver, short_timeouts):
+    """``attempt_through(delay)`` → the one attempt at a receiver whose
+    handshake starts after ``delay`` seconds."""
+
+    def attempt(delay: float) -> WebhookAttempt:
+        listener, url = _slow_handshake_receiver(_receiver_ca, delay)
+        try:
+            webhook_endpoint_set(partner=partner, url=url, enabled=True)
+            delivery = emit(partner).deliveries.get()
+            deliver(delivery_id=str(delivery.pk))
+        finally:
+            listener.close()
+        return WebhookAttempt.objects.get(delivery=delivery)
+
+    return attempt
+
+
+def test_a_handshake_longer_than_the_connect_cap_but_inside_the_timeout_delivers(
+    attempt_through,
+):
+    attempt = attempt_through(3 * CAP)
+
+    assert (attempt.status_code, attempt.error) == (200, "")
+    assert attempt.delivery.state == WebhookDelivery.State.DELIVERED
+
+
+def test_a_handshake_that_never_ends_is_a_timeout_at_the_timeout(attempt_through):
+    started = time.monotonic()
+    attempt = attempt_through(TIMEOUT + 3)
+
+    assert (attempt.status_code, attempt.error) == (None, "timeout")
+    assert TIMEOUT * 1000 - 300 <= attempt.latency_ms < TIMEOUT * 1000 + 1000
+    assert time.monotonic() - started < TIMEOUT + 2
