@@ -11,6 +11,7 @@ again, although its 2xx came well inside the 8 s.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import ssl
 import threading
@@ -44,9 +45,13 @@ def _slow_handshake_receiver(receiver_ca, delay: float):
             conn, _ = listener.accept()
             time.sleep(delay)
             with context.wrap_socket(conn, server_side=True) as tls:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    head += tls.recv(65536)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += tls.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
+                while len(body) < length:  # all of it: closing on unread
+                    body += tls.recv(65536)  # data resets the connection
                 tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
     threading.Thread(target=serve, daemon=True).start()
