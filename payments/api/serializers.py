@@ -122,9 +122,10 @@ def parse_currency(value: Any, *, merchant: Merchant, partner: Partner) -> str:
 def parse_memo(value: Any) -> str:
     """D11: a string of at most 500 characters the pay page can show (D22).
 
-    Line feed and tab are the only control characters kept: an invoice note's
-    lines, which the pay page and receipt show as lines. Every other control
-    character and the bidi overrides are refused (``shown_text_problem``).
+    Line breaks (LF, CR) and tab are the only control characters kept: an
+    invoice note's lines, which the pay page and receipt show as lines. Every
+    other control character and the bidi overrides are refused
+    (``shown_text_problem``).
     """
     if value is None:
         return ""
@@ -134,8 +135,8 @@ def parse_memo(value: Any) -> str:
     if problem:
         raise JoPayError(
             ErrorCode.INVALID_MEMO,
-            f"memo must not contain {problem}; line feed and tab are the only"
-            " control characters it may hold.",
+            f"memo must not contain {problem}; line breaks (LF, CR) and tab are"
+            " the only control characters it may hold.",
         )
     return value
 

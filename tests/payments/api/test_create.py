@@ -238,6 +238,14 @@ def test_bad_memo_is_invalid_memo(api, create, memo):
     assert (response.status_code, error(response)) == (400, "invalid_memo")
 
 
+def test_a_memo_with_a_control_character_names_the_ones_it_may_hold(api, create):
+    # The message listed line feed and tab only; a CR is kept too (the docs).
+    response = create(api, memo="bell\x07")
+    assert error(response) == "invalid_memo"
+    assert "line breaks (LF, CR) and tab" in response.json()["message"]
+    assert create(api, memo="one\r\ntwo\tthree").status_code == 201
+
+
 def test_memo_of_500_characters_passes(api, create):
     assert create(api, memo="é" * 500).json()["memo"] == "é" * 500
 
