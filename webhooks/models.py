@@ -245,3 +245,19 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} → {self.status_code or self.error}"
+
+    @property
+    def in_flight(self) -> bool:
+        """Still being sent: the claim's placeholder result on its delivery's
+        current attempt, whose lease has not run out (``services.claims``).
+        Until then the placeholder's "worker stopped mid-send" is not true."""
+        from .services.claims import INTERRUPTED
+
+        delivery = self.delivery
+        return (
+            self.error == INTERRUPTED
+            and self.number == delivery.attempts
+            and delivery.state == WebhookDelivery.State.PENDING
+            and delivery.locked_until is not None
+            and delivery.locked_until > timezone.now()
+        )

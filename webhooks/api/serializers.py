@@ -63,7 +63,8 @@ def delivery_output(delivery: WebhookDelivery) -> dict[str, Any]:
                 "number": a.number,
                 "status_code": a.status_code,
                 "latency_ms": a.latency_ms,
-                "error": a.error or None,
+                # Still being sent: no result yet, not an interrupted send.
+                "error": None if a.in_flight else (a.error or None),
                 # D24/README: the first 2 KiB of the receiver's answer as kept
                 # ("" without an answer, and once cleared after 90 days, D36).
                 "response_body": a.response_body,
