@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from webhooks.delivery import deliver
-from webhooks.models import WebhookEndpoint
+from webhooks.models import WebhookAttempt, WebhookEndpoint
 from webhooks.services import webhook_endpoint_set
 from webhooks.services.outbox import due_delivery_ids
 
@@ -123,3 +123,38 @@ def test_a_2xx_of_an_attempt_in_flight_ends_the_hold(partner, endpoint_for, rece
     assert WebhookEndpoint.objects.get(partner=partner).failing_since is None
     receiver.program("/hook", Answer(200))
     assert _send(third).state == "delivered"
+
+
+def test_an_endpoint_held_a_day_at_a_time_is_still_disabled_after_5_days(
+    partner, endpoint_for, receiver
+):
+    """D24: no 2xx for 5 days since the first failure disables the endpoint.
+
+    A receiver answering every try with the longest hold (Retry-After capped
+    at a day) gets one attempt a day, so its last failure is always just over
+    a day old. That silence is JoPay's own wait, not a quiet endpoint with
+    nothing to receive, yet the streak was restarted instead of the endpoint
+    being switched off, every 5 days, for ever.
+    """
+    endpoint, _ = endpoint_for(partner)
+    receiver.program("/hook", Answer(503, headers={"Retry-After": "9" * 30}))
+    first = emit(partner).deliveries.get()
+    assert _send(first).state == "pending"
+    waited = emit(partner).deliveries.get()  # written during the hold: waits
+    assert _send(waited) is None
+
+    # Time travel: the streak began 5 days ago, and the last failure (this
+    # hold's) was a day and the sweeper's few seconds ago, when the hold began.
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=now - timedelta(days=5, seconds=1), probe_until=None
+    )
+    WebhookAttempt.objects.filter(delivery=first).update(
+        started_at=now - timedelta(days=1, seconds=20)
+    )
+    assert _send(waited).state == "abandoned"
+
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.disabled_reason) == (False, "failing_too_long")
+    first.refresh_from_db()
+    assert (first.state, first.abandoned_reason) == ("abandoned", "endpoint_disabled")

@@ -101,9 +101,14 @@ def _hold(endpoints, *, now: datetime, seconds: int) -> None:
     )
 
 
-# Longer than the longest gap between two tries (15 h, ±10 %): an endpoint
-# that really keeps failing has failed again within it.
-STREAK_GAP = timedelta(hours=24)
+# Longer than the longest wait JoPay itself puts between two tries of a
+# failing endpoint: a schedule step (15 h, ±10 %) or a ``Retry-After`` hold
+# (a day, ``_hold``), plus the sweeper's lag. An endpoint that really keeps
+# failing has failed again within it. At a day it was no longer than the
+# hold: a receiver answering every try with a day's Retry-After failed just
+# over a day after its last failure each time, and its streak restarted
+# instead of switching it off after 5 days (D24).
+STREAK_GAP = timedelta(seconds=RETRY_AFTER_CAP_SECONDS, hours=1)
 
 
 def _failed_lately(claim: Claim, now: datetime) -> bool:
