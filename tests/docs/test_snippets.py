@@ -249,3 +249,21 @@ def test_the_documented_whsec_conversion_lets_the_library_verify():
             run
             | {"raw_body": BODY + b" ", "request": SimpleNamespace(headers=headers)},
         )
+
+
+def test_python_snippets_refuse_a_timestamp_past_ints_digit_limit():
+    """Anyone can post to a partner's webhook URL: a timestamp of 5 000 ASCII
+    digits passes isdigit() and made int() raise (Python refuses more than
+    4 300 digits), so the copied verifier answered 500, not False (D25)."""
+    secret = signing.secret_new()
+    stamp = "1" * 5000
+    verify_jopay = python_verify("verify-jopay", "verify_jopay_signature")
+    verify_standard = python_verify("verify-standard", "verify_standard_webhook")
+    standard = {
+        "webhook-id": DELIVERY_ID,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1,AAAA",
+    }
+
+    assert verify_jopay(BODY, "v1=00,t=" + stamp, secret) is False
+    assert verify_standard(BODY, standard, secret) is False
