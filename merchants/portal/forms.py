@@ -182,6 +182,9 @@ class SettingsForm(FocusFirstInvalid, forms.Form):
     limits_currency = forms.CharField(
         max_length=3, required=False, widget=forms.HiddenInput
     )
+    # The settings as the page drew them (``settings_fingerprint``): a save
+    # from a page opened before someone else saved is refused, not applied.
+    loaded_as = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
     def clean(self):
         cleaned = super().clean()

@@ -10,9 +10,11 @@ field, each error carrying a registry code, so nothing half-written remains.
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from jopay_project.errors import ErrorCode
+from merchants.admin.stale_edits import fingerprint
 from merchants.audit import audit_record
 from merchants.models import Partner
 from merchants.partner_rules import (  # noqa: F401  (bounds re-exported)
@@ -33,8 +35,14 @@ def partner_settings_update(
     max_fiat_per_request: int | None,
     pos_expiry_seconds: int,
     invoice_expiry_seconds: int,
+    loaded_as: str = "",
 ) -> Partner:
     """Save the partner's money and expiry settings; return the saved row.
+
+    ``loaded_as``: the ``settings_fingerprint`` of the row the page showed.
+    When the row has changed since (another user of the partner, staff in
+    the admin), nothing is saved: the page posts back every field, so saving
+    would put back the old values of whatever the other one changed.
 
     Guarantees: amounts are integers in minor units of the *new* default
     currency (D35); the default currency is enabled (D12); ``max`` ≥ ``min``;
@@ -55,12 +63,29 @@ def partner_settings_update(
         raise ValidationError(errors)
     locked = Partner.objects.select_for_update().get(pk=partner.pk)
     before = {name: getattr(locked, name) for name in _SETTINGS}
-    locked.enabled_currencies = currencies
-    locked.default_currency = default_currency
-    locked.min_fiat_per_request = min_fiat_per_request
-    locked.max_fiat_per_request = max_fiat_per_request
-    locked.pos_expiry_seconds = pos_expiry_seconds
-    locked.invoice_expiry_seconds = invoice_expiry_seconds
+    after = {
+        "enabled_currencies": currencies,
+        "default_currency": default_currency,
+        "min_fiat_per_request": min_fiat_per_request,
+        "max_fiat_per_request": max_fiat_per_request,
+        "pos_expiry_seconds": pos_expiry_seconds,
+        "invoice_expiry_seconds": invoice_expiry_seconds,
+    }
+    # The same values sent twice (a double post) are no conflict: nothing to undo.
+    if loaded_as and loaded_as != settings_fingerprint(locked) and after != before:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: ValidationError(
+                    "These settings were changed (by another user of your "
+                    "account, or by JoPay) after you opened this page. Nothing "
+                    "was saved: reload the page to see the current values, then "
+                    "make your change again.",
+                    code=ErrorCode.INVALID_REQUEST.value,
+                )
+            }
+        )
+    for name, value in after.items():
+        setattr(locked, name, value)
     locked.full_clean()
     locked.save(update_fields=list(_SETTINGS))
     changed = {
@@ -86,6 +111,11 @@ _SETTINGS = (
     "pos_expiry_seconds",
     "invoice_expiry_seconds",
 )
+
+
+def settings_fingerprint(partner: Partner) -> str:
+    """A digest of the settings the portal's page shows and posts back."""
+    return fingerprint(partner, _SETTINGS)
 
 
 class StalePasswordError(Exception):

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from ..access import portal_view
 from ..forms import SettingsForm, format_major
 from ..fx import FxOverrideForm, fx_override_rows
-from ..services import partner_settings_update
+from ..services import partner_settings_update, settings_fingerprint
 
 # Service field → form field, so its errors land next to the right input.
 _FORM_FIELD = {
@@ -37,6 +37,7 @@ def _initial(partner) -> dict:
         "pos_expiry_seconds": partner.pos_expiry_seconds,
         "invoice_expiry_seconds": partner.invoice_expiry_seconds,
         "limits_currency": currency,
+        "loaded_as": settings_fingerprint(partner),
     }
 
 
@@ -85,6 +86,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             max_fiat_per_request=data["max_fiat_per_request"],
             pos_expiry_seconds=data["pos_expiry_seconds"],
             invoice_expiry_seconds=data["invoice_expiry_seconds"],
+            loaded_as=data["loaded_as"],
         )
     except ValidationError as err:
         for field, errors in err.error_dict.items():
