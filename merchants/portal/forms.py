@@ -184,7 +184,7 @@ class SettingsForm(FocusFirstInvalid, forms.Form):
     )
     # The settings as the page drew them (``settings_fingerprint``): a save
     # from a page opened before someone else saved is refused, not applied.
-    loaded_as = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    loaded_as = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
         cleaned = super().clean()

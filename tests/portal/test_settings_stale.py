@@ -86,3 +86,14 @@ def test_the_same_page_posted_twice_saves_both_times(portal, partner):
     assert (first.status_code, second.status_code) == (302, 302)
     partner.refresh_from_db()
     assert partner.max_fiat_per_request == 30_000
+
+
+def test_an_unreadable_fingerprint_is_refused_with_the_reason_shown(portal, partner):
+    data = {**as_posted(portal.get("/portal/settings/")), "pos_expiry_seconds": "600"}
+
+    response = portal.post("/portal/settings/", {**data, "loaded_as": "x" * 65})
+
+    assert response.status_code == 400
+    assert "changed" in response.content.decode()  # not an error on a hidden field
+    partner.refresh_from_db()
+    assert partner.pos_expiry_seconds != 600
