@@ -84,3 +84,14 @@ def test_a_settings_tab_from_before_signing_out_and_in(alice_user, partner):
     assert_friendly_refusal(response)
     partner.refresh_from_db()
     assert partner.pos_expiry_seconds != 600
+
+
+def test_the_onboarding_form_gets_the_same_page(db):
+    # The merchants' onboarding form is CSRF-protected too; its refusal (here:
+    # no CSRF cookie) names no portal the merchant has no account for.
+    response = Client(enforce_csrf_checks=True).post(
+        "/onboard/some-token/", {"wallet_address": "0x" + "1" * 40}
+    )
+
+    assert_friendly_refusal(response)
+    assert "portal" not in response.content.decode().lower()
