@@ -154,7 +154,8 @@ def validate_evm_address(value: Any, code: ErrorCode) -> str:
 
 
 def validate_email(value: Any) -> str:
-    """A string of at most 254 characters in basic ``user@domain.tld`` form.
+    """A string of at most 254 characters in basic ``user@domain.tld`` form
+    (a domain name, not an IP address literal).
 
     Returns it unchanged; raises ``JoPayError(invalid_email)`` otherwise.
     """
@@ -167,7 +168,9 @@ def validate_email(value: Any) -> str:
     except ValidationError:
         raise JoPayError(ErrorCode.INVALID_EMAIL) from None
     domain = value.rpartition("@")[2]
-    if "." not in domain.strip("."):
+    # EmailValidator takes an address literal (``a@[127.0.0.1]``), which is
+    # no domain.tld: mailing it has the relay deliver to that IP.
+    if "." not in domain.strip(".") or domain.startswith("["):
         raise JoPayError(ErrorCode.INVALID_EMAIL)
     return value
 

@@ -164,6 +164,11 @@ def test_email_accepts_basic_addresses(value):
         "a@.com",
         "x" * 64 + "@" + ("d" * 61 + ".") * 3 + "come",  # 255
         "a@example.com\n",
+        # An address literal is no user@domain.tld: the onboarding e-mail
+        # would have our relay deliver to that IP (127.0.0.1, an internal host).
+        "a@[127.0.0.1]",
+        "a@[10.0.0.5]",
+        "a@[IPv6:::1]",
         None,
         1,
         True,
