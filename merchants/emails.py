@@ -79,15 +79,19 @@ def onboarding_email_send(*, merchant_id: uuid.UUID | str) -> bool:
 def _refused_for_good(exc: Exception) -> bool:
     """Whether this failure is the address's (counted), not the relay's.
 
-    Only a permanent (5xx) refusal of the recipient, the sender or the
-    message, or a header no relay takes, counts towards ``EMAIL_MAX_TRIES``.
-    A relay down, slow or answering 4xx (and the sweep's own time limit)
-    said nothing about the merchant: counted, half an hour of relay trouble
-    gave up every mail owed meanwhile, although each link lives 7 days (the
-    lifetime that bounds these retries instead).
+    Only a permanent (5xx) refusal of the recipient or the message, or a
+    header no relay takes, counts towards ``EMAIL_MAX_TRIES``. A relay down,
+    slow or answering 4xx, refusing our credentials or our From address (and
+    the sweep's own time limit) said nothing about the merchant: counted,
+    half an hour of relay trouble gave up every mail owed meanwhile, although
+    each link lives 7 days (the lifetime that bounds these retries instead).
     """
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPSenderRefused):
+        # Our credentials or our From address, the same for every mail: a
+        # wrong password for half an hour gave up every mail owed meanwhile.
+        return False
     if isinstance(exc, smtplib.SMTPResponseException):
         return exc.smtp_code >= 500
     # OSError covers the rest of smtplib's errors (disconnects, timeouts).

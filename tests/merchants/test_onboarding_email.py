@@ -144,8 +144,12 @@ def test_a_failed_send_is_retried_by_the_sweeper_and_a_week_old_one_is_not(
         smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
         smtplib.SMTPRecipientsRefused({"mia@example.com": (451, b"4.7.1 later")}),
         smtplib.SMTPSenderRefused(421, b"4.3.2 shutting down", "noreply@jopay"),
+        # Our credentials or our From address: the same for every merchant,
+        # so they say nothing about the merchant's address either.
+        smtplib.SMTPAuthenticationError(535, b"5.7.8 credentials invalid"),
+        smtplib.SMTPSenderRefused(550, b"5.7.1 sender not allowed", "noreply@jopay"),
     ],
-    ids=["refused", "disconnected", "451", "421"],
+    ids=["refused", "disconnected", "451", "421", "535-auth", "550-sender"],
 )
 def test_relay_trouble_never_uses_up_the_tries(api, sending, monkeypatch, trouble):
     # Counted as the address's fault, half an hour of relay trouble gave up
