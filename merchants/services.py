@@ -172,6 +172,19 @@ def merchant_create(
 # --- update (D28, D29, spec §11) ------------------------------------------------------
 
 
+def email_address_changed(merchant: Merchant) -> bool:
+    """A new address gets the onboarding e-mail still owed: its tries restart.
+
+    The tries counted refusals of the old address; once used up (a typo the
+    relay refused), correcting the address sent nothing. Sent already, or
+    never owed: nothing changes. Returns whether the tries were reset.
+    """
+    if not merchant.onboarding_email_due or merchant.onboarding_email_sent_at:
+        return False
+    merchant.onboarding_email_tries = 0
+    return True
+
+
 @transaction.atomic
 def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     """Apply validated ``changes`` (keys of ``UPDATABLE_FIELDS``) under a row lock.
@@ -221,6 +234,8 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
     if not locked.withdraw_address:
         locked.auto_forward = False
     changed = sorted(n for n in UPDATABLE_FIELDS if getattr(locked, n) != before[n])
+    if "email" in changed:
+        email_address_changed(locked)
     if changes:
         # Only what this update changes is validated: a row an older rule let in
         # (a currency since dropped from the list, a longer value) must not turn

@@ -16,7 +16,7 @@ from payments.services.tags import merchant_creates_drain
 
 from ..addresses import receiving_address_validate
 from ..models import Merchant
-from ..services import currency_enabled_check
+from ..services import currency_enabled_check, email_address_changed
 from ..validation import has_unstorable_chars, validate_country, validate_email
 from .audit import AuditedChangesMixin
 from .partners import form_error_from
@@ -204,6 +204,8 @@ class MerchantAdmin(
             }
         if "withdraw_address" in fields:
             fields.add("auto_forward")  # the form's clean may switch it off
+        if "email" in fields and email_address_changed(obj):
+            fields.add("onboarding_email_tries")
         if fields:
             obj.save(update_fields=[*sorted(fields), "updated_at"])
         self.audit_change(obj, form, change)

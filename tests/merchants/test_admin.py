@@ -513,3 +513,21 @@ def test_the_created_page_shows_nothing_to_another_browser(
 
     assert not KEY_RE.search(page.content.decode())
     assert "can no longer be shown" in page.content.decode()
+
+
+def test_staff_correcting_a_given_up_e_mail_address_restarts_its_tries(
+    admin_client, partner
+):
+    # As over the API: the tries counted the old address's refusals.
+    merchant = MerchantFactory(
+        partner=partner,
+        wallet_address="",
+        onboarding_status=Merchant.OnboardingStatus.INCOMPLETE,
+        email="mia@exmaple.com",
+        onboarding_email_due=True,
+        onboarding_email_tries=6,
+    )
+    response = post_change(admin_client, merchant, email="mia@example.com")
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert (merchant.email, merchant.onboarding_email_tries) == ("mia@example.com", 0)

@@ -180,3 +180,28 @@ def test_a_partner_name_with_a_line_break_cannot_break_the_subject(
     assert send_onboarding_email_task(body["merchant_id"]) is True
     assert mail.outbox[0].subject.startswith("Alice Bcc: everyone@example.com:")
     assert mail.outbox[0].bcc == []
+
+
+def test_an_address_corrected_after_it_was_given_up_gets_the_e_mail(
+    api, sending, monkeypatch
+):
+    # The relay refused the typo for good; the partner then fixed the address
+    # over the API. The e-mail was never delivered, so the new address gets it.
+    body = create(api, email="mia@exmaple.com")
+    Merchant.objects.filter(pk=body["merchant_id"]).update(
+        onboarding_email_tries=emails.EMAIL_MAX_TRIES,
+        created_at=timezone.now() - timedelta(minutes=5),
+    )
+    assert send_due_onboarding_emails_task() == 0  # given up
+    response = api.patch(
+        f"{URL}/{body['merchant_id']}", {"email": "mia@example.com"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert send_due_onboarding_emails_task() == 1
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]]
+    # Unchanged, or once sent, an e-mail is not sent again.
+    api.patch(
+        f"{URL}/{body['merchant_id']}", {"email": "mia@example.org"}, format="json"
+    )
+    assert send_due_onboarding_emails_task() == 0
+    assert len(mail.outbox) == 1
