@@ -17,7 +17,7 @@ from payments.services.tags import merchant_creates_drain
 from ..addresses import receiving_address_validate
 from ..models import Merchant
 from ..services import currency_enabled_check, email_address_changed
-from ..validation import has_unstorable_chars, validate_country, validate_email
+from ..validation import shown_text_problem, validate_country, validate_email
 from .audit import AuditedChangesMixin
 from .partners import form_error_from
 from .stale_edits import StaleEditGuardForm
@@ -88,15 +88,21 @@ class MerchantAdminForm(StaleEditGuardForm):
         data = super().clean()
         for name in _PROFILE_TEXT_FIELDS:
             value = data.get(name)
-            if value and name in self.changed_data and has_unstorable_chars(value):
+            problem = (
+                shown_text_problem(value)
+                if value and name in self.changed_data
+                else None
+            )
+            if problem:
                 # As the API: NUL cannot be stored, and a bell or a newline in
-                # a name lands on every pay page and receipt.
+                # a name lands on every pay page and receipt, where a bidi
+                # override reorders what the customer reads (D22).
                 self.add_error(
                     name,
                     form_error_from(
                         JoPayError(
                             ErrorCode.INVALID_REQUEST,
-                            "The text holds a control character.",
+                            f"The text must not contain {problem}.",
                             field=name,
                         )
                     ),

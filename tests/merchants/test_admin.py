@@ -270,6 +270,9 @@ def test_the_partner_change_page_still_saves_unrelated_edits(admin_client, partn
         ("display_name", "Shop\x07Bell", "invalid_request"),
         ("business_name", "Shop\nLtd", "invalid_request"),
         ("industry", "retail\x1b[31m", "invalid_request"),
+        # D22: a bidi override reorders the name on the pay page and receipt.
+        ("business_name", "Shop \u202egnp.exe", "invalid_request"),
+        ("display_name", "Mia\u2066 Bakery", "invalid_request"),
     ],
 )
 def test_merchant_profile_values_the_api_refuses_are_refused(
