@@ -42,6 +42,11 @@ class MerchantAdminForm(StaleEditGuardForm):
     No Meta: ModelAdmin builds the form for Merchant from its own fields.
     """
 
+    @property
+    def instance_withdraw(self) -> str:
+        """The withdraw address the page was drawn with."""
+        return self.initial.get("withdraw_address") or ""
+
     def _check(self, name: str, validate) -> str:
         value = self.cleaned_data.get(name, "")
         if value and name in self.changed_data:
@@ -124,9 +129,10 @@ class MerchantAdminForm(StaleEditGuardForm):
                     "withdraw_address",
                     form_error_from(JoPayError(ErrorCode.INVALID_WITHDRAW_ADDRESS)),
                 )
-        elif "withdraw_address" in self.changed_data or not withdraw:
+        elif not withdraw or withdraw.lower() != self.instance_withdraw.lower():
             # spec §11.1: a grant pins the destination, so a new (or no)
-            # withdraw address switches auto-forward off, as merchant_update does.
+            # withdraw address switches auto-forward off, as merchant_update
+            # does; another spelling (EIP-55, lower case) is the same address.
             data["auto_forward"] = False
         return data
 

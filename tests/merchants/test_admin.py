@@ -236,6 +236,22 @@ def test_a_new_withdraw_address_switches_auto_forward_off(admin_client, partner)
     assert (merchant.auto_forward, merchant.withdraw_address) == (False, WALLET)
 
 
+def test_the_same_withdraw_address_in_another_spelling_keeps_auto_forward(
+    admin_client, partner
+):
+    # As merchant_update: EIP-55 and lower case name one address, so the
+    # grant's destination has not moved.
+    checksummed = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+    merchant = MerchantFactory(partner=partner, withdraw_address=OTHER)
+    Merchant.objects.filter(pk=merchant.pk).update(auto_forward=True)
+
+    response = post_change(admin_client, merchant, withdraw_address=checksummed)
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert (merchant.auto_forward, merchant.withdraw_address) == (True, checksummed)
+
+
 def test_editing_other_fields_keeps_a_granted_auto_forward(admin_client, partner):
     merchant = MerchantFactory(partner=partner, withdraw_address=OTHER)
     Merchant.objects.filter(pk=merchant.pk).update(auto_forward=True)
