@@ -23,8 +23,8 @@ from jopay_project.forms import FocusFirstInvalid
 from .addresses import receiving_address_validate
 from .audit import actor_set
 from .models import AuditEntry, Merchant
+from .onboarding_complete import merchant_onboarding_complete
 from .selectors import merchant_for_onboarding_token
-from .services import merchant_onboarding_complete
 
 
 class OnboardingForm(FocusFirstInvalid, forms.Form):

@@ -15,7 +15,7 @@ from eth_account import Account
 
 from jopay_project.errors import ErrorCode, JoPayError
 from merchants.models import Merchant
-from merchants.services import merchant_onboarding_complete
+from merchants.onboarding_complete import merchant_onboarding_complete
 from merchants.validation import validate_evm_address
 from payments.chain.defaults import DEFAULTS_BY_ID
 from payments.models import Chain

@@ -18,8 +18,9 @@ from django.core import mail
 
 from merchants import emails
 from merchants.models import Merchant
+from merchants.onboarding_complete import merchant_onboarding_complete
 from merchants.onboarding_links import issue_link_fields, merchant_onboarding_link
-from merchants.services import merchant_onboarding_complete, merchant_update
+from merchants.services import merchant_update
 from tests.factories import MerchantFactory
 from tests.locks import db_thread, waiting_on_a_lock
 

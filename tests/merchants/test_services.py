@@ -11,10 +11,10 @@ from django.db import connection, transaction
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant
+from merchants.onboarding_complete import merchant_onboarding_complete
 from merchants.onboarding_links import merchant_onboarding_link
 from merchants.services import (
     merchant_create,
-    merchant_onboarding_complete,
     merchant_update,
 )
 from tests.factories import WALLET
