@@ -31,6 +31,10 @@ def _same_proof(request: PaymentRequest) -> bool:
     ).exists()
 
 
+def _cancelled(request: PaymentRequest) -> bool:
+    return PR.objects.filter(pk=request.pk, status=PR.Status.CANCELLED).exists()
+
+
 def proof_reverify(
     *, request: PaymentRequest, budget: float = REVERIFY_BUDGET_SECONDS
 ) -> PaymentRequest:
@@ -42,12 +46,19 @@ def proof_reverify(
     also after the grace: the D16 window is judged at the proof's first attach
     (the transfer's block time is still checked against it).
     Any other state is returned unchanged, also one another proof reached
-    after ``request`` was read (it is checked as if it had come first).
+    after ``request`` was read (it is checked as if it had come first), and a
+    cancelled request whatever its proof: cancelled is final (D18), so its
+    mismatched proof is not attached again (that refusal was a 409
+    ``proof_not_accepted`` D35 does not give this endpoint).
     Raises ``rpc_unavailable`` (503) or ``rpc_error`` (500) when the chain
     cannot answer in time; the proof then stays ``attached`` and the
     background re-check carries on.
     """
-    if request.proof_status == PR.ProofStatus.MISMATCH and request.tx_hash:
+    if (
+        request.proof_status == PR.ProofStatus.MISMATCH
+        and request.tx_hash
+        and request.status != PR.Status.CANCELLED
+    ):
         try:
             proof_attach(
                 request=request,
@@ -62,7 +73,10 @@ def proof_reverify(
             # ``request`` was read unlocked: another proof attached (or judged)
             # since is what there is to check now, as if it had come first.
             # The read proof still standing and refused is the answer.
-            if exc.code != ErrorCode.PROOF_NOT_ACCEPTED or _same_proof(request):
+            # A cancel committed since the read is answered as one read.
+            if exc.code != ErrorCode.PROOF_NOT_ACCEPTED or (
+                _same_proof(request) and not _cancelled(request)
+            ):
                 raise
     current = PR.objects.get(pk=request.pk)
     if current.proof_status == PR.ProofStatus.ATTACHED:

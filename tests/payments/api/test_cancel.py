@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from payments.models import PaymentRequest
+from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.usefixtures("rates")
+LOCAL_CHAIN_ID = 31337  # tests.portal.conftest.chain
 
 
 @pytest.fixture
@@ -157,3 +159,56 @@ def test_cancel_is_post_only(api, request_id):
         405,
         "method_not_allowed",
     )
+
+
+@pytest.mark.usefixtures("chain_fixture")
+def test_reverify_of_a_cancelled_request_returns_it_unchanged(
+    api_test, create, test_merchant
+):
+    # D18 lets a request whose proof ended in mismatch be cancelled, and
+    # cancelled is final. D35: reverify "returns the request" (chain trouble
+    # aside). Its re-attach of the mismatched hash was refused, so a partner
+    # re-judging its not_found_after_timeout proofs got 409 proof_not_accepted,
+    # an answer the endpoint does not document, for each cancelled one.
+    request_id = create(api_test, test_merchant).json()["request_id"]
+    PaymentRequest.objects.filter(pk=request_id).update(
+        proof_status="mismatch",
+        mismatch_reason="not_found_after_timeout",
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash="0x" + "ab" * 32,
+        proof_source="customer",
+        proof_attached_at=timezone.now(),
+    )
+    cancelled = cancel(api_test, request_id).json()
+    assert cancelled["status"] == "cancelled"
+    response = api_test.post(f"/api/v1/requests/{request_id}/reverify")
+    assert response.status_code == 200, response.content
+    assert response.json() == cancelled
+    assert list(
+        WebhookEvent.objects.filter(request_id=request_id).values_list(
+            "type", flat=True
+        )
+    ) == ["request.cancelled"]
+
+
+@pytest.mark.usefixtures("chain_fixture")
+def test_reverify_read_before_a_cancel_answers_the_cancelled_request(
+    api_test, create, test_merchant
+):
+    # The same, with the cancel committing between reverify's read and its
+    # re-attach (a partner's job and a shop's cancel crossing).
+    from payments.proofs.services import proof_reverify
+
+    request_id = create(api_test, test_merchant).json()["request_id"]
+    PaymentRequest.objects.filter(pk=request_id).update(
+        proof_status="mismatch",
+        mismatch_reason="underpaid",
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash="0x" + "cd" * 32,
+        proof_source="customer",
+        proof_attached_at=timezone.now(),
+    )
+    read = PaymentRequest.objects.get(pk=request_id)
+    assert cancel(api_test, request_id).status_code == 200
+    fresh = proof_reverify(request=read)
+    assert (fresh.status, fresh.proof_status) == ("cancelled", "mismatch")
