@@ -1,0 +1,75 @@
+"""POST /api/v1/requests/:id/reverify refusing to re-attach a mismatched proof
+(D20, D35): the codes it answers are the ones /docs/requests/ lists for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from payments.chain.verify import Verdict
+from payments.models import Chain, PaymentRequest
+from payments.proofs.services import proof_attach
+from payments.proofs.services.verify import _apply
+from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("rates", "chain_fixture")
+LOCAL_CHAIN_ID = 31337  # tests.portal.conftest.chain
+TX = "0x" + "ab" * 32
+
+
+def _reverify_section() -> str:
+    page = (Path(settings.BASE_DIR) / "docs" / "site" / "requests.md").read_text()
+    start = page.index("## Re-check a proof")
+    return page[start : page.index("\n## ", start + 1)]
+
+
+def test_reverify_refusals_are_the_documented_ones(api_test, create, test_merchant):
+    # The mismatch frees the hash (D20); another request of the wallet then
+    # attaches it, so re-attaching it to the first one is proof_already_used.
+    # Then the chain is switched off: a mismatched proof on it cannot be
+    # attached again (unsupported_chain, D19). Both answers are sound, but the
+    # reverify section named neither, only rpc_error, rpc_unavailable,
+    # invalid_request_id and not_found.
+    first = create(api_test, test_merchant).json()["request_id"]
+    row = proof_attach(
+        request=PaymentRequest.objects.get(pk=first),
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash=TX,
+        source="customer",
+    )
+    _apply(
+        row.pk,
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash=TX,
+        verdict=Verdict("mismatch", "wrong_recipient"),
+        now=timezone.now(),
+    )
+    second = create(api_test, test_merchant, fiat_amount_int=3000).json()
+    proof_attach(
+        request=PaymentRequest.objects.get(pk=second["request_id"]),
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash=TX,
+        source="customer",
+    )
+    answers = [api_test.post(f"/api/v1/requests/{first}/reverify")]
+    Chain.objects.filter(pk=LOCAL_CHAIN_ID).update(enabled=False)
+    third = create(api_test, test_merchant, fiat_amount_int=3500).json()
+    PaymentRequest.objects.filter(pk=third["request_id"]).update(
+        proof_status="mismatch",
+        mismatch_reason="underpaid",
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash="0x" + "ee" * 32,
+        proof_source="customer",
+        proof_attached_at=timezone.now(),
+    )
+    answers.append(api_test.post(f"/api/v1/requests/{third['request_id']}/reverify"))
+    got = [(a.status_code, a.json()["error"]) for a in answers]
+    assert got == [(409, "proof_already_used"), (400, "unsupported_chain")]
+    section = _reverify_section()
+    for status, code in got:
+        assert f"`{status} {code}`" in section, code
+    # Nothing moved: the refused request keeps its verdict.
+    assert PaymentRequest.objects.get(pk=first).proof_status == "mismatch"
