@@ -30,7 +30,8 @@ from .env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("JOPAY_DATA_DIR", str(BASE_DIR / ".run" / "data")))
+# Set but empty is the default: Path("") was the folder each process started in.
+DATA_DIR = Path(env_str("JOPAY_DATA_DIR").strip() or BASE_DIR / ".run" / "data")
 
 
 def _make_dirs(*paths: Path) -> None:

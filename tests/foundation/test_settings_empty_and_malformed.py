@@ -32,3 +32,19 @@ def test_an_empty_boolean_is_its_default_not_off(tmp_path):
         )
     )
     assert got == {"ratelimit": True, "tls": True, "redirect": True, "mail": True}
+
+
+def test_an_empty_data_dir_is_the_default_folder_not_the_working_directory(tmp_path):
+    """JOPAY_DATA_DIR= put the SQLite file, the beat schedule and the static
+    files in whatever folder each process was started from."""
+    got = loaded(
+        load_settings(
+            tmp_path,
+            code=(
+                "from jopay_project import settings as s; "
+                "print('\"%s\"' % s.CELERY_BEAT_SCHEDULE_FILENAME)"
+            ),
+            JOPAY_DATA_DIR="",
+        )
+    )
+    assert got.endswith("/.run/data/celerybeat-schedule"), got
