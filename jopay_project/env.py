@@ -137,6 +137,29 @@ def env_url_prefix(name: str, *, schemes: tuple[str, ...]) -> str:
     return url
 
 
+_REDIS_DB_RE = re.compile(r"/?[0-9]*\Z")
+
+
+def env_redis_url(name: str) -> str:
+    """``env_url`` for Redis: a port in 1 … 65535 and a database number, if any.
+
+    Loaded as they were, a port past 65535 made every rate-limited call (the
+    whole API) a 500, and ``/abc`` as the database left the cache on DB 0 while
+    every publish to the broker failed.
+    """
+    url = env_url(name, schemes=("redis", "rediss"))
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if url and (port == 0 or not _REDIS_DB_RE.match(parts.path)):
+        raise ImproperlyConfigured(
+            f"{name} must be redis[s]://host[:port][/database number], not {url!r}"
+        )
+    return url
+
+
 def https_or_loopback_http(url: str) -> bool:
     """https to any host; plain http only to a loopback one (a local service in
     development). The rule of ``JOPAY_OIDC_JWKS_URL`` (D35)."""

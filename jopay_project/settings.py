@@ -22,6 +22,7 @@ from .env import (
     env_list,
     env_log_level,
     env_mapping,
+    env_redis_url,
     env_str,
     env_url,
     env_url_list,
@@ -179,7 +180,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate-limit counters, D27) ------------------------------------------
 # redis:// or rediss:// with a host; a unix:// socket has none, and was always refused.
-REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
+REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {

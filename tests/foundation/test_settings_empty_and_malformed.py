@@ -7,7 +7,9 @@ file, ``Environment=VAR=`` in a unit) hands JoPay an empty string.
 
 from __future__ import annotations
 
-from tests.foundation.test_settings_validation import load_settings, loaded
+import pytest
+
+from tests.foundation.test_settings_validation import load_settings, loaded, refused
 
 BOOLS = (
     "import json; from jopay_project import settings as s; print(json.dumps({"
@@ -48,3 +50,24 @@ def test_an_empty_data_dir_is_the_default_folder_not_the_working_directory(tmp_p
         )
     )
     assert got.endswith("/.run/data/celerybeat-schedule"), got
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:99999/0",  # every API call answered 500 api_error
+        "redis://127.0.0.1:port/0",
+        "redis://127.0.0.1:6379/abc",  # the cache used DB 0, the broker failed
+        "redis://127.0.0.1:6379/0/1",
+        "redis://127.0.0.1:6379/-1",
+    ],
+)
+def test_a_redis_url_with_a_bad_port_or_database_is_refused(tmp_path, url):
+    refused(load_settings(tmp_path, REDIS_URL=url), "REDIS_URL")
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/4", "redis://127.0.0.1", "rediss://r.example/"]
+)
+def test_a_redis_url_with_a_port_and_database_loads(tmp_path, url):
+    loaded(load_settings(tmp_path, REDIS_URL=url))
