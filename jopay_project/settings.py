@@ -31,8 +31,9 @@ from .env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Set but empty is the default: Path("") was the folder each process started in.
-DATA_DIR = Path(env_str("JOPAY_DATA_DIR").strip() or BASE_DIR / ".run" / "data")
+# Set but empty is the default (env_str): Path("") was the folder each process
+# started in.
+DATA_DIR = Path(env_str("JOPAY_DATA_DIR", str(BASE_DIR / ".run" / "data")))
 
 
 def _make_dirs(*paths: Path) -> None:
@@ -428,7 +429,9 @@ JOPAY_ONBOARDING_EMAIL = env_bool("JOPAY_ONBOARDING_EMAIL", bool(EMAIL_HOST) or 
 # The terms a merchant accepts on the onboarding page (D28): linked there, and
 # the version is stored with the acceptance.
 JOPAY_TERMS_URL = env_url("JOPAY_TERMS_URL", schemes=("http", "https"))
-JOPAY_TERMS_VERSION = env_str("JOPAY_TERMS_VERSION", "1")[:40]
+JOPAY_TERMS_VERSION = env_str("JOPAY_TERMS_VERSION", "1")
+if len(JOPAY_TERMS_VERSION) > 40:  # Merchant.terms_version; cut, two versions met
+    raise ImproperlyConfigured("JOPAY_TERMS_VERSION must be at most 40 characters")
 JOPAY_RECURRING_EXECUTORS = env_mapping("JOPAY_RECURRING_EXECUTORS")
 JOPAY_AUTO_FORWARD_EXECUTORS = env_mapping("JOPAY_AUTO_FORWARD_EXECUTORS")
 # Single sign-on needs all three; one or two alone is a half-done set-up.

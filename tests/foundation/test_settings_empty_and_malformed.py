@@ -71,3 +71,31 @@ def test_a_redis_url_with_a_bad_port_or_database_is_refused(tmp_path, url):
 )
 def test_a_redis_url_with_a_port_and_database_loads(tmp_path, url):
     loaded(load_settings(tmp_path, REDIS_URL=url))
+
+
+def test_empty_text_settings_are_their_defaults(tmp_path):
+    """JOPAY_TERMS_VERSION= stored '' as the version of the terms each merchant
+    accepted (D28); DEFAULT_FROM_EMAIL= sent the onboarding e-mail from ''."""
+    got = loaded(
+        load_settings(
+            tmp_path,
+            code=(
+                "import json; from jopay_project import settings as s; "
+                "print(json.dumps([s.JOPAY_TERMS_VERSION, s.DEFAULT_FROM_EMAIL]))"
+            ),
+            JOPAY_TERMS_VERSION="",
+            DEFAULT_FROM_EMAIL=" ",
+        )
+    )
+    assert got == ["1", "JoPay <no-reply@localhost>"]
+
+
+def test_a_terms_version_longer_than_its_column_is_refused(tmp_path):
+    """It was cut to 40 characters without a word: two versions that differ
+    after the 40th were stored as the same one."""
+    refused(
+        load_settings(
+            tmp_path, JOPAY_TERMS_VERSION="2027-01-merchant-terms-" + "x" * 30
+        ),
+        "JOPAY_TERMS_VERSION",
+    )
