@@ -414,7 +414,7 @@ JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
 # E-mail (the merchant onboarding e-mail, spec §5.1): SMTP when EMAIL_HOST is
 # set; without it, printed by the worker under DEBUG and not sent otherwise.
 EMAIL_HOST = env_str("EMAIL_HOST")
-EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)

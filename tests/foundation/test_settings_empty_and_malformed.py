@@ -99,3 +99,10 @@ def test_a_terms_version_longer_than_its_column_is_refused(tmp_path):
         ),
         "JOPAY_TERMS_VERSION",
     )
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "587000"])
+def test_an_smtp_port_outside_1_to_65535_is_refused(tmp_path, port):
+    """EMAIL_PORT=587000 (a typo of 587) loaded; the worker then dialled port
+    62712 (587000 mod 65536) for every onboarding e-mail, six tries each."""
+    refused(load_settings(tmp_path, EMAIL_PORT=port), "EMAIL_PORT")
