@@ -66,6 +66,17 @@ def test_command_refuses_a_now_past_9999_in_utc(make_plan, eur_rate):
         run_command("--now", "9999-12-31T23:59:59-05:00")
 
 
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59Z", "9999-06-01"])
+def test_command_refuses_a_now_in_the_last_year_utc_can_hold(make_plan, eur_rate, now):
+    """In UTC but too late for a slot's next due time or its request's expiry:
+    every due plan was logged as a crash and skipped, and the run exited 0
+    (skipped=1), as past 9999 in UTC did."""
+    plan = make_plan()
+    with pytest.raises(CommandError, match="ISO 8601"):
+        run_command("--now", now)
+    assert plan.charges.count() == 0
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -19,16 +19,26 @@ from recurring.services.charging import BATCH_SIZE, BUDGET_SECONDS
 MAX_BATCH_SIZE = 10_000
 
 
+# A slot's next due time and its request's expiry are computed from --now: in
+# 9999 they overflowed, and every due plan was logged as a crash and skipped.
+LAST_NOW = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _instant(value: str) -> datetime:
     # An argparse type: ArgumentTypeError becomes a usage error (exit 2, no
     # traceback), and a CommandError under call_command().
     # D1: times are UTC; a time without an offset is read as UTC.
     try:
-        return parse_instant(value)
+        now = parse_instant(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"must be an ISO 8601 time, not {value!r}"
         ) from None
+    if now >= LAST_NOW:
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO 8601 time before 9999-01-01 UTC, not {value!r}"
+        )
+    return now
 
 
 class Command(OperatorCommand):
