@@ -197,6 +197,24 @@ def test_create_partner_user_generates_a_password(partner):
         )
 
 
+@pytest.mark.parametrize("password", ["", "   "])
+def test_create_partner_user_refuses_an_empty_password(partner, password):
+    """A script's unset "$PASSWORD" read as no --password: the account got a
+    random password instead of the one the script meant (printed, in --json
+    too, where a script that chose one does not look), and nothing said so."""
+    with pytest.raises(CommandError, match="--password"):
+        run(
+            "create_partner_user",
+            "--partner",
+            partner.slug,
+            "--email",
+            "ops@alice.example",
+            "--password",
+            password,
+        )
+    assert not PartnerUser.objects.exists()
+
+
 def test_the_models_and_the_migrations_agree(db):
     # A model change without its migration would deploy a schema the code
     # does not expect.

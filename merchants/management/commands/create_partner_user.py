@@ -39,8 +39,14 @@ class Command(OperatorCommand):
             validate_email(email)
         except JoPayError:
             raise CommandError(f"--email {email!r} is not an e-mail address") from None
-        generated = not opts["password"]
-        password = opts["password"] or secrets.token_urlsafe(15)
+        # Not ``not opts["password"]``: an empty value (a script's unset
+        # "$PASSWORD") made a random password instead of the one meant.
+        if opts["password"] is not None and not opts["password"].strip():
+            raise CommandError(
+                "--password must not be empty; leave it out to have one generated"
+            )
+        generated = opts["password"] is None
+        password = secrets.token_urlsafe(15) if generated else opts["password"]
         try:
             validate_password(password)
         except ValidationError as exc:
