@@ -249,6 +249,19 @@ def test_an_empty_webhook_url_is_not_a_partner_without_webhooks(url):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("currencies", ["", " ", ", ,"])
+def test_empty_currencies_are_not_the_default_currency_alone(currencies):
+    """--currencies "$UNSET" made a partner taking the default currency alone
+    (every create in another one answered currency_not_enabled), silently."""
+    with pytest.raises(CommandError, match="--currencies must not be empty"):
+        call_command(
+            "create_partner", "--slug", "acme", "--name", "Acme",
+            "--currencies", currencies, stdout=StringIO(),
+        )  # fmt: skip
+    assert not Partner.objects.filter(slug="acme").exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("command", "args", "consequence"),
     [

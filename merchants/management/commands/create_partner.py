@@ -24,11 +24,17 @@ class Command(OperatorCommand):
 
     def handle(self, *args, **opts):
         currency = opts["currency"].upper()
-        currencies = (
-            [c.strip().upper() for c in opts["currencies"].split(",") if c.strip()]
-            if opts["currencies"]
-            else [currency]
-        )
+        currencies = [currency]
+        # Not ``if opts["currencies"]``: an empty value (a script's unset
+        # "$CURRENCIES") made a partner with the default currency alone.
+        if opts["currencies"] is not None:
+            currencies = [
+                c.strip().upper() for c in opts["currencies"].split(",") if c.strip()
+            ]
+            if not currencies:
+                raise CommandError(
+                    "--currencies must not be empty; leave it out instead"
+                )
         if currency not in currencies:
             currencies.insert(0, currency)
         # Not ``if opts["webhook_url"]`` alone: an empty value (a script's unset
