@@ -114,6 +114,10 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
         raise ImproperlyConfigured(
             f"{name} must be a {'/'.join(schemes)} URL with a host, not {raw!r}"
         )
+    # urlsplit reads "HTTPS://" as https; kept as typed, the settings' own
+    # startswith("https://") missed it and left secure cookies and HSTS off.
+    if raw[: len(parts.scheme)].lower() == parts.scheme:
+        raw = parts.scheme + raw[len(parts.scheme) :]
     return raw.rstrip("/")
 
 

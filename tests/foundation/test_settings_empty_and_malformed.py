@@ -106,3 +106,22 @@ def test_an_smtp_port_outside_1_to_65535_is_refused(tmp_path, port):
     """EMAIL_PORT=587000 (a typo of 587) loaded; the worker then dialled port
     62712 (587000 mod 65536) for every onboarding e-mail, six tries each."""
     refused(load_settings(tmp_path, EMAIL_PORT=port), "EMAIL_PORT")
+
+
+def test_a_public_base_url_with_an_upper_case_scheme_still_turns_https_on(tmp_path):
+    """HTTPS://pay.example.com loaded (urlsplit reads the scheme in any case),
+    but the https test was startswith("https://"): session cookies went out
+    without Secure, no HSTS, no redirect, and JOPAY_TRUSTED_PROXY_COUNT fell
+    to 0, so every caller shared the proxy's per-IP rate limits (D27)."""
+    got = loaded(
+        load_settings(
+            tmp_path,
+            code=(
+                "import json; from jopay_project import settings as s; "
+                "print(json.dumps([s.JOPAY_PUBLIC_BASE_URL, s.SESSION_COOKIE_SECURE, "
+                "s.SECURE_HSTS_SECONDS, s.JOPAY_TRUSTED_PROXY_COUNT]))"
+            ),
+            JOPAY_PUBLIC_BASE_URL="HTTPS://pay.example.com/",
+        )
+    )
+    assert got == ["https://pay.example.com", True, 31536000, 1]
