@@ -65,6 +65,14 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 if not ALLOWED_HOSTS and not DEBUG:
     # Set but empty: with DEBUG off Django would answer every request 400.
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host")
+for _host in ALLOWED_HOSTS:
+    # Django matches the Host header without its port: a URL or host:port here
+    # matched nothing, and every request but the probes answered 400.
+    if "/" in _host or ":" in _host.split("]")[-1]:
+        raise ImproperlyConfigured(
+            f"ALLOWED_HOSTS takes host names without scheme, port or path, "
+            f"not {_host!r}"
+        )
 # The prefix of every pay-page and onboarding link, and what turns on secure
 # cookies and HSTS (https): a production default would be silently wrong.
 JOPAY_PUBLIC_BASE_URL = env_url_prefix(

@@ -125,3 +125,27 @@ def test_a_public_base_url_with_an_upper_case_scheme_still_turns_https_on(tmp_pa
         )
     )
     assert got == ["https://pay.example.com", True, 31536000, 1]
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    ["https://pay.example.com", "pay.example.com/", "pay.example.com:443"],
+)
+def test_an_allowed_host_that_no_host_header_can_match_is_refused(tmp_path, hosts):
+    """Django compares the Host header without its port against each entry, so
+    a URL or host:port copied here matched nothing: every page and API call
+    answered 400 while /readyz (answered before the host check) said 200, and
+    the load balancer kept sending traffic to the node."""
+    refused(load_settings(tmp_path, ALLOWED_HOSTS=hosts), "ALLOWED_HOSTS")
+
+
+def test_allowed_hosts_take_names_wildcards_and_bracketed_ipv6(tmp_path):
+    hosts = "pay.example.com, .example.org,*,[::1],127.0.0.1"
+    got = loaded(load_settings(tmp_path, ALLOWED_HOSTS=hosts))
+    assert got["hosts"] == [
+        "pay.example.com",
+        ".example.org",
+        "*",
+        "[::1]",
+        "127.0.0.1",
+    ]
