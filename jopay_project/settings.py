@@ -9,6 +9,7 @@ production set and the one the test suite uses.
 from __future__ import annotations
 
 import contextlib
+import ssl
 from pathlib import Path
 
 import dj_database_url
@@ -363,6 +364,15 @@ JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS"
 JOPAY_WEBHOOK_CA_BUNDLE = env_str("JOPAY_WEBHOOK_CA_BUNDLE")
 if JOPAY_WEBHOOK_CA_BUNDLE and not Path(JOPAY_WEBHOOK_CA_BUNDLE).is_file():
     raise ImproperlyConfigured("JOPAY_WEBHOOK_CA_BUNDLE must name an existing file")
+if JOPAY_WEBHOOK_CA_BUNDLE:
+    # Loaded as deliveries load it: a file holding no certificate failed every
+    # delivery's TLS set-up, and five days later every endpoint was off (D24).
+    try:
+        ssl.create_default_context(cafile=JOPAY_WEBHOOK_CA_BUNDLE)
+    except (ssl.SSLError, OSError) as exc:
+        raise ImproperlyConfigured(
+            f"JOPAY_WEBHOOK_CA_BUNDLE must be PEM CA certificates: {exc}"
+        ) from None
 # The longest webhook duration setting: a year, far past D24's 72 h and 5 days.
 # A value of ~10^11 s or more made every delivery's next_attempt_at (now + delay)
 # or the streak check (now - limit) raise OverflowError in the worker.

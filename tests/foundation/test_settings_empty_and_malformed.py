@@ -149,3 +149,21 @@ def test_allowed_hosts_take_names_wildcards_and_bracketed_ipv6(tmp_path):
         "[::1]",
         "127.0.0.1",
     ]
+
+
+def test_a_webhook_ca_bundle_without_certificates_is_refused(tmp_path):
+    """Any existing file loaded (a key, a directory listing, an empty file):
+    every delivery of every partner then failed its TLS set-up, and after five
+    days of failures each endpoint was switched off (failing_too_long, D24)."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate\n")
+    refused(
+        load_settings(tmp_path, JOPAY_WEBHOOK_CA_BUNDLE=str(bundle)),
+        "JOPAY_WEBHOOK_CA_BUNDLE",
+    )
+
+
+def test_a_webhook_ca_bundle_of_certificates_loads(tmp_path):
+    import certifi
+
+    loaded(load_settings(tmp_path, JOPAY_WEBHOOK_CA_BUNDLE=certifi.where()))
