@@ -12,6 +12,7 @@
   var HIDDEN_POLL_MS = 15000;  // background tab: the /status limit is shared per IP (D27)
   var MAX_BACKOFF_MS = 60000;  // a lost connection is retried at most this far apart
   var FETCH_TIMEOUT_MS = 8000; // a poll that hangs is a lost connection too
+  var SUBMIT_TIMEOUT_MS = 20000; // a hash post that hangs gives the button back
 
   var REASONS = window.JoPayWords.REASONS;
   var ERRORS = window.JoPayWords.ERRORS;
@@ -134,10 +135,14 @@
   function submitProof(txHash, chainId) {
     setError("");
     fields.clear();
+    // A post that hangs is a network error too (sent again, one that did arrive is "being checked").
+    var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+    var deadline = ctrl ? setTimeout(function () { ctrl.abort(); }, SUBMIT_TIMEOUT_MS) : null;
     return fetch(cfg.proof_url, {
       method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ tx_hash: txHash, chain_id: Number(chainId) })
-    }).then(function (r) { return r.json().then(function (b) { return { status: r.status, body: b }; }); })
+      body: JSON.stringify({ tx_hash: txHash, chain_id: Number(chainId) }),
+      signal: ctrl ? ctrl.signal : undefined
+    }).then(function (r) { return r.json().then(function (b) { clearTimeout(deadline); return { status: r.status, body: b }; }); })
       .then(function (res) {
         var body = res.body || {};
         if (body.ok) {
@@ -155,7 +160,7 @@
         fields.mark(body.error);
         return false;
       })
-      .catch(function () { setError("Network error. Please try again."); return false; });
+      .catch(function () { clearTimeout(deadline); setError("Network error. Please try again."); return false; });
   }
 
   // What wallet.js (the browser-wallet button) needs from this page.
@@ -178,11 +183,19 @@
   }
 
   // Paste-a-hash form.
+  // One post at a time: each counts against the request's 10/h (D27), and presses on a slow
+  // connection used them up, locking out a corrected hash after a mismatch.
   var form = $("pay-proof");
   if (form) {
+    var sending = false;
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      submitProof(($("proof-hash").value || "").trim(), $("proof-chain").value);
+      if (sending) return;
+      sending = true;
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      submitProof(($("proof-hash").value || "").trim(), $("proof-chain").value)
+        .then(function () { sending = false; if (button) button.disabled = false; });
     });
   }
 
