@@ -10,11 +10,20 @@
     // The label is kept once: a second click within the pause saved "Copied"
     // as the label and the button stayed on it. "Copied" only when it was.
     if (!t.hasAttribute("data-label")) t.setAttribute("data-label", t.textContent);
-    var label = t.getAttribute("data-label");
-    function say(text) {
+    // An aria-label ("Copy the amount") is the name a screen reader reads, so
+    // it says "Copied" too, or the outcome was never heard.
+    if (t.hasAttribute("aria-label") && !t.hasAttribute("data-aria-label")) {
+      t.setAttribute("data-aria-label", t.getAttribute("aria-label"));
+    }
+    var label = t.getAttribute("data-label"), name = t.getAttribute("data-aria-label");
+    function show(text, spoken) {
       t.textContent = text;
+      if (name) t.setAttribute("aria-label", spoken);
+    }
+    function say(text) {
+      show(text, text);
       clearTimeout(t._jopayTimer);
-      t._jopayTimer = setTimeout(function () { t.textContent = label; }, 1200);
+      t._jopayTimer = setTimeout(function () { show(label, name); }, 1200);
     }
     if (!navigator.clipboard) { say("Copy failed"); return; }
     navigator.clipboard.writeText(t.getAttribute("data-copy")).then(

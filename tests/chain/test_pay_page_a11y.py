@@ -178,3 +178,25 @@ def test_the_end_of_the_grace_is_announced_but_not_a_page_loaded_expired(
     expect(announce).to_have_text(
         "This payment request has expired. Please do not send funds."
     )
+
+
+def test_a_copy_button_tells_a_screen_reader_it_copied(
+    live_server, browser, local_chain, make_request
+):
+    # Its aria-label ("Copy the amount") hid the "Copied" it shows from
+    # assistive technology: a screen reader never heard whether it worked.
+    pr = make_request(usdc_micro=1_234_567_891_234)
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/pay/{pr.pk}")
+        page.get_by_role("button", name="Copy the amount").click()
+        button = page.locator("#pay-usdc-copy")
+        expect(button).to_have_text("Copied")
+        expect(button).to_have_accessible_name("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == "1234567.891234"
+        # Then back to its name.
+        expect(button).to_have_accessible_name("Copy the amount")
+        expect(button).to_have_text("Copy")
+    finally:
+        context.close()
