@@ -63,3 +63,39 @@ def test_a_receipt_fits_a_small_phone(
     url = f"{live_server.url}/pay/{pr.pk}/receipt"
     scroll, inner = scrolls_sideways(browser, url, width)
     assert scroll <= inner
+
+
+# One word longer than a phone is wide (a German compound, a domain-like name).
+LONG_NAME = "Donaudampfschifffahrtsgesellschaftskapitän"
+
+
+@pytest.mark.parametrize("state", ["open", "cancelled", "closed", "paid", "receipt"])
+def test_a_long_one_word_merchant_name_fits_a_small_phone(
+    live_server, browser, local_chain, make_request, state
+):
+    # The heading "Pay <merchant>", the cards that name the merchant and the
+    # partner's name in the top bar scrolled a 360 px page sideways.
+    fields = {
+        "open": {},
+        "cancelled": {"status": PR.Status.CANCELLED},
+        "closed": {"status": PR.Status.EXPIRED, "expires_in": -timedelta(hours=1)},
+    }.get(state)
+    if fields is None:
+        fields = {
+            "status": PR.Status.PAID,
+            "proof_status": PR.ProofStatus.VERIFIED,
+            "tx_hash": "0x" + "cd" * 32,
+            "chain_id": CHAIN_ID,
+            "payer_address": PAYERS[0],
+            "verified_at": timezone.now(),
+            "proof_source": PR.ProofSource.CUSTOMER,
+        }
+    pr = make_request(**fields)
+    pr.merchant.business_name = LONG_NAME
+    pr.merchant.save(update_fields=["business_name"])
+    pr.partner.name = LONG_NAME
+    pr.partner.save(update_fields=["name"])
+    url = f"{live_server.url}/pay/{pr.pk}" + ("/receipt" if state == "receipt" else "")
+    for width in WIDTHS:
+        scroll, inner = scrolls_sideways(browser, url, width)
+        assert scroll <= inner, (width, scroll)
