@@ -33,5 +33,13 @@ window.JoPayFormat = (function () {
   }
   localizeTimes(document);
 
-  return { groupUsdc: groupUsdc, localizeTimes: localizeTimes };
+  // A Retry-After for a customer, as presenters.wait_in_words: "40 seconds",
+  // "about 12 minutes" (rounded up: never sooner than the limiter).
+  function waitInWords(seconds) {
+    if (seconds < 60) return seconds + " second" + (seconds !== 1 ? "s" : "");
+    var minutes = Math.ceil(seconds / 60);
+    return "about " + minutes + " minute" + (minutes !== 1 ? "s" : "");
+  }
+
+  return { groupUsdc: groupUsdc, localizeTimes: localizeTimes, waitInWords: waitInWords };
 })();

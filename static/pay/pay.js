@@ -156,7 +156,10 @@
           startPolling();
           return false;
         }
-        setError(ERRORS[body.error] || "Something went wrong. Please try again.");
+        // D27's wait may be up to an hour: say how long, as the no-script form does.
+        var wait = body.error === "rate_limited" && body.retry_after > 0 ?
+          NOTES.rate_limited_wait.replace("{wait}", window.JoPayFormat.waitInWords(body.retry_after)) : "";
+        setError(wait || ERRORS[body.error] || "Something went wrong. Please try again.");
         fields.mark(body.error);
         return false;
       })

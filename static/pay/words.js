@@ -42,6 +42,8 @@ window.JoPayWords = (function () {
   };
   // Notes about the page itself.
   var NOTES = {
+    // A refused hash's wait (D27), as presenters.RATE_LIMITED_WAIT_TEXT.
+    rate_limited_wait: "Too many attempts. Please try again in {wait}.",
     connection_lost: "Connection lost — retrying… The status above may be out of date until we reconnect."
   };
   return { REASONS: REASONS, ERRORS: ERRORS, ANNOUNCE: ANNOUNCE, WALLET: WALLET, NOTES: NOTES };

@@ -6,10 +6,13 @@ corrected hash after a mismatch."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
 from playwright.sync_api import expect
+
+from payments.models import PaymentRequest
 
 from .conftest import CHAIN_ID
 
@@ -19,6 +22,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
+PR = PaymentRequest
 HASH = "0x" + "5e" * 32
 
 
@@ -86,3 +90,37 @@ def test_a_submission_that_hangs_gives_the_button_back(
     )
     expect(submit).to_be_enabled()
     assert len(held) == 1
+
+
+def test_a_rate_limited_hash_says_how_long_to_wait(
+    live_server, page, client, local_chain, make_request
+):
+    # D27: 10 well-formed posts an hour per request. The script said "wait a
+    # little" where the wait is up to an hour (the no-script form says how
+    # long): a customer retried every minute and was refused every time.
+    pr = make_request()
+    url = f"/pay/{pr.pk}/proof"
+    for _ in range(10):
+        body = {"tx_hash": HASH, "chain_id": CHAIN_ID}
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 202
+    # That hash was checked and did not match: the customer has another one.
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status=PR.ProofStatus.MISMATCH,
+        mismatch_reason=PR.MismatchReason.WRONG_RECIPIENT,
+    )
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    page.get_by_label("Transaction hash").fill("0x" + "6f" * 32)
+    page.get_by_role("button", name="Submit transaction").click()
+    expect(page.get_by_test_id("proof-error")).to_have_text(
+        re.compile(
+            r"Too many attempts\. Please try again in"
+            r" (about \d+ minutes?|\d+ seconds?)\."
+        )
+    )
+    # The script words a wait as the no-script page does.
+    from payments.pay.presenters import wait_in_words
+
+    for seconds in (1, 40, 59, 60, 61, 119, 3599, 3600):
+        words = page.evaluate("s => window.JoPayFormat.waitInWords(s)", seconds)
+        assert words == wait_in_words(seconds)

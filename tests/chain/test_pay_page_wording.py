@@ -150,11 +150,17 @@ def _js_object(path: str, name: str) -> dict[str, str]:
 def test_the_server_and_the_script_use_the_same_words():
     # The script draws some of these messages itself (static/pay/words.js);
     # the two lists must not drift.
-    from payments.pay.presenters import MISMATCH_TEXT, PROOF_ERROR_TEXT
+    from payments.pay.presenters import (
+        MISMATCH_TEXT,
+        PROOF_ERROR_TEXT,
+        RATE_LIMITED_WAIT_TEXT,
+    )
 
     reasons = _js_object("pay/words.js", "REASONS")
     assert reasons == {str(k): v for k, v in MISMATCH_TEXT.items()}
     assert _js_object("pay/words.js", "ERRORS") == PROOF_ERROR_TEXT
+    notes = _js_object("pay/words.js", "NOTES")
+    assert notes["rate_limited_wait"] == RATE_LIMITED_WAIT_TEXT
 
 
 def test_the_server_and_the_script_mark_the_same_field_invalid():
