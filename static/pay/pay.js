@@ -128,7 +128,10 @@
   function showChecking(txHash) {
     remember({ status: shown.status, proof_status: "attached", tx_hash: txHash, mismatch_reason: "" });
     setMessage("Transaction received. Checking it on-chain: the network must confirm it first, from a few seconds to a few minutes.");
+    var active = document.activeElement;
     render();
+    // The focused control went away with its card: the focus goes to what happens now.
+    if (active && active !== document.body && !active.offsetParent) { $("pay-message").tabIndex = -1; $("pay-message").focus(); }
     startPolling();
   }
 

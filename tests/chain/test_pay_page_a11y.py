@@ -200,3 +200,19 @@ def test_a_copy_button_tells_a_screen_reader_it_copied(
         expect(button).to_have_text("Copy")
     finally:
         context.close()
+
+
+def test_a_keyboard_user_is_not_dropped_when_the_hash_card_goes_away(
+    live_server, page, local_chain, make_request
+):
+    # The hash form's card hides once the hash is taken: the focus was on its
+    # button and fell back to the page's start, with nothing near it to read.
+    pr = make_request()
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    page.get_by_label("Transaction hash").focus()
+    page.keyboard.type(HASH)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("status")).to_have_text("Verifying payment…")
+    expect(page.get_by_test_id("proof-card")).to_be_hidden()
+    expect(page.get_by_test_id("message")).to_be_focused()
+    expect(page.get_by_test_id("message")).to_contain_text("Checking it on-chain")
