@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +28,7 @@ from webhooks.services.outbox import (
 from webhooks.tasks import send_due_deliveries_task
 
 from .conftest import Answer, emit, make_due
+from .raw_tls import raw_tls_receiver, read_request
 
 HUGE = "9" * 5000  # past int()'s 4 300-digit limit
 
@@ -288,29 +288,13 @@ def test_a_sweep_that_lost_the_race_leaves_the_endpoint_healthy(
 
 def _tls_receiver(receiver_ca, answer):
     """A one-connection TLS receiver on 127.0.0.1 (certified by the suite's CA)
-    that reads the request's head, then lets ``answer(tls)`` write; its URL."""
-    import socket
-    import ssl
-    import threading
+    that reads the request, then lets ``answer(tls)`` write; its URL."""
 
-    ca, _ = receiver_ca
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    def serve(tls) -> None:
+        read_request(tls)
+        answer(tls)
 
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            with context.wrap_socket(conn, server_side=True) as tls:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    head += tls.recv(65536)
-                answer(tls)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener, f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    return raw_tls_receiver(receiver_ca[0], serve)
 
 
 @pytest.fixture

@@ -11,10 +11,6 @@ it as its own answer: a delivery the receiver answered 500 was marked
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import ssl
-import threading
 import time
 
 import pytest
@@ -24,52 +20,25 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import webhook_endpoint_set
 
 from .conftest import emit
-
-
-def _read_request(tls) -> bool:
-    """Read one POST (head and body); ``False`` if the client hung up."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = tls.recv(65536)
-        if not chunk:
-            return False
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    while len(body) < length:
-        body += tls.recv(65536)
-    return True
+from .raw_tls import raw_tls_receiver, read_request
 
 
 def _keep_alive_receiver(ca, answers):
     """A TLS receiver on 127.0.0.1 answering each request of one kept-alive
     connection with the next of ``answers`` (raw bytes, sent in parts with a
     short pause between them); its listener and URL."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
 
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            with context.wrap_socket(conn, server_side=True) as tls:
-                for parts in answers:
-                    if not _read_request(tls):
-                        return
-                    for index, part in enumerate(parts):
-                        if index:
-                            time.sleep(0.3)
-                        tls.sendall(part)
-                time.sleep(2)
+    def serve(tls) -> None:
+        for parts in answers:
+            if not read_request(tls):
+                return
+            for index, part in enumerate(parts):
+                if index:
+                    time.sleep(0.3)
+                tls.sendall(part)
+        time.sleep(2)
 
-    threading.Thread(target=serve, daemon=True).start()
-    return listener, f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    return raw_tls_receiver(ca, serve)
 
 
 @pytest.fixture

@@ -10,11 +10,6 @@ again, although its 2xx came well inside the 8 s.
 
 from __future__ import annotations
 
-import contextlib
-import re
-import socket
-import ssl
-import threading
 import time
 
 import pytest
@@ -25,6 +20,7 @@ from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.services import webhook_endpoint_set
 
 from .conftest import emit
+from .raw_tls import raw_tls_receiver, read_request
 
 CAP = 0.5  # stands for CONNECT_TIMEOUT_CAP (4 s), to keep the test short
 TIMEOUT = 3  # stands for JOPAY_WEBHOOK_TIMEOUT_SECONDS (8 s)
@@ -33,29 +29,12 @@ TIMEOUT = 3  # stands for JOPAY_WEBHOOK_TIMEOUT_SECONDS (8 s)
 def _slow_handshake_receiver(receiver_ca, delay: float):
     """A TLS receiver on 127.0.0.1 that accepts the TCP connection at once but
     starts its TLS handshake only after ``delay`` seconds, then answers 200."""
-    ca, _ = receiver_ca
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
 
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            time.sleep(delay)
-            with context.wrap_socket(conn, server_side=True) as tls:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += tls.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
-                while len(body) < length:  # all of it: closing on unread
-                    body += tls.recv(65536)  # data resets the connection
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    def serve(tls) -> None:
+        read_request(tls)
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
-    threading.Thread(target=serve, daemon=True).start()
-    return listener, f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    return raw_tls_receiver(receiver_ca[0], serve, handshake_after=delay)
 
 
 @pytest.fixture

@@ -161,6 +161,18 @@ def test_cancel_is_post_only(api, request_id):
     )
 
 
+def mismatched(request_id, reason: str, tx_hash: str) -> None:
+    """The request's customer proof ended in ``mismatch`` with ``reason``."""
+    PaymentRequest.objects.filter(pk=request_id).update(
+        proof_status="mismatch",
+        mismatch_reason=reason,
+        chain_id=LOCAL_CHAIN_ID,
+        tx_hash=tx_hash,
+        proof_source="customer",
+        proof_attached_at=timezone.now(),
+    )
+
+
 @pytest.mark.usefixtures("chain_fixture")
 def test_reverify_of_a_cancelled_request_returns_it_unchanged(
     api_test, create, test_merchant
@@ -171,14 +183,7 @@ def test_reverify_of_a_cancelled_request_returns_it_unchanged(
     # re-judging its not_found_after_timeout proofs got 409 proof_not_accepted,
     # an answer the endpoint does not document, for each cancelled one.
     request_id = create(api_test, test_merchant).json()["request_id"]
-    PaymentRequest.objects.filter(pk=request_id).update(
-        proof_status="mismatch",
-        mismatch_reason="not_found_after_timeout",
-        chain_id=LOCAL_CHAIN_ID,
-        tx_hash="0x" + "ab" * 32,
-        proof_source="customer",
-        proof_attached_at=timezone.now(),
-    )
+    mismatched(request_id, "not_found_after_timeout", "0x" + "ab" * 32)
     cancelled = cancel(api_test, request_id).json()
     assert cancelled["status"] == "cancelled"
     response = api_test.post(f"/api/v1/requests/{request_id}/reverify")
@@ -200,14 +205,7 @@ def test_reverify_read_before_a_cancel_answers_the_cancelled_request(
     from payments.proofs.services import proof_reverify
 
     request_id = create(api_test, test_merchant).json()["request_id"]
-    PaymentRequest.objects.filter(pk=request_id).update(
-        proof_status="mismatch",
-        mismatch_reason="underpaid",
-        chain_id=LOCAL_CHAIN_ID,
-        tx_hash="0x" + "cd" * 32,
-        proof_source="customer",
-        proof_attached_at=timezone.now(),
-    )
+    mismatched(request_id, "underpaid", "0x" + "cd" * 32)
     read = PaymentRequest.objects.get(pk=request_id)
     assert cancel(api_test, request_id).status_code == 200
     fresh = proof_reverify(request=read)

@@ -13,6 +13,7 @@ from payments.chain.verify import Verdict
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach
 from payments.proofs.services.verify import _apply
+from tests.payments.api.test_cancel import mismatched
 from tests.portal.conftest import chain as chain_fixture  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.usefixtures("rates", "chain_fixture")
@@ -57,14 +58,7 @@ def test_reverify_refusals_are_the_documented_ones(api_test, create, test_mercha
     answers = [api_test.post(f"/api/v1/requests/{first}/reverify")]
     Chain.objects.filter(pk=LOCAL_CHAIN_ID).update(enabled=False)
     third = create(api_test, test_merchant, fiat_amount_int=3500).json()
-    PaymentRequest.objects.filter(pk=third["request_id"]).update(
-        proof_status="mismatch",
-        mismatch_reason="underpaid",
-        chain_id=LOCAL_CHAIN_ID,
-        tx_hash="0x" + "ee" * 32,
-        proof_source="customer",
-        proof_attached_at=timezone.now(),
-    )
+    mismatched(third["request_id"], "underpaid", "0x" + "ee" * 32)
     answers.append(api_test.post(f"/api/v1/requests/{third['request_id']}/reverify"))
     got = [(a.status_code, a.json()["error"]) for a in answers]
     assert got == [(409, "proof_already_used"), (400, "unsupported_chain")]
