@@ -237,26 +237,24 @@ def test_unstorable_text_is_refused_before_anything_is_written(partner, text, sa
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["", "  "])
-def test_an_empty_webhook_url_is_not_a_partner_without_webhooks(url):
-    """D31: --webhook-url "$UNSET" made a partner with webhooks off, silently."""
-    with pytest.raises(CommandError, match="--webhook-url must not be empty"):
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        # D31: --webhook-url "$UNSET" made a partner with webhooks off, silently.
+        ("--webhook-url", ""),
+        ("--webhook-url", "  "),
+        # --currencies "$UNSET" made a partner taking the default currency
+        # alone (every create in another one answered currency_not_enabled).
+        ("--currencies", ""),
+        ("--currencies", " "),
+        ("--currencies", ", ,"),
+    ],
+)
+def test_an_empty_option_is_refused_not_read_as_left_out(option, value):
+    with pytest.raises(CommandError, match=f"{option} must not be empty"):
         call_command(
             "create_partner", "--slug", "acme", "--name", "Acme",
-            "--webhook-url", url, stdout=StringIO(),
-        )  # fmt: skip
-    assert not Partner.objects.filter(slug="acme").exists()
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("currencies", ["", " ", ", ,"])
-def test_empty_currencies_are_not_the_default_currency_alone(currencies):
-    """--currencies "$UNSET" made a partner taking the default currency alone
-    (every create in another one answered currency_not_enabled), silently."""
-    with pytest.raises(CommandError, match="--currencies must not be empty"):
-        call_command(
-            "create_partner", "--slug", "acme", "--name", "Acme",
-            "--currencies", currencies, stdout=StringIO(),
+            option, value, stdout=StringIO(),
         )  # fmt: skip
     assert not Partner.objects.filter(slug="acme").exists()
 

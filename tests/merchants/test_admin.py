@@ -224,32 +224,27 @@ def test_auto_forward_with_an_executor_and_a_withdraw_address_is_saved(
     assert (merchant.auto_forward, merchant.withdraw_address) == (True, OTHER)
 
 
-def test_a_new_withdraw_address_switches_auto_forward_off(admin_client, partner):
-    """spec §11.1, as merchant_update: a grant pins its destination."""
-    merchant = MerchantFactory(partner=partner, withdraw_address=OTHER)
-    Merchant.objects.filter(pk=merchant.pk).update(auto_forward=True)
-
-    response = post_change(admin_client, merchant, withdraw_address=WALLET)
-
-    assert response.status_code == 302, form_errors(response)
-    merchant.refresh_from_db()
-    assert (merchant.auto_forward, merchant.withdraw_address) == (False, WALLET)
-
-
-def test_the_same_withdraw_address_in_another_spelling_keeps_auto_forward(
-    admin_client, partner
+@pytest.mark.parametrize(
+    ("entered", "kept"),
+    [
+        # spec §11.1, as merchant_update: a grant pins its destination.
+        (WALLET, False),
+        # EIP-55 and lower case name one address: the destination has not moved.
+        ("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", True),
+    ],
+    ids=["a new address", "the same address in another spelling"],
+)
+def test_a_withdraw_address_change_switches_auto_forward_off_only_if_it_moved(
+    admin_client, partner, entered, kept
 ):
-    # As merchant_update: EIP-55 and lower case name one address, so the
-    # grant's destination has not moved.
-    checksummed = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
     merchant = MerchantFactory(partner=partner, withdraw_address=OTHER)
     Merchant.objects.filter(pk=merchant.pk).update(auto_forward=True)
 
-    response = post_change(admin_client, merchant, withdraw_address=checksummed)
+    response = post_change(admin_client, merchant, withdraw_address=entered)
 
     assert response.status_code == 302, form_errors(response)
     merchant.refresh_from_db()
-    assert (merchant.auto_forward, merchant.withdraw_address) == (True, checksummed)
+    assert (merchant.auto_forward, merchant.withdraw_address) == (kept, entered)
 
 
 def test_editing_other_fields_keeps_a_granted_auto_forward(admin_client, partner):
