@@ -9,6 +9,7 @@ of a create that answers 201 for a new resource (D5: that 200 is a replay).
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -90,6 +91,46 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "description": "The idempotency_key, sent as a header instead of in the "
     "body; if both are sent they must be equal.",
 }
+
+
+class JoPayAutoSchema(AutoSchema):
+    """drf-spectacular's schema without the views' docstrings as descriptions.
+
+    Those are written for JoPay's developers (decision numbers, several routes
+    in one class); an operation's description is what its ``extend_schema``
+    states, then ``describe_operations`` adds its scope, rate limit and docs
+    section.
+    """
+
+    def get_description(self):
+        return ""
+
+
+def describe_operations(result, generator, request, public):
+    """Postprocessing hook: each v1 operation's scope, rate limit and a link to
+    its section of the docs (``jopay_project.docs.sections``)."""
+    from .docs.endpoints import find_operation, normalize_path, rate_text
+    from .docs.sections import endpoint_sections
+
+    sections = endpoint_sections()
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            found = find_operation(method, path)
+            section = sections.get((method.upper(), normalize_path(path)))
+            if found is None or section is None:
+                continue
+            scope = f"Scope `{found.scope}`" if found.scope else "Any key (no scope)"
+            limit = found.limit
+            rate = f"{rate_text(limit.rate)} per {limit.per}" if limit else "none"
+            lines = [
+                operation.get("description", ""),
+                f"{scope}. Rate limit: {rate}.",
+                f"Reference: [{section.title}]({section.url})",
+            ]
+            operation["description"] = "\n\n".join(line for line in lines if line)
+    return result
 
 
 def add_error_envelope(result, generator, request, public):

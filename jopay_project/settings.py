@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["jopay_project.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "jopay_project.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "jopay_project.schema.JoPayAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
 }
@@ -338,6 +338,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jopay_project.schema.add_error_envelope",
+        "jopay_project.schema.describe_operations",
     ],
     # Request and plan statuses are in both a list item and a single answer (D2):
     # named here, they keep their published names instead of hashed ones. The

@@ -236,7 +236,7 @@ class MerchantCreateInput(MerchantProfileInput):
         allow_null=True,
         min_length=32,
         max_length=64,
-        help_text="32-64 characters of base64url or hex (D17).",
+        help_text="32-64 characters of base64url or hex.",  # D17
     )
 
 
@@ -249,7 +249,7 @@ class MerchantUpdateInput(MerchantProfileInput):
 
 
 class MerchantItemOutput(serializers.Serializer):
-    """One merchant as list items show it (no ``ok``: the list envelope has it)."""
+    """One merchant as list items show it (no `ok`: the list envelope has it)."""
 
     merchant_id = serializers.UUIDField()
     display_name = serializers.CharField(allow_null=True)
@@ -276,7 +276,7 @@ class MerchantItemOutput(serializers.Serializer):
 
 
 class MerchantOutput(MerchantItemOutput):
-    """One merchant as a single answer shows it (create, GET, PATCH), with ``ok``."""
+    """One merchant as a single answer shows it (create, GET, PATCH), with `ok`."""
 
     ok = serializers.BooleanField()
 

@@ -59,7 +59,7 @@ class PaymentRequestCreateInput(serializers.Serializer):
 
 
 class PaymentRequestItemOutput(serializers.Serializer):
-    """One request as list items show it (no ``ok``: the list envelope has it)."""
+    """One request as list items show it (no `ok`: the list envelope has it)."""
 
     request_id = serializers.UUIDField()
     status = serializers.ChoiceField(PaymentRequest.Status.values)
@@ -86,7 +86,7 @@ class PaymentRequestItemOutput(serializers.Serializer):
 
 
 class PaymentRequestOutput(PaymentRequestItemOutput):
-    """One request as a single answer shows it (create, GET, cancel), with ``ok``."""
+    """One request as a single answer shows it (create, GET, cancel), with `ok`."""
 
     ok = serializers.BooleanField()
 

@@ -61,7 +61,7 @@ class ChargeOutputDoc(serializers.Serializer):
 
 
 class PlanItemOutputDoc(serializers.Serializer):
-    """One plan as list items show it (no ``ok``: the list envelope has it)."""
+    """One plan as list items show it (no `ok`: the list envelope has it)."""
 
     plan_id = serializers.UUIDField()
     merchant_id = serializers.UUIDField()
@@ -87,6 +87,6 @@ class PlanItemOutputDoc(serializers.Serializer):
 
 
 class PlanOutputDoc(PlanItemOutputDoc):
-    """One plan as a single answer shows it (create, GET, actions), with ``ok``."""
+    """One plan as a single answer shows it (create, GET, actions), with `ok`."""
 
     ok = serializers.BooleanField()

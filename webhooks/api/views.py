@@ -52,8 +52,8 @@ class AttemptDoc(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
     at = serializers.DateTimeField()
     response_body = serializers.CharField(
-        help_text='First 2 KiB of the receiver\'s answer (D24); "" if none, '
-        "or once 90 days have passed (D36)."
+        help_text='First 2 KiB of the receiver\'s answer; "" if none, '
+        "or once 90 days have passed.",  # D24, D36
     )
 
 
