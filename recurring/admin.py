@@ -12,8 +12,6 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
 
 from jopay_project import admin_search as shape
 from jopay_project.admin_actions import confirm_first
@@ -22,7 +20,8 @@ from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import JoPayError
 from payments.money import SUPPORTED_CURRENCIES, format_minor
 
-from .models import Charge, Plan
+from .admin_charges import ChargeInline
+from .models import Plan
 from .services import FAILURES_BEFORE_PAUSE, plan_cancel, plan_pause, plan_resume
 
 
@@ -64,47 +63,6 @@ class PausedByFilter(admin.SimpleListFilter):
         if self.value() == "hand":
             return paused.exclude(by_failures)
         return queryset
-
-
-class ChargeInline(admin.TabularInline):
-    model = Charge
-    extra = 0
-    can_delete = False
-    ordering = ["-slot"]
-    fields = [
-        "charge_number",
-        "due_at",
-        "status",
-        "failure_code",
-        "request",
-        "created_at",
-    ]
-    readonly_fields = fields
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Plan | None = None) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Plan | None = None
-    ) -> bool:
-        return False
-
-    @admin.display(description="charge #")
-    def charge_number(self, charge: Charge) -> int:
-        return charge.charge_number
-
-    @admin.display(description="payment request")
-    def request(self, charge: Charge) -> str:
-        if charge.payment_request_id is None:
-            return "-"
-        try:
-            url = reverse(
-                "admin:payments_paymentrequest_change", args=[charge.payment_request_id]
-            )
-        except NoReverseMatch:  # payment requests not registered in this admin
-            return str(charge.payment_request_id)
-        return format_html('<a href="{}">{}</a>', url, charge.payment_request_id)
 
 
 @admin.register(Plan)
