@@ -61,7 +61,11 @@ class FxRateForm(StaleEditGuardForm):
 
     def clean(self):
         cleaned = super().clean()  # refuses a page drawn from an older rate
-        currency, rate = cleaned.get("currency"), cleaned.get("rate")
+        # The change page has no currency field (read-only there): the row's.
+        currency = cleaned.get("currency") or (
+            self.instance.currency if self.instance.pk else None
+        )
+        rate = cleaned.get("rate")
         if currency and rate and not cleaned.get("confirm"):
             # An inverted rate (USD per EUR typed for EUR per USDC) mis-prices
             # every request in the currency: a second look first.
