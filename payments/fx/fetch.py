@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from decimal import Decimal
@@ -28,24 +29,41 @@ def source_name(adapter_name: str, url: str) -> str:
     return f"{adapter_name}:{host}"[:40]
 
 
-def redacted(url: str) -> str:
-    """``url`` without its query or credentials, for logs and errors.
+# A path segment that looks like an API key: 16+ letters, digits, "-" or "_",
+# at least one of them a digit, and no dot (file names like
+# ``eurofxref-hist-90d.xml`` keep theirs).
+_KEY_SEGMENT = re.compile(r"(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{16,}", re.ASCII)
 
-    Keyed feeds put the key in the query (``?app_id=…``) or the userinfo;
-    ``JOPAY_FX_FEEDS`` exists so operators can use them, and a failing feed
-    is logged every 30 minutes.
+
+def redacted(url: str) -> str:
+    """``url`` without its query, credentials or a key in its path, for logs
+    and errors.
+
+    Keyed feeds put the key in the query (``?app_id=…``), the userinfo, or a
+    path segment (exchangerate-api: ``/v6/<key>/latest/USD``, the
+    ``conversion_rates`` table the JSON adapter reads); ``JOPAY_FX_FEEDS``
+    exists so operators can use them, and a failing feed is logged every 30
+    minutes.
     """
     parts = urlsplit(url)
     host = parts.hostname or "unknown"
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    path = "/".join(
+        "…" if _KEY_SEGMENT.fullmatch(segment) else segment
+        for segment in parts.path.split("/")
+    )
+    return f"{parts.scheme}://{host}{port}{path}"
+
+
+def _path_keys(url: str) -> list[str]:
+    return [s for s in urlsplit(url).path.split("/") if _KEY_SEGMENT.fullmatch(s)]
 
 
 def _scrubbed(text: str, url: str) -> str:
     """``text`` (an error message, which may quote the URL) without the secrets."""
     parts = urlsplit(url)
     text = text.replace(url, redacted(url))
-    for secret in (parts.query, parts.password, parts.username):
+    for secret in (parts.query, parts.password, parts.username, *_path_keys(url)):
         if secret:
             text = text.replace(secret, "…")
     return text
