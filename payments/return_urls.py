@@ -26,6 +26,40 @@ _URI = re.compile(rf"https://{_AUTHORITY}(?:[/?]{_PCHARS})?(?:#{_PCHARS})?")
 _https_url = URLValidator(schemes=["https"])
 
 
+def https_lowered(value: str) -> str:
+    """``value`` with an ``https://`` written in any case as ``https://``.
+
+    RFC 3986 §3.1: schemes are case-insensitive and lower case is their normal
+    form (§6.2.2.1), so ``HTTPS://shop.example/`` is an https URL, kept and
+    answered as ``https://shop.example/``. Anything else comes back unchanged.
+    """
+    if value[:8].lower() == "https://":
+        return "https://" + value[8:]
+    return value
+
+
+def link_problem(uri: str) -> str | None:
+    """Why the https URI ``uri`` is no link to show a paying customer, or None.
+
+    A ``user:password@`` before the host (RFC 3986 §3.2.1 deprecates passwords
+    in URIs; ``https://shop.example@evil.example/`` looks like the shop and
+    opens another host, browsers warn or refuse) and a port outside
+    1 … 65 535 (RFC 6335: nothing can listen there) are refused (D35 "Back to
+    shop" link). ``uri`` is an https URI as ``is_uri`` reads it.
+    """
+    rest = uri[len("https://") :]
+    authority = rest[
+        : min((rest.find(c) for c in "/?#" if c in rest), default=len(rest))
+    ]
+    if "@" in authority:
+        return "a user name or password (user:pass@) before the host"
+    port = authority.rpartition("]")[2] if authority.startswith("[") else authority
+    _, colon, digits = port.partition(":")
+    if colon and not (digits.isdigit() and 1 <= int(digits) <= 65_535):
+        return "a port outside 1-65535"
+    return None
+
+
 def is_uri(value: str) -> bool:
     """True if ``value`` is an https URI as it stands (nothing to convert)."""
     return bool(_URI.fullmatch(value))

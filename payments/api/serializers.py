@@ -29,7 +29,7 @@ from merchants.validation import (
 )
 from payments.models import FxRate, PaymentRequest
 from payments.money import MAX_FIAT_INT, is_supported
-from payments.return_urls import is_uri
+from payments.return_urls import https_lowered, is_uri, link_problem
 from payments.services.requests import PaymentRequestDraft
 
 MEMO_MAX = 500
@@ -186,6 +186,7 @@ def parse_return_url(value: Any) -> str:
         return ""
     if not isinstance(value, str) or len(value) > RETURN_URL_MAX:
         raise JoPayError(ErrorCode.INVALID_RETURN_URL)
+    value = https_lowered(value)  # RFC 3986: "HTTPS://" is https, stored lower-case
     if not value.isascii():
         # The API reads and answers a URI (RFC 3986, OpenAPI "format: uri");
         # URLValidator also passes an IRI ("https://x.example/\u202e", a
@@ -203,6 +204,12 @@ def parse_return_url(value: Any) -> str:
         # URLValidator passes ASCII that no URI holds either ("<", '"', "{",
         # "\\", "%zz", a second "#"): refused for the reason above.
         raise JoPayError(ErrorCode.INVALID_RETURN_URL, RETURN_URL_NOT_URI)
+    problem = link_problem(value)
+    if problem:
+        # D35: the pay page links the customer to it after payment.
+        raise JoPayError(
+            ErrorCode.INVALID_RETURN_URL, f"return_url must not carry {problem}."
+        )
     return value
 
 
