@@ -196,8 +196,10 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
 
     SQLite (the embedded default) serialises writers, so step 2 alone does.
     Returns True when the row was written (``request.usdc_micro`` set), False
-    when a unique index objected (idempotency key, reference) and nothing was
-    written. Raises ``amount_unavailable`` when all 1 000 tags are taken.
+    when a unique index objected (idempotency key, reference), or the key's
+    request exists (D17), and nothing was written. Raises
+    ``amount_unavailable`` when all 1 000 tags are taken and
+    ``merchant_not_ready`` when the merchant stopped taking requests here.
     """
     address = request.receiving_address
     columns, values = insert_columns_params(request, skip="usdc_micro")
@@ -227,13 +229,14 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
                     lock.execute(_RESTORE)
             row = insert.fetchone()
     except IntegrityError as exc:
-        if _null_column(exc) == "merchant_id":  # see _PICK
-            raise JoPayError(ErrorCode.MERCHANT_NOT_READY) from None
-        if _null_column(exc) != "usdc_micro":
+        column = _null_column(exc)
+        if column not in ("merchant_id", "usdc_micro"):
             raise  # a real integrity problem
         # The NOT NULL check comes before the unique indexes: a retry whose
-        # original took the last tag finds no tag before it finds the key
-        # taken. Its request exists: the caller replays it (D17).
+        # original took the last tag finds no tag, and one whose merchant was
+        # disabled (or moved its wallet) since it read it finds no merchant
+        # (see _PICK), before either finds the key taken. Its request exists:
+        # the caller replays it (D17), as the view does after a disable.
         if request.idempotency_key and (
             PaymentRequest.objects.filter(
                 partner_id=request.partner_id,
@@ -242,6 +245,8 @@ def amount_insert_unique(request: PaymentRequest, *, base: int, now: datetime) -
             ).exists()
         ):
             return False
+        if column == "merchant_id":
+            raise JoPayError(ErrorCode.MERCHANT_NOT_READY) from None
         raise JoPayError(ErrorCode.AMOUNT_UNAVAILABLE) from None
     if row is None:
         return False
