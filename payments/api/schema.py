@@ -54,7 +54,8 @@ class PaymentRequestCreateInput(serializers.Serializer):
         allow_null=True,
         allow_blank=True,
         max_length=RETURN_URL_MAX,
-        help_text='an https:// URL; "" or null: none',
+        help_text="an https:// URL (the scheme in any case), without "
+        'user:pass@, any port within 1-65535; "" or null: none',
     )
 
 
