@@ -52,6 +52,16 @@ def validate_scopes(scopes: Iterable[str] | None) -> list[str] | None:
     return scope_list
 
 
+def scopes_token(scopes: Iterable[str] | None) -> str:
+    """The scopes as a page shows them, for its form to send back: ``"full"``
+    for an unrestricted key (D7), else the sorted scopes joined by commas."""
+    return "full" if scopes is None else ",".join(sorted(set(scopes)))
+
+
+class StaleScopesError(ValueError):
+    """The key's scopes changed after the page that asks to change them was drawn."""
+
+
 @transaction.atomic
 def api_key_create(
     *,
@@ -132,6 +142,7 @@ def api_key_scopes_update(
     test_mode: bool,
     key_id: uuid.UUID,
     scopes: Iterable[str] | None,
+    loaded_as: str = "",
 ) -> ApiKey:
     """Replace the scopes of the partner's usable key in that mode (D7, D8).
 
@@ -144,6 +155,12 @@ def api_key_scopes_update(
     Raises ``JoPayError(not_found)`` for a key that is not ``partner``'s in
     that mode, exactly as for an unknown id (D10); ``ValueError`` for a bad
     scope list (the messages of ``api_key_create``) or a revoked or expired key.
+
+    ``loaded_as``: the ``scopes_token`` of the key as the caller's page showed
+    it. The page posts back every box, so when the scopes changed since (a
+    colleague narrowed a leaked key), saving would put back what they removed:
+    ``StaleScopesError`` instead, nothing written. The same change sent twice
+    (a double post) is no conflict.
     """
     scope_list = validate_scopes(scopes)
     # Locked, so a revoke racing this change is either seen here or comes after.
@@ -159,6 +176,13 @@ def api_key_scopes_update(
     before = key.scopes
     if before == scope_list:
         return key
+    if loaded_as and loaded_as != scopes_token(before):
+        raise StaleScopesError(
+            f"The scopes of {key.prefix}… were changed (by another user of your "
+            "account, or by JoPay) after you opened this page. Nothing was "
+            "saved: reload the page to see the current scopes, then make your "
+            "change again."
+        )
     key.scopes = scope_list
     key.save(update_fields=["scopes"])
     audit_record(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from jopay_project.errors import ErrorCode
 from jopay_project.forms import FocusFirstInvalid
-from merchants.keys import VALID_SCOPES
+from merchants.keys import VALID_SCOPES, scopes_token
 from merchants.validation import shown_text_problem
 from payments.money import (
     MAX_FIAT_INT,
@@ -87,6 +87,11 @@ class ApiKeyScopesForm(FocusFirstInvalid, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Scopes",
     )
+    # The key's scopes as the page drew them (``scopes_token``): a save from a
+    # page opened before someone else changed them is refused (D7, D8).
+    loaded_scopes = forms.CharField(
+        max_length=400, required=False, widget=forms.HiddenInput
+    )
 
     @classmethod
     def for_key(cls, key) -> ApiKeyScopesForm:
@@ -96,6 +101,7 @@ class ApiKeyScopesForm(FocusFirstInvalid, forms.Form):
             if key.scopes is None
             else {"access": "restricted", "scopes": list(key.scopes)}
         )
+        initial["loaded_scopes"] = scopes_token(key.scopes)
         return cls(initial=initial, auto_id=f"id_key_{key.pk}_%s")
 
     def clean(self):
@@ -119,6 +125,7 @@ class ApiKeyScopesForm(FocusFirstInvalid, forms.Form):
 
 class ApiKeyCreateForm(ApiKeyScopesForm):
     field_order = ["name", "mode", "access", "scopes", "expires_at"]
+    loaded_scopes = None  # a new key has no scopes to have gone stale
 
     name = forms.CharField(max_length=80, required=False, label="Name")
     mode = forms.ChoiceField(

@@ -333,3 +333,75 @@ def test_portal_change_is_audited_with_the_portal_user(portal, reader):
 
 def _without_csrf(response) -> bytes:
     return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", response.content)
+
+
+# -- a page opened before someone else changed the key ---------------------------
+
+
+def _loaded_scopes(page: str, key) -> str:
+    """The key's change form's hidden ``loaded_scopes``, as the page drew it."""
+    found = re.search(
+        rf'name="loaded_scopes" value="([^"]*)"[^>]*id="id_key_{key.pk}_loaded_scopes"',
+        page,
+    )
+    assert found is not None, "the change form carries the scopes it showed"
+    return found.group(1)
+
+
+def test_a_page_opened_before_the_key_was_narrowed_does_not_widen_it_again(
+    portal, partner, alice_user
+):
+    """D7, D8: a leaked key narrowed by a colleague stays narrowed.
+
+    Alice's page shows the key with merchants:read and requests:read; Carol
+    (another user of the partner) removes merchants:read. Alice, still on her
+    page, ticks fx:read too and saves: the form posts back every box as her
+    page drew it, which put merchants:read back without anyone choosing to.
+    """
+    key, full = api_key_create(
+        partner=partner, test_mode=False, scopes=["merchants:read", "requests:read"]
+    )
+    loaded = _loaded_scopes(portal.get("/portal/api-keys/").content.decode(), key)
+
+    api_key_scopes_update(
+        partner=partner, test_mode=False, key_id=key.pk, scopes=["requests:read"]
+    )
+    response = portal.post(
+        scopes_url(key),
+        {
+            **restricted("merchants:read", "requests:read", "fx:read"),
+            "loaded_scopes": loaded,
+        },
+        follow=True,
+    )
+
+    assert scopes_of(key) == ["requests:read"]  # nothing saved
+    assert KeyClient(full).get(MERCHANTS_URL).status_code == 403
+    page = response.content.decode()
+    assert "reload the page" in page
+    assert "invalid_request" in page
+
+
+def test_a_fresh_page_and_a_double_post_still_save(portal, reader):
+    key, _ = reader
+    loaded = _loaded_scopes(portal.get("/portal/api-keys/").content.decode(), key)
+    body = {**restricted("requests:read", "fx:read"), "loaded_scopes": loaded}
+
+    assert portal.post(scopes_url(key), body).status_code == 302
+    assert scopes_of(key) == ["fx:read", "requests:read"]
+    # The same form sent twice (a double click): nothing to undo, no refusal.
+    response = portal.post(scopes_url(key), body, follow=True)
+    assert scopes_of(key) == ["fx:read", "requests:read"]
+    assert "reload the page" not in response.content.decode()
+
+
+def test_full_access_shown_then_restricted_elsewhere_is_not_made_full_again(
+    portal, partner
+):
+    key, _ = api_key_create(partner=partner, test_mode=False)
+    loaded = _loaded_scopes(portal.get("/portal/api-keys/").content.decode(), key)
+    api_key_scopes_update(
+        partner=partner, test_mode=False, key_id=key.pk, scopes=["requests:read"]
+    )
+    portal.post(scopes_url(key), {"access": "full", "loaded_scopes": loaded})
+    assert scopes_of(key) == ["requests:read"]

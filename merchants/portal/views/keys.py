@@ -165,8 +165,9 @@ def api_key_scopes_view(request: HttpRequest, key_id: str) -> HttpResponse:
             test_mode=request.tenant.test_mode,
             key_id=key_pk,
             scopes=form.scope_list(),
+            loaded_as=form.cleaned_data["loaded_scopes"],
         )
-    except ValueError as exc:
+    except ValueError as exc:  # StaleScopesError too: nothing was saved
         report_error(request, JoPayError(ErrorCode.INVALID_REQUEST, str(exc)))
         return redirect("portal:api-keys")
     access = (
