@@ -12,6 +12,7 @@ from django_ratelimit.core import rate_re
 
 from jopay_project import ratelimits
 
+from .audit import audit_record
 from .keys import api_key_create
 from .models import Partner, PartnerUser
 
@@ -59,7 +60,9 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
     """A portal login for ``partner``; the e-mail is the username (unique).
 
     Raises ``ValueError`` for an e-mail longer than the username column or one
-    that already has a user.
+    that already has a user. The new login is in the partner's audit trail
+    (``portal_user.added``, as when staff link a user in the admin): it sees
+    the webhook secret and creates API keys.
     """
     user_model = get_user_model()
     email = user_model.objects.normalize_email(email).lower()
@@ -75,7 +78,9 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
     user = user_model.objects.create_user(
         username=email, email=email, password=password
     )
-    return PartnerUser.objects.create(user=user, partner=partner)
+    link = PartnerUser.objects.create(user=user, partner=partner)
+    audit_record(partner=partner, action="portal_user.added", target=email)
+    return link
 
 
 # The groups ``JoPayApiView`` reads from ``Partner.rate_limit_overrides``: the

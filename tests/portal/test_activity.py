@@ -253,3 +253,34 @@ def test_activity_old_limit_entries_say_minor_units(portal, partner):
     )
     html = portal.get("/portal/activity/").content.decode()
     assert "min_fiat_per_request: 100 (minor units) → 250 (minor units)" in html
+
+
+def test_a_portal_user_made_by_the_operator_command_is_in_the_trail(
+    partner, alice_user, monkeypatch
+):
+    """D31's create_partner_user grants a login that sees the webhook secret
+    and mints API keys: the partner's Activity names it, as the admin's link
+    (portal_user.added) already was."""
+    from django.core.management import call_command
+
+    monkeypatch.setattr(sys, "argv", ["manage.py", "create_partner_user"])
+    call_command(
+        "create_partner_user",
+        partner=partner.slug,
+        email="Carol@Example.com",
+        password="a-long-enough-passphrase",
+        stdout=__import__("io").StringIO(),
+    )
+
+    entry = AuditEntry.objects.get(partner=partner, action="portal_user.added")
+    assert (entry.actor_kind, entry.actor, entry.target) == (
+        "operator",
+        "manage.py create_partner_user",
+        "carol@example.com",
+    )
+    assert entry.test_mode is None  # a login sees both modes
+    from tests.portal.conftest import logged_in
+
+    page = logged_in(alice_user).get("/portal/activity/").content.decode()
+    assert "portal_user.added" in page
+    assert "carol@example.com" in page
