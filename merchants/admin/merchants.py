@@ -76,7 +76,10 @@ class MerchantAdminForm(StaleEditGuardForm):
 
     def _address(self, name: str, code: ErrorCode) -> str:
         value = self.cleaned_data.get(name, "")
-        if value:
+        # Only when staff changed it, as every other field: an address stored
+        # before a rule (the zero address, a bad EIP-55 checksum) must not
+        # block disabling the merchant (D28) or any other edit.
+        if value and name in self.changed_data:
             try:  # D28: as the services check: not zero, not a USDC contract
                 receiving_address_validate(address=value, code=code)
             except JoPayError as exc:

@@ -330,6 +330,37 @@ def test_an_old_bad_value_does_not_block_another_edit(admin_client, merchant):
     assert merchant.disabled is True
 
 
+@pytest.mark.parametrize(
+    ("field", "stored"),
+    [
+        ("wallet_address", "0x" + "0" * 40),  # the zero address, before D28's rule
+        ("wallet_address", BAD_CHECKSUM),  # mixed case, before the EIP-55 check
+        ("withdraw_address", BAD_CHECKSUM),
+    ],
+)
+def test_an_old_bad_address_does_not_block_disabling_the_merchant(
+    admin_client, merchant, field, stored
+):
+    """The form's promise (a row an older rule let in never blocks an urgent
+    edit of another field) held for profile fields, not for the two
+    addresses: they were checked on every save, so staff acting on a fraud
+    report could not disable such a merchant (D28), nor change anything else."""
+    Merchant.objects.filter(pk=merchant.pk).update(**{field: stored})
+
+    response = post_change(admin_client, merchant, disabled=True)
+
+    assert response.status_code == 302, form_errors(response)
+    merchant.refresh_from_db()
+    assert merchant.disabled is True
+    assert getattr(merchant, field) == stored  # left as it was, not rewritten
+
+
+def test_a_changed_address_is_still_checked(admin_client, merchant):
+    Merchant.objects.filter(pk=merchant.pk).update(wallet_address="0x" + "0" * 40)
+    response = post_change(admin_client, merchant, wallet_address=BAD_CHECKSUM)
+    assert "invalid_wallet_address" in " ".join(form_errors(response)["wallet_address"])
+
+
 # --- merchants are created over the API (D28) ---------------------------------------
 
 
