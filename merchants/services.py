@@ -246,14 +246,22 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any]) -> Merchant:
         )
         locked.save()
     if changed:
+        details = {
+            "changed": changed,
+            **{n: getattr(locked, n) for n in ("disabled", "auto_forward")},
+        }
+        if "withdraw_address" in changed:
+            # Where money goes: both addresses, as the admin records a staff
+            # edit (admin.audit.AuditedChangesMixin.audit_values).
+            details["withdraw_address"] = {
+                "from": before["withdraw_address"],
+                "into": locked.withdraw_address,
+            }
         audit_record(
             partner=locked.partner,
             test_mode=locked.test_mode,
             action="merchant.updated",
             target=locked.pk,
-            details={
-                "changed": changed,
-                **{n: getattr(locked, n) for n in ("disabled", "auto_forward")},
-            },
+            details=details,
         )
     return locked

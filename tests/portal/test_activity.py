@@ -284,3 +284,32 @@ def test_a_portal_user_made_by_the_operator_command_is_in_the_trail(
     page = logged_in(alice_user).get("/portal/activity/").content.decode()
     assert "portal_user.added" in page
     assert "carol@example.com" in page
+
+
+def test_a_withdraw_address_changed_over_the_api_records_both_addresses(
+    api, merchant, alice_user
+):
+    """Where the merchant's money is sent on: the trail says from where to
+    where, as for a staff edit in the admin (a leaked key repointing it must
+    be traceable), not only that the field changed."""
+    first = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+    then = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+    url = f"/api/v1/merchants/{merchant.pk}"
+    assert api.patch(url, {"withdraw_address": first}, format="json").status_code == 200
+    assert api.patch(url, {"withdraw_address": then}, format="json").status_code == 200
+    assert api.patch(url, {"withdraw_address": None}, format="json").status_code == 200
+
+    details = [
+        e.details
+        for e in AuditEntry.objects.filter(action="merchant.updated").order_by("id")
+    ]
+    assert [d["withdraw_address"] for d in details] == [
+        {"from": "", "into": first},
+        {"from": first, "into": then},
+        {"from": then, "into": ""},
+    ]
+    assert all(d["changed"] == ["withdraw_address"] for d in details)
+    from tests.portal.conftest import logged_in
+
+    page = logged_in(alice_user).get("/portal/activity/").content.decode()
+    assert f"from: {first}, into: {then}" in page
