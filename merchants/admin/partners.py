@@ -18,6 +18,19 @@ from .audit import AuditedChangesMixin
 from .stale_edits import StaleEditGuardForm
 from .user_privileges import PortalUserLinkFormSet
 
+# What ``Partner.clean`` judges (merchants.partner_rules; the colours' format).
+_SETTINGS = frozenset(
+    {
+        "enabled_currencies",
+        "default_currency",
+        "min_fiat_per_request",
+        "max_fiat_per_request",
+        "pos_expiry_seconds",
+        "invoice_expiry_seconds",
+    }
+)
+_COLOURS = frozenset({"primary_color", "secondary_color"})
+
 
 def form_error_from(exc: JoPayError) -> forms.ValidationError:
     """The API's refusal as a form error, with the code the API would answer."""
@@ -74,6 +87,28 @@ class PartnerAdminForm(StaleEditGuardForm):
                 ),
             )
         return cleaned
+
+    def _update_errors(self, errors):
+        """Drop the model's refusal of settings staff did not touch (D11–D13).
+
+        ``Partner.clean`` judges the whole row; a value stored before a rule
+        (an expiry past D11's bounds, a minimum of 0) then blocked every save,
+        switching the partner off included, unless staff changed the
+        partner's money settings too. As on the merchant page, only what is
+        edited is judged: the settings as one group (their rules relate
+        them), each colour on its own. Nothing untouched is written
+        (``PartnerAdmin.save_model`` saves the changed columns only).
+        """
+        if not self.instance._state.adding and hasattr(errors, "error_dict"):
+            changed = set(self.changed_data)
+            untouched = {n for n in _COLOURS if n not in changed}
+            if not changed & _SETTINGS:
+                untouched |= _SETTINGS
+            kept = {k: v for k, v in errors.error_dict.items() if k not in untouched}
+            if not kept:
+                return
+            errors = forms.ValidationError(kept)
+        super()._update_errors(errors)
 
     def clean_rate_limit_overrides(self):
         # jopay_project.api reads ``overrides.get(group)`` and hands the value

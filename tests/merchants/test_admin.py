@@ -420,6 +420,64 @@ def test_partner_settings_at_the_bounds_are_saved(admin_client, partner, field, 
     assert getattr(Partner.objects.get(pk=partner.pk), field) == int(typed)
 
 
+def post_as_a_browser(client, obj, **changes):
+    """``post_change`` plus the hidden ``initial-…`` inputs the page carries
+    for fields with a callable default (the JSON fields), which tell Django
+    what the page showed: without them those fields count as changed."""
+    url = f"/admin/merchants/{obj._meta.model_name}/{obj.pk}/change/"
+    page = client.get(url)
+    data = change_form_data(page)
+    form = page.context["adminform"].form
+    for name, field in form.fields.items():
+        if field.show_hidden_initial:
+            data[form.add_initial_prefix(name)] = field.prepare_value(
+                form.get_initial_for_field(field, name)
+            )
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)
+        else:
+            data[name] = "on" if value is True else value
+    return client.post(url, data)
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        {"pos_expiry_seconds": 172_800},  # two days, before D11's bounds held here
+        {"min_fiat_per_request": 0},  # before D13's minimum of 1
+        {"enabled_currencies": ["USD"]},  # the default (EUR) not among them
+        {"primary_color": "blue"},
+    ],
+)
+def test_an_old_out_of_bounds_setting_does_not_block_switching_the_partner_off(
+    admin_client, partner, legacy
+):
+    """As on the merchant page: a value stored before a rule must not block
+    an urgent edit of another field. Staff switching a partner off (a leaked
+    key, a fraud report) were told to fix its expiry or limits first, that is
+    to change the partner's money settings without its word."""
+    Partner.objects.filter(pk=partner.pk).update(**legacy)
+
+    response = post_as_a_browser(admin_client, partner, is_active=False)
+
+    assert response.status_code == 302, form_errors(response)
+    partner.refresh_from_db()
+    assert partner.is_active is False
+    for name, value in legacy.items():
+        assert getattr(partner, name) == value  # not rewritten
+
+
+def test_an_old_setting_is_still_checked_once_staff_edit_the_settings(
+    admin_client, partner
+):
+    Partner.objects.filter(pk=partner.pk).update(pos_expiry_seconds=172_800)
+    response = post_as_a_browser(admin_client, partner, invoice_expiry_seconds="7200")
+    assert "pos_expiry_seconds" in form_errors(response)
+    partner.refresh_from_db()
+    assert partner.invoice_expiry_seconds != 7200
+
+
 def test_a_new_default_currency_with_untouched_limits_is_refused_once(
     admin_client, partner
 ):
