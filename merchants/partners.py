@@ -16,6 +16,10 @@ from .audit import audit_record
 from .keys import api_key_create
 from .models import Partner, PartnerUser
 
+# The portal's sign-in form (and its password page) take at most this many
+# characters: a longer password could be set, but never typed in.
+PORTAL_PASSWORD_MAX_LENGTH = 256
+
 
 @dataclass
 class ProvisionedPartner:
@@ -60,9 +64,10 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
     """A portal login for ``partner``; the e-mail is the username (unique).
 
     Raises ``ValueError`` for an e-mail longer than the username column or one
-    that already has a user. The new login is in the partner's audit trail
-    (``portal_user.added``, as when staff link a user in the admin): it sees
-    the webhook secret and creates API keys.
+    that already has a user, and for a password longer than the portal's
+    sign-in form takes (``PORTAL_PASSWORD_MAX_LENGTH``). The new login is in
+    the partner's audit trail (``portal_user.added``, as when staff link a
+    user in the admin): it sees the webhook secret and creates API keys.
     """
     user_model = get_user_model()
     email = user_model.objects.normalize_email(email).lower()
@@ -73,6 +78,11 @@ def partner_user_create(*, partner: Partner, email: str, password: str) -> Partn
     )
     if len(email) > limit:
         raise ValueError(f"an e-mail address has at most {limit} characters")
+    if len(password) > PORTAL_PASSWORD_MAX_LENGTH:
+        raise ValueError(
+            f"a portal password has at most {PORTAL_PASSWORD_MAX_LENGTH} characters"
+            " (the sign-in form takes no more)"
+        )
     if user_model.objects.filter(username=email).exists():
         raise ValueError(f"a user with e-mail {email} already exists")
     user = user_model.objects.create_user(

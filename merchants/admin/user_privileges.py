@@ -51,6 +51,7 @@ from django.db import transaction
 
 from ..audit import audit_record
 from ..models import PartnerUser
+from ..partners import PORTAL_PASSWORD_MAX_LENGTH
 from .stale_edits import StaleEditGuardForm
 from .users import StaffGroupAdmin, StaffUserAdmin
 
@@ -82,7 +83,25 @@ def _partner_of(user: User):
 
 
 class AuditedPasswordChangeForm(AdminPasswordChangeForm):
-    """Records a portal user's new (or disabled) password in its partner's trail."""
+    """Records a portal user's new (or disabled) password in its partner's trail.
+
+    A portal account's password is at most what the portal's sign-in form
+    takes: a longer one was saved, and the user could never sign in with it.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password1") or ""
+        if is_portal_account(self.user) and len(password) > PORTAL_PASSWORD_MAX_LENGTH:
+            self.add_error(
+                "password1",
+                forms.ValidationError(
+                    f"A portal password has at most {PORTAL_PASSWORD_MAX_LENGTH} "
+                    "characters: the portal's sign-in form takes no more.",
+                    code="password_too_long",
+                ),
+            )
+        return cleaned
 
     def save(self, commit: bool = True) -> User:
         with transaction.atomic():

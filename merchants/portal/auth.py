@@ -33,6 +33,7 @@ from jopay_project.errors import ErrorCode, JoPayError, error_json_response
 from jopay_project.forms import FocusFirstInvalid
 from jopay_project.parsers import load_json
 from merchants import sso
+from merchants.partners import PORTAL_PASSWORD_MAX_LENGTH
 
 from .access import SESSION_TEST_MODE, is_portal_page, partner_user_for, portal_view
 
@@ -48,7 +49,7 @@ class LoginForm(FocusFirstInvalid, forms.Form):
     )
     password = forms.CharField(
         label="Password",
-        max_length=256,
+        max_length=PORTAL_PASSWORD_MAX_LENGTH,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )

@@ -29,13 +29,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from jopay_project.forms import FocusFirstInvalid
+from merchants.partners import PORTAL_PASSWORD_MAX_LENGTH
 
 from ..access import portal_view
 from ..auth import login_attempt_start, login_refusal_text
 from ..services import StalePasswordError, portal_password_change
 
 # The login form's limit: a longer password could be set but never typed in.
-MAX_PASSWORD_LENGTH = 256
+MAX_PASSWORD_LENGTH = PORTAL_PASSWORD_MAX_LENGTH
 
 
 def _password_field(label: str, autocomplete: str, **kwargs) -> forms.CharField:
