@@ -85,6 +85,10 @@ class Partner(models.Model):
                 invoice_expiry_seconds=self.invoice_expiry_seconds,
             )
         )
+        if self.logo_url and not self.logo_url.lower().startswith("https://"):
+            # The pages that show it allow images from https: only
+            # (JOPAY_CONTENT_SECURITY_POLICY): any other logo is a broken image.
+            errors["logo_url"] = "Use an https:// URL: the pay page loads no other."
         for field in ("primary_color", "secondary_color"):
             value = getattr(self, field)
             if not (

@@ -18,7 +18,7 @@ from .audit import AuditedChangesMixin
 from .stale_edits import StaleEditGuardForm
 from .user_privileges import PortalUserLinkFormSet
 
-# What ``Partner.clean`` judges (merchants.partner_rules; the colours' format).
+# What ``Partner.clean`` judges as a group (merchants.partner_rules).
 _SETTINGS = frozenset(
     {
         "enabled_currencies",
@@ -29,7 +29,8 @@ _SETTINGS = frozenset(
         "invoice_expiry_seconds",
     }
 )
-_COLOURS = frozenset({"primary_color", "secondary_color"})
+# Judged each on its own (the colours' format, the logo's https).
+_ON_THEIR_OWN = frozenset({"primary_color", "secondary_color", "logo_url"})
 
 
 def form_error_from(exc: JoPayError) -> forms.ValidationError:
@@ -96,12 +97,12 @@ class PartnerAdminForm(StaleEditGuardForm):
         switching the partner off included, unless staff changed the
         partner's money settings too. As on the merchant page, only what is
         edited is judged: the settings as one group (their rules relate
-        them), each colour on its own. Nothing untouched is written
+        them), each colour and the logo on its own. Nothing untouched is written
         (``PartnerAdmin.save_model`` saves the changed columns only).
         """
         if not self.instance._state.adding and hasattr(errors, "error_dict"):
             changed = set(self.changed_data)
-            untouched = {n for n in _COLOURS if n not in changed}
+            untouched = {n for n in _ON_THEIR_OWN if n not in changed}
             if not changed & _SETTINGS:
                 untouched |= _SETTINGS
             kept = {k: v for k, v in errors.error_dict.items() if k not in untouched}

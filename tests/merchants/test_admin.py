@@ -478,6 +478,34 @@ def test_an_old_setting_is_still_checked_once_staff_edit_the_settings(
     assert partner.invoice_expiry_seconds != 7200
 
 
+@pytest.mark.parametrize(
+    "typed", ["http://cdn.example/logo.png", "ftp://cdn.example/logo.png"]
+)
+def test_a_logo_the_pages_cannot_load_is_refused(admin_client, partner, typed):
+    """Every page that shows the logo (pay page, receipt, onboarding) allows
+    images from https: only (JOPAY_CONTENT_SECURITY_POLICY): an http:// logo
+    was saved, and each of those pages then showed a broken image."""
+    response = post_as_a_browser(admin_client, partner, logo_url=typed)
+
+    assert "https" in " ".join(form_errors(response)["logo_url"])
+    partner.refresh_from_db()
+    assert partner.logo_url == ""
+
+
+def test_an_https_logo_is_saved_and_an_old_http_one_blocks_nothing(
+    admin_client, partner
+):
+    response = post_as_a_browser(
+        admin_client, partner, logo_url="https://cdn.example/logo.png"
+    )
+    assert response.status_code == 302, form_errors(response)
+    Partner.objects.filter(pk=partner.pk).update(logo_url="http://old.example/l.png")
+    response = post_as_a_browser(admin_client, partner, is_active=False)
+    assert response.status_code == 302, form_errors(response)
+    partner.refresh_from_db()
+    assert (partner.is_active, partner.logo_url) == (False, "http://old.example/l.png")
+
+
 def test_a_new_default_currency_with_untouched_limits_is_refused_once(
     admin_client, partner
 ):
