@@ -14,6 +14,7 @@ from jopay_project.tenancy import TenantModel
 from payments.money import SUPPORTED_CURRENCIES
 
 from .partner_rules import partner_settings_errors
+from .validation import shown_text_problem
 
 CURRENCY_CHOICES = [(code, code) for code in SUPPORTED_CURRENCIES]
 ZERO_ADDRESS = "0x" + "0" * 40  # no key holds it; USDC refuses transfers to it
@@ -85,6 +86,11 @@ class Partner(models.Model):
                 invoice_expiry_seconds=self.invoice_expiry_seconds,
             )
         )
+        problem = shown_text_problem(self.name)
+        if problem:
+            # D22: the name is on every pay page and receipt, as a merchant's
+            # name is, and follows the same rule (the API refuses those).
+            errors["name"] = f"A partner's name must not contain {problem}."
         if self.logo_url and not self.logo_url.lower().startswith("https://"):
             # The pages that show it allow images from https: only
             # (JOPAY_CONTENT_SECURITY_POLICY): any other logo is a broken image.

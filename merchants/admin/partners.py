@@ -30,7 +30,7 @@ _SETTINGS = frozenset(
     }
 )
 # Judged each on its own (the colours' format, the logo's https).
-_ON_THEIR_OWN = frozenset({"primary_color", "secondary_color", "logo_url"})
+_ON_THEIR_OWN = frozenset({"name", "primary_color", "secondary_color", "logo_url"})
 
 
 def form_error_from(exc: JoPayError) -> forms.ValidationError:

@@ -662,3 +662,33 @@ def test_staff_correcting_a_given_up_e_mail_address_restarts_its_tries(
     assert response.status_code == 302, form_errors(response)
     merchant.refresh_from_db()
     assert (merchant.email, merchant.onboarding_email_tries) == ("mia@example.com", 0)
+
+
+@pytest.mark.parametrize("name", ["Acme\u202eetyb", "Acme\u0007", "Acme\u2066Pay"])
+def test_a_partner_name_the_pay_page_must_not_show_is_refused(
+    admin_client, partner, name
+):
+    """D22: the partner's name is on every pay page and receipt, like a
+    merchant's, which the API and the admin already keep free of control and
+    bidi characters; a partner's name took them (U+202E turns "etyb" around)."""
+    response = post_as_a_browser(admin_client, partner, name=name)
+
+    assert "must not contain" in " ".join(form_errors(response)["name"])
+    partner.refresh_from_db()
+    assert partner.name != name
+
+
+def test_an_old_partner_name_blocks_no_other_edit(admin_client, partner):
+    Partner.objects.filter(pk=partner.pk).update(name="Old\u202eName")
+    response = post_as_a_browser(admin_client, partner, is_active=False)
+    assert response.status_code == 302, form_errors(response)
+    partner.refresh_from_db()
+    assert (partner.is_active, partner.name) == (False, "Old\u202eName")
+
+
+def test_create_partner_refuses_a_name_with_a_bidi_override():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="must not contain"):
+        call_command("create_partner", "--slug", "bidi", "--name", "Pay\u202eyaP")
+    assert not Partner.objects.filter(slug="bidi").exists()
