@@ -36,6 +36,12 @@ UNREACHABLE = (
     TimeoutError,
 )
 
+# The endpoint took the call but did not answer in time. For most calls that
+# is an unusable endpoint (in ``UNREACHABLE``); for an ``eth_getLogs`` over a
+# wide range it is the range: a node that needs longer than the timeout for
+# 2 000 blocks answers 100 in time (``ChainClient._call(slow_is_error=...)``).
+SLOW = (requests.exceptions.ReadTimeout, RequestTimedOut)
+
 # The endpoint answered, but with an error or with data we cannot read: web3's
 # own result formatters raise all of these on a malformed answer (a block
 # that is a string raises AttributeError), and so do the shape checks of

@@ -27,7 +27,7 @@ import requests
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from .errors import BAD_ANSWER, UNREACHABLE, RpcError, RpcUnavailable
+from .errors import BAD_ANSWER, SLOW, UNREACHABLE, RpcError, RpcUnavailable
 from .logs import BlockHead, block_head, check_receipt, uint
 from .rpc_logs import TransferLogQueries
 
@@ -143,10 +143,23 @@ class ChainClient(TransferLogQueries):
         endpoint.usable = True
 
     def _call(
-        self, what: str, fn: Callable[[Web3], T], *, only: _Endpoint | None = None
+        self,
+        what: str,
+        fn: Callable[[Web3], T],
+        *,
+        only: _Endpoint | None = None,
+        slow_is_error: bool = False,
     ) -> T:
-        """``fn`` on the first usable endpoint that answers (on ``only``, if given)."""
+        """``fn`` on the first usable endpoint that answers (on ``only``, if given).
+
+        ``slow_is_error``: a read timeout on every endpoint left is an error
+        answer (``RpcError``, the endpoints stay usable), not "all dead": a
+        wide ``eth_getLogs`` no node finishes in time is the query's fault,
+        and the caller narrows it (``rpc_logs``). A slow endpoint another one
+        answered for is skipped from then on, as without the flag.
+        """
         rpc_failure: str | None = None
+        slow: list[tuple[_Endpoint, int, Exception]] = []
         for endpoint in self._endpoints if only is None else [only]:
             number = self._endpoints.index(endpoint)
             if not endpoint.probed:
@@ -163,16 +176,15 @@ class ChainClient(TransferLogQueries):
             self._set_timeout(endpoint)
             try:
                 result = fn(endpoint.w3)
+            except SLOW as exc:
+                if not slow_is_error:
+                    self._unreachable(endpoint, number, what, exc)
+                    continue
+                rpc_failure = f"{what}: {type(exc).__name__} (no answer in time)"
+                slow.append((endpoint, number, exc))
+                continue
             except UNREACHABLE as exc:
-                endpoint.usable = False
-                endpoint.problem = f"{what}: {type(exc).__name__}"
-                logger.warning(
-                    "chain %s: RPC #%d unreachable during %s (%s)",
-                    self.chain.chain_id,
-                    number,
-                    what,
-                    type(exc).__name__,
-                )
+                self._unreachable(endpoint, number, what, exc)
                 continue
             except BAD_ANSWER as exc:
                 # An error or a malformed answer: another node may still answer.
@@ -185,13 +197,36 @@ class ChainClient(TransferLogQueries):
                     rpc_failure,
                 )
                 continue
+            for late, late_number, exc in slow:
+                self._unreachable(late, late_number, what, exc)
             self.used_url = endpoint.url
             self._answered = number
             return result
         if rpc_failure is not None:
+            for _, late_number, _ in slow:
+                logger.warning(
+                    "chain %s: RPC #%d gave no answer in time for %s",
+                    self.chain.chain_id,
+                    late_number,
+                    what,
+                )
             raise RpcError(rpc_failure)
         problems = "; ".join(e.problem for e in self._endpoints) or "no RPC URLs"
         raise RpcUnavailable(problems)
+
+    def _unreachable(
+        self, endpoint: _Endpoint, number: int, what: str, exc: Exception
+    ) -> None:
+        """Skip ``endpoint`` for the rest of the client's life."""
+        endpoint.usable = False
+        endpoint.problem = f"{what}: {type(exc).__name__}"
+        logger.warning(
+            "chain %s: RPC #%d unreachable during %s (%s)",
+            self.chain.chain_id,
+            number,
+            what,
+            type(exc).__name__,
+        )
 
     # -- calls -------------------------------------------------------------------
     def head(self) -> BlockHead:

@@ -94,9 +94,12 @@ class TransferLogQueries:
         Providers cap a query's block range or result count (some at 500 or
         even 10 blocks) and answer an error, not a partial list; a fixed span
         would stall the watcher on that chunk for good. The span that worked
-        is kept for the rest of this client's queries. A one-block query that
-        still fails raises: that is not a range problem (at most log2(span)
-        extra calls). Each answered query is noted in ``answered``.
+        is kept for the rest of this client's queries. A node too slow for
+        the span (a read timeout, no error at all) counts as refusing it:
+        taken for a dead node, it failed the chunk, and the next run sent the
+        same chunk again, for ever. A one-block query that still fails
+        raises: that is not a range problem (at most log2(span) extra calls).
+        Each answered query is noted in ``answered``.
         """
         found: list = []
         start = from_block
@@ -109,7 +112,11 @@ class TransferLogQueries:
             query = {**params, "fromBlock": start, "toBlock": end}
             try:
                 found.extend(
-                    self._call("eth_getLogs", lambda w3, q=query: w3.eth.get_logs(q))
+                    self._call(
+                        "eth_getLogs",
+                        lambda w3, q=query: w3.eth.get_logs(q),
+                        slow_is_error=True,
+                    )
                 )
             except RpcError:
                 if span == 1:
