@@ -167,7 +167,12 @@ def scan_chain(
     margin = reorg_margin(confirmations=chain.confirmations, is_local=chain.is_local)
     if chain.last_scanned_block is not None and chain.last_scanned_block > head:
         # The node is behind our cursor: a restarted dev chain, or a node
-        # re-synced onto a shorter fork. Start again like a new chain (D34).
+        # re-synced onto a shorter fork. Start again like a new chain (D34),
+        # at this head less the margin, and write that place down now: a
+        # cursor written off (None) until a chunk landed made the next run,
+        # after this one failed, start at *its* head, past the blocks mined
+        # in between (a payment there was never found).
+        restart = max(head - 1, 0)  # read on from head - margin, as a new chain
         logger.warning(
             "watcher: chain %s head %s is behind the cursor %s; restarting at the head",
             chain.chain_id,
@@ -176,8 +181,8 @@ def scan_chain(
         )
         Chain.objects.filter(
             pk=chain.pk, last_scanned_block=chain.last_scanned_block
-        ).update(last_scanned_block=None, watch_from=None)
-        chain.last_scanned_block = chain.watch_from = None
+        ).update(last_scanned_block=restart, watch_from=None)
+        chain.last_scanned_block, chain.watch_from = restart, None
     if chain.last_scanned_block is None:
         start = max(head - margin, 0)
         if chain.watch_from is not None:

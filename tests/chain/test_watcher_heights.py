@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from payments.chain.rpc import RpcError
 from payments.models import Chain, PaymentRequest
 
 from .conftest import PAYERS, json_rpc_server, mine, rpc_error, send_token
@@ -243,5 +244,36 @@ def test_a_rescan_behind_a_lagging_backend_carries_on_instead_of_not_found(
         )
 
     assert second.outcome == "verified"
+    pr.refresh_from_db()
+    assert (pr.tx_hash, pr.proof_status) == (tx, "verified")
+
+
+def test_a_node_behind_the_cursor_failing_mid_scan_loses_no_payment(
+    local_chain, anvil, w3, watched_payment
+):
+    """D21, D34: a node behind the cursor made the watcher start over at its
+    head, by writing the cursor off (None) before reading. A scan that then
+    failed left it off, so the next run started at the head *then* (D34's
+    first scan), past the blocks mined in between: a payment there was never
+    found."""
+    pr, pay = watched_payment
+
+    def lagging_and_failing(call: dict, raw: bytes) -> dict:
+        if call["method"] == "eth_getLogs":
+            return rpc_error(call, -32000, "upstream busy")
+        return behind(anvil, call, 2)
+
+    with json_rpc_server(lagging_and_failing) as url:
+        local_chain.rpc_urls = [url]
+        local_chain.save()
+        with pytest.raises(RpcError):
+            scan(local_chain.pk)
+    tx = pay()
+    mine(anvil, 3)
+
+    Chain.objects.filter(pk=local_chain.pk).update(rpc_urls=[anvil.url])
+    second = scan(local_chain.pk)
+
+    assert second.attached == [str(pr.pk)]
     pr.refresh_from_db()
     assert (pr.tx_hash, pr.proof_status) == (tx, "verified")
