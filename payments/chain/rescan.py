@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -51,6 +52,11 @@ PR = PaymentRequest
 # One run reads at most this many blocks (a continuation task does the rest),
 # so a long invoice window on a fast chain never hits the task's time limit.
 RESCAN_MAX_BLOCKS = 50_000
+# ... and reads for at most this long (seconds), then records where to carry
+# on: behind a provider capping log ranges (10 blocks: 5 000 calls for those
+# blocks) the task's soft time limit (280 s) ended a run before it recorded
+# anything, so every run read the same blocks again until it was given up.
+RESCAN_RUN_SECONDS = 200
 
 
 @dataclass
@@ -121,8 +127,9 @@ def rescan_request_window(
 ) -> RescanResult:
     """Find and attach the request's payment in its window on one chain.
 
-    Guarantees: reads at most ``max_blocks`` blocks (``next_from_block`` then
-    says where to carry on, with the same ``to_block``); attaches only a
+    Guarantees: reads at most ``max_blocks`` blocks, and starts no chunk
+    after ``RESCAN_RUN_SECONDS`` (``next_from_block`` then says where to carry
+    on, with the same ``to_block``); attaches only a
     transfer that ``match_transfer`` gives to this very request; verifies it
     at once (a node failing then leaves it ``attached`` for the re-check).
     Raises ``RpcUnavailable`` / ``RpcError`` when the chain cannot be read
@@ -131,6 +138,7 @@ def rescan_request_window(
     from payments.proofs.services import proof_verify
     from payments.proofs.services.checks import next_check_enqueue, proof_verify_claim
 
+    run_deadline = time.monotonic() + RESCAN_RUN_SECONDS
     result = RescanResult(outcome="skipped", chain_id=chain_id)
     chain = Chain.objects.filter(pk=chain_id).first()
     if chain is None:
@@ -171,6 +179,9 @@ def rescan_request_window(
 
     wanted = {(request.receiving_address, request.usdc_micro)}
     for chunk_start in range(from_block, stop + 1, chunk_blocks):
+        if chunk_start > from_block and time.monotonic() > run_deadline:
+            result.outcome, result.next_from_block = "continued", chunk_start
+            return result
         chunk_end = min(chunk_start + chunk_blocks - 1, stop)
         # Only as far as the node answering holds (see the watcher): ``[]``
         # from a node behind the window's end must not read as "not found".

@@ -33,7 +33,7 @@ from payments.proofs.services.rescans import (
 )
 from payments.proofs.tasks import rescan_request_task, resume_rescans_task
 
-from .conftest import CHAIN_ID, PAYERS, send_token
+from .conftest import CHAIN_ID, PAYERS, mine, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -307,3 +307,44 @@ def test_a_rescan_owed_on_a_chain_switched_off_waits_for_it(owed, local_chain):
     assert outcome == "rpc_unavailable"
     row.refresh_from_db()
     assert row.locked_until is None
+
+
+def test_a_slow_run_records_how_far_it_read_before_its_time_is_up(
+    owed, anvil, w3, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A run read its 50 000 blocks for as long as they took. Behind a
+    provider capping log ranges (10 blocks: 5 000 calls) the task's soft time
+    limit (280 s) ended it first, before it recorded anything: every run read
+    the same blocks again, until the rescan was given up and the payment
+    never found. Here the soft limit strikes at the third log query."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from payments.chain import rescan
+    from payments.chain.rpc_logs import TransferLogQueries
+
+    pr, row = owed
+    # Chunks of 5 blocks here (2 000 in production), and at least three.
+    monkeypatch.setitem(rescan.rescan_request_window.__kwdefaults__, "chunk_blocks", 5)
+    mine(anvil, 15)
+    head = w3.eth.block_number
+    RequestRescan.objects.filter(pk=row.pk).update(next_from_block=1, to_block=head)
+    read = TransferLogQueries._logs_in_range
+    queries: list[int] = []
+
+    def slow(self, params, from_block, to_block, answered):
+        queries.append(from_block)
+        if len(queries) == 3:
+            raise SoftTimeLimitExceeded()
+        time.sleep(0.2)
+        return read(self, params, from_block, to_block, answered)
+
+    monkeypatch.setattr(TransferLogQueries, "_logs_in_range", slow)
+    monkeypatch.setattr(rescan, "RESCAN_RUN_SECONDS", 0.1, raising=False)
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID))
+
+    row.refresh_from_db()
+    assert (row.next_from_block, row.to_block) == (6, head)
+    assert row.runs == 0  # it moved on
+    assert enqueued(sent) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
