@@ -100,9 +100,10 @@ def _apply_chunk(
     held: int,
     times: dict[int, datetime],
     now: datetime,
-) -> list[str]:
+) -> list[str] | None:
     """Attach matches, each in its own transaction, then move the cursor
-    (forward only) to ``held``. Returns attached ids.
+    (forward only) to ``held``. Returns attached ids, or None (cursor kept)
+    if the chain was switched off meanwhile.
 
     One transaction per attach, not one for the chunk: an attach holds its
     hash's entry in the D20 unique index until it commits. A payer pasting
@@ -127,6 +128,11 @@ def _apply_chunk(
         # NO KEY: a verdict holding a request row may insert that request's
         # first rescan row, whose foreign key share-locks this chain row.
         row = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
+        if not row.is_usable:
+            # Switched off mid-scan (D19): the attaches above were refused
+            # (unsupported_chain), so the cursor stays before them and the
+            # watcher resumes here once the chain is back on.
+            return None
         if row.last_scanned_block is None or held > row.last_scanned_block:
             row.last_scanned_block, row.last_scanned_at = held, now
             row.save(
@@ -222,6 +228,9 @@ def scan_chain(
         # A long catch-up takes minutes: each chunk stamps its own time.
         chunk_now = fixed_now or timezone.now()
         attached = _apply_chunk(chain, logs, held=held, times=times, now=chunk_now)
+        if attached is None:  # switched off mid-scan: the cursor stays (D19)
+            result.skipped, result.to_block = "switched off", chunk_start - 1
+            break
         result.attached.extend(attached)
         for request_id in attached:
             # Verify now, outside the chunk's transaction; if the node fails

@@ -292,3 +292,39 @@ def test_a_chain_given_a_working_rpc_later_is_still_read_from_its_configuration(
     result = scan_chain(Chain.objects.get(pk=CHAIN_ID))
 
     assert result.attached == [str(pr.pk)]
+
+
+def test_a_chain_switched_off_mid_scan_resumes_where_its_payments_were_refused(
+    cursor_at_head, anvil, w3, usdc, make_request, monkeypatch
+):
+    """D19: a chain switched off takes no proofs, and switched on again the
+    watcher resumes where it was. Switched off while a (catch-up) scan ran,
+    the scan read on: each payment it found was refused (``unsupported_chain``)
+    and its cursor moved past them all, so none was ever attached."""
+    from payments.chain import watcher
+
+    pr = make_request(usdc_micro=8_888_013)
+    mine(anvil, 6)
+    tx = send_token(w3, usdc, payer=PAYERS[2], to=pr.receiving_address, value=8_888_013)
+    mine(anvil, 6)
+    read = watcher.watched
+    chunks: list[int] = []
+
+    def switched_off_after_the_first_chunk(chain, *, since):
+        chunks.append(1)
+        if len(chunks) == 2:  # an operator's "disable" lands mid-scan
+            Chain.objects.filter(pk=chain.pk).update(enabled=False)
+        return read(chain, since=since)
+
+    monkeypatch.setattr(watcher, "watched", switched_off_after_the_first_chunk)
+    scan_chain(Chain.objects.get(pk=CHAIN_ID), chunk_blocks=4)
+    monkeypatch.setattr(watcher, "watched", read)
+    pr.refresh_from_db()
+    assert pr.proof_status == "none"
+
+    Chain.objects.filter(pk=CHAIN_ID).update(enabled=True)
+    again = scan_chain(Chain.objects.get(pk=CHAIN_ID))
+
+    assert again.attached == [str(pr.pk)]
+    pr.refresh_from_db()
+    assert (pr.tx_hash, pr.proof_status) == (tx, "verified")
