@@ -207,6 +207,10 @@ def rescan_request_window(
             if not attach_found(
                 chain, log, request, mined_at=mined_at, now=timezone.now()
             ):
+                if not Chain.objects.get(pk=chain.pk).is_usable:
+                    # Switched off meanwhile: refused as unsupported_chain, so
+                    # the row waits as it does for an outage (D19), not gone.
+                    raise RpcUnavailable(f"chain {chain_id} was switched off")
                 continue
             result.tx_hash = log.tx_hash
             result.outcome = "attached"

@@ -224,3 +224,46 @@ def test_a_chain_not_read_while_the_proof_held_the_request_owes_nothing(
 
     owed = RequestRescan.objects.filter(request=pr)
     assert list(owed.values_list("chain_id", flat=True)) == [OTHER_ID]
+
+
+def test_a_chain_switched_off_while_a_rescan_reads_keeps_the_rescan_owed(
+    cursor_at_head,
+    anvil,
+    w3,
+    usdc,
+    make_request,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """Switched off while the rescan read: the payment it found was refused
+    (``unsupported_chain``), the run ended ``not_found`` and the row went,
+    so once the chain was back on nothing looked for the payment again."""
+    from payments.chain import rescan
+
+    pr = make_request(usdc_micro=7_300_077)
+    proof_attach(
+        request=pr, chain_id=CHAIN_ID, tx_hash="0x" + "5e" * 32, source="customer"
+    )
+    tx = send_token(w3, usdc, payer=PAYERS[1], to=pr.receiving_address, value=7_300_077)
+    mine(anvil, 2)
+    pr.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        proof_verify(request_id=pr.pk, now=pr.proof_attached_at + timedelta(minutes=31))
+    assert RequestRescan.objects.filter(request=pr, chain_id=CHAIN_ID).exists()
+    times = rescan.block_times
+
+    def switched_off_now(*args, **kwargs):  # an operator's "disable" lands
+        chain_enabled_set(chain_id=CHAIN_ID, enabled=False)
+        return times(*args, **kwargs)
+
+    monkeypatch.setattr(rescan, "block_times", switched_off_now)
+    rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID))
+    monkeypatch.setattr(rescan, "block_times", times)
+
+    assert RequestRescan.objects.filter(request=pr, chain_id=CHAIN_ID).exists()
+    assert chain_enabled_set(chain_id=CHAIN_ID, enabled=True)
+    assert rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get() == (
+        "verified"
+    )
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.tx_hash) == ("verified", tx)
