@@ -168,6 +168,25 @@ def write_result(
     )
 
 
+def endpoint_lock(endpoint_id: int) -> None:
+    """Lock the endpoint row before a failure's result writes its delivery row.
+
+    Every endpoint-wide change (a switch-off by the partner, staff, a 410 or
+    the 5 days; a URL change) locks the endpoint, then its pending deliveries,
+    and so does the claim. A failure on a healthy endpoint locked its delivery
+    in ``write_result`` and the endpoint after it (the failing streak), so the
+    two deadlocked and PostgreSQL aborted one: the partner's switch-off
+    answered 500, or the receiver's answer was lost and sent again (D24).
+    ``FOR NO KEY UPDATE``, what the streak's UPDATE takes anyway: an event
+    being written (``KEY SHARE``, ``events``) is not waited for.
+    """
+    list(
+        WebhookEndpoint.objects.select_for_update(no_key=True)
+        .filter(pk=endpoint_id)
+        .values_list("pk", flat=True)
+    )
+
+
 def _claim_postgresql(*, delivery_id: str, now: datetime) -> Claim | None:
     lease = now + timedelta(seconds=LEASE_SECONDS)
     row = execute_prepared(

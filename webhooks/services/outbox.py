@@ -164,6 +164,9 @@ def delivery_record(
     # keeps its autocommit (the delivery benchmark's path).
     together = verdict.streak not in ("none", "success")
     with transaction.atomic() if together else nullcontext():
+        if together:
+            # Endpoint row first, as every endpoint-wide change (``claims``).
+            claims.endpoint_lock(claim.endpoint_id)
         owned = claims.write_result(
             claim=claim,
             changes=changes,
