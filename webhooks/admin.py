@@ -8,6 +8,8 @@ naming the staff user.
 
 from __future__ import annotations
 
+import time
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -23,7 +25,7 @@ from merchants.admin.stale_edits import StaleEditGuardForm
 
 from . import urlsafety
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from .services import webhook_delivery_resend, webhook_endpoint_set
+from .services import endpoints, webhook_delivery_resend, webhook_endpoint_set
 
 
 class ReadOnlyMixin:
@@ -54,8 +56,10 @@ class WebhookEndpointForm(StaleEditGuardForm):
         # save_model, the admin said "changed successfully" and logged a change.
         url = self.cleaned_data.get("url") or ""
         if url:
+            # The look-up waits as long as the API's and the portal's (D26).
+            deadline = time.monotonic() + endpoints.SAVE_RESOLVE_SECONDS
             try:
-                urlsafety.check_url(url)
+                urlsafety.check_url(url, deadline=deadline)
             except urlsafety.UnsafeUrlError as exc:
                 raise forms.ValidationError(
                     f"{ErrorCode.INVALID_WEBHOOK_URL}: {exc}"

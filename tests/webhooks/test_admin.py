@@ -169,3 +169,40 @@ def test_events_and_deliveries_are_found_by_id_and_partner_slug(
     ):
         for term in (str(event.pk), partner.slug):
             assert_indexed(search_plan(rf, admin_user, model, term), table)
+
+
+def test_the_endpoint_forms_url_check_waits_for_the_resolver_as_long_as_the_api(
+    partner, monkeypatch, settings
+):
+    """D26 at save: the API and the portal give the host's look-up 5 s, then
+    answer invalid_webhook_url. The admin form's own check had no deadline, so
+    a resolver that did not answer held the staff member's request (and a web
+    worker) for as long as the system resolver took."""
+    import socket
+    import time
+
+    import pytest
+    from django import forms
+
+    from webhooks import urlsafety
+    from webhooks.admin import WebhookEndpointForm
+    from webhooks.services import endpoints
+
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "hooks.slow-dns.test":
+            time.sleep(3)
+            return real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(urlsafety.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(endpoints, "SAVE_RESOLVE_SECONDS", 0.5)
+    form = WebhookEndpointForm()
+    form.cleaned_data = {"url": "https://hooks.slow-dns.test/jopay"}
+
+    started = time.monotonic()
+    with pytest.raises(forms.ValidationError, match="invalid_webhook_url"):
+        form.clean_url()
+    assert time.monotonic() - started < 2
