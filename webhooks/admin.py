@@ -121,7 +121,13 @@ class WebhookEndpointAdmin(
 
     def save_model(self, request, obj, form, change) -> None:
         try:
-            webhook_endpoint_set(partner=obj.partner, url=form.cleaned_data["url"])
+            # An empty URL switches sending off: staff's doing, which the
+            # portal tells the partner (as with the Disable action).
+            webhook_endpoint_set(
+                partner=obj.partner,
+                url=form.cleaned_data["url"],
+                disabled_by=WebhookEndpoint.DisabledReason.STAFF,
+            )
         except JoPayError as exc:
             self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
 

@@ -206,3 +206,23 @@ def test_the_endpoint_forms_url_check_waits_for_the_resolver_as_long_as_the_api(
     with pytest.raises(forms.ValidationError, match="invalid_webhook_url"):
         form.clean_url()
     assert time.monotonic() - started < 2
+
+
+def test_staff_removing_the_url_in_the_admin_is_a_switch_off_by_staff(
+    admin_client, partner, endpoint_for
+):
+    """An empty URL switches sending off (D24); done by staff on the endpoint's
+    admin page it is staff's switch-off (``disabled_by_staff``, the portal's
+    alert), as with the Disable action, not one the partner never made."""
+    from webhooks.models import WebhookEndpoint
+
+    endpoint, _ = endpoint_for(partner)
+    url = reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])
+    loaded_as = admin_client.get(url).context["adminform"].form["loaded_as"].value()
+
+    answer = admin_client.post(url, {"url": "", "loaded_as": loaded_as})
+
+    assert answer.status_code == 302
+    endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (endpoint.url, endpoint.enabled) == ("", False)
+    assert endpoint.disabled_reason == WebhookEndpoint.DisabledReason.STAFF
