@@ -115,6 +115,11 @@ def endpoint_next_ids(
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)
     )
-    ids = list(due[: 1 if one else limit])
-    WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    with transaction.atomic():
+        # Rows another transaction holds (a claim, a resend, a switch-off or
+        # URL change busy with them) are skipped, not waited for: one UPDATE
+        # waiting row by row, in key order, deadlocked with a switch-off
+        # locking them in due order. The sweeper offers a skipped row later.
+        ids = list(due.select_for_update(skip_locked=True)[: 1 if one else limit])
+        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     return [str(pk) for pk in ids]
