@@ -8,7 +8,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
+from jopay_project.admin_lookups import (
+    DatePartLookupsCheckedMixin,
+    SecretLookupsRefusedMixin,
+)
 from merchants.admin.stale_edits import StaleEditGuardForm
 from merchants.audit import audit_record
 from payments.chain.registry import (
@@ -140,8 +143,14 @@ class ChainForm(StaleEditGuardForm):
 
 
 @admin.register(Chain)
-class ChainAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
+class ChainAdmin(
+    SecretLookupsRefusedMixin, DatePartLookupsCheckedMixin, admin.ModelAdmin
+):
     form = ChainForm
+    # RPC URLs may embed a provider's key (…/v3/<key>), never shown to staff
+    # who may only view chains: ?rpc_urls__icontains=… and its result count
+    # read it one character at a time (D19, as secrets are kept for D25).
+    secret_fields = ("rpc_urls",)
     list_display = [
         "chain_id",
         "name",
