@@ -289,6 +289,14 @@ class PaymentRequestAdmin(
                     f"{pr.reference}: {err.code} — {err.message}",
                     messages.ERROR,
                 )
+                # A mismatch is attached again before the node is asked: that
+                # change (and its payment.proof_attached) is staff's too.
+                now = PR.objects.filter(pk=pr.pk).values_list("proof_status", flat=True)
+                status = now.first()
+                if status is not None and status != pr.proof_status:
+                    self.log_change(
+                        request, pr, f"Re-verified the proof: {status} ({err.code})"
+                    )
             else:
                 self.message_user(
                     request, f"{pr.reference}: proof is {fresh.proof_status}."

@@ -137,3 +137,25 @@ def test_a_webhook_page_opened_before_the_partner_moved_the_url_does_not_move_it
     endpoint.refresh_from_db()
     assert endpoint.url == "https://127.0.0.1:2/new"
     assert audit(endpoint) == []
+
+
+def test_reverify_that_reattached_a_mismatch_is_logged_when_the_node_is_down(
+    admin_client, test_merchant, chain
+):
+    """A re-verify attaches a mismatched proof again (a payment.proof_attached
+    to the partner) before it asks the node; the node then not answering left
+    that change with no record of the staff user who made it."""
+    pr = make_request(
+        test_merchant,
+        proof_status="mismatch",
+        mismatch_reason="not_found_after_timeout",
+        chain_id=chain.chain_id,
+        tx_hash="0x" + "ab" * 32,
+        proof_source="customer",
+    )
+    run_action(admin_client, CHANGELIST, "reverify", [pr.pk])  # 127.0.0.1:1: down
+    pr.refresh_from_db()
+    assert pr.proof_status == "attached"  # changed, the check still to come
+    assert audit(pr) == [
+        ("admin", CHANGE, "Re-verified the proof: attached (rpc_unavailable)")
+    ]
