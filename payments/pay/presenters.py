@@ -89,11 +89,18 @@ class ChainOption:
         return data
 
 
+def shown_logo(url: str) -> str | None:
+    """The partner's logo URL if the pages' policy lets it load (``img-src``
+    takes https only): an http or ftp one, which the admin's URL field takes,
+    drew a broken image beside the partner's name on every page."""
+    return url if (url or "").lower().startswith("https://") else None
+
+
 def branding(request: PaymentRequest) -> dict[str, Any]:
     partner = request.partner
     return {
         "partner_name": partner.name,
-        "logo_url": partner.logo_url,
+        "logo_url": shown_logo(partner.logo_url),
         "brand_color": partner.primary_color,
         "brand_color_2": partner.secondary_color,
     }

@@ -98,6 +98,30 @@ def test_page_lists_only_usable_chains_of_the_request_mode(
     assert "Payments are not available yet" in live_html
 
 
+@pytest.mark.parametrize(
+    "logo", ["http://cdn.example/alice.png", "ftp://cdn.example/alice.png"]
+)
+def test_a_logo_the_policy_would_block_is_not_drawn(
+    client, local_chain, make_request, partner, logo
+):
+    # The admin's URL field takes http and ftp; the page's img-src takes https
+    # only, so every page and receipt of the partner showed a broken image
+    # (and a policy violation) next to its name. The name alone is shown.
+    partner.logo_url = logo
+    partner.save()
+    paid = make_request(
+        status=PR.Status.PAID,
+        proof_status=PR.ProofStatus.VERIFIED,
+        chain_id=CHAIN_ID,
+        tx_hash=HASH,
+        verified_at=timezone.now(),
+    )
+    for url in (page(make_request()), page(paid), page(paid, "/receipt")):
+        html = client.get(url).content.decode()
+        assert "pay-logo" not in html, url
+        assert partner.name in html
+
+
 @pytest.mark.parametrize("bad_id", [str(uuid.uuid4()), "not-a-uuid"])
 def test_unknown_link_is_a_friendly_404_page(client, db, bad_id):
     response = client.get(f"/pay/{bad_id}")
