@@ -7,7 +7,8 @@ so they keep their locks, events and error codes. FX rates are pinned through
 ``fx_rate_set_manual`` and refreshed through ``fx_refresh``; chains are saved
 through ``chain_configure``.
 
-Three modules, one per model family: ``requests``, ``fx``, ``chains``.
+Three modules, one per model family: ``requests`` (its re-verify action in
+``reverify``), ``fx``, ``chains``.
 """
 
 from .chains import ChainAdmin

@@ -147,12 +147,32 @@ def test_reverify_action_reports_rpc_trouble_and_keeps_the_proof(
     assert pr.proof_status == "attached"
 
 
+def test_reverify_action_does_not_claim_to_check_a_cancelled_requests_proof(
+    admin_client, test_merchant, chain
+):
+    # Cancelled is final (D18): proof_reverify hands the row back unchecked.
+    # The action said "proof is mismatch." and logged "Re-verified the
+    # proof: mismatch", as if the chain had been asked again.
+    pr = make_request(
+        test_merchant,
+        status="cancelled",
+        proof_status="mismatch",
+        mismatch_reason="underpaid",
+        chain_id=chain.chain_id,
+        tx_hash=TX,
+    )
+    messages = texts(run_action(admin_client, CHANGELIST, "reverify", [pr.pk]))
+    assert messages == [f"{pr.reference}: cancelled; its proof is not checked again."]
+    assert not LogEntry.objects.filter(object_id=str(pr.pk)).exists()
+
+
 def test_reverify_action_shares_one_budget_under_the_worker_timeout(
     admin_client, test_merchant, chain, monkeypatch
 ):
     """Each check may wait 10 s on a hung node; five selected used to take
     50 s, past gunicorn's 30 s worker timeout (a killed worker, a 502)."""
     from payments.admin import requests as admin_requests
+    from payments.admin import reverify as admin_reverify
     from payments.proofs.services import proof_attach
 
     clock = [1000.0]
@@ -163,7 +183,7 @@ def test_reverify_action_shares_one_budget_under_the_worker_timeout(
         clock[0] += budget  # waits its whole budget, then gives up
         raise JoPayError(ErrorCode.RPC_UNAVAILABLE)
 
-    monkeypatch.setattr(admin_requests.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(admin_reverify.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(admin_requests, "proof_reverify", hung_node)
     selected = []
     for n in range(5):
