@@ -230,11 +230,23 @@ class PaymentRequestAdmin(
                     request, f"{err.code} — {err.message}", messages.ERROR
                 )
             else:
-                self.message_user(
-                    request,
-                    f"{fresh.reference}: proof attached; verification is running.",
-                )
-                self.log_change(request, fresh, f"Attached proof {fresh.tx_hash}")
+                # The same proof already attached is a no-op of proof_attach (its
+                # source and attach time kept, no event): not staff's proof.
+                if pr.proof_status == PR.ProofStatus.ATTACHED and (
+                    fresh.proof_attached_at == pr.proof_attached_at
+                ):
+                    self.message_user(
+                        request,
+                        f"{fresh.reference}: that proof is already being checked"
+                        f" (source {fresh.proof_source}); nothing changed.",
+                        messages.WARNING,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"{fresh.reference}: proof attached; verification is running.",
+                    )
+                    self.log_change(request, fresh, f"Attached proof {fresh.tx_hash}")
                 return redirect(
                     reverse("admin:payments_paymentrequest_change", args=[pr.pk])
                 )

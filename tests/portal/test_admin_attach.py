@@ -83,3 +83,27 @@ def test_staff_without_the_change_permission_cannot_attach(
     assert response.status_code == 403
     pr.refresh_from_db()
     assert pr.proof_status == "none"
+
+
+def test_the_hash_already_being_checked_is_not_claimed_as_staffs(
+    admin_client, test_merchant, chain
+):
+    # proof_attach answers the same attached proof as a no-op (no event, the
+    # customer's source kept); the page said "proof attached" and logged
+    # "Attached proof …" under the staff user, who had changed nothing.
+    from django.contrib.admin.models import LogEntry
+
+    from payments.proofs.services import proof_attach
+
+    pr = make_request(test_merchant)
+    proof_attach(request=pr, chain_id=chain.chain_id, tx_hash=TX, source="customer")
+    response = admin_client.post(
+        attach_url(pr), {"chain_id": str(chain.chain_id), "tx_hash": TX}, follow=True
+    )
+    assert texts(response) == [
+        f"{pr.reference}: that proof is already being checked (source customer);"
+        " nothing changed."
+    ]
+    assert not LogEntry.objects.filter(object_id=str(pr.pk)).exists()
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.proof_source) == ("attached", "customer")
