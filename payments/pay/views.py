@@ -94,6 +94,12 @@ def pay_page(request: HttpRequest, request_id: str) -> HttpResponse:
         _mark_opened(pr)
     context = pay_context(pr, now=timezone.now())
     context["proof_error"] = proof_error_message(request, pr)
+    if context["state"] == "verifying" and (
+        request.GET.get("proof_error") != ErrorCode.RATE_LIMITED
+    ):
+        # A refusal from before the proof now checked (the URL the verifying
+        # page refreshes keeps it) is stale; a wait is read from the counters.
+        context["proof_error"] = None
     # The field the refusal is about is marked invalid (no-script form too).
     context["proof_error_field"] = PROOF_ERROR_FIELD.get(
         request.GET.get("proof_error", "")

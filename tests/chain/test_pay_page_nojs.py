@@ -106,6 +106,29 @@ def test_a_second_hash_while_one_is_checked_just_shows_the_check(
     assert (response.status_code, response["Location"]) == (303, f"/pay/{pr.pk}")
 
 
+def test_an_old_refusal_is_not_shown_while_a_proof_is_checked(
+    client, local_chain, make_request
+):
+    # A no-script customer's malformed hash comes back as ?proof_error=…; then
+    # the watcher attaches their real payment. The verifying page (which
+    # refreshes itself at that same URL) kept the red "That is not a
+    # transaction hash" alert above the check until the verdict.
+    pr = make_request()
+    response = form_post(client, pr, {"tx_hash": "0x12", "chain_id": str(CHAIN_ID)})
+    assert response["Location"] == f"/pay/{pr.pk}?proof_error=invalid_tx_hash"
+    proof_attach(
+        request=pr,
+        chain_id=CHAIN_ID,
+        tx_hash=HASH,
+        source="trails_on_chain",
+        enqueue=False,
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Verifying payment" in page
+    assert "proof-result" not in page
+    assert PROOF_ERROR_TEXT["invalid_tx_hash"] not in page
+
+
 @pytest.mark.parametrize(
     "query",
     [
