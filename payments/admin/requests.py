@@ -110,7 +110,18 @@ class PaymentRequestAdmin(
         (None, {"fields": ["id", "reference", "partner", "merchant", "test_mode"]}),
         (
             "Money (read-only)",
-            {"fields": ["fiat_int", "fiat_code", "usdc_micro", "fx_rate", "fx_source"]},
+            {
+                "fields": [
+                    # Written in units first; the stored integers below them.
+                    "amount",
+                    "usdc",
+                    "fiat_int",
+                    "fiat_code",
+                    "usdc_micro",
+                    "fx_rate",
+                    "fx_source",
+                ]
+            },
         ),
         (
             "State",
@@ -162,7 +173,7 @@ class PaymentRequestAdmin(
 
     def get_readonly_fields(self, request, obj=None):
         # Everything: support changes state only through the actions below.
-        return [f.name for f in PR._meta.fields]
+        return [*(f.name for f in PR._meta.fields), "amount", "usdc"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests are created by partners through the API
@@ -193,7 +204,7 @@ class PaymentRequestAdmin(
 
     @admin.display(description="USDC", ordering="usdc_micro")
     def usdc(self, obj: PaymentRequest) -> str:
-        return format_usdc(obj.usdc_micro)
+        return f"{format_usdc(obj.usdc_micro)} USDC"
 
     def get_urls(self):
         attach = path(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jopay_project.fields import ExactDecimalField
 from jopay_project.tenancy import TenantModel
+from payments.money import format_minor
 
 # D20: proofs are accepted, and late transfers verify, until expires_at + grace.
 PROOF_GRACE = timedelta(minutes=10)
@@ -199,7 +200,10 @@ class PaymentRequest(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.fiat_int} {self.fiat_code}"
+        # In the currency's units (admin titles, confirmations, LogEntry
+        # reprs): "2500 EUR" was read as 2500 euros, not 25.00.
+        amount = format_minor(self.fiat_int, self.fiat_code)
+        return f"{self.reference} {amount} {self.fiat_code}"
 
     @property
     def is_open(self) -> bool:

@@ -114,6 +114,22 @@ def test_a_change_post_cannot_alter_money(admin_client, merchant):
     assert (pr.fiat_int, pr.status) == (1000, "requested")
 
 
+def test_change_page_shows_the_amounts_in_their_units(admin_client, merchant):
+    # The page showed only the stored integers ("Fiat int: 2500", "Usdc
+    # micro: 27500123"), which support read as 2500 EUR; the list already
+    # wrote "25.00 EUR".
+    pr = make_request(merchant, fiat_int=2500, usdc_micro=27_500_123)
+    yen = make_request(merchant, fiat_int=1500, fiat_code="JPY")
+    page = admin_client.get(f"{CHANGELIST}{pr.pk}/change/").content.decode()
+    assert f"<title>{pr.reference} 25.00 EUR |" in page  # and every str(pr)
+    assert "25.00 EUR" in page.split("Money (read-only)")[1]
+    assert "27.500123 USDC" in page
+    assert (
+        "1,500 JPY"
+        in admin_client.get(f"{CHANGELIST}{yen.pk}/change/").content.decode()
+    )
+
+
 def test_cancel_action_uses_the_service(admin_client, merchant):
     open_pr = make_request(merchant)
     paid = make_verified(merchant)
