@@ -2,6 +2,11 @@
  * can refuse inline script: [data-copy] copies its value, [data-print] prints. */
 (function () {
   "use strict";
+  // Controls that only this script makes work are drawn hidden (data-script-only):
+  // with scripts off a Copy that copied nothing left the clipboard's old text
+  // to be pasted (a recipient address into a wallet).
+  var scriptOnly = document.querySelectorAll("[data-script-only][hidden]");
+  for (var i = 0; i < scriptOnly.length; i++) scriptOnly[i].hidden = false;
   document.addEventListener("click", function (e) {
     var print = e.target.closest("[data-print]");
     if (print) { window.print(); return; }

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from payments.models import PaymentRequest
@@ -143,3 +144,45 @@ def test_without_a_script_the_form_lands_back_on_the_page(
         "sent less than this request asks for"
     )
     expect(page.get_by_test_id("message")).to_contain_text("Please contact")
+
+
+@pytest.mark.parametrize("context_options", [{"java_script_enabled": False}])
+def test_without_a_script_no_copy_or_print_button_pretends_to_work(
+    live_server, page, local_chain, make_request
+):
+    # Copy and Print work through static/js/jopay.js only. With scripts off
+    # they were drawn and did nothing when pressed: a customer who "copied"
+    # the recipient address pasted whatever the clipboard held before into
+    # the wallet. The address and amount stay on the page to select by hand.
+    pr = make_request()
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    expect(page.get_by_test_id("receiving-address")).to_be_visible()
+    expect(page.locator("button[data-copy]:visible")).to_have_count(0)
+
+    paid = make_request(
+        status=PR.Status.PAID,
+        proof_status=PR.ProofStatus.VERIFIED,
+        chain_id=CHAIN_ID,
+        tx_hash=HASH,
+        verified_at=timezone.now(),
+    )
+    page.goto(f"{live_server.url}/pay/{paid.pk}/receipt")
+    expect(page.get_by_test_id("receipt")).to_be_visible()
+    expect(page.locator("button[data-print]:visible")).to_have_count(0)
+
+
+def test_with_a_script_copy_and_print_are_offered(
+    live_server, page, local_chain, make_request
+):
+    pr = make_request()
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    expect(page.locator("button[data-copy]:visible")).to_have_count(2)
+    paid = make_request(
+        status=PR.Status.PAID,
+        proof_status=PR.ProofStatus.VERIFIED,
+        chain_id=CHAIN_ID,
+        tx_hash=HASH,
+        verified_at=timezone.now(),
+    )
+    page.goto(f"{live_server.url}/pay/{paid.pk}/receipt")
+    expect(page.get_by_test_id("print")).to_be_visible()
