@@ -26,7 +26,7 @@ from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import JoPayError
 from payments.models import Chain, PaymentRequest
-from payments.money import format_minor, format_usdc
+from payments.money import format_usdc
 from payments.portal.forms import AttachProofForm
 from payments.proofs.services import proof_attach, proof_reverify
 from payments.selectors import proof_chains
@@ -200,7 +200,7 @@ class PaymentRequestAdmin(
 
     @admin.display(description="Amount", ordering="fiat_int")
     def amount(self, obj: PaymentRequest) -> str:
-        return f"{format_minor(obj.fiat_int, obj.fiat_code)} {obj.fiat_code}"
+        return obj.fiat_text
 
     @admin.display(description="USDC", ordering="usdc_micro")
     def usdc(self, obj: PaymentRequest) -> str:

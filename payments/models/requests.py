@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from jopay_project.fields import ExactDecimalField
 from jopay_project.tenancy import TenantModel
-from payments.money import format_minor
+from payments.money import format_minor, is_supported
 
 # D20: proofs are accepted, and late transfers verify, until expires_at + grace.
 PROOF_GRACE = timedelta(minutes=10)
@@ -200,10 +200,17 @@ class PaymentRequest(TenantModel):
         ]
 
     def __str__(self) -> str:
-        # In the currency's units (admin titles, confirmations, LogEntry
-        # reprs): "2500 EUR" was read as 2500 euros, not 25.00.
-        amount = format_minor(self.fiat_int, self.fiat_code)
-        return f"{self.reference} {amount} {self.fiat_code}"
+        return f"{self.reference} {self.fiat_text}"
+
+    @property
+    def fiat_text(self) -> str:
+        """``"25.00 EUR"``: the amount in the currency's units (admin titles,
+        confirmations, LogEntry reprs; "2500 EUR" was read as 2500 euros).
+        A code outside the 28 (a hand-written row) keeps the stored integer:
+        a title must never raise."""
+        known = is_supported(self.fiat_code) and isinstance(self.fiat_int, int)
+        amount = format_minor(self.fiat_int, self.fiat_code) if known else self.fiat_int
+        return f"{amount} {self.fiat_code}"
 
     @property
     def is_open(self) -> bool:

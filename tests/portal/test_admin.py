@@ -128,6 +128,11 @@ def test_change_page_shows_the_amounts_in_their_units(admin_client, merchant):
         "1,500 JPY"
         in admin_client.get(f"{CHANGELIST}{yen.pk}/change/").content.decode()
     )
+    # A row in no supported currency keeps its integer: never a 500.
+    odd = make_request(merchant, fiat_int=7, fiat_code="XXX")
+    assert str(odd).endswith(" 7 XXX")
+    assert admin_client.get(f"{CHANGELIST}{odd.pk}/change/").status_code == 200
+    assert admin_client.get(CHANGELIST).status_code == 200
 
 
 def test_cancel_action_uses_the_service(admin_client, merchant):
