@@ -30,3 +30,30 @@ def test_the_openapi_document_is_yaml_unless_json_is_asked_for(client):
     assert "It answers YAML unless you ask for JSON" in overview
     assert "`Accept: application/json` or `?format=json`" in overview
     assert 'curl -s "$JOPAY_URL/api/v1/schema?format=json"' in overview
+
+
+# What /docs/requests/ tells partners to percent-encode in return_url.
+NOT_AS_IS = [" ", "é", "<", ">", '"', "{", "}", "\\", "^", "`", "|", "%zz", "#x#"]
+
+
+@pytest.mark.parametrize("text", NOT_AS_IS)
+def test_return_url_refuses_what_the_docs_say_to_percent_encode(
+    api, merchant, fx_rates, text
+):
+    """A space was refused (invalid_return_url) but missing from the page's list,
+    and the error table called the refused URL "not an ASCII https URL"."""
+
+    def create(url):
+        body = {"merchant_id": str(merchant.pk), "fiat_amount_int": 2500}
+        return api.post(
+            "/api/v1/requests/create", {**body, "return_url": url}, format="json"
+        )
+
+    url = f"https://shop.example.com/a{text}b"
+    assert create(url).json()["error"] == "invalid_return_url", url
+    encoded = "".join(f"%{b:02X}" for b in text.encode()) if text != "#x#" else "#x"
+    assert create(f"https://shop.example.com/a{encoded}b").status_code == 201
+
+    page = " ".join(source_text(PAGES_BY_SLUG["requests"]).split())
+    assert "non-ASCII, a space (`%20`)," in page
+    assert "Not an ASCII `https://` URL" not in page
