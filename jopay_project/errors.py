@@ -126,7 +126,7 @@ REGISTRY: dict[ErrorCode, _Spec] = {
     ErrorCode.AUTO_FORWARD_REQUIRES_EMBEDDED_WALLET: _Spec(_B, "Auto-forward needs an on-chain executor that is not configured yet.", "Wait for the executor."),
     ErrorCode.UNSUPPORTED_CURRENCY: _Spec(_B, "The currency is supported but not enabled for this partner.", "Enable it in the portal or use another."),
     ErrorCode.AMOUNT_EXCEEDS_MAX: _Spec(_B, "The amount is above the partner's per-request maximum.", "Lower the amount."),
-    ErrorCode.WEBHOOK_NOT_CONFIGURED: _Spec(_B, "No webhook URL is configured.", "Set the webhook URL first."),
+    ErrorCode.WEBHOOK_NOT_CONFIGURED: _Spec(_B, "No webhook URL is configured.", "Set the webhook URL; switch delivery on if it is off."),
     ErrorCode.INVALID_WEBHOOK_URL: _Spec(_B, "The webhook URL must be a public https:// URL.", "Use a public HTTPS URL."),
     ErrorCode.API_ERROR: _Spec(500, "Something went wrong on our side.", "Retry later; report the request_id."),
     ErrorCode.RPC_ERROR: _Spec(500, "A chain RPC call failed.", "Retry in a few seconds."),
