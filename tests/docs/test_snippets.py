@@ -267,3 +267,23 @@ def test_python_snippets_refuse_a_timestamp_past_ints_digit_limit():
 
     assert verify_jopay(BODY, "v1=00,t=" + stamp, secret) is False
     assert verify_standard(BODY, standard, secret) is False
+
+
+def test_node_x_jopay_signature_snippet_refuses_junk_without_raising():
+    """Anyone can post to a partner's webhook URL: a header whose v1 has no
+    "=" (``t=<now>,v1``) made ``Buffer.from(undefined)`` throw, and a missing
+    header (``req.get()`` answers undefined) threw on ``header.split``, so an
+    Express receiver copied from /docs/events/ answered 500, not 4xx (D25)."""
+    now = str(int(time.time()))
+    junk = [
+        {"x-jopay-signature": f"t={now},v1"},
+        {"x-jopay-signature": f"v1,t={now}"},
+        {},  # no x-jopay-signature header at all
+        {"x-jopay-signature": ""},
+    ]
+    selected = [
+        (f"junk {i}", BODY, hdrs, signing.secret_new(), False)
+        for i, hdrs in enumerate(junk)
+    ]
+
+    assert run_node("verify-jopay", "jopay", selected) == [False] * len(junk)
