@@ -57,3 +57,24 @@ def test_return_url_refuses_what_the_docs_say_to_percent_encode(
     page = " ".join(source_text(PAGES_BY_SLUG["requests"]).split())
     assert "non-ASCII, a space (`%20`)," in page
     assert "Not an ASCII `https://` URL" not in page
+
+
+def test_another_tenants_plan_is_plan_not_found_as_the_overview_says(
+    api, client_for, other_partner, partner, merchant, fx_rates
+):
+    """/docs/#tenancy-and-test-mode promised 404 not_found for another partner's
+    or mode's id; a plan id answers plan_not_found (D35), as recurring.md says."""
+    body = {
+        "merchant_id": str(merchant.pk),
+        "fiat_amount_int": 1500,
+        "frequency": "monthly",
+        "customer_wallet": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    }
+    plan_id = api.post("/api/v1/recurring/plans", body, format="json").json()["plan_id"]
+    for stranger in (client_for(other_partner), client_for(partner, test_mode=True)):
+        answer = stranger.get(f"/api/v1/recurring/plans/{plan_id}")
+        assert answer.status_code == 404
+        assert answer.json()["error"] == "plan_not_found"
+
+    overview = " ".join(source_text(PAGES_BY_SLUG[""]).split())
+    assert "answers `404 not_found` (`plan_not_found` for a recurring plan)" in overview
