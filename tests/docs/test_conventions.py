@@ -78,3 +78,35 @@ def test_another_tenants_plan_is_plan_not_found_as_the_overview_says(
 
     overview = " ".join(source_text(PAGES_BY_SLUG[""]).split())
     assert "answers `404 not_found` (`plan_not_found` for a recurring plan)" in overview
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("delete", "/api/v1/requests", "requests:read"),
+        ("delete", "/api/v1/recurring/plans", "recurring:read"),
+        ("get", "/api/v1/requests/create", "requests:write"),
+        ("get", "/api/v1/webhooks/test", "webhooks:write"),
+        (
+            "get",
+            "/api/v1/events/8a1e4c77-2b3d-4f6a-9e58-0c7d1b2a3f45/resend",
+            "webhooks:write",
+        ),
+    ],
+)
+def test_a_wrong_method_asks_for_the_routes_scope_as_the_overview_says(
+    client_for, partner, method, path, scope
+):
+    """The overview said a key without the route's *read* scope gets
+    insufficient_scope; a route with no read method (create, test, resend)
+    asks for its write scope."""
+    key = client_for(partner, scopes=["fx:read"])
+    answer = getattr(key, method)(path)
+    assert answer.status_code == 403
+    assert answer.json()["required_scope"] == scope
+    overview = " ".join(source_text(PAGES_BY_SLUG[""]).split())
+    assert (
+        "its read scope where the route has a read method, else its write scope"
+        in overview
+    )
+    assert "`GET /api/v1/requests/create` asks for `requests:write`" in overview
