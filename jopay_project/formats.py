@@ -92,3 +92,15 @@ def parse_uuid_text(value: object) -> uuid.UUID:
     if not isinstance(value, str) or not _UUID.fullmatch(value):
         raise ValueError(f"not a UUID: {value!r}")
     return uuid.UUID(value)
+
+
+def wait_in_words(seconds: int) -> str:
+    """A ``Retry-After`` for a person: "1 second", "40 seconds", "about 12 minutes".
+
+    The pay page (``static/pay/format.js`` waitInWords, kept equal) and the
+    429 page of the public pages use it.
+    """
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)  # rounded up: never sooner than the limiter
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"

@@ -43,6 +43,7 @@ from jopay_project.client_address import (  # noqa: F401  (re-exported)
     client_ip,
     client_ip_hash,
 )
+from jopay_project.formats import wait_in_words
 from jopay_project.ratelimit_table import LIMITS, Limit  # noqa: F401  (re-exported)
 
 # Groups refused, not served, while their counters are unreachable.
@@ -143,7 +144,10 @@ return 0
 def html_rate_limited(request: HttpRequest, usage: Usage) -> HttpResponse:
     """The 429 page of the public pages (pay, onboarding), with ``Retry-After``."""
     response = render(
-        request, "rate_limited.html", {"retry_after": usage.reset}, status=429
+        request,
+        "rate_limited.html",
+        {"wait": wait_in_words(usage.reset)},  # not "wait 1 seconds"
+        status=429,
     )
     response["Retry-After"] = str(usage.reset)
     return response

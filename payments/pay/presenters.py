@@ -14,7 +14,7 @@ from typing import Any
 import segno
 from django.utils.safestring import SafeString, mark_safe
 
-from jopay_project.formats import iso, parse_uuid_text
+from jopay_project.formats import iso, parse_uuid_text, wait_in_words  # noqa: F401  (re-exported)
 from merchants.validation import MEMO_KEEPS, shown_text
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
@@ -165,14 +165,6 @@ PROOF_ERROR_TEXT = {
     "rate_limited": "Too many attempts. Please wait a little and try again.",
     "not_found": "This payment link is not valid.",
 }
-
-
-def wait_in_words(seconds: int) -> str:
-    """A ``Retry-After`` for a customer: "40 seconds", "about 12 minutes"."""
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = -(-seconds // 60)  # rounded up: never sooner than the limiter
-    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
 
 # A rate-limited no-script post, with the wait the counters still hold (D27).

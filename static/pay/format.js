@@ -33,7 +33,7 @@ window.JoPayFormat = (function () {
   }
   localizeTimes(document);
 
-  // A Retry-After for a customer, as presenters.wait_in_words: "40 seconds",
+  // A Retry-After for a customer, as jopay_project.formats.wait_in_words: "40 seconds",
   // "about 12 minutes" (rounded up: never sooner than the limiter).
   function waitInWords(seconds) {
     if (seconds < 60) return seconds + " second" + (seconds !== 1 ? "s" : "");

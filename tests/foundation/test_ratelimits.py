@@ -190,3 +190,23 @@ def test_a_client_that_waits_retry_after_is_served_again(api):
 
     assert served.status_code == 200, served.content
     assert served["X-RateLimit-Remaining"] == "19"
+
+
+@pytest.mark.parametrize(
+    ("reset", "words"),
+    [
+        (1, "wait 1 second and"),
+        (40, "wait 40 seconds and"),
+        (3600, "wait about 60 minutes"),
+    ],
+)
+def test_the_public_429_page_says_the_wait_in_words(rf, reset, words):
+    """It said "Please wait 1 seconds", and "3600 seconds" for an hourly limit."""
+    from jopay_project.ratelimits import Usage, html_rate_limited
+
+    usage = Usage(limit=10, remaining=0, reset=reset, exceeded=True)
+    response = html_rate_limited(rf.get("/pay/x"), usage)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(reset)
+    assert words in response.content.decode()
