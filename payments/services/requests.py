@@ -10,6 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 
 from django.db import transaction
 from django.utils import timezone
@@ -248,7 +249,10 @@ def _close(request: PaymentRequest, status: str, now: datetime) -> None:
 
 
 def payment_requests_expire_due(
-    *, now: datetime | None = None, batch_size: int = EXPIRE_BATCH_SIZE
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    budget_seconds: float | None = None,
 ) -> int:
     """Expire every open request past ``expires_at`` with no pending proof (D11, D16).
 
@@ -257,13 +261,19 @@ def payment_requests_expire_due(
     ``request.expired`` event in the same transaction. Works in batches with
     ``SKIP LOCKED`` so a request being cancelled or proven is left for the next
     run; running twice (or two workers at once) expires each request once.
-    Returns how many requests this call expired.
+    With ``budget_seconds`` no batch starts after that long: the rest of a
+    backlog is left for the next run. Returns how many requests this call
+    expired.
     """
+    batch_size = batch_size or EXPIRE_BATCH_SIZE
+    started = monotonic()
     total = 0
     while True:
         expired = _expire_batch(now=now or timezone.now(), batch_size=batch_size)
         total += expired
         if expired < batch_size:
+            return total
+        if budget_seconds is not None and monotonic() - started >= budget_seconds:
             return total
 
 

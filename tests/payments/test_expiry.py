@@ -232,3 +232,44 @@ def test_at_exactly_expires_at_every_reader_says_expired(merchant, client, api):
         other.refresh_from_db()
         assert other.status == "expired"
         assert payment_requests_expire_due() == 1
+
+
+def test_a_backlog_longer_than_one_tick_ends_the_run_in_budget(merchant, monkeypatch):
+    """After an outage the due backlog can take minutes. A run that went on
+    until Celery's soft limit (100 s, every minute a new tick) ended each run
+    with SoftTimeLimitExceeded, rolled its last batch back, and overlapping
+    runs held the periodic queue's children, where the chain watcher's and the
+    webhook sweeper's 15 s ticks expired unread. The run stops starting
+    batches after its budget, well inside its 60 s interval; the next tick
+    carries on."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from jopay_project.celery import app
+    from payments import tasks
+    from payments.services import requests as service
+
+    for _ in range(7):
+        make_request(merchant, expires_in=-1)
+    clock = {"now": 1000.0, "started": 1000.0}
+    real_batch = service._expire_batch
+
+    def slow_batch(**kwargs):
+        clock["now"] += 30.0  # each batch of this backlog takes 30 s
+        if (
+            clock["now"] - clock["started"]
+            > tasks.expire_due_requests_task.soft_time_limit
+        ):
+            raise SoftTimeLimitExceeded()  # what Celery raises in the task
+        return real_batch(**kwargs)
+
+    monkeypatch.setattr(service, "EXPIRE_BATCH_SIZE", 2)
+    monkeypatch.setattr(service, "_expire_batch", slow_batch)
+    monkeypatch.setattr(service, "monotonic", lambda: clock["now"], raising=False)
+
+    assert expire_due_requests_task() == 4  # two batches, then out of budget
+    assert PaymentRequest.objects.filter(status="expired").count() == 4
+    clock["started"] = clock["now"]  # the next tick
+    assert expire_due_requests_task() == 3
+    assert WebhookEvent.objects.filter(type="request.expired").count() == 7
+    interval = app.conf.beat_schedule["expire-due-requests"]["schedule"]
+    assert interval > tasks.EXPIRE_BUDGET_SECONDS
