@@ -205,3 +205,37 @@ def test_an_address_corrected_after_it_was_given_up_gets_the_e_mail(
     )
     assert send_due_onboarding_emails_task() == 0
     assert len(mail.outbox) == 1
+
+
+def test_a_slow_relay_ends_the_sweep_in_budget_and_mails_no_one_twice(
+    api, sending, monkeypatch
+):
+    """A relay taking a minute a mail (TLS, auth, greylisting) made a sweep of a
+    backlog run into its 240 s soft limit, raised in the middle of a send: a
+    mail the relay had accepted was never stamped, and the next sweep sent it
+    again. The sweep starts no send after its budget; the next one carries on."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from merchants import tasks
+
+    addresses = [f"m{n}@example.com" for n in range(5)]
+    for address in addresses:
+        create(api, email=address)
+    Merchant.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    clock = {"now": 1000.0, "started": 1000.0}
+    real = emails.send_mail
+
+    def slow(*args, **kwargs):
+        sent = real(*args, **kwargs)  # accepted by the relay …
+        clock["now"] += 60.0  # … which takes a minute to let go
+        limit = send_due_onboarding_emails_task.soft_time_limit
+        if clock["now"] - clock["started"] > limit:
+            raise SoftTimeLimitExceeded()  # what Celery raises in the task
+        return sent
+
+    monkeypatch.setattr(emails, "send_mail", slow)
+    monkeypatch.setattr(tasks, "monotonic", lambda: clock["now"], raising=False)
+    first = send_due_onboarding_emails_task()  # returns: no time limit hit
+    clock["started"] = clock["now"]  # the next sweep, 5 minutes later
+    assert first + send_due_onboarding_emails_task() == 5
+    assert sorted(m.to[0] for m in mail.outbox) == addresses  # each once
