@@ -154,10 +154,17 @@ def _send_now(merchant_id: uuid.UUID | str) -> bool:
         from_email=None,  # DEFAULT_FROM_EMAIL
         recipient_list=[merchant.email],
     )
-    Merchant.objects.filter(pk=merchant.pk).update(
+    # Stamped only while the address is the one mailed: a partner's PATCH
+    # correcting it during the send (``email_address_changed``) leaves the
+    # e-mail owed to the new address, as the docs promise until it was sent.
+    stamped = Merchant.objects.filter(pk=merchant.pk, email=merchant.email).update(
         onboarding_email_sent_at=timezone.now()
     )
-    logger.info("onboarding e-mail sent for merchant %s", merchant.pk)
+    logger.info(
+        "onboarding e-mail sent for merchant %s%s",
+        merchant.pk,
+        "" if stamped else " (address changed meanwhile: owed to the new one)",
+    )
     return True
 
 

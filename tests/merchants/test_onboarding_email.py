@@ -239,3 +239,30 @@ def test_a_slow_relay_ends_the_sweep_in_budget_and_mails_no_one_twice(
     clock["started"] = clock["now"]  # the next sweep, 5 minutes later
     assert first + send_due_onboarding_emails_task() == 5
     assert sorted(m.to[0] for m in mail.outbox) == addresses  # each once
+
+
+def test_an_address_corrected_while_the_e_mail_is_on_its_way_gets_it_too(
+    api, sending, monkeypatch
+):
+    """The partner spots a typo and PATCHes the address a second after the
+    create, while the create's e-mail is with the relay. The docs promise a
+    corrected address the link "until it was sent"; the stamp written after
+    the send marked the new address as mailed too, so it never got the link."""
+    body = create(api, email="mia@exmaple.com")  # the typo
+    real = emails.send_mail
+
+    def patched_meanwhile(*args, **kwargs):
+        sent = real(*args, **kwargs)
+        response = api.patch(
+            f"{URL}/{body['merchant_id']}", {"email": "mia@example.com"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        return sent
+
+    monkeypatch.setattr(emails, "send_mail", patched_meanwhile)
+    assert send_onboarding_email_task(body["merchant_id"]) is True
+    monkeypatch.undo()
+    Merchant.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert send_due_onboarding_emails_task() == 1
+    assert [m.to for m in mail.outbox] == [["mia@exmaple.com"], ["mia@example.com"]]
+    assert send_due_onboarding_emails_task() == 0  # then once only
