@@ -8,6 +8,8 @@ import time
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from jopay_project.tasks import enqueue_on_commit
+
 from . import delivery
 from .services import outbox
 
@@ -98,5 +100,7 @@ def purge_old_events_task() -> dict[str, int]:
     counts = outbox.events_purge(deadline=time.monotonic() + PURGE_BUDGET_SECONDS)
     logger.info("purged webhook history: %s", counts)
     if not counts["done"]:
-        purge_old_events_task.delay()
+        # The rest in another run. A broker that is down is logged on one line
+        # (the work done is saved; tomorrow's run carries on), not raised.
+        enqueue_on_commit(purge_old_events_task)
     return counts

@@ -118,16 +118,19 @@ def test_purge_starts_no_batch_after_its_deadline(partner):
     assert events_purge(batch_size=2)["events"] == 3
 
 
-def test_purge_task_is_time_limited_and_queues_the_rest(partner, monkeypatch):
+def test_purge_task_is_time_limited_and_queues_the_rest(
+    partner, monkeypatch, django_capture_on_commit_callbacks
+):
     task = app.tasks["webhooks.purge_old_events"]
     assert task.soft_time_limit is not None
     assert tasks.PURGE_BUDGET_SECONDS < task.soft_time_limit < task.time_limit
     assert task.time_limit < 600  # the broker's visibility timeout
     queued = []
-    monkeypatch.setattr(task, "delay", lambda: queued.append(True))
+    monkeypatch.setattr(task, "apply_async", lambda *a, **k: queued.append(True))
     _old_events(partner, 3)
     monkeypatch.setattr(tasks, "PURGE_BUDGET_SECONDS", -1)  # out of time at once
-    assert task.run()["done"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task.run()["done"] is False
     assert queued == [True]
     monkeypatch.setattr(tasks, "PURGE_BUDGET_SECONDS", 40)
     assert task.run() == {
@@ -138,3 +141,26 @@ def test_purge_task_is_time_limited_and_queues_the_rest(partner, monkeypatch):
         "done": True,
     }
     assert queued == [True]
+
+
+def test_a_purge_left_unfinished_with_the_broker_down_ends_without_an_error(
+    partner, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The run's work is saved; queueing the rest raised into the task (a
+    failed task and a traceback) when the broker was down."""
+    from kombu.exceptions import OperationalError
+
+    from jopay_project import tasks as enqueueing
+
+    task = app.tasks["webhooks.purge_old_events"]
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(task, "apply_async", broker_down)
+    monkeypatch.setattr(enqueueing, "_broker_down_until", 0.0)
+    _old_events(partner, 3)
+    monkeypatch.setattr(tasks, "PURGE_BUDGET_SECONDS", -1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task.run()["done"] is False
+    assert "broker unavailable: webhooks.purge_old_events" in caplog.text
