@@ -37,6 +37,7 @@ from merchants.portal.sealing import redirect_with_pad, seal, unseal
 from webhooks.models import WebhookDelivery
 from webhooks.selectors import event_find, event_list, webhook_endpoint_get
 from webhooks.services import (
+    StaleRotationError,
     event_resend,
     webhook_delivery_resend,
     webhook_endpoint_set,
@@ -44,6 +45,7 @@ from webhooks.services import (
     webhook_secret_rotate,
     webhook_test_send,
 )
+from webhooks.services.endpoints import rotation_token
 from webhooks.signing import standard_secret
 
 from .forms import WebhookUrlForm
@@ -129,6 +131,7 @@ def _page(
             # The answer to POSTs too: the mode switch returns to the GET page.
             "mode_next": reverse("portal:webhooks"),
             "endpoint": endpoint,
+            "rotation_token": rotation_token(endpoint) if endpoint else "",
             "form": form
             or WebhookUrlForm(initial={"url": endpoint.url if endpoint else ""}),
             "revealed": revealed,
@@ -248,9 +251,19 @@ def webhook_rotate_view(request: HttpRequest) -> HttpResponse:
 @portal_view
 def webhook_rotation_confirm_view(request: HttpRequest) -> HttpResponse:
     try:
-        webhook_rotation_confirm(partner=request.partner)
+        webhook_rotation_confirm(
+            partner=request.partner, token=request.POST.get("rotation", "")
+        )
     except JoPayError as err:
         report_error(request, err)
+    except StaleRotationError:
+        messages.error(
+            request,
+            "The pending rotation changed after you opened this page (another "
+            "user of your account confirmed it and rotated again): nothing was "
+            "confirmed. Check which secret your receiver uses, then confirm on "
+            "the reloaded page.",
+        )
     else:
         messages.success(request, "Rotation confirmed: only the new secret signs now.")
     return redirect("portal:webhooks")

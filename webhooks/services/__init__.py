@@ -1,6 +1,7 @@
 """Webhook writes (STYLE.md services): events, endpoints, outbox state."""
 
 from .endpoints import (
+    StaleRotationError,
     webhook_endpoint_disable,
     webhook_endpoint_set,
     webhook_rotation_confirm,
@@ -14,6 +15,7 @@ from .events import (
 )
 
 __all__ = [
+    "StaleRotationError",
     "event_emit",
     "event_resend",
     "webhook_delivery_resend",

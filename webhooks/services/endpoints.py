@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import datetime
@@ -170,12 +171,30 @@ def webhook_secret_rotate(*, partner: Partner) -> str:
     return endpoint.secret
 
 
+def rotation_token(endpoint: WebhookEndpoint) -> str:
+    """Names the pending rotation a page shows (a digest of its new secret,
+    never the secret), so a confirm says which rotation it means."""
+    return hashlib.sha256(f"rotation:{endpoint.secret}".encode()).hexdigest()[:32]
+
+
+class StaleRotationError(Exception):
+    """The rotation pending now is not the one the confirming page showed."""
+
+
 @transaction.atomic
-def webhook_rotation_confirm(*, partner: Partner) -> WebhookEndpoint:
-    """End a rotation: from now on only the new secret signs. Idempotent."""
+def webhook_rotation_confirm(*, partner: Partner, token: str = "") -> WebhookEndpoint:
+    """End a rotation: from now on only the new secret signs. Idempotent.
+
+    ``token``: the ``rotation_token`` the confirming page showed. When another
+    rotation is pending now (another user confirmed that one and rotated
+    again), raises ``StaleRotationError`` and confirms nothing: confirming it
+    would stop the secret the partner's receiver runs with (D24, D25).
+    """
     endpoint = _locked_endpoint(partner)
     if not endpoint.secret:
         raise JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED)
+    if token and endpoint.previous_secret and token != rotation_token(endpoint):
+        raise StaleRotationError
     if endpoint.previous_secret:
         endpoint.previous_secret = ""
         endpoint.save(update_fields=["previous_secret", "updated_at"])
