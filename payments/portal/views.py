@@ -80,16 +80,23 @@ def request_list_view(request: HttpRequest) -> HttpResponse:
     form = RequestFilterForm(
         request.GET or None, merchants=merchants, merchant_by_id=by_id
     )
-    filters = form.selector_filters() if form.is_valid() else {}
-    if form.is_bound and not form.is_valid():
-        messages.error(request, "Some filters were not valid and were ignored.")
+    # An invalid filter is ignored, and says why next to itself; the valid
+    # ones still apply (dropping them all listed, say, unpaid requests under a
+    # status field still saying "paid").
+    valid = form.is_valid()  # cleans a bound form: cleaned_data holds the valid
+    filters = form.selector_filters() if form.is_bound else {}
+    if form.is_bound and not valid:
+        messages.error(
+            request,
+            "Filters marked below were not valid and were ignored; the others apply.",
+        )
     try:
         page = keyset_page(
             payment_request_list(tenant=tenant, **filters).select_related("merchant"),
             limit=PAGE_SIZE,
-            # Also with an invalid filter: the list is then unfiltered, and so
-            # was the page the cursor came from; without it "Older requests"
-            # showed the first page again, for ever.
+            # Also with an invalid filter: the same filters made the page the
+            # cursor came from; without it "Older requests" showed the first
+            # page again, for ever.
             cursor=(form.cleaned_data.get("cursor") if form.is_bound else None) or None,
         )
     except JoPayError as err:  # an undecodable cursor

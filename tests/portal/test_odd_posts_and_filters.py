@@ -5,8 +5,9 @@
   it now answers 400 and changes nothing.
 * So did a webhook URL post without its field (read as "": URL removed), and
   a settings post without the maximum dropped the partner's maximum.
-* A request list with an invalid filter ignores the filters (and says so),
-  but it also dropped the cursor: "Older requests" showed page 1 for ever (D18).
+* A request list with an invalid filter ignores that filter (and says so, next
+  to it), but it also dropped the cursor: "Older requests" showed page 1 for
+  ever (D18); and it dropped the valid filters beside it.
 """
 
 from __future__ import annotations
@@ -99,3 +100,36 @@ def test_a_settings_post_without_the_maximum_keeps_the_maximum(portal, partner):
     assert response.status_code == 302
     partner.refresh_from_db()
     assert partner.max_fiat_per_request is None
+
+
+def test_an_invalid_filter_is_shown_where_it_is_and_the_others_still_apply(
+    portal, merchant, other_partner
+):
+    """A merchant id of another partner (or mistyped) beside status "paid":
+    every filter was dropped, so the list showed unpaid requests under a
+    status field still saying "paid", and nothing said which filter was
+    wrong (the field was marked ``aria-invalid``, described by an error the
+    page never showed). Now the invalid filter is ignored, says why next to
+    itself, and the valid ones apply, as the message says."""
+    from payments.models import PaymentRequest
+    from tests.factories import MerchantFactory
+    from tests.portal.conftest import make_verified
+
+    make_request(merchant, reference="OPEN01")
+    make_verified(merchant, reference="PAID01")
+    foreign = MerchantFactory(partner=other_partner, test_mode=False)
+
+    response = portal.get(
+        "/portal/requests/", {"status": "paid", "merchant": str(foreign.pk)}
+    )
+
+    shown = [row["pr"].reference for row in response.context["rows"]]
+    assert shown == ["PAID01"]
+    assert all(
+        row["pr"].status == PaymentRequest.Status.PAID
+        for row in response.context["rows"]
+    )
+    html = response.content.decode()
+    assert 'aria-describedby="id_merchant_error"' in html
+    assert 'id="id_merchant_error"' in html  # the description exists
+    assert any("not valid" in str(m) for m in response.context["messages"])
