@@ -65,7 +65,13 @@ def plan_list_view(request: HttpRequest) -> HttpResponse:
 @portal_view
 def plan_detail_view(request: HttpRequest, plan_id: str) -> HttpResponse:
     plan = plan_get(tenant=request.tenant, plan_id=parse_id(plan_id))
-    charges = plan.charges.select_related("payment_request").order_by("-slot")[:HISTORY]
+    # Newest first, HISTORY a page, keyset on the slot (``charge_plan_slot_unique``):
+    # a daily plan's first charges were out of reach after 50 days.
+    charges = plan.charges.select_related("payment_request").order_by("-slot")
+    before = request.GET.get("before", "")
+    if before.isascii() and before.isdigit() and len(before) < 10:
+        charges = charges.filter(slot__lt=int(before))
+    page = list(charges[: HISTORY + 1])
     return render(
         request,
         "portal/plans/detail.html",
@@ -73,7 +79,8 @@ def plan_detail_view(request: HttpRequest, plan_id: str) -> HttpResponse:
             "nav": "plans",
             "plan": plan,
             "amount": format_minor(plan.fiat_amount_int, plan.fiat_code),
-            "charges": charges,
+            "charges": page[:HISTORY],
+            "older": page[HISTORY - 1].slot if len(page) > HISTORY else None,
         },
     )
 

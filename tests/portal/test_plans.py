@@ -101,3 +101,33 @@ def test_unknown_action_is_404(portal, merchant, rates):
     plan = new_plan(merchant)
     assert portal.post(f"/portal/plans/{plan.pk}/delete/").status_code == 404
     assert portal.get(f"/portal/plans/{plan.pk}/pause/").status_code == 405
+
+
+def test_charge_history_pages_back_to_the_first_charge(portal, merchant, rates):
+    """A daily plan's first charges fell off the page after 50 days: the
+    history showed the latest 50 with nothing saying there were more, and
+    no way to reach them (the API lists plans, not their charges)."""
+    import re
+
+    plan = new_plan(merchant, frequency="daily")
+    Charge.objects.bulk_create(
+        Charge(
+            plan=plan,
+            slot=slot,
+            due_at=plan.anchor_at,
+            status="failed",
+            failure_code="x",
+        )
+        for slot in range(57)
+    )
+    seen, url = [], f"/portal/plans/{plan.pk}/"
+    while url:
+        response = portal.get(url)
+        assert response.status_code == 200
+        seen += [c.slot for c in response.context["charges"]]
+        older = re.search(r'href="(\?before=\d+)"', response.content.decode())
+        url = older and f"/portal/plans/{plan.pk}/{older[1]}"
+        assert len(seen) <= 57, "a charge came twice"
+    assert seen == list(range(56, -1, -1))
+    # A bad value is the first page, not a 500.
+    assert portal.get(f"/portal/plans/{plan.pk}/?before=x").status_code == 200
