@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from jopay_project.errors import JoPayError
@@ -28,6 +29,7 @@ from merchants.portal.present import request_row
 from merchants.selectors import merchant_get, merchant_list
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_reverify
+from payments.proofs.services.attach import accepts_proofs
 from payments.selectors import (
     payment_request_get,
     payment_request_list,
@@ -160,6 +162,10 @@ def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
             "row": request_row(pr),
             "pay_url": pay_page_url(pr),
             "events": _timeline(request, pr),
+            # D16: offered only where an attach can succeed (not beside a proof
+            # being checked, not after expires_at + grace); else the page says why.
+            "can_attach": accepts_proofs(pr, now=timezone.now())
+            and pr.proof_status != PR.ProofStatus.ATTACHED,
             "attach_form": AttachProofForm(chains=chains),
             "chains": chains,
             "proof_chain": proof_chain,

@@ -408,3 +408,48 @@ def test_detail_says_why_a_proof_did_not_match_in_words(portal, merchant):
     assert "The amount was lower than requested" in html
     assert "underpaid" in html  # the code too, as webhooks and the API carry it
     assert "<dd>None</dd>" not in html  # no proof source recorded: a dash
+
+
+ATTACH_FORM = 'class="attach"'
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        # A proof is being checked: any other hash is proof_not_accepted (D16).
+        (
+            {"proof_status": "attached", "chain_id": 31337, "tx_hash": TX},
+            "being checked",
+        ),
+        # Past expires_at + the 10 min grace (D16, D20): nothing is accepted.
+        ({"status": "expired", "expires_in": timedelta(minutes=-11)}, "until"),
+    ],
+)
+def test_the_attach_form_is_not_offered_where_every_attach_is_refused(
+    portal_test, test_merchant, chain, fields, says
+):
+    """The form was shown beside a proof being checked and after the proof
+    window closed, so staff pasting the right hash got "This request no longer
+    accepts proofs" (proof_not_accepted) with no word on why or when."""
+    expires_in = fields.pop("expires_in", timedelta(hours=1))
+    pr = make_request(test_merchant, expires_at=timezone.now() + expires_in, **fields)
+    html = portal_test.get(f"/portal/requests/{pr.pk}/").content.decode()
+    assert ATTACH_FORM not in html
+    assert says in html
+
+
+def test_the_attach_form_is_offered_while_proofs_are_accepted(
+    portal_test, test_merchant, chain
+):
+    open_request = make_request(test_merchant)
+    in_grace = make_request(
+        test_merchant,
+        status="expired",
+        expires_at=timezone.now() - timedelta(minutes=5),
+    )
+    mismatched = make_request(
+        test_merchant, proof_status="mismatch", chain_id=31337, tx_hash=TX
+    )
+    for pr in (open_request, in_grace, mismatched):
+        html = portal_test.get(f"/portal/requests/{pr.pk}/").content.decode()
+        assert ATTACH_FORM in html, pr.status
