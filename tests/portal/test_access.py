@@ -317,3 +317,21 @@ def test_mode_switch_on_a_detail_page_returns_to_its_list(portal, merchant):
     pr = make_request(merchant)
     page = portal.get(f"/portal/requests/{pr.pk}/").content.decode()
     assert 'name="next" value="/portal/requests/"' in page
+
+
+@pytest.mark.parametrize(
+    ("client_name", "on", "off"),
+    [("portal", "live", "test"), ("portal_test", "test", "live")],
+)
+def test_the_mode_switch_says_which_mode_is_on_to_a_screen_reader(
+    request, client_name, on, off
+):
+    """The switch's buttons are toggles: the one not pressed carried no
+    ``aria-pressed`` at all, so it was read as a plain button, not as a toggle
+    that is off (WAI-ARIA button pattern)."""
+    html = request.getfixturevalue(client_name).get("/portal/").content.decode()
+    switch = re.search(r'data-testid="mode-switch">.*?</form>', html, re.S)[0]
+    pattern = r'<button type="submit" name="mode" value="(\w+)"([^>]*)>'
+    buttons = dict(re.findall(pattern, switch))
+    assert 'aria-pressed="true"' in buttons[on]
+    assert 'aria-pressed="false"' in buttons[off]
