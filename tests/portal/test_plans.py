@@ -131,3 +131,15 @@ def test_charge_history_pages_back_to_the_first_charge(portal, merchant, rates):
     assert seen == list(range(56, -1, -1))
     # A bad value is the first page, not a 500.
     assert portal.get(f"/portal/plans/{plan.pk}/?before=x").status_code == 200
+
+
+@pytest.mark.parametrize("status", ["", "paused"])
+def test_the_status_tab_shown_is_marked_for_screen_readers(portal, merchant, status):
+    """The tab listing the plans shown was marked only by a CSS class (its
+    colour): nothing told a screen reader which status filter was on."""
+    import re
+
+    html = portal.get("/portal/plans/", {"status": status} if status else {})
+    tabs = re.search(r'<nav class="tabs".*?</nav>', html.content.decode(), re.S)[0]
+    current = re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]+)</a>', tabs)
+    assert current == [status or "All"]
