@@ -147,3 +147,12 @@ def partner_tenant(partner, *, test: bool = False):
     from jopay_project.tenancy import Tenant
 
     return Tenant(partner=partner, test_mode=test)
+
+
+def test_a_recent_payment_of_another_year_shows_its_year(portal, partner, merchant):
+    """ "Recent payments" are the latest 8 whenever they were: a mode quiet
+    for a year showed last year's payment as "Dec 7 17:00", read as today."""
+    paid = make_verified(merchant, days_ago=400, reference="OLD001")
+    html = portal.get("/portal/").content.decode()
+    row = re.search(r"OLD001.*?</tr>", html, re.S)[0]
+    assert paid.verified_at.strftime("%Y-%m-%d") in row
