@@ -109,6 +109,12 @@ def login_next(request: HttpRequest) -> str:
     """
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
+    return referer_page(request) or reverse("portal:dashboard")
+
+
+def referer_page(request: HttpRequest) -> str | None:
+    """The page a form was posted from: a same-origin portal page ``Referer``
+    (path and query), else ``None``."""
     referer = request.headers.get("Referer", "")
     if url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -116,7 +122,7 @@ def login_next(request: HttpRequest) -> str:
         parts = urlsplit(referer)
         if parts.netloc and is_portal_page(parts.path):
             return parts.path + (f"?{parts.query}" if parts.query else "")
-    return reverse("portal:dashboard")
+    return None
 
 
 FORM_MODE_FIELD = "portal_mode"  # templates/portal/_mode_field.html

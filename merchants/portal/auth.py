@@ -35,7 +35,13 @@ from jopay_project.parsers import load_json
 from merchants import sso
 from merchants.partners import PORTAL_PASSWORD_MAX_LENGTH
 
-from .access import SESSION_TEST_MODE, is_portal_page, partner_user_for, portal_view
+from .access import (
+    SESSION_TEST_MODE,
+    is_portal_page,
+    partner_user_for,
+    portal_view,
+    referer_page,
+)
 
 LOGIN_GROUP = "portal.login"
 DASHBOARD = "/portal/"
@@ -313,6 +319,11 @@ def mode_view(request: HttpRequest) -> HttpResponse:
     request.session[SESSION_TEST_MODE] = test_mode
     messages.info(request, "Showing test data." if test_mode else "Showing live data.")
     target = _safe_next(request)
+    if not request.POST.get("next"):
+        # The 404 page leaves ``next`` empty: it must not print its address
+        # (D10, the same body for foreign and missing ids), yet it says to
+        # switch modes, so the switch returns to the page it was posted from.
+        target = referer_page(request) or DASHBOARD
     if not is_portal_page(urlsplit(target).path):
         target = DASHBOARD  # a POST-only action URL would answer 405
     return redirect(target)

@@ -335,3 +335,36 @@ def test_the_mode_switch_says_which_mode_is_on_to_a_screen_reader(
     buttons = dict(re.findall(pattern, switch))
     assert 'aria-pressed="true"' in buttons[on]
     assert 'aria-pressed="false"' in buttons[off]
+
+
+def test_switching_mode_on_the_404_page_returns_to_the_address(portal, test_merchant):
+    """The 404 page says the row "may belong to the other mode; use the switch
+    at the top", but its switch went to the dashboard: a test request's link
+    opened in live mode was lost. It now comes back to the address, which the
+    page does not print (its body stays the same for foreign and missing ids):
+    the switch's form leaves ``next`` empty and the Referer names the page."""
+    pr = make_request(test_merchant)
+    url = f"/portal/requests/{pr.pk}/"
+    page = portal.get(url)
+    assert page.status_code == 404
+    fields = dict(
+        re.findall(
+            r'name="(next|mode)" value="([^"]*)"',
+            re.search(
+                r'data-testid="mode-switch">.*?</form>', page.content.decode(), re.S
+            )[0],
+        )
+    )
+    response = portal.post(
+        "/portal/mode/",
+        {"mode": "test", "next": fields["next"]},
+        HTTP_REFERER=f"http://testserver{url}",
+    )
+    assert response["Location"] == url
+    assert portal.get(url).status_code == 200
+    # A Referer elsewhere (or an action URL) is not followed.
+    for referer in ("https://evil.example/portal/", "http://testserver/portal/mode/"):
+        back = portal.post(
+            "/portal/mode/", {"mode": "live", "next": ""}, HTTP_REFERER=referer
+        )
+        assert back["Location"] == "/portal/"
