@@ -73,6 +73,20 @@ class RequestFilterForm(forms.Form):
             )
         return value
 
+    def clean(self):
+        cleaned = super().clean()
+        after, to = cleaned.get("created_from"), cleaned.get("created_to")
+        if after and to and to < after:
+            # An empty list here read as "no payments in those days".
+            self.add_error(
+                "created_to",
+                forms.ValidationError(
+                    "The range ends before it starts: To must be on or after From.",
+                    code="invalid_request",
+                ),
+            )
+        return cleaned
+
     @property
     def merchant_name(self) -> str:
         """The name of the merchant filtered on, when typed as an id."""

@@ -453,3 +453,16 @@ def test_the_attach_form_is_offered_while_proofs_are_accepted(
     for pr in (open_request, in_grace, mismatched):
         html = portal_test.get(f"/portal/requests/{pr.pk}/").content.decode()
         assert ATTACH_FORM in html, pr.status
+
+
+def test_a_range_ending_before_it_starts_says_so(portal, merchant):
+    """From 2026-03-10 to 2026-03-01 matched nothing and said "No payment
+    requests match these filters": read as "no payments in those days"."""
+    make_request(merchant, reference="ANY001")
+    response = portal.get(
+        "/portal/requests/", {"created_from": "2026-03-10", "created_to": "2026-03-01"}
+    )
+    form = response.context["form"]
+    assert "created_to" in form.errors
+    assert "No payment requests match" not in response.content.decode()
+    assert any("not valid" in str(m) for m in response.context["messages"])
