@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
-from merchants.portal.auth import login_attempt_start, login_refusal_text
+from merchants.portal.login_limits import login_attempt_start, login_refusal_text
 
 
 @never_cache

@@ -174,7 +174,7 @@ def wait_text(seconds: int) -> str:
     ],
 )
 def test_the_refusal_never_promises_sooner_than_retry_after(wait, text):
-    from merchants.portal.auth import LoginAttempt, login_refusal_text
+    from merchants.portal.login_limits import LoginAttempt, login_refusal_text
 
     assert login_refusal_text(LoginAttempt(wait=wait)) == (
         f"Too many failed sign-ins. Try again in {text}."

@@ -32,7 +32,7 @@ from jopay_project.forms import FocusFirstInvalid
 from merchants.partners import PORTAL_PASSWORD_MAX_LENGTH
 
 from ..access import portal_view
-from ..auth import login_attempt_start, login_refusal_text
+from ..login_limits import login_attempt_start, login_refusal_text
 from ..services import StalePasswordError, portal_password_change
 
 # The login form's limit: a longer password could be set but never typed in.
