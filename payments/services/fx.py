@@ -222,7 +222,11 @@ def fx_refresh(
             break
     if not answers:
         if not urls:
+            # Pinned rates only, as the operator chose (README): nothing failed,
+            # so no ERROR line for the alert OPERATIONS.md sets on it.
             result.errors.append("JOPAY_FX_FEEDS is empty")
+            logger.info("fx refresh: JOPAY_FX_FEEDS is empty (pinned rates only)")
+            return result
         logger.error(
             "fx refresh: every feed failed; keeping the last good rates: %s",
             "; ".join(result.errors),

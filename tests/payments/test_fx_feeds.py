@@ -269,11 +269,16 @@ def test_total_failure_keeps_the_last_good_rate(db, feeds, settings):
     assert FxRate.objects.count() == 1
 
 
-def test_no_feeds_configured_is_a_reported_failure(db, settings):
+def test_no_feeds_configured_is_reported_but_not_alerted_on(db, settings, caplog):
+    """README: an empty JOPAY_FX_FEEDS means pinned rates only. The refresh
+    logged OPERATIONS.md's alert line ("every feed failed", ERROR) every 30
+    minutes for that chosen set-up."""
     settings.JOPAY_FX_FEEDS = []
     result = fx_refresh()
     assert not result.ok
     assert result.errors == ["JOPAY_FX_FEEDS is empty"]
+    assert "every feed failed" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_pinned_rates_are_never_overwritten(db, feeds, settings, partner):
