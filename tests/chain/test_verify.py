@@ -179,6 +179,38 @@ def test_an_overpayment_nobody_else_awaits_still_pays(
     assert small.overpaid_micro == 495_000_111
 
 
+def test_a_payment_mined_before_its_request_was_cancelled_pays_no_other_request(
+    local_chain, w3, usdc, make_request
+):
+    """D15, D18, D20: A's customer paid A's exact amount while A was open; the
+    partner cancelled A before the watcher attached it (a node outage, or the
+    15 s between scans). That transfer was A's payment when it was mined, so
+    pasted on B (a smaller request at the same wallet) it is not B's
+    overpayment: B is not marked paid with A's customer's money."""
+    from payments.services.requests import payment_request_cancel
+
+    small = make_request(usdc_micro=5_000_111)
+    other = make_request(
+        usdc_micro=500_000_222, receiving_address=small.receiving_address
+    )
+    tx = send_token(
+        w3, usdc, payer=PAYERS[0], to=small.receiving_address, value=500_000_222
+    )
+    cancelled = payment_request_cancel(tenant=other.tenant, request_id=other.pk)
+    assert cancelled.status == PR.Status.CANCELLED
+    attach(small, tx)
+
+    verdict = proof_verify(request_id=small.pk)
+
+    assert (verdict.outcome, verdict.reason) == ("mismatch", "wrong_recipient")
+    small.refresh_from_db()
+    assert (small.status, small.proof_status) == ("requested", "mismatch")
+    assert [e.type for e in events(small)] == [
+        "payment.proof_attached",
+        "payment.proof_mismatch",
+    ]
+
+
 @pytest.mark.parametrize(
     ("case", "reason"),
     [

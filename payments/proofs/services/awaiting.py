@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db.models import Q
+
 from payments.chain.matching import (
     CANDIDATE_PROOF_STATUSES,
     CANDIDATE_STATUSES,
     in_window,
 )
+from payments.chain.verify import CREATED_AT_SKEW
 from payments.models import PaymentRequest
 from payments.money import BIGINT_MAX
 
@@ -30,22 +33,6 @@ def _storable(micro: int) -> bool:
     value is a uint256; one past the BIGINT column awaits nothing, and as a
     query parameter it raised ``OverflowError`` out of the verdict."""
     return 0 < micro <= BIGINT_MAX
-
-
-def _others_awaiting(request: PaymentRequest, amounts: Iterable[int]):
-    """Other open requests at ``request``'s wallet whose exact amount is one of
-    ``amounts`` (D15, D20).
-
-    Across partners, like D15's uniqueness (one wallet may serve several), so
-    this read is not tenant-scoped by design; in the request's mode, the only
-    one its chain pays. Paid and cancelled requests await nothing.
-    """
-    return PR.objects.filter(
-        receiving_address=request.receiving_address,
-        usdc_micro__in={micro for micro in amounts if _storable(micro)},
-        test_mode=request.test_mode,
-        status__in=CANDIDATE_STATUSES,
-    ).exclude(pk=request.pk)
 
 
 def awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
@@ -73,13 +60,31 @@ def awaiting_any(request: PaymentRequest, transfers: Iterable[tuple[str, int]]):
 def awaited_elsewhere(request: PaymentRequest):
     """``verify_transfer``'s check: was another request at this wallet waiting for
     exactly ``value_micro`` when the transfer was mined? One whose proof is
-    attached (maybe a wrong hash) still is; a verified one is paid."""
+    attached (maybe a wrong hash) still is; a verified one is paid. So is one
+    cancelled only after the transfer was mined (D15, D18): it was open then,
+    and the transfer is its customer's payment, which the watcher refused it
+    only because the cancel came first; it pays no other request."""
 
     def awaited(value_micro: int, mined_at: datetime) -> bool:
+        if not _storable(value_micro):
+            return False
+        # Across partners, like D15's uniqueness; in the request's mode.
+        at_wallet = PR.objects.filter(
+            receiving_address=request.receiving_address,
+            usdc_micro=value_micro,
+            test_mode=request.test_mode,
+        ).exclude(pk=request.pk)
+        open_then = Q(status__in=CANDIDATE_STATUSES) & ~Q(
+            proof_status=PR.ProofStatus.VERIFIED
+        )
+        # Block times run a little off the wall clock (anvil's rounds up a
+        # second): the same skew as for a request created just after a block.
+        cancelled_since = Q(
+            status=PR.Status.CANCELLED, cancelled_at__gt=mined_at - CREATED_AT_SKEW
+        )
         return (
-            _others_awaiting(request, [value_micro])
-            .filter(in_window(mined_at))
-            .exclude(proof_status=PR.ProofStatus.VERIFIED)
+            at_wallet.filter(in_window(mined_at))
+            .filter(open_then | cancelled_since)
             .exists()
         )
 
