@@ -84,6 +84,10 @@ class PlanCollectionApi(JoPayApiView):
                 tenant=self.tenant,
                 idempotency_key=key,
                 idempotency_hash=create_body_hash(body),
+                customer_wallet=body.get("customer_wallet"),
+                hash_with_wallet=lambda wallet: create_body_hash(
+                    {**body, "customer_wallet": wallet}
+                ),
             )
             if original is not None:
                 return ok(_render(original), headers={REPLAYED_HEADER: "true"})

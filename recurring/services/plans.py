@@ -6,6 +6,7 @@ The checks it runs live in ``plan_checks``; pause / resume / cancel in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from django.utils import timezone
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant, Partner
-from merchants.validation import body_hash
+from merchants.validation import body_hash, validate_evm_address
 from recurring.models import Plan
 
 from .plan_checks import (
@@ -73,11 +74,20 @@ def plan_body_hash(
 
 
 def plan_replay(
-    *, tenant: Tenant, idempotency_key: str, idempotency_hash: str
+    *,
+    tenant: Tenant,
+    idempotency_key: str,
+    idempotency_hash: str,
+    customer_wallet: Any = None,
+    hash_with_wallet: Callable[[str], str] | None = None,
 ) -> Plan | None:
     """The plan created earlier with this key, in its current state, or None (D17).
 
     Raises ``idempotency_conflict`` when the key was used with a different body.
+    ``customer_wallet`` is the retry's and ``hash_with_wallet(spelling)`` its
+    hash with the wallet spelled so: a retry spelling the original's address
+    in another case (EIP-55, lower or upper case) is the same body, as for a
+    merchant's ``wallet_address`` (``merchants.services``).
     """
     original = (
         Plan.objects.for_tenant(tenant)
@@ -85,9 +95,27 @@ def plan_replay(
         .filter(idempotency_key=idempotency_key)
         .first()
     )
-    if original is not None and original.idempotency_hash != idempotency_hash:
-        raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
-    return original
+    if original is None or original.idempotency_hash == idempotency_hash:
+        return original
+    # Hashed as the original spelled it, so the stored hash still matches.
+    if (
+        hash_with_wallet is not None
+        and _same_address(customer_wallet, original.customer_wallet)
+        and original.idempotency_hash == hash_with_wallet(original.customer_wallet)
+    ):
+        return original
+    raise JoPayError(ErrorCode.IDEMPOTENCY_CONFLICT)
+
+
+def _same_address(retry: Any, stored: str) -> bool:
+    """``retry`` is a valid spelling (a wrong EIP-55 checksum is not) of ``stored``."""
+    if not isinstance(retry, str) or retry.lower() != stored.lower():
+        return False
+    try:
+        validate_evm_address(retry, ErrorCode.INVALID_CUSTOMER_WALLET)
+    except JoPayError:
+        return False
+    return True
 
 
 def plan_create_or_replay(
@@ -148,22 +176,34 @@ def plan_create_or_replay(
     if merchant.partner_id != partner.pk or merchant.test_mode != test_mode:
         raise JoPayError(ErrorCode.NOT_FOUND)
     tenant = Tenant(partner=partner, test_mode=test_mode)
-    digest = plan_body_hash(
-        merchant_id=str(merchant.pk),
-        fiat_amount_int=fiat_amount_int,
-        frequency=frequency,
-        customer_wallet=customer_wallet,
-        customer_email=customer_email,
-        metadata=metadata,
-        max_charges=max_charges,
-        collection=collection,
-        chain_id=chain_id,
-        fiat_currency_code=fiat_currency_code,
-    )
-    if idempotency_key is not None:
-        existing = plan_replay(
-            tenant=tenant, idempotency_key=idempotency_key, idempotency_hash=digest
+
+    def hash_with_wallet(wallet: str) -> str:
+        return plan_body_hash(
+            merchant_id=str(merchant.pk),
+            fiat_amount_int=fiat_amount_int,
+            frequency=frequency,
+            customer_wallet=wallet,
+            customer_email=customer_email,
+            metadata=metadata,
+            max_charges=max_charges,
+            collection=collection,
+            chain_id=chain_id,
+            fiat_currency_code=fiat_currency_code,
         )
+
+    digest = hash_with_wallet(customer_wallet)
+
+    def replay(key: str) -> Plan | None:
+        return plan_replay(
+            tenant=tenant,
+            idempotency_key=key,
+            idempotency_hash=digest,
+            customer_wallet=customer_wallet,
+            hash_with_wallet=hash_with_wallet,
+        )
+
+    if idempotency_key is not None:
+        existing = replay(idempotency_key)
         if existing is not None:
             return PlanCreateResult(existing, replayed=True)
 
@@ -206,9 +246,7 @@ def plan_create_or_replay(
             raise
         # A concurrent create with this key committed first (PostgreSQL made us
         # wait for it, so it is visible now): answer as its replay.
-        existing = plan_replay(
-            tenant=tenant, idempotency_key=idempotency_key, idempotency_hash=digest
-        )
+        existing = replay(idempotency_key)
         if existing is None:
             raise
         return PlanCreateResult(existing, replayed=True)

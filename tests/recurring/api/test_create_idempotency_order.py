@@ -16,6 +16,7 @@ import pytest
 from recurring.models import Plan
 from tests.factories import MerchantFactory
 from tests.recurring.api.test_create import KEY, assert_error, body, post
+from tests.recurring.conftest import CUSTOMER, CUSTOMER_EIP55
 
 
 @pytest.fixture
@@ -226,3 +227,53 @@ def test_the_stored_hash_is_unchanged_from_before(api, merchant):
         }
     )
     assert Plan.objects.get(pk=created.json()["plan_id"]).idempotency_hash == before
+
+
+@pytest.mark.parametrize(("first", "again"), [("lower", "eip55"), ("eip55", "lower")])
+def test_a_retry_spelling_the_same_customer_wallet_in_another_case_replays(
+    api, merchant, first, again
+):
+    """D17: same key, same normalised fields, as for a merchant's wallet. The
+    EIP-55 and the lower-case spelling are one address (a client library may
+    checksum it between the first try and the retry): the retry replays the
+    original plan, spelled as first sent, instead of answering 409."""
+    spelling = {"lower": CUSTOMER, "eip55": CUSTOMER_EIP55}
+    created = post(
+        api, body(merchant, idempotency_key=KEY, customer_wallet=spelling[first])
+    )
+    assert created.status_code == 201, created.content
+    retry = post(
+        api, body(merchant, idempotency_key=KEY, customer_wallet=spelling[again])
+    )
+    assert retry.status_code == 200, retry.content
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == created.json()  # the original, as it was stored
+    assert Plan.objects.count() == 1
+    # Another address, or the same one with a broken checksum, is another body.
+    broken = CUSTOMER_EIP55[:-1] + CUSTOMER_EIP55[-1].swapcase()
+    for wallet in ("0x" + "b" * 40, broken, CUSTOMER.replace("0x", "0X")):
+        other = post(api, body(merchant, idempotency_key=KEY, customer_wallet=wallet))
+        assert_error(other, "idempotency_conflict", status=409)
+
+
+def test_a_racing_retry_in_another_wallet_case_is_the_originals_replay(merchant):
+    """The service's own replay (a retry that lost the INSERT race re-reads
+    the original) treats the spelling alike."""
+    from recurring.services import plan_create_or_replay
+
+    def create(wallet):
+        return plan_create_or_replay(
+            partner=merchant.partner,
+            test_mode=merchant.test_mode,
+            merchant=merchant,
+            fiat_amount_int=2500,
+            frequency="monthly",
+            customer_wallet=wallet,
+            idempotency_key=KEY,
+        )
+
+    original = create(CUSTOMER)
+    retry = create(CUSTOMER_EIP55)
+    assert retry.replayed
+    assert retry.plan.pk == original.plan.pk
+    assert retry.plan.customer_wallet == CUSTOMER
