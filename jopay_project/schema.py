@@ -143,6 +143,12 @@ def add_error_envelope(result, generator, request, public):
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if "requestBody" in operation:
+                # Every v1 body is read as a JSON object and a missing one is
+                # invalid_body (D34): required, also where every field is
+                # optional (merchant create and PATCH), which drf-spectacular
+                # took for an optional body.
+                operation["requestBody"]["required"] = True
             for parameter in operation.get("parameters", []):
                 # Every v1 id in a path (request, merchant, plan, event) is a
                 # UUID; the URL takes any string so a malformed one answers its

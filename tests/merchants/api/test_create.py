@@ -352,6 +352,20 @@ def test_missing_body_and_non_json_content_type_are_invalid_body(api):
     assert Merchant.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/api/v1/merchants", "post"), ("/api/v1/merchants/{merchant_id}", "patch")],
+)
+def test_the_openapi_document_says_the_body_is_required(client, path, method):
+    """D34: a missing body is invalid_body (above, and on PATCH). Every field
+    being optional made drf-spectacular mark the body optional, so a client
+    generated from /api/v1/schema offered these calls without one."""
+    from tests.openapi import schema_document
+
+    operation = schema_document(client)["paths"][path][method]
+    assert operation["requestBody"]["required"] is True
+
+
 # --- idempotency (D5, D17) ------------------------------------------------------------
 
 
