@@ -166,6 +166,41 @@ def env_redis_url(name: str) -> str:
     return url
 
 
+_POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+
+
+def env_database_url(name: str, **options) -> dict | None:
+    """``DATABASE_URL`` as Django's database settings; None when unset.
+
+    D30/D31: PostgreSQL is the supported set (unset: the embedded SQLite).
+    Anything else loaded: ``mysql://`` died in the first command's "Error
+    loading MySQLdb module" traceback, which never named the variable, and a
+    URL without a database name got as far as the first query. The message
+    shows the scheme, never the URL (it holds the password).
+    """
+    import dj_database_url
+
+    raw = env_str(name).strip()
+    if not raw:
+        return None
+    scheme = raw.partition("://")[0].lower() if "://" in raw else ""
+    if scheme not in _POSTGRES_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} must be a postgresql://user@host[:port]/database URL, not a "
+            f"{scheme + '://' if scheme else 'value without a scheme'} one "
+            "(leave it unset for the embedded SQLite)"
+        )
+    try:
+        db = dj_database_url.parse(raw, **options)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a database URL: {exc}") from None
+    if not db.get("NAME"):
+        raise ImproperlyConfigured(
+            f"{name} must end in a database name (postgresql://host/<database name>)"
+        )
+    return db
+
+
 def https_or_loopback_http(url: str) -> bool:
     """https to any host; plain http only to a loopback one (a local service in
     development). The rule of ``JOPAY_OIDC_JWKS_URL`` (D35)."""

@@ -12,12 +12,12 @@ import contextlib
 import ssl
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import (
     env_all_or_none,
     env_bool,
+    env_database_url,
     env_int,
     env_int_list,
     env_list,
@@ -149,34 +149,27 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    try:
-        _db = dj_database_url.parse(
-            DATABASE_URL, conn_max_age=60, conn_health_checks=True
-        )
-    except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL is not a database URL: {exc}"
-        ) from None
-    if _db["ENGINE"].endswith("postgresql"):
-        # Server-side parameters, so psycopg can prepare the statements a
-        # process runs again and again (auth, create, list): PostgreSQL then
-        # plans each once per connection instead of on every request. Behind a
-        # transaction-mode pooler without prepared-statement support, set
-        # prepare_threshold to None.
-        _db.setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 2}
-        )
-        # Without it libpq waits for ever on a server that accepts the TCP
-        # connection but never answers (hung, or behind a network dropping
-        # packets): every call hung until gunicorn killed its worker (the
-        # caller got a dropped connection, not an envelope) and /readyz never
-        # said 503 (tests/resilience/test_postgres_unreachable.py). A
-        # ``connect_timeout`` in DATABASE_URL's query wins.
-        _db["OPTIONS"].setdefault(
-            "connect_timeout",
-            env_int("JOPAY_DB_CONNECT_TIMEOUT", 5, minimum=2, maximum=30),
-        )
+# PostgreSQL only (D30); any other scheme stops the process naming the variable.
+_db = env_database_url("DATABASE_URL", conn_max_age=60, conn_health_checks=True)
+if _db is not None:
+    # Server-side parameters, so psycopg can prepare the statements a
+    # process runs again and again (auth, create, list): PostgreSQL then
+    # plans each once per connection instead of on every request. Behind a
+    # transaction-mode pooler without prepared-statement support, set
+    # prepare_threshold to None.
+    _db.setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 2}
+    )
+    # Without it libpq waits for ever on a server that accepts the TCP
+    # connection but never answers (hung, or behind a network dropping
+    # packets): every call hung until gunicorn killed its worker (the
+    # caller got a dropped connection, not an envelope) and /readyz never
+    # said 503 (tests/resilience/test_postgres_unreachable.py). A
+    # ``connect_timeout`` in DATABASE_URL's query wins.
+    _db["OPTIONS"].setdefault(
+        "connect_timeout",
+        env_int("JOPAY_DB_CONNECT_TIMEOUT", 5, minimum=2, maximum=30),
+    )
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",

@@ -167,3 +167,49 @@ def test_a_webhook_ca_bundle_of_certificates_loads(tmp_path):
     import certifi
 
     loaded(load_settings(tmp_path, JOPAY_WEBHOOK_CA_BUNDLE=certifi.where()))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("mysql://jopay:s3cret@db.example/jopay", "mysql"),  # MySQLdb traceback
+        ("sqlite:////var/lib/jopay/jopay.sqlite3", "sqlite"),
+        ("postgis://jopay:s3cret@db.example/jopay", "postgis"),
+        ("postgress://jopay:s3cret@db.example/jopay", "postgress"),  # a typo
+        ("postgresql://jopay:s3cret@db.example", "database name"),
+        ("postgresql://jopay:s3cret@db.example:99999/jopay", "DATABASE_URL"),
+    ],
+)
+def test_a_database_url_that_is_not_postgresql_is_refused_naming_it(
+    tmp_path, url, shown
+):
+    """D30/D31: DATABASE_URL is PostgreSQL (unset: the embedded SQLite).
+    mysql:// loaded, and the first command died in Django's "Error loading
+    MySQLdb module" traceback that never named the variable; a URL without a
+    database name got as far as the first query. The password is never shown."""
+    result = load_settings(tmp_path, DATABASE_URL=url)
+    refused(result, "DATABASE_URL")
+    assert shown in result.stderr
+    assert "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@db.example:5432/jopay",
+        "postgres://u@db.example/jopay?sslmode=require",
+        "postgresql:///jopay",  # the local socket
+    ],
+)
+def test_a_postgresql_database_url_loads(tmp_path, url):
+    got = loaded(
+        load_settings(
+            tmp_path,
+            code=(
+                "import json; from jopay_project import settings as s; "
+                "print(json.dumps(s.DATABASES['default']['ENGINE']))"
+            ),
+            DATABASE_URL=url,
+        )
+    )
+    assert got == "django.db.backends.postgresql"
