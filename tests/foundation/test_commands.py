@@ -72,6 +72,39 @@ def test_create_partner_refuses_bad_input(args):
     assert not Partner.objects.exists()
 
 
+@pytest.mark.django_db
+def test_create_partner_trims_the_default_currency_like_the_enabled_ones():
+    """--currencies " eur, usd" was trimmed, --currency " usd" was refused
+    ("Value ' USD' is not a valid choice"): a value pasted from a list or a
+    script's "$CURRENCY " failed the whole command (D31)."""
+    out = run(
+        "create_partner",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--currency",
+        " usd ",
+        "--currencies",
+        " eur, usd",
+    )
+    partner = Partner.objects.get(pk=out["partner_id"])
+    assert (partner.default_currency, partner.enabled_currencies) == (
+        "USD",
+        ["EUR", "USD"],
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", ["", "  "])
+def test_create_partner_refuses_an_empty_currency_by_its_flag(currency):
+    with pytest.raises(CommandError, match="--currency must not be empty"):
+        call_command(
+            "create_partner", "--slug", "acme", "--name", "A", "--currency", currency
+        )
+    assert not Partner.objects.exists()
+
+
 def test_create_partner_slug_is_unique(partner):
     with pytest.raises(CommandError):
         call_command("create_partner", "--slug", partner.slug, "--name", "again")

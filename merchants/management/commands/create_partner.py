@@ -23,7 +23,11 @@ class Command(OperatorCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts):
-        currency = opts["currency"].upper()
+        # Trimmed as --currencies' entries are: " usd" was refused as an
+        # invalid choice. Empty (a script's unset "$CURRENCY") is said as such.
+        currency = opts["currency"].strip().upper()
+        if not currency:
+            raise CommandError("--currency must not be empty; leave it out instead")
         currencies = [currency]
         # Not ``if opts["currencies"]``: an empty value (a script's unset
         # "$CURRENCIES") made a partner with the default currency alone.
