@@ -23,34 +23,49 @@ DEMO_SLUG = "demo"
 DEMO_CURRENCIES = ["EUR", "USD", "GBP", "JPY"]
 
 
+def _works(raw: Any, *, test_mode: bool) -> bool:
+    """Whether ``raw`` is a usable key of the demo partner in that mode, here."""
+    if not isinstance(raw, str):
+        return False
+    try:
+        key = api_key_authenticate(raw)
+    except JoPayError:
+        return False
+    return key.test_mode is test_mode and key.partner.slug == DEMO_SLUG
+
+
 @transaction.atomic
 def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
-    """A demo record whose test key works in this database, and what was done.
+    """A demo record whose test and live keys work in this database, and what
+    was done.
 
     ``saved`` is an earlier run's record (any JSON value, or None). Returns
-    ``(record, outcome)``: ``"kept"`` when its test key still authenticates
-    here; ``"new keys"`` when the demo partner exists here but that key does
-    not (a fresh test and live key are made; earlier keys stay as they are:
-    the quickstart sets the webhook endpoint with the live key, so a record
-    without one stopped it); ``"created"`` otherwise, the partner made as
-    ``create_partner`` makes it. The record has ``create_partner --json``'s keys.
+    ``(record, outcome)``: ``"kept"`` when both its keys still authenticate
+    here; ``"new keys"`` when the demo partner exists here but a key does not
+    (revoked in the portal, or from another database): a fresh key replaces
+    each one that fails and a working one is kept (the quickstart sets the
+    webhook endpoint with the live key, so a record whose live key was
+    revoked stopped it on every later run); ``"created"`` otherwise, the
+    partner made as ``create_partner`` makes it. The record has
+    ``create_partner --json``'s keys.
     """
-    if isinstance(saved, dict) and isinstance(saved.get("test_key"), str):
-        try:
-            key = api_key_authenticate(saved["test_key"])
-        except JoPayError:
-            key = None
-        if key is not None and key.test_mode and key.partner.slug == DEMO_SLUG:
+    record: dict[str, Any] = {}
+    if isinstance(saved, dict):
+        for field, test_mode in (("test_key", True), ("live_key", False)):
+            if _works(saved.get(field), test_mode=test_mode):
+                record[field] = saved[field]
+        if len(record) == 2:
             return saved, "kept"
     partner = Partner.objects.filter(slug=DEMO_SLUG).first()
     if partner is not None:
-        _, test_key = api_key_create(
-            partner=partner, test_mode=True, name="make run test key"
-        )
-        _, live_key = api_key_create(
-            partner=partner, test_mode=False, name="make run live key"
-        )
-        record = {"live_key": live_key, "test_key": test_key}
+        if "test_key" not in record:
+            _, record["test_key"] = api_key_create(
+                partner=partner, test_mode=True, name="make run test key"
+            )
+        if "live_key" not in record:
+            _, record["live_key"] = api_key_create(
+                partner=partner, test_mode=False, name="make run live key"
+            )
         outcome = "new keys"
     else:
         made = partner_create(
@@ -65,7 +80,8 @@ def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
     record = {
         "partner_id": str(partner.pk),
         "slug": partner.slug,
-        **record,
+        "live_key": record["live_key"],
+        "test_key": record["test_key"],
         "webhook_secret": None,
     }
     return record, outcome

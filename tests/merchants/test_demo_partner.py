@@ -71,3 +71,30 @@ def test_a_key_from_another_database_on_a_database_without_the_partner():
 
     assert outcome == "created"
     assert authenticates(record)
+
+
+def test_a_revoked_live_key_is_replaced_and_the_working_test_key_kept():
+    """Only the test key was checked: after the live key was revoked (portal →
+    API keys), every later `make run` kept the record, and the quickstart's
+    webhook step (a live key only may set the endpoint) answered auth_failed
+    until demo.json was deleted by hand."""
+    from merchants.keys import api_key_revoke
+
+    first, _ = demo_partner_ensure(None)
+    api_key_revoke(key=api_key_authenticate(first["live_key"]))
+
+    record, outcome = demo_partner_ensure(first)
+
+    assert outcome == "new keys"
+    assert record["test_key"] == first["test_key"]  # the operator's $JOPAY_KEY
+    assert api_key_authenticate(record["live_key"]).test_mode is False
+    assert record["live_key"] != first["live_key"]
+
+
+def test_a_saved_test_key_in_the_live_slot_is_not_kept():
+    first, _ = demo_partner_ensure(None)
+
+    record, outcome = demo_partner_ensure({**first, "live_key": first["test_key"]})
+
+    assert outcome == "new keys"
+    assert api_key_authenticate(record["live_key"]).test_mode is False
