@@ -16,10 +16,18 @@ from payments.models.chains import public_rpc_url_problem
 from .defaults import DEFAULTS_BY_ID, default_confirmations, reorg_margin
 from .matching import first_block_at_or_after
 from .rpc import ChainClient, RpcError, RpcUnavailable
+from .watcher import MAX_BLOCKS_PER_RUN
 
 _CHAIN_ID_MAX = 2**63 - 1  # Chain.chain_id is a PostgreSQL bigint
 _NAME_MAX = Chain._meta.get_field("name").max_length
-_CONFIRMATIONS_MAX = 2**31 - 1  # Chain.confirmations is a PostgreSQL integer
+# D36: the watcher re-reads this many blocks behind its cursor every run (the
+# reorg margin) and reads at most MAX_BLOCKS_PER_RUN. The column's 2**31 - 1
+# was taken: from MAX_BLOCKS_PER_RUN on, each run re-read the same blocks and
+# the cursor never moved again (no payment found by the watcher, silently);
+# near it, a run moved on by fewer blocks than a fast chain makes. At half a
+# run every run reads at least as many new blocks as old ones (25 000 blocks:
+# ~3.5 days of Ethereum, ~14 h of Polygon).
+CONFIRMATIONS_MAX = MAX_BLOCKS_PER_RUN // 2
 _PUBLIC_RPC_URL_MAX = Chain._meta.get_field("public_rpc_url").max_length
 
 
@@ -126,9 +134,10 @@ def chain_config_check(
             "--decimals must be within 6 … 36 (a coarser token cannot carry "
             "the unique amount tag)"
         )
-    if confirmations is not None and not 1 <= confirmations <= _CONFIRMATIONS_MAX:
+    if confirmations is not None and not 1 <= confirmations <= CONFIRMATIONS_MAX:
         raise ChainConfigError(
-            f"--confirmations must be within 1 … {_CONFIRMATIONS_MAX}"
+            f"--confirmations must be within 1 … {CONFIRMATIONS_MAX} (the watcher "
+            "re-reads that many blocks on every run)"
         )
     if is_testnet and is_local:
         raise ChainConfigError("a chain is --testnet or --local, not both")

@@ -257,8 +257,19 @@ def test_configure_chain_takes_a_usdc_address_without_checksum(db, usdc):
         (str(2**63), "X", []),  # one past bigint
         ("5", "x" * 61, []),  # DataError: varchar(60)
         ("5", "X", ["--confirmations", str(2**31)]),  # past integer
+        # The watcher re-reads that many blocks behind its cursor each run and
+        # reads at most MAX_BLOCKS_PER_RUN: it never moved on again.
+        ("5", "X", ["--confirmations", "50000"]),
+        ("5", "X", ["--confirmations", "25001"]),
     ],
-    ids=["chain-id-2**70", "chain-id-2**63", "name-61", "confirmations-2**31"],
+    ids=[
+        "chain-id-2**70",
+        "chain-id-2**63",
+        "name-61",
+        "confirmations-2**31",
+        "confirmations-a-whole-watcher-run",
+        "confirmations-past-half-a-run",
+    ],
 )
 def test_configure_chain_out_of_range_is_a_command_error(db, chain_id, name, extra):
     before = Chain.objects.count()
@@ -272,12 +283,26 @@ def test_configure_chain_takes_the_largest_values_that_fit(db):
         "--usdc",
         CIRCLE_USDC[1],
         "--confirmations",
-        str(2**31 - 1),
+        "25000",
         chain_id=str(2**63 - 1),
         name="x" * 60,
     )
     chain = Chain.objects.get(pk=2**63 - 1)
-    assert (chain.name, chain.confirmations) == ("x" * 60, 2**31 - 1)
+    assert (chain.name, chain.confirmations) == ("x" * 60, 25000)
+
+
+def test_the_largest_confirmations_leave_the_watcher_more_new_blocks_than_old():
+    """D36: the reorg margin is the confirmations. A run reads at most
+    MAX_BLOCKS_PER_RUN blocks from its cursor minus the margin, so at the
+    largest value each run still reads at least as many new blocks as it
+    re-reads (past a whole run, the cursor never moved again)."""
+    from payments.chain.defaults import reorg_margin
+    from payments.chain.registry import CONFIRMATIONS_MAX
+    from payments.chain.watcher import MAX_BLOCKS_PER_RUN
+
+    for is_local in (True, False):
+        margin = reorg_margin(confirmations=CONFIRMATIONS_MAX, is_local=is_local)
+        assert MAX_BLOCKS_PER_RUN - margin >= margin
 
 
 @pytest.mark.parametrize("usdc", [CHECKSUM_TYPO, ZERO], ids=["checksum-typo", "zero"])
