@@ -166,6 +166,29 @@ def env_redis_url(name: str) -> str:
     return url
 
 
+_SENDER_RE = re.compile(r"(?:[^<>]*<(?P<bracketed>[^<>]*)>|(?P<bare>[^<>]*))")
+_ADDR_RE = re.compile(r'[^@\s<>,;"]+@[^@\s<>,;"]+')
+
+
+def env_sender(name: str, default: str) -> str:
+    """A From address: ``user@domain`` or ``Name <user@domain>``, trimmed.
+
+    Loaded as given, a value read from a secret file ("…>\n") made every
+    onboarding e-mail a BadHeaderError in the worker, and one without an
+    address ("JoPay") or with two went out as a sender servers refuse: six
+    tries, then the merchant was never mailed its link.
+    """
+    value = env_str(name, default).strip()
+    match = _SENDER_RE.fullmatch(value)
+    address = match and (match["bracketed"] or match["bare"] or "").strip()
+    if "\n" in value or "\r" in value or not address or not _ADDR_RE.fullmatch(address):
+        raise ImproperlyConfigured(
+            f"{name} must be an e-mail address, alone or as "
+            f"'Name <user@example.com>', not {value!r}"
+        )
+    return value
+
+
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
 
 

@@ -24,6 +24,7 @@ from .env import (
     env_log_level,
     env_mapping,
     env_redis_url,
+    env_sender,
     env_str,
     env_url,
     env_url_list,
@@ -425,13 +426,14 @@ if _FX_WORST_CASE >= FX_REFRESH_SOFT_LIMIT_SECONDS:
 JOPAY_FX_STALE_AFTER_SECONDS = 24 * 3600
 # E-mail (the merchant onboarding e-mail, spec §5.1): SMTP when EMAIL_HOST is
 # set; without it, printed by the worker under DEBUG and not sent otherwise.
-EMAIL_HOST = env_str("EMAIL_HOST")
+# Trimmed: a value from a secret file keeps its newline.
+EMAIL_HOST = env_str("EMAIL_HOST").strip()
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER").strip()
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "JoPay <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env_sender("DEFAULT_FROM_EMAIL", "JoPay <no-reply@localhost>")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST or not DEBUG

@@ -213,3 +213,43 @@ def test_a_postgresql_database_url_loads(tmp_path, url):
         )
     )
     assert got == "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "JoPay <no-reply@pay.example.com>\nX: y",  # a header of its own
+        "JoPay",  # no address: MAIL FROM:<JoPay>
+        "JoPay no-reply@pay.example.com",  # sent as "JoPay no-reply"@…
+        "no-reply@pay.example.com, ops@pay.example.com",
+    ],
+)
+def test_a_sender_address_that_no_mail_can_carry_is_refused(tmp_path, sender):
+    """Loaded as they were, each made every onboarding e-mail fail in the
+    worker (BadHeaderError, or a refused MAIL FROM) six tries over 30 minutes,
+    then never sent: merchants were not told their link (spec §5.1)."""
+    refused(load_settings(tmp_path, DEFAULT_FROM_EMAIL=sender), "DEFAULT_FROM_EMAIL")
+
+
+def test_mail_settings_from_a_secret_file_lose_the_trailing_newline(tmp_path):
+    """A value read from a file (a Docker or Kubernetes secret) keeps its
+    newline: "JoPay <…>\\n" as the From header was refused (BadHeaderError) on
+    every onboarding e-mail, and "smtp.example.com\\n" resolved to nothing."""
+    got = loaded(
+        load_settings(
+            tmp_path,
+            code=(
+                "import json; from jopay_project import settings as s; "
+                "print(json.dumps([s.DEFAULT_FROM_EMAIL, s.EMAIL_HOST, "
+                "s.EMAIL_HOST_USER]))"
+            ),
+            DEFAULT_FROM_EMAIL="JoPay Payments <no-reply@pay.example.com>\n",
+            EMAIL_HOST="smtp.example.com\n",
+            EMAIL_HOST_USER="mailer\n",
+        )
+    )
+    assert got == [
+        "JoPay Payments <no-reply@pay.example.com>",
+        "smtp.example.com",
+        "mailer",
+    ]
