@@ -348,3 +348,30 @@ def test_configure_chain_warns_when_an_existing_chains_new_rpc_is_unusable(
 
     assert "warning" not in capsys.readouterr().err
     assert Chain.objects.get(pk=CHAIN_ID).last_scanned_block == 5
+
+
+def test_configure_chain_is_on_record_like_an_admin_edit(db, monkeypatch):
+    """The USDC contract and the confirmations decide which transfers verify
+    as payments: changed in the admin they are ``chain.configured``, changed
+    with the command they left no record at all."""
+    from merchants.models import AuditEntry
+
+    monkeypatch.setattr("sys.argv", ["manage.py", "configure_chain"])
+    configure("--usdc", CIRCLE_USDC[1], "--confirmations", "3")
+    configure("--usdc", CIRCLE_USDC[137], "--confirmations", "3")
+
+    first, second = AuditEntry.objects.filter(action="chain.configured").order_by(
+        "created_at", "pk"
+    )
+    assert (second.actor_kind, second.actor) == (
+        "operator",
+        "manage.py configure_chain",
+    )
+    assert (second.partner, second.target) == (None, "5")
+    assert second.details == {
+        "changed": ["rpc_urls", "usdc_address"],
+        "usdc_address": {"from": CIRCLE_USDC[1], "into": CIRCLE_USDC[137]},
+    }
+    assert first.details["confirmations"] == {"from": None, "into": 3}
+    # RPC URLs may carry a provider's key: named as changed, never recorded.
+    assert "127.0.0.1" not in str(first.details) + str(second.details)

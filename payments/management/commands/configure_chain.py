@@ -1,9 +1,34 @@
 """``configure_chain`` (D31): add or update a chain of the registry."""
 
+from dataclasses import replace
+
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from jopay_project.commands import OperatorCommand
-from payments.chain.registry import ChainConfigError, chain_configure
+from merchants.audit import audit_record
+from payments.chain.registry import (
+    ChainConfigError,
+    chain_configure,
+    chain_cursor_probe,
+)
+from payments.models import Chain
+
+# What the audit entry names when it changed; the token and the depth decide
+# which transfers verify as payments, so their values are kept too. RPC URLs
+# may carry a provider's key: named, never recorded.
+_AUDITED = (
+    "name",
+    "rpc_urls",
+    "usdc_address",
+    "decimals",
+    "confirmations",
+    "is_testnet",
+    "is_local",
+    "public_rpc_url",
+    "enabled",
+)
+_VALUES_KEPT = ("usdc_address", "confirmations")
 
 
 class Command(OperatorCommand):
@@ -63,8 +88,18 @@ class Command(OperatorCommand):
         )
 
     def handle(self, *args, **opts):
+        # One transaction: the change and its ``chain.configured`` entry (as
+        # the admin's edit writes it) commit together; the RPC probe after it.
+        with transaction.atomic():
+            before = Chain.objects.filter(pk=opts["chain_id"]).first()
+            result = self._configure(opts)
+            _audit(before, result.chain)
+        cursor_set, problem = chain_cursor_probe(result.chain)
+        self._report(replace(result, cursor_set=cursor_set, rpc_problem=problem))
+
+    def _configure(self, opts):
         try:
-            result = chain_configure(
+            return chain_configure(
                 chain_id=opts["chain_id"],
                 name=opts["name"],
                 rpc_urls=opts["rpc_urls"],
@@ -75,9 +110,12 @@ class Command(OperatorCommand):
                 is_testnet=False if opts["mainnet"] else opts["testnet"],
                 is_local=False if opts["mainnet"] else opts["local"],
                 public_rpc_url=opts["public_rpc_url"],
+                probe=False,
             )
         except ChainConfigError as exc:
             raise CommandError(str(exc)) from None
+
+    def _report(self, result) -> None:
         chain = result.chain
         kind = (
             "local" if chain.is_local else "testnet" if chain.is_testnet else "mainnet"
@@ -102,3 +140,21 @@ class Command(OperatorCommand):
             self.stderr.write(
                 f"warning: no RPC answered ({result.rpc_problem}); {then}"
             )
+
+
+def _audit(before: Chain | None, chain: Chain) -> None:
+    changed = [
+        name
+        for name in _AUDITED
+        if before is None or getattr(before, name) != getattr(chain, name)
+    ]
+    if not changed:
+        return
+    details: dict = {"changed": changed}
+    for name in _VALUES_KEPT:
+        if name in changed:
+            was = None if before is None else getattr(before, name)
+            details[name] = {"from": was, "into": getattr(chain, name)}
+    audit_record(
+        partner=None, action="chain.configured", target=chain.chain_id, details=details
+    )
