@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http.request import validate_host
 
 from .env import (
     env_all_or_none,
@@ -88,6 +90,14 @@ if not JOPAY_PUBLIC_BASE_URL:
         )
     JOPAY_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 CSRF_TRUSTED_ORIGINS = [JOPAY_PUBLIC_BASE_URL]
+# Every pay-page and onboarding link points at this host: with ALLOWED_HOSTS
+# unset (localhost only) or naming another host, each answered 400 while
+# /readyz said 200 (D31). An empty list is left alone (Django's DEBUG fallback).
+_public_host = urlsplit(JOPAY_PUBLIC_BASE_URL).hostname or ""
+if ":" in _public_host:
+    _public_host = f"[{_public_host}]"
+if ALLOWED_HOSTS and _public_host and not validate_host(_public_host, ALLOWED_HOSTS):
+    ALLOWED_HOSTS.append(_public_host)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,0 +1,46 @@
+"""The host of JOPAY_PUBLIC_BASE_URL is always one JoPay answers (D31).
+
+Every pay-page and onboarding link points at it. With ALLOWED_HOSTS unset
+(localhost only) or naming another host, each of those links answered 400 while
+``/readyz`` (answered before the host check) said 200, so nothing noticed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.foundation.test_settings_validation import load_settings, loaded
+
+
+@pytest.mark.parametrize(
+    ("hosts", "base", "expected"),
+    [
+        (
+            None,
+            "https://pay.example.com",
+            ["localhost", "127.0.0.1", "[::1]", "pay.example.com"],
+        ),
+        (
+            "api.example.com",
+            "https://pay.example.com/jopay",
+            ["api.example.com", "pay.example.com"],
+        ),
+        (
+            "api.example.com",
+            "https://[2001:db8::1]:8443",
+            ["api.example.com", "[2001:db8::1]"],
+        ),
+    ],
+    ids=["unset", "another-host", "ipv6"],
+)
+def test_the_public_base_urls_host_is_allowed(tmp_path, hosts, base, expected):
+    drop = ("ALLOWED_HOSTS",) if hosts is None else ()
+    values = {"JOPAY_PUBLIC_BASE_URL": base}
+    if hosts is not None:
+        values["ALLOWED_HOSTS"] = hosts
+    assert loaded(load_settings(tmp_path, drop=drop, **values))["hosts"] == expected
+
+
+def test_a_public_host_already_allowed_is_not_added_twice(tmp_path):
+    got = loaded(load_settings(tmp_path, ALLOWED_HOSTS=".example.com"))["hosts"]
+    assert got == [".example.com"]  # matches pay.example.com already
