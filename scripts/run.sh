@@ -53,7 +53,12 @@ from django.db import connection
 connection.ensure_connection()
 PY
     ); then
-        echo "run: ERROR: cannot open the database in DATABASE_URL: $(printf '%s\n' "$db_error" | tail -n 1)" >&2
+        last=$(printf '%s\n' "$db_error" | tail -n 1)
+        # A setting the process refused (env.py) is not a missing database.
+        case $last in
+            *ImproperlyConfigured:*) echo "run: ERROR: ${last#*ImproperlyConfigured: }" >&2; exit 1 ;;
+        esac
+        echo "run: ERROR: cannot open the database in DATABASE_URL: $last" >&2
         echo "run: create it first (createdb -h 127.0.0.1 -U postgres <name>), or unset DATABASE_URL for the embedded SQLite" >&2
         exit 1
     fi

@@ -55,3 +55,34 @@ def test_a_command_with_the_database_down_fails_on_one_line(command):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("CommandError: the database did not answer")
     assert "Connection refused" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://jopay:s3cret@db.example/jopay"),
+        ("DATABASE_URL", "postgress://jopay:s3cret@db.example/jopay"),
+        ("REDIS_URL", "redis://127.0.0.1:99999/0"),
+        ("LOG_LEVEL", "verbose"),
+    ],
+)
+def test_a_bad_setting_stops_a_command_on_one_line_naming_it(name, value):
+    """D31: a bad value stops the process. manage.py (and `make run`, which
+    migrates through it) printed a 40-line traceback for it; for mysql:// it
+    ended in "Did you install mysqlclient?" and never named the variable."""
+    environ = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**environ, "DEBUG": "1", name: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"ImproperlyConfigured: {name} "), lines[0]
+    assert "s3cret" not in lines[0]

@@ -41,3 +41,32 @@ def test_a_missing_database_is_one_line_and_the_fix(tmp_path):
     assert "createdb" in result.stderr, out
     assert "Traceback" not in out
     assert "JoPay is running" not in out
+
+
+def test_a_database_url_of_another_database_is_one_line_naming_it(tmp_path):
+    """mysql:// ended in "Did you install mysqlclient?" and the advice to
+    create the database; the refusal names the variable, and nothing else."""
+    environ = {
+        **os.environ,
+        "DATABASE_URL": "mysql://jopay@127.0.0.1/jopay",
+        "PORT": str(free_port()),
+        "JOPAY_ANVIL_BIN": str(tmp_path / "no-anvil"),
+        "JOPAY_DATA_DIR": str(tmp_path / "data"),
+    }
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        ["bash", "scripts/run.sh"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert result.stderr.strip().splitlines() == [
+        "run: ERROR: DATABASE_URL must be a postgresql://user@host[:port]/database "
+        "URL, not a mysql:// one (leave it unset for the embedded SQLite)"
+    ], out
+    assert "JoPay is running" not in out
