@@ -105,6 +105,20 @@ def env_int_list(
     return values
 
 
+def shown(url: str) -> str:
+    """``url`` for an error message: its password as ``***``. Start-up errors
+    reach the service's log, and a Redis or feed URL may carry credentials."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if not password:
+        return repr(url)
+    userinfo, at, rest = url.rpartition("@")
+    user = userinfo.rpartition(":")[0]
+    return repr(f"{user}:***{at}{rest}")
+
+
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     raw = os.environ.get(name, default).strip()
     if not raw:
@@ -112,7 +126,7 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not parts.netloc:
         raise ImproperlyConfigured(
-            f"{name} must be a {'/'.join(schemes)} URL with a host, not {raw!r}"
+            f"{name} must be a {'/'.join(schemes)} URL with a host, not {shown(raw)}"
         )
     # urlsplit reads "HTTPS://" as https; kept as typed, the settings' own
     # startswith("https://") missed it and left secure cookies and HSTS off.
@@ -134,7 +148,7 @@ def env_url_prefix(name: str, *, schemes: tuple[str, ...]) -> str:
     if url and (parts.query or parts.fragment or "?" in url or "#" in url):
         raise ImproperlyConfigured(
             f"{name} must have no query or fragment (it prefixes every link), "
-            f"not {url!r}"
+            f"not {shown(url)}"
         )
     if parts.username is not None or parts.password is not None:
         raise ImproperlyConfigured(
@@ -161,7 +175,7 @@ def env_redis_url(name: str) -> str:
         port = 0
     if url and (port == 0 or not _REDIS_DB_RE.match(parts.path)):
         raise ImproperlyConfigured(
-            f"{name} must be redis[s]://host[:port][/database number], not {url!r}"
+            f"{name} must be redis[s]://host[:port][/database number], not {shown(url)}"
         )
     return url
 
@@ -250,7 +264,7 @@ def env_url_list(
         if parts.scheme not in schemes or not parts.netloc:
             raise ImproperlyConfigured(
                 f"{name} entries must be {'/'.join(schemes)} URLs with a host, "
-                f"not {url!r}"
+                f"not {shown(url)}"
             )
     return urls
 

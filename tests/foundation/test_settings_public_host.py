@@ -44,3 +44,23 @@ def test_the_public_base_urls_host_is_allowed(tmp_path, hosts, base, expected):
 def test_a_public_host_already_allowed_is_not_added_twice(tmp_path):
     got = loaded(load_settings(tmp_path, ALLOWED_HOSTS=".example.com"))["hosts"]
     assert got == [".example.com"]  # matches pay.example.com already
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REDIS_URL", "redis://:s3cret@127.0.0.1:99999/0"),
+        ("REDIS_URL", "rediss://jopay:s3cret@redis.example/abc"),
+        ("JOPAY_PUBLIC_BASE_URL", "https://ops:s3cret@pay.example.com?x=1"),
+        ("JOPAY_FX_FEEDS", "ftp://feed:s3cret@fx.example/rates"),
+    ],
+)
+def test_a_refused_url_is_shown_without_its_password(tmp_path, name, value):
+    """Start-up errors go to the service's log (and now to one line of a
+    command's stderr): the refusal quoted the whole URL, password included."""
+    from tests.foundation.test_settings_validation import refused
+
+    result = load_settings(tmp_path, **{name: value})
+    refused(result, name)
+    assert "s3cret" not in result.stderr
+    assert "***" in result.stderr
