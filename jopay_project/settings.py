@@ -254,6 +254,12 @@ else:
         "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
     }
+# rediss://: the broker verifies the server's certificate, as the cache
+# (redis-py) does. Without this kombu logged "defaulting to insecure SSL
+# behaviour" and connected with ssl_cert_reqs=CERT_NONE: any certificate.
+CELERY_BROKER_USE_SSL = (
+    {"ssl_cert_reqs": ssl.CERT_REQUIRED} if REDIS_URL.startswith("rediss://") else False
+)
 CELERY_TASK_ALWAYS_EAGER = False
 # Two queues, and a worker started without -Q consumes both (D30: one worker
 # command). Beat's ticks go to ``periodic`` (routes in jopay_project.celery),

@@ -118,3 +118,20 @@ def test_postgres_connections_give_up_after_the_connect_timeout():
         "DATABASES", DATABASE_URL=url + "?connect_timeout=9", **PRODUCTION
     )
     assert options["default"]["OPTIONS"]["connect_timeout"] in (9, "9")
+
+
+def test_a_tls_redis_broker_verifies_the_servers_certificate():
+    """With rediss:// and no broker_use_ssl, kombu logged "defaulting to
+    insecure SSL behaviour" and connected with ssl_cert_reqs=CERT_NONE: the
+    queue (webhook and proof tasks) took any certificate, while the cache on
+    the same URL verified it."""
+    import ssl
+
+    url = "rediss://:pw@redis.example:6380/0"
+    got = deployed_setting("CELERY_BROKER_USE_SSL", REDIS_URL=url, **PRODUCTION)
+    assert got == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    plain = "redis://127.0.0.1:6379/0"
+    assert (
+        deployed_setting("CELERY_BROKER_USE_SSL", REDIS_URL=plain, **PRODUCTION)
+        is False
+    )
