@@ -166,11 +166,18 @@ if _db is not None:
     # Server-side parameters, so psycopg can prepare the statements a
     # process runs again and again (auth, create, list): PostgreSQL then
     # plans each once per connection instead of on every request. Behind a
-    # transaction-mode pooler without prepared-statement support, set
-    # prepare_threshold to None.
-    _db.setdefault("OPTIONS", {}).update(
-        {"server_side_binding": True, "prepare_threshold": 2}
-    )
+    # transaction-mode pooler without prepared-statement support, end
+    # DATABASE_URL in ?prepare_threshold=none: a value there wins (it was
+    # overwritten, so only an edit of this file could).
+    _options = _db.setdefault("OPTIONS", {})
+    _options.setdefault("server_side_binding", True)
+    _options.setdefault("prepare_threshold", 2)
+    if str(_options["prepare_threshold"]).lower() in ("none", "null", ""):
+        _options["prepare_threshold"] = None
+    elif not isinstance(_options["prepare_threshold"], int):
+        raise ImproperlyConfigured(
+            "DATABASE_URL's prepare_threshold must be a whole number or none"
+        )
     # Without it libpq waits for ever on a server that accepts the TCP
     # connection but never answers (hung, or behind a network dropping
     # packets): every call hung until gunicorn killed its worker (the

@@ -135,3 +135,24 @@ def test_a_tls_redis_broker_verifies_the_servers_certificate():
         deployed_setting("CELERY_BROKER_USE_SSL", REDIS_URL=plain, **PRODUCTION)
         is False
     )
+
+
+def test_prepared_statements_can_be_switched_off_in_the_database_url():
+    """Behind a transaction-mode pooler (PgBouncer) prepared statements fail
+    ("prepared statement … does not exist"); the settings said to set
+    prepare_threshold to None, but overwrote whatever DATABASE_URL's query
+    gave, so only an edit of settings.py could. A value in the URL now wins,
+    as connect_timeout's does."""
+    url = "postgresql://u@db.example:6432/jopay"
+    options = deployed_setting(
+        "DATABASES",
+        DATABASE_URL=url + "?prepare_threshold=none&server_side_binding=false",
+        **PRODUCTION,
+    )["default"]["OPTIONS"]
+    assert (options["prepare_threshold"], options["server_side_binding"]) == (
+        None,
+        False,
+    )
+    options = deployed_setting("DATABASES", DATABASE_URL=url, **PRODUCTION)
+    assert options["default"]["OPTIONS"]["prepare_threshold"] == 2
+    assert options["default"]["OPTIONS"]["server_side_binding"] is True
