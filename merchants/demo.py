@@ -13,25 +13,37 @@ from typing import Any
 
 from django.db import transaction
 
-from jopay_project.errors import JoPayError
-
-from .keys import api_key_authenticate, api_key_create
-from .models import Partner
+from .keys import api_key_create, hash_key, is_well_formed
+from .models import ApiKey, Partner
 from .partners import partner_create
 
 DEMO_SLUG = "demo"
 DEMO_CURRENCIES = ["EUR", "USD", "GBP", "JPY"]
 
 
+SWITCHED_OFF = (
+    ", but the demo partner is switched off (admin): its keys answer "
+    "auth_failed until staff switch it on"
+)
+
+
 def _works(raw: Any, *, test_mode: bool) -> bool:
-    """Whether ``raw`` is a usable key of the demo partner in that mode, here."""
-    if not isinstance(raw, str):
+    """Whether ``raw`` is a usable key of the demo partner in that mode, here.
+
+    The partner's switch is not asked: switched off by staff, fresh keys
+    would fail the same way (``demo_partner_ensure`` says so instead).
+    """
+    if not isinstance(raw, str) or not is_well_formed(raw):
         return False
-    try:
-        key = api_key_authenticate(raw)
-    except JoPayError:
-        return False
-    return key.test_mode is test_mode and key.partner.slug == DEMO_SLUG
+    key = (
+        ApiKey.objects.select_related("partner").filter(key_hash=hash_key(raw)).first()
+    )
+    return (
+        key is not None
+        and key.is_usable()
+        and key.test_mode is test_mode
+        and key.partner.slug == DEMO_SLUG
+    )
 
 
 @transaction.atomic
@@ -46,7 +58,8 @@ def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
     each one that fails and a working one is kept (the quickstart sets the
     webhook endpoint with the live key, so a record whose live key was
     revoked stopped it on every later run); ``"created"`` otherwise, the
-    partner made as ``create_partner`` makes it. The record has
+    partner made as ``create_partner`` makes it; "kept" and "new keys" end in
+    ``SWITCHED_OFF`` while staff have the partner switched off. The record has
     ``create_partner --json``'s keys.
     """
     record: dict[str, Any] = {}
@@ -55,7 +68,8 @@ def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
             if _works(saved.get(field), test_mode=test_mode):
                 record[field] = saved[field]
         if len(record) == 2:
-            return saved, "kept"
+            active = Partner.objects.filter(slug=DEMO_SLUG, is_active=True).exists()
+            return saved, "kept" if active else "kept" + SWITCHED_OFF
     partner = Partner.objects.filter(slug=DEMO_SLUG).first()
     if partner is not None:
         if "test_key" not in record:
@@ -66,7 +80,7 @@ def demo_partner_ensure(saved: Any) -> tuple[dict[str, Any], str]:
             _, record["live_key"] = api_key_create(
                 partner=partner, test_mode=False, name="make run live key"
             )
-        outcome = "new keys"
+        outcome = "new keys" if partner.is_active else "new keys" + SWITCHED_OFF
     else:
         made = partner_create(
             slug=DEMO_SLUG,

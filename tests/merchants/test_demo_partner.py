@@ -98,3 +98,18 @@ def test_a_saved_test_key_in_the_live_slot_is_not_kept():
 
     assert outcome == "new keys"
     assert api_key_authenticate(record["live_key"]).test_mode is False
+
+
+def test_a_switched_off_demo_partner_keeps_its_keys_and_is_said_so():
+    """Switched off in the admin, the demo partner's keys answer auth_failed:
+    every `make run` then made two more keys that failed the same way, and the
+    banner printed one without a word why."""
+    first, _ = demo_partner_ensure(None)
+    Partner.objects.filter(slug=DEMO_SLUG).update(is_active=False)
+    keys = ApiKey.objects.count()
+
+    record, outcome = demo_partner_ensure(first)
+
+    assert record == first
+    assert outcome.startswith("kept, but the demo partner is switched off")
+    assert ApiKey.objects.count() == keys
