@@ -454,7 +454,12 @@ EMAIL_HOST = env_str("EMAIL_HOST").strip()
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER").strip()
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Port 465 speaks TLS from the first byte (SMTPS): with STARTTLS the only
+# choice, every send there waited 10 s for a greeting and failed.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:  # Django's backend refuses every send then
+    raise ImproperlyConfigured("EMAIL_USE_SSL and EMAIL_USE_TLS are one or the other")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_sender("DEFAULT_FROM_EMAIL", "JoPay <no-reply@localhost>")
 EMAIL_BACKEND = (

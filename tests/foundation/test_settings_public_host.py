@@ -64,3 +64,38 @@ def test_a_refused_url_is_shown_without_its_password(tmp_path, name, value):
     refused(result, name)
     assert "s3cret" not in result.stderr
     assert "***" in result.stderr
+
+
+MAIL = (
+    "import json; from jopay_project import settings as s; "
+    "print(json.dumps([s.EMAIL_USE_SSL, s.EMAIL_USE_TLS]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"EMAIL_PORT": "465"}, [True, False]),
+        ({"EMAIL_PORT": "587"}, [False, True]),
+        ({"EMAIL_PORT": "2465", "EMAIL_USE_SSL": "1"}, [True, False]),
+    ],
+    ids=["smtps-port", "submission-port", "smtps-elsewhere"],
+)
+def test_smtp_over_tls_from_the_first_byte_can_be_configured(
+    tmp_path, values, expected
+):
+    """Port 465 speaks TLS from the first byte. Only STARTTLS could be set:
+    the worker waited 10 s for a greeting that never came, on every try of
+    every onboarding e-mail, and no merchant was mailed its link."""
+    got = loaded(
+        load_settings(tmp_path, code=MAIL, EMAIL_HOST="smtp.example.com", **values)
+    )
+    assert got == expected
+
+
+def test_starttls_and_smtps_together_are_refused(tmp_path):
+    """Django's SMTP backend refuses both at every send (ValueError)."""
+    from tests.foundation.test_settings_validation import refused
+
+    result = load_settings(tmp_path, EMAIL_USE_SSL="1", EMAIL_USE_TLS="1")
+    refused(result, "EMAIL_USE_SSL")
