@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from .models import Merchant
 from .onboarding_links import ONBOARDING_LINK_LIFETIME, merchant_onboarding_link
+from .validation import shown_text
 
 logger = logging.getLogger("jopay.merchants")
 
@@ -137,6 +138,13 @@ def _send(merchant_id: uuid.UUID | str) -> bool:
                 cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
 
 
+def _name(value: str) -> str:
+    """A name for the e-mail: whitespace runs (line breaks too) as one space,
+    and (D22) without the bidi controls names stored before the rule carry, as
+    the pay and onboarding pages show them."""
+    return shown_text(" ".join(value.split()))
+
+
 def _send_now(merchant_id: uuid.UUID | str) -> bool:
     merchant = _due().select_related("partner").filter(pk=merchant_id).first()
     if merchant is None:
@@ -144,12 +152,17 @@ def _send_now(merchant_id: uuid.UUID | str) -> bool:
     link = merchant_onboarding_link(merchant=merchant)
     if link is None:
         return False
-    context = {"merchant": merchant, "partner": merchant.partner, "link": link}
+    partner_name = _name(merchant.partner.name)
+    context = {
+        "merchant": merchant,
+        "partner": merchant.partner,
+        "link": link,
+        "business_name": _name(merchant.business_name),
+        "partner_name": partner_name,
+    }
     send_mail(
         # A line break in a header is refused (BadHeaderError) for ever.
-        subject=" ".join(
-            f"{merchant.partner.name}: finish setting up your payments".split()
-        ),
+        subject=" ".join(f"{partner_name}: finish setting up your payments".split()),
         message=render_to_string("merchants/onboarding_email.txt", context),
         from_email=None,  # DEFAULT_FROM_EMAIL
         recipient_list=[merchant.email],

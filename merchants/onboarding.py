@@ -25,6 +25,7 @@ from .audit import actor_set
 from .models import AuditEntry, Merchant
 from .onboarding_complete import merchant_onboarding_complete
 from .selectors import merchant_for_onboarding_token
+from .validation import shown_text
 
 
 class OnboardingForm(FocusFirstInvalid, forms.Form):
@@ -69,6 +70,10 @@ def _context(merchant: Merchant, form: OnboardingForm) -> dict:
     return {
         "merchant": merchant,
         "partner": partner,
+        # D22: names stored before bidi controls were refused are shown
+        # without them, as on the pay page.
+        "merchant_name": shown_text(merchant.name),
+        "partner_name": shown_text(partner.name),
         "form": form,
         "terms_url": settings.JOPAY_TERMS_URL,
         "terms_version": settings.JOPAY_TERMS_VERSION,

@@ -258,3 +258,25 @@ def test_the_terms_are_linked_and_their_version_is_recorded(client, shell, setti
     merchant.refresh_from_db()
     assert merchant.terms_version == "2026-11"
     assert merchant.terms_accepted_at is not None
+
+
+def test_a_stored_bidi_override_is_not_shown(client, shell):
+    # D22: names stored before the rule refusing bidi controls are shown
+    # without them (as the pay page does): the onboarding page printed them,
+    # so an override turned the text after the name around.
+    merchant, path = shell
+    Merchant.objects.filter(pk=merchant.pk).update(business_name="Mia\u202egnp.exe")
+    type(merchant.partner).objects.filter(pk=merchant.partner.pk).update(
+        name="Alice\u2067 Pay"
+    )
+    page = client.get(path).content.decode()
+    assert "Miagnp.exe" in page
+    assert "Alice Pay" in page
+    assert "\u202e" not in page
+    assert "\u2067" not in page
+    assert _accept(client, path).status_code == 302
+    done = client.get("/onboard/done/").content.decode()
+    assert "Miagnp.exe" in done
+    assert "Alice Pay" in done
+    assert "\u202e" not in done
+    assert "\u2067" not in done

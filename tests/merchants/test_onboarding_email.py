@@ -286,3 +286,23 @@ def test_a_send_at_the_relays_slowest_finishes_before_the_tasks_soft_limit():
     )
     sweep = send_due_onboarding_emails_task.soft_time_limit
     assert sweep - SWEEP_BUDGET_SECONDS > slowest_send
+
+
+def test_stored_bidi_overrides_are_not_mailed(api, sending, partner):
+    # D22: names stored before bidi controls were refused are shown without
+    # them (pay page, onboarding page); the e-mail printed them, turning the
+    # text after the name around in the subject, the greeting and the link's
+    # own lines.
+    body = create(api, email="mia@example.com")
+    Merchant.objects.filter(pk=body["merchant_id"]).update(
+        business_name="Mia\u202egnp.exe"
+    )
+    type(partner).objects.filter(pk=partner.pk).update(name="Alice\u2067 Pay")
+    assert send_onboarding_email_task(body["merchant_id"]) is True
+    (message,) = mail.outbox
+    assert message.subject == "Alice Pay: finish setting up your payments"
+    assert "Hello Miagnp.exe," in message.body
+    assert "JoPay, on behalf of Alice Pay" in message.body
+    for text in (message.subject, message.body):
+        assert "\u202e" not in text
+        assert "\u2067" not in text
