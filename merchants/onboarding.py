@@ -74,6 +74,9 @@ def _context(merchant: Merchant, form: OnboardingForm) -> dict:
         # without them, as on the pay page.
         "merchant_name": shown_text(merchant.name),
         "partner_name": shown_text(partner.name),
+        # As the pay page (D22): a test-mode merchant's link says so, or one
+        # sent to a real merchant by mistake was filled in and read as done.
+        "test_mode": merchant.test_mode,
         "form": form,
         "terms_url": settings.JOPAY_TERMS_URL,
         "terms_version": settings.JOPAY_TERMS_VERSION,

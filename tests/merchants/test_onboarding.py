@@ -260,6 +260,26 @@ def test_the_terms_are_linked_and_their_version_is_recorded(client, shell, setti
     assert merchant.terms_accepted_at is not None
 
 
+def test_a_test_mode_link_says_so_on_the_page_and_after(client, api_test, api):
+    # The pay page marks test mode (D22): the onboarding page of a merchant
+    # made with a test key said nothing, so a test link sent to a real merchant
+    # by mistake was filled in and read as done, while the live merchant stayed
+    # incomplete (and never got its own link).
+    body = api_test.post(URL, {"business_name": "Mia's Bakery"}, format="json").json()
+    path = body["onboarding_url"].removeprefix("http://testserver")
+    page = client.get(path).content.decode()
+    assert "<title>[Test] " in page
+    assert "Test mode" in page
+    assert _accept(client, path).status_code == 302
+    done = client.get("/onboard/done/").content.decode()
+    assert "<title>[Test] " in done
+    assert "Test mode" in done
+    # A live merchant's pages say nothing of the kind.
+    live = api.post(URL, {"business_name": "Live"}, format="json").json()
+    live_path = live["onboarding_url"].removeprefix("http://testserver")
+    assert "Test mode" not in client.get(live_path).content.decode()
+
+
 def test_a_stored_bidi_override_is_not_shown(client, shell):
     # D22: names stored before the rule refusing bidi controls are shown
     # without them (as the pay page does): the onboarding page printed them,
