@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -24,6 +26,7 @@ from .addresses import receiving_address_validate
 from .audit import actor_set
 from .models import AuditEntry, Merchant
 from .onboarding_complete import merchant_onboarding_complete
+from .onboarding_links import onboarding_token_hash, onboarding_token_well_formed
 from .selectors import merchant_for_onboarding_token
 from .validation import shown_text
 
@@ -97,9 +100,13 @@ def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
         return ratelimits.html_rate_limited(request, usage)
     merchant = merchant_for_onboarding_token(token=token)
     if merchant is None:
-        return _not_found(request)
+        return _spent_here_or_not_found(request, token)
     actor_set(AuditEntry.ActorKind.MERCHANT, "onboarding link")
     if request.method == "GET":
+        # A session before the form is sent: a double click's second POST,
+        # sent before the first's answer set any cookie, then carries the
+        # session the first one records its outcome in.
+        request.session.setdefault(_OPENED_KEY, True)
         form = OnboardingForm()
         return render(request, "onboarding/page.html", _context(merchant, form))
     form = OnboardingForm(request.POST)
@@ -108,22 +115,46 @@ def onboarding_page(request: HttpRequest, token: str) -> HttpResponse:
             request, "onboarding/page.html", _context(merchant, form), status=400
         )
     try:
-        merchant = merchant_onboarding_complete(
-            token=token,
-            wallet_address=form.cleaned_data["wallet_address"],
-            terms_accepted=form.cleaned_data["accept_terms"],
-        )
+        with transaction.atomic():
+            merchant = merchant_onboarding_complete(
+                token=token,
+                wallet_address=form.cleaned_data["wallet_address"],
+                terms_accepted=form.cleaned_data["accept_terms"],
+            )
+            # Post/redirect/get: a reload of the answer re-POSTed to the spent
+            # link and showed "this link is not valid", which read like a
+            # failure. Saved with the onboarding (database sessions): a
+            # submission waiting on the row lock reads it once it is free.
+            request.session[_DONE_KEY] = str(merchant.pk)
+            request.session[_DONE_LINK_KEY] = onboarding_token_hash(token)
+            request.session.save()
     except JoPayError as err:
         if err.code is ErrorCode.NOT_FOUND:  # used or expired since the GET above
-            return _not_found(request)
+            return _spent_here_or_not_found(request, token)
         raise
-    # Post/redirect/get: a reload of the answer re-POSTed to the spent link
-    # and showed "this link is not valid", which read like a failure.
-    request.session[_DONE_KEY] = str(merchant.pk)
     return redirect("merchant-onboarding-done")
 
 
+_OPENED_KEY = "jopay_onboarding_opened"
 _DONE_KEY = "jopay_onboarded_merchant"
+_DONE_LINK_KEY = "jopay_onboarded_link"  # the SHA-256 of the link it spent
+
+
+def _spent_here_or_not_found(request: HttpRequest, token: str) -> HttpResponse:
+    """The done page for the browser that spent this link, else the 404 page.
+
+    Back after finishing, or a double click's second submission: the spent
+    link said "not valid", read as a failed setup although it had worked.
+    Anyone else still finds the link dead (D28: single use).
+    """
+    spent = request.session.get(_DONE_LINK_KEY)
+    if (
+        isinstance(spent, str)
+        and onboarding_token_well_formed(token)
+        and constant_time_compare(spent, onboarding_token_hash(token))
+    ):
+        return redirect("merchant-onboarding-done")
+    return _not_found(request)
 
 
 @never_cache

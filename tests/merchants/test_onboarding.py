@@ -69,9 +69,11 @@ def test_submitting_completes_onboarding_and_burns_the_link(client, shell, api):
         None,
     )
     assert merchant.is_ready
-    # Single use: the link is gone for GET and POST.
-    assert client.get(path).status_code == 404
-    assert _accept(client, path, wallet=WALLET.lower()).status_code == 404
+    # Single use: the link is gone for GET and POST (the browser that used it
+    # is shown its outcome again, and nothing changes either way).
+    assert Client().get(path).status_code == 404
+    assert _accept(Client(), path, wallet=WALLET.lower()).status_code == 404
+    assert _accept(client, path, wallet=WALLET.lower())["Location"] == "/onboard/done/"
     merchant.refresh_from_db()
     assert merchant.wallet_address == WALLET
     # The API shows the merchant complete, without a link.
@@ -300,3 +302,21 @@ def test_a_stored_bidi_override_is_not_shown(client, shell):
     assert "Alice Pay" in done
     assert "\u202e" not in done
     assert "\u2067" not in done
+
+
+def test_the_browser_that_used_the_link_is_shown_its_outcome_again(client, shell):
+    # Back after finishing, or a second click on "Finish setup" that arrived
+    # after the first: the spent link answered "This onboarding link is not
+    # valid", read as a failed setup although it had worked.
+    merchant, path = shell
+    assert client.get(path).status_code == 200
+    assert _accept(client, path)["Location"] == "/onboard/done/"
+    again = client.get(path)
+    assert (again.status_code, again["Location"]) == (302, "/onboard/done/")
+    again = _accept(client, path, wallet="0x" + "22" * 20)
+    assert (again.status_code, again["Location"]) == (302, "/onboard/done/")
+    merchant.refresh_from_db()
+    assert merchant.wallet_address == WALLET  # the second submit changed nothing
+    # Anyone else still finds the link spent.
+    assert Client().get(path).status_code == 404
+    assert _accept(Client(), path).status_code == 404

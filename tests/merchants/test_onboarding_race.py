@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from merchants import services
+from merchants import onboarding_complete, services
 from merchants.models import Merchant
 from tests.merchants.conftest import URL
 
@@ -65,3 +65,46 @@ def test_two_tabs_submitting_at_once_complete_onboarding_once(api, monkeypatch):
     assert merchant.wallet_address in WALLETS
     assert merchant.onboarding_token_hash == ""
     assert Client().get(path).status_code == 404  # spent for everyone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_shows_the_done_page_not_a_dead_link(api, monkeypatch):
+    # One browser, two submissions of the form at once (a double click): the
+    # browser shows the answer to the second, which waited for the first and
+    # then said "This onboarding link is not valid" although setup had worked.
+    body = api.post(URL, {"business_name": "Mia's Bakery"}, format="json").json()
+    path = body["onboarding_url"].removeprefix("http://testserver")
+    real = onboarding_complete.receiving_address_validate
+
+    def slow(**kwargs):  # holds the row lock while the second click arrives
+        time.sleep(0.5)
+        return real(**kwargs)
+
+    monkeypatch.setattr(onboarding_complete, "receiving_address_validate", slow)
+    browser = Client()
+    assert browser.get(path).status_code == 200
+    answers: list = []
+    start = threading.Barrier(2)
+
+    def click() -> None:
+        try:
+            tab = Client()
+            tab.cookies = browser.cookies  # the same browser: the same cookies
+            start.wait()
+            answers.append(
+                tab.post(path, {"wallet_address": WALLETS[0], "accept_terms": "on"})
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (
+        sorted((r.status_code, r.get("Location")) for r in answers)
+        == [(302, "/onboard/done/")] * 2
+    )
+    assert "all set" in browser.get("/onboard/done/").content.decode()
