@@ -34,6 +34,12 @@ from .validation import shown_text
 class OnboardingForm(FocusFirstInvalid, forms.Form):
     wallet_address = forms.CharField(
         label="Wallet address",
+        # Rendered with its id: Django ties it to the field (aria-describedby),
+        # so a screen reader reads it with the label and any error.
+        help_text=(
+            "An EVM address you control (MetaMask, Coinbase Wallet, "
+            "a WalletConnect wallet)."
+        ),
         max_length=42,
         strip=True,
         widget=forms.TextInput(

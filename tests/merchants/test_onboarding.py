@@ -320,3 +320,19 @@ def test_the_browser_that_used_the_link_is_shown_its_outcome_again(client, shell
     # Anyone else still finds the link spent.
     assert Client().get(path).status_code == 404
     assert _accept(Client(), path).status_code == 404
+
+
+def test_the_wallet_hint_is_tied_to_its_field_for_screen_readers(client, shell):
+    # The hint under the wallet field (what address to enter) was a loose
+    # paragraph: a screen reader on the field read its label only, and after
+    # a refusal only the error.
+    _, path = shell
+    for response in (client.get(path), _accept(client, path, wallet="0x12")):
+        html = response.content.decode()
+        assert 'id="id_wallet_address_helptext"' in html
+        hint = html.split('id="id_wallet_address_helptext"', 1)[1].split("</", 1)[0]
+        assert "An EVM address you control" in hint
+        field = html.split('name="wallet_address"', 1)[1].split(">", 1)[0]
+        assert "id_wallet_address_helptext" in field
+    both = "id_wallet_address_helptext id_wallet_address_error"
+    assert f'aria-describedby="{both}"' in html  # after a refusal: hint and error
