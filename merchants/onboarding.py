@@ -40,10 +40,17 @@ class OnboardingForm(FocusFirstInvalid, forms.Form):
             "An EVM address you control (MetaMask, Coinbase Wallet, "
             "a WalletConnect wallet)."
         ),
-        max_length=42,
+        # No max_length: its maxlength="42" made a browser cut a pasted
+        # " 0x…" before the last digit, so the strip below never saw it. The
+        # address check bounds the stripped value (exactly 42 characters).
         strip=True,
         widget=forms.TextInput(
-            attrs={"placeholder": "0x…", "autocomplete": "off", "spellcheck": "false"}
+            attrs={
+                "placeholder": "0x…",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "maxlength": "100",
+            }
         ),
     )
     accept_terms = forms.BooleanField(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -336,3 +337,17 @@ def test_the_wallet_hint_is_tied_to_its_field_for_screen_readers(client, shell):
         assert "id_wallet_address_helptext" in field
     both = "id_wallet_address_helptext id_wallet_address_error"
     assert f'aria-describedby="{both}"' in html  # after a refusal: hint and error
+
+
+def test_a_pasted_address_with_spaces_around_it_fits_the_field(client, shell):
+    # The server strips the spaces a copy picks up, but the field's
+    # maxlength="42" made the browser cut a pasted " 0x…" to 42 characters,
+    # dropping the address's last digit before it was ever sent: refused as
+    # invalid, with the address on screen one digit short.
+    merchant, path = shell
+    field = client.get(path).content.decode().split('name="wallet_address"', 1)[1]
+    maxlength = re.search(r'maxlength="(\d+)"', field.split(">", 1)[0])
+    assert maxlength is None or int(maxlength[1]) >= len(f"  {WALLET}  ")
+    assert _accept(client, path, wallet=f"  {WALLET}\t ").status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.wallet_address == WALLET
