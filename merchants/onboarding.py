@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from jopay_project import ratelimits
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.forms import FocusFirstInvalid
+from payments.pay.presenters import shown_logo
 
 from .addresses import receiving_address_validate
 from .audit import actor_set
@@ -90,6 +91,9 @@ def _context(merchant: Merchant, form: OnboardingForm) -> dict:
         # without them, as on the pay page.
         "merchant_name": shown_text(merchant.name),
         "partner_name": shown_text(partner.name),
+        # As the pay page: a non-https logo stored before the admin refused
+        # one is left out, not drawn broken (the pages' img-src is https only).
+        "logo_url": shown_logo(partner.logo_url),
         # As the pay page (D22): a test-mode merchant's link says so, or one
         # sent to a real merchant by mistake was filled in and read as done.
         "test_mode": merchant.test_mode,

@@ -351,3 +351,17 @@ def test_a_pasted_address_with_spaces_around_it_fits_the_field(client, shell):
     assert _accept(client, path, wallet=f"  {WALLET}\t ").status_code == 302
     merchant.refresh_from_db()
     assert merchant.wallet_address == WALLET
+
+
+def test_a_stored_non_https_logo_is_not_drawn(client, shell):
+    # The pages' policy loads https images only; a logo stored before the
+    # admin refused other schemes drew a broken image (and a CSP violation)
+    # beside the partner's name. The pay page already leaves it out.
+    merchant, path = shell
+    type(merchant.partner).objects.filter(pk=merchant.partner.pk).update(
+        logo_url="http://cdn.example/alice.png"
+    )
+    html = client.get(path).content.decode()
+    assert "cdn.example" not in html
+    assert "<img" not in html
+    assert "Alice Pay" in html
