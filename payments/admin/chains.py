@@ -211,7 +211,9 @@ class ChainAdmin(
         # The admin saves inside a transaction: the RPC probe waits for its
         # commit, so the chain row is not locked while operator-given URLs
         # answer (the watcher would wait on it).
-        transaction.on_commit(lambda: self._probe(request, result.chain))
+        transaction.on_commit(
+            lambda: self._probe(request, result.chain, result.watch_from_set)
+        )
 
     @staticmethod
     def _audit(chain: Chain, form) -> None:
@@ -233,8 +235,10 @@ class ChainAdmin(
             details=details,
         )
 
-    def _probe(self, request: HttpRequest, chain: Chain) -> None:
-        _, problem = chain_cursor_probe(chain)
+    def _probe(
+        self, request: HttpRequest, chain: Chain, watch_from_set: bool = False
+    ) -> None:
+        _, problem = chain_cursor_probe(chain, watch_from_set=watch_from_set)
         if problem:
             self.message_user(
                 request, f"Saved, but no RPC answered ({problem}).", messages.WARNING

@@ -41,6 +41,9 @@ class ConfigureResult:
     created: bool
     cursor_set: bool
     rpc_problem: str | None  # why the head could not be read, when it could not
+    # This call set ``watch_from`` (a chain with no cursor yet): the probe that
+    # follows starts at the head, nothing can have been paid since (D34).
+    watch_from_set: bool = False
 
 
 def validate_usdc_address(address: str) -> None:
@@ -213,13 +216,22 @@ def chain_configure(
             chain.public_rpc_url = public_rpc_url
         if enable or created:
             chain.enabled = True
-        if chain.last_scanned_block is None and chain.watch_from is None:
+        watch_from_set = chain.last_scanned_block is None and chain.watch_from is None
+        if watch_from_set:
             chain.watch_from = timezone.now()  # D34, if the probe finds no head
         chain.save()
 
-    cursor_set, problem = chain_cursor_probe(chain) if probe else (False, None)
+    cursor_set, problem = (
+        chain_cursor_probe(chain, watch_from_set=watch_from_set)
+        if probe
+        else (False, None)
+    )
     return ConfigureResult(
-        chain=chain, created=created, cursor_set=cursor_set, rpc_problem=problem
+        chain=chain,
+        created=created,
+        cursor_set=cursor_set,
+        rpc_problem=problem,
+        watch_from_set=watch_from_set,
     )
 
 
@@ -236,7 +248,9 @@ def chain_enabled_set(*, chain_id: int, enabled: bool) -> bool:
     )
 
 
-def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
+def chain_cursor_probe(
+    chain: Chain, *, watch_from_set: bool = False
+) -> tuple[bool, str | None]:
     """A first-time chain's watcher cursor from its RPC head; ``(set, problem)``.
 
     The cursor only while the chain has none (D34: the first scan never starts
@@ -245,6 +259,11 @@ def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
     its URLs by a dead one (or another network's) is told, not left with a
     watcher and proof checks that stall in silence. Network I/O: call it
     outside any transaction, so no row lock waits on an operator's RPC URLs.
+
+    ``watch_from_set``: the caller's configuration set ``watch_from`` just
+    now, so the cursor is the head less the margin. Read from the block of
+    that time, it went back to genesis on a node whose clock runs ahead of
+    this host's (anvil stamps a block up to a second ahead), for nothing.
     """
     client = ChainClient(chain)
     try:
@@ -257,7 +276,7 @@ def chain_cursor_probe(chain: Chain) -> tuple[bool, str | None]:
         cursor = head.number - margin
         configured = (
             None
-            if chain.watch_from is None
+            if chain.watch_from is None or watch_from_set
             else math.floor(chain.watch_from.timestamp())
         )
         if configured is not None and head.timestamp >= configured:

@@ -97,6 +97,67 @@ def test_configure_chain_adds_a_local_chain_with_a_cursor(
     assert "added chain 31337" in capsys.readouterr().out
 
 
+def _configure_local(url: str, usdc_address: str) -> None:
+    call_command(
+        "configure_chain",
+        "--chain-id",
+        str(CHAIN_ID),
+        "--name",
+        "Local anvil",
+        "--rpc-url",
+        url,
+        "--usdc",
+        usdc_address,
+        "--local",
+        "--confirmations",
+        "1",
+    )
+
+
+def test_a_node_whose_clock_runs_ahead_still_starts_at_the_head(
+    db, anvil, usdc, w3, evm_snapshot
+):
+    """D34: a chain configured now is watched from its head less the margin.
+    The cursor was taken back to the first block stamped at or after the
+    configuration time, which on a node whose clock runs ahead of this host
+    (anvil stamps blocks up to a second ahead; here a minute) is genesis."""
+    w3.provider.make_request("evm_increaseTime", [60])
+    for _ in range(3):
+        w3.provider.make_request("evm_mine", [])
+
+    _configure_local(anvil.url, usdc.address.lower())
+
+    chain = Chain.objects.get(pk=CHAIN_ID)
+    assert chain.last_scanned_block == w3.eth.block_number - 1
+
+
+def test_a_chain_first_configured_without_an_rpc_is_read_from_that_time(
+    db, anvil, usdc, w3, evm_snapshot
+):
+    """D34: configured while no RPC answered, then given a working one later:
+    the watcher reads from the block of the first configuration, so payments
+    made in between are found."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _configure_local(f"http://127.0.0.1:{free_port()}", usdc.address.lower())
+    chain = Chain.objects.get(pk=CHAIN_ID)
+    assert chain.last_scanned_block is None
+    # Configured a while ago, before the blocks below were mined.
+    Chain.objects.filter(pk=CHAIN_ID).update(
+        watch_from=timezone.now() - timedelta(minutes=1)
+    )
+    first = w3.eth.block_number
+    w3.provider.make_request("evm_increaseTime", [120])
+    for _ in range(3):
+        w3.provider.make_request("evm_mine", [])
+
+    _configure_local(anvil.url, usdc.address.lower())
+
+    assert Chain.objects.get(pk=CHAIN_ID).last_scanned_block <= first
+
+
 def test_configure_chain_updates_a_seeded_mainnet_keeping_its_kind(
     seeded_chains, capsys
 ):

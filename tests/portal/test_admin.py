@@ -468,9 +468,9 @@ def test_the_rpc_probe_runs_after_the_admin_commits(admin_client, monkeypatch):
 
     seen = []
 
-    def probe(chain):
+    def probe(chain, **kwargs):
         seen.append(connection.in_atomic_block)
-        return chains_probe(chain)
+        return chains_probe(chain, **kwargs)
 
     chains_probe = chains.chain_cursor_probe
     monkeypatch.setattr(chains, "chain_cursor_probe", probe)

@@ -94,7 +94,9 @@ class Command(OperatorCommand):
             before = Chain.objects.filter(pk=opts["chain_id"]).first()
             result = self._configure(opts)
             _audit(before, result.chain)
-        cursor_set, problem = chain_cursor_probe(result.chain)
+        cursor_set, problem = chain_cursor_probe(
+            result.chain, watch_from_set=result.watch_from_set
+        )
         self._report(replace(result, cursor_set=cursor_set, rpc_problem=problem))
 
     def _configure(self, opts):
