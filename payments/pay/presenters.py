@@ -99,7 +99,9 @@ def shown_logo(url: str) -> str | None:
 def branding(request: PaymentRequest) -> dict[str, Any]:
     partner = request.partner
     return {
-        "partner_name": partner.name,
+        # D22: as the merchant's name: a name stored before the rule may hold
+        # a bidi override, which would turn the text after it around.
+        "partner_name": shown_text(partner.name),
         "logo_url": shown_logo(partner.logo_url),
         "brand_color": partner.primary_color,
         "brand_color_2": partner.secondary_color,

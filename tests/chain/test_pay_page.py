@@ -9,6 +9,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
+from merchants.models import Partner
 from payments.models import Chain, PaymentRequest
 from payments.pay.views import pay_page, pay_proof, pay_status
 from payments.proofs.services import proof_attach, proof_verify
@@ -120,6 +121,25 @@ def test_a_logo_the_policy_would_block_is_not_drawn(
         html = client.get(url).content.decode()
         assert "pay-logo" not in html, url
         assert partner.name in html
+
+
+def test_a_stored_bidi_override_in_the_partners_name_is_not_shown(
+    client, local_chain, make_request, partner
+):
+    # D22: the admin refuses such a name now; one stored before would turn
+    # the text after it around on every page and receipt ("Payments by …").
+    Partner.objects.filter(pk=partner.pk).update(name="Acme\u202eetyb")
+    paid = make_request(
+        status=PR.Status.PAID,
+        proof_status=PR.ProofStatus.VERIFIED,
+        chain_id=CHAIN_ID,
+        tx_hash=HASH,
+        verified_at=timezone.now(),
+    )
+    for url in (page(make_request()), page(paid, "/receipt")):
+        html = client.get(url).content.decode()
+        assert "\u202e" not in html, url
+        assert "Acmeetyb" in html
 
 
 @pytest.mark.parametrize("bad_id", [str(uuid.uuid4()), "not-a-uuid"])
