@@ -51,10 +51,13 @@
   var note = document.getElementById("wallet-note");
   var addBtn = document.getElementById("pay-add-chain");
   var offer = null;  // {chain, account} while the "Add <network>" button is shown
+  // The hash of the transfer the wallet sent from this page: the USDC has left,
+  // so the button never asks for a second one, whatever the hash's post meets.
+  var sent = null;
   function say(t) { if (note) note.textContent = t; }
   function expired() { return page.phase() !== "open"; }
   function busy(on) {
-    walletBtn.disabled = on || expired();
+    walletBtn.disabled = on || expired() || sent !== null;
     if (addBtn) addBtn.disabled = on || expired();
   }
   // After a switch the wallet is asked again which chain it is on: a wallet
@@ -98,8 +101,11 @@
       from: account, to: chain.usdc_address, value: "0x0",
       data: transferCalldata(cfg.receiving_address, chain.amount_units)
     }] });
-    say("Sent: " + txHash);
+    sent = txHash;
+    say(fill(WALLET.sent, { hash: txHash }));
+    // Paying by hand from here is the hash form, filled in for a post that fails.
     var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
+    var proofChain = document.getElementById("proof-chain"); if (proofChain) proofChain.value = String(chain.chain_id);
     await page.submitProof(txHash, chain.chain_id);
   }
 

@@ -38,6 +38,8 @@ window.JoPayWords = (function () {
     adding: "Confirm adding {network} in your wallet…",
     add_rejected: "You did not add {network} to your wallet. Nothing was sent. Try again with the button below, or send the exact amount to the recipient address above and paste the transaction hash below.",
     not_switched: "Your wallet is still on another network, not {network} (chain id {chain_id}). Nothing was sent. Switch your wallet to {network}, then try again, or send the exact amount to the recipient address above and paste the transaction hash below.",
+    // The wallet sent the transfer; the page posts its hash next (which may fail).
+    sent: "Sent: {hash}. Do not pay again. If this page does not say it is checking your payment, submit the transaction hash below: it is filled in already.",
     failed: "Your wallet could not send the payment. Please try again, or send the exact amount to the recipient address above and paste the transaction hash below."
   };
   // Notes about the page itself.
