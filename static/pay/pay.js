@@ -130,8 +130,10 @@
     setMessage("Transaction received. Checking it on-chain: the network must confirm it first, from a few seconds to a few minutes.");
     var active = document.activeElement;
     render();
-    // The focused control went away with its card: the focus goes to what happens now.
-    if (active && active !== document.body && !active.offsetParent) { $("pay-message").tabIndex = -1; $("pay-message").focus(); }
+    // The focused control went away with its card, or was the pressed button,
+    // which lost the focus when it was disabled for the post (it is on the
+    // body now): the focus goes to what happens now.
+    if (!active || active === document.body || !active.offsetParent) { $("pay-message").tabIndex = -1; $("pay-message").focus(); }
     startPolling();
   }
 

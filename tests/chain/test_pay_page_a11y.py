@@ -14,7 +14,8 @@ from payments.models import PaymentRequest
 from payments.models.requests import PROOF_GRACE
 from payments.proofs.services import proof_attach
 
-from .conftest import CHAIN_ID
+from .conftest import CHAIN_ID, PAYERS
+from .pay_browser import install_wallet
 from .test_pay_page_wording import HASH, STATES  # the six page states
 
 pytestmark = pytest.mark.chain
@@ -214,5 +215,30 @@ def test_a_keyboard_user_is_not_dropped_when_the_hash_card_goes_away(
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("status")).to_have_text("Verifying payment…")
     expect(page.get_by_test_id("proof-card")).to_be_hidden()
+    expect(page.get_by_test_id("message")).to_be_focused()
+    expect(page.get_by_test_id("message")).to_contain_text("Checking it on-chain")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("control", ["submit-button", "wallet-button"])
+def test_a_keyboard_user_on_the_pressed_button_is_not_dropped_either(
+    live_server, page, anvil, local_chain, make_request, control
+):
+    # The pressed button is disabled while its post runs, which takes the
+    # focus off it at once: by the time the card hid, it was on the page's
+    # body, and the page left it there (back to the very top for a keyboard
+    # or screen reader user, with nothing near it to read).
+    pr = make_request()
+    install_wallet(page, anvil, PAYERS[0])
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    if control == "submit-button":
+        page.get_by_label("Transaction hash").fill(HASH)
+        button = page.get_by_role("button", name="Submit transaction")
+    else:
+        button = page.get_by_test_id("pay-wallet")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("status")).to_have_text("Verifying payment…")
     expect(page.get_by_test_id("message")).to_be_focused()
     expect(page.get_by_test_id("message")).to_contain_text("Checking it on-chain")
