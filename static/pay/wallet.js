@@ -60,6 +60,30 @@
     walletBtn.disabled = on || expired() || sent !== null;
     if (addBtn) addBtn.disabled = on || expired();
   }
+  // Kept for this tab across a reload (the customer's answer to "Network
+  // error"), until the page shows that hash judged or being checked.
+  var SENT_KEY = "jopay.sent." + cfg.request_id;
+  function store(value) {
+    try {
+      if (value) sessionStorage.setItem(SENT_KEY, JSON.stringify(value));
+      else sessionStorage.removeItem(SENT_KEY);
+    } catch (e) { /* storage off: this page still holds it */ }
+  }
+  function holdSent(txHash, chainId) {
+    sent = txHash;
+    walletBtn.disabled = true;
+    say(fill(WALLET.sent, { hash: txHash }));
+    // Paying by hand from here is the hash form, filled in for a post that fails.
+    var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
+    var proofChain = document.getElementById("proof-chain"); if (proofChain) proofChain.value = String(chainId);
+  }
+  (function restoreSent() {
+    var prior = null;
+    try { prior = JSON.parse(sessionStorage.getItem(SENT_KEY) || "null"); } catch (e) { return; }
+    if (!prior || typeof prior.hash !== "string") return;
+    if (String(cfg.tx_hash || "") === prior.hash.toLowerCase() || expired()) { store(null); return; }
+    holdSent(prior.hash, prior.chain_id);
+  })();
   // After a switch the wallet is asked again which chain it is on: a wallet
   // that answers the switch without making it would send on the chain it is
   // still on, to a page that looks for the transfer on the chosen one.
@@ -101,11 +125,8 @@
       from: account, to: chain.usdc_address, value: "0x0",
       data: transferCalldata(cfg.receiving_address, chain.amount_units)
     }] });
-    sent = txHash;
-    say(fill(WALLET.sent, { hash: txHash }));
-    // Paying by hand from here is the hash form, filled in for a post that fails.
-    var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
-    var proofChain = document.getElementById("proof-chain"); if (proofChain) proofChain.value = String(chain.chain_id);
+    store({ hash: String(txHash), chain_id: chain.chain_id });
+    holdSent(txHash, chain.chain_id);
     await page.submitProof(txHash, chain.chain_id);
   }
 

@@ -61,3 +61,40 @@ def test_a_lost_hash_post_after_the_wallet_sent_never_invites_a_second_payment(
     pr.refresh_from_db()
     assert (pr.tx_hash, pr.chain_id) == (tx_hash, CHAIN_ID)
     assert paid_once(usdc, pr, before)
+
+
+def test_a_reload_after_the_lost_post_still_says_the_payment_was_sent(
+    live_server, page, anvil, usdc, local_chain, make_request
+):
+    # "Network error": a customer reloads. The page drew itself afresh, waiting
+    # for a payment with the wallet button, while the USDC had left already.
+    pr = make_request()
+    before = usdc.functions.balanceOf(pr.receiving_address).call()
+    install_wallet(page, anvil, PAYERS[0])
+    page.route("**/proof", lambda route: route.abort())
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    page.get_by_test_id("pay-wallet").click()
+    expect(page.get_by_test_id("proof-error")).to_have_text(
+        "Network error. Please try again."
+    )
+    tx_hash = page.get_by_test_id("tx-hash").input_value()
+
+    page.reload()
+    expect(page.get_by_test_id("pay-wallet")).to_be_disabled()
+    expect(page.locator("#wallet-note")).to_contain_text(f"Sent: {tx_hash}.")
+    expect(page.locator("#wallet-note")).to_contain_text("Do not pay again")
+    expect(page.get_by_test_id("tx-hash")).to_have_value(tx_hash)
+
+    page.unroute("**/proof")
+    page.get_by_role("button", name="Submit transaction").click()
+    expect(page.get_by_test_id("status")).to_have_text("Verifying payment…")
+    assert paid_once(usdc, pr, before)
+
+    # Judged (here: the transfer failed): the page may ask for a payment again.
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status=PR.ProofStatus.MISMATCH,
+        mismatch_reason=PR.MismatchReason.TX_FAILED,
+    )
+    page.reload()
+    expect(page.get_by_test_id("pay-wallet")).to_be_enabled()
+    expect(page.locator("#wallet-note")).to_have_text("")
