@@ -203,7 +203,17 @@
       var button = form.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       submitProof(($("proof-hash").value || "").trim(), $("proof-chain").value)
-        .then(function () { sending = false; if (button) button.disabled = false; });
+        .then(function (ok) {
+          sending = false;
+          if (button) button.disabled = false;
+          // Refused: the pressed button had lost the focus when disabled; it
+          // goes to the field the error is about, else back to the button.
+          var active = document.activeElement;
+          if (!ok && (!active || active === document.body)) {
+            var refused = form.querySelector("[aria-invalid=true]") || button;
+            if (refused) refused.focus();
+          }
+        });
     });
   }
 

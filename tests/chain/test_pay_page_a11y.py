@@ -242,3 +242,20 @@ def test_a_keyboard_user_on_the_pressed_button_is_not_dropped_either(
     expect(page.get_by_test_id("status")).to_have_text("Verifying payment…")
     expect(page.get_by_test_id("message")).to_be_focused()
     expect(page.get_by_test_id("message")).to_contain_text("Checking it on-chain")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_hash_leaves_the_keyboard_user_at_the_form(
+    live_server, page, local_chain, make_request
+):
+    # The button, disabled for the post, had lost the focus to the body, and
+    # the refusal left it there: the user tabbed through the page from the top
+    # to reach the field the error is about.
+    pr = make_request()
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    page.get_by_label("Transaction hash").fill("0x1234")
+    page.get_by_role("button", name="Submit transaction").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("proof-error")).to_contain_text("not a transaction hash")
+    expect(page.get_by_label("Transaction hash")).to_be_focused()
