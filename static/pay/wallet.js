@@ -4,9 +4,40 @@
   "use strict";
   var page = window.JoPayPage, words = window.JoPayWords;
   var walletBtn = document.getElementById("pay-wallet");
-  if (!page || !walletBtn) return;
-  walletBtn.hidden = false;  // drawn hidden: without this script it did nothing
+  if (!page) return;
   var cfg = page.cfg, WALLET = words.WALLET;
+  var note = document.getElementById("wallet-note");
+  // The hash of the transfer the wallet sent from this page: the USDC has left,
+  // so the button never asks for a second one, whatever the hash's post meets.
+  var sent = null;
+  function say(t) { if (note) note.textContent = t; }
+  // Kept for this tab across a reload (the customer's answer to "Network
+  // error"), until the page shows that hash judged or being checked.
+  var SENT_KEY = "jopay.sent." + cfg.request_id;
+  function store(value) {
+    try {
+      if (value) sessionStorage.setItem(SENT_KEY, JSON.stringify(value));
+      else sessionStorage.removeItem(SENT_KEY);
+    } catch (e) { /* storage off: this page still holds it */ }
+  }
+  function holdSent(txHash, chainId) {
+    sent = txHash;
+    if (walletBtn) walletBtn.disabled = true;
+    say(fill(WALLET.sent, { hash: txHash }));
+    // Paying by hand from here is the hash form, filled in for a post that fails.
+    var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
+    var proofChain = document.getElementById("proof-chain"); if (proofChain) proofChain.value = String(chainId);
+  }
+  (function restoreSent() {
+    var prior = null;
+    try { prior = JSON.parse(sessionStorage.getItem(SENT_KEY) || "null"); } catch (e) { return; }
+    if (!prior || typeof prior.hash !== "string") return;
+    // In the grace the send card is gone, but the hash form still takes it (D16).
+    if (String(cfg.tx_hash || "") === prior.hash.toLowerCase() || page.phase() === "over") { store(null); return; }
+    holdSent(prior.hash, prior.chain_id);
+  })();
+  if (!walletBtn) return;  // a page past expires_at: the hash form only
+  walletBtn.hidden = false;  // drawn hidden: without this script it did nothing
   var chainSelect = document.getElementById("pay-chain");
 
   function chainById(id) {
@@ -48,42 +79,13 @@
     return WALLET.failed;
   }
 
-  var note = document.getElementById("wallet-note");
   var addBtn = document.getElementById("pay-add-chain");
   var offer = null;  // {chain, account} while the "Add <network>" button is shown
-  // The hash of the transfer the wallet sent from this page: the USDC has left,
-  // so the button never asks for a second one, whatever the hash's post meets.
-  var sent = null;
-  function say(t) { if (note) note.textContent = t; }
   function expired() { return page.phase() !== "open"; }
   function busy(on) {
     walletBtn.disabled = on || expired() || sent !== null;
     if (addBtn) addBtn.disabled = on || expired();
   }
-  // Kept for this tab across a reload (the customer's answer to "Network
-  // error"), until the page shows that hash judged or being checked.
-  var SENT_KEY = "jopay.sent." + cfg.request_id;
-  function store(value) {
-    try {
-      if (value) sessionStorage.setItem(SENT_KEY, JSON.stringify(value));
-      else sessionStorage.removeItem(SENT_KEY);
-    } catch (e) { /* storage off: this page still holds it */ }
-  }
-  function holdSent(txHash, chainId) {
-    sent = txHash;
-    walletBtn.disabled = true;
-    say(fill(WALLET.sent, { hash: txHash }));
-    // Paying by hand from here is the hash form, filled in for a post that fails.
-    var proofHash = document.getElementById("proof-hash"); if (proofHash) proofHash.value = txHash;
-    var proofChain = document.getElementById("proof-chain"); if (proofChain) proofChain.value = String(chainId);
-  }
-  (function restoreSent() {
-    var prior = null;
-    try { prior = JSON.parse(sessionStorage.getItem(SENT_KEY) || "null"); } catch (e) { return; }
-    if (!prior || typeof prior.hash !== "string") return;
-    if (String(cfg.tx_hash || "") === prior.hash.toLowerCase() || expired()) { store(null); return; }
-    holdSent(prior.hash, prior.chain_id);
-  })();
   // After a switch the wallet is asked again which chain it is on: a wallet
   // that answers the switch without making it would send on the chain it is
   // still on, to a page that looks for the transfer on the chosen one.

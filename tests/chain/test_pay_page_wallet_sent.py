@@ -6,8 +6,10 @@ a rate limit): the customer submits the hash that is already in the form."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from payments.models import PaymentRequest
@@ -98,3 +100,28 @@ def test_a_reload_after_the_lost_post_still_says_the_payment_was_sent(
     page.reload()
     expect(page.get_by_test_id("pay-wallet")).to_be_enabled()
     expect(page.locator("#wallet-note")).to_have_text("")
+
+
+def test_a_reload_in_the_grace_still_holds_the_sent_hash_for_the_form(
+    live_server, page, anvil, usdc, local_chain, make_request
+):
+    # Sent while open, the post lost, reloaded after expires_at: the send card
+    # is gone, the hash form takes the hash until the grace ends (D16), and
+    # the customer need not dig it out of the wallet.
+    pr = make_request()
+    install_wallet(page, anvil, PAYERS[0])
+    page.route("**/proof", lambda route: route.abort())
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    page.get_by_test_id("pay-wallet").click()
+    expect(page.get_by_test_id("proof-error")).to_have_text(
+        "Network error. Please try again."
+    )
+    tx_hash = page.get_by_test_id("tx-hash").input_value()
+    PR.objects.filter(pk=pr.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    page.reload()
+    expect(page.get_by_test_id("grace-note")).to_be_visible()
+    expect(page.get_by_test_id("tx-hash")).to_have_value(tx_hash)
+    page.unroute("**/proof")
+    page.get_by_role("button", name="Submit transaction").click()
+    expect(page.get_by_test_id("status")).to_have_text("Verifying payment…")
