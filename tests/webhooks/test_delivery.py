@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -575,3 +576,40 @@ def test_a_receivers_cookie_never_rides_on_another_delivery(
     assert _send(emit(partner).deliveries.get()).state == "delivered"
 
     assert [r.headers.get("cookie") for r in receiver.received()] == [None] * 3
+
+
+def test_a_quiet_gap_restarts_the_streak_before_the_5_days_are_reached(
+    partner, setup, receiver, settings
+):
+    """events.md: "after 25 hours with no failed attempt at all, the next
+    failure starts a new streak". One 404 four days ago, then silence for
+    two days: the streak restarts at the next failure, so an outage that
+    started two days ago is not switched off after only three days (D24)."""
+    settings.JOPAY_WEBHOOK_RETRY_SCHEDULE = [0] * 5
+    endpoint, _ = setup
+    receiver.program("/hook", Answer(404), Answer(503), Answer(503))
+    old = emit(partner).deliveries.get()
+    _send(old)
+    four_days_ago = timezone.now() - timedelta(days=4)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=four_days_ago)
+    WebhookAttempt.objects.filter(delivery=old).update(started_at=four_days_ago)
+
+    # Two days later (after 2 quiet days) the outage begins: a new streak.
+    outage = emit(partner).deliveries.get()
+    assert _send(outage).state == "pending"
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since > timezone.now() - timedelta(minutes=1)
+
+    # A day later (5 days after the 404) the outage goes on: one day of
+    # failures is not 5 days, so the endpoint stays on.
+    a_day = timedelta(days=1, seconds=1)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=F("failing_since") - a_day
+    )
+    WebhookAttempt.objects.filter(delivery__endpoint=endpoint).update(
+        started_at=F("started_at") - a_day
+    )
+    WebhookDelivery.objects.filter(pk=outage.pk).update(next_attempt_at=timezone.now())
+    assert _send(outage).state == "pending"
+    endpoint.refresh_from_db()
+    assert endpoint.enabled

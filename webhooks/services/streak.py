@@ -57,17 +57,17 @@ def endpoint_after_attempt(*, claim: Claim, verdict: Verdict, now: datetime) -> 
     if claim.failing_since is None:
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
         return False
+    # A streak is failures in a row, not one failure days ago and silence
+    # since (no events to send): after STREAK_GAP without a failed attempt
+    # this failure starts a new one (D24, events.md). Checked whenever the
+    # streak is older than the gap, not only once it reached the 5 days: a
+    # 404 four days ago, two quiet days, then an outage, switched the
+    # endpoint off after three days of it.
+    if claim.failing_since <= now - STREAK_GAP and not _failed_lately(claim, now):
+        endpoints.filter(failing_since=claim.failing_since).update(failing_since=now)
+        return False
     limit = timedelta(seconds=settings.JOPAY_WEBHOOK_DISABLE_AFTER_SECONDS)
     if claim.failing_since <= now - limit:
-        if not _failed_lately(claim, now):
-            # A streak is failures in a row, not one failure days ago and
-            # silence since (no events to send): a quiet endpoint was disabled,
-            # and all its deliveries abandoned, on one transient 503. It starts
-            # again here.
-            endpoints.filter(failing_since=claim.failing_since).update(
-                failing_since=now
-            )
-            return False
         return (
             webhook_endpoint_disable(
                 endpoint_id=claim.endpoint_id,
