@@ -298,6 +298,8 @@ def test_auto_disabled_endpoint_is_announced(portal, partner, enabled):
         assert 'data-testid="webhook-disabled"' in html
         # Why, in words (the choice label alone read "(Failing)").
         assert "no delivery succeeded for 5 days" in html
+        if path == "/portal/webhooks/":
+            assert "switched off automatically" in html
         assert "(Failing)" not in html
 
 
@@ -318,6 +320,8 @@ def test_staff_disabling_is_announced_as_staffs(portal, partner, enabled, admin_
         html = portal.get(path).content.decode()
         assert 'data-testid="webhook-disabled"' in html
         assert "switched off by JoPay staff" in html
+        # Staff switched it off, not JoPay by itself (events.md).
+        assert "automatically" not in html
 
 
 def test_the_partners_own_switch_raises_no_alert(portal, partner, enabled):
