@@ -7,6 +7,7 @@ only to the addresses the D26 check approved for the send at hand.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import math
@@ -121,6 +122,17 @@ def _read_bounded(response: requests.Response, deadline: float) -> bytes:
     return bytes(kept)
 
 
+def _kept_text(raw: bytes) -> str:
+    """The kept answer as text (D24: its first 2 KiB).
+
+    Cut at ``BODY_LIMIT`` bytes, the answer may end inside a multi-byte UTF-8
+    character: that part is left out rather than shown as a "\ufffd" the
+    receiver never sent. Bytes that are not UTF-8 elsewhere still show as one.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    return decoder.decode(raw, final=len(raw) < BODY_LIMIT)
+
+
 def post(
     url: str,
     body: bytes,
@@ -175,7 +187,7 @@ def post(
         latency,
         "",
         # PostgreSQL text cannot hold NUL characters.
-        raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        _kept_text(raw).replace("\x00", "\ufffd"),
         _retry_after(response.headers.get("Retry-After")),
     )
 

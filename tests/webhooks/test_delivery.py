@@ -285,6 +285,29 @@ def test_only_the_first_2_kib_of_the_answer_is_kept(partner, setup, receiver):
     assert len(delivery.attempt_log.get().response_body) == 2048
 
 
+def test_the_2_kib_cut_never_ends_in_half_a_character(partner, setup, receiver):
+    """The cut at 2 KiB fell inside a multi-byte UTF-8 character of the
+    receiver's answer (an error message in Greek, say), and the portal and the
+    events API showed the answer ending in a "\ufffd" it never contained."""
+    body = ("x" + "é" * 5_000).encode()  # 2048 bytes end inside an "é"
+    receiver.program("/hook", Answer(400, body=body))
+    delivery = emit(partner).deliveries.get()
+    _send(delivery)
+    kept = delivery.attempt_log.get().response_body
+    assert "\ufffd" not in kept
+    assert kept == "x" + "é" * 1023
+    assert len(kept.encode()) == 2047
+
+
+def test_a_short_answer_that_is_not_utf8_is_kept_as_replacement_characters(
+    partner, setup, receiver
+):
+    receiver.program("/hook", Answer(400, body=b"bad \xff\xc3"))
+    delivery = emit(partner).deliveries.get()
+    _send(delivery)
+    assert delivery.attempt_log.get().response_body == "bad \ufffd\ufffd"
+
+
 def test_task_run_twice_sends_once(partner, setup, receiver):
     delivery = emit(partner).deliveries.get()
     assert webhook_delivery_send_task.run(str(delivery.pk)) == "delivered"
