@@ -65,6 +65,13 @@ LIMITS: dict[str, Limit] = {
         Limit("pay.status", "120/m", "IP", "GET /pay/<id>/status"),
         Limit("pay.proof", "60/h", "IP", "POST /pay/<id>/proof"),
         Limit("pay.proof_request", "10/h", "request", "POST /pay/<id>/proof"),
+        # Spec §13.3: merchants' proof submissions, 30/h per merchant.
+        Limit(
+            "portal.proof",
+            "30/h",
+            "merchant",
+            "POST /portal/requests/<id>/attach/ (a transaction hash from the portal)",
+        ),
         Limit("onboard.page", "60/m", "IP", "GET /onboard/<token>/"),
         Limit("onboard.submit", "30/h", "IP", "POST /onboard/<token>/"),
         Limit(

@@ -17,7 +17,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from jopay_project.errors import JoPayError
+from jopay_project import ratelimits
+from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page
 from merchants.portal.access import (
     over_rate_limit,
@@ -178,6 +179,12 @@ def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
 @portal_view
 def request_attach_view(request: HttpRequest, request_id: str) -> HttpResponse:
     pr = _get(request, request_id)
+    # Spec §13.3: 30 proof submissions an hour per merchant, whatever they say
+    # (a script pasting hashes would otherwise read the chain without end).
+    usage = ratelimits.hit(request, "portal.proof", f"merchant:{pr.merchant_id}")
+    if usage.exceeded:
+        report_error(request, JoPayError(ErrorCode.RATE_LIMITED))
+        return redirect("portal:request-detail", request_id=pr.pk)
     form = AttachProofForm(request.POST)
     form.is_valid()  # never invalid: both fields optional, the service judges
     try:

@@ -18,7 +18,7 @@ from webhooks.services import webhook_endpoint_set, webhook_test_send
 
 from .conftest import make_request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 URL = "https://127.0.0.1:9443/jopay/hooks"
 
@@ -100,3 +100,23 @@ def test_a_partners_own_api_limit_holds_for_its_buttons(portal, partner):
         )
     refused = portal.post("/portal/webhooks/url/", {"url": URL}, follow=True)
     assert codes(refused) == ["rate_limited"]
+
+
+def test_the_31st_proof_in_an_hour_for_a_merchant_is_refused(
+    portal, partner, merchant, monkeypatch
+):
+    """Spec §13.3: merchants' proof submissions are limited to 30 an hour per
+    merchant; the portal's attach form had no limit at all."""
+    calls = _counting(monkeypatch, payment_views, "proof_attach")
+    first, second = make_request(merchant), make_request(merchant)
+    for n in range(30):
+        pr = first if n % 2 else second  # per merchant, not per request
+        portal.post(f"/portal/requests/{pr.pk}/attach/", {"tx_hash": "0x" + "ab" * 32})
+    assert len(calls) == 30
+    response = portal.post(
+        f"/portal/requests/{first.pk}/attach/",
+        {"tx_hash": "0x" + "ab" * 32},
+        follow=True,
+    )
+    assert codes(response) == ["rate_limited"]
+    assert len(calls) == 30
