@@ -27,7 +27,8 @@ def json_object_body(request: Request) -> dict[str, Any]:
         # one arrives as nothing: say so, not "the body is empty".
         raise JoPayError(ErrorCode.INVALID_BODY, BODY_CHUNKED)
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) <= 0:  # "abc" or "-1": no usable body
+    # "abc", "-1", or "²" (``isdigit`` but no ``int``: a 500): no usable body.
+    if not (length.isascii() and length.isdigit()) or int(length) <= 0:
         raise JoPayError(
             ErrorCode.INVALID_BODY, "The body is empty; send a JSON object."
         )

@@ -111,3 +111,22 @@ def test_a_body_deep_enough_to_overflow_the_c_stack_is_refused_before_parsing(ap
 def test_brackets_in_strings_and_the_limit_itself_pass_the_depth_check(raw):
     check_json_depth(raw.encode())
     load_json(raw)
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u0663", "\uff11"])
+def test_a_content_length_of_non_ascii_digits_is_invalid_body(api, merchant, length):
+    """``str.isdigit`` is true for "²" and other Unicode digits that ``int``
+    refuses (or, for "٣", reads as 3): a WSGI server that passes the header
+    through (latin-1: byte 0xB2 is "²") got a 500, not ``invalid_body``."""
+    before = _snapshot(merchant)
+    for method, path in _routes(merchant):
+        response = api.generic(
+            method.upper(),
+            path,
+            b'{"display_name": "x"}',
+            content_type="application/json",
+            CONTENT_LENGTH=length,
+        )
+        assert response.status_code == 400, (path, response.content)
+        assert response.json()["error"] == "invalid_body", path
+    assert _snapshot(merchant) == before
