@@ -9,6 +9,7 @@ them again (the idempotency hash, the JSON columns).
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -130,3 +131,31 @@ def test_a_content_length_of_non_ascii_digits_is_invalid_body(api, merchant, len
         assert response.status_code == 400, (path, response.content)
         assert response.json()["error"] == "invalid_body", path
     assert _snapshot(merchant) == before
+
+
+# Quotes with no closing one: ``"\"\"\"…``. The string scan of the depth check
+# restarted at each of them and rescanned the rest of the text (quadratic).
+UNCLOSED_QUOTES = "[" * (MAX_JSON_DEPTH + 1) + '"' + '\\"' * 32_000
+
+
+@pytest.mark.parametrize("tail", ["", "\\"])
+def test_the_depth_check_is_linear_on_unclosed_strings(tail):
+    raw = (UNCLOSED_QUOTES + tail).encode()
+    started = time.perf_counter()
+    with pytest.raises(JsonTooDeepError):
+        check_json_depth(raw)
+    # Linear: milliseconds. It took 14 s for these 64 KB (and hours for the
+    # 2.5 MB a body may have), holding a worker past gunicorn's timeout.
+    assert time.perf_counter() - started < 2
+
+
+def test_a_body_of_unclosed_quotes_is_refused_at_once(api, merchant):
+    started = time.perf_counter()
+    response = api.generic(
+        "POST",
+        "/api/v1/requests/create",
+        UNCLOSED_QUOTES,
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
+    assert time.perf_counter() - started < 2
