@@ -9,6 +9,10 @@ Confirm button, which posts the same action back with the listed ids and
 returns to the list. The confirming POST goes through the changelist again,
 so the action's permission is checked again (``ModelAdmin.get_actions``) and
 rows are read afresh.
+
+Every bulk action is held to ``MAX_ROWS`` (``at_most_rows``): "Select all
+1,000,000" on a list and a click on Resend or Pause read every row and ran one
+service call for each in one request, past any timeout, half done.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ def confirm_first(*, consequence: str) -> Callable[[Action], Action]:
         @functools.wraps(action)
         def wrapper(modeladmin, request: HttpRequest, queryset):
             if request.POST.get(CONFIRM_FIELD) == CONFIRM_VALUE:
+                # The page posts at most MAX_ROWS ids; a hand-made POST may
+                # also say "select_across" (the whole list).
+                if _too_many(modeladmin, request, queryset, wrapper):
+                    return None
                 return action(modeladmin, request, queryset)
             return _confirmation_page(
                 modeladmin,
@@ -58,6 +66,38 @@ def confirm_first(*, consequence: str) -> Callable[[Action], Action]:
         return wrapper
 
     return decorator
+
+
+def at_most_rows(action: Action) -> Action:
+    """Run the decorated admin action on at most ``MAX_ROWS`` selected rows.
+
+    For actions without a confirmation page (which caps them itself); place
+    it under ``@admin.action``. More rows: a warning, and nothing is done.
+    """
+
+    @functools.wraps(action)
+    def wrapper(modeladmin, request: HttpRequest, queryset):
+        if _too_many(modeladmin, request, queryset, wrapper):
+            return None
+        return action(modeladmin, request, queryset)
+
+    return wrapper
+
+
+def _too_many(modeladmin, request: HttpRequest, queryset, action) -> bool:
+    # A slice, not a COUNT(*) of a growing table.
+    if len(queryset.values_list("pk", flat=True)[: MAX_ROWS + 1]) <= MAX_ROWS:
+        return False
+    _refuse_too_many(modeladmin, request, str(getattr(action, "short_description", "")))
+    return True
+
+
+def _refuse_too_many(modeladmin, request: HttpRequest, description: str) -> None:
+    modeladmin.message_user(
+        request,
+        f"Select at most {MAX_ROWS} rows for “{description}”; nothing was done.",
+        messages.WARNING,
+    )
 
 
 def _confirmation_page(
@@ -79,11 +119,7 @@ def _confirmation_page(
         )
         return None
     if len(rows) > MAX_ROWS:
-        modeladmin.message_user(
-            request,
-            f"Select at most {MAX_ROWS} rows for “{description}”; nothing was done.",
-            messages.WARNING,
-        )
+        _refuse_too_many(modeladmin, request, description)
         return None  # the admin redirects back to the list
     listed = []
     for obj in rows:

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from jopay_project import admin_search as shape
-from jopay_project.admin_actions import confirm_first
+from jopay_project.admin_actions import at_most_rows, confirm_first
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.admin_sorting import IndexedSortMixin
 from jopay_project.errors import JoPayError
@@ -187,6 +187,7 @@ class PlanAdmin(
             )
 
     @admin.action(permissions=["support"], description="Pause selected plans")
+    @at_most_rows  # "Select all" of every plan: not in one click
     def pause_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_pause, "Paused")
 
@@ -195,6 +196,7 @@ class PlanAdmin(
         # D29: a slot owed from before the pause first, else the next after now.
         description="Resume selected plans",
     )
+    @at_most_rows
     def resume_plans(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
         self._apply(request, queryset, plan_resume, "Resumed")
 

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from jopay_project import admin_search as shape
-from jopay_project.admin_actions import confirm_first
+from jopay_project.admin_actions import at_most_rows, confirm_first
 from jopay_project.admin_lookups import (
     DatePartLookupsCheckedMixin,
     SecretLookupsRefusedMixin,
@@ -135,6 +135,7 @@ class WebhookEndpointAdmin(
         permissions=["change"],
         description="Enable webhooks (no backfill of earlier events)",
     )
+    @at_most_rows
     def enable(self, request, queryset) -> None:
         for endpoint in queryset:
             try:
@@ -283,6 +284,7 @@ class WebhookDeliveryAdmin(
         permissions=["resend"],
         description="Resend (one more attempt, same delivery_id)",
     )
+    @at_most_rows  # "Select all" of a million deliveries: not in one click
     def resend(self, request, queryset) -> None:
         sent = 0
         for delivery in queryset:

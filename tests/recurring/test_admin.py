@@ -282,3 +282,22 @@ def test_a_plan_without_charges_says_so(staff, make_plan):
     plan = make_plan()
     page = staff.get(reverse("admin:recurring_plan_change", args=[plan.pk]))
     assert "No charges yet." in page.content.decode()
+
+
+@pytest.mark.parametrize("action", ["pause_plans", "resume_plans", "cancel_plans"])
+def test_plan_actions_refuse_more_rows_than_one_click_can_finish(
+    staff, make_plan, monkeypatch, action
+):
+    # "Select all" over every plan ran one service call per plan in one
+    # request, past any timeout, half done (jopay_project.admin_actions).
+    from jopay_project import admin_actions
+
+    monkeypatch.setattr(admin_actions, "MAX_ROWS", 1)
+    a, b = make_plan(), make_plan()
+    if action == "resume_plans":
+        act(staff, "pause_plans", [a])
+        act(staff, "pause_plans", [b])
+    before = sorted(Plan.objects.values_list("status", flat=True))
+    messages = act(staff, action, [a, b])
+    assert any("Select at most 1 rows" in m for m in messages), messages
+    assert sorted(Plan.objects.values_list("status", flat=True)) == before

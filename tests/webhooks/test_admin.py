@@ -226,3 +226,32 @@ def test_staff_removing_the_url_in_the_admin_is_a_switch_off_by_staff(
     endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
     assert (endpoint.url, endpoint.enabled) == ("", False)
     assert endpoint.disabled_reason == WebhookEndpoint.DisabledReason.STAFF
+
+
+def test_resend_refuses_more_rows_than_one_click_can_finish(
+    admin_client, partner, endpoint_for, receiver, monkeypatch
+):
+    # "Select all 1,000,000" + Resend read every row and resent each one in
+    # one HTTP request, past any timeout, half done (jopay_project.admin_actions).
+    from jopay_project import admin_actions
+
+    monkeypatch.setattr(admin_actions, "MAX_ROWS", 1)
+    receiver.program("/hook", Answer(400), Answer(400))
+    endpoint_for(partner)
+    first = emit(partner).deliveries.get()
+    second = emit(partner).deliveries.get()
+    for delivery in (first, second):
+        deliver(delivery_id=str(delivery.pk))
+    answer = admin_client.post(
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {
+            "action": "resend",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [str(first.pk)],
+        },
+        follow=True,
+    )
+    assert "Select at most 1 rows" in answer.content.decode()
+    states = set(WebhookDelivery.objects.values_list("state", flat=True))
+    assert states == {"abandoned"}
