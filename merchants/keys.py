@@ -58,6 +58,33 @@ def scopes_token(scopes: Iterable[str] | None) -> str:
     return "full" if scopes is None else ",".join(sorted(set(scopes)))
 
 
+@transaction.atomic
+def api_key_rename(*, key: ApiKey, name: str) -> ApiKey:
+    """Give ``key`` a new name (a label; no effect on what the key may do).
+
+    The change is in the partner's audit trail (``api_key.renamed``, the old
+    and new names), as every other change of its keys; the same name again
+    records nothing. Raises ``ValueError`` for a name longer than its column.
+    """
+    limit = ApiKey._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ValueError(f"a key name has at most {limit} characters")
+    key = ApiKey.objects.select_for_update().select_related("partner").get(pk=key.pk)
+    before = key.name
+    if before == name:
+        return key
+    key.name = name
+    key.save(update_fields=["name"])
+    audit_record(
+        partner=key.partner,
+        test_mode=key.test_mode,
+        action="api_key.renamed",
+        target=key.prefix,
+        details={"from": before, "to": name},
+    )
+    return key
+
+
 class StaleScopesError(ValueError):
     """The key's scopes changed after the page that asks to change them was drawn."""
 

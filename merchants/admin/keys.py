@@ -19,7 +19,7 @@ from jopay_project.admin_lookups import (
     SecretLookupsRefusedMixin,
 )
 
-from ..keys import VALID_SCOPES, api_key_create, api_key_revoke
+from ..keys import VALID_SCOPES, api_key_create, api_key_rename, api_key_revoke
 from ..models import ApiKey
 from ..portal.sealing import redirect_with_pad, seal, unseal
 
@@ -111,7 +111,9 @@ class ApiKeyAdmin(
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name"])
+            # Through the service, so the partner's Activity page shows it
+            # (a plain save left no audit entry).
+            api_key_rename(key=obj, name=form.cleaned_data.get("name", ""))
             return
         key, full = api_key_create(
             partner=form.cleaned_data["partner"],

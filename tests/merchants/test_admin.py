@@ -692,3 +692,30 @@ def test_create_partner_refuses_a_name_with_a_bidi_override():
     with pytest.raises(CommandError, match="must not contain"):
         call_command("create_partner", "--slug", "bidi", "--name", "Pay\u202eyaP")
     assert not Partner.objects.filter(slug="bidi").exists()
+
+
+def test_staff_renaming_an_api_key_is_in_the_partners_audit_trail(
+    admin_client, partner
+):
+    # The rename was a plain save: the partner's Activity page never showed
+    # that JoPay staff renamed its key (STYLE.md: admin changes go through
+    # services, which audit).
+    from merchants.keys import api_key_create
+    from merchants.models import AuditEntry
+
+    key, _ = api_key_create(partner=partner, test_mode=False, name="prod server")
+    answer = post_change(admin_client, key, name="old laptop")
+    assert answer.status_code == 302
+    key.refresh_from_db()
+    assert key.name == "old laptop"
+    entry = AuditEntry.objects.get(action="api_key.renamed")
+    assert (entry.partner, entry.test_mode, entry.target) == (
+        partner,
+        False,
+        key.prefix,
+    )
+    assert (entry.actor_kind, entry.actor) == ("staff", "admin")
+    assert entry.details == {"from": "prod server", "to": "old laptop"}
+    # Saved again unchanged: nothing more to record.
+    post_change(admin_client, key)
+    assert AuditEntry.objects.filter(action="api_key.renamed").count() == 1
