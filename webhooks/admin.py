@@ -147,6 +147,9 @@ class WebhookEndpointAdmin(
                     request, f"{endpoint.partner}: {exc.message}", messages.ERROR
                 )
                 continue
+            if fresh.enabled_at == endpoint.enabled_at:
+                self._unchanged(request, endpoint, "on")
+                continue
             self.log_change(request, fresh, "Enabled webhooks")
             if secret:
                 # Staff never see a partner's secret (D25); the partner must
@@ -178,7 +181,19 @@ class WebhookEndpointAdmin(
                 enabled=False,
                 disabled_by=WebhookEndpoint.DisabledReason.STAFF,
             )
+            if fresh.disabled_at == endpoint.disabled_at:
+                self._unchanged(request, endpoint, "off")
+                continue
             self.log_change(request, fresh, "Disabled webhooks")
+
+    def _unchanged(self, request, endpoint: WebhookEndpoint, state: str) -> None:
+        # Already so (the partner switched after the list was drawn): no
+        # history names staff, and the partner's own reason stands.
+        self.message_user(
+            request,
+            f"{endpoint.partner}: webhooks were already {state}; nothing was changed.",
+            messages.WARNING,
+        )
 
 
 @admin.register(WebhookEvent)

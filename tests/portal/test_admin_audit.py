@@ -73,6 +73,30 @@ def test_webhook_enable_and_disable_are_logged(admin_client, partner, settings):
     ]
 
 
+def test_switching_webhooks_to_where_they_already_are_names_no_staff(
+    admin_client, partner, settings
+):
+    # A page drawn before the partner switched its webhooks off: Disable did
+    # nothing (the partner's own reason stays), yet the history said this
+    # staff user disabled them, and staff were told nothing. Same for Enable.
+    settings.JOPAY_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    endpoint, _ = webhook_endpoint_set(
+        partner=partner, url="https://127.0.0.1:1/h", enabled=True
+    )
+    url = "/admin/webhooks/webhookendpoint/"
+    on = run_action(admin_client, url, "enable", [endpoint.pk])
+    webhook_endpoint_set(partner=partner, enabled=False)  # the partner's switch
+    off = run_action(admin_client, url, "disable", [endpoint.pk])
+    assert audit(endpoint) == []
+    endpoint.refresh_from_db()
+    assert endpoint.disabled_reason == "disabled_by_partner"
+    said = [[str(m) for m in page.context["messages"]] for page in (on, off)]
+    assert said == [
+        [f"{partner}: webhooks were already on; nothing was changed."],
+        [f"{partner}: webhooks were already off; nothing was changed."],
+    ]
+
+
 def test_clearing_fx_pins_is_logged(admin_client, partner):
     fx_rate_set_manual(currency="USD", rate=Decimal("1"))
     override = fx_rate_set_manual(currency="EUR", rate=Decimal("0.9"), partner=partner)
