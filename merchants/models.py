@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from jopay_project.tenancy import TenantModel
@@ -313,7 +314,12 @@ class AuditEntry(models.Model):
     class Meta:
         # Ids are handed out in commit-ish order: newest first without a sort.
         ordering = ["-id"]
-        indexes = [models.Index(fields=["partner", "-id"], name="audit_partner")]
+        indexes = [
+            models.Index(fields=["partner", "-id"], name="audit_partner"),
+            # The admin's search by actor or target, in any case (admin.audit).
+            models.Index(Upper("actor"), name="audit_actor_upper"),
+            models.Index(Upper("target"), name="audit_target_upper"),
+        ]
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:

@@ -168,3 +168,42 @@ def test_a_tx_hash_is_found_whatever_its_chain_or_proof_state(admin_client, merc
     make_request(merchant, reference="GONE22", chain_id=999_999, tx_hash=TX)
 
     assert found(admin_client, TX) == {"GONE22"}
+
+
+# --- the audit trail: a growing table, searched by partner, actor or target -------
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["alice-pay", "ops@jopay.example", "jo_live_AbCd", '"manage.py fx_pin"'],
+)
+def test_every_audit_entry_search_is_served_by_an_index(rf, admin_user, partner, term):
+    # "=partner__slug", "=actor", "=target": UPPER(col) = UPPER(term) on
+    # columns no index serves, OR-ed with a join to partners, read every entry.
+    from merchants.models import AuditEntry
+
+    plan = search_plan(rf, admin_user, AuditEntry, term)
+
+    assert_indexed(plan, "merchants_auditentry")
+
+
+def test_audit_entries_are_found_by_partner_actor_or_target(admin_client, partner):
+    from merchants.audit import acting_as, audit_record
+    from merchants.models import AuditEntry
+
+    with acting_as(AuditEntry.ActorKind.STAFF, "Ops@JoPay.example"):
+        audit_record(partner=partner, action="api_key.revoked", target="jo_live_AbCd")
+    with acting_as(AuditEntry.ActorKind.OPERATOR, "manage.py fx_pin"):
+        audit_record(partner=None, action="fx_rate.pinned", target="EUR")
+
+    def actions(term: str) -> list[str]:
+        page = admin_client.get("/admin/merchants/auditentry/", {"q": term})
+        assert page.status_code == 200
+        return [e.action for e in page.context["cl"].result_list]
+
+    assert actions(partner.slug) == ["api_key.revoked"]
+    assert actions("ops@jopay.example") == ["api_key.revoked"]  # any case
+    assert actions("JO_LIVE_ABCD") == ["api_key.revoked"]
+    assert actions('"manage.py fx_pin"') == ["fx_rate.pinned"]
+    assert actions("eur") == ["fx_rate.pinned"]
+    assert actions("nobody") == []
