@@ -301,3 +301,18 @@ def test_plan_actions_refuse_more_rows_than_one_click_can_finish(
     messages = act(staff, action, [a, b])
     assert any("Select at most 1 rows" in m for m in messages), messages
     assert sorted(Plan.objects.values_list("status", flat=True)) == before
+
+
+def test_a_filtered_plan_list_counts_the_table_once(staff, make_plan):
+    # With Django's default, a filtered or searched page also counted every
+    # plan ("5 results (200 000 total)"): a second COUNT(*) of the whole
+    # growing table per page, as events and deliveries no longer do.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_plan()
+    with CaptureQueriesContext(connection) as queries:
+        page = staff.get(reverse(CHANGELIST), {"status": "active"})
+    assert page.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1, counts
