@@ -319,6 +319,8 @@ class AuditEntry(models.Model):
             # The admin's search by actor or target, in any case (admin.audit).
             models.Index(Upper("actor"), name="audit_actor_upper"),
             models.Index(Upper("target"), name="audit_target_upper"),
+            # The admin's filter by actor kind, newest first (some are rare).
+            models.Index(fields=["actor_kind", "-id"], name="audit_actor_kind"),
         ]
         verbose_name_plural = "audit entries"
 

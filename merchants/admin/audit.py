@@ -59,7 +59,7 @@ class AuditEntryAdmin(IndexedSortMixin, DatePartLookupsCheckedMixin, admin.Model
     sortable_by = ()
     # Not ``action``: its filter lists the values with SELECT DISTINCT over
     # the whole (growing) table on every page.
-    list_filter = ["actor_kind", "test_mode"]
+    list_filter = ["actor_kind", "test_mode"]  # actor_kind: audit_actor_kind
     search_fields = ["actor"]  # shows the box; get_search_results decides
     search_help_text = (
         "An exact partner slug, actor (e-mail, key prefix) or target, in any "

@@ -207,3 +207,22 @@ def test_audit_entries_are_found_by_partner_actor_or_target(admin_client, partne
     assert actions('"manage.py fx_pin"') == ["fx_rate.pinned"]
     assert actions("eur") == ["fx_rate.pinned"]
     assert actions("nobody") == []
+
+
+@pytest.mark.parametrize("kind", ["operator", "merchant", "staff"])
+def test_the_audit_entry_filter_by_actor_kind_is_served_by_an_index(
+    rf, admin_user, kind
+):
+    # "By actor kind: Operator command" (a rare kind) read the whole trail
+    # backwards by id for a page, and all of it for the count.
+    query = {"actor_kind__exact": kind}
+    from merchants.models import AuditEntry
+
+    request = rf.get("/admin/merchants/auditentry/", query)
+    request.user = admin_user
+    changelist = admin.site._registry[AuditEntry].get_changelist_instance(request)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's transaction
+    for queryset in (changelist.queryset, changelist.queryset.order_by()):
+        plan = json.loads(queryset[:100].explain(format="json"))[0]["Plan"]
+        assert_indexed(plan, "merchants_auditentry")
