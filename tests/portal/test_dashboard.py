@@ -155,4 +155,11 @@ def test_a_recent_payment_of_another_year_shows_its_year(portal, partner, mercha
     paid = make_verified(merchant, days_ago=400, reference="OLD001")
     html = portal.get("/portal/").content.decode()
     row = re.search(r"OLD001.*?</tr>", html, re.S)[0]
-    assert paid.verified_at.strftime("%Y-%m-%d") in row
+    # The year beside the time, "Dec 7" / "2025 17:00", for another year
+    # only: Y-m-d on every row made the table wider than a phone
+    # (test_pages_fit_a_phone_with_long_names_and_a_failing_webhook).
+    assert paid.verified_at.strftime("%Y %H:%M") in row
+    assert paid.verified_at.strftime("%b ") + str(paid.verified_at.day) in row
+    recent = make_verified(merchant, days_ago=0, reference="NEW001")
+    row = re.search(r"NEW001.*?</tr>", portal.get("/portal/").content.decode(), re.S)[0]
+    assert recent.verified_at.strftime("%Y") not in row
