@@ -14,6 +14,17 @@ from django.core.exceptions import ValidationError
 from jopay_project.errors import ErrorCode
 from payments.money import MAX_FIAT_INT, SUPPORTED_CURRENCIES
 
+# The settings ``partner_settings_errors`` judges together (the portal's
+# settings page edits exactly these).
+SETTINGS_FIELDS = (
+    "enabled_currencies",
+    "default_currency",
+    "min_fiat_per_request",
+    "max_fiat_per_request",
+    "pos_expiry_seconds",
+    "invoice_expiry_seconds",
+)
+
 # D11: the two default expiries stay within the bounds a create body may ask for.
 POS_EXPIRY_BOUNDS = (60, 86_400)
 INVOICE_EXPIRY_BOUNDS = (3_600, 7_776_000)

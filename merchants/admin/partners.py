@@ -13,22 +13,14 @@ from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from jopay_project.errors import ErrorCode, JoPayError
 
 from ..models import Partner, PartnerUser
+from ..partner_rules import SETTINGS_FIELDS
 from ..partners import rate_limit_overrides_clean
 from .audit import AuditedChangesMixin
 from .stale_edits import StaleEditGuardForm
 from .user_privileges import PortalUserLinkFormSet
 
 # What ``Partner.clean`` judges as a group (merchants.partner_rules).
-_SETTINGS = frozenset(
-    {
-        "enabled_currencies",
-        "default_currency",
-        "min_fiat_per_request",
-        "max_fiat_per_request",
-        "pos_expiry_seconds",
-        "invoice_expiry_seconds",
-    }
-)
+_SETTINGS = frozenset(SETTINGS_FIELDS)
 # Judged each on its own (the colours' format, the logo's https).
 _ON_THEIR_OWN = frozenset({"name", "primary_color", "secondary_color", "logo_url"})
 

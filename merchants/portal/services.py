@@ -20,6 +20,7 @@ from merchants.models import Partner
 from merchants.partner_rules import (  # noqa: F401  (bounds re-exported)
     INVOICE_EXPIRY_BOUNDS,
     POS_EXPIRY_BOUNDS,
+    SETTINGS_FIELDS,
     partner_settings_errors,
 )
 from payments.money import SUPPORTED_CURRENCIES
@@ -103,14 +104,7 @@ def partner_settings_update(
     return locked
 
 
-_SETTINGS = (
-    "enabled_currencies",
-    "default_currency",
-    "min_fiat_per_request",
-    "max_fiat_per_request",
-    "pos_expiry_seconds",
-    "invoice_expiry_seconds",
-)
+_SETTINGS = SETTINGS_FIELDS
 
 
 def settings_fingerprint(partner: Partner) -> str:

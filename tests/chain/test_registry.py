@@ -68,35 +68,6 @@ def test_reorg_margin_is_at_least_12_off_local():
     assert reorg_margin(confirmations=1, is_local=True) == 1
 
 
-def test_configure_chain_adds_a_local_chain_with_a_cursor(
-    db, anvil, usdc, w3, evm_snapshot, capsys
-):
-    call_command(
-        "configure_chain",
-        "--chain-id",
-        str(CHAIN_ID),
-        "--name",
-        "Local anvil",
-        "--rpc-url",
-        anvil.url,
-        "--usdc",
-        usdc.address.lower(),
-        "--local",
-        "--confirmations",
-        "1",
-    )
-
-    chain = Chain.objects.get(pk=CHAIN_ID)
-    assert chain.is_local
-    assert not chain.is_testnet
-    assert chain.usdc_address == usdc.address  # stored EIP-55
-    assert chain.rpc_urls == [anvil.url]
-    assert (chain.decimals, chain.confirmations, chain.enabled) == (6, 1, True)
-    # D34: the watcher starts at the head at configuration time minus the margin.
-    assert chain.last_scanned_block == max(w3.eth.block_number - 1, 0)
-    assert "added chain 31337" in capsys.readouterr().out
-
-
 def _configure_local(url: str, usdc_address: str) -> None:
     call_command(
         "configure_chain",
@@ -112,6 +83,22 @@ def _configure_local(url: str, usdc_address: str) -> None:
         "--confirmations",
         "1",
     )
+
+
+def test_configure_chain_adds_a_local_chain_with_a_cursor(
+    db, anvil, usdc, w3, evm_snapshot, capsys
+):
+    _configure_local(anvil.url, usdc.address.lower())
+
+    chain = Chain.objects.get(pk=CHAIN_ID)
+    assert chain.is_local
+    assert not chain.is_testnet
+    assert chain.usdc_address == usdc.address  # stored EIP-55
+    assert chain.rpc_urls == [anvil.url]
+    assert (chain.decimals, chain.confirmations, chain.enabled) == (6, 1, True)
+    # D34: the watcher starts at the head at configuration time minus the margin.
+    assert chain.last_scanned_block == max(w3.eth.block_number - 1, 0)
+    assert "added chain 31337" in capsys.readouterr().out
 
 
 def test_a_node_whose_clock_runs_ahead_still_starts_at_the_head(
