@@ -22,7 +22,7 @@ logger = logging.getLogger("jopay.tasks")
 # next ticks overlapped it, holding the periodic queue's worker children while
 # the chain watcher's and webhook sweeper's 15 s ticks expired unread. A run
 # starts no batch after this; the next tick carries on (D11, D16).
-EXPIRE_BUDGET_SECONDS = 40.0
+EXPIRE_BUDGET_SECONDS = 40
 
 
 @shared_task(name="payments.expire_due_requests", time_limit=120, soft_time_limit=100)

@@ -252,7 +252,7 @@ def payment_requests_expire_due(
     *,
     now: datetime | None = None,
     batch_size: int | None = None,
-    budget_seconds: float | None = None,
+    budget_seconds: int | None = None,
 ) -> int:
     """Expire every open request past ``expires_at`` with no pending proof (D11, D16).
 
