@@ -91,9 +91,12 @@ def verify_jopay(
     """Receiver-side ``x-jopay-signature`` check (any ``v1`` entry, constant time)."""
     parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
     stamps = [v for k, v in parts if k.strip() == "t"]
-    if len(stamps) != 1 or not stamps[0].strip().isdigit():
+    stamp = stamps[0].strip() if len(stamps) == 1 else ""
+    # ASCII digits, and few of them: "²" passes isdigit() and int() refuses
+    # it, as it refuses over 4 300 digits.
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) < 16):
         return False
-    timestamp = int(stamps[0])
+    timestamp = int(stamp)
     if abs(now - timestamp) > tolerance:
         return False
     expected = jopay_signature(hex_secret, timestamp, body)

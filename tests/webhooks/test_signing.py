@@ -91,3 +91,10 @@ def test_verifier_rejects_stale_or_future_timestamps(skew):
     header = _headers([SECRET], t)["x-jopay-signature"]
     assert signing.verify_jopay(header, BODY, SECRET, now=t + 300)
     assert not signing.verify_jopay(header, BODY, SECRET, now=t + skew)
+
+
+@pytest.mark.parametrize("stamp", ["\u00b2", "1\u0663", "9" * 5000, " ", ""])
+def test_the_receiver_check_answers_no_to_a_junk_timestamp(stamp):
+    """verify_jopay raised on a "²" (isdigit() is true, int() refuses it) and
+    on 5 000 digits, instead of answering "no match"."""
+    assert not signing.verify_jopay(f"t={stamp},v1=00", BODY, SECRET, now=0)
