@@ -1,9 +1,9 @@
 """The charges of a plan on its admin page, newest first, a page at a time.
 
 A daily plan makes 365 charges a year; the inline listed every one of them
-(2.9 s to render at 2 000). It now shows ``CHARGES_PER_PAGE`` of them, read
-with the ``recurring_charge`` (plan, slot) unique index, and links to the
-older ones with ``?charges_before=<slot>``.
+(2.7 s to render at 2 000). It now shows ``CHARGES_PER_PAGE`` of them, read
+with the (plan, slot) unique index (``charge_plan_slot_unique``), and links
+to the older ones with ``?charges_before=<slot>``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Buttons and the top bar are painted in the partner's colours with white text;
 a light colour (#FF6600: 2.9:1) fell below WCAG's 4.5:1 for normal text. The
-text is white or near-black, whichever contrasts more (WCAG 2.x relative
+text is white or black, whichever contrasts more (WCAG 2.x relative
 luminance). Colours, not money: floats are fine here.
 """
 
