@@ -1,5 +1,6 @@
 """Request ids on every response, a JSON-only guarantee for ``/api/v1`` (D2, D3),
-and a Content-Security-Policy on every HTML page."""
+a Content-Security-Policy on every HTML page, and the security headers on
+every answer, also those built outside the middleware that sets them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 
 from .errors import ErrorCode, error_json_response
 
@@ -175,7 +178,11 @@ class ContentSecurityPolicyMiddleware:
         }
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        return self.process_response(request, self.get_response(request))
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponse
+    ) -> HttpResponse:
         if (
             self.policy
             and "Content-Security-Policy" not in response
@@ -186,4 +193,33 @@ class ContentSecurityPolicyMiddleware:
             response["Content-Security-Policy"] = self.page_policies.get(
                 name, self.policy
             )
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """Every answer carries the headers the inner layers set on a normal one.
+
+    Django's ``SecurityMiddleware`` (``nosniff``, ``Referrer-Policy``,
+    ``Cross-Origin-Opener-Policy``, HSTS over HTTPS), ``X-Frame-Options`` and
+    our page policy sit inside the chain, so an answer built outside them went
+    out without: ``ApiFallbackMiddleware``'s envelope replacing a crash page or
+    the host check's 400 (a new response, none of the old one's headers), the
+    probes' answers, and a page Django built for an exception raised in a
+    middleware outside the clickjacking one. Outermost, this applies the same
+    three layers again to whatever leaves; each only adds a header an answer
+    lacks, so a normal answer is unchanged and a view's own choice is kept.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.layers = (
+            SecurityMiddleware(get_response).process_response,
+            XFrameOptionsMiddleware(get_response).process_response,
+            ContentSecurityPolicyMiddleware(get_response).process_response,
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        for layer in self.layers:
+            response = layer(request, response)
         return response

@@ -118,6 +118,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # HEAD: the GET's headers, no body (also for the probes' answers).
     "jopay_project.middleware.HeadWithoutBodyMiddleware",
+    # The security headers again on whatever leaves, also the answers built
+    # outside the layers below that set them (the probes, the API fallback).
+    "jopay_project.middleware.SecurityHeadersMiddleware",
     # Probes next: before the host check and the HTTPS redirect (health.py).
     "jopay_project.health.HealthCheckMiddleware",
     "jopay_project.middleware.RequestIdMiddleware",
