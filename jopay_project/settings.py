@@ -121,9 +121,10 @@ MIDDLEWARE = [
     # The security headers again on whatever leaves, also the answers built
     # outside the layers below that set them (the probes, the API fallback).
     "jopay_project.middleware.SecurityHeadersMiddleware",
+    # D2: every answer carries X-Request-Id, the probes' too.
+    "jopay_project.middleware.RequestIdMiddleware",
     # Probes next: before the host check and the HTTPS redirect (health.py).
     "jopay_project.health.HealthCheckMiddleware",
-    "jopay_project.middleware.RequestIdMiddleware",
     # Outside every Django middleware, so what they answer themselves (the host
     # check's 400, CSRF's 403) is turned into JSON under /api/v1 too (D3).
     "jopay_project.middleware.ApiFallbackMiddleware",
