@@ -81,6 +81,17 @@ def test_an_oversized_body_refused_carries_the_security_headers(api, normal):
     assert security_headers(response) == normal
 
 
+def test_an_undecodable_body_refused_carries_the_security_headers(api, normal):
+    response = api.generic(
+        "POST",
+        "/api/v1/requests/create",
+        b'{"memo": "\xff"}',
+        content_type="application/json",
+    )
+    assert response.json()["error"] == "invalid_body"
+    assert security_headers(response) == normal
+
+
 def test_an_unknown_api_route_carries_the_security_headers(api, normal):
     response = api.get("/api/v1/no-such-route")
     assert response.status_code == 404
