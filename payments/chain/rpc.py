@@ -131,6 +131,10 @@ class ChainClient(TransferLogQueries):
                 endpoint.problem = f"wrong chain id {chain_id}"
                 return
             if not self.chain.is_local:
+                # Only what is left of the budget after the first call: the
+                # timeout set above, again, took a slow node's probe up to
+                # twice past it (D35: reverify answers within 10 s).
+                self._set_timeout(endpoint)
                 head = block_head(endpoint.w3.eth.get_block("latest"))
                 age = time.time() - head.timestamp
                 if age > self.stale_after:

@@ -11,7 +11,7 @@ from payments.chain.rpc import ChainClient, RpcUnavailable
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach, proof_verify
 
-from .conftest import CHAIN_ID, PAYERS, send_token
+from .conftest import CHAIN_ID, PAYERS, json_rpc_server, send_token
 
 pytestmark = pytest.mark.chain
 
@@ -109,3 +109,27 @@ def test_budget_bounds_the_whole_client(local_chain, anvil):
     time.sleep(0.01)
     with pytest.raises(RpcUnavailable):
         client.block_number()
+
+
+def test_the_probe_of_a_slow_node_keeps_within_the_budget(public_testnet, anvil):
+    # D19, D35: reverify answers within its 10 s. The probe of a non-local
+    # chain makes two calls (chain id, then the head's age); both gave the
+    # timeout computed before the first, so a slow node took the probe past
+    # the budget (up to twice it) before any error was answered.
+    delay = 1.5
+
+    def slow(call, raw):
+        time.sleep(delay)
+        result = anvil.rpc(call["method"], call["params"])
+        return {"jsonrpc": "2.0", "id": call["id"], "result": result}
+
+    anvil.rpc("evm_mine")  # a fresh head
+    with json_rpc_server(slow) as url:
+        public_testnet.rpc_urls = [url]
+        client = ChainClient(public_testnet, budget=2.0)
+        started = time.monotonic()
+        with pytest.raises(RpcUnavailable):
+            client.head()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 2.0 + 0.5  # was 3 s: the head read got the first call's timeout
