@@ -20,6 +20,7 @@ from payments.chain.registry import (
     chain_configure,
     chain_cursor_probe,
     chain_enabled_set,
+    chain_rpc_url_problems,
     validate_rpc_url,
     validate_usdc_address,
 )
@@ -242,6 +243,14 @@ class ChainAdmin(
         if problem:
             self.message_user(
                 request, f"Saved, but no RPC answered ({problem}).", messages.WARNING
+            )
+            return
+        # D19: the URLs are tried in turn; a dead fallback gives no fallback.
+        for unusable in chain_rpc_url_problems(chain):
+            self.message_user(
+                request,
+                f"Saved, but {unusable}; the chain is read through the others.",
+                messages.WARNING,
             )
 
     def _switch(self, request: HttpRequest, queryset, *, enabled: bool) -> None:

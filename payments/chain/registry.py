@@ -294,3 +294,12 @@ def chain_cursor_probe(
     )
     chain.refresh_from_db()
     return cursor_set, None
+
+
+def chain_rpc_url_problems(chain: Chain) -> list[str]:
+    """Why each unusable RPC URL of the chain is (D19: tried in turn), or [].
+
+    Network I/O, outside any transaction. A dead fallback is otherwise
+    noticed only when the URL before it fails, and then nothing answers.
+    """
+    return ChainClient(chain).endpoint_problems()

@@ -232,6 +232,24 @@ class ChainClient(TransferLogQueries):
             type(exc).__name__,
         )
 
+    def endpoint_problems(self) -> list[str]:
+        """Probe every endpoint not probed yet; why each unusable one is, in order.
+
+        For operators (``configure_chain``, the admin): calls stop at the
+        first usable endpoint, so a fallback URL with a typo, or another
+        network's, is otherwise found out only once the first one fails.
+        Positions, never URLs (they may carry a provider's key).
+        """
+        for endpoint in self._endpoints:
+            if not endpoint.probed:
+                self._probe(endpoint)
+        total = len(self._endpoints)
+        return [
+            f"RPC URL {number} of {total}: {endpoint.problem}"
+            for number, endpoint in enumerate(self._endpoints, 1)
+            if not endpoint.usable
+        ]
+
     # -- calls -------------------------------------------------------------------
     def head(self) -> BlockHead:
         return self._call(

@@ -423,3 +423,23 @@ def test_configure_chain_is_on_record_like_an_admin_edit(db, monkeypatch):
     assert first.details["confirmations"] == {"from": None, "into": 3}
     # RPC URLs may carry a provider's key: named as changed, never recorded.
     assert "127.0.0.1" not in str(first.details) + str(second.details)
+
+
+def test_configure_chain_warns_about_a_dead_fallback_rpc(local_chain, anvil, capsys):
+    # D19: the URLs are tried in turn. A fallback with a typo (or another
+    # network's) was never probed while the first answered, so the operator
+    # learnt of it only when the first failed and nothing answered at all.
+    dead = f"http://127.0.0.1:{free_port()}"
+    args = ["--chain-id", str(CHAIN_ID), "--name", "Local anvil"]
+    args += ["--usdc", local_chain.usdc_address]
+
+    call_command("configure_chain", *args, "--rpc-url", anvil.url, "--rpc-url", dead)
+
+    err = capsys.readouterr().err
+    assert "warning: RPC URL 2 of 2: probe failed" in err
+    assert "no RPC answered" not in err
+    assert dead not in err  # positions only: URLs may carry a provider's key
+
+    call_command("configure_chain", *args, "--rpc-url", anvil.url)
+
+    assert "warning" not in capsys.readouterr().err

@@ -11,6 +11,7 @@ from payments.chain.registry import (
     ChainConfigError,
     chain_configure,
     chain_cursor_probe,
+    chain_rpc_url_problems,
 )
 from payments.models import Chain
 
@@ -98,6 +99,13 @@ class Command(OperatorCommand):
             result.chain, watch_from_set=result.watch_from_set
         )
         self._report(replace(result, cursor_set=cursor_set, rpc_problem=problem))
+        if problem is None:
+            # D19: one answered; the URLs tried in turn must answer too, or a
+            # typo'd fallback is found out only when the one before it fails.
+            for unusable in chain_rpc_url_problems(result.chain):
+                self.stderr.write(
+                    f"warning: {unusable}; the chain is read through the others"
+                )
 
     def _configure(self, opts):
         try:
