@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.executors import recurring_executor, recurring_pull_enabled
 from merchants.addresses import is_usdc_contract
@@ -88,6 +90,33 @@ def check_chain(chain_id: int | None, test_mode: bool) -> None:
         raise JoPayError(
             exc.code, "That chain is not accepted for plans in this mode."
         ) from None
+
+
+# D28: the merchant row as committed now, share-locked until the create's
+# transaction ends. Every disable locks the row for update (``merchant_update``
+# with ``select_for_update``, the admin's save with its UPDATE), so the two
+# serialise: a create that read the merchant before a disable committed waits
+# for it here and sees the merchant disabled, and a disable waits for a create
+# that got the lock first, whose plan then commits before the disable. SHARE,
+# not UPDATE: creates for one merchant do not wait for each other.
+_MERCHANT_FOR_PLAN = 'SELECT * FROM "{table}" WHERE "id" = %s'
+
+
+def lock_ready_merchant(merchant: Merchant, partner: Partner) -> Merchant:
+    """``merchant`` re-read under a share lock; ``merchant_not_ready`` unless ready.
+
+    Inside the create's transaction, before anything is written. SQLite
+    serialises writers, so it only re-reads there.
+    """
+    sql = _MERCHANT_FOR_PLAN.format(table=Merchant._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql += " FOR SHARE"
+    pk = Merchant._meta.pk.get_db_prep_value(merchant.pk, connection)
+    locked = next(iter(Merchant.objects.raw(sql, [pk])), None)
+    if locked is None or not locked.is_ready:
+        raise JoPayError(ErrorCode.MERCHANT_NOT_READY)
+    locked.partner = partner  # the caller checked it is the merchant's
+    return locked
 
 
 def check_currency(merchant: Merchant, partner: Partner, asserted: str | None) -> str:

@@ -26,6 +26,7 @@ from .plan_checks import (
     check_limits,
     check_pull,
     check_shape,
+    lock_ready_merchant,
 )
 
 
@@ -209,32 +210,48 @@ def plan_create_or_replay(
 
     check_pull(collection, chain_id)
     check_chain(chain_id, test_mode)
-    if not merchant.is_ready:
-        raise JoPayError(ErrorCode.MERCHANT_NOT_READY)
-    fiat_code = check_currency(merchant, partner, fiat_currency_code)
-    check_limits(partner, fiat_amount_int, fiat_code)
+    # D28: the merchant's readiness is checked under a lock held until the
+    # plan is written, so a disable committing meanwhile cannot be missed
+    # (``lock_ready_merchant``). No network I/O happens in here.
+    with transaction.atomic():
+        merchant = lock_ready_merchant(merchant, partner)
+        fiat_code = check_currency(merchant, partner, fiat_currency_code)
+        check_limits(partner, fiat_amount_int, fiat_code)
+        return _insert(
+            replay,
+            refuse_new,
+            now=now or timezone.now(),
+            idempotency_key=idempotency_key,
+            plan=Plan(
+                partner=partner,
+                test_mode=test_mode,
+                merchant=merchant,
+                fiat_amount_int=fiat_amount_int,
+                fiat_code=fiat_code,
+                frequency=frequency,
+                customer_wallet=customer_wallet,
+                customer_email=customer_email,
+                metadata=metadata,
+                max_charges=max_charges,
+                collection=collection,
+                chain_id=chain_id,
+                status=Plan.Status.ACTIVE,
+                idempotency_key=idempotency_key,
+                idempotency_hash=digest if idempotency_key else "",
+            ),
+        )
 
-    now = now or timezone.now()
-    plan = Plan(
-        partner=partner,
-        test_mode=test_mode,
-        merchant=merchant,
-        fiat_amount_int=fiat_amount_int,
-        fiat_code=fiat_code,
-        frequency=frequency,
-        customer_wallet=customer_wallet,
-        customer_email=customer_email,
-        metadata=metadata,
-        max_charges=max_charges,
-        collection=collection,
-        chain_id=chain_id,
-        status=Plan.Status.ACTIVE,
-        anchor_at=now,
-        next_charge_at=now,
-        created_at=now,
-        idempotency_key=idempotency_key,
-        idempotency_hash=digest if idempotency_key else "",
-    )
+
+def _insert(
+    replay: Callable[[str], Plan | None],
+    refuse_new: JoPayError | None,
+    *,
+    now: datetime,
+    idempotency_key: str | None,
+    plan: Plan,
+) -> PlanCreateResult:
+    """Write ``plan`` due at ``now`` (D35), or answer the key's replay (D17)."""
+    plan.anchor_at = plan.next_charge_at = plan.created_at = now
     try:
         # A savepoint: a lost idempotency race leaves the caller's transaction usable.
         with transaction.atomic():

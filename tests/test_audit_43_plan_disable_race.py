@@ -1,0 +1,200 @@
+"""A plan create racing a disable of its merchant (D28, D29).
+
+The create checked the merchant it was handed (read by the view before) and
+wrote the plan later. A disable committing in between did not stop it: the
+plan was created, answered 201, for a merchant already disabled, and its
+charges then failed until it paused. Now the create re-reads the merchant
+under a share lock held until the plan is written
+(``plan_checks.lock_ready_merchant``), and every disable locks the row for
+update: one of the two waits for the other.
+
+Real threads, each with its own PostgreSQL connection, committed transactions.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+
+from jopay_project.errors import ErrorCode, JoPayError
+from merchants.models import Merchant
+from merchants.services import merchant_update
+from payments.models import FxRate
+from recurring.models import Plan
+from recurring.services import plan_create, plans
+from tests.factories import MerchantFactory
+from tests.locks import db_thread, wait_until_blocked
+from tests.merchants.test_admin import post_change
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CUSTOMER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+
+
+@pytest.fixture
+def merchant_read(db):
+    """A ready merchant, as the create's caller read it before the disable."""
+    FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
+    )
+    return MerchantFactory()
+
+
+def _create(merchant: Merchant) -> Plan:
+    return plan_create(
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        fiat_amount_int=2500,
+        frequency="monthly",
+        customer_wallet=CUSTOMER,
+    )
+
+
+def _disable(merchant: Merchant):
+    return lambda: merchant_update(merchant=merchant, changes={"disabled": True})
+
+
+def test_a_disable_committed_after_the_caller_read_the_merchant_refuses_the_plan(
+    merchant_read,
+):
+    Merchant.objects.filter(pk=merchant_read.pk).update(disabled=True)
+
+    with pytest.raises(JoPayError) as refused:
+        _create(merchant_read)  # the stale, still-ready copy
+
+    assert refused.value.code == ErrorCode.MERCHANT_NOT_READY
+    assert not Plan.objects.exists()
+
+
+def test_a_create_waits_for_a_disable_in_flight_then_is_refused(merchant_read):
+    """The disable holds its transaction open; the create must wait for it and
+    then see the merchant disabled (before: it passed its check on the stale
+    copy, and its INSERT merely waited for the row, then wrote the plan)."""
+    locked, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+
+    def disable():
+        from django.db import transaction
+
+        with transaction.atomic():
+            merchant = _disable(merchant_read)()
+            locked.set()
+            assert release.wait(20)
+        return merchant
+
+    disabling = db_thread("disable", disable, results, pids)
+    disabling.start()
+    assert locked.wait(20), results
+    creating = db_thread("create", lambda: _create(merchant_read), results, pids)
+    creating.start()
+    wait_until_blocked(creating, pids, "create")
+    results["create waited"] = creating.is_alive()
+    release.set()
+    disabling.join(20)
+    creating.join(20)
+
+    assert results["create waited"] is True, results
+    assert results["create"] == ErrorCode.MERCHANT_NOT_READY, results
+    assert not Plan.objects.exists()
+
+
+@pytest.fixture
+def create_paused_after_its_check(monkeypatch):
+    """Hold a create between its readiness check and its INSERT."""
+    checked, release = threading.Event(), threading.Event()
+    real = plans.check_currency
+
+    def check_currency(*args, **kwargs):
+        checked.set()
+        assert release.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "check_currency", check_currency)
+    return checked, release
+
+
+def _disable_during_a_create(merchant: Merchant, hold, disable) -> dict:
+    checked, release = hold
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+    creating = db_thread("create", lambda: _create(merchant), results, pids)
+    creating.start()
+    assert checked.wait(20), results
+    disabling = db_thread("disable", disable, results, pids)
+    disabling.start()
+    wait_until_blocked(disabling, pids, "disable")
+    results["disable waited"] = disabling.is_alive()
+    release.set()
+    creating.join(20)
+    disabling.join(20)
+    return results
+
+
+def test_a_disable_waits_for_a_create_past_its_check_so_no_plan_follows_it(
+    merchant_read, create_paused_after_its_check
+):
+    results = _disable_during_a_create(
+        merchant_read, create_paused_after_its_check, _disable(merchant_read)
+    )
+
+    # Before the fix the disable returned at once and the plan was written
+    # after it: a new plan for a merchant already disabled.
+    assert results["disable waited"] is True, results
+    assert isinstance(results["create"], Plan), results
+    assert isinstance(results["disable"], Merchant), results
+    assert results["disable"].disabled
+    plan = Plan.objects.get()
+    merchant = Merchant.objects.get(pk=merchant_read.pk)
+    # The plan committed first: it is older than the disable.
+    assert plan.created_at <= merchant.updated_at
+    with pytest.raises(JoPayError) as refused:  # and after it, nothing more
+        _create(merchant_read)
+    assert refused.value.code == ErrorCode.MERCHANT_NOT_READY
+
+
+def test_a_staff_disable_in_the_admin_waits_for_the_create_too(
+    admin_client, merchant_read, create_paused_after_its_check
+):
+    results = _disable_during_a_create(
+        merchant_read,
+        create_paused_after_its_check,
+        lambda: post_change(admin_client, merchant_read, disabled=True).status_code,
+    )
+
+    assert results["disable waited"] is True, results
+    assert results["disable"] == 302
+    assert isinstance(results["create"], Plan), results
+
+
+def test_creates_for_one_merchant_do_not_wait_for_each_other(merchant_read):
+    """SHARE, not UPDATE: a create holding the lock does not block another."""
+    inside, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+
+    def held_create():
+        from django.db import transaction
+
+        with transaction.atomic():
+            plan = _create(merchant_read)
+            inside.set()
+            assert release.wait(20)
+        return plan
+
+    first = db_thread("first", held_create, results, pids)
+    first.start()
+    assert inside.wait(20), results
+    second = db_thread("second", lambda: _create(merchant_read), results, pids)
+    second.start()
+    second.join(20)
+    results["second finished alone"] = not second.is_alive()
+    release.set()
+    first.join(20)
+
+    assert results["second finished alone"] is True, results
+    assert isinstance(results["first"], Plan)
+    assert isinstance(results["second"], Plan)
