@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.utils.cache import add_never_cache_headers
 
 from .errors import ErrorCode, error_json_response
 
@@ -112,7 +113,7 @@ class ApiFallbackMiddleware:
         extra = {}
         if code is ErrorCode.API_ERROR:
             extra["request_id"] = getattr(request, "request_id", None)
-        return error_json_response(code, **extra)
+        return _uncached(error_json_response(code, **extra))
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not answers_json(request):
@@ -120,12 +121,22 @@ class ApiFallbackMiddleware:
         from django.http import Http404
 
         if isinstance(exception, Http404):
-            return error_json_response(ErrorCode.NOT_FOUND)
+            return _uncached(error_json_response(ErrorCode.NOT_FOUND))
         request_id = getattr(request, "request_id", None)
         logger.exception(
             "unhandled error at %s (request_id=%s)", request.path_info, request_id
         )
-        return error_json_response(ErrorCode.API_ERROR, request_id=request_id)
+        return _uncached(
+            error_json_response(ErrorCode.API_ERROR, request_id=request_id)
+        )
+
+
+def _uncached(response: HttpResponse) -> HttpResponse:
+    """An envelope built in place of the view's answer lost the view's own
+    ``Cache-Control`` (the pay page's status poll is ``never_cache``); a
+    failure is never to be kept by a browser or a proxy."""
+    add_never_cache_headers(response)
+    return response
 
 
 # What single pages need on top of the policy, by URL name. The Redoc page

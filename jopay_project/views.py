@@ -34,6 +34,15 @@ class ApiNotFound(JoPayApiView):
 
     options = http_method_not_allowed
 
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF names the route's methods in ``Allow`` on every answer; this
+        # route has none, and an empty ``Allow`` tells a client that nothing,
+        # not even GET, exists at a path that is merely unknown.
+        headers = super().default_response_headers
+        headers.pop("Allow", None)
+        return headers
+
 
 class ApiSchemaView(SpectacularAPIView):
     """``/api/v1/schema``: the OpenAPI document (D3), no key, not rate limited.

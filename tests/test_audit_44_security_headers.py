@@ -56,6 +56,8 @@ def test_a_crash_turned_into_the_envelope_carries_the_security_headers(
     assert response.status_code == 500
     assert response.json()["error"] == "api_error"
     assert security_headers(response) == normal
+    # The pay page's poll is never_cache; its crash envelope must be too.
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_a_crash_page_carries_the_frame_header(crashing):

@@ -16,6 +16,8 @@ def test_unknown_routes_answer_json_not_found(method, path):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["error"] == "not_found"
+    # Not an empty ``Allow`` (DRF's default for a view with no methods).
+    assert "Allow" not in response
 
 
 @pytest.mark.parametrize("method", ["head", "options", "trace"])
