@@ -1,6 +1,8 @@
 """``/healthz`` and ``/readyz`` for load balancers and orchestrators.
 
-Answered by a middleware ahead of every other one: a probe comes over plain
+Answered by a middleware ahead of the host check and the HTTPS redirect (only
+the HEAD, security-header and request-id layers run first, and none of them
+refuses or redirects): a probe comes over plain
 HTTP with the node's address as its Host, which the HTTPS redirect and the
 ``ALLOWED_HOSTS`` check would otherwise answer with a 301 or a 400.
 
