@@ -12,8 +12,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from webhooks import delivery as delivery_module
-from webhooks.delivery import _retry_after, deliver
+from webhooks.delivery import deliver
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.posting import _retry_after
 from webhooks.services import webhook_endpoint_set
 from webhooks.services.claims import LEASE_SECONDS
 from webhooks.services.outbox import (

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from webhooks import delivery as delivery_module
+from webhooks import posting
 from webhooks.delivery import deliver
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.services import webhook_endpoint_set
@@ -39,7 +39,7 @@ def _slow_handshake_receiver(receiver_ca, delay: float):
 
 @pytest.fixture
 def short_timeouts(monkeypatch, settings):
-    monkeypatch.setattr(delivery_module, "CONNECT_TIMEOUT_CAP", CAP)
+    monkeypatch.setattr(posting, "CONNECT_TIMEOUT_CAP", CAP)
     settings.JOPAY_WEBHOOK_TIMEOUT_SECONDS = TIMEOUT
 
 
