@@ -24,7 +24,7 @@ from webhooks.services import event_emit, webhook_endpoint_set
 pytestmark = pytest.mark.django_db
 
 URL = "https://127.0.0.1:9443/jopay/hooks"
-REVEALED_COOKIE = "jopay_webhook_secret_pad"  # webhooks/portal/views.py
+REVEALED_COOKIE = "jopay_webhook_secret_pad"  # webhooks/portal/reveal.py
 
 
 def href(html: str, text: str) -> str:

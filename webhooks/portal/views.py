@@ -6,11 +6,8 @@ log shows the portal's current mode only (D10). Every change goes through
 only after an explicit POST (reveal, rotate, first enable), never in a plain
 GET page.
 
-Those POSTs answer with a redirect (post/redirect/get), so a reload never
-rotates again and replaces the secret the partner just copied (D25: a new
-secret is shown once). As on the API keys page, the secret is parked for the
-one GET that follows, in two halves: the session keeps it XOR a random pad,
-a short-lived cookie only the webhooks pages receive keeps the pad.
+Those POSTs answer with a redirect (post/redirect/get); ``reveal`` parks the
+secret for the one GET that follows.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ from merchants.portal.access import (
     portal_view,
     report_error,
 )
-from merchants.portal.sealing import redirect_with_pad, seal, unseal
 from webhooks.models import WebhookDelivery
 from webhooks.selectors import event_find, event_list, webhook_endpoint_get
 from webhooks.services import (
@@ -46,61 +42,12 @@ from webhooks.services import (
     webhook_test_send,
 )
 from webhooks.services.endpoints import rotation_token
-from webhooks.signing import standard_secret
 
 from .forms import WebhookUrlForm
+from .reveal import REVEALED_COOKIE, reveal_redirect, take_revealed
 
 LOG_PAGE_SIZE = 20
 TEST_RATE_GROUP = "webhooks.test"  # D27: 5/min, here per partner
-SESSION_REVEALED = "portal_webhook_secret"
-REVEALED_COOKIE = "jopay_webhook_secret_pad"
-REVEALED_SECONDS = 600  # the redirect is followed at once; a stale half expires
-
-
-def _unseal(sealed: object, pad: str | None) -> dict | None:
-    """The parked secrets from both halves; ``None`` if either is missing or bad."""
-    text = unseal(sealed, pad)
-    try:
-        value = json.loads(text) if text is not None else None
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("hex"), str):
-        return None
-    return value
-
-
-def _reveal_redirect(
-    request: HttpRequest, hex_secret: str, previous: str = ""
-) -> HttpResponse:
-    """Redirect to the webhooks page, which shows ``hex_secret`` once."""
-    sealed, pad = seal(json.dumps({"hex": hex_secret, "previous": previous}))
-    request.session[SESSION_REVEALED] = sealed
-    return redirect_with_pad(
-        request,
-        "portal:webhooks",
-        cookie=REVEALED_COOKIE,
-        pad=pad,
-        max_age=REVEALED_SECONDS,
-    )
-
-
-def _take_revealed(request: HttpRequest) -> dict | None:
-    """The secret parked by the POST just before, for this one view (taken)."""
-    sealed = request.session.pop(SESSION_REVEALED, None)
-    if sealed is None:
-        return None
-    parked = _unseal(sealed, request.COOKIES.get(REVEALED_COOKIE))
-    if parked is None:
-        messages.warning(
-            request,
-            "The secret can no longer be shown here (it is shown once, in the "
-            "browser that asked for it). Use Reveal secret to see it again.",
-        )
-        return None
-    revealed = _secrets(parked["hex"])
-    if parked.get("previous"):
-        revealed["previous"] = _secrets(parked["previous"])
-    return revealed
 
 
 def _page(
@@ -110,7 +57,7 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     endpoint = webhook_endpoint_get(partner=request.partner)
-    revealed = _take_revealed(request) if request.method == "GET" else None
+    revealed = take_revealed(request) if request.method == "GET" else None
     try:
         log = keyset_page(
             event_list(tenant=request.tenant),
@@ -150,11 +97,6 @@ def _page(
 def payload_json(payload: dict) -> str:
     """The payload as the receiver gets it (JSON), indented for reading."""
     return json.dumps(payload, indent=2, sort_keys=True)
-
-
-def _secrets(hex_secret: str) -> dict:
-    """A secret in both forms the receiver libraries want (D25)."""
-    return {"hex": hex_secret, "whsec": standard_secret(hex_secret)}
 
 
 @require_GET
@@ -206,7 +148,7 @@ def webhook_enabled_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, "Webhooks are on. Events from now on are delivered.")
     if new_secret:
         messages.info(request, "This is your signing secret; it is also under Reveal.")
-        return _reveal_redirect(request, new_secret)
+        return reveal_redirect(request, new_secret)
     return redirect("portal:webhooks")
 
 
@@ -218,7 +160,7 @@ def webhook_secret_view(request: HttpRequest) -> HttpResponse:
         report_error(request, JoPayError(ErrorCode.WEBHOOK_NOT_CONFIGURED))
         return redirect("portal:webhooks")
     audit_record(partner=request.partner, action="webhook.secret_revealed")
-    return _reveal_redirect(request, endpoint.secret, endpoint.previous_secret)
+    return reveal_redirect(request, endpoint.secret, endpoint.previous_secret)
 
 
 @require_POST
@@ -244,7 +186,7 @@ def webhook_rotate_view(request: HttpRequest) -> HttpResponse:
             "New secret created. Both secrets sign every delivery until you "
             "confirm the rotation.",
         )
-    return _reveal_redirect(request, new_secret)
+    return reveal_redirect(request, new_secret)
 
 
 @require_POST
