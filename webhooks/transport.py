@@ -11,7 +11,6 @@ nothing (D26). A kept-alive connection was opened to an approved address too.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import socket
 import threading
@@ -28,6 +27,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
+
+from .interim import FinalResponse
 
 _session: requests.Session | None = None
 _session_pid: int | None = None
@@ -61,6 +62,17 @@ class _CutOff:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
+
+# A pooled connection is used for new sends for at most this long after it
+# opened; then it is closed and the next send connects afresh: it looks the
+# host up again (``urlsafety.check_url`` has already approved the new
+# addresses) and handshakes again. Without it a busy receiver's kept-alive
+# connection lived for ever: a partner moving its receiver (DNS) or rotating
+# its certificate kept getting deliveries at the old address, over the old
+# certificate. 5 min is the usual TTL of a DNS record meant to be switched
+# quickly, so a switch takes effect about as fast as DNS itself lets it, and
+# one handshake per receiver per 5 min costs nothing next to a send.
+POOLED_CONNECTION_MAX_AGE_SECONDS = 300.0
 
 # How often the watchdog looks at the sends in progress: a send is cut off at
 # most this long after its deadline.
@@ -141,51 +153,16 @@ def _use(item: object) -> None:
         state.used.append(item)
 
 
-# http.client's own limits on a head's lines.
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-
-
-class _FinalResponse(http.client.HTTPResponse):
-    """An answer whose informational 1xx heads (102, 103 …) are skipped.
-
-    HTTP has a client skip them and read on to the final answer (RFC 9110
-    §15.2); ``http.client`` skips only ``100 Continue``. A ``103 Early
-    Hints`` was taken as the final answer: the delivery was retried although
-    the receiver answered 200, and that 200, left on the kept-alive
-    connection, was read as the answer to the next delivery to the host (a
-    delivery answered 500 ended ``delivered``). ``101`` stays final (nothing
-    here asks to switch protocols). ``cut_off_at`` bounds a receiver that
-    sends 1xx heads for ever.
-    """
-
-    def _read_status(self):
-        while True:
-            version, status, reason = super()._read_status()
-            if not 102 <= status < 200:
-                return version, status, reason  # ``begin`` skips a 100 itself
-            self._skip_head()
-
-    def _skip_head(self) -> None:
-        for _ in range(_MAX_HEADERS + 1):
-            line = self.fp.readline(_MAX_LINE + 1)
-            if len(line) > _MAX_LINE:
-                raise http.client.LineTooLong("header line")
-            if line in (b"\r\n", b"\n", b""):
-                return
-        raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-
-
 class _PinnedMixin:
     """A urllib3 connection that opens its socket to an approved address only.
 
     The host name still goes into SNI, certificate verification and ``Host``;
     only the address comes from the D26 check instead of a second look-up.
     With no approval for this host (a send that skipped the check) it refuses.
-    Interim 1xx answers are skipped (``_FinalResponse``).
+    Interim 1xx answers are skipped (``interim.FinalResponse``).
     """
 
-    response_class = _FinalResponse
+    response_class = FinalResponse
 
     def request(self, *args, **kwargs):
         _use(self)  # a kept-alive connection too: ``cut_off_at`` reaches it
@@ -224,6 +201,7 @@ class _PinnedMixin:
                     # follows gets the rest of the send's time (D24: a 2xx
                     # within 8 s of the look-up), not only that cap.
                     sock.settimeout(max(state.deadline - time.monotonic(), 0.01))
+                self.jopay_opened_at = time.monotonic()  # see _MaxAgePoolMixin
                 return sock
         if timed_out is not None:
             raise ConnectTimeoutError(
@@ -242,11 +220,28 @@ class _PinnedHTTPSConnection(_PinnedMixin, HTTPSConnection):
     pass
 
 
-class _PinnedHTTPPool(HTTPConnectionPool):
+class _MaxAgePoolMixin:
+    """A pool that closes a kept-alive connection older than
+    ``POOLED_CONNECTION_MAX_AGE_SECONDS`` before a send uses it: the send
+    opens a new one, to the addresses approved for it, with a new handshake."""
+
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        opened_at = getattr(conn, "jopay_opened_at", None)
+        if (
+            opened_at is not None
+            and time.monotonic() - opened_at >= POOLED_CONNECTION_MAX_AGE_SECONDS
+        ):
+            conn.close()  # reconnects (``_new_conn``) when the send uses it
+            conn.jopay_opened_at = None
+        return conn
+
+
+class _PinnedHTTPPool(_MaxAgePoolMixin, HTTPConnectionPool):
     ConnectionCls = _PinnedHTTPConnection
 
 
-class _PinnedHTTPSPool(HTTPSConnectionPool):
+class _PinnedHTTPSPool(_MaxAgePoolMixin, HTTPSConnectionPool):
     ConnectionCls = _PinnedHTTPSConnection
 
 
