@@ -1,0 +1,120 @@
+"""The recurring job charging a plan while its merchant moves its wallet (D28, D29).
+
+The job reads the plan and its merchant when it claims the plan, and writes
+the charge's request later. A staff wallet change committed in between (it
+takes the old wallet's amount lock first, ``merchant_creates_drain``) made the
+request's INSERT refuse the stale wallet (``tags._MERCHANT_READY``): the slot
+got a failed ``merchant_not_ready`` charge, counting towards the pause, and
+the period was lost although the merchant was ready at its new wallet. Now the
+charge re-reads the merchant once and creates the request at the new wallet.
+
+Real threads, each with its own PostgreSQL connection, committed transactions.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from merchants.models import Merchant
+from payments.models import FxRate, PaymentRequest
+from payments.services.tags import merchant_creates_drain
+from recurring.models import Charge, Plan
+from recurring.services import plan_create
+from recurring.services.charging import plans_charge_due
+from tests.factories import MerchantFactory
+from tests.locks import db_thread, wait_until_blocked
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CUSTOMER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+NEW_WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+
+
+@pytest.fixture
+def plan(db) -> Plan:
+    FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
+    )
+    merchant = MerchantFactory()
+    return plan_create(
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        fiat_amount_int=2500,
+        frequency="monthly",
+        customer_wallet=CUSTOMER,
+    )
+
+
+def _move_wallet_while_the_job_charges(plan: Plan) -> dict:
+    """A staff wallet change (as ``MerchantAdmin.save_model`` does it) holds
+    its transaction open; the job claims the plan, reads the old wallet and
+    waits on its lock; then the change commits."""
+    changed, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+
+    def move():
+        with transaction.atomic():
+            merchant_creates_drain(plan.merchant_id)
+            Merchant.objects.filter(pk=plan.merchant_id).update(
+                wallet_address=NEW_WALLET
+            )
+            changed.set()
+            assert release.wait(20)
+        return "moved"
+
+    moving = db_thread("move", move, results, pids)
+    moving.start()
+    assert changed.wait(20), results
+    charging = db_thread("charge", plans_charge_due, results, pids)
+    charging.start()
+    wait_until_blocked(charging, pids, "charge")
+    results["charge waited"] = charging.is_alive()
+    release.set()
+    moving.join(20)
+    charging.join(20)
+    return results
+
+
+def test_a_wallet_moved_during_the_charge_charges_the_new_wallet(plan):
+    results = _move_wallet_while_the_job_charges(plan)
+
+    assert results["move"] == "moved", results
+    assert results["charge waited"] is True, results
+    summary = results["charge"]
+    # Before: failed=1, a merchant_not_ready charge for a ready merchant.
+    assert (summary.charged, summary.failed) == (1, 0), results
+    charge = Charge.objects.get(plan=plan)
+    assert charge.status == Charge.Status.CREATED, charge.failure_code
+    request = charge.payment_request
+    assert request.receiving_address == NEW_WALLET  # never the old wallet
+    plan.refresh_from_db()
+    assert plan.consecutive_failures == 0
+    assert plan.charges_count == 1
+
+
+def test_after_the_move_a_second_run_charges_nothing_more(plan):
+    _move_wallet_while_the_job_charges(plan)
+
+    again = plans_charge_due()
+
+    assert (again.charged, again.failed) == (0, 0)
+    assert Charge.objects.filter(plan=plan).count() == 1
+    assert PaymentRequest.objects.count() == 1
+
+
+def test_a_merchant_disabled_during_the_charge_still_fails_it(plan):
+    """The fresh read retries only for a merchant that is ready now."""
+    Merchant.objects.filter(pk=plan.merchant_id).update(disabled=True)
+
+    summary = plans_charge_due()
+
+    assert (summary.charged, summary.failed) == (0, 1)
+    charge = Charge.objects.get(plan=plan)
+    assert charge.failure_code == "merchant_not_ready"
+    assert not PaymentRequest.objects.exists()
