@@ -19,8 +19,11 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from jopay_project.errors import ErrorCode
+from jopay_project.tenancy import Tenant
 from merchants.models import Merchant
 from payments.models import FxRate, PaymentRequest
+from payments.services.requests import PaymentRequestDraft, payment_request_create
 from payments.services.tags import merchant_creates_drain
 from recurring.models import Charge, Plan
 from recurring.services import plan_create
@@ -118,3 +121,104 @@ def test_a_merchant_disabled_during_the_charge_still_fails_it(plan):
     charge = Charge.objects.get(plan=plan)
     assert charge.failure_code == "merchant_not_ready"
     assert not PaymentRequest.objects.exists()
+
+
+# --- the same race on a partner's create (POST /api/v1/requests) -----------------
+
+
+def _create_while_the_wallet_moves(merchant: Merchant, **draft) -> dict:
+    """The create read ``merchant`` (the old wallet) before a staff wallet change
+    took the old wallet's lock; it waits on that lock, then the change commits."""
+    changed, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+
+    def move():
+        with transaction.atomic():
+            merchant_creates_drain(merchant.pk)
+            Merchant.objects.filter(pk=merchant.pk).update(**draft.pop("change"))
+            changed.set()
+            assert release.wait(20)
+        return "moved"
+
+    def create():
+        request, created = payment_request_create(
+            tenant=Tenant(partner=merchant.partner, test_mode=merchant.test_mode),
+            draft=PaymentRequestDraft(
+                merchant=merchant, fiat_int=2500, fiat_code="EUR", **draft
+            ),
+        )
+        return request.receiving_address, created
+
+    moving = db_thread("move", move, results, pids)
+    moving.start()
+    assert changed.wait(20), results
+    creating = db_thread("create", create, results, pids)
+    creating.start()
+    wait_until_blocked(creating, pids, "create")
+    results["create waited"] = creating.is_alive()
+    release.set()
+    moving.join(20)
+    creating.join(20)
+    return results
+
+
+@pytest.fixture
+def merchant_read(db) -> Merchant:
+    FxRate.objects.create(
+        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
+    )
+    return MerchantFactory()
+
+
+def test_a_create_racing_a_wallet_move_is_created_at_the_new_wallet(merchant_read):
+    results = _create_while_the_wallet_moves(
+        merchant_read, change={"wallet_address": NEW_WALLET}
+    )
+
+    assert results["create waited"] is True, results
+    # Before: 409 merchant_not_ready, for a merchant complete and enabled.
+    assert results["create"] == (NEW_WALLET, True), results
+    assert PaymentRequest.objects.get().receiving_address == NEW_WALLET
+
+
+def test_a_create_racing_a_disable_is_still_refused(merchant_read):
+    results = _create_while_the_wallet_moves(
+        merchant_read, change={"wallet_address": NEW_WALLET, "disabled": True}
+    )
+
+    assert results["create"] == ErrorCode.MERCHANT_NOT_READY, results
+    assert not PaymentRequest.objects.exists()
+
+
+def test_a_new_wallet_with_a_new_currency_is_still_refused(merchant_read):
+    # The create checked its currency against the old display currency (D12).
+    results = _create_while_the_wallet_moves(
+        merchant_read, change={"wallet_address": NEW_WALLET, "display_currency": "USD"}
+    )
+
+    assert results["create"] == ErrorCode.MERCHANT_NOT_READY, results
+
+
+def test_a_keyed_create_racing_a_wallet_move_replays_on_retry(merchant_read):
+    results = _create_while_the_wallet_moves(
+        merchant_read,
+        change={"wallet_address": NEW_WALLET},
+        idempotency_key="k" * 32,
+        idempotency_hash="h" * 64,
+    )
+    assert results["create"] == (NEW_WALLET, True), results
+
+    # D17: the retry (still holding the stale merchant) gets the original.
+    again, created = payment_request_create(
+        tenant=Tenant(partner=merchant_read.partner, test_mode=False),
+        draft=PaymentRequestDraft(
+            merchant=merchant_read,
+            fiat_int=2500,
+            fiat_code="EUR",
+            idempotency_key="k" * 32,
+            idempotency_hash="h" * 64,
+        ),
+    )
+    assert (again.receiving_address, created) == (NEW_WALLET, False)
+    assert PaymentRequest.objects.count() == 1

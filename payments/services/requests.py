@@ -25,7 +25,7 @@ from webhooks.services import event_emit
 
 from .amounts import amount_base, amount_check_limits
 from .fx import fx_rate_for, fx_rate_usable
-from .tags import amount_insert_unique, canonical_address
+from .tags import amount_insert_unique, canonical_address, merchant_moved_wallet
 
 # spec §1.5: short public reference, no look-alikes (0/O, 1/I).
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -98,6 +98,9 @@ def payment_request_create(
       in-grace requests of every partner and mode (``amount_unavailable``
       when all 1 000 are taken), chosen under a lock on the address
       (``amount_insert_unique``: one round trip, one transaction);
+    - a wallet change committed after ``draft.merchant`` was read is followed
+      once (``tags.merchant_moved_wallet``): the request goes to the new
+      wallet, never the old one (D28);
     - with an idempotency key, concurrent duplicates produce one row: the
       losers return it (``created`` False) or raise ``idempotency_conflict``.
     Nothing is written when anything raises. Opens no transaction of its own:
@@ -153,11 +156,26 @@ def payment_request_create(
         idempotency_key=draft.idempotency_key,
         idempotency_hash=draft.idempotency_hash,
     )
+    moved = False
     for _ in range(REFERENCE_TRIES):
         # No look-up first: a unique index objects to a taken reference (32**6
         # codes, so rarely) or idempotency key, and nothing is written.
         request.reference = _reference()
-        if amount_insert_unique(request, base=base, now=now):
+        try:
+            inserted = amount_insert_unique(request, base=base, now=now)
+        except JoPayError as exc:
+            fresh = None
+            if exc.code == ErrorCode.MERCHANT_NOT_READY and not moved:
+                fresh = merchant_moved_wallet(merchant, address)
+            if fresh is None:
+                raise
+            # Only the wallet moved since the merchant was read: once more at
+            # the new wallet (D28), with its own tag search (D15).
+            moved, merchant = True, fresh
+            address = canonical_address(fresh.wallet_address)
+            request.merchant, request.receiving_address = fresh, address
+            continue
+        if inserted:
             return request, True
         if draft.idempotency_key:
             # Another create with this key committed first: one that waited on

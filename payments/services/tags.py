@@ -162,6 +162,29 @@ def merchant_creates_drain(merchant_id) -> None:
     amount_lock_address(wallet or "")
 
 
+def merchant_moved_wallet(merchant: Merchant, address: str) -> Merchant | None:
+    """``merchant`` as committed now, when only its wallet moved off ``address``
+    since ``merchant`` was read; else None.
+
+    For a create that ``amount_insert_unique`` refused (``merchant_not_ready``):
+    a new wallet committed after the create read the merchant. The merchant is
+    still complete and enabled (errors.md: not "not ready"), so the create is
+    retried once at the new wallet, under that wallet's lock (D15, D28: never
+    the old one). A disable, a cleared wallet or a new display currency (the
+    create checked its currency against the old one, D12) still refuses.
+    """
+    fresh = Merchant.objects.filter(pk=merchant.pk).first()
+    if (
+        fresh is None
+        or not fresh.is_ready
+        or fresh.display_currency != merchant.display_currency
+        or canonical_address(fresh.wallet_address) == address
+    ):
+        return None
+    fresh.partner = merchant.partner
+    return fresh
+
+
 def amount_lock_address(address: str) -> None:
     """Wait for the creates in flight at ``address``, and hold new ones back
     until the caller's transaction ends (D15's lock, ``_LOCK``).

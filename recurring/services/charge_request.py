@@ -6,12 +6,10 @@ Called by the charging job (``charging``) inside the charge's savepoint; a
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
-from merchants.models import Merchant
 from payments.models import PaymentRequest
 from payments.serializers import pay_page_url, payment_request_event_data
 from payments.services.requests import PaymentRequestDraft, payment_request_create
@@ -38,33 +36,10 @@ def charge_request_create(plan: Plan, slot: int, due_at: datetime) -> PaymentReq
             "charge_number": str(slot + 1),
         },
     )
-    try:
-        request, _ = payment_request_create(tenant=plan.tenant, draft=draft)
-    except JoPayError as exc:
-        fresh = _merchant_ready_now(plan, exc)
-        if fresh is None:
-            raise
-        # The merchant was read when the plan was claimed; a wallet change (or
-        # a disable undone) committed since made the INSERT refuse that copy
-        # (D28: never the old wallet). Ready now: one retry at the wallet it
-        # has now, under that wallet's own amount lock (D15), rather than a
-        # failed charge that loses the period and counts towards the pause.
-        plan.merchant = fresh
-        request, _ = payment_request_create(
-            tenant=plan.tenant, draft=replace(draft, merchant=fresh)
-        )
+    # A wallet moved since the plan was claimed: payment_request_create
+    # retries at the new one (tags.merchant_moved_wallet, D28).
+    request, _ = payment_request_create(tenant=plan.tenant, draft=draft)
     return request
-
-
-def _merchant_ready_now(plan: Plan, exc: JoPayError) -> Merchant | None:
-    """The plan's merchant as committed now, when ``exc`` refused a stale copy."""
-    if exc.code != ErrorCode.MERCHANT_NOT_READY:
-        return None
-    fresh = Merchant.objects.filter(pk=plan.merchant_id).first()
-    if fresh is None or not fresh.is_ready:
-        return None
-    fresh.partner = plan.partner
-    return fresh
 
 
 def charge_event_data(

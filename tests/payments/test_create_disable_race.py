@@ -48,13 +48,12 @@ def merchant_read():
 
 @pytest.mark.parametrize(
     "change",
-    [{"disabled": True}, {"wallet_address": ELSEWHERE}, {"wallet_address": ""}],
-    ids=["disabled", "new wallet", "no wallet"],
+    [{"disabled": True}, {"wallet_address": ""}],
+    ids=["disabled", "no wallet"],
 )
 def test_a_change_committed_after_the_create_read_the_merchant_refuses_it(
     merchant_read, change
 ):
-    # A new wallet: the customer must never be asked to pay the old one.
     Merchant.objects.filter(pk=merchant_read.pk).update(**change)
 
     with pytest.raises(JoPayError) as refused:
@@ -62,6 +61,17 @@ def test_a_change_committed_after_the_create_read_the_merchant_refuses_it(
 
     assert refused.value.code == ErrorCode.MERCHANT_NOT_READY
     assert not PaymentRequest.objects.exists()  # nothing half-written
+
+
+def test_a_new_wallet_committed_after_the_create_read_the_merchant_is_used(
+    merchant_read,
+):
+    # The customer must never be asked to pay the old wallet; the merchant is
+    # still ready (errors.md), so the create retries at the new one.
+    Merchant.objects.filter(pk=merchant_read.pk).update(wallet_address=ELSEWHERE)
+
+    assert _create(merchant_read) == ELSEWHERE
+    assert PaymentRequest.objects.get().receiving_address == ELSEWHERE
 
 
 def test_after_a_new_wallet_the_merchant_as_it_is_now_takes_requests(merchant_read):
