@@ -63,7 +63,7 @@ def _cancel(tenant: common.BenchTenant, count: int) -> list[str]:
     from jopay_project.tenancy import Tenant
     from merchants.models import Partner
     from payments.models import PaymentRequest
-    from payments.services.requests import payment_request_cancel
+    from payments.services.closing import payment_request_cancel
 
     partner = Partner.objects.get(pk=tenant.partner_id)
     ids = list(

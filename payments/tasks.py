@@ -11,8 +11,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from payments.services.closing import payment_requests_expire_due
 from payments.services.fx import fx_refresh
-from payments.services.requests import payment_requests_expire_due
 
 logger = logging.getLogger("jopay.tasks")
 

@@ -26,11 +26,8 @@ from payments.selectors import (
     payment_request_list,
 )
 from payments.serializers import payment_request_data
-from payments.services.requests import (
-    payment_request_cancel,
-    payment_request_create,
-    payment_request_replay,
-)
+from payments.services.closing import payment_request_cancel
+from payments.services.requests import payment_request_create, payment_request_replay
 
 from .schema import (
     FxRateOutput,

@@ -25,7 +25,7 @@ from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
 from payments.pay.views import _mark_opened
 from payments.proofs.services import proof_attach, proof_verify
-from payments.services.requests import (
+from payments.services.closing import (
     payment_request_cancel,
     payment_requests_expire_due,
 )

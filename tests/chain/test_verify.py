@@ -187,7 +187,7 @@ def test_a_payment_mined_before_its_request_was_cancelled_pays_no_other_request(
     15 s between scans). That transfer was A's payment when it was mined, so
     pasted on B (a smaller request at the same wallet) it is not B's
     overpayment: B is not marked paid with A's customer's money."""
-    from payments.services.requests import payment_request_cancel
+    from payments.services.closing import payment_request_cancel
 
     small = make_request(usdc_micro=5_000_111)
     other = make_request(

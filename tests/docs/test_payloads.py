@@ -20,7 +20,7 @@ from payments.chain.devnode import DEV_ACCOUNTS, AnvilMissing, AnvilNode
 from payments.contracts import deploy_test_usdc
 from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach, proof_verify
-from payments.services.requests import payment_requests_expire_due
+from payments.services.closing import payment_requests_expire_due
 from recurring.services.charging import plans_charge_due
 from tests.factories import MerchantFactory
 from webhooks.delivery import build_body

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from payments.models import PaymentRequest
-from payments.services.requests import payment_requests_expire_due
+from payments.services.closing import payment_requests_expire_due
 from payments.tasks import expire_due_requests_task
 from webhooks.models import WebhookEvent
 
@@ -246,7 +246,7 @@ def test_a_backlog_longer_than_one_tick_ends_the_run_in_budget(merchant, monkeyp
 
     from jopay_project.celery import app
     from payments import tasks
-    from payments.services import requests as service
+    from payments.services import closing as service
 
     for _ in range(7):
         make_request(merchant, expires_in=-1)

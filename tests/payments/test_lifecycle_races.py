@@ -21,12 +21,11 @@ from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach
 from payments.proofs.services.verify import _apply
 from payments.services import tags
-from payments.services.requests import (
-    PaymentRequestDraft,
+from payments.services.closing import (
     payment_request_cancel,
-    payment_request_create,
     payment_requests_expire_due,
 )
+from payments.services.requests import PaymentRequestDraft, payment_request_create
 from tests.factories import MerchantFactory, PartnerFactory
 from tests.locks import db_thread, wait_until_blocked
 from tests.payments.test_amounts import BASE_2500_EUR, seed

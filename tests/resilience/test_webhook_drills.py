@@ -23,11 +23,8 @@ import pytest
 from django.utils import timezone
 
 from jopay_project.tenancy import Tenant
-from payments.services.requests import (
-    PaymentRequestDraft,
-    payment_request_cancel,
-    payment_request_create,
-)
+from payments.services.closing import payment_request_cancel
+from payments.services.requests import PaymentRequestDraft, payment_request_create
 from webhooks.models import WebhookDelivery
 from webhooks.tasks import send_due_deliveries_task
 
