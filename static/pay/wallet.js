@@ -65,6 +65,7 @@
   }
   // A wallet error in the customer's words, never the wallet's raw text.
   function problem(err, chain, switching) {
+    if (err === NO_ANSWER) return WALLET.no_answer;
     var code = codeOf(err);
     if (code === 4001) return WALLET.rejected;
     if (code === -32002) return WALLET.pending;
@@ -79,6 +80,41 @@
     return WALLET.failed;
   }
 
+  // A wallet that never answers a connect, network or add prompt (closed
+  // without an answer; some wallets never reject) held the button disabled
+  // for good. Such a step is given up once the customer is back on the page
+  // without an answer (the popup closed, or back from the wallet app), or
+  // after NO_ANSWER_MS if the page never lost the focus (an in-page wallet);
+  // its attempt ends there, and a late answer goes nowhere: it never leads to
+  // a transfer beside a newer attempt's. A transfer's prompt is never given
+  // up: the wallet may still send it (``sent`` then holds the button).
+  var NO_ANSWER_MS = 60000, BACK_GRACE_MS = 2000;
+  var NO_ANSWER = new Error("the wallet did not answer");
+  function ask(eth, method, params) {
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(giveUp, NO_ANSWER_MS);
+      // Away (the wallet's popup or app has the focus): no time limit; back:
+      // a moment for an answer given as the popup closed, then given up.
+      function away() { clearTimeout(timer); timer = null; }
+      function back() { if (timer === null) timer = setTimeout(giveUp, BACK_GRACE_MS); }
+      function seen() { if (document.hidden) away(); else back(); }
+      function done() {
+        clearTimeout(timer);
+        window.removeEventListener("blur", away);
+        window.removeEventListener("focus", back);
+        document.removeEventListener("visibilitychange", seen);
+      }
+      function giveUp() { done(); reject(NO_ANSWER); }
+      window.addEventListener("blur", away);
+      window.addEventListener("focus", back);
+      document.addEventListener("visibilitychange", seen);
+      var answer;
+      try { answer = eth.request(params ? { method: method, params: params } : { method: method }); }
+      catch (e) { done(); reject(e); return; }
+      Promise.resolve(answer).then(function (v) { done(); resolve(v); }, function (e) { done(); reject(e); });
+    });
+  }
+
   var addBtn = document.getElementById("pay-add-chain");
   var offer = null;  // {chain, account} while the "Add <network>" button is shown
   function expired() { return page.phase() !== "open"; }
@@ -90,13 +126,13 @@
   // that answers the switch without making it would send on the chain it is
   // still on, to a page that looks for the transfer on the chosen one.
   async function switched(eth, chain) {
-    var now = await eth.request({ method: "eth_chainId" });
+    var now = await ask(eth, "eth_chainId");
     if (parseInt(now, 16) === Number(chain.chain_id)) return true;
     say(fill(WALLET.not_switched, { network: chain.name, chain_id: chain.chain_id }));
     return false;
   }
   function switchTo(eth, chain) {
-    return eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.hex_chain_id }] });
+    return ask(eth, "wallet_switchEthereumChain", [{ chainId: chain.hex_chain_id }]);
   }
   // The wallet lacks the chain and the page has its public data (add_chain):
   // a button adds it. Said in the live note; focus goes to the button, the
@@ -143,9 +179,9 @@
     var switching = false;
     try {
       say("Connect your wallet…");
-      var accounts = await eth.request({ method: "eth_requestAccounts" });
+      var accounts = await ask(eth, "eth_requestAccounts");
       if (!accounts || !accounts.length) throw new Error("no account");
-      var current = await eth.request({ method: "eth_chainId" });
+      var current = await ask(eth, "eth_chainId");
       if (parseInt(current, 16) !== Number(chain.chain_id)) {
         say("Switch your wallet to " + chain.name + "…");
         switching = true;
@@ -181,7 +217,7 @@
     var step = "add";
     try {
       say(fill(WALLET.adding, words));
-      await eth.request({ method: "wallet_addEthereumChain", params: [chain.add_chain] });
+      await ask(eth, "wallet_addEthereumChain", [chain.add_chain]);
       step = "switch";
       say("Switch your wallet to " + chain.name + "…");
       await switchTo(eth, chain);
@@ -194,6 +230,7 @@
       var code = codeOf(err);
       if (step === "add" && code === 4001) say(fill(WALLET.add_rejected, words));  // the button stays
       else if (step === "add" && code === -32002) say(WALLET.pending);
+      else if (step === "add" && err === NO_ANSWER) say(WALLET.no_answer);  // the button stays
       else {
         withdrawOffer();
         // A wallet that would not take the network: the customer adds it by hand.

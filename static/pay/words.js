@@ -31,6 +31,8 @@ window.JoPayWords = (function () {
     no_wallet: "No browser wallet found. Scan the QR code with your wallet app, or send the exact amount and paste the transaction hash below.",
     rejected: "You rejected the request in your wallet. Nothing was sent.",
     pending: "Your wallet is already waiting for you: open it, finish or close that request, then try again.",
+    // A connect, network or add prompt left without an answer (wallet.js gave it up).
+    no_answer: "Your wallet did not answer. Nothing was sent. Open your wallet, finish or close its request, then try again, or send the exact amount to the recipient address above and paste the transaction hash below.",
     unknown_chain: "Your wallet does not have {network} yet. Add {network} (chain id {chain_id}) to your wallet, then try again. Or send the exact amount to the recipient address above and paste the transaction hash below.",
     // The same, when the page can hand the wallet the network (a public RPC URL).
     add_chain: "Your wallet does not have {network} yet. Add it with the button below, then confirm the payment in your wallet. Or send the exact amount to the recipient address above and paste the transaction hash below.",

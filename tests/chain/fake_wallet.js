@@ -7,6 +7,8 @@
 //   chainId: "0x1"          eth_chainId answers this chain instead of anvil's
 //   fail: {method: {code, message, data}}   that method throws, as wallets do
 //   hang: [method]          that method never answers (a prompt left open)
+//   hold: [method]          that method's first call answers only once the test
+//                           calls window.releaseWallet(method) (a late answer)
 //   unknownChains: ["0x7a69"]  wallet_switchEthereumChain to one of these
 //                           answers 4902 until wallet_addEthereumChain adds it
 //   ignoreSwitch: true      wallet_switchEthereumChain answers success but
@@ -37,9 +39,16 @@
   // chains it lacks until added.
   let current = OPTIONS.chainId;
   const unknown = new Set(OPTIONS.unknownChains || []);
+  const held = new Set(OPTIONS.hold || []);
+  const releases = {};
+  window.releaseWallet = (method) => releases[method] && releases[method]();
   window.ethereum = {
     async request({ method, params }) {
       log(method, params);
+      if (held.has(method)) {
+        held.delete(method);
+        await new Promise((resolve) => { releases[method] = resolve; });
+      }
       const fail = (OPTIONS.fail || {})[method];
       if (fail) {
         const e = new Error(fail.message || "wallet error");
