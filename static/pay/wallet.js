@@ -203,6 +203,9 @@
       say(problem(err, chain, switching));
     } finally {
       busy(false);
+      // The pressed button lost the focus to the body when it was disabled:
+      // given back, it takes it back (a keyboard user tries again from here).
+      if (!walletBtn.disabled && document.activeElement === document.body) walletBtn.focus();
     }
   });
 
