@@ -92,9 +92,10 @@
   var NO_ANSWER = new Error("the wallet did not answer");
   function ask(eth, method, params) {
     return new Promise(function (resolve, reject) {
-      var timer = setTimeout(giveUp, NO_ANSWER_MS);
-      // Away (the wallet's popup or app has the focus): no time limit; back:
-      // a moment for an answer given as the popup closed, then given up.
+      // Away (the wallet's popup or app has the focus, maybe still from the
+      // previous prompt): no time limit; back: a moment for an answer given
+      // as the popup closed, then given up.
+      var timer = document.hasFocus() && !document.hidden ? setTimeout(giveUp, NO_ANSWER_MS) : null;
       function away() { clearTimeout(timer); timer = null; }
       function back() { if (timer === null) timer = setTimeout(giveUp, BACK_GRACE_MS); }
       function seen() { if (document.hidden) away(); else back(); }

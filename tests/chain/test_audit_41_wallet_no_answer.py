@@ -133,3 +133,39 @@ def test_a_transfer_prompt_is_never_given_up(
 
     expect(wallet).to_be_disabled()
     expect(page.locator("#wallet-note")).to_contain_text("Confirm the transfer")
+
+
+def test_a_customer_still_in_the_wallets_popup_is_given_all_the_time_needed(
+    live_server, page, anvil, local_chain, make_request
+):
+    # One popup asks to connect, then to switch network: the page lost the
+    # focus before the switch was asked, and gets it back only when the popup
+    # closes. A slow customer there is not cut off after a minute.
+    pr = make_request()
+    install_wallet(
+        page,
+        anvil,
+        PAYERS[0],
+        chainId="0x1",
+        hold=["eth_requestAccounts"],
+        hang=["wallet_switchEthereumChain"],
+    )
+    page.clock.install()
+    page.goto(f"{live_server.url}/pay/{pr.pk}")
+    wallet = page.get_by_test_id("pay-wallet")
+    wallet.click()
+    # The popup has the focus (a headless page keeps it: said as a real one would).
+    page.evaluate("document.hasFocus = () => false")
+    page.evaluate("window.dispatchEvent(new Event('blur'))")
+    page.evaluate("window.releaseWallet('eth_requestAccounts')")
+    expect(page.locator("#wallet-note")).to_contain_text("Switch your wallet")
+
+    page.clock.run_for(180_000)
+    expect(wallet).to_be_disabled()
+    expect(page.locator("#wallet-note")).to_contain_text("Switch your wallet")
+
+    page.evaluate("delete document.hasFocus")
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    page.clock.run_for(3_000)
+    expect(page.locator("#wallet-note")).to_have_text(NO_ANSWER)
+    expect(wallet).to_be_enabled()
