@@ -38,6 +38,8 @@ def install_wallet(page, anvil, account: str, **options: Any) -> None:
     ``options`` make it act as another wallet would: ``chainId="0x1"`` (on
     another chain), ``fail={"method": {"code": 4902, "message": ...}}``,
     ``hang=["eth_sendTransaction"]`` (the prompt is never answered),
+    ``hold=["eth_requestAccounts"]`` (its first call answers only once the test
+    calls ``window.releaseWallet(method)``: a late answer),
     ``unknownChains=["0x7a69"]`` (switching there answers 4902 until the page
     calls ``wallet_addEthereumChain``).
     """
