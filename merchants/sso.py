@@ -11,7 +11,8 @@ raises ``JoPayError(invalid_id_token)``. It checks, in this order:
   (ES256 with an RSA key's ``kid``) is refused before any key is used;
 * issuer, audience (and ``azp`` for a token of several audiences), ``exp``
   and ``nbf`` with 60 s leeway;
-* an ``email`` claim, and ``email_verified`` true whenever it is present;
+* an ``email`` claim (in Unicode normal form C), and ``email_verified`` true
+  whenever it is present;
 * the ``nonce`` claim equals the single-use nonce JoPay handed out with the
   login page (cookie ``jopay_sso_nonce``); the nonce is burnt on first use,
   so a captured token + cookie pair cannot be replayed;
@@ -26,6 +27,7 @@ import hmac
 import logging
 import secrets
 import threading
+import unicodedata
 from dataclasses import dataclass
 
 import jwt
@@ -243,6 +245,12 @@ def sso_authenticate(
     email = claims.get("email")
     if not _is_text(email) or "@" not in email:
         raise _invalid("no email claim")
+    if unicodedata.normalize("NFC", email) != email:
+        # The account is found by the lower-cased address, and lower() folds
+        # these look-alikes into other letters: the Kelvin sign (U+212A) into
+        # an ASCII "k", the Angstrom sign into "å". A token for the mailbox
+        # "\u212aate@…" signed in kate@…; no real address is spelt so.
+        raise _invalid("email not in Unicode normal form C")
     if "email_verified" in claims and claims["email_verified"] is not True:
         raise _invalid("email not verified")
     nonce = claims.get("nonce")
