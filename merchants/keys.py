@@ -245,15 +245,32 @@ def api_key_authenticate(raw: str) -> ApiKey:
 @cache
 def _auth_statement() -> tuple[str, Columns, Columns]:
     key, partner = Columns(ApiKey, "k"), Columns(Partner, "p")
+    revoked_at, expires_at, is_active = (
+        f'"{model._meta.get_field(name).column}"'
+        for model, name in (
+            (ApiKey, "revoked_at"),
+            (ApiKey, "expires_at"),
+            (Partner, "is_active"),
+        )
+    )
     sql = (
         f"SELECT {key.sql}, {partner.sql} FROM {table(ApiKey)} k "  # noqa: S608
-        f"JOIN {table(Partner)} p ON p.id = k.partner_id WHERE k.key_hash = %s"
+        f"JOIN {table(Partner)} p ON p.id = k.partner_id WHERE k.key_hash = %s "
+        f"AND k.{revoked_at} IS NULL AND p.{is_active} "
+        f"AND (k.{expires_at} IS NULL OR k.{expires_at} > CURRENT_TIMESTAMP)"
     )
     return sql, key, partner
 
 
 def _key_with_partner(key_hash: str) -> ApiKey | None:
-    """The key with that hash and its partner, in one prepared statement.
+    """The usable key with that hash and its partner, in one prepared statement.
+
+    A revoked key, or one of a switched-off partner, is no row, as an unknown
+    key is: the answer (D9) and the time it takes are the same. Such a row
+    used to be built into a model before it was refused, ~70 µs more than an
+    unknown key, which told a caller holding an old key that it had been
+    real. (An expired key too; the database's clock is only a first filter:
+    ``api_key_authenticate`` decides expiry with the application's.)
 
     Runs on every API call, so it is hand-written (``jopay_project.sql``):
     the ORM's ``select_related`` query cost ~1 ms of compiling per call.
