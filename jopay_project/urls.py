@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularRedocView
 
-from merchants.admin_login import admin_login_view
+from merchants.admin_login import admin_login_view, admin_password_change_view
 
 from .views import ApiNotFound, ApiSchemaView
 
@@ -31,6 +31,11 @@ urlpatterns = [
     path("docs/", include("jopay_project.docs.urls")),
     path("portal/", include("merchants.portal.urls")),
     path("admin/login/", admin_login_view, name="admin-login"),  # D27 limit
+    path(
+        "admin/password_change/",
+        admin_password_change_view,
+        name="admin-password-change",  # D27 limit
+    ),
     path("admin/", admin.site.urls),
     path("", include("payments.urls")),
     path("", include("merchants.urls")),

@@ -61,3 +61,52 @@ def test_look_alike_spellings_of_an_account_share_its_limit(client, staff):
     look_alike = "\uff4fps@jopay.example"
     blocked = attempt(client, look_alike, "right-horse-battery", ip="203.0.113.9")
     assert blocked.status_code == 429
+
+
+PASSWORD_CHANGE = "/admin/password_change/"
+
+
+def change_password(client, old, new="new-zebra-lantern-42"):
+    return client.post(
+        PASSWORD_CHANGE,
+        {"old_password": old, "new_password1": new, "new_password2": new},
+        REMOTE_ADDR="198.51.100.1",
+    )
+
+
+def test_wrong_current_passwords_on_the_admin_password_change_are_limited(
+    client, staff
+):
+    # A stolen staff session could guess the password here without end and
+    # keep the account after the session expires (D27, as on the portal).
+    client.force_login(staff)
+    assert client.get(PASSWORD_CHANGE).status_code == 200
+    for _ in range(10):
+        response = change_password(client, "wrong")
+        assert response.status_code == 200
+        assert response.context["form"].has_error("old_password", "password_incorrect")
+    blocked = change_password(client, "right-horse-battery")
+    assert blocked.status_code == 429
+    assert blocked.content.decode().startswith("Too many failed sign-ins or wrong")
+    staff.refresh_from_db()
+    assert staff.check_password("right-horse-battery")  # not changed
+    # The same account's sign-in is limited too: one counter per account.
+    assert attempt(client, staff.username, "right-horse-battery").status_code == 429
+
+
+def test_a_right_current_password_changes_it_and_is_not_counted(client, staff):
+    client.force_login(staff)
+    for _ in range(9):
+        change_password(client, "wrong")
+    response = change_password(client, "right-horse-battery")
+    assert response.status_code == 302
+    staff.refresh_from_db()
+    assert staff.check_password("new-zebra-lantern-42")
+    # Not a failure: the account has one failure left, not none.
+    assert attempt(client, staff.username, "new-zebra-lantern-42").status_code == 302
+
+
+def test_the_admin_password_change_still_asks_a_stranger_to_sign_in(client, db):
+    response = change_password(client, "anything")
+    assert response.status_code == 302
+    assert "login/?next=/admin/password_change/" in response["Location"]
