@@ -5,11 +5,18 @@ A feed is remote input. Numbers of any size and exponent, non-numbers,
 NaN and infinities, unsupported and lower-case codes, a base without a USD
 entry: none may raise anything else, nor store a rate outside
 ``money.RATE_MIN`` … ``RATE_MAX`` or finer than 18 places.
+
+Each table is a well-formed one with hostile entries mixed in, and each test
+checks that both answers really occur: tables of random entries alone were
+refused 298 times in 300, so ``assert_usable`` hardly ever ran and a parser
+refusing every feed passed.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from decimal import Decimal
 from xml.sax.saxutils import quoteattr
 
 from hypothesis import given, settings
@@ -20,6 +27,8 @@ from payments.fx.base import FeedError
 from payments.money import SUPPORTED_CURRENCIES, rate_in_range, rate_to_scaled_int
 
 FEED = settings(max_examples=300, derandomize=True, database=None, deadline=None)
+# Of the 300 tables, at least this many must be parsed and as many refused.
+EACH_ANSWER_AT_LEAST = 30
 
 # The 28 codes plus what a feed must skip: lower case, a crypto ticker, ISO
 # 4217's "no currency" code XXX and an empty one.
@@ -51,6 +60,14 @@ xml_values = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["1e400", "1e-400", "0", "-1", "1.0856"]),
 )
+# What a working feed sends: plausible rates of supported currencies, with
+# the entry a re-based table needs (USD) always there.
+plausible = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**5), places=8)
+good_tables = st.fixed_dictionaries(
+    {"USD": plausible},
+    optional={code: plausible for code in SUPPORTED_CURRENCIES if code != "USD"},
+)
+hostile_entries = st.dictionaries(codes, json_values, max_size=3)
 
 
 def assert_usable(rates: dict) -> None:
@@ -61,31 +78,62 @@ def assert_usable(rates: dict) -> None:
         rate_to_scaled_int(rate)  # at most 18 places, else ValueError
 
 
-@FEED
-@given(base=codes, table=st.dictionaries(codes, json_values, max_size=8))
-def test_a_json_table_parses_to_usable_rates_or_a_feed_error(base, table):
-    entries = ", ".join(f'"{code}": {value}' for code, value in table.items())
-    body = f'{{"base": "{base}", "rates": {{{entries}}}}}'.encode()
+def assert_usable_or_refused(parse, body: bytes, answers: Counter) -> None:
     try:
-        rates = json_table.parse(body)
+        rates = parse(body)
     except FeedError:
+        answers["refused"] += 1
         return
+    answers["parsed"] += 1
     assert_usable(rates)
 
 
-@FEED
-@given(table=st.dictionaries(codes, xml_values, max_size=8))
-def test_an_ecb_file_parses_to_usable_rates_or_a_feed_error(table):
-    cubes = "".join(
-        f"<Cube currency={quoteattr(code)} rate={quoteattr(value)}/>"
-        for code, value in table.items()
+def assert_both_answers_occurred(answers: Counter) -> None:
+    assert answers["parsed"] >= EACH_ANSWER_AT_LEAST, answers
+    assert answers["refused"] >= EACH_ANSWER_AT_LEAST, answers
+
+
+def test_a_json_table_parses_to_usable_rates_or_a_feed_error():
+    answers: Counter = Counter()
+
+    @FEED
+    @given(
+        base=st.one_of(st.just("USD"), codes),
+        good=good_tables,
+        hostile=st.one_of(st.just({}), hostile_entries),
     )
-    body = (
-        '<Envelope xmlns="http://www.ecb.int/vocabulary/2002-08-01/eurofxref">'
-        f'<Cube><Cube time="2026-01-02">{cubes}</Cube></Cube></Envelope>'
-    ).encode()
-    try:
-        rates = ecb.parse(body)
-    except FeedError:
-        return
-    assert_usable(rates)
+    def check(base, good, hostile):
+        if base == "USD":
+            good = {**good, "USD": 1}  # a table prices its own base at 1
+        table = {code: str(rate) for code, rate in good.items()} | hostile
+        entries = ", ".join(f'"{code}": {value}' for code, value in table.items())
+        body = f'{{"base": "{base}", "rates": {{{entries}}}}}'.encode()
+        assert_usable_or_refused(json_table.parse, body, answers)
+
+    check()
+    assert_both_answers_occurred(answers)
+
+
+def test_an_ecb_file_parses_to_usable_rates_or_a_feed_error():
+    answers: Counter = Counter()
+
+    @FEED
+    @given(
+        good=good_tables,
+        hostile=st.one_of(st.just({}), st.dictionaries(codes, xml_values, max_size=3)),
+    )
+    def check(good, hostile):
+        # EUR is the base of an ECB file: never listed, always 1.
+        table = {code: str(rate) for code, rate in good.items() if code != "EUR"}
+        cubes = "".join(
+            f"<Cube currency={quoteattr(code)} rate={quoteattr(value)}/>"
+            for code, value in (table | hostile).items()
+        )
+        body = (
+            '<Envelope xmlns="http://www.ecb.int/vocabulary/2002-08-01/eurofxref">'
+            f'<Cube><Cube time="2026-01-02">{cubes}</Cube></Cube></Envelope>'
+        ).encode()
+        assert_usable_or_refused(ecb.parse, body, answers)
+
+    check()
+    assert_both_answers_occurred(answers)
