@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from jopay_project.docs.endpoints import find_operation
+from jopay_project.docs.endpoints import find_operation, rate_text
 from jopay_project.docs.render import PAGES_BY_SLUG, render_page
 from tests.openapi import schema_document
 
@@ -60,13 +60,27 @@ def test_every_operation_links_to_its_docs_section(client):
 
 def test_every_operation_states_the_scope_and_limit_its_view_enforces(client):
     doc = schema_document(client)
-    create = doc["paths"]["/api/v1/requests/create"]["post"]["description"]
-    assert "Scope `requests:write`. Rate limit: 60 per minute per API key." in create
+    stated = {
+        ("post", "/api/v1/requests/create"): "Scope `requests:write`. "
+        "Rate limit: 60 per minute per API key.",
+        ("post", "/api/v1/merchants"): "Rate limit: 30 per minute per API key.",
+        ("get", "/api/v1/fx/rates"): "Rate limit: 20 per minute per API key.",
+        ("post", "/api/v1/webhooks/test"): "Rate limit: 5 per minute per API key.",
+    }
+    for (method, path), text in stated.items():
+        assert text in doc["paths"][path][method]["description"], (method, path)
     for path, method, operation in _operations(doc):
         found = find_operation(method, path)
         assert found is not None
         scope = f"Scope `{found.scope}`." if found.scope else "Any key (no scope)."
         assert scope in operation["description"], f"{method.upper()} {path}"
+        # The limit was checked on the create route only: any other operation
+        # could state another route's limit (or none) and this passed.
+        limit = found.limit
+        rate = f"{rate_text(limit.rate)} per {limit.per}" if limit else "none"
+        assert f"Rate limit: {rate}." in operation["description"], (
+            f"{method.upper()} {path}"
+        )
 
 
 def test_no_internal_text_reaches_the_document(client):
