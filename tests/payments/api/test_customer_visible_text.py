@@ -109,5 +109,10 @@ def test_portal_merchant_name_form_refuses_bidi_too(partner, merchant):
 
 
 def test_metadata_is_left_free_form(api, create):
-    created = create(api, metadata={"note": "a\u202eb\x01c"})
+    # Accepted is not enough: kept as sent, not cleaned up on the way in.
+    metadata = {"note": "a\u202eb\x01c", "lines": "x\ty\r\nz"}
+    created = create(api, metadata=metadata)
     assert created.status_code == 201, created.content
+    assert created.json()["metadata"] == metadata
+    stored = PaymentRequest.objects.get(pk=created.json()["request_id"])
+    assert stored.metadata == metadata
