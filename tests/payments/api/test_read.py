@@ -233,9 +233,15 @@ def test_bad_list_parameters(api, param, value, code, field):
 
 
 def test_list_limit_bounds_are_inclusive(api, create):
+    # Two rows: limit=1 must cut the page (an ignored limit answered 200 too).
     make(api, create)
-    assert api.get("/api/v1/requests", {"limit": 1}).status_code == 200
-    assert api.get("/api/v1/requests", {"limit": 100}).status_code == 200
+    make(api, create, fiat_amount_int=2600)
+    one = api.get("/api/v1/requests", {"limit": 1})
+    assert one.status_code == 200, one.content
+    assert (len(one.json()["data"]), one.json()["has_more"]) == (1, True)
+    hundred = api.get("/api/v1/requests", {"limit": 100})
+    assert hundred.status_code == 200, hundred.content
+    assert (len(hundred.json()["data"]), hundred.json()["has_more"]) == (2, False)
 
 
 def test_list_default_limit_is_50(api, merchant):
