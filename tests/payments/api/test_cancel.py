@@ -144,13 +144,24 @@ def test_foreign_and_other_mode_cancel_is_byte_identical_to_missing(
 
 def test_malformed_id_is_invalid_request_id(api):
     response = cancel(api, "not-a-uuid")
-    assert response.json()["error"] == "invalid_request_id"
+    assert (response.status_code, response.json()["error"]) == (
+        400,
+        "invalid_request_id",
+    )
 
 
 def test_cancel_needs_requests_write(client_for, partner, request_id):
     reader = client_for(partner, scopes=["requests:read"])
     response = cancel(reader, request_id)
-    assert response.json()["required_scope"] == "requests:write"
+    body = response.json()
+    assert (response.status_code, body["error"], body["required_scope"]) == (
+        403,
+        "insufficient_scope",
+        "requests:write",
+    )
+    # Refused means nothing happened: still open, no request.cancelled event.
+    assert PaymentRequest.objects.get(pk=request_id).status == "requested"
+    assert not WebhookEvent.objects.filter(request_id=request_id).exists()
 
 
 def test_cancel_is_post_only(api, request_id):
