@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from merchants.models import Merchant
 from tests.factories import WALLET
+from tests.merchants.api.helpers import broken_checksum, refusal
 from tests.merchants.conftest import URL, new_key
 
 # D34's merchant shape plus the profile fields and the link's expiry.
@@ -51,21 +52,7 @@ FULL_PROFILE = {
 }
 
 
-def _broken_checksum(address: str) -> str:
-    for i, ch in enumerate(address[2:], start=2):
-        if ch.isalpha():
-            return address[:i] + ch.swapcase() + address[i + 1 :]
-    raise AssertionError
-
-
-BAD_WALLET = _broken_checksum(WALLET)
-
-
-def _error(response, status=400):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["ok"] is False
-    return body
+BAD_WALLET = broken_checksum(WALLET)
 
 
 # --- happy paths ----------------------------------------------------------------------
@@ -264,7 +251,7 @@ CASES = [
 
 @pytest.mark.parametrize(("body", "code", "field"), CASES)
 def test_validation_codes(create, body, code, field):
-    body_out = _error(create(body))
+    body_out = refusal(create(body))
     assert body_out["error"] == code
     assert body_out.get("field") == field
     assert Merchant.objects.count() == 0  # never a half-written row
@@ -285,12 +272,12 @@ def test_lone_surrogates_are_refused_not_a_500(api, field, code):
     # Valid JSON (an escaped lone surrogate) that UTF-8 and PostgreSQL cannot store.
     raw = (f'{{"{field}": "x\\ud800y"}}').encode()
     response = api.generic("POST", URL, raw, content_type="application/json")
-    assert _error(response)["error"] == code
+    assert refusal(response)["error"] == code
     assert Merchant.objects.count() == 0
 
 
 def test_a_valid_field_beside_an_invalid_one_writes_nothing(create):
-    _error(create({"display_name": "Fine", "country": "ZZ"}))
+    refusal(create({"display_name": "Fine", "country": "ZZ"}))
     assert Merchant.objects.count() == 0
 
 
@@ -316,7 +303,7 @@ WRONG_TYPES = [0, 42, -1, 1.5, True, False, [], ["DE"], {}, {"a": "b"}]
 @pytest.mark.parametrize("value", WRONG_TYPES, ids=repr)
 def test_wrong_json_types_get_the_fields_code(create, field, value):
     code, err_field = FIELD_CODES[field]
-    body = _error(create({field: value}))
+    body = refusal(create({field: value}))
     assert (body["error"], body.get("field")) == (code, err_field)
 
 
@@ -326,7 +313,7 @@ def test_wrong_json_types_get_the_fields_code(create, field, value):
 )
 def test_body_that_is_not_a_json_object_is_invalid_body(api, raw):
     response = api.generic("POST", URL, raw, content_type="application/json")
-    assert _error(response)["error"] == "invalid_body"
+    assert refusal(response)["error"] == "invalid_body"
     assert Merchant.objects.count() == 0
 
 
@@ -339,16 +326,16 @@ def test_a_content_length_that_is_not_a_number_is_invalid_body(api, length):
         content_type="application/json",
         CONTENT_LENGTH=length,
     )
-    assert _error(response)["error"] == "invalid_body"
+    assert refusal(response)["error"] == "invalid_body"
     assert Merchant.objects.count() == 0
 
 
 def test_missing_body_and_non_json_content_type_are_invalid_body(api):
-    assert _error(api.post(URL))["error"] == "invalid_body"
+    assert refusal(api.post(URL))["error"] == "invalid_body"
     form = api.post(URL, {"display_name": "x"})  # multipart form
-    assert _error(form)["error"] == "invalid_body"
+    assert refusal(form)["error"] == "invalid_body"
     text = api.generic("POST", URL, b'{"display_name": "x"}', content_type="text/plain")
-    assert _error(text)["error"] == "invalid_body"
+    assert refusal(text)["error"] == "invalid_body"
     assert Merchant.objects.count() == 0
 
 
@@ -402,9 +389,11 @@ def test_replay_returns_the_current_state(create, api):
 def test_same_key_with_a_different_body_is_a_conflict(create):
     key = new_key()
     assert create({"display_name": "A", "idempotency_key": key}).status_code == 201
-    conflict = _error(create({"display_name": "B", "idempotency_key": key}), status=409)
+    conflict = refusal(
+        create({"display_name": "B", "idempotency_key": key}), status=409
+    )
     assert conflict["error"] == "idempotency_conflict"
-    also = _error(
+    also = refusal(
         create({"display_name": "A", "wallet_address": WALLET, "idempotency_key": key}),
         status=409,
     )
@@ -427,7 +416,7 @@ def test_a_retry_spelling_the_same_wallet_in_another_case_replays(create, first,
     assert retry.json() == created.json()  # the original, as it was stored
     assert Merchant.objects.count() == 1
     other = create({"wallet_address": "0x" + "b" * 40, "idempotency_key": key})
-    assert _error(other, status=409)["error"] == "idempotency_conflict"
+    assert refusal(other, status=409)["error"] == "idempotency_conflict"
 
 
 def test_keys_are_scoped_to_partner_and_mode(
@@ -453,12 +442,12 @@ def test_creates_without_a_key_are_never_deduplicated(create):
 
 def test_no_key_is_unauthorized(client):
     response = client.post(URL, {}, content_type="application/json")
-    assert _error(response, status=401)["error"] == "unauthorized"
+    assert refusal(response, status=401)["error"] == "unauthorized"
 
 
 def test_create_needs_merchants_write(create, client_for, partner):
     reader = client_for(partner, scopes=["merchants:read", "requests:write"])
-    body = _error(create({"display_name": "x"}, client=reader), status=403)
+    body = refusal(create({"display_name": "x"}, client=reader), status=403)
     assert body["error"] == "insufficient_scope"
     assert body["required_scope"] == "merchants:write"
     writer = client_for(partner, scopes=["merchants:write"])
@@ -475,7 +464,7 @@ def test_the_31st_create_in_a_minute_is_rate_limited(create, frozen_clock):
         assert 1 <= int(response["X-RateLimit-Reset"]) <= 60
     assert statuses == [201] * 30
     limited = create({"display_name": "one too many"})
-    body = _error(limited, status=429)
+    body = refusal(limited, status=429)
     assert body["error"] == "rate_limited"
     assert 1 <= int(limited["Retry-After"]) <= 60
     assert limited["X-RateLimit-Limit"] == "30"
@@ -503,5 +492,5 @@ def test_replay_answers_even_after_the_partner_disabled_the_currency(create, par
     again = create(body)
     assert again.status_code == 200
     assert again.json()["merchant_id"] == first.json()["merchant_id"]
-    fresh = _error(create({"display_currency": "USD", "idempotency_key": new_key()}))
+    fresh = refusal(create({"display_currency": "USD", "idempotency_key": new_key()}))
     assert fresh["error"] == "unsupported_currency"

@@ -15,14 +15,14 @@ import pytest
 from merchants.models import Merchant
 from payments.models import Chain
 from tests.factories import WALLET
+from tests.merchants.api.helpers import refusal
 from tests.merchants.conftest import new_key
 
 ORIGINAL = {"display_name": "A", "email": "a@example.com", "wallet_address": WALLET}
 
 
 def _error(response, status):
-    assert response.status_code == status, response.content
-    return response.json()["error"]
+    return refusal(response, status)["error"]
 
 
 @pytest.fixture

@@ -12,13 +12,8 @@ from django.utils import timezone
 
 from merchants.models import Merchant
 from tests.factories import MerchantFactory
+from tests.merchants.api.helpers import refusal
 from tests.merchants.conftest import URL, detail_url
-
-
-def _error(response, status):
-    assert response.status_code == status, response.content
-    return response.json()
-
 
 # --- detail ---------------------------------------------------------------------------
 
@@ -38,7 +33,7 @@ def test_get_returns_the_merchant_shape(api, merchant):
 
 @pytest.mark.parametrize("bad_id", ["nope", "123", "0" * 32 + "g", "%20"])
 def test_malformed_id_is_invalid_merchant_id(api, bad_id):
-    body = _error(api.get(f"{URL}/{bad_id}"), 400)
+    body = refusal(api.get(f"{URL}/{bad_id}"), 400)
     assert body["error"] == "invalid_merchant_id"
 
 
@@ -62,7 +57,7 @@ def test_foreign_and_other_mode_merchants_are_byte_identical_to_missing(
 
 def test_detail_needs_merchants_read(client_for, partner, merchant):
     writer = client_for(partner, scopes=["merchants:write"])
-    body = _error(writer.get(detail_url(merchant.pk)), 403)
+    body = refusal(writer.get(detail_url(merchant.pk)), 403)
     assert (body["error"], body["required_scope"]) == (
         "insufficient_scope",
         "merchants:read",
@@ -71,10 +66,12 @@ def test_detail_needs_merchants_read(client_for, partner, merchant):
 
 def test_unsupported_method_is_method_not_allowed(api, merchant):
     assert (
-        _error(api.delete(detail_url(merchant.pk)), 405)["error"]
+        refusal(api.delete(detail_url(merchant.pk)), 405)["error"]
         == "method_not_allowed"
     )
-    assert _error(api.put(URL, {}, format="json"), 405)["error"] == "method_not_allowed"
+    assert (
+        refusal(api.put(URL, {}, format="json"), 405)["error"] == "method_not_allowed"
+    )
 
 
 # --- onboarding link on read (D35) ----------------------------------------------------
@@ -229,7 +226,7 @@ def test_list_items_of_incomplete_merchants_carry_a_working_link(api, partner, c
     ],
 )
 def test_bad_list_parameters_are_invalid_request_with_field(api, params, field):
-    body = _error(api.get(URL, params), 400)
+    body = refusal(api.get(URL, params), 400)
     assert (body["error"], body["field"]) == ("invalid_request", field)
 
 
@@ -242,7 +239,7 @@ def test_limit_bounds_are_inclusive(api, partner, limit):
 
 def test_list_needs_merchants_read(client_for, partner):
     writer = client_for(partner, scopes=["merchants:write"])
-    body = _error(writer.get(URL), 403)
+    body = refusal(writer.get(URL), 403)
     assert (body["error"], body["required_scope"]) == (
         "insufficient_scope",
         "merchants:read",

@@ -6,16 +6,10 @@ import pytest
 
 from merchants.models import Merchant
 from tests.factories import WALLET
+from tests.merchants.api.helpers import broken_checksum, refusal
 from tests.merchants.conftest import detail_url
 
 OTHER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil account 2, EIP-55
-
-
-def _broken(address: str) -> str:
-    for i, ch in enumerate(address[2:], start=2):
-        if ch.isalpha():
-            return address[:i] + ch.swapcase() + address[i + 1 :]
-    raise AssertionError
 
 
 @pytest.fixture
@@ -26,11 +20,6 @@ def patch(api, merchant):
         )
 
     return call
-
-
-def _error(response, status=400):
-    assert response.status_code == status, response.content
-    return response.json()
 
 
 def test_patch_updates_profile_fields_and_returns_the_merchant_shape(patch, merchant):
@@ -102,8 +91,8 @@ def test_wallet_address_is_not_updatable_over_the_api(patch, merchant):
 
 def test_withdraw_address_is_set_and_validated(patch, merchant):
     assert patch({"withdraw_address": OTHER}).json()["withdraw_address"] == OTHER
-    for bad in ("0x123", _broken(OTHER), 42, True, [OTHER], {"a": 1}):
-        body = _error(patch({"withdraw_address": bad}))
+    for bad in ("0x123", broken_checksum(OTHER), 42, True, [OTHER], {"a": 1}):
+        body = refusal(patch({"withdraw_address": bad}))
         assert body["error"] == "invalid_withdraw_address"
     merchant.refresh_from_db()
     assert merchant.withdraw_address == OTHER
@@ -120,7 +109,7 @@ def test_disabled_round_trips(patch, merchant):
 @pytest.mark.parametrize("field", ["disabled", "auto_forward"])
 @pytest.mark.parametrize("value", ["true", 1, 0, None, [], {}], ids=repr)
 def test_booleans_must_be_json_booleans(patch, field, value):
-    body = _error(patch({field: value}))
+    body = refusal(patch({field: value}))
     assert (body["error"], body["field"]) == ("invalid_request", field)
 
 
@@ -131,7 +120,7 @@ def test_auto_forward_without_an_executor_requires_embedded_wallet(
     patch, merchant, settings
 ):
     settings.JOPAY_AUTO_FORWARD_EXECUTORS = {}
-    body = _error(patch({"auto_forward": True, "withdraw_address": OTHER}))
+    body = refusal(patch({"auto_forward": True, "withdraw_address": OTHER}))
     assert body["error"] == "auto_forward_requires_embedded_wallet"
     merchant.refresh_from_db()
     assert (merchant.auto_forward, merchant.withdraw_address) == (
@@ -144,7 +133,7 @@ def test_auto_forward_with_an_executor_needs_a_withdraw_address(
     patch, merchant, settings
 ):
     settings.JOPAY_AUTO_FORWARD_EXECUTORS = {"137": OTHER}
-    assert _error(patch({"auto_forward": True}))["error"] == "invalid_withdraw_address"
+    assert refusal(patch({"auto_forward": True}))["error"] == "invalid_withdraw_address"
     both = patch({"auto_forward": True, "withdraw_address": OTHER})
     assert both.status_code == 200
     assert (both.json()["auto_forward"], both.json()["withdraw_address"]) == (
@@ -179,7 +168,7 @@ def test_patch_validation_codes_and_nothing_is_written(
     patch, merchant, body, code, field
 ):
     before = Merchant.objects.filter(pk=merchant.pk).values().get()
-    answer = _error(patch({"business_name": "Should not stick", **body}))
+    answer = refusal(patch({"business_name": "Should not stick", **body}))
     assert (answer["error"], answer.get("field")) == (code, field)
     assert Merchant.objects.filter(pk=merchant.pk).values().get() == before
 
@@ -189,19 +178,19 @@ def test_patch_body_must_be_a_json_object(api, merchant, raw):
     response = api.generic(
         "PATCH", detail_url(merchant.pk), raw, content_type="application/json"
     )
-    assert _error(response)["error"] == "invalid_body"
+    assert refusal(response)["error"] == "invalid_body"
 
 
 def test_patch_malformed_id_is_invalid_merchant_id(api):
     assert (
-        _error(api.patch("/api/v1/merchants/xyz", {}, format="json"))["error"]
+        refusal(api.patch("/api/v1/merchants/xyz", {}, format="json"))["error"]
         == "invalid_merchant_id"
     )
 
 
 def test_patch_needs_merchants_write(patch, client_for, partner):
     reader = client_for(partner, scopes=["merchants:read"])
-    body = _error(patch({"display_name": "x"}, client=reader), 403)
+    body = refusal(patch({"display_name": "x"}, client=reader), 403)
     assert (body["error"], body["required_scope"]) == (
         "insufficient_scope",
         "merchants:write",
