@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 
 from jopay_project.docs import tables
-from jopay_project.docs.endpoints import api_operations, normalize_path
+from jopay_project.docs.endpoints import api_operations, normalize_path, rate_text
 from jopay_project.docs.render import PAGES_BY_SLUG, DocsError, expand, render_page
 from jopay_project.errors import REGISTRY, ErrorCode
 from jopay_project.ratelimits import LIMITS
@@ -129,10 +129,21 @@ def test_every_scope_is_on_the_authentication_page_with_its_endpoints():
 
 
 def test_every_rate_limit_is_on_the_rate_limits_page():
+    # Each route with its own limit and key: the route alone was checked, so
+    # a page stating the wrong number for a route passed.
     html = page_html("rate-limits")
+    rows = set(
+        re.findall(
+            r"<tr>\s*<td><code>([^<]+)</code></td>\s*<td>([^<]+)</td>"
+            r"\s*<td>([^<]+)</td>\s*</tr>",
+            html,
+        )
+    )
     for limit in LIMITS.values():
         route = limit.route.replace("<", "&lt;").replace(">", "&gt;")
-        assert f"<code>{route}</code>" in html
+        assert (route, rate_text(limit.rate), limit.per) in rows, limit
+    assert ("POST /api/v1/merchants", "30 per minute", "API key") in rows
+    assert ("POST /pay/&lt;id&gt;/proof", "10 per hour", "request") in rows
 
 
 def test_endpoint_headers_show_the_views_scope_and_limit():
