@@ -168,6 +168,28 @@ def test_endpoint_headers_show_the_views_scope_and_limit():
         '<span class="meta">scope <code>requests:write</code></span>'
         '<span class="meta">60 per minute per API key</span>'
     ) in html
+    # Every header, not only create's (60 per minute, like most routes).
+    merchants = page_html("merchants")
+    assert (
+        "<code>/api/v1/merchants</code>"
+        '<span class="meta">scope <code>merchants:write</code></span>'
+        '<span class="meta">30 per minute per API key</span>'
+    ) in merchants
+    everything = "".join(page_html(slug) for slug in PAGES_BY_SLUG)
+    for op in api_operations():
+        scope = f"scope <code>{op.scope}</code>" if op.scope else "any key"
+        limit = (
+            f"{rate_text(op.limit.rate)} per {op.limit.per}"
+            if op.limit
+            else "not rate limited"
+        )
+        header = (
+            f'<span class="http-method {op.method.lower()}">{op.method}</span> '
+            f'<code>{op.path}</code><span class="meta">{scope}'
+            f"{'' if op.scope else ' (no scope needed)'}</span>"
+            f'<span class="meta">{limit}</span>'
+        )
+        assert header in everything, (op.method, op.path)
 
 
 def test_the_retry_schedule_follows_the_setting():
