@@ -1,10 +1,14 @@
-"""Payment fixtures: fresh FX rates, a create helper, and a local FX feed server."""
+"""Payment fixtures: fresh FX rates, a create helper, and local FX feed servers
+(``feed_server`` speaks HTTP; ``raw_server`` answers with whatever bytes a
+handler writes, for feeds that misbehave below HTTP)."""
 
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -126,3 +130,44 @@ def feed_server():
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
+
+
+class RawServer:
+    """A loopback socket answering every connection with ``handler``; counts them."""
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.handler, self.hits = handler, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.json"
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed at the end of the test
+                return
+            self.hits += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self.handler(conn)
+            except OSError:
+                pass  # the client gave up first
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServer]]:
+    """``raw_server(handler)`` → a started ``RawServer``; all closed after the test."""
+    servers: list[RawServer] = []
+
+    def start(handler: Callable[[socket.socket], None]) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.sock.close()

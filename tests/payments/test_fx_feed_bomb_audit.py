@@ -9,8 +9,6 @@ and the next feed is asked. Served by a real local socket.
 from __future__ import annotations
 
 import gzip
-import socket
-import threading
 import tracemalloc
 from decimal import Decimal
 
@@ -31,65 +29,39 @@ def bomb() -> bytes:
     return gzip.compress(body, compresslevel=9)
 
 
-def _serve(body: bytes, encoding: str | None) -> tuple[str, list[int], socket.socket]:
-    sock = socket.create_server(("127.0.0.1", 0))
-    hits = [0]
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-    if encoding:
-        head += f"Content-Encoding: {encoding}\r\n".encode()
-    head += f"Content-Length: {len(body)}\r\n\r\n".encode()
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            hits[0] += 1
-            with conn:
-                try:
-                    conn.recv(65536)
-                    conn.sendall(head + body)
-                except OSError:
-                    pass  # the client stopped reading
-
-    threading.Thread(target=loop, daemon=True).start()
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/latest.json", hits, sock
-
-
 @pytest.fixture
-def serve():
-    sockets = []
+def serve(raw_server):
+    """``serve(body, encoding)`` → a server answering every call with ``body``."""
 
     def start(body: bytes, encoding: str | None = None):
-        url, hits, sock = _serve(body, encoding)
-        sockets.append(sock)
-        return url, hits
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        head += b"Connection: close\r\n"
+        if encoding:
+            head += f"Content-Encoding: {encoding}\r\n".encode()
+        head += f"Content-Length: {len(body)}\r\n\r\n".encode()
+        return raw_server(lambda conn: conn.sendall(head + body))
 
-    yield start
-    for sock in sockets:
-        sock.close()
+    return start
 
 
 def test_a_gzip_bomb_is_refused_without_being_inflated(serve, bomb):
     assert len(bomb) < INFLATED // 500
-    url, hits = serve(bomb, "gzip")
+    server = serve(bomb, "gzip")
     tracemalloc.start()
     try:
         with pytest.raises(FeedError, match="too large"):
-            fetch_feed(url, timeout=5)
+            fetch_feed(server.url, timeout=5)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 8 * MAX_BYTES  # not the 64 MB the body inflates to
-    assert hits[0] == 1  # an answer that arrived is not asked for again
+    assert server.hits == 1  # an answer that arrived is not asked for again
 
 
 def test_a_refresh_falls_back_from_a_gzip_bomb(db, serve, bomb):
-    bad, _ = serve(bomb, "gzip")
-    good, _ = serve(GOOD)
+    bad, good = serve(bomb, "gzip"), serve(GOOD)
 
-    result = fx_refresh(feed_urls=[bad, good])
+    result = fx_refresh(feed_urls=[bad.url, good.url])
 
     assert result.ok
     assert "too large" in result.errors[0]

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -53,45 +51,10 @@ def _good(conn: socket.socket) -> None:
     )
 
 
-class RawServer:
-    """A loopback socket answering every connection with ``handler``; counts them."""
-
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
-        self.handler, self.hits = handler, 0
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.json"
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:  # closed at the end of the test
-                return
-            self.hits += 1
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                self.handler(conn)
-            except OSError:
-                pass  # the client gave up first
-
-
 @pytest.fixture
-def serve(settings) -> Iterator[Callable[..., RawServer]]:
+def serve(settings, raw_server):
     settings.JOPAY_FX_TIMEOUT_SECONDS = 1
-    servers: list[RawServer] = []
-
-    def start(handler: Callable[[socket.socket], None]) -> RawServer:
-        servers.append(RawServer(handler))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.sock.close()
+    return raw_server
 
 
 GAVE_UP = "reading the answer failed|no whole answer within 1 s"
