@@ -1,0 +1,109 @@
+"""The reconciliation code on /docs/patterns/ resends what it means to (D24, D27).
+
+The "find undelivered webhooks" loop is taken from the Markdown as a reader
+copies it and run against the real API through a ``requests``-like session
+over the test client. Its job is the day after a receiver outage, when many
+deliveries failed at once: more than the resend endpoint's per-key limit. A
+resend refused with ``rate_limited`` must be sent again after ``Retry-After``,
+not dropped, and a refusal that waiting cannot fix (delivery switched off)
+must stop the job instead of looking like success.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from payments.models import FxRate
+from tests.docs.blocks import page_blocks
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import webhook_endpoint_set
+
+
+class Session:
+    """The part of ``requests.Session`` the page uses, over the DRF test client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, params=None, timeout=None):
+        return self.client.get(url, params or {})
+
+    def post(self, url, json=None, timeout=None):
+        return self.client.post(url, json, format="json")
+
+
+class Clock:
+    """``time`` for the snippet: a sleep is recorded and ends the window."""
+
+    def __init__(self):
+        self.slept: list[float] = []
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        cache.clear()  # the rate-limit window the wait was for has passed
+
+
+def resend_loop() -> str:
+    [code] = [
+        b.code
+        for b in page_blocks("patterns")
+        if b.lang == "python" and "/resend" in b.code
+    ]
+    return code
+
+
+@pytest.fixture
+def failed_events(api, merchant, partner):
+    """Four live requests cancelled while the receiver was down: failed deliveries."""
+    for code in ("EUR", "USD"):
+        FxRate.objects.create(
+            currency=code, rate=Decimal(1), source="test", fetched_at=timezone.now()
+        )
+    webhook_endpoint_set(partner=partner, url="https://127.0.0.1:9/jopay", enabled=True)
+    for amount in (2500, 2600, 2700, 2800):
+        created = api.post(
+            "/api/v1/requests/create",
+            {"merchant_id": str(merchant.pk), "fiat_amount_int": amount},
+            format="json",
+        ).json()
+        cancel = api.post(f"/api/v1/requests/{created['request_id']}/cancel")
+        assert cancel.status_code == 200
+    deliveries = WebhookDelivery.objects.filter(event__type="request.cancelled")
+    deliveries.update(state=WebhookDelivery.State.FAILED, next_attempt_at=None)
+    assert deliveries.count() == 4
+    return deliveries
+
+
+def run(api, clock) -> None:
+    """The loop, for the cancellations these tests make instead of payments."""
+    code = resend_loop().replace("payment.proof_verified", "request.cancelled")
+    namespace = {"session": Session(api), "JOPAY_URL": "", "time": clock}
+    exec(compile(code, "patterns.md:resend", "exec"), namespace)  # noqa: S102
+
+
+def test_the_reconciliation_loop_resends_past_the_rate_limit(
+    api, partner, failed_events
+):
+    partner.rate_limit_overrides = {"events.resend": "2/m"}
+    partner.save()
+    clock = Clock()
+
+    run(api, clock)
+
+    assert [d.state for d in failed_events.all()].count("failed") == 0
+    assert clock.slept, "the loop never waited out rate_limited"
+
+
+def test_the_reconciliation_loop_stops_when_delivery_is_off(
+    api, partner, failed_events
+):
+    webhook_endpoint_set(partner=partner, enabled=False)
+    WebhookDelivery.objects.update(state=WebhookDelivery.State.FAILED)
+
+    with pytest.raises(Exception, match="webhook_not_configured"):
+        run(api, Clock())
+    assert WebhookEvent.objects.filter(type="request.cancelled").count() == 4
