@@ -11,7 +11,12 @@ must stop the job instead of looking like success.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
+import uuid
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -107,3 +112,89 @@ def test_the_reconciliation_loop_stops_when_delivery_is_off(
     with pytest.raises(Exception, match="webhook_not_configured"):
         run(api, Clock())
     assert WebhookEvent.objects.filter(type="request.cancelled").count() == 4
+
+
+def checkout_view() -> str:
+    [code] = [
+        b.code
+        for b in page_blocks("patterns")
+        if b.lang == "python" and "def jopay_webhook" in b.code
+    ]
+    return code
+
+
+class FakeOrders:
+    """Order.objects for the snippet: records which orders were marked paid."""
+
+    def __init__(self):
+        self.paid: list[str] = []
+
+    def select_for_update(self):
+        return self
+
+    def get(self, id):
+        return SimpleNamespace(mark_paid=lambda **proof: self.paid.append(id))
+
+    def filter(self, **kwargs):
+        return SimpleNamespace(update=lambda **values: 0)
+
+
+def signed(payload: dict, secret: str) -> tuple[bytes, str]:
+    from webhooks import signing
+
+    body = json.dumps(payload).encode()
+    headers = signing.signature_headers(
+        secrets_new_first=[secret],
+        delivery_id=payload["delivery_id"],
+        attempt=1,
+        timestamp=int(time.time()),
+        body=body,
+    )
+    return body, headers["x-jopay-signature"]
+
+
+@pytest.mark.parametrize(("key", "acts"), [("jo_live_", False), ("jo_test_", True)])
+def test_the_checkout_receiver_ignores_the_other_modes_payments(key, acts):
+    """One webhook URL serves both modes (D35): a live shop's receiver gets the
+    test-mode events of its developers too, whose order ids may be real ones.
+    A test payment (worthless tokens) must not mark a live order paid."""
+    from webhooks import signing
+
+    secret = signing.secret_new()
+    orders = FakeOrders()
+    seen: list[str] = []
+    namespace = {
+        "json": json,
+        "JOPAY_KEY": key + "x" * 32,
+        "WEBHOOK_SECRET": secret,
+        "HttpResponse": lambda status: status,
+        "Order": SimpleNamespace(objects=orders),
+        "Delivery": SimpleNamespace(
+            objects=SimpleNamespace(
+                filter=lambda delivery_id: SimpleNamespace(
+                    exists=lambda: delivery_id in seen
+                ),
+                create=lambda delivery_id: seen.append(delivery_id),
+            )
+        ),
+        "transaction": SimpleNamespace(atomic=contextlib.nullcontext),
+    }
+    for block in page_blocks("events"):
+        if block.attrs.get("data-snippet") == "verify-jopay" and block.lang == "python":
+            exec(block.code, namespace)  # noqa: S102
+    exec(compile(checkout_view(), "patterns.md:checkout", "exec"), namespace)  # noqa: S102
+    payload = {
+        "event": "payment.proof_verified",
+        "delivery_id": str(uuid.uuid4()),
+        "test_mode": True,
+        "metadata": {"order_id": "1001"},
+        "tx_hash": "0x" + "ab" * 32,
+        "chain_id": 31337,
+    }
+    body, header = signed(payload, secret)
+    request = SimpleNamespace(body=body, headers={"x-jopay-signature": header})
+
+    status = namespace["jopay_webhook"](request)
+
+    assert 200 <= status < 300  # acknowledged either way: no retries
+    assert orders.paid == (["1001"] if acts else [])
