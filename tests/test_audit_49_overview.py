@@ -26,3 +26,22 @@ def test_the_body_size_limit_is_the_one_the_api_applies(api, merchant):
 
     assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
     assert f"is larger than {limit:,} bytes" in overview()
+
+
+def test_no_page_cites_the_projects_internal_decision_ids():
+    """Partners cannot read decisions.md: "judged alone (D20)" on /docs/requests/
+    pointed them at nothing. Decision ids belong in code and tests only."""
+    import re
+
+    from jopay_project.docs.render import PAGES
+
+    cited = {
+        page.slug: re.findall(r"\bD\d{1,2}\b", source_text(page)) for page in PAGES
+    }
+    assert {slug: ids for slug, ids in cited.items() if ids} == {}
+
+
+def test_the_wrong_method_sentence_names_who_gets_which_code():
+    text = overview()
+    assert "a call without a key gets `unauthorized`" in text
+    assert "a key without the route's scope `insufficient_scope`" in text
