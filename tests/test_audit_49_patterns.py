@@ -198,3 +198,62 @@ def test_the_checkout_receiver_ignores_the_other_modes_payments(key, acts):
 
     assert 200 <= status < 300  # acknowledged either way: no retries
     assert orders.paid == (["1001"] if acts else [])
+
+
+def checkout_namespace(api, monkeypatch) -> dict:
+    """The page's opening block and its start_checkout, run as a reader would."""
+    monkeypatch.setenv("JOPAY_URL", "")
+    monkeypatch.setenv("JOPAY_KEY", api.key)
+    python = [b.code for b in page_blocks("patterns") if b.lang == "python"]
+    namespace: dict = {"CheckoutError": RuntimeError}
+    exec(compile(python[0], "patterns.md:imports", "exec"), namespace)  # noqa: S102
+    namespace["session"] = Session(api)
+    [start] = [code for code in python if "def start_checkout" in code]
+    exec(compile(start, "patterns.md:checkout", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+class Order(SimpleNamespace):
+    def save(self):
+        pass
+
+
+@pytest.mark.parametrize("ended", ["cancel", "expire"])
+def test_a_customer_back_after_the_request_ended_gets_a_payable_link(
+    api, merchant, partner, monkeypatch, ended
+):
+    """The page derives the idempotency key from the order and cancels the
+    request of an abandoned cart; a pos request also expires after an hour.
+    A customer who comes back and clicks Pay again must get a live pay page,
+    not the replay of the dead request (D17 answers it in its current state)."""
+    from payments.models import PaymentRequest
+
+    FxRate.objects.create(
+        currency="EUR", rate=Decimal(1), source="test", fetched_at=timezone.now()
+    )
+    merchant.display_currency = "EUR"
+    merchant.save()
+    start_checkout = checkout_namespace(api, monkeypatch)["start_checkout"]
+    order = Order(
+        id=uuid.uuid4(),
+        number="A-1001",
+        total_cents=2500,
+        currency="EUR",
+        shop=SimpleNamespace(jopay_merchant_id=str(merchant.pk)),
+        checkout_attempt=0,
+    )
+    start_checkout(order)
+    first = order.jopay_request_id
+    if ended == "cancel":
+        assert api.post(f"/api/v1/requests/{first}/cancel").status_code == 200
+    else:
+        PaymentRequest.objects.filter(pk=first).update(
+            status="expired", expires_at=timezone.now()
+        )
+
+    url = start_checkout(order)
+
+    again = api.get(f"/api/v1/requests/{order.jopay_request_id}").json()
+    assert again["status"] == "requested"
+    assert url == again["pay_page_url"]
+    assert order.jopay_request_id != first
