@@ -128,6 +128,7 @@ class FakeOrders:
 
     def __init__(self):
         self.paid: list[str] = []
+        self.unpaid: list[dict] = []  # the filters of the "unpaid" updates
 
     def select_for_update(self):
         return self
@@ -136,7 +137,7 @@ class FakeOrders:
         return SimpleNamespace(mark_paid=lambda **proof: self.paid.append(id))
 
     def filter(self, **kwargs):
-        return SimpleNamespace(update=lambda **values: 0)
+        return SimpleNamespace(update=lambda **values: self.unpaid.append(kwargs))
 
 
 def signed(payload: dict, secret: str) -> tuple[bytes, str]:
@@ -153,14 +154,8 @@ def signed(payload: dict, secret: str) -> tuple[bytes, str]:
     return body, headers["x-jopay-signature"]
 
 
-@pytest.mark.parametrize(("key", "acts"), [("jo_live_", False), ("jo_test_", True)])
-def test_the_checkout_receiver_ignores_the_other_modes_payments(key, acts):
-    """One webhook URL serves both modes (D35): a live shop's receiver gets the
-    test-mode events of its developers too, whose order ids may be real ones.
-    A test payment (worthless tokens) must not mark a live order paid."""
-    from webhooks import signing
-
-    secret = signing.secret_new()
+def checkout_receiver(key: str, secret: str):
+    """The page's checkout webhook view with its verifier, over fake models."""
     orders = FakeOrders()
     seen: list[str] = []
     namespace = {
@@ -183,6 +178,18 @@ def test_the_checkout_receiver_ignores_the_other_modes_payments(key, acts):
         if block.attrs.get("data-snippet") == "verify-jopay" and block.lang == "python":
             exec(block.code, namespace)  # noqa: S102
     exec(compile(checkout_view(), "patterns.md:checkout", "exec"), namespace)  # noqa: S102
+    return orders, namespace["jopay_webhook"]
+
+
+@pytest.mark.parametrize(("key", "acts"), [("jo_live_", False), ("jo_test_", True)])
+def test_the_checkout_receiver_ignores_the_other_modes_payments(key, acts):
+    """One webhook URL serves both modes (D35): a live shop's receiver gets the
+    test-mode events of its developers too, whose order ids may be real ones.
+    A test payment (worthless tokens) must not mark a live order paid."""
+    from webhooks import signing
+
+    secret = signing.secret_new()
+    orders, view = checkout_receiver(key, secret)
     payload = {
         "event": "payment.proof_verified",
         "delivery_id": str(uuid.uuid4()),
@@ -194,7 +201,7 @@ def test_the_checkout_receiver_ignores_the_other_modes_payments(key, acts):
     body, header = signed(payload, secret)
     request = SimpleNamespace(body=body, headers={"x-jopay-signature": header})
 
-    status = namespace["jopay_webhook"](request)
+    status = view(request)
 
     assert 200 <= status < 300  # acknowledged either way: no retries
     assert orders.paid == (["1001"] if acts else [])
@@ -257,3 +264,26 @@ def test_a_customer_back_after_the_request_ended_gets_a_payable_link(
     assert again["status"] == "requested"
     assert url == again["pay_page_url"]
     assert order.jopay_request_id != first
+
+
+def test_the_end_of_a_superseded_request_leaves_the_order_alone():
+    """With a new checkout attempt per ended request, an order has had several
+    requests: the request.expired of the first (an hour after it) must not set
+    the order unpaid while the customer pays the second."""
+    from webhooks import signing
+
+    secret = signing.secret_new()
+    orders, view = checkout_receiver("jo_live_", secret)
+    old_request = str(uuid.uuid4())
+    payload = {
+        "event": "request.expired",
+        "delivery_id": str(uuid.uuid4()),
+        "test_mode": False,
+        "request_id": old_request,
+        "metadata": {"order_id": "1001"},
+    }
+    body, header = signed(payload, secret)
+
+    view(SimpleNamespace(body=body, headers={"x-jopay-signature": header}))
+
+    assert [f.get("jopay_request_id") for f in orders.unpaid] == [old_request]
