@@ -27,6 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from payments.models import Chain, PaymentRequest
@@ -183,20 +184,31 @@ def rescan_request_window(
             result.outcome, result.next_from_block = "continued", chunk_start
             return result
         chunk_end = min(chunk_start + chunk_blocks - 1, stop)
-        # Only as far as the node answering holds (see the watcher): ``[]``
-        # from a node behind the window's end must not read as "not found".
-        found, held = client.transfer_logs_held(
-            token=chain.usdc_address,
-            from_block=chunk_start,
-            to_block=chunk_end,
-            recipients=[request.receiving_address],
-        )
-        logs = [
-            log
-            for log in found
-            if (log.to_address, to_micro(log.value, chain.decimals)) in wanted
-        ]
-        times = block_times(client, chain, logs, wanted)
+        try:
+            # Only as far as the node answering holds (see the watcher): ``[]``
+            # from a node behind the window's end must not read as "not found".
+            found, held = client.transfer_logs_held(
+                token=chain.usdc_address,
+                from_block=chunk_start,
+                to_block=chunk_end,
+                recipients=[request.receiving_address],
+            )
+            logs = [
+                log
+                for log in found
+                if (log.to_address, to_micro(log.value, chain.decimals)) in wanted
+            ]
+            times = block_times(client, chain, logs, wanted)
+        except SoftTimeLimitExceeded:
+            # A chunk started before the deadline may still outlast the
+            # task's soft limit (a capped provider: 200 calls a chunk). The
+            # chunks before it are read: recorded, a continuation reads on
+            # (the hard limit leaves 20 s for that). Lost, every run read
+            # the same blocks until the rescan was given up.
+            if chunk_start == from_block:
+                raise  # nothing read: nothing to record
+            result.outcome, result.next_from_block = "continued", chunk_start
+            return result
         for log in logs:
             mined_at = times.get(log.block_number)
             if log.removed or mined_at is None:

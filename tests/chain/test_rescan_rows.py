@@ -348,3 +348,75 @@ def test_a_slow_run_records_how_far_it_read_before_its_time_is_up(
     assert (row.next_from_block, row.to_block) == (6, head)
     assert row.runs == 0  # it moved on
     assert enqueued(sent) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
+
+
+def test_a_chunk_cut_by_the_soft_limit_keeps_the_chunks_read_before_it(
+    owed, anvil, w3, monkeypatch, django_capture_on_commit_callbacks
+):
+    """RESCAN_RUN_SECONDS only stops a run from starting a chunk: a chunk
+    started before it may still run into the task's soft time limit (280 s).
+    Behind a provider capping log ranges a chunk is 200 calls; at ~0.5 s a
+    call the third chunk starts at 190 s and ends at 285 s. The run then ended
+    in SoftTimeLimitExceeded with nothing recorded, every run read the same
+    blocks again and the rescan was given up after 48 runs (the payment never
+    found). Now the chunks read before the cut are recorded and a
+    continuation carries on from the one that was cut (audit 54)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from payments.chain import rescan
+    from payments.chain.rpc_logs import TransferLogQueries
+
+    pr, row = owed
+    monkeypatch.setitem(rescan.rescan_request_window.__kwdefaults__, "chunk_blocks", 5)
+    mine(anvil, 15)
+    head = w3.eth.block_number
+    RequestRescan.objects.filter(pk=row.pk).update(next_from_block=1, to_block=head)
+    read = TransferLogQueries._logs_in_range
+    queries: list[int] = []
+
+    def cut(self, params, from_block, to_block, answered):
+        queries.append(from_block)
+        if from_block >= 11:  # the third chunk, started well inside the budget
+            raise SoftTimeLimitExceeded()
+        return read(self, params, from_block, to_block, answered)
+
+    monkeypatch.setattr(TransferLogQueries, "_logs_in_range", cut)
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        outcome = rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
+
+    assert outcome == "continued"
+    row.refresh_from_db()
+    assert (row.next_from_block, row.to_block) == (11, head)
+    assert row.runs == 0  # it moved on: not counted towards giving up
+    assert row.locked_until is None
+    assert enqueued(sent) == [("payments.rescan_request", rescan_args(pr.pk, CHAIN_ID))]
+
+
+def test_a_first_chunk_cut_by_the_soft_limit_still_ends_the_run(
+    owed, anvil, w3, monkeypatch
+):
+    """Nothing read, nothing to record: the cut propagates (the lease runs out
+    and the resume beat sends the row again, counted as a run without
+    progress)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from payments.chain import rescan
+    from payments.chain.rpc_logs import TransferLogQueries
+
+    pr, row = owed
+    monkeypatch.setitem(rescan.rescan_request_window.__kwdefaults__, "chunk_blocks", 5)
+    mine(anvil, 15)
+    RequestRescan.objects.filter(pk=row.pk).update(
+        next_from_block=1, to_block=w3.eth.block_number
+    )
+
+    def cut(self, params, from_block, to_block, answered):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(TransferLogQueries, "_logs_in_range", cut)
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        rescan_request_task.apply(args=rescan_args(pr.pk, CHAIN_ID)).get()
+    row.refresh_from_db()
+    assert row.next_from_block == 1
