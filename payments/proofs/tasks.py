@@ -19,9 +19,9 @@ from django.utils import timezone
 from jopay_project.tasks import enqueue_on_commit
 from payments.chain.matching import CANDIDATE_PROOF_STATUSES, CANDIDATE_STATUSES
 from payments.chain.rescan import rescan_request_window
-from payments.chain.rpc import RpcError, RpcUnavailable
+from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
 from payments.chain.watcher import watch_chains
-from payments.models import PaymentRequest
+from payments.models import Chain, PaymentRequest
 
 from .services.checks import (
     BROKER_COUNTDOWN_MAX_SECONDS,
@@ -51,6 +51,14 @@ RESCAN_MAX_RETRIES = 6
 RECHECK_SLACK = timedelta(seconds=15)
 RECHECK_LEASE = timedelta(minutes=2)
 RECHECK_BATCH = 500
+VERIFY_SOFT_LIMIT_SECONDS = 50
+# What a check may spend asking the chain. Each call waits up to 5 s, and a
+# check makes several per RPC URL (probe, receipt, head, block) while failing
+# over: with a few slow URLs the soft limit cut it off mid-call, with nothing
+# recorded, so no backoff (the beat sent it again every 2 min 15 s, each time
+# holding a worker child for 50 s and ending in a traceback). Past this the
+# client raises RpcUnavailable, recorded as a failed try, in time (D20, D24).
+VERIFY_RPC_BUDGET_SECONDS = VERIFY_SOFT_LIMIT_SECONDS - 15
 
 
 def _parse_due(due_at: str | None) -> datetime | None:
@@ -70,13 +78,22 @@ def _next_check(request_id: str, now: datetime) -> tuple[str, int] | None:
     return None if countdown is None else (due.isoformat(), countdown)
 
 
+def _budgeted_client(request_id: str) -> ChainClient | None:
+    """A client for the request's chain whose calls end within the budget."""
+    chain_id = PR.objects.filter(pk=request_id).values_list("chain_id", flat=True)
+    chain = Chain.objects.filter(pk__in=chain_id[:1]).first()
+    return (
+        None if chain is None else ChainClient(chain, budget=VERIFY_RPC_BUDGET_SECONDS)
+    )
+
+
 @shared_task(
     name="payments.verify_proof",
     bind=True,
     acks_late=True,
     max_retries=VERIFY_MAX_RETRIES,
-    time_limit=60,
-    soft_time_limit=50,
+    time_limit=VERIFY_SOFT_LIMIT_SECONDS + 10,
+    soft_time_limit=VERIFY_SOFT_LIMIT_SECONDS,
 )
 def verify_proof_task(self, request_id: str, due_at: str | None = None) -> str:
     """Verify one attached proof; retry with backoff while the chain is unreachable.
@@ -92,7 +109,9 @@ def verify_proof_task(self, request_id: str, due_at: str | None = None) -> str:
     if claim is None:
         return "skipped"
     try:
-        result = proof_verify(request_id=request_id, claim=claim)
+        result = proof_verify(
+            request_id=request_id, claim=claim, client=_budgeted_client(request_id)
+        )
     except (RpcUnavailable, RpcError) as exc:
         # proof_verify recorded the failure and when to try again.
         retry = _next_check(request_id, timezone.now())

@@ -178,3 +178,46 @@ def test_reverify_keeps_the_background_check_going_under_the_cap(
     pr.refresh_from_db()
     assert callback.args == (str(pr.pk), pr.next_verify_at.isoformat())
     assert 0 < callback.countdown <= BROKER_COUNTDOWN_MAX_SECONDS
+
+
+def test_a_check_on_a_slow_node_ends_as_a_recorded_failure_inside_the_soft_limit(
+    attached, local_chain, anvil, monkeypatch
+):
+    """A check asked the chain for as long as its calls took (5 s each, a few
+    per RPC URL while failing over). Slower than the task's soft limit, it was
+    cut mid-call: no failed try recorded, no backoff; the beat sent it again
+    every 2 min 15 s, each run holding a worker child for 50 s and ending in a
+    traceback. Its RPC work now has a budget inside the soft limit, past which
+    the try is recorded as rpc_unavailable (D20: the proof stays attached).
+    Scaled down here: a node answering in 0.3 s, a budget of 0.5 s (audit 54).
+    """
+    import time
+
+    import requests
+
+    from payments.proofs import tasks
+
+    from .conftest import json_rpc_server
+
+    assert verify_proof_task.soft_time_limit >= tasks.VERIFY_RPC_BUDGET_SECONDS + 10
+
+    def slow(call, raw):
+        time.sleep(0.3)
+        headers = {"Content-Type": "application/json"}
+        return requests.post(anvil.url, data=raw, headers=headers, timeout=5).json()
+
+    monkeypatch.setattr(tasks, "VERIFY_RPC_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr(verify_proof_task, "max_retries", 0)
+    with json_rpc_server(slow) as url:
+        local_chain.rpc_urls = [url]
+        local_chain.save()
+        started = time.monotonic()
+        outcome = verify_proof_task.apply(args=(str(attached.pk),)).get()
+        took = time.monotonic() - started
+
+    assert outcome == "rpc_unavailable"
+    assert took < 1.5
+    attached.refresh_from_db()
+    assert attached.proof_status == "attached"
+    assert attached.rpc_failures == 1  # recorded: the next try backs off
+    assert attached.next_verify_at > timezone.now()
