@@ -1,0 +1,83 @@
+"""Portal pages at the widths partners' staff use: a 1024 px laptop, a
+browser window on half a screen, a small tablet, a phone.
+
+Headless Chromium against ``live_server`` (as ``tests/portal/test_browser.py``):
+every action and every column stays on screen, without a sideways scroll.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from merchants.keys import api_key_create
+from tests.browser import chromium
+from tests.factories import PartnerUserFactory, UserFactory
+from tests.portal.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Any table-wrap that scrolls sideways hides a column (and its buttons).
+CLIPPED_JS = """() => {
+  const bad = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) bad.push("page " + root.scrollWidth);
+  for (const el of document.querySelectorAll(".table-wrap")) {
+    if (el.scrollWidth > el.clientWidth + 1) bad.push("table " + el.scrollWidth);
+  }
+  return bad;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def ops(partner):
+    user = UserFactory(username="ops@alice-pay.example", email="ops@alice-pay.example")
+    return PartnerUserFactory(user=user, partner=partner)
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/portal/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/portal/")
+
+
+@pytest.mark.parametrize("width", [660, 700, 960, 1024, 1060])
+def test_the_revoke_button_of_a_key_is_on_screen_on_laptops_and_tablets(
+    live_server, page, partner, ops, width
+):
+    """Between 900 and 1100 px (a 1024 px laptop, a window on half a 1920 px
+    screen) the keys table shared the row with the create form and was cut
+    off: Revoke, the one button to stop a leaked key, sat behind a sideways
+    scroll of the card. The same between 640 and 700 px."""
+    api_key_create(
+        partner=partner,
+        test_mode=False,
+        name="reporting",
+        scopes=["recurring:write", "requests:read"],
+    )
+    sign_in(page, live_server.url, ops.user.email)
+    page.set_viewport_size({"width": width, "height": 860})
+    page.goto(f"{live_server.url}/portal/api-keys/")
+
+    assert page.evaluate(CLIPPED_JS) == []
+    revoke = page.locator("[data-testid=key-list] button.danger").first
+    box = revoke.bounding_box()
+    wrap = page.locator(".table-wrap").first.bounding_box()
+    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"]
