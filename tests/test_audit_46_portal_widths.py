@@ -12,8 +12,8 @@ from playwright.sync_api import Page
 
 from merchants.keys import api_key_create
 from tests.browser import chromium
-from tests.factories import PartnerUserFactory, UserFactory
-from tests.portal.conftest import PASSWORD
+from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
+from tests.portal.conftest import PASSWORD, make_request
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -81,3 +81,29 @@ def test_the_revoke_button_of_a_key_is_on_screen_on_laptops_and_tablets(
     box = revoke.bounding_box()
     wrap = page.locator(".table-wrap").first.bounding_box()
     assert box["x"] + box["width"] <= wrap["x"] + wrap["width"]
+
+
+# Names and values without a break opportunity of their own: a German
+# compound (business_name takes 120 characters), an accounting mailbox, an
+# order token in metadata (values take 500 characters).
+COMPOUND = "Donaudampfschifffahrtselektrizitaetenhauptbetriebswerkbauunterbeamten-GmbH"
+MAILBOX = "buchhaltung.zentrale.rechnungseingang@konditoreibedarfsgrosshandel.example"
+
+
+@pytest.mark.parametrize("width", [390, 1024, 1280])
+def test_long_unbroken_names_and_values_do_not_push_pages_sideways(
+    live_server, page, partner, ops, width
+):
+    """A merchant's name without spaces ran the detail page's heading off the
+    screen (at 1280 px too), one long e-mail squeezed every name in the
+    merchants list to a sliver and pushed Wallet and Created off screen, and
+    a long metadata value (a badge that never wraps) widened the request page.
+    """
+    shop = MerchantFactory(partner=partner, business_name=COMPOUND, email=MAILBOX)
+    MerchantFactory(partner=partner, business_name="Corner Books")
+    pr = make_request(shop, metadata={"checkout_session": "cs_live_" + "a1" * 60})
+    sign_in(page, live_server.url, ops.user.email)
+    page.set_viewport_size({"width": width, "height": 860})
+    for path in ("merchants/", f"merchants/{shop.pk}/", f"requests/{pr.pk}/"):
+        page.goto(f"{live_server.url}/portal/{path}")
+        assert page.evaluate(CLIPPED_JS) == [], path
