@@ -6,14 +6,13 @@ phone, from the link its partner sent. Headless Chromium against
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from playwright.sync_api import expect
 
 from merchants.models import Merchant
 from merchants.onboarding_links import merchant_onboarding_link
 from tests.browser import chromium
 from tests.factories import WALLET, MerchantFactory
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONES = [{"width": 360, "height": 740}, {"width": 390, "height": 844}]
 OVERFLOW_JS = """() => {
@@ -33,6 +32,8 @@ def _link_path(merchant: Merchant, base: str) -> str:
     return base + url[url.index("/onboard/") :]
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "name", ["Mia's Bakery", "Rindfleischetikettierungsueberwachungsaufgaben-GmbH"]
 )
@@ -66,3 +67,21 @@ def test_the_onboarding_pages_fit_a_phone(
     finally:
         context.close()
     assert widths == {"form": 0, "done": 0}
+
+
+def test_the_partners_name_on_the_onboarding_pages_leads_nowhere_else(client, db):
+    """The header's partner name (and logo) linked to "/", JoPay's developer
+    docs: a merchant clicking its partner's name left the form for the API
+    reference. As on the pay page, the header names the partner, no link."""
+    merchant = MerchantFactory(
+        business_name="Mia's Bakery", wallet_address="", onboarding_status="incomplete"
+    )
+    path = _link_path(merchant, "")
+    pages = {"form": client.get(path)}
+    client.post(path, {"wallet_address": WALLET, "accept_terms": "on"})
+    pages["done"] = client.get("/onboard/done/")
+    pages["not valid"] = Client().get(path)  # another browser: a spent link
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert "brand" in html, name
+        assert 'href="/"' not in html, name
