@@ -75,3 +75,19 @@ def test_a_copy_button_shows_exactly_when_it_can_copy(live_server, partner, scri
         for i in range(2):
             assert copy.nth(i).is_visible() is script
         context.close()
+
+
+def test_each_copy_button_says_what_it_copies(pages):
+    """Two buttons named just "Copy" on the merchant page: a screen reader
+    user could not tell the merchant id's from the onboarding link's."""
+    labels = [
+        re.search(r'aria-label="([^"]+)"', button)
+        for html in pages.values()
+        for button in _copy_buttons(html)
+    ]
+    assert all(labels), labels
+    assert sorted(m.group(1) for m in labels) == [
+        "Copy the merchant id",
+        "Copy the new key",
+        "Copy the onboarding link",
+    ]
