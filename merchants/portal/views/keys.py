@@ -74,6 +74,9 @@ def _page(request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200):
     for key in keys:
         # Only a usable key's scopes can change; revoked and expired ones are history.
         key.scopes_form = ApiKeyScopesForm.for_key(key) if key.is_usable(now) else None
+        # D8: an expired key answers auth_failed; the list must not show it
+        # as a working one.
+        key.is_expired = key.revoked_at is None and not key.is_usable(now)
     new_key = _take_new_key(request)
     response = render(
         request,
