@@ -107,3 +107,18 @@ def test_long_unbroken_names_and_values_do_not_push_pages_sideways(
     for path in ("merchants/", f"merchants/{shop.pk}/", f"requests/{pr.pk}/"):
         page.goto(f"{live_server.url}/portal/{path}")
         assert page.evaluate(CLIPPED_JS) == [], path
+
+
+@pytest.mark.parametrize("width", [680, 744])
+def test_the_requests_list_fits_a_small_tablet(live_server, page, partner, ops, width):
+    """Between 640 and 760 px (an iPad mini held upright is 744 px) the
+    requests table still had all six columns, about 670 px of them: the
+    Created column was cut off on every row, even for short names."""
+    shop = MerchantFactory(partner=partner, business_name="Blue Bottle")
+    for cents in (1250, 4200, 99_999):
+        make_request(shop, fiat_int=cents)
+    sign_in(page, live_server.url, ops.user.email)
+    page.set_viewport_size({"width": width, "height": 860})
+    for path in ("requests/", f"merchants/{shop.pk}/"):
+        page.goto(f"{live_server.url}/portal/{path}")
+        assert page.evaluate(CLIPPED_JS) == [], path
