@@ -7,10 +7,13 @@ every action and every column stays on screen, without a sideways scroll.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from playwright.sync_api import Page
 
 from merchants.keys import api_key_create
+from payments.services import fx_rate_set_manual
 from tests.browser import chromium
 from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, make_request
@@ -122,3 +125,27 @@ def test_the_requests_list_fits_a_small_tablet(live_server, page, partner, ops, 
     for path in ("requests/", f"merchants/{shop.pk}/"):
         page.goto(f"{live_server.url}/portal/{path}")
         assert page.evaluate(CLIPPED_JS) == [], path
+
+
+@pytest.mark.parametrize("width", [360, 390, 680, 744, 780])
+def test_an_fx_overrides_remove_button_is_on_screen(
+    live_server, page, partner, ops, width
+):
+    """The FX overrides table (a rate takes up to 18 decimals) was wider than a
+    phone: Remove, the way out of a mistyped rate that mis-prices every
+    request in its currency, sat behind a sideways scroll of the table."""
+    partner.enabled_currencies = ["EUR", "USD", "JPY"]
+    partner.save()
+    fx_rate_set_manual(
+        currency="USD", rate=Decimal("1.000123456789012345"), partner=partner
+    )
+    fx_rate_set_manual(currency="JPY", rate=Decimal("151.25"), partner=partner)
+    sign_in(page, live_server.url, ops.user.email)
+    page.set_viewport_size({"width": width, "height": 860})
+    page.goto(f"{live_server.url}/portal/settings/")
+
+    assert page.evaluate(CLIPPED_JS) == []
+    table = page.get_by_test_id("fx-override-list")
+    for button in table.locator("button.danger").all():
+        box = button.bounding_box()
+        assert box["x"] + box["width"] <= width
