@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from merchants.keys import api_key_create
 from merchants.models import ApiKey
+from payments.services import fx_rate_set_manual
 from tests.factories import PartnerUserFactory, UserFactory
 from tests.portal.conftest import logged_in
 
@@ -51,3 +53,25 @@ def test_an_expired_key_is_marked_expired_not_offered_like_a_working_one(
     working_row = _row(html, working.prefix)
     assert 'data-testid="key-expired"' not in working_row
     assert "Revoke" in working_row
+
+
+def test_a_rows_buttons_name_the_row_they_act_on(portal, partner):
+    """Every key's button was just "Revoke" (and "Change scopes"), every FX
+    override's just "Remove": a screen reader listing the page's buttons
+    offered three identical "Revoke"s with no way to tell which key each
+    would stop."""
+    keys = [
+        api_key_create(partner=partner, test_mode=False, name=name)[0]
+        for name in ("checkout", "reporting")
+    ]
+    partner.enabled_currencies = ["EUR", "JPY"]
+    partner.save()
+    fx_rate_set_manual(currency="JPY", rate=Decimal("151.25"), partner=partner)
+
+    html = portal.get("/portal/api-keys/").content.decode()
+    for key in keys:
+        row = _row(html, key.prefix)
+        assert f'aria-label="Revoke {key.prefix}…"' in row
+        assert f'aria-label="Change the scopes of {key.prefix}…"' in row
+    settings_html = portal.get("/portal/settings/").content.decode()
+    assert 'aria-label="Remove your JPY override"' in settings_html
