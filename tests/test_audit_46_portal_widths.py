@@ -149,3 +149,20 @@ def test_an_fx_overrides_remove_button_is_on_screen(
     for button in table.locator("button.danger").all():
         box = button.bounding_box()
         assert box["x"] + box["width"] <= width
+
+
+@pytest.mark.parametrize("width", [660, 700, 800])
+def test_every_portal_menu_entry_is_on_screen(live_server, page, partner, ops, width):
+    """Between 640 and about 830 px the menu was one row that scrolled
+    sideways with its scroll bar hidden: Activity and Docs (at 660 px
+    Settings too) were off screen with nothing to show they existed, and a
+    mouse could not reach them."""
+    sign_in(page, live_server.url, ops.user.email)
+    page.set_viewport_size({"width": width, "height": 860})
+    page.goto(f"{live_server.url}/portal/")
+    links = page.locator("nav.portal-nav a")
+    assert links.count() == 9
+    for link in links.all():
+        box = link.bounding_box()
+        assert box["x"] >= 0, link.inner_text()
+        assert box["x"] + box["width"] <= width, link.inner_text()
