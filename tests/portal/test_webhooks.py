@@ -124,6 +124,16 @@ def test_reveal_shows_hex_and_whsec_forms(portal, enabled):
     whsec = standard_secret(enabled.secret)
     assert whsec.startswith("whsec_")
     assert whsec.encode() in response.content
+    # Shown once: a Copy that copies nothing without the script (the old
+    # clipboard text pasted into the receiver's config) is drawn hidden until
+    # jopay.js shows it, and each says which form it copies.
+    buttons = re.findall(r"<button[^>]*\bdata-copy=[^>]*>", response.content.decode())
+    assert len(buttons) == 2
+    for button in buttons:
+        assert " hidden" in button, button
+        assert "data-script-only" in button, button
+    assert "(hex)" in buttons[0]
+    assert "Standard Webhooks" in buttons[1]
 
 
 def test_reveal_without_secret_is_webhook_not_configured(portal):
