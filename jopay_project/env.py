@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .env_urls import keyless, shown, split_url
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -105,26 +107,12 @@ def env_int_list(
     return values
 
 
-def shown(url: str) -> str:
-    """``url`` for an error message: its password as ``***``. Start-up errors
-    reach the service's log, and a Redis or feed URL may carry credentials."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    if not password:
-        return repr(url)
-    userinfo, at, rest = url.rpartition("@")
-    user = userinfo.rpartition(":")[0]
-    return repr(f"{user}:***{at}{rest}")
-
-
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     raw = os.environ.get(name, default).strip()
     if not raw:
         return raw
-    parts = urlsplit(raw)
-    if parts.scheme not in schemes or not parts.netloc:
+    parts, _ = split_url(raw)
+    if parts is None or parts.scheme not in schemes or not parts.netloc:
         raise ImproperlyConfigured(
             f"{name} must be a {'/'.join(schemes)} URL with a host, not {shown(raw)}"
         )
@@ -259,12 +247,12 @@ def env_url_list(
 ) -> list[str]:
     """A comma-separated list of URLs, each with one of ``schemes`` and a host."""
     urls = env_list(name, default)
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme not in schemes or not parts.netloc:
+    for number, url in enumerate(urls, start=1):
+        parts, _ = split_url(url)
+        if parts is None or parts.scheme not in schemes or not parts.netloc:
             raise ImproperlyConfigured(
-                f"{name} entries must be {'/'.join(schemes)} URLs with a host, "
-                f"not {shown(url)}"
+                f"{name} entries must be {'/'.join(schemes)} URLs with a host "
+                f"and a port up to 65535, not entry {number}: {keyless(url)!r}"
             )
     return urls
 
