@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 
@@ -199,9 +200,20 @@ class FxRateAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # The button only for staff who may refresh: a view-only user's click
+        # did nothing and said nothing.
+        extra_context = {
+            **(extra_context or {}),
+            "may_refresh": self.has_change_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
     def refresh_view(self, request: HttpRequest):
         """The changelist button: refresh works even when no rate exists yet."""
-        if request.method == "POST" and self.has_change_permission(request):
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied  # a 403, not a silent redirect
             self._refresh(request)
         return HttpResponseRedirect(reverse("admin:payments_fxrate_changelist"))
 
