@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
@@ -16,11 +17,25 @@ from jopay_project.admin_actions import confirm_first
 from jopay_project.admin_lookups import DatePartLookupsCheckedMixin
 from merchants.admin import PartnerAdmin
 from merchants.admin.stale_edits import StaleEditGuardForm
+from payments.fx.fetch import TRIES
 from payments.models import FxRate
 from payments.money import RATE_MAX, RATE_MIN, SUPPORTED_CURRENCIES, rate_in_range
 from payments.selectors import fx_rate_is_stale
 from payments.services import fx_rate_clear_manual, fx_rate_set_manual, fx_refresh
 from payments.services.fx import fx_rate_needs_second_look
+
+# What a refresh from the admin may take in all, well under gunicorn's 30 s
+# worker timeout (OPERATIONS.md). At D14's 10 s a try, two tries of each of
+# the two default feeds took 40 s when both hung (an egress firewall dropping
+# packets): gunicorn killed the worker, staff got a 502 instead of "Every feed
+# failed; the last good rates stay". The scheduled refresh keeps 10 s a try.
+REFRESH_BUDGET_SECONDS = 20
+
+
+def refresh_timeout() -> float:
+    """Seconds per try, so that every try of every feed fits the budget."""
+    tries = TRIES * max(1, len(settings.JOPAY_FX_FEEDS))
+    return min(settings.JOPAY_FX_TIMEOUT_SECONDS, REFRESH_BUDGET_SECONDS / tries)
 
 
 class FxRateForm(StaleEditGuardForm):
@@ -169,7 +184,7 @@ class FxRateAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
         self.message_user(request, f"Cleared {cleared} manual rate(s).")
 
     def _refresh(self, request: HttpRequest) -> None:
-        result = fx_refresh()
+        result = fx_refresh(timeout=refresh_timeout())
         if not result.ok:
             self.message_user(
                 request,

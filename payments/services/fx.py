@@ -193,7 +193,10 @@ class FxRefreshResult:
 
 
 def fx_refresh(
-    *, dry_run: bool = False, feed_urls: list[str] | None = None
+    *,
+    dry_run: bool = False,
+    feed_urls: list[str] | None = None,
+    timeout: float | None = None,
 ) -> FxRefreshResult:
     """Fetch rates from the first working feed of ``JOPAY_FX_FEEDS`` and store them.
 
@@ -204,15 +207,17 @@ def fx_refresh(
     happens before the transaction; pinned rates are never overwritten; when
     every feed fails nothing is written and the last good rates stay. Every
     written row records ``source`` and ``fetched_at``. Never raises for feed
-    trouble: see ``result.errors``.
+    trouble: see ``result.errors``. ``timeout`` (seconds per try) replaces
+    the setting for a caller that must answer sooner (the admin's button).
     """
     result = FxRefreshResult(dry_run=dry_run)
     urls = settings.JOPAY_FX_FEEDS if feed_urls is None else feed_urls
+    timeout = timeout or settings.JOPAY_FX_TIMEOUT_SECONDS
     answers: list[feeds.FeedRates] = []
     missing = set(SUPPORTED_CURRENCIES)
     for url in urls:
         try:
-            answer = feeds.fetch_feed(url, timeout=settings.JOPAY_FX_TIMEOUT_SECONDS)
+            answer = feeds.fetch_feed(url, timeout=timeout)
         except feeds.FeedError as exc:
             result.errors.append(str(exc))
             continue
