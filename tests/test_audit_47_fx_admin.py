@@ -14,6 +14,9 @@ from django.test import Client
 
 from payments.admin import fx as fx_admin
 from payments.models import FxRate
+from payments.services.fx import fx_refresh
+from tests.payments.conftest import feed_server  # noqa: F401 (fixture)
+from tests.payments.test_fx_feeds import feeds  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +94,38 @@ def test_the_admins_share_never_exceeds_the_setting(settings):
     settings.JOPAY_FX_FEEDS = ["https://a.example/x.json"] * 4
     settings.JOPAY_FX_TIMEOUT_SECONDS = 10
     assert fx_admin.refresh_timeout() * 2 * 4 <= fx_admin.REFRESH_BUDGET_SECONDS
+
+
+def test_currencies_no_feed_gives_are_named_in_the_log_and_to_staff(
+    admin_client,
+    settings,
+    caplog,
+    feeds,  # noqa: F811
+):
+    """D14: the ECB lacks AED, ARS, CLP, COP and PEN; with the fallback down
+    they went stale in silence (no "every feed failed" line). A pinned one is
+    covered and not named."""
+    server, ecb, _ = feeds
+    settings.JOPAY_FX_FEEDS = [ecb, server.serve("/down", status=503)]
+    settings.JOPAY_FX_TIMEOUT_SECONDS = 1
+    admin_client.post(f"{FX}add/", {"currency": "ARS", "rate": "1400"})
+
+    with caplog.at_level("WARNING", logger="jopay.fx"):
+        result = fx_refresh()
+    assert result.ok
+    assert result.missing == ["AED", "CLP", "COP", "PEN"]
+    assert "no feed gave AED, CLP, COP, PEN" in caplog.text
+
+    answer = admin_client.post(f"{FX}refresh/", follow=True)
+    shown = [str(m) for m in get_messages(answer.wsgi_request)]
+    assert any("No feed gave AED, CLP, COP, PEN" in text for text in shown)
+
+
+def test_a_feed_giving_every_currency_names_none(db, settings, caplog, feeds):  # noqa: F811
+    _, _, usd = feeds
+    settings.JOPAY_FX_FEEDS = [usd]
+    with caplog.at_level("WARNING", logger="jopay.fx"):
+        result = fx_refresh()
+    assert result.ok
+    assert result.missing == []
+    assert "no feed gave" not in caplog.text

@@ -204,6 +204,13 @@ class FxRateAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
                 else "."
             ),
         )
+        if result.missing:
+            self.message_user(
+                request,
+                f"No feed gave {', '.join(result.missing)}: each goes stale 24 h "
+                "after its last rate. Pin a rate for those in use.",
+                messages.WARNING,
+            )
 
     def get_urls(self):
         urls = [

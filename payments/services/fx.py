@@ -185,6 +185,9 @@ class FxRefreshResult:
     # lock: its older rates are not written over them.
     skipped_newer: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Supported currencies no feed gave and no global pin covers: their rates
+    # go stale 24 h after the last one (then fx_unavailable).
+    missing: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -243,7 +246,21 @@ def fx_refresh(
     sources = {code: answer.source for answer in ordered for code in answer.rates}
     fetched = feeds.FeedRates(source=result.source, rates=rates)
     _store(fetched, result, fetched_at=timezone.now(), sources=sources)
+    _report_missing(result, missing)
     return result
+
+
+def _report_missing(result: FxRefreshResult, missing: set[str]) -> None:
+    """Name the currencies no feed gave and no pin covers (D14): they went
+    stale in silence, no "every feed failed" line among the logs."""
+    pinned = FxRate.objects.filter(partner__isnull=True, pinned=True)
+    result.missing = sorted(missing - set(pinned.values_list("currency", flat=True)))
+    if result.missing:
+        logger.warning(
+            "fx refresh: no feed gave %s; each goes stale 24 h after its last "
+            "rate (pin one with set_fx_rate)",
+            ", ".join(result.missing),
+        )
 
 
 @transaction.atomic
