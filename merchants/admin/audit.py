@@ -63,7 +63,7 @@ class AuditEntryAdmin(IndexedSortMixin, DatePartLookupsCheckedMixin, admin.Model
     search_fields = ["actor"]  # shows the box; get_search_results decides
     search_help_text = (
         "An exact partner slug, actor (e-mail, key prefix) or target, in any "
-        'case; quote one with a space ("manage.py fx_pin").'
+        'case; quote one with a space ("manage.py set_fx_rate").'
     )
     list_select_related = ["partner"]
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
