@@ -26,6 +26,15 @@ ANVIL_PORT=${JOPAY_ANVIL_PORT:-8545}
 ANVIL_RPC_URL=http://127.0.0.1:$ANVIL_PORT
 PY=.venv/bin/python
 
+# A port something already listens on (another stack, a second checkout):
+# gunicorn could not bind it, but the other program answered the readiness
+# check, so the banner said JoPay was running there with this stack's key, and
+# .run/env pointed at it, until gunicorn gave up and the stack came down.
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "run: ERROR: 127.0.0.1:$PORT is already in use; stop what runs there or set PORT to a free port" >&2
+    exit 1
+fi
+
 export JOPAY_PUBLIC_BASE_URL=${JOPAY_PUBLIC_BASE_URL:-$BASE_URL}
 # A local dev command: DEBUG lets the settings use a built-in SECRET_KEY.
 export DEBUG=${DEBUG:-1}
