@@ -207,6 +207,10 @@ test_key=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["test_ke
 # What this stack runs with, for `source .run/env` in another terminal: the
 # quickstart's commands and manage.py then reach the same URL, data folder,
 # database and chain (without it, manage.py ran on an empty SQLite file).
+# Readable by this user only, as demo.json: DATABASE_URL and REDIS_URL may
+# carry passwords, and a checkout is often readable by every local user.
+rm -f .run/env.tmp
+(umask 077 && : > .run/env.tmp)
 {
     echo "# Written by make run ($(date -u +%FT%TZ)). Source it: . .run/env"
     for name in DEBUG JOPAY_DATA_DIR JOPAY_URL JOPAY_PUBLIC_BASE_URL JOPAY_ANVIL_RPC \
