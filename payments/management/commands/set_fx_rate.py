@@ -7,7 +7,11 @@ from django.core.management.base import CommandError, CommandParser
 from jopay_project.commands import OperatorCommand
 from merchants.models import Partner
 from payments.money import is_supported, rate_from_text
-from payments.services.fx import fx_rate_clear_manual, fx_rate_set_manual
+from payments.services.fx import (
+    fx_rate_clear_manual,
+    fx_rate_needs_second_look,
+    fx_rate_set_manual,
+)
 
 
 class Command(OperatorCommand):
@@ -61,10 +65,23 @@ class Command(OperatorCommand):
             raise CommandError(
                 f"--rate must be a positive decimal like 0.92, not {rate!r}"
             )
+        # The admin and the portal ask for a second look at a rate this far
+        # from the global one (an inverted USD per EUR, a typo); a pin never
+        # goes stale, so here it is said at least (stderr: scripts read stdout).
+        try:
+            off = fx_rate_needs_second_look(currency=currency, rate=value)
+        except ArithmeticError:  # a rate out of range: refused just below
+            off = None
         try:
             stored = fx_rate_set_manual(currency=currency, rate=value, partner=owner)
         except ValueError as exc:  # the service says which rule it broke
             raise CommandError(f"--rate {rate}: {exc}") from None
+        if off is not None:
+            self.stderr.write(
+                f"warning: {value.normalize():f} is {off:.0%} away from the global "
+                f"{currency} rate; a rate is {currency} per 1 USDC. Pinned all the "
+                "same: it never goes stale, so check it."
+            )
         self.stdout.write(
             f"{currency} ({scope}): {stored.rate.normalize():f} per USDC, "
             "source manual, pinned"
