@@ -9,6 +9,7 @@ production set and the one the test suite uses.
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -193,6 +194,14 @@ if _db is not None:
         env_int("JOPAY_DB_CONNECT_TIMEOUT", 5, minimum=2, maximum=30),
     )
 else:
+    # The embedded set keeps everything under DATA_DIR. A folder that could
+    # not be made or written (a typo, another user's path) ended in SQLite's
+    # "unable to open database file", naming neither the path nor the variable.
+    if not (DATA_DIR.is_dir() and os.access(DATA_DIR, os.W_OK | os.X_OK)):
+        raise ImproperlyConfigured(
+            f"JOPAY_DATA_DIR {str(DATA_DIR)!r} is not a folder this user can "
+            "write (the embedded SQLite, cache and queue live there)"
+        )
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(DATA_DIR / "jopay.sqlite3"),

@@ -58,3 +58,21 @@ def test_a_refused_fx_feed_entry_never_shows_its_key(monkeypatch, entry):
         env.env_url_list("JOPAY_FX_FEEDS", schemes=("http", "https"))
     assert FEED_KEY not in str(caught.value)
     assert "entry 2" in str(caught.value)
+
+
+def test_an_unusable_data_dir_of_the_embedded_set_is_named(tmp_path):
+    """D30: without DATABASE_URL everything lives under JOPAY_DATA_DIR; a path
+    that cannot be made ended in SQLite's "unable to open database file"."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = load_settings(tmp_path, JOPAY_DATA_DIR=str(blocker / "data"))
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert f"JOPAY_DATA_DIR {str(blocker / 'data')!r}" in last
+
+
+def test_a_data_dir_it_can_make_is_made(tmp_path):
+    result = load_settings(tmp_path, JOPAY_DATA_DIR=str(tmp_path / "new" / "data"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new" / "data").is_dir()
