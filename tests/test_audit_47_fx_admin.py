@@ -129,3 +129,15 @@ def test_a_feed_giving_every_currency_names_none(db, settings, caplog, feeds):  
     assert result.ok
     assert result.missing == []
     assert "no feed gave" not in caplog.text
+
+
+def test_a_refresh_without_feeds_says_so_instead_of_every_feed_failed(
+    admin_client, settings
+):
+    """An empty JOPAY_FX_FEEDS is the operator's choice (pinned rates only,
+    README): the button said "Every feed failed" as an ERROR."""
+    settings.JOPAY_FX_FEEDS = []
+    answer = admin_client.post(f"{FX}refresh/", follow=True)
+    shown = [str(m) for m in get_messages(answer.wsgi_request)]
+    assert not any("Every feed failed" in text for text in shown), shown
+    assert any("JOPAY_FX_FEEDS is empty" in text for text in shown), shown

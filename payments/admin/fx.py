@@ -184,6 +184,15 @@ class FxRateAdmin(DatePartLookupsCheckedMixin, admin.ModelAdmin):
         self.message_user(request, f"Cleared {cleared} manual rate(s).")
 
     def _refresh(self, request: HttpRequest) -> None:
+        if not settings.JOPAY_FX_FEEDS:
+            # Pinned rates only, as the operator chose (README): nothing failed.
+            self.message_user(
+                request,
+                "No feed is configured (JOPAY_FX_FEEDS is empty): rates are "
+                "pinned by hand only. Nothing was refreshed.",
+                messages.WARNING,
+            )
+            return
         result = fx_refresh(timeout=refresh_timeout())
         if not result.ok:
             self.message_user(
