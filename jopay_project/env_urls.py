@@ -45,7 +45,8 @@ _KEY_SEGMENT = re.compile(r"(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{16,}", re.ASCII)
 
 def keyless(url: str) -> str:
     """``url`` for an error message without what may be a key: the query and
-    fragment, a user name or password, and key-like path segments.
+    fragment, a user name and password (as ``***``), and key-like path
+    segments.
 
     A keyed feed carries its key in one of those (``?app_id=…``,
     ``/v6/<key>/latest/USD``), and start-up errors reach the service log.
@@ -55,7 +56,8 @@ def keyless(url: str) -> str:
     if not sep:
         scheme, rest = "", url
     authority, slash, path = rest.partition("/")
-    authority = authority.rpartition("@")[2]
+    _, at, host = authority.rpartition("@")
+    authority = f"***@{host}" if at else host  # as shown() marks a password
     path = "/".join(
         "…" if _KEY_SEGMENT.fullmatch(part) else part for part in path.split("/")
     )
