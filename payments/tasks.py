@@ -12,7 +12,7 @@ from celery import shared_task
 from django.conf import settings
 
 from payments.services.closing import payment_requests_expire_due
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 
 logger = logging.getLogger("jopay.tasks")
 

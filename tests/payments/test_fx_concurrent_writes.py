@@ -17,7 +17,8 @@ import pytest
 from django.db import connection
 
 from payments.models import FxRate
-from payments.services.fx import fx_rate_set_manual, fx_refresh
+from payments.services.fx import fx_rate_set_manual
+from payments.services.refresh import fx_refresh
 
 CURRENCIES = ["EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "SEK", "NOK", "DKK", "PLN"]
 
@@ -84,7 +85,7 @@ def test_a_refresh_fetched_earlier_does_not_overwrite_a_later_ones_rates(
     """Two refreshes overlap (the beat and an operator's): the first fetches,
     the second fetches and stores, then the first gets the lock. Its rates
     are the older ones; they stayed stamped "now" over the newer ones."""
-    from payments.services import fx
+    from payments.services import refresh as fx
 
     older = feed_server.serve(
         "/older.json",

@@ -17,7 +17,7 @@ import pytest
 from payments.fx import FeedError, fetch_feed
 from payments.fx.fetch import MAX_BYTES
 from payments.models import FxRate
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 
 INFLATED = 64 * MAX_BYTES  # 64 MB once decoded
 GOOD = b'{"base":"USD","rates":{"USD":1,"EUR":0.93}}'

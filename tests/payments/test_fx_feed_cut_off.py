@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from payments.fx import FeedError, fetch_feed
 from payments.models import FxRate
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 from payments.tasks import refresh_fx_rates_task
 
 GOOD = b'{"base":"USD","rates":{"EUR":0.92,"USD":1}}'

@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from payments.fx.fetch import redacted
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 from tests.payments.test_fx_feed_cut_off import HEAD, serve  # noqa: F401
 
 KEY = "1a2b3c4d5e6f7a8b9c0d1e2f"

@@ -17,7 +17,7 @@ import pytest
 
 from payments.fx import FeedError, parse_feed
 from payments.models import FxRate
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 
 JSON = "application/json"
 XML = "text/xml"

@@ -16,7 +16,7 @@ import pytest
 
 from payments.fx import FeedError, parse_feed
 from payments.models import FxRate
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 
 
 def declared(encoding: str) -> bytes:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from payments.fx import FeedError, parse_feed
 from payments.models import FxRate
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 from payments.tasks import refresh_fx_rates_task
 
 from .conftest import FIXTURES

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from payments.models import FxRate
 from payments.money import SUPPORTED_CURRENCIES
-from payments.services.fx import fx_refresh
+from payments.services.refresh import fx_refresh
 
 from .test_fx_feeds import feeds, global_rate  # noqa: F401 (fixture)
 
