@@ -122,6 +122,8 @@ def throwaway_redis(tmp_path):
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     return
                 except OSError:
+                    exited = self.proc.poll()
+                    assert exited is None, f"redis-server exited ({exited})"
                     assert time.monotonic() < deadline, "redis-server did not start"
                     time.sleep(0.05)
 
@@ -142,6 +144,7 @@ def throwaway_redis(tmp_path):
         celery_app.conf.broker_url = url
 
     server = Server()
+    server.port = port
     server.start()
     old_broker = celery_app.conf.broker_url
     point_celery_at(server.url)

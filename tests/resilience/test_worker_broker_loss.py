@@ -16,14 +16,13 @@ another process.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.live import ROOT, child_env, free_port, stop
+from tests.live import ROOT, child_env, stop
 
 pytestmark = pytest.mark.live
 
@@ -40,20 +39,11 @@ SEND_TASK = (
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_holding_a_task_survives_a_redis_restart(tmp_path):
-    port = free_port()
-    server = [shutil.which("redis-server"), "--port", str(port)]
-    server += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    server += ["--dir", str(tmp_path)]
-    env = child_env(REDIS_URL=f"redis://127.0.0.1:{port}/0", CELERY_SKIP_CHECKS="1")
+def test_a_worker_holding_a_task_survives_a_redis_restart(throwaway_redis, tmp_path):
+    redis = throwaway_redis  # started and waited for, with a deadline
+    port = redis.port
+    env = child_env(REDIS_URL=redis.url, CELERY_SKIP_CHECKS="1")
     log_path = tmp_path / "worker.log"
-
-    def redis_up() -> subprocess.Popen:
-        proc = subprocess.Popen(server, stdout=subprocess.DEVNULL)
-        ping = ["redis-cli", "-p", str(port), "ping"]
-        while subprocess.run(ping, capture_output=True).stdout.strip() != b"PONG":
-            time.sleep(0.05)
-        return proc
 
     def wait_for_log(text: str, count: int = 1, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -62,7 +52,6 @@ def test_a_worker_holding_a_task_survives_a_redis_restart(tmp_path):
             assert time.monotonic() < deadline, log_path.read_text()[-3000:]
             time.sleep(0.1)
 
-    redis = redis_up()
     args = [sys.executable, "-m", "celery", "-A", "jopay_project", "worker"]
     args += ["--loglevel", "INFO", "--concurrency", "1", "-n", f"held-{port}@%h"]
     with log_path.open("ab") as log:
@@ -71,17 +60,23 @@ def test_a_worker_holding_a_task_survives_a_redis_restart(tmp_path):
         )
     try:
         wait_for_log(" ready.")
-        subprocess.run([sys.executable, "-c", SEND_HELD_TASK], env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-c", SEND_HELD_TASK], env=env, check=True, timeout=60
+        )
         wait_for_log("send_due_deliveries")  # received; held for 600 s
-        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"])
-        redis.wait(10)
+        # A clean SHUTDOWN, as an operator's restart does (the fixture's
+        # restart() is a hard kill).
+        shutdown = ["redis-cli", "-p", str(port), "shutdown", "nosave"]
+        subprocess.run(shutdown, capture_output=True, timeout=10)
+        redis.proc.wait(10)
         wait_for_log("Connection to broker lost")
         time.sleep(3)
         assert worker.poll() is None, log_path.read_text()
-        redis = redis_up()
+        redis.start()  # same port, empty; fails after 10 s if it does not start
         wait_for_log("Connected to redis://", 2)
-        subprocess.run([sys.executable, "-c", SEND_TASK], env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-c", SEND_TASK], env=env, check=True, timeout=60
+        )
         wait_for_log("succeeded")  # it works on
     finally:
         stop(worker)
-        stop(redis)
