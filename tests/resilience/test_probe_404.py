@@ -78,18 +78,35 @@ def test_every_id_route_answers_foreign_and_other_mode_ids_like_missing_ones(pro
     assert len(probed) >= 8, probed
 
 
-def test_foreign_merchant_ids_in_bodies_and_filters_are_like_missing_ones(probe):
+def test_foreign_ids_in_bodies_and_filters_are_like_missing_ones(probe):
+    """Every id a v1 body or list filter takes: ``merchant_id`` (create, plan
+    create, requests and plans lists) and ``request_id`` (events list). The
+    owner has a request, a plan and an event of that request, so a filter that
+    leaked would list them instead of the empty page of a missing id."""
+    from webhooks.models import WebhookEvent
+
     callers, owner_merchant = probe
-    foreign, missing = str(owner_merchant.pk), str(uuid.uuid4())
+    request_id = str(OWNED["request_id"](owner_merchant))
+    OWNED["plan_id"](owner_merchant)
+    WebhookEvent.objects.create(
+        partner=owner_merchant.partner,
+        test_mode=owner_merchant.test_mode,
+        request_id=request_id,
+        type="request.cancelled",
+        payload={"event": "request.cancelled"},
+    )
+    merchant_id, missing = str(owner_merchant.pk), str(uuid.uuid4())
     cases = [
         (
             "post",
             "/api/v1/requests/create",
+            merchant_id,
             lambda mid: {"json": {"merchant_id": mid, "fiat_amount_int": 2500}},
         ),
         (
             "post",
             "/api/v1/recurring/plans",
+            merchant_id,
             lambda mid: {
                 "json": {
                     "merchant_id": mid,
@@ -99,9 +116,31 @@ def test_foreign_merchant_ids_in_bodies_and_filters_are_like_missing_ones(probe)
                 }
             },
         ),
-        ("get", "/api/v1/requests", lambda mid: {"params": {"merchant_id": mid}}),
+        (
+            "get",
+            "/api/v1/requests",
+            merchant_id,
+            lambda mid: {"params": {"merchant_id": mid}},
+        ),
+        (
+            "get",
+            "/api/v1/recurring/plans",
+            merchant_id,
+            lambda mid: {"params": {"merchant_id": mid}},
+        ),
+        (
+            "get",
+            "/api/v1/events",
+            request_id,
+            lambda rid: {"params": {"request_id": rid}},
+        ),
     ]
-    for method, path, kwargs in cases:
+    # The owner sees its rows through each filter: the probe can tell a leak.
+    for method, path, foreign, kwargs in cases[2:]:
+        owned = callers["owner"](method, path, **kwargs(foreign))
+        assert owned.status_code == 200, (path, owned.text)
+        assert owned.json()["data"], (path, owned.text)
+    for method, path, foreign, kwargs in cases:
         for stranger in ("other_mode", "other_partner"):
             expected = callers[stranger](method, path, **kwargs(missing))
             answer = callers[stranger](method, path, **kwargs(foreign))
