@@ -11,6 +11,7 @@ catch-up after an outage still pays what was paid on time (D16: also an
 
 Only requests whose proof is free (``none``, or ended in ``mismatch``) are
 candidates; an ``attached`` proof is being checked and a ``verified`` one paid.
+``apply_chunk`` attaches a watcher chunk's matches and moves its cursor.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from django.db import transaction
 from django.db.models import Q
 
 from jopay_project.errors import JoPayError
@@ -194,3 +196,52 @@ def attach_found(
         )
         return False
     return True
+
+
+def apply_chunk(
+    chain: Chain,
+    logs: list[TransferLog],
+    *,
+    held: int,
+    times: dict[int, datetime],
+    now: datetime,
+) -> list[str] | None:
+    """Attach matches, each in its own transaction, then move the cursor
+    (forward only) to ``held``. Returns attached ids, or None (cursor kept)
+    if the chain was switched off meanwhile.
+
+    One transaction per attach, not one for the chunk: an attach holds its
+    hash's entry in the D20 unique index until it commits. A payer pasting
+    that hash on another request locks that request and waits for the entry;
+    a chunk that then wanted the pasted-on request's row (a later transfer of
+    the chunk pays it) closed a circle, and PostgreSQL killed one side
+    (``deadlock detected``: a 500 on the pay page, or the chunk lost). A crash
+    between the attaches and the cursor re-reads the chunk, which attaches
+    nothing twice (the attached requests are no longer candidates).
+    """
+    attached: list[str] = []
+    for log in logs:
+        mined_at = times.get(log.block_number)
+        if log.removed or mined_at is None:
+            continue
+        request = match_transfer(chain, log, mined_at)
+        if request is None:
+            continue
+        if attach_found(chain, log, request, mined_at=mined_at, now=now):
+            attached.append(str(request.pk))
+    with transaction.atomic():
+        # NO KEY: a verdict holding a request row may insert that request's
+        # first rescan row, whose foreign key share-locks this chain row.
+        row = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
+        if not row.is_usable:
+            # Switched off mid-scan (D19): the attaches above were refused
+            # (unsupported_chain), so the cursor stays before them and the
+            # watcher resumes here once the chain is back on.
+            return None
+        if row.last_scanned_block is None or held > row.last_scanned_block:
+            row.last_scanned_block, row.last_scanned_at = held, now
+            row.save(
+                update_fields=["last_scanned_block", "last_scanned_at", "updated_at"]
+            )
+        chain.last_scanned_block = row.last_scanned_block
+    return attached

@@ -49,21 +49,19 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from time import monotonic
 
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from payments.models import Chain, PaymentRequest
 
 from .defaults import reorg_margin
-from .logs import TransferLog
 from .matching import (
-    attach_found,
+    apply_chunk,
     block_time,
     block_times,
     first_block_at_or_after,
-    match_transfer,
     watched,
 )
 from .rpc import ChainClient, RpcError, RpcUnavailable
@@ -78,6 +76,12 @@ MAX_BLOCKS_PER_RUN = 50_000
 # Outlives the task's hard time limit (300 s), so a scan still running is never
 # joined by the next tick's; a killed worker's lock runs out on its own.
 LOCK_SECONDS = 330
+# A run starts no chunk after this long (the task's soft limit is 280 s): a
+# chunk behind a provider capping log ranges is ~200 calls, and a run cut by
+# the soft limit raised in every run of a catch-up, the chunk in hand read for
+# nothing and the chains after it in the run not scanned at all. Shared out
+# between the chains of a run, so one chain's catch-up leaves the others theirs.
+WATCH_RUN_SECONDS = 200
 
 
 @dataclass
@@ -93,55 +97,6 @@ class ScanResult:
     skipped: str | None = None
 
 
-def _apply_chunk(
-    chain: Chain,
-    logs: list[TransferLog],
-    *,
-    held: int,
-    times: dict[int, datetime],
-    now: datetime,
-) -> list[str] | None:
-    """Attach matches, each in its own transaction, then move the cursor
-    (forward only) to ``held``. Returns attached ids, or None (cursor kept)
-    if the chain was switched off meanwhile.
-
-    One transaction per attach, not one for the chunk: an attach holds its
-    hash's entry in the D20 unique index until it commits. A payer pasting
-    that hash on another request locks that request and waits for the entry;
-    a chunk that then wanted the pasted-on request's row (a later transfer of
-    the chunk pays it) closed a circle, and PostgreSQL killed one side
-    (``deadlock detected``: a 500 on the pay page, or the chunk lost). A crash
-    between the attaches and the cursor re-reads the chunk, which attaches
-    nothing twice (the attached requests are no longer candidates).
-    """
-    attached: list[str] = []
-    for log in logs:
-        mined_at = times.get(log.block_number)
-        if log.removed or mined_at is None:
-            continue
-        request = match_transfer(chain, log, mined_at)
-        if request is None:
-            continue
-        if attach_found(chain, log, request, mined_at=mined_at, now=now):
-            attached.append(str(request.pk))
-    with transaction.atomic():
-        # NO KEY: a verdict holding a request row may insert that request's
-        # first rescan row, whose foreign key share-locks this chain row.
-        row = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
-        if not row.is_usable:
-            # Switched off mid-scan (D19): the attaches above were refused
-            # (unsupported_chain), so the cursor stays before them and the
-            # watcher resumes here once the chain is back on.
-            return None
-        if row.last_scanned_block is None or held > row.last_scanned_block:
-            row.last_scanned_block, row.last_scanned_at = held, now
-            row.save(
-                update_fields=["last_scanned_block", "last_scanned_at", "updated_at"]
-            )
-        chain.last_scanned_block = row.last_scanned_block
-    return attached
-
-
 def scan_chain(
     chain: Chain,
     *,
@@ -149,6 +104,7 @@ def scan_chain(
     now: datetime | None = None,
     max_blocks: int = MAX_BLOCKS_PER_RUN,
     chunk_blocks: int = CHUNK_BLOCKS,
+    deadline: float | None = None,
 ) -> ScanResult:
     """Scan one chain from its cursor to the head; attach and verify matches.
 
@@ -158,6 +114,8 @@ def scan_chain(
     docstring), and is saved with its chunk's attaches; a second run over the
     same blocks changes nothing. Raises ``RpcUnavailable`` / ``RpcError`` when the
     chain cannot be read (the cursor then stays where the last chunk left it).
+    Past ``deadline`` (``time.monotonic()``) no further chunk starts; the first
+    always does, so every run moves on.
     """
     from payments.proofs.services import proof_verify
     from payments.proofs.services.checks import next_check_enqueue, proof_verify_claim
@@ -211,6 +169,11 @@ def scan_chain(
     since = block_time(client, start)
 
     for chunk_start in range(start, end + 1, chunk_blocks):
+        if result.chunks and deadline is not None and monotonic() >= deadline:
+            # Out of time: the cursor holds the last chunk; the next run goes on.
+            result.to_block = chunk_start - 1
+            result.blocks = chunk_start - start
+            break
         chunk_end = min(chunk_start + chunk_blocks - 1, end)
         result.chunks += 1
         # Re-read per chunk: a long catch-up sees requests created meanwhile.
@@ -227,7 +190,7 @@ def scan_chain(
         times = block_times(client, chain, logs, wanted)
         # A long catch-up takes minutes: each chunk stamps its own time.
         chunk_now = fixed_now or timezone.now()
-        attached = _apply_chunk(chain, logs, held=held, times=times, now=chunk_now)
+        attached = apply_chunk(chain, logs, held=held, times=times, now=chunk_now)
         if attached is None:  # switched off mid-scan: the cursor stays (D19)
             result.skipped, result.to_block = "switched off", chunk_start - 1
             break
@@ -275,16 +238,20 @@ def watch_chains(*, now: datetime | None = None) -> list[ScanResult]:
     scan and the next beat tick) off the same chain.
     """
     results: list[ScanResult] = []
-    for chain in Chain.objects.filter(enabled=True).order_by("chain_id"):
-        if not chain.is_usable:
-            continue
+    chains = Chain.objects.filter(enabled=True).order_by("chain_id")
+    chains = [chain for chain in chains if chain.is_usable]
+    run_ends = monotonic() + WATCH_RUN_SECONDS
+    for left, chain in zip(range(len(chains), 0, -1), chains, strict=True):
+        # Its share of the time left; what it leaves, the chains after it get.
+        started = monotonic()
+        deadline = started + (run_ends - started) / left
         lock = f"jopay:watch_chain:{chain.chain_id}"
         token = uuid.uuid4().hex
         if not cache.add(lock, token, timeout=LOCK_SECONDS):
             results.append(ScanResult(chain_id=chain.chain_id, skipped="locked"))
             continue
         try:
-            results.append(scan_chain(chain, now=now))
+            results.append(scan_chain(chain, now=now, deadline=deadline))
         except (RpcUnavailable, RpcError) as exc:
             logger.warning(
                 "watcher: chain %s unreadable: %s (%s)",

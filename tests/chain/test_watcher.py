@@ -328,3 +328,52 @@ def test_a_chain_switched_off_mid_scan_resumes_where_its_payments_were_refused(
     assert again.attached == [str(pr.pk)]
     pr.refresh_from_db()
     assert (pr.tx_hash, pr.proof_status) == (tx, "verified")
+
+
+def test_a_run_out_of_time_stops_between_chunks_and_the_next_goes_on(
+    local_chain, anvil, w3, usdc, make_request
+):
+    # Behind a provider capping log ranges a chunk is ~200 calls: a run cut by
+    # the task's soft limit raised in every run of a catch-up, the chunk in
+    # hand read for nothing. Past its deadline no chunk starts; the first always
+    # does, so every run moves on.
+    start = head(w3)
+    local_chain.last_scanned_block = start
+    local_chain.save()
+    mine(anvil, 120)
+    pr = make_request(usdc_micro=8_888_003)
+    send_token(w3, usdc, payer=PAYERS[2], to=pr.receiving_address, value=8_888_003)
+
+    first = scan_chain(local_chain, chunk_blocks=50, deadline=0.0)
+
+    assert first.chunks == 1
+    assert first.attached == []  # the transfer is past the first chunk
+    cursor = Chain.objects.get(pk=local_chain.pk).last_scanned_block
+    assert cursor == first.to_block
+    assert first.to_block < head(w3)
+    second = scan_chain(Chain.objects.get(pk=local_chain.pk), chunk_blocks=50)
+    assert second.from_block <= cursor + 1
+    assert second.attached == [str(pr.pk)]
+    assert Chain.objects.get(pk=local_chain.pk).last_scanned_block == head(w3)
+
+
+def test_each_chain_of_a_run_gets_a_deadline_within_the_run(
+    cursor_at_head, monkeypatch
+):
+    from time import monotonic
+
+    from payments.chain import watcher
+
+    deadlines = []
+
+    def scan(chain, **kwargs):
+        deadlines.append(kwargs["deadline"])
+        return watcher.ScanResult(chain_id=chain.chain_id)
+
+    monkeypatch.setattr(watcher, "scan_chain", scan)
+    before = monotonic()
+    watcher.watch_chains()
+    assert deadlines
+    for deadline in deadlines:
+        assert before < deadline <= monotonic() + watcher.WATCH_RUN_SECONDS
+    assert watch_chains_task.soft_time_limit > watcher.WATCH_RUN_SECONDS

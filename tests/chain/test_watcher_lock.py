@@ -45,7 +45,7 @@ def test_a_chain_locked_by_another_scan_is_skipped_and_its_lock_kept(chain):
 
 
 def test_a_scan_releases_only_its_own_lock(chain, monkeypatch):
-    def scan(chain, now=None):
+    def scan(chain, now=None, deadline=None):
         # Meanwhile this scan's lock ran out and another scan took the chain.
         cache.set(LOCK, "next scan", timeout=60)
         return watcher.ScanResult(chain_id=chain.chain_id)
@@ -59,7 +59,7 @@ def test_a_finished_scan_releases_its_lock(chain, monkeypatch):
     monkeypatch.setattr(
         watcher,
         "scan_chain",
-        lambda chain, now=None: watcher.ScanResult(chain.chain_id),
+        lambda chain, now=None, deadline=None: watcher.ScanResult(chain.chain_id),
     )
     watcher.watch_chains()
     assert cache.get(LOCK) is None
