@@ -39,3 +39,25 @@ def text_on(colour: str) -> str:
     if not isinstance(colour, str) or not _HEX.fullmatch(colour):
         return WHITE
     return WHITE if contrast(colour, WHITE) >= contrast(colour, DARK) else DARK
+
+
+# Links and focus rings sit on the white card and on the page's grey (--bg in
+# css/jopay.css); a colour that reads on the grey reads on white as well.
+PAGE_BACKGROUND = "#f6f7fb"
+TEXT_CONTRAST = 4.5  # WCAG 2.x AA, normal text
+
+
+@register.filter
+def on_white(colour: str) -> str:
+    """``colour`` (#rrggbb) if text in it reads at 4.5:1 on the page's white
+    and grey backgrounds, else the same hue darkened step by step until it
+    does (#ffff00 on white was 1.07:1, #FF6600 2.9:1). Anything else gives
+    "" (the stylesheet's default colour applies)."""
+    if not isinstance(colour, str) or not _HEX.fullmatch(colour):
+        return ""
+    channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    for step in range(100, 0, -1):
+        shade = "#" + "".join(f"{c * step // 100:02x}" for c in channels)
+        if contrast(shade, PAGE_BACKGROUND) >= TEXT_CONTRAST:
+            return shade
+    return DARK  # black reads on both

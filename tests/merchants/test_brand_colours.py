@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from django.template import Context, Template
 
-from merchants.templatetags.brand_colours import DARK, WHITE, contrast, text_on
+from merchants.templatetags.brand_colours import (
+    DARK,
+    PAGE_BACKGROUND,
+    WHITE,
+    contrast,
+    on_white,
+    text_on,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +51,38 @@ def test_the_page_paints_text_in_the_colour_that_reads(db):
     )
     assert "--on-brand: #000000;" in html
     assert "--on-brand-2: #ffffff;" in html
+
+
+@pytest.mark.parametrize(
+    ("colour", "link"),
+    [
+        ("#0f172a", "#0f172a"),  # reads already: unchanged
+        ("#2563EB", "#2563eb"),  # JoPay's own blue reads already
+        ("#ffff00", None),  # 1.07:1 on white
+        ("#FF6600", None),  # 2.9:1 on white
+        ("#ffffff", None),
+    ],
+)
+def test_links_get_the_brand_colour_darkened_until_it_reads(colour, link):
+    shade = on_white(colour)
+    assert contrast(shade, "#ffffff") >= 4.5
+    assert contrast(shade, PAGE_BACKGROUND) >= 4.5
+    if link:
+        assert shade == link
+    else:  # the same hue, darker: each channel scaled down alike
+        ours = [int(shade[i : i + 2], 16) for i in (1, 3, 5)]
+        theirs = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        assert all(o <= t for o, t in zip(ours, theirs, strict=True))
+        assert [bool(o) for o in ours] == [bool(t) for t in theirs]
+
+
+@pytest.mark.parametrize("odd", ["", None, "red", "#fff"])
+def test_no_link_colour_for_anything_but_six_hex_digits(odd):
+    assert on_white(odd) == ""
+
+
+def test_the_page_paints_links_in_the_colour_that_reads(db):
+    html = Template("{% extends 'base.html' %}").render(
+        Context({"brand_color": "#FF6600"})
+    )
+    assert f"--brand-on-white: {on_white('#FF6600')};" in html
