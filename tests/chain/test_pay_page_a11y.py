@@ -21,7 +21,7 @@ from .test_pay_page_wording import HASH, STATES  # the six page states
 pytestmark = pytest.mark.chain
 
 PR = PaymentRequest
-MUTED = "rgb(100, 116, 139)"  # --muted in static/css/jopay.css
+MUTED = "rgb(94, 110, 132)"  # --muted in static/css/jopay.css
 INVALID = 'aria-invalid="true" aria-describedby="proof-error"'
 
 
