@@ -33,6 +33,14 @@ def contrast(one: str, other: str) -> float:
 
 
 @register.filter
+def brand_hex(colour: str) -> str:
+    """``colour`` if it is #rrggbb, else "": the page keeps the stylesheet's
+    own colours for a value the admin refuses now ("#fff", "red") but a row
+    saved before its check may still hold."""
+    return colour if isinstance(colour, str) and _HEX.fullmatch(colour) else ""
+
+
+@register.filter
 def text_on(colour: str) -> str:
     """``WHITE`` or ``DARK``, whichever reads better on ``colour`` (#rrggbb);
     white for anything else (the stylesheet's default colours)."""

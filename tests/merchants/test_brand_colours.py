@@ -86,3 +86,23 @@ def test_the_page_paints_links_in_the_colour_that_reads(db):
         Context({"brand_color": "#FF6600"})
     )
     assert f"--brand-on-white: {on_white('#FF6600')};" in html
+
+
+@pytest.mark.parametrize("stored", ["#fff", "red", "#12345g"])
+def test_a_colour_the_admin_refuses_now_is_not_painted(db, stored):
+    # A row saved before Partner.clean checked colours: "#fff" was painted
+    # as the buttons' colour with white text on it (text_on's default for
+    # anything but #rrggbb), so "Submit transaction" was white on white.
+    html = Template("{% extends 'base.html' %}").render(
+        Context({"brand_color": stored, "brand_color_2": stored})
+    )
+    assert stored not in html
+    assert "--on-brand" not in html
+
+
+def test_a_valid_secondary_colour_is_painted_without_a_primary(db):
+    html = Template("{% extends 'base.html' %}").render(
+        Context({"brand_color": "red", "brand_color_2": "#FFFFFF"})
+    )
+    assert "--brand-2: #FFFFFF; --on-brand-2: #000000;" in html
+    assert "--brand:" not in html
