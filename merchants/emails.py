@@ -157,7 +157,9 @@ def _send_now(merchant_id: uuid.UUID | str) -> bool:
         "merchant": merchant,
         "partner": merchant.partner,
         "link": link,
-        "business_name": _name(merchant.business_name),
+        # The name the pages show first; a merchant created with only a
+        # display_name was greeted "Hello,".
+        "business_name": _name(merchant.business_name or merchant.display_name),
         "partner_name": partner_name,
     }
     send_mail(

@@ -306,3 +306,12 @@ def test_stored_bidi_overrides_are_not_mailed(api, sending, partner):
     for text in (message.subject, message.body):
         assert "\u202e" not in text
         assert "\u2067" not in text
+
+
+def test_a_merchant_with_only_a_display_name_is_greeted_by_it(api, sending):
+    body = api.post(
+        URL, {"display_name": "Corner Shop", "email": "shop@example.com"}, format="json"
+    ).json()
+    assert send_onboarding_email_task(body["merchant_id"]) is True
+    (message,) = mail.outbox
+    assert message.body.startswith("Hello Corner Shop,")
