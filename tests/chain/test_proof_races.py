@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from payments.chain import watcher as watcher_module
+from payments.chain import matching as chunk_module  # the watcher's apply_chunk
 from payments.chain.verify import Verdict
 from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
@@ -152,7 +152,7 @@ def test_the_watcher_never_reattaches_a_hash_judged_between_its_match_and_its_lo
     results: dict = {}
     scan = _thread(results, "watcher", lambda: scan_chain(local_chain))
     matched, go = threading.Event(), threading.Event()
-    original = watcher_module.match_transfer
+    original = chunk_module.match_transfer
 
     def match(*args, **kwargs):
         found = original(*args, **kwargs)
@@ -161,7 +161,7 @@ def test_the_watcher_never_reattaches_a_hash_judged_between_its_match_and_its_lo
             assert go.wait(20)
         return found
 
-    monkeypatch.setattr(watcher_module, "match_transfer", match)
+    monkeypatch.setattr(chunk_module, "match_transfer", match)
     scan.start()
     try:
         assert matched.wait(20), results
@@ -209,7 +209,7 @@ def test_a_first_mismatch_while_the_watcher_holds_its_chunk_never_deadlocks(
     pids: dict = {}
     scan = _thread(results, "watcher", lambda: scan_chain(local_chain))
     matched, go = threading.Event(), threading.Event()
-    original = watcher_module.match_transfer
+    original = chunk_module.match_transfer
 
     def match(*args, **kwargs):
         found = original(*args, **kwargs)
@@ -226,7 +226,7 @@ def test_a_first_mismatch_while_the_watcher_holds_its_chunk_never_deadlocks(
         )
         return proof_verify(request_id=pr.pk).outcome
 
-    monkeypatch.setattr(watcher_module, "match_transfer", match)
+    monkeypatch.setattr(chunk_module, "match_transfer", match)
     scan.start()
     payer = _thread(results, "payer", pasted)
     try:

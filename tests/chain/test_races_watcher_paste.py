@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from jopay_project.errors import ErrorCode
-from payments.chain import watcher as watcher_module
+from payments.chain import matching as chunk_module  # the watcher's apply_chunk
 from payments.chain.watcher import scan_chain
 from payments.models import PaymentRequest
 from payments.proofs.services import proof_attach
@@ -50,7 +50,7 @@ def test_a_hash_pasted_on_a_request_the_same_chunk_pays_next_is_refused_not_dead
 
     scan = run("watcher", lambda: scan_chain(local_chain))
     first_attached, go = threading.Event(), threading.Event()
-    original = watcher_module.attach_found
+    original = chunk_module.attach_found
 
     def attach_found(chain, log, request, **kwargs):
         done = original(chain, log, request, **kwargs)
@@ -59,7 +59,7 @@ def test_a_hash_pasted_on_a_request_the_same_chunk_pays_next_is_refused_not_dead
             assert go.wait(20)
         return done
 
-    monkeypatch.setattr(watcher_module, "attach_found", attach_found)
+    monkeypatch.setattr(chunk_module, "attach_found", attach_found)
 
     def paste():
         return proof_attach(
