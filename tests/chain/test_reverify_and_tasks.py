@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jopay_project.errors import JoPayError
 from payments.chain.devnode import free_port
-from payments.models import PaymentRequest
+from payments.models import Chain, PaymentRequest
 from payments.proofs.services import proof_attach
 from payments.proofs.tasks import (
     RECHECK_LEASE,
@@ -198,6 +198,74 @@ def test_a_reverify_racing_another_attach_never_500s(local_chain, make_request):
         request=pr, chain_id=CHAIN_ID, tx_hash=tx, source="customer", window_at=stale
     )
     assert third.proof_status == "attached"  # judged by the wall clock: still open
+
+
+def _timed_out_mismatch(pr, tx):
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status="mismatch",
+        chain_id=CHAIN_ID,
+        tx_hash=tx,
+        proof_source="customer",
+        proof_attached_at=timezone.now() - timedelta(minutes=31),
+        mismatch_reason="not_found_after_timeout",
+    )
+
+
+def test_reverify_rejudges_a_mismatch_on_a_chain_switched_off_since(
+    api_test, local_chain, w3, usdc, make_request
+):
+    # D35/D19: the chain took the proof at its attach; switched off since, it
+    # is still read for the proofs it holds (an attached one verifies), so the
+    # mismatched one is re-judged too, not refused as unsupported_chain.
+    pr = make_request(usdc_micro=6_400_013)
+    tx = send_token(w3, usdc, payer=PAYERS[0], to=pr.receiving_address, value=6_400_013)
+    _timed_out_mismatch(pr, tx)
+    Chain.objects.filter(pk=CHAIN_ID).update(enabled=False)
+
+    response = api_test.post(url(pr))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["proof_status"] == "verified"
+
+
+def test_reverify_of_a_mismatch_on_a_chain_without_rpc_is_503_and_stays(
+    api_test, local_chain, make_request
+):
+    # D35: chain trouble is rpc_unavailable, as for an attached proof there;
+    # the proof is not attached again to a chain nothing can read.
+    pr = make_request(usdc_micro=6_400_029)
+    _timed_out_mismatch(pr, "0x" + "cd" * 32)
+    Chain.objects.filter(pk=CHAIN_ID).update(rpc_urls=[])
+
+    response = api_test.post(url(pr))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "rpc_unavailable"
+    pr.refresh_from_db()
+    assert (pr.proof_status, pr.mismatch_reason) == (
+        "mismatch",
+        "not_found_after_timeout",
+    )
+    assert not WebhookEvent.objects.filter(request_id=pr.pk).exists()
+
+
+def test_a_disabled_chain_still_refuses_a_new_hash_on_reverify_paths(
+    local_chain, make_request
+):
+    # Only the row's own mismatched proof is re-judged on a switched-off chain.
+    pr = make_request(usdc_micro=6_400_031)
+    _timed_out_mismatch(pr, "0x" + "cd" * 32)
+    Chain.objects.filter(pk=CHAIN_ID).update(enabled=False)
+    with pytest.raises(JoPayError) as info:
+        proof_attach(
+            request=pr,
+            chain_id=CHAIN_ID,
+            tx_hash="0x" + "ce" * 32,
+            source="customer",
+            window_at=timezone.now(),
+            rejudge=True,
+        )
+    assert info.value.code == "unsupported_chain"
 
 
 def test_reverify_without_a_proof_returns_the_request_unchanged(api_test, make_request):

@@ -34,8 +34,12 @@ def normalize_tx_hash(value: object) -> str:
     return value.strip().lower()
 
 
-def chain_for_proof(*, chain_id: object, test_mode: bool) -> Chain:
-    """A usable chain the mode accepts (D19), else ``unsupported_chain``."""
+def chain_for_proof(*, chain_id: object, test_mode: bool, usable: bool = True) -> Chain:
+    """A usable chain the mode accepts (D19), else ``unsupported_chain``.
+
+    ``usable=False`` (a re-verify re-judging the row's own proof) also takes a
+    chain switched off since: ``proof_attach`` then asks for it to be usable
+    unless the proof is indeed the row's own (D35)."""
     if isinstance(chain_id, bool):
         raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
     try:
@@ -43,7 +47,11 @@ def chain_for_proof(*, chain_id: object, test_mode: bool) -> Chain:
     except (TypeError, ValueError):
         raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN) from None
     chain = Chain.objects.filter(pk=number).first()
-    if chain is None or not chain.is_usable or not chain.accepts(test_mode=test_mode):
+    if (
+        chain is None
+        or (usable and not chain.is_usable)
+        or not chain.accepts(test_mode=test_mode)
+    ):
         raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
     return chain
 
@@ -139,7 +147,9 @@ def proof_attach(
     tx_hash = normalize_tx_hash(tx_hash)
     if source not in PR.ProofSource.values:
         raise ValueError(f"unknown proof source {source!r}")
-    chain = chain_for_proof(chain_id=chain_id, test_mode=request.test_mode)
+    chain = chain_for_proof(
+        chain_id=chain_id, test_mode=request.test_mode, usable=not rejudge
+    )
     now = now or timezone.now()
     locked = (
         # of=self: the partner row stays unlocked (events and creates insert
@@ -172,6 +182,11 @@ def proof_attach(
             # The watcher may have attached it after the grace (a catch-up
             # after an outage): it was accepted on its block time, not then.
             window_at = min(window_at, locked.proof_deadline)
+    if not (chain.is_usable or (rejudged and chain.rpc_urls)):
+        # D35: re-judging the row's own proof, accepted at its first attach,
+        # reads its chain even if switched off since (as for an attached proof:
+        # verification still reads it); anything else needs a usable chain.
+        raise JoPayError(ErrorCode.UNSUPPORTED_CHAIN)
     if (
         not accepts_proofs(locked, now=window_at or now)
         or locked.proof_status == PR.ProofStatus.ATTACHED

@@ -8,6 +8,7 @@ the chain has no verdict yet.
 from __future__ import annotations
 
 from jopay_project.errors import ErrorCode, JoPayError
+from payments.chain.errors import RpcUnavailable
 from payments.chain.rpc import ChainClient
 from payments.models import Chain, PaymentRequest
 
@@ -59,6 +60,12 @@ def proof_reverify(
         and request.tx_hash
         and request.status != PR.Status.CANCELLED
     ):
+        chain = Chain.objects.filter(pk=request.chain_id).first()
+        if chain is None or not chain.rpc_urls:
+            # D35: chain trouble, as for an attached proof on that chain (not
+            # ``unsupported_chain``: the chain took the proof); the proof stays
+            # a mismatch rather than attached to a chain nothing can read.
+            raise RpcUnavailable(f"chain {request.chain_id} has no RPC URL")
         try:
             proof_attach(
                 request=request,
