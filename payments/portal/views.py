@@ -47,6 +47,10 @@ PAGE_SIZE = 25
 # a text field taking a merchant id (a platform partner may have 100 000).
 MERCHANT_CHOICES = 300
 PR = PaymentRequest
+_BEING_CHECKED = (
+    "A transaction is already being checked for this request; "
+    "another can be attached if it does not match."
+)
 
 
 def _merchant_filter(tenant, query) -> tuple[list, bool]:
@@ -195,6 +199,12 @@ def request_attach_view(request: HttpRequest, request_id: str) -> HttpResponse:
             source=PR.ProofSource.MERCHANT,
         )
     except JoPayError as err:
+        if err.code == ErrorCode.PROOF_NOT_ACCEPTED:
+            pr.refresh_from_db(fields=["proof_status"])
+            if pr.proof_status == PR.ProofStatus.ATTACHED:
+                # A page read before another proof came (D16): refused until
+                # that one is judged, not closed for good (as the pay page says).
+                err = JoPayError(err.code, _BEING_CHECKED)
         report_error(request, err)
     else:
         messages.success(request, "Transaction attached; verification is running.")

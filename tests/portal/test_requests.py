@@ -348,6 +348,29 @@ def test_attach_of_a_hash_proving_another_request(portal_test, test_merchant, ch
     assert codes(response) == ["proof_already_used"]
 
 
+def test_attach_from_a_page_read_before_a_customer_pasted_says_a_proof_is_checked(
+    portal_test, test_merchant, chain
+):
+    """Staff opened the page (form offered), the customer pasted a hash, staff
+    then sent another: "This request no longer accepts proofs" read as closed
+    for good. D16: it takes proofs again once that one is judged; say so, as
+    the pay page does."""
+    pr = make_request(test_merchant)
+    portal_test.get(f"/portal/requests/{pr.pk}/")  # the form, then the paste:
+    PR.objects.filter(pk=pr.pk).update(
+        proof_status="attached", chain_id=31337, tx_hash="0x" + "cd" * 32
+    )
+    response = portal_test.post(
+        f"/portal/requests/{pr.pk}/attach/",
+        {"chain_id": "31337", "tx_hash": TX},
+        follow=True,
+    )
+    assert codes(response) == ["proof_not_accepted"]
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "being checked" in text
+    assert "no longer accepts" not in text
+
+
 def test_attach_on_a_cancelled_request_is_not_accepted(
     portal_test, test_merchant, chain
 ):
