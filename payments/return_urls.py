@@ -93,6 +93,18 @@ def return_url_uri(value: str) -> str | None:
     return uri if is_uri(uri) else None
 
 
+def shown_return_url(value: str) -> str | None:
+    """The "Back to shop" link (D35) for the stored ``return_url``, or None.
+
+    ``return_url_uri``, less what the create refuses as a link
+    (``link_problem``): a row stored before that rule (7718138) still answers
+    the API as stored, but ``https://shop.example@evil.example/`` is no link a
+    paying customer is sent to from the pay page or the receipt.
+    """
+    uri = return_url_uri(value)
+    return None if uri is None or link_problem(uri) else uri
+
+
 def _authority_uri(authority: str) -> str:
     userinfo, at, hostport = authority.rpartition("@")
     if hostport.startswith("["):  # an IP literal: ASCII or nothing

@@ -21,7 +21,7 @@ from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc, group_usdc
 from payments.pay.add_chain import add_chain_params
 from payments.proofs.services import accepts_proofs
-from payments.return_urls import return_url_uri
+from payments.return_urls import shown_return_url
 
 PR = PaymentRequest
 
@@ -222,7 +222,7 @@ def pay_context(request: PaymentRequest, *, now: datetime) -> dict[str, Any]:
         "deadline_passed": now >= request.expires_at,
         "mismatch_text": MISMATCH_TEXT.get(request.mismatch_reason, ""),
         # "Back to shop" (D35): the stored value as a URI, or no link.
-        "return_url": return_url_uri(request.return_url),
+        "return_url": shown_return_url(request.return_url),
         # An underpayment reached the merchant's wallet: paying the full amount
         # again would pay twice. The customer talks to the merchant first.
         "underpaid": request.mismatch_reason == PaymentRequest.MismatchReason.UNDERPAID,
@@ -266,7 +266,7 @@ def receipt_context(request: PaymentRequest) -> dict[str, Any]:
         "usdc_sent": group_usdc(request.received_micro),
         "chain_name": chain.name if chain else str(request.chain_id),
         "explorer_url": explorer_link(chain, request.tx_hash),
-        "return_url": return_url_uri(request.return_url),
+        "return_url": shown_return_url(request.return_url),
         # <time datetime> (D1); the text is UTC, format.js shows it locally.
         "verified_at_iso": iso(request.verified_at),
         "evidence": evidence,
