@@ -19,8 +19,12 @@ from payments.models.chains import public_rpc_url_problem
 def explorer_origin(explorer_tx_url: str) -> str | None:
     """``https://polygonscan.com/tx/{tx}`` → ``https://polygonscan.com``; None
     unless https (wallets refuse other block explorer URLs)."""
-    parts = urlsplit(explorer_tx_url or "")
-    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+    try:
+        parts = urlsplit(explorer_tx_url or "")
+        host = parts.hostname
+    except ValueError:  # "https://[scan.example/…": no URL at all
+        return None
+    if parts.scheme != "https" or not host or "@" in parts.netloc:
         return None
     return f"https://{parts.netloc}"
 

@@ -19,7 +19,7 @@ from merchants.validation import MEMO_KEEPS, shown_text
 from payments.chain.verify import from_micro
 from payments.models import Chain, PaymentRequest
 from payments.money import format_minor, format_usdc, group_usdc
-from payments.pay.add_chain import add_chain_params
+from payments.pay.add_chain import add_chain_params, explorer_origin
 from payments.proofs.services import accepts_proofs
 from payments.return_urls import shown_return_url
 
@@ -60,9 +60,17 @@ def qr_svg(data: str) -> SafeString:
 
 
 def explorer_link(chain: Chain | None, tx_hash: str | None) -> str | None:
-    if chain is None or not tx_hash or "{tx}" not in (chain.explorer_tx_url or ""):
+    """The transaction's block explorer page (receipt, portal), or None.
+
+    Only an https template with a plain host (``explorer_origin``, as the
+    wallet's ``blockExplorerUrls``): the admin's free text field took
+    ``javascript:``, ``data:``, ``http:`` and ``user@host`` look-alikes, each
+    linked as the transaction on every receipt.
+    """
+    template = (chain.explorer_tx_url or "") if chain is not None else ""
+    if not tx_hash or "{tx}" not in template or explorer_origin(template) is None:
         return None
-    return chain.explorer_tx_url.replace("{tx}", tx_hash)
+    return template.replace("{tx}", tx_hash)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from merchants.portal.access import (
 from merchants.portal.present import request_row
 from merchants.selectors import merchant_get, merchant_list
 from payments.models import Chain, PaymentRequest
+from payments.pay.presenters import explorer_link
 from payments.proofs.services import proof_attach, proof_reverify
 from payments.proofs.services.attach import accepts_proofs
 from payments.selectors import (
@@ -138,13 +139,6 @@ def _timeline(request: HttpRequest, pr: PaymentRequest) -> list[WebhookEvent]:
     )
 
 
-def _explorer_url(chain: Chain | None, tx_hash: str | None) -> str | None:
-    """The block explorer page of the proof, when the chain names one."""
-    if chain is None or not tx_hash or "{tx}" not in chain.explorer_tx_url:
-        return None
-    return chain.explorer_tx_url.replace("{tx}", tx_hash)
-
-
 def _get(request: HttpRequest, request_id: str) -> PaymentRequest:
     return payment_request_get(tenant=request.tenant, request_id=parse_id(request_id))
 
@@ -174,7 +168,7 @@ def request_detail_view(request: HttpRequest, request_id: str) -> HttpResponse:
             "attach_form": AttachProofForm(chains=chains),
             "chains": chains,
             "proof_chain": proof_chain,
-            "explorer_url": _explorer_url(proof_chain, pr.tx_hash),
+            "explorer_url": explorer_link(proof_chain, pr.tx_hash),
         },
     )
 
