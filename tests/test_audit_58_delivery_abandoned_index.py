@@ -26,9 +26,8 @@ pytestmark = [
 ]
 
 
-def test_the_abandoned_reason_filter_reads_delivery_abandoned(
-    admin_client, partner, merchant
-):
+def _outbox(partner, merchant):
+    """One delivered and two abandoned deliveries."""
     endpoint = WebhookEndpoint.objects.create(
         partner=partner, url="https://hooks.example.com/jopay", enabled=True
     )
@@ -52,7 +51,9 @@ def test_the_abandoned_reason_filter_reads_delivery_abandoned(
             else WebhookDelivery.State.DELIVERED,
             abandoned_reason=WebhookDelivery.AbandonedReason.GONE if i else "",
         )
-    url = "/admin/webhooks/webhookdelivery/?abandoned_reason__exact=endpoint_gone"
+
+
+def _reads(admin_client, url: str, column: str) -> list[str]:
     with CaptureQueriesContext(connection) as ctx:
         page = admin_client.get(url)
     assert page.status_code == 200
@@ -62,9 +63,25 @@ def test_the_abandoned_reason_filter_reads_delivery_abandoned(
         for q in ctx.captured_queries
         if q["sql"].startswith("SELECT")
         and 'FROM "webhooks_webhookdelivery"' in q["sql"]
-        and "abandoned_reason" in q["sql"].split("WHERE")[-1]
+        and column in q["sql"].split("WHERE")[-1]
     ]
     assert len(reads) == 2  # the count and the page
-    for sql in reads:
+    return reads
+
+
+def test_the_abandoned_reason_filter_reads_delivery_abandoned(
+    admin_client, partner, merchant
+):
+    _outbox(partner, merchant)
+    url = "/admin/webhooks/webhookdelivery/?abandoned_reason__exact=endpoint_gone"
+    for sql in _reads(admin_client, url, "abandoned_reason"):
         nodes = plan_nodes(sql)
         assert "delivery_abandoned" in {n.get("Index Name") for n in nodes}, sql
+
+
+def test_the_state_filter_reads_delivery_unsettled(admin_client, partner, merchant):
+    _outbox(partner, merchant)
+    url = "/admin/webhooks/webhookdelivery/?state__exact=abandoned"
+    for sql in _reads(admin_client, url, '"state"'):
+        nodes = plan_nodes(sql)
+        assert "delivery_unsettled" in {n.get("Index Name") for n in nodes}, sql

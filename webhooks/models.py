@@ -213,6 +213,14 @@ class WebhookDelivery(TenantModel):
                 condition=~models.Q(abandoned_reason=""),
                 name="delivery_abandoned",
             ),
+            # The admin's state filter, in the list's order: the rows not
+            # delivered (pending, failed, abandoned) are the few that
+            # operators look for; "delivered" reads delivery_created.
+            models.Index(
+                fields=["state", "created_at", "id"],
+                condition=~models.Q(state="delivered"),
+                name="delivery_unsettled",
+            ),
         ]
 
     def __str__(self) -> str:
