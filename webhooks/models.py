@@ -50,6 +50,9 @@ class WebhookEvent(TenantModel):
                 name="event_tenant_keyset",
             ),
             models.Index(fields=["request_id", "sequence"], name="event_request"),
+            # The admin's type filter, in the list's order: a rare type
+            # (cancelled, mismatch) otherwise walks the whole table.
+            models.Index(fields=["type", "-created_at", "-id"], name="event_type"),
         ]
 
     def __str__(self) -> str:
