@@ -211,7 +211,13 @@ def _recent_deliveries(
     days on 1 M deliveries). Like the webhooks page's log, this reaches back
     as far as events are kept (30 days, D36).
     """
-    has_delivery = WebhookDelivery.objects.for_tenant(tenant).filter(
+    # A probe on the event and the endpoint alone: both are the tenant's (the
+    # delivery's partner and mode are its event's), and with them the planner
+    # multiplied the partner's and the endpoint's shares of the table (the
+    # same rows), expected a few hundred deliveries and read every delivery
+    # the tenant ever had, then sorted (45 ms at 10 k of 200 k deliveries).
+    # The deliveries read below are scoped to the tenant again.
+    has_delivery = WebhookDelivery.objects.filter(  # tenancy: ok (see above)
         event=OuterRef("pk"), endpoint=endpoint
     )
     events = list(
