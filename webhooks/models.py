@@ -43,6 +43,13 @@ class WebhookEvent(TenantModel):
                 condition=models.Q(request_id__isnull=False),
                 name="event_request_sequence_unique",
             ),
+            # D23: an event about a request has its number (a NULL sequence
+            # escapes the unique constraint above, and receivers order by it).
+            models.CheckConstraint(
+                condition=models.Q(request_id__isnull=True)
+                | models.Q(sequence__isnull=False, sequence__gte=1),
+                name="event_request_has_sequence",
+            ),
         ]
         indexes = [
             models.Index(

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import F
+from django.db.models.functions import Length, Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from jopay_project.fields import ExactDecimalField
@@ -139,6 +141,19 @@ class PaymentRequest(TenantModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(fiat_int__gt=0), name="request_fiat_positive"
+            ),
+            # D20: request_proof_tx_unique compares hashes as text, so it
+            # holds only in the one spelling every writer uses
+            # (normalize_tx_hash, the watcher's logs): "0xAB…" beside "0xab…"
+            # would be two proofs of one payment.
+            models.CheckConstraint(
+                condition=models.Q(tx_hash__isnull=True)
+                | models.Q(Exact(Length("tx_hash"), 66), tx_hash=Lower("tx_hash")),
+                name="request_tx_hash_lower",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(overpaid_micro__gte=0),
+                name="request_overpaid_not_negative",
             ),
         ]
         indexes = [
