@@ -30,10 +30,11 @@ def _reverify_section() -> str:
 def test_reverify_refusals_are_the_documented_ones(api_test, create, test_merchant):
     # The mismatch frees the hash (D20); another request of the wallet then
     # attaches it, so re-attaching it to the first one is proof_already_used.
-    # Then the chain is switched off: a mismatched proof on it cannot be
-    # attached again (unsupported_chain, D19). Both answers are sound, but the
-    # reverify section named neither, only rpc_error, rpc_unavailable,
-    # invalid_request_id and not_found.
+    # Then the chain is switched off: the request's own mismatched proof on it
+    # is still judged again (D35: the request, or the chain's trouble), here
+    # on a node that does not answer: 503 rpc_unavailable, not the 400
+    # unsupported_chain it was, which told the partner the chain was never
+    # accepted for the request.
     first = create(api_test, test_merchant).json()["request_id"]
     row = proof_attach(
         request=PaymentRequest.objects.get(pk=first),
@@ -61,9 +62,13 @@ def test_reverify_refusals_are_the_documented_ones(api_test, create, test_mercha
     mismatched(third["request_id"], "underpaid", "0x" + "ee" * 32)
     answers.append(api_test.post(f"/api/v1/requests/{third['request_id']}/reverify"))
     got = [(a.status_code, a.json()["error"]) for a in answers]
-    assert got == [(409, "proof_already_used"), (400, "unsupported_chain")]
+    assert got == [(409, "proof_already_used"), (503, "rpc_unavailable")]
     section = _reverify_section()
     for status, code in got:
         assert f"`{status} {code}`" in section, code
     # Nothing moved: the refused request keeps its verdict.
     assert PaymentRequest.objects.get(pk=first).proof_status == "mismatch"
+    # The switched-off chain's proof is attached again; its checks carry on.
+    assert PaymentRequest.objects.get(pk=third["request_id"]).proof_status == (
+        "attached"
+    )
