@@ -92,6 +92,7 @@ def test_foreign_ids_in_bodies_and_filters_are_like_missing_ones(probe):
         partner=owner_merchant.partner,
         test_mode=owner_merchant.test_mode,
         request_id=request_id,
+        sequence=1,  # an event about a request has one (D23, webhooks 0014)
         type="request.cancelled",
         payload={"event": "request.cancelled"},
     )
