@@ -2,31 +2,19 @@
 
 Every code JoPay can answer lives in ``ErrorCode`` with its HTTP status and a
 default human message. Codes are contract: add, never rename. Services raise
-``JoPayError`` (or a subclass); one DRF exception handler renders every failure,
-validation, auth, throttling, 404, 405 and unexpected exceptions included, as
+``JoPayError`` (or a subclass); one DRF exception handler
+(``jopay_project.exception_handler``) renders every failure, validation, auth,
+throttling, 404, 405 and unexpected exceptions included, as
 ``{"ok": false, "error": "<code>", "message": "...", ...extra}``.
 """
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
-from django.conf import settings
-from django.core.exceptions import (
-    BadRequest,
-    PermissionDenied,
-    RequestDataTooBig,
-    SuspiciousOperation,
-)
-from django.http import Http404, JsonResponse
-from django_ratelimit.exceptions import Ratelimited
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.response import Response
-
-logger = logging.getLogger("jopay.errors")
+from django.http import JsonResponse
 
 
 class _Spec(NamedTuple):
@@ -233,96 +221,6 @@ def error_json_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
-
-
-def _from_drf(exc: drf_exceptions.APIException) -> JoPayError:
-    from merchants.authentication import InsufficientScope  # avoid an import cycle
-
-    if isinstance(exc, InsufficientScope):
-        return JoPayError(
-            ErrorCode.INSUFFICIENT_SCOPE, required_scope=exc.required_scope
-        )
-    if isinstance(exc, drf_exceptions.NotAuthenticated):
-        return JoPayError(ErrorCode.UNAUTHORIZED)
-    if isinstance(exc, drf_exceptions.AuthenticationFailed):
-        return JoPayError(ErrorCode.AUTH_FAILED)
-    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return JoPayError(ErrorCode.INVALID_BODY, BODY_NOT_JSON_TYPE)
-    if isinstance(exc, drf_exceptions.ParseError):
-        # Our parser's detail is "JSON parse error - <why, with the position>".
-        why = str(exc.detail).removeprefix("JSON parse error - ")
-        return JoPayError(ErrorCode.INVALID_BODY, f"The body is not valid JSON: {why}.")
-    if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        return JoPayError(ErrorCode.METHOD_NOT_ALLOWED)
-    if isinstance(exc, drf_exceptions.NotFound):
-        return JoPayError(ErrorCode.NOT_FOUND)
-    if isinstance(exc, drf_exceptions.Throttled):
-        wait = int(exc.wait or 60)
-        return JoPayError(
-            ErrorCode.RATE_LIMITED, retry_after=wait, headers={"Retry-After": str(wait)}
-        )
-    if isinstance(exc, drf_exceptions.PermissionDenied):
-        return JoPayError(ErrorCode.AUTH_FAILED)
-    if isinstance(exc, drf_exceptions.ValidationError):
-        return _from_validation(exc)
-    return JoPayError(ErrorCode.INVALID_REQUEST)
-
-
-def _from_validation(exc: drf_exceptions.ValidationError) -> JoPayError:
-    """A serializer failure → the field's own code, else ``invalid_request`` + ``field`` (D4)."""
-    detail = exc.detail
-    if isinstance(detail, dict) and detail:
-        field, errors = next(iter(detail.items()))
-        first = errors[0] if isinstance(errors, list) and errors else errors
-        code = getattr(first, "code", None)
-        if code in ErrorCode.__members__.values():
-            extra = {} if code != ErrorCode.INVALID_REQUEST else {"field": field}
-            return JoPayError(ErrorCode(code), **extra)
-        if field == "non_field_errors":
-            return JoPayError(ErrorCode.INVALID_REQUEST)
-        return JoPayError(ErrorCode.INVALID_REQUEST, field=str(field))
-    if isinstance(detail, list) and detail:
-        code = getattr(detail[0], "code", None)
-        if code in ErrorCode.__members__.values():
-            return JoPayError(ErrorCode(code))
-    return JoPayError(ErrorCode.INVALID_REQUEST)
-
-
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF ``EXCEPTION_HANDLER``: every failure → the D2 envelope. Never HTML."""
-    if isinstance(exc, JoPayError):
-        err = exc
-    elif isinstance(exc, Ratelimited):  # before PermissionDenied: it subclasses it
-        err = JoPayError(
-            ErrorCode.RATE_LIMITED, retry_after=60, headers={"Retry-After": "60"}
-        )
-    elif isinstance(exc, drf_exceptions.APIException):
-        err = _from_drf(exc)
-    elif isinstance(exc, Http404):
-        err = JoPayError(ErrorCode.NOT_FOUND)
-    elif isinstance(exc, PermissionDenied):
-        err = JoPayError(ErrorCode.AUTH_FAILED)
-    elif isinstance(exc, RequestDataTooBig):
-        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: an unusable body (errors.md).
-        err = JoPayError(
-            ErrorCode.INVALID_BODY,
-            "The body is larger than the"
-            f" {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes the API reads.",
-        )
-    elif isinstance(exc, SuspiciousOperation | BadRequest):
-        # More query fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, and Django's
-        # other refusals of a malformed request: the caller's fault, not ours.
-        err = JoPayError(ErrorCode.INVALID_REQUEST)
-    else:
-        request = context.get("request")
-        request_id = getattr(request, "request_id", None)
-        logger.exception("unhandled API error (request_id=%s)", request_id)
-        err = JoPayError(ErrorCode.API_ERROR, request_id=request_id)
-    headers = dict(err.headers or {})
-    if err.status == 401:
-        # RFC 7235: a 401 names the scheme it wants (D9: a bearer key).
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="jopay"')
-    return Response(err.body(), status=err.status, headers=headers or None)
 
 
 def status_phrase(status: int) -> str:

@@ -341,7 +341,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["merchants.authentication.HasApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["jopay_project.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "jopay_project.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "jopay_project.exception_handler.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "jopay_project.schema.JoPayAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
