@@ -16,19 +16,18 @@ a malformed one fails over like an error, and nothing else escapes.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from .errors import BAD_ANSWER, SLOW, UNREACHABLE, RpcError, RpcUnavailable
 from .logs import BlockHead, block_head, check_receipt, uint
+from .rpc_http import call_deadline, http_session
 from .rpc_logs import TransferLogQueries
 
 if TYPE_CHECKING:
@@ -43,22 +42,6 @@ STALE_AFTER_SECONDS = 60
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
 __all__ = ["BlockHead", "ChainClient", "RpcError", "RpcUnavailable"]
-
-_sessions = threading.local()
-
-
-def _http_session() -> requests.Session:
-    """This thread's pooled HTTP session for RPC calls (a new one after a fork).
-
-    web3 gives every provider a session of its own, and a client lives for one
-    task run: each watcher tick left its kept-alive connections to the node
-    open until a full garbage collection, so a worker held more and more of
-    them. One session per thread reuses them; requests bounds its pools.
-    """
-    pid = os.getpid()
-    if getattr(_sessions, "pid", None) != pid:
-        _sessions.session, _sessions.pid = requests.Session(), pid
-    return _sessions.session
 
 
 @dataclass
@@ -101,7 +84,7 @@ class ChainClient(TransferLogQueries):
         provider = Web3.HTTPProvider(
             url,
             request_kwargs={"timeout": self.timeout},
-            session=_http_session(),
+            session=http_session(),
             exception_retry_configuration=None,
         )
         return Web3(provider)
@@ -115,18 +98,25 @@ class ChainClient(TransferLogQueries):
             raise RpcUnavailable("time budget spent")
         return min(self.timeout, left)
 
-    def _set_timeout(self, endpoint: _Endpoint) -> None:
-        if self._deadline is None:
-            return
-        # Each HTTP call may use only what is left of the budget.
-        endpoint.w3.provider._request_kwargs = {"timeout": self._remaining()}  # type: ignore[attr-defined]
+    @contextmanager
+    def _bounded(self, endpoint: _Endpoint) -> Iterator[None]:
+        """One HTTP call: connect and answer together within what is left.
+
+        Of the budget, and at most ``timeout`` (``rpc_http``): a separate
+        connect and read timeout let a node slow at both, or answering a few
+        bytes at a time, hold a call far past it (D35: reverify in 10 s).
+        """
+        left = self._remaining()
+        endpoint.w3.provider._request_kwargs = {"timeout": left}  # type: ignore[attr-defined]
+        with call_deadline(left):
+            yield
 
     def _probe(self, endpoint: _Endpoint) -> None:
         """Once per endpoint: right chain id, and a fresh head unless local (D19)."""
         endpoint.probed = True
-        self._set_timeout(endpoint)
         try:
-            chain_id = endpoint.w3.eth.chain_id
+            with self._bounded(endpoint):
+                chain_id = endpoint.w3.eth.chain_id
             if chain_id != self.chain.chain_id:
                 endpoint.problem = f"wrong chain id {chain_id}"
                 return
@@ -134,8 +124,8 @@ class ChainClient(TransferLogQueries):
                 # Only what is left of the budget after the first call: the
                 # timeout set above, again, took a slow node's probe up to
                 # twice past it (D35: reverify answers within 10 s).
-                self._set_timeout(endpoint)
-                head = block_head(endpoint.w3.eth.get_block("latest"))
+                with self._bounded(endpoint):
+                    head = block_head(endpoint.w3.eth.get_block("latest"))
                 age = time.time() - head.timestamp
                 if age > self.stale_after:
                     endpoint.problem = f"stale head ({int(age)} s old)"
@@ -177,9 +167,9 @@ class ChainClient(TransferLogQueries):
                     )
             if not endpoint.usable:
                 continue
-            self._set_timeout(endpoint)
             try:
-                result = fn(endpoint.w3)
+                with self._bounded(endpoint):
+                    result = fn(endpoint.w3)
             except SLOW as exc:
                 if not slow_is_error:
                     self._unreachable(endpoint, number, what, exc)
