@@ -49,32 +49,47 @@ def enqueue_on_commit(
     # A named function, not functools.partial: Django's robust on_commit logs
     # the failure with ``func.__qualname__``, which a partial lacks.
     def enqueue_task() -> None:
-        global _broker_down_until
-        if time.monotonic() < _broker_down_until:
-            logger.warning(
-                "broker unavailable: %s%r not published (picked up by its sweeper)",
-                task.name,
-                args,
-            )
-            return
-        try:
-            task.apply_async(args, countdown=countdown)
-        except _BROKER_ERRORS as exc:
-            _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-            # One line, the one OPERATIONS.md names, at ERROR: an outage
-            # begins. Re-raised, Django's robust on_commit logged it as
-            # "Error calling enqueue_task" with a traceback of 170 lines.
-            logger.error(
-                "broker unavailable: %s%r not published (picked up by its "
-                "sweeper): %s: %s",
-                task.name,
-                args,
-                type(exc).__name__,
-                exc,
-            )
+        publish_saved(task, *args, countdown=countdown)
 
     # What it will send, for logs and for tests that capture on_commit hooks.
     enqueue_task.task_name = task.name  # type: ignore[attr-defined]
     enqueue_task.args = args  # type: ignore[attr-defined]
     enqueue_task.countdown = countdown  # type: ignore[attr-defined]
     transaction.on_commit(enqueue_task, using=using, robust=True)
+
+
+def publish_saved(task: Task, *args: Any, countdown: float | None = None) -> bool:
+    """``task.apply_async(args, countdown=…)`` now, for work already saved.
+
+    What ``enqueue_on_commit`` sends, and the publishes a task makes after its
+    own writes (a self-scheduled re-check, a webhook retry, an endpoint's
+    hand-on): each has a safety net that finds the work in the database, so a
+    broker outage is logged on one line (the first of an outage at ERROR),
+    never raised: raised, it failed a task whose work was saved, with a
+    traceback, and the sweeper sent it anyway. While the broker is known to be
+    down nothing is tried (``BROKER_BACKOFF_SECONDS``). True if published.
+    """
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.warning(
+            "broker unavailable: %s%r not published (picked up by its sweeper)",
+            task.name,
+            args,
+        )
+        return False
+    try:
+        task.apply_async(args, countdown=countdown)
+    except _BROKER_ERRORS as exc:
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        # One line, the one OPERATIONS.md names, at ERROR: an outage
+        # begins. Re-raised, Django's robust on_commit logged it as
+        # "Error calling enqueue_task" with a traceback of 170 lines.
+        logger.error(
+            "broker unavailable: %s%r not published (picked up by its sweeper): %s: %s",
+            task.name,
+            args,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True

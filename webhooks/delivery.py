@@ -16,6 +16,8 @@ from typing import Any
 
 from django.conf import settings
 
+from jopay_project.tasks import publish_saved
+
 from . import signing, urlsafety
 from .models import WebhookDelivery, WebhookEndpoint
 
@@ -120,8 +122,10 @@ def _hand_on(endpoint_id: int) -> None:
     row if it answered 2xx), rather than leave it to the sweeper."""
     from .tasks import webhook_delivery_send_task
 
+    # The attempt's result is saved: a broker outage is logged (once, then
+    # skipped while it lasts), not raised; the sweeper offers these rows.
     for next_id in endpoint_next_ids(endpoint_id=endpoint_id):
-        webhook_delivery_send_task.delay(next_id)
+        publish_saved(webhook_delivery_send_task, next_id)
 
 
 def _unsent(reason: str, error: str) -> _Outcome:

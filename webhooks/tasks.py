@@ -8,7 +8,7 @@ import time
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from jopay_project.tasks import enqueue_on_commit
+from jopay_project.tasks import enqueue_on_commit, publish_saved
 
 from . import delivery
 from .services import outbox
@@ -52,8 +52,10 @@ def webhook_delivery_send_task(delivery_id: str) -> str:
     if recorded is None:
         return "skipped"
     if recorded.countdown is not None:
-        webhook_delivery_send_task.apply_async(
-            (delivery_id,), countdown=recorded.countdown
+        # The result is saved: a broker outage is logged, not raised; the
+        # sweeper sends the retry once its ``enqueued_at`` is stale (D24).
+        publish_saved(
+            webhook_delivery_send_task, delivery_id, countdown=recorded.countdown
         )
     return recorded.state
 

@@ -16,7 +16,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from jopay_project.tasks import enqueue_on_commit
+from jopay_project.tasks import enqueue_on_commit, publish_saved
 from payments.chain.matching import CANDIDATE_PROOF_STATUSES, CANDIDATE_STATUSES
 from payments.chain.rescan import rescan_request_window
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
@@ -133,8 +133,10 @@ def verify_proof_task(self, request_id: str, due_at: str | None = None) -> str:
     ):
         # Waiting for a receipt or confirmations: check again soon. Eager runs
         # (tests, scripts) ignore countdowns, so they never self-schedule.
+        # The check is saved: a broker outage is logged, not raised, and the
+        # beat's re-check finds the proof due (D24).
         token = result.request.next_verify_at.isoformat()
-        verify_proof_task.apply_async((request_id, token), countdown=countdown)
+        publish_saved(verify_proof_task, request_id, token, countdown=countdown)
     return result.outcome
 
 

@@ -264,7 +264,11 @@ def test_an_attempt_that_sent_nothing_still_hands_the_endpoint_on(
     WebhookEvent.objects.filter(pk=purged.event_id).delete()  # D36 purge
     _failing(endpoint)
     queued: list[str] = []
-    monkeypatch.setattr(tasks.webhook_delivery_send_task, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.webhook_delivery_send_task,
+        "apply_async",
+        lambda args, **kwargs: queued.append(args[0]),
+    )
     assert delivery.deliver(delivery_id=str(purged.pk)) is None  # nothing sent
     assert queued == [str(nxt.pk)]
     assert receiver.received() == []
