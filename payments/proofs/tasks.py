@@ -31,14 +31,13 @@ from .services.checks import (
 )
 from .services.rescans import (
     rescan_adopt,
-    rescan_args,
     rescan_claim,
     rescan_finish,
     rescan_hold,
     rescan_release,
     rescans_resume,
-    rescans_schedule,
 )
+from .services.rescans_owed import rescan_args, rescans_schedule
 from .services.verify import proof_verify
 
 logger = logging.getLogger("jopay.proofs")

@@ -31,7 +31,7 @@ from webhooks.models import WebhookEvent
 from .attach import emit
 from .awaiting import awaited_elsewhere, awaiting_any
 from .checks import proof_verify_take_over, record_rpc_failure
-from .rescans import rescans_schedule
+from .rescans_owed import rescans_schedule
 
 logger = logging.getLogger("jopay.proofs")
 
