@@ -27,6 +27,7 @@ from .services.checks import (
     BROKER_COUNTDOWN_MAX_SECONDS,
     broker_countdown,
     proof_verify_claim,
+    recheck_lease,
     rpc_backoff,
 )
 from .services.rescans import (
@@ -143,28 +144,28 @@ def recheck_attached_proofs(*, now=None, batch: int = RECHECK_BATCH) -> list[str
     """Claim attached proofs whose ``next_verify_at`` is overdue and enqueue them.
 
     Guarantees: a claimed row's ``next_verify_at`` moves forward by the lease
-    in the same transaction (a conditional UPDATE under ``skip_locked``), so
-    two overlapping runs never enqueue the same proof twice.
+    in the same transaction (rows locked with ``skip_locked``), so two
+    overlapping runs never enqueue the same proof twice. A check queued
+    before it, still behind a backlog, can claim it too (``recheck_lease``).
     """
     now = now or timezone.now()
     with transaction.atomic():
-        ids = list(
+        rows = list(
             PR.objects.select_for_update(skip_locked=True)
             .filter(
                 proof_status=PR.ProofStatus.ATTACHED,
                 next_verify_at__lte=now - RECHECK_SLACK,
             )
             .order_by("next_verify_at")
-            .values_list("pk", flat=True)[:batch]
+            .only("pk", "next_verify_at")[:batch]
         )
-        lease = now + RECHECK_LEASE
-        if ids:
-            PR.objects.filter(pk__in=ids).update(next_verify_at=lease)
-        claimed = [str(pk) for pk in ids]
-        for pk in claimed:
+        for row in rows:
+            lease = recheck_lease(row.next_verify_at, now=now, lease=RECHECK_LEASE)
+            row.next_verify_at = lease
             # The lease is the task's due token: it claims exactly this check.
-            enqueue_on_commit(verify_proof_task, pk, lease.isoformat())
-    return claimed
+            enqueue_on_commit(verify_proof_task, str(row.pk), lease.isoformat())
+        PR.objects.bulk_update(rows, ["next_verify_at"])
+    return [str(row.pk) for row in rows]
 
 
 @shared_task(

@@ -33,6 +33,10 @@ BROKER_COUNTDOWN_MAX_SECONDS = COUNTDOWN_MAX_SECONDS
 CHECK_LEASE = timedelta(minutes=2)
 # Clocks of web and worker hosts differ a little: a check this close is due.
 DUE_SLACK = timedelta(seconds=5)
+# The re-check beat's leases of an overdue proof are this many seconds apart,
+# counted from the due time it found (``recheck_lease``), so a check queued
+# for any of them can still tell that only the beat moved it (``_renewed``).
+RECHECK_LEASE_STEP = timedelta(seconds=15)
 
 
 def rpc_backoff(attempts: int) -> int:
@@ -70,6 +74,19 @@ def next_check_enqueue(request: PaymentRequest | None, retry_in: int | None) -> 
     )
 
 
+def recheck_lease(due: datetime, *, now: datetime, lease: timedelta) -> datetime:
+    """The beat's lease of a proof overdue since ``due``: at least ``lease``
+    from ``now``, a whole number of ``RECHECK_LEASE_STEP`` after ``due``."""
+    steps = -(-(now + lease - due) // RECHECK_LEASE_STEP)  # rounded up
+    return due + max(steps, 1) * RECHECK_LEASE_STEP
+
+
+def _renewed(due_at: datetime, current: datetime) -> bool:
+    """Whether ``current`` is ``due_at`` leased again by the beat, and no more."""
+    gap = current - due_at
+    return gap > timedelta(0) and gap % RECHECK_LEASE_STEP == timedelta(0)
+
+
 def proof_verify_claim(
     *, request_id: uuid.UUID | str, due_at: datetime | None, now: datetime
 ) -> datetime | None:
@@ -83,16 +100,27 @@ def proof_verify_claim(
     a duplicate delivery of a check that already ran (its run wrote a new
     ``next_verify_at``) are no-ops: no RPC, no write, no second schedule.
 
+    A token the re-check beat leased again since (``recheck_lease``: only
+    whole steps later, no check ran) still claims: behind a queue backlog
+    longer than the beat's lease, the beat found the proof overdue again
+    before its check came out of the queue, and every check then came out
+    with a stale token and did nothing, for as long as the backlog lasted
+    (D24). The first check out runs; the others find its claim.
+
     The lease returned is the check's claim token: pass it to ``proof_verify``,
     which applies its verdict only while ``next_verify_at`` still holds it.
     """
     rows = PR.objects.filter(pk=request_id, proof_status=PR.ProofStatus.ATTACHED)
-    if due_at is not None:
-        rows = rows.filter(next_verify_at=due_at)
-    else:
-        rows = rows.filter(next_verify_at__lte=now + DUE_SLACK)
     lease = now + CHECK_LEASE
-    return lease if rows.update(next_verify_at=lease) == 1 else None
+    if due_at is None:
+        taken = rows.filter(next_verify_at__lte=now + DUE_SLACK)
+        return lease if taken.update(next_verify_at=lease) == 1 else None
+    current = rows.values_list("next_verify_at", flat=True).first()
+    if current is None or (current != due_at and not _renewed(due_at, current)):
+        return None
+    # Conditional on the value read: of two checks at once, one claims.
+    taken = rows.filter(next_verify_at=current).update(next_verify_at=lease)
+    return lease if taken == 1 else None
 
 
 def proof_verify_take_over(
