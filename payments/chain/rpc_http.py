@@ -26,6 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ReadTimeoutError
 
 _local = threading.local()
 
@@ -104,7 +105,8 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 class _DeadlineAdapter(HTTPAdapter):
-    """Connects within what is left of the deadline; reads as ``_DeadlineReader``."""
+    """Connects within what is left of the deadline; reads as ``_DeadlineReader``;
+    the deadline passing while the body is read is a read timeout."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -119,7 +121,20 @@ class _DeadlineAdapter(HTTPAdapter):
             if left <= 0:
                 raise requests.exceptions.ConnectTimeout("RPC call deadline passed")
             kwargs["timeout"] = (left, left)
-        return super().send(request, *args, **kwargs)
+        response = super().send(request, *args, **kwargs)
+        if left is not None and not kwargs.get("stream"):
+            # Read the body here: requests turns a read timeout in the body
+            # into a ConnectionError, and a wide eth_getLogs answered too
+            # slowly is a slow call (narrowed, ``rpc_logs``), not a dead node.
+            try:
+                response.content  # noqa: B018 (reads and keeps the body)
+            except requests.exceptions.ConnectionError as exc:
+                if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                    raise requests.exceptions.ReadTimeout(
+                        exc.args[0], request=request
+                    ) from exc
+                raise
+        return response
 
 
 _sessions = threading.local()
