@@ -75,8 +75,10 @@ def send_due_deliveries_task() -> int:
     """
     outbox.deliveries_interrupted_fail()
     ids = outbox.due_delivery_ids()
+    # The rows are marked sent (``enqueued_at``): a broker outage is logged,
+    # not raised, and the next sweep after 60 s offers them again.
     for delivery_id in ids:
-        webhook_delivery_send_task.delay(delivery_id)
+        publish_saved(webhook_delivery_send_task, delivery_id)
     if ids:
         logger.info("enqueued %d due webhook deliveries", len(ids))
     return len(ids)

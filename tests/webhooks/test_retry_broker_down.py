@@ -20,8 +20,9 @@ from kombu import pools as kombu_pools
 from jopay_project.celery import app as celery_app
 from tests.live import free_port
 from webhooks.delivery import deliver
+from webhooks.models import WebhookDelivery
 from webhooks.services.outbox import due_delivery_ids
-from webhooks.tasks import webhook_delivery_send_task
+from webhooks.tasks import send_due_deliveries_task, webhook_delivery_send_task
 
 from .conftest import Answer, emit
 
@@ -93,3 +94,29 @@ def test_a_hand_on_not_published_is_left_to_the_sweeper(
     # The sweeper offers the failing endpoint's next due row (D24).
     later = timezone.now() + timedelta(seconds=61)
     assert due_delivery_ids(now=later) == [str(third.pk)]
+
+
+def test_a_sweep_cut_off_from_the_broker_leaves_its_rows_for_the_next_one(
+    partner, endpoint_for, receiver, cut_broker, caplog
+):
+    # The sweeper marks the rows it sends (enqueued_at) before it publishes
+    # them: with the broker gone, the first publish raised out of the task
+    # and the rest of the batch was not even logged. Now each is logged (the
+    # first at ERROR) and the next sweep after 60 s offers them again.
+    endpoint_for(partner)
+    deliveries = [emit(partner).deliveries.get() for _ in range(2)]
+    # Time travel: their tasks were lost over a minute ago.
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        enqueued_at=timezone.now() - timedelta(seconds=61)
+    )
+    cut_broker()
+
+    with caplog.at_level(logging.WARNING, logger="jopay.tasks"):
+        assert send_due_deliveries_task() == 2
+
+    assert [r.levelno for r in _broker_lines(caplog)] == [
+        logging.ERROR,
+        logging.WARNING,
+    ]
+    later = timezone.now() + timedelta(seconds=61)
+    assert sorted(due_delivery_ids(now=later)) == sorted(str(d.pk) for d in deliveries)
