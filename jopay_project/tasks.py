@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 from celery import Task
+from celery.exceptions import Reject
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -69,27 +70,56 @@ def publish_saved(task: Task, *args: Any, countdown: float | None = None) -> boo
     traceback, and the sweeper sent it anyway. While the broker is known to be
     down nothing is tried (``BROKER_BACKOFF_SECONDS``). True if published.
     """
-    global _broker_down_until
+    if _known_down(task, args):
+        return False
+    try:
+        task.apply_async(args, countdown=countdown)
+    except _BROKER_ERRORS as exc:
+        _went_down(task, args, exc)
+        return False
+    return True
+
+
+def retry_saved(task: Task, *, args: tuple, countdown: float, exc: Exception) -> None:
+    """``raise task.retry(args=…, countdown=…, exc=…)`` for a failed try whose
+    failure is saved (its safety net finds it too): raises Celery's ``Retry``
+    once the retry is published. When the broker cannot take it, logs as
+    ``publish_saved`` and returns, and the caller ends normally: Celery turned
+    the failed publish into ``Reject``, a failed task with a traceback.
+    """
+    if _known_down(task, args):
+        return
+    try:
+        retry = task.retry(args=args, countdown=countdown, exc=exc, throw=False)
+    except Reject as rejected:
+        if not isinstance(rejected.reason, _BROKER_ERRORS):
+            raise
+        _went_down(task, args, rejected.reason)
+        return
+    raise retry from None
+
+
+def _known_down(task: Task, args: tuple) -> bool:
     if time.monotonic() < _broker_down_until:
         logger.warning(
             "broker unavailable: %s%r not published (picked up by its sweeper)",
             task.name,
             args,
         )
-        return False
-    try:
-        task.apply_async(args, countdown=countdown)
-    except _BROKER_ERRORS as exc:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        # One line, the one OPERATIONS.md names, at ERROR: an outage
-        # begins. Re-raised, Django's robust on_commit logged it as
-        # "Error calling enqueue_task" with a traceback of 170 lines.
-        logger.error(
-            "broker unavailable: %s%r not published (picked up by its sweeper): %s: %s",
-            task.name,
-            args,
-            type(exc).__name__,
-            exc,
-        )
-        return False
-    return True
+        return True
+    return False
+
+
+def _went_down(task: Task, args: tuple, exc: BaseException) -> None:
+    global _broker_down_until
+    _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+    # One line, the one OPERATIONS.md names, at ERROR: an outage begins.
+    # Re-raised, Django's robust on_commit logged it as "Error calling
+    # enqueue_task" with a traceback of 170 lines.
+    logger.error(
+        "broker unavailable: %s%r not published (picked up by its sweeper): %s: %s",
+        task.name,
+        args,
+        type(exc).__name__,
+        exc,
+    )

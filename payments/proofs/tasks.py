@@ -16,7 +16,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from jopay_project.tasks import enqueue_on_commit, publish_saved
+from jopay_project.tasks import enqueue_on_commit, publish_saved, retry_saved
 from payments.chain.matching import CANDIDATE_PROOF_STATUSES, CANDIDATE_STATUSES
 from payments.chain.rescan import rescan_request_window
 from payments.chain.rpc import ChainClient, RpcError, RpcUnavailable
@@ -121,9 +121,8 @@ def verify_proof_task(self, request_id: str, due_at: str | None = None) -> str:
             )
             return str(exc.code)
         token, countdown = retry
-        raise self.retry(
-            args=(request_id, token), countdown=countdown, exc=exc
-        ) from None
+        retry_saved(self, args=(request_id, token), countdown=countdown, exc=exc)
+        return str(exc.code)  # the broker is down: the beat's re-check carries on
     countdown = broker_countdown(result.retry_in)
     if (
         result.outcome == "pending"
@@ -269,11 +268,10 @@ def rescan_request_task(
         rescan_release(
             claim=claim, retry_at=timezone.now() + timedelta(seconds=countdown)
         )
-        if self.request.retries >= self.max_retries:
-            return str(exc.code)  # the row stays; the resume beat sends it again
-        raise self.retry(
-            args=rescan_args(request_id, chain_id), countdown=countdown, exc=exc
-        ) from None
+        if self.request.retries < self.max_retries:
+            args = rescan_args(request_id, chain_id)
+            retry_saved(self, args=args, countdown=countdown, exc=exc)
+        return str(exc.code)  # the row stays; the resume beat sends it again
     if result.outcome == "held":
         rescan_hold(claim=claim, now=timezone.now())
         return result.outcome
