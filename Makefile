@@ -6,13 +6,17 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: one per CPU, at most 8 (each takes a
+# Redis database below REDIS_URL's, jopay_project/test_settings.py); 0 runs
+# the suite in this process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: help install test lint run resilience clean
 
 help:
 	@echo "make install     create .venv, install deps and anvil (scripts/bootstrap.sh)"
 	@echo "make run         start web + worker + beat (+ anvil) on http://127.0.0.1:\$${PORT:-8000}"
-	@echo "make test        run pytest on PostgreSQL + Redis (PYTEST_ARGS='-x tests/...')"
+	@echo "make test        run pytest on PostgreSQL + Redis (PYTEST_ARGS='-x tests/...', PYTEST_WORKERS=0)"
 	@echo "make lint        ruff check ."
 	@echo "make resilience  the drills in tests/resilience (pytest -m live) + check --deploy"
 	@echo "make clean       stop throwaway services, remove their data and .run"
@@ -34,7 +38,10 @@ test: install
 	    flock 9
 	fi
 	rc=0
-	.venv/bin/pytest $(PYTEST_ARGS) || rc=$$?
+	# --dist loadfile: a module's tests share one worker, so its module-scoped
+	# fixtures (a live gunicorn, a browser) start once.
+	.venv/bin/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadfile \
+	    $(PYTEST_ARGS) || rc=$$?
 	if [ "$$rc" -eq 5 ]; then
 	    echo "make test: FAILED: pytest collected no tests (exit 5)" >&2
 	    exit 1
