@@ -11,7 +11,8 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
 
 from .errors import ErrorCode
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -204,6 +205,23 @@ def list_parameters(*filters: OpenApiParameter) -> list[OpenApiParameter]:
             description="The next_cursor of the previous page.",
         ),
     ]
+
+
+def page_schema(
+    name: str, item: type[serializers.Serializer]
+) -> serializers.Serializer:
+    """A list page's documented shape (D2, D18): the envelope's ``ok``, the
+    items (``item``, which carry no ``ok`` of their own), ``has_more`` and
+    ``next_cursor``, in that order (DRF orders fields as they are created)."""
+    return inline_serializer(
+        name,
+        {
+            "ok": serializers.BooleanField(),
+            "data": item(many=True),
+            "has_more": serializers.BooleanField(),
+            "next_cursor": serializers.CharField(allow_null=True),
+        },
+    )
 
 
 def uuid_parameter(name: str) -> OpenApiParameter:

@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
+from jopay_project.schema import page_schema
 from merchants.api.bodies import create_body, json_object_body
 from merchants.models import Merchant
 from merchants.onboarding_links import OnboardingLink
@@ -281,8 +282,4 @@ class MerchantOutput(MerchantItemOutput):
     ok = serializers.BooleanField()
 
 
-class MerchantListOutput(serializers.Serializer):
-    ok = serializers.BooleanField()
-    data = MerchantItemOutput(many=True)
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
+MerchantListOutput = page_schema("MerchantListOutput", MerchantItemOutput)

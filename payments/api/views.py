@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers as drf
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +13,12 @@ from jopay_project.db import retry_transient
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.formats import iso
 from jopay_project.pagination import Page, keyset_page, parse_limit
-from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
+from jopay_project.schema import (
+    enum_parameter,
+    list_parameters,
+    page_schema,
+    uuid_parameter,
+)
 from merchants.api.serializers import create_body
 from merchants.validation import validate_idempotency_key
 from payments.models import PaymentRequest
@@ -138,18 +142,7 @@ class PaymentRequestListApi(JoPayApiView):
                 )
             ),
         ),
-        responses={
-            200: inline_serializer(
-                "PaymentRequestPage",
-                {
-                    "ok": drf.BooleanField(),
-                    # D2: list items carry no "ok"; the envelope does.
-                    "data": PaymentRequestItemOutput(many=True),
-                    "has_more": drf.BooleanField(),
-                    "next_cursor": drf.CharField(allow_null=True),
-                },
-            )
-        },
+        responses={200: page_schema("PaymentRequestPage", PaymentRequestItemOutput)},
         summary="List payment requests, newest first (keyset paging)",
         operation_id="requests_list",
     )
@@ -186,17 +179,7 @@ class FxRateListApi(JoPayApiView):
     required_scope = "fx:read"
 
     @extend_schema(
-        responses={
-            200: inline_serializer(
-                "FxRateList",
-                {
-                    "ok": drf.BooleanField(),
-                    "data": FxRateOutput(many=True),
-                    "has_more": drf.BooleanField(),
-                    "next_cursor": drf.CharField(allow_null=True),
-                },
-            )
-        },
+        responses={200: page_schema("FxRateList", FxRateOutput)},
         summary="The partner's effective FX rate for each enabled currency",
         description=(
             "One page holding every enabled currency: `has_more` is always "

@@ -11,9 +11,7 @@ import uuid
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import serializers as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +19,12 @@ from jopay_project import ratelimits
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
-from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
+from jopay_project.schema import (
+    enum_parameter,
+    list_parameters,
+    page_schema,
+    uuid_parameter,
+)
 from merchants.api.serializers import create_body
 from merchants.selectors import merchant_get
 from merchants.validation import validate_idempotency_key
@@ -127,18 +130,7 @@ class PlanCollectionApi(JoPayApiView):
             enum_parameter("status", Plan.Status.values),
             uuid_parameter("merchant_id"),
         ),
-        responses={
-            200: inline_serializer(
-                "PlanPage",
-                {
-                    "ok": drf.BooleanField(),
-                    # D2: list items carry no "ok"; the envelope does.
-                    "data": PlanItemOutputDoc(many=True),
-                    "has_more": drf.BooleanField(),
-                    "next_cursor": drf.CharField(allow_null=True),
-                },
-            )
-        },
+        responses={200: page_schema("PlanPage", PlanItemOutputDoc)},
         summary="List recurring plans, newest first",
         operation_id="recurring_plans_list",
     )

@@ -10,7 +10,12 @@ from rest_framework.response import Response
 from jopay_project.api import JoPayApiView, ok, parse_uuid
 from jopay_project.errors import ErrorCode, JoPayError
 from jopay_project.pagination import keyset_page, parse_limit
-from jopay_project.schema import enum_parameter, list_parameters, uuid_parameter
+from jopay_project.schema import (
+    enum_parameter,
+    list_parameters,
+    page_schema,
+    uuid_parameter,
+)
 from merchants.api.serializers import json_object_body
 
 from ..models import WebhookEvent
@@ -77,11 +82,7 @@ class EventDoc(serializers.Serializer):
     deliveries = DeliveryDoc(many=True)
 
 
-class EventPageDoc(serializers.Serializer):
-    ok = serializers.BooleanField()
-    data = EventDoc(many=True)
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
+EventPageDoc = page_schema("EventPageDoc", EventDoc)
 
 
 class TestSentDoc(serializers.Serializer):
