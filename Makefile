@@ -30,7 +30,7 @@ test: install
 	@bash scripts/test_tools.sh
 	envs="$$(bash scripts/services.sh env)"
 	eval "$$envs"
-	# Two checkouts on one machine share the test database (test_jopay) and
+	# Two checkouts on one machine share the test databases (test_jopay_gwN) and
 	# Redis: a second run waits for the first instead of dropping its database.
 	exec 9>"$${TMPDIR:-/tmp}/jopay-make-test.lock"
 	if ! flock -n 9; then

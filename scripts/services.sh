@@ -113,7 +113,7 @@ database_url() {
         fi
     fi
     pg_ensure_db "$port" jopay
-    # The postgres role has CREATEDB, which pytest-django needs for test_jopay.
+    # The postgres role has CREATEDB, which pytest-django needs for test_jopay_gwN.
     echo "postgresql://postgres@127.0.0.1:$port/jopay"
 }
 
