@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-PAY_STATIC = Path(__file__).resolve().parent.parent / "static" / "pay"
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "pay" / "page.html"
+PAY_STATIC = Path(__file__).resolve().parents[2] / "static" / "pay"
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "pay" / "page.html"
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in PAY_STATIC.glob("*.js")))
