@@ -45,6 +45,11 @@ def page_blocks(slug: str) -> list[Block]:
     return blocks(source_text(PAGES_BY_SLUG[slug]))
 
 
+def page_text(slug: str) -> str:
+    """Page ``slug``'s Markdown on one line, white space folded (for phrases)."""
+    return " ".join(source_text(PAGES_BY_SLUG[slug]).split())
+
+
 def all_markdown() -> str:
     return "\n".join(source_text(page) for page in PAGES)
 
