@@ -275,7 +275,7 @@ def test_a_data_folder_that_cannot_be_created_does_not_stop_the_settings(tmp_pat
             tmp_path,
             JOPAY_DATA_DIR=str(blocker / "data"),
             # As the comment says (the embedded set does write there, and is
-            # refused: tests/test_audit_47_env_urls.py).
+            # refused: tests/foundation/test_settings_urls.py).
             DATABASE_URL="postgresql://jopay@db.example/jopay",
             REDIS_URL="redis://cache.example:6379/0",
         )
