@@ -48,3 +48,18 @@ def chromium() -> Iterator:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def portal_sign_in(
+    page, base: str, email: str, password: str, *, lands: str | None = "/portal/"
+) -> None:
+    """Sign in on the portal's login form as a person would; with ``lands``,
+    the browser must end on that path (the dashboard), else the test fails."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/portal/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    if lands is not None:
+        expect(page).to_have_url(f"{base}{lands}")

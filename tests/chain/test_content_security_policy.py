@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from jopay_project.middleware import csp_with
 from merchants.onboarding_links import merchant_onboarding_link
 from payments.models import PaymentRequest
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
 
 from .conftest import CHAIN_ID, PAYERS
@@ -175,11 +175,7 @@ def test_pages_run_under_the_policy_without_violations(
         assert page.evaluate("window.printed") is True
 
         # Portal: sign in, dashboard, a page with the confirm script.
-        page.goto(f"{base}/portal/login/")
-        page.fill("input[name=email]", user.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        expect(page).to_have_url(f"{base}/portal/")
+        portal_sign_in(page, base, user.email, PASSWORD)
         page.goto(f"{base}/portal/api-keys/")
         page.goto(f"{base}/portal/requests/")
 

@@ -26,7 +26,7 @@ from merchants.models import ApiKey
 from payments.serializers import payment_request_event_data
 from recurring.models import Charge, Plan
 from recurring.services import plan_create
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import WALLET, MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, make_request, make_verified
 from webhooks.models import (
@@ -121,11 +121,7 @@ def alice(partner):
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/portal/login/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/portal/")
+    portal_sign_in(page, base, email, PASSWORD)
 
 
 def test_sign_in_key_shown_once_webhook_test_and_verified_payment(

@@ -11,9 +11,8 @@ submits portal.js let through, and stops each from leaving the page.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD
 
@@ -53,11 +52,7 @@ def test_a_form_is_sent_once_until_the_page_is_shown_again(live_server, page, pa
     email = "ops@alice-pay.example"
     PartnerUserFactory(user=UserFactory(username=email, email=email), partner=partner)
     base = live_server.url
-    page.goto(f"{base}/portal/login/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/portal/")
+    portal_sign_in(page, base, email, PASSWORD)
 
     page.goto(f"{base}/portal/api-keys/")
     page.fill("input[name=name]", "checkout server")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from payments.models import FxRate
 from payments.services import fx_rate_for, fx_rate_set_manual
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, logged_in
 
@@ -280,11 +280,7 @@ def test_set_and_remove_in_a_real_browser(live_server, partner, rates):
         page = browser.new_page()
         page.set_default_timeout(10_000)
         page.on("dialog", lambda dialog: dialog.accept())
-        page.goto(f"{base}/portal/login/")
-        page.fill("input[name=email]", user.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        expect(page).to_have_url(f"{base}/portal/")
+        portal_sign_in(page, base, user.email, PASSWORD)
 
         page.goto(f"{base}/portal/settings/")
         form = page.get_by_test_id("fx-override-form")

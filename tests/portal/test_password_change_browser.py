@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD
 
@@ -29,10 +29,7 @@ def page():
 
 
 def sign_in(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/portal/login/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    portal_sign_in(page, base, email, password, lands=None)
 
 
 def test_change_the_password_on_a_phone_and_sign_in_with_it(live_server, page, partner):

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from merchants.portal.views.keys import NEW_KEY_COOKIE
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, logged_in
 
@@ -65,10 +65,7 @@ def test_a_copy_button_shows_exactly_when_it_can_copy(live_server, partner, scri
     with chromium() as browser:
         context = browser.new_context(java_script_enabled=script)
         page = context.new_page()
-        page.goto(f"{live_server.url}/portal/login/")
-        page.fill("input[name=email]", user.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        portal_sign_in(page, live_server.url, user.email, PASSWORD)
         page.goto(f"{live_server.url}/portal/merchants/{shell.pk}/")
         copy = page.locator("[data-copy]")
         assert copy.count() == 2

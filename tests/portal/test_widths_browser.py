@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 
 from merchants.keys import api_key_create
 from payments.services import fx_rate_set_manual
-from tests.browser import chromium
+from tests.browser import chromium, portal_sign_in
 from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
 from tests.portal.conftest import PASSWORD, make_request
 
@@ -54,11 +54,7 @@ def ops(partner):
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/portal/login/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/portal/")
+    portal_sign_in(page, base, email, PASSWORD)
 
 
 @pytest.mark.parametrize("width", [660, 700, 960, 1024, 1060])
