@@ -61,3 +61,65 @@ def db_thread(
             connection.close()
 
     return threading.Thread(target=target, name=name)
+
+
+def held_open(
+    fn: Callable[[], object],
+) -> tuple[Callable[[], object], threading.Event, threading.Event]:
+    """``fn`` run inside a transaction that stays open, the event it sets once
+    ``fn`` has run (its locks now held), and the event that lets it commit."""
+    reached, release = threading.Event(), threading.Event()
+
+    def run() -> object:
+        from django.db import transaction
+
+        with transaction.atomic():
+            value = fn()
+            reached.set()
+            assert release.wait(20), "never released"
+        return value
+
+    return run, reached, release
+
+
+def race(
+    first: tuple[str, Callable[[], object]],
+    second: tuple[str, Callable[[], object]],
+    reached: threading.Event,
+    release: threading.Event,
+) -> dict[str, object]:
+    """Two transactions forced into one interleaving, each on its own thread
+    and connection (``db_thread``).
+
+    ``first`` starts and runs until it sets ``reached`` (its locks held, or
+    paused part-way), then ``second`` starts and runs until it finishes or
+    waits on a lock; ``results["<second> waited"]`` records which (True: it
+    waited). Then ``release`` lets ``first`` go on and both are joined. Each
+    outcome is ``results[name]`` (see ``db_thread``).
+    """
+    (first_name, first_fn), (second_name, second_fn) = first, second
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+    one = db_thread(first_name, first_fn, results, pids)
+    one.start()
+    try:
+        assert reached.wait(20), results
+        two = db_thread(second_name, second_fn, results, pids)
+        two.start()
+        wait_until_blocked(two, pids, second_name)
+        results[f"{second_name} waited"] = two.is_alive()
+    finally:
+        release.set()
+    one.join(20)
+    two.join(20)
+    return results
+
+
+def race_held(
+    first: tuple[str, Callable[[], object]], second: tuple[str, Callable[[], object]]
+) -> dict[str, object]:
+    """``race`` where ``first`` holds its transaction open after running its
+    function (``held_open``) until ``second`` has finished or waits."""
+    name, fn = first
+    run, reached, release = held_open(fn)
+    return race((name, run), second, reached, release)

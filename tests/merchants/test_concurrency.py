@@ -4,8 +4,6 @@ single-use onboarding link. Ten threads start together behind a barrier."""
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -13,34 +11,13 @@ import requests
 from merchants.models import Merchant
 from tests.factories import WALLET, make_key
 from tests.merchants.conftest import new_key
+from tests.races import THREADS, api_poster, assert_one_created, at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
-THREADS = 10
-
-
-def _race(calls):
-    """Run the callables at (nearly) the same instant; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(fn):
-        barrier.wait(timeout=10)
-        return fn()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _poster(base, key, body):
-    def post():
-        r = requests.post(
-            f"{base}/api/v1/merchants",
-            json=body,
-            timeout=30,
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        return r.status_code, r.headers.get("Idempotent-Replayed"), r.json()
-
-    return post
+    return api_poster(f"{base}/api/v1/merchants", key, body)
 
 
 def test_concurrent_creates_with_one_key_make_exactly_one_merchant(
@@ -48,11 +25,8 @@ def test_concurrent_creates_with_one_key_make_exactly_one_merchant(
 ):
     key = make_key(partner)
     body = {"display_name": "Racer", "country": "DE", "idempotency_key": new_key()}
-    results = _race([_poster(live_server.url, key, body) for _ in range(THREADS)])
-    statuses = sorted(status for status, _, _ in results)
-    assert statuses == [200] * (THREADS - 1) + [201], results
-    assert all(replayed == "true" for status, replayed, _ in results if status == 200)
-    assert len({payload["merchant_id"] for _, _, payload in results}) == 1
+    results = at_once([_poster(live_server.url, key, body) for _ in range(THREADS)])
+    assert_one_created(results, "merchant_id")
     assert Merchant.objects.count() == 1
 
 
@@ -65,7 +39,7 @@ def test_concurrent_creates_with_one_key_and_two_bodies_conflict_cleanly(
         {"display_name": "A" if i % 2 else "B", "idempotency_key": idem}
         for i in range(THREADS)
     ]
-    results = _race([_poster(live_server.url, key, b) for b in bodies])
+    results = at_once([_poster(live_server.url, key, b) for b in bodies])
     assert all(status in (200, 201, 409) for status, _, _ in results), results
     assert sum(status == 201 for status, _, _ in results) == 1
     winner = Merchant.objects.get()
@@ -108,7 +82,7 @@ def test_double_submit_of_the_onboarding_form_applies_once(live_server, partner)
             ).status_code
         )
 
-    statuses = _race([submit(w) for w in wallets])
+    statuses = at_once([submit(w) for w in wallets])
     assert sorted(statuses) == [200] + [404] * (THREADS - 1), statuses
     merchant = Merchant.objects.get()
     assert merchant.onboarding_status == Merchant.OnboardingStatus.COMPLETE

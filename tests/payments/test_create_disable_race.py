@@ -11,8 +11,6 @@ that lock first: one of the two waits for the other.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from eth_utils import to_checksum_address
 
@@ -23,7 +21,7 @@ from merchants.services import merchant_update
 from payments.models import PaymentRequest
 from payments.services.requests import PaymentRequestDraft, payment_request_create
 from tests.factories import MerchantFactory
-from tests.locks import db_thread, wait_until_blocked
+from tests.locks import race_held
 from tests.merchants.test_admin import post_change
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("rates")]
@@ -95,30 +93,7 @@ def test_the_wallet_check_ignores_the_letter_case_it_is_stored_in(merchant_read)
 def _while_a_create_is_in_flight(merchant: Merchant, change) -> dict:
     """Run ``change`` in a thread while a create holds its transaction open
     after its INSERT; return both outcomes, and whether ``change`` had to wait."""
-    inserted, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-    pids: dict[str, int] = {}
-
-    def create():
-        from django.db import transaction
-
-        with transaction.atomic():
-            address = _create(merchant)
-            inserted.set()
-            assert release.wait(20)
-        return address
-
-    creating = db_thread("create", create, results, pids)
-    creating.start()
-    assert inserted.wait(20), results
-    changing = db_thread("change", change, results, pids)
-    changing.start()
-    wait_until_blocked(changing, pids, "change")
-    results["change waited"] = changing.is_alive()
-    release.set()
-    creating.join(20)
-    changing.join(20)
-    return results
+    return race_held(("create", lambda: _create(merchant)), ("change", change))
 
 
 def test_a_disable_waits_for_the_create_in_flight_so_none_commits_after_it(

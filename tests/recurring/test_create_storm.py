@@ -14,7 +14,7 @@ import pytest
 
 from recurring.models import Plan
 from tests.factories import make_key
-from tests.merchants.test_concurrency import THREADS, _race
+from tests.races import THREADS, api_poster, assert_one_created, at_once
 from tests.recurring.conftest import CUSTOMER
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,18 +22,7 @@ PLANS = "/api/v1/recurring/plans"
 
 
 def _poster(base, key, body):
-    import requests
-
-    def post():
-        r = requests.post(
-            base + PLANS,
-            json=body,
-            timeout=30,
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        return r.status_code, r.headers.get("Idempotent-Replayed"), r.json()
-
-    return post
+    return api_poster(base + PLANS, key, body)
 
 
 def test_concurrent_plan_creates_with_one_key_make_exactly_one_plan(
@@ -47,11 +36,8 @@ def test_concurrent_plan_creates_with_one_key_make_exactly_one_plan(
         "customer_wallet": CUSTOMER,
         "idempotency_key": secrets.token_hex(32),
     }
-    results = _race([_poster(live_server.url, key, body) for _ in range(THREADS)])
-    statuses = sorted(status for status, _, _ in results)
-    assert statuses == [200] * (THREADS - 1) + [201], results
-    assert all(replayed == "true" for status, replayed, _ in results if status == 200)
-    assert len({payload["plan_id"] for _, _, payload in results}) == 1
+    results = at_once([_poster(live_server.url, key, body) for _ in range(THREADS)])
+    assert_one_created(results, "plan_id")
     assert Plan.objects.count() == 1
 
 
@@ -70,7 +56,7 @@ def test_concurrent_plan_creates_with_one_key_and_two_bodies_conflict_cleanly(
         }
         for i in range(THREADS)
     ]
-    results = _race([_poster(live_server.url, key, b) for b in bodies])
+    results = at_once([_poster(live_server.url, key, b) for b in bodies])
     assert all(status in (200, 201, 409) for status, _, _ in results), results
     assert sum(status == 201 for status, _, _ in results) == 1
     winner = Plan.objects.get()

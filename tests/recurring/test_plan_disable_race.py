@@ -25,7 +25,7 @@ from payments.models import FxRate
 from recurring.models import Plan
 from recurring.services import plan_create, plans
 from tests.factories import MerchantFactory
-from tests.locks import db_thread, wait_until_blocked
+from tests.locks import race, race_held
 from tests.merchants.test_admin import post_change
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,29 +73,9 @@ def test_a_create_waits_for_a_disable_in_flight_then_is_refused(merchant_read):
     """The disable holds its transaction open; the create must wait for it and
     then see the merchant disabled (before: it passed its check on the stale
     copy, and its INSERT merely waited for the row, then wrote the plan)."""
-    locked, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-    pids: dict[str, int] = {}
-
-    def disable():
-        from django.db import transaction
-
-        with transaction.atomic():
-            merchant = _disable(merchant_read)()
-            locked.set()
-            assert release.wait(20)
-        return merchant
-
-    disabling = db_thread("disable", disable, results, pids)
-    disabling.start()
-    assert locked.wait(20), results
-    creating = db_thread("create", lambda: _create(merchant_read), results, pids)
-    creating.start()
-    wait_until_blocked(creating, pids, "create")
-    results["create waited"] = creating.is_alive()
-    release.set()
-    disabling.join(20)
-    creating.join(20)
+    results = race_held(
+        ("disable", _disable(merchant_read)), ("create", lambda: _create(merchant_read))
+    )
 
     assert results["create waited"] is True, results
     assert results["create"] == ErrorCode.MERCHANT_NOT_READY, results
@@ -118,20 +98,7 @@ def create_paused_after_its_check(monkeypatch):
 
 
 def _disable_during_a_create(merchant: Merchant, hold, disable) -> dict:
-    checked, release = hold
-    results: dict[str, object] = {}
-    pids: dict[str, int] = {}
-    creating = db_thread("create", lambda: _create(merchant), results, pids)
-    creating.start()
-    assert checked.wait(20), results
-    disabling = db_thread("disable", disable, results, pids)
-    disabling.start()
-    wait_until_blocked(disabling, pids, "disable")
-    results["disable waited"] = disabling.is_alive()
-    release.set()
-    creating.join(20)
-    disabling.join(20)
-    return results
+    return race(("create", lambda: _create(merchant)), ("disable", disable), *hold)
 
 
 def test_a_disable_waits_for_a_create_past_its_check_so_no_plan_follows_it(
@@ -172,29 +139,11 @@ def test_a_staff_disable_in_the_admin_waits_for_the_create_too(
 
 def test_creates_for_one_merchant_do_not_wait_for_each_other(merchant_read):
     """SHARE, not UPDATE: a create holding the lock does not block another."""
-    inside, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-    pids: dict[str, int] = {}
+    results = race_held(
+        ("first", lambda: _create(merchant_read)),
+        ("second", lambda: _create(merchant_read)),
+    )
 
-    def held_create():
-        from django.db import transaction
-
-        with transaction.atomic():
-            plan = _create(merchant_read)
-            inside.set()
-            assert release.wait(20)
-        return plan
-
-    first = db_thread("first", held_create, results, pids)
-    first.start()
-    assert inside.wait(20), results
-    second = db_thread("second", lambda: _create(merchant_read), results, pids)
-    second.start()
-    second.join(20)
-    results["second finished alone"] = not second.is_alive()
-    release.set()
-    first.join(20)
-
-    assert results["second finished alone"] is True, results
+    assert results["second waited"] is False, results
     assert isinstance(results["first"], Plan)
     assert isinstance(results["second"], Plan)

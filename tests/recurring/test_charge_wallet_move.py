@@ -13,11 +13,9 @@ Real threads, each with its own PostgreSQL connection, committed transactions.
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 
 from jopay_project.errors import ErrorCode
 from jopay_project.tenancy import Tenant
@@ -29,7 +27,7 @@ from recurring.models import Charge, Plan
 from recurring.services import plan_create
 from recurring.services.charging import plans_charge_due
 from tests.factories import MerchantFactory
-from tests.locks import db_thread, wait_until_blocked
+from tests.locks import race_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,31 +55,13 @@ def _move_wallet_while_the_job_charges(plan: Plan) -> dict:
     """A staff wallet change (as ``MerchantAdmin.save_model`` does it) holds
     its transaction open; the job claims the plan, reads the old wallet and
     waits on its lock; then the change commits."""
-    changed, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-    pids: dict[str, int] = {}
 
     def move():
-        with transaction.atomic():
-            merchant_creates_drain(plan.merchant_id)
-            Merchant.objects.filter(pk=plan.merchant_id).update(
-                wallet_address=NEW_WALLET
-            )
-            changed.set()
-            assert release.wait(20)
+        merchant_creates_drain(plan.merchant_id)
+        Merchant.objects.filter(pk=plan.merchant_id).update(wallet_address=NEW_WALLET)
         return "moved"
 
-    moving = db_thread("move", move, results, pids)
-    moving.start()
-    assert changed.wait(20), results
-    charging = db_thread("charge", plans_charge_due, results, pids)
-    charging.start()
-    wait_until_blocked(charging, pids, "charge")
-    results["charge waited"] = charging.is_alive()
-    release.set()
-    moving.join(20)
-    charging.join(20)
-    return results
+    return race_held(("move", move), ("charge", plans_charge_due))
 
 
 def test_a_wallet_moved_during_the_charge_charges_the_new_wallet(plan):
@@ -129,16 +109,11 @@ def test_a_merchant_disabled_during_the_charge_still_fails_it(plan):
 def _create_while_the_wallet_moves(merchant: Merchant, **draft) -> dict:
     """The create read ``merchant`` (the old wallet) before a staff wallet change
     took the old wallet's lock; it waits on that lock, then the change commits."""
-    changed, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-    pids: dict[str, int] = {}
+    change = draft.pop("change")
 
     def move():
-        with transaction.atomic():
-            merchant_creates_drain(merchant.pk)
-            Merchant.objects.filter(pk=merchant.pk).update(**draft.pop("change"))
-            changed.set()
-            assert release.wait(20)
+        merchant_creates_drain(merchant.pk)
+        Merchant.objects.filter(pk=merchant.pk).update(**change)
         return "moved"
 
     def create():
@@ -150,17 +125,7 @@ def _create_while_the_wallet_moves(merchant: Merchant, **draft) -> dict:
         )
         return request.receiving_address, created
 
-    moving = db_thread("move", move, results, pids)
-    moving.start()
-    assert changed.wait(20), results
-    creating = db_thread("create", create, results, pids)
-    creating.start()
-    wait_until_blocked(creating, pids, "create")
-    results["create waited"] = creating.is_alive()
-    release.set()
-    moving.join(20)
-    creating.join(20)
-    return results
+    return race_held(("move", move), ("create", create))
 
 
 @pytest.fixture
