@@ -12,15 +12,17 @@ def _nodes(plan: dict) -> list[dict]:
     return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
 
 
-def plan_nodes(sql: str) -> list[dict]:
-    """Every node of the plan of ``sql``, sequential scans discouraged.
+def plan_nodes(sql: str, *, off: tuple[str, ...] = ("enable_seqscan",)) -> list[dict]:
+    """Every node of the plan of ``sql``, sequential scans discouraged (or
+    each planner setting in ``off``).
 
     ``SET LOCAL``: call it inside the test's transaction (``django_db``), so
     the setting ends with it. With sequential scans off, a plan that still
     scans or sorts the whole table has no index that serves it.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        for setting in off:
+            cursor.execute(f"SET LOCAL {setting} = off")
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
         (raw,) = cursor.fetchone()
     return _nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"])

@@ -8,17 +8,39 @@ import http.server
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from payments.models import FxRate
+from payments.models import FxRate, PaymentRequest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def make_request(merchant, *, expires_in: int = 3600, **fields) -> PaymentRequest:
+    """A request row of ``merchant``'s written with the ORM (no service),
+    due ``expires_in`` seconds from now."""
+    return PaymentRequest.objects.create(
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        reference=uuid.uuid4().hex[:8].upper(),
+        fiat_int=2500,
+        fiat_code="EUR",
+        usdc_micro=27_173_000 + PaymentRequest.objects.count(),
+        fx_rate=Decimal("0.92"),
+        fx_source="test",
+        receiving_address=merchant.wallet_address,
+        expires_at=timezone.now() + timedelta(seconds=expires_in),
+        **fields,
+    )
+
 
 # Fiat units per 1 USDC, as a feed would have stored them just now.
 RATES = {

@@ -7,36 +7,18 @@ hand edit would, and the database must refuse it."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payments.models import PaymentRequest as PR  # noqa: N817
+from tests.payments.conftest import make_request
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
 HASH = "0x" + "ab" * 32
-
-
-def _request(merchant, **fields) -> PR:
-    return PR.objects.create(
-        partner=merchant.partner,
-        test_mode=merchant.test_mode,
-        merchant=merchant,
-        reference=uuid.uuid4().hex[:8].upper(),
-        fiat_int=2500,
-        fiat_code="EUR",
-        usdc_micro=27_173_000 + PR.objects.count(),
-        fx_rate=Decimal("0.92"),
-        fx_source="test",
-        receiving_address=merchant.wallet_address,
-        expires_at=timezone.now() + timedelta(hours=1),
-        **fields,
-    )
 
 
 def _refused(queryset, **fields) -> None:
@@ -67,7 +49,7 @@ VERIFIED = {
     ],
 )
 def test_database_refuses_a_request_row_breaking_d20(merchant, fields):
-    row = _request(merchant)
+    row = make_request(merchant)
     _refused(PR.objects.filter(pk=row.pk), **fields)
 
 
@@ -82,14 +64,16 @@ def test_database_refuses_a_request_row_breaking_d20(merchant, fields):
     ],
 )
 def test_database_accepts_the_states_the_code_writes(merchant, fields):
-    row = _request(merchant)
+    row = make_request(merchant)
     assert PR.objects.filter(pk=row.pk).update(**fields) == 1
 
 
-def test_a_second_spelling_of_a_verified_hash_cannot_prove_another_request(merchant):
+def test_a_second_spelling_of_a_verified_hash_cannot_prove_another_request(
+    merchant,
+):
     """D20 end to end: with the hash's case pinned, the partial unique index
     refuses the second request (before, "0xAB…" slipped past "0xab…")."""
-    first, second = _request(merchant), _request(merchant)
+    first, second = make_request(merchant), make_request(merchant)
     PR.objects.filter(pk=first.pk).update(**VERIFIED)
     _refused(
         PR.objects.filter(pk=second.pk), **{**ATTACHED, "tx_hash": "0x" + "AB" * 32}

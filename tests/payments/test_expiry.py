@@ -4,36 +4,18 @@ become expired, once, with one request.expired event each."""
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import connection, transaction
-from django.utils import timezone
 
 from payments.models import PaymentRequest
 from payments.services.closing import payment_requests_expire_due
 from payments.tasks import expire_due_requests_task
+from tests.payments.conftest import make_request
+from tests.plans import plan_nodes
 from webhooks.models import WebhookEvent
-
-
-def make_request(merchant, *, expires_in: int, **fields) -> PaymentRequest:
-    return PaymentRequest.objects.create(
-        partner=merchant.partner,
-        test_mode=merchant.test_mode,
-        merchant=merchant,
-        reference=uuid.uuid4().hex[:8].upper(),
-        fiat_int=2500,
-        fiat_code="EUR",
-        usdc_micro=27_173_000 + PaymentRequest.objects.count(),
-        fx_rate=Decimal("0.92"),
-        fx_source="test",
-        receiving_address=merchant.wallet_address,
-        expires_at=timezone.now() + timedelta(seconds=expires_in),
-        **fields,
-    )
 
 
 def test_due_requests_expire_with_one_event_each(merchant, test_merchant):
@@ -168,18 +150,9 @@ def test_a_locked_request_is_skipped_not_waited_for(merchant):
     assert payment_requests_expire_due() == 1  # the next run picks it up
 
 
-def _plan_nodes(plan: dict) -> list[dict]:
-    nodes = [plan]
-    for child in plan.get("Plans", []):
-        nodes += _plan_nodes(child)
-    return nodes
-
-
 def test_each_batch_reads_due_rows_in_index_order_without_sorting(merchant):
     """After an outage 200 000 requests can be due at once: a batch must read
     its rows in ``request_expiry`` order and stop, not sort every due row."""
-    import json
-
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(3):
@@ -188,19 +161,15 @@ def test_each_batch_reads_due_rows_in_index_order_without_sorting(merchant):
         assert payment_requests_expire_due(batch_size=2) == 3
     reads = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
     assert reads
-    with connection.cursor() as cursor:
-        # A tiny test table, whose statistics depend on the tests before:
-        # ask whether a plan that reads in order without sorting exists (the
-        # IN-list query had none: it sorted even with sorting discouraged).
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            cursor.execute(f"SET LOCAL {setting} = off")
-        for sql in reads:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-            (plan,) = cursor.fetchone()
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            nodes = _plan_nodes(plan[0]["Plan"])
-            assert not [n for n in nodes if n["Node Type"] == "Sort"], sql
-            assert "request_expiry" in {n.get("Index Name") for n in nodes}, sql
+    # A tiny test table, whose statistics depend on the tests before: ask
+    # whether a plan that reads in order without sorting exists (the IN-list
+    # query had none: it sorted even with sorting discouraged).
+    for sql in reads:
+        nodes = plan_nodes(
+            sql, off=("enable_seqscan", "enable_bitmapscan", "enable_sort")
+        )
+        assert not [n for n in nodes if n["Node Type"] == "Sort"], sql
+        assert "request_expiry" in {n.get("Index Name") for n in nodes}, sql
 
 
 def test_at_exactly_expires_at_every_reader_says_expired(merchant, client, api):

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from jopay_project.celery import app
-from tests.payments.test_expiry import make_request
+from tests.payments.conftest import make_request
 
 BACKLOG = 3000
 

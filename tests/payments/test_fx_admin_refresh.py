@@ -15,7 +15,6 @@ from django.test import Client
 from payments.admin import fx as fx_admin
 from payments.models import FxRate
 from payments.services.refresh import fx_refresh
-from tests.payments.conftest import feed_server  # noqa: F401 (fixture)
 from tests.payments.test_fx_feeds import feeds  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
