@@ -26,9 +26,15 @@ from merchants.models import ApiKey
 from payments.serializers import payment_request_event_data
 from recurring.models import Charge, Plan
 from recurring.services import plan_create
-from tests.browser import chromium, portal_sign_in
-from tests.factories import WALLET, MerchantFactory, PartnerUserFactory, UserFactory
-from tests.portal.conftest import PASSWORD, make_request, make_verified
+from tests.factories import WALLET, MerchantFactory
+from tests.portal.conftest import make_request, make_verified
+from tests.portal.portal_browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
+    alice_fixture,
+    browser_fixture,
+    page_fixture,
+    sign_in,
+)
 from webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -43,24 +49,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
-DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm prompts
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -112,16 +101,6 @@ def receiver(settings, tmp_path):
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def alice(partner):
-    user = UserFactory(username="ops@alice-pay.example", email="ops@alice-pay.example")
-    return PartnerUserFactory(user=user, partner=partner)
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    portal_sign_in(page, base, email, PASSWORD)
 
 
 def test_sign_in_key_shown_once_webhook_test_and_verified_payment(

@@ -10,13 +10,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page
 
 from merchants.keys import api_key_create
 from payments.services import fx_rate_set_manual
-from tests.browser import chromium, portal_sign_in
-from tests.factories import MerchantFactory, PartnerUserFactory, UserFactory
-from tests.portal.conftest import PASSWORD, make_request
+from tests.factories import MerchantFactory
+from tests.portal.conftest import make_request
+from tests.portal.portal_browser import (  # noqa: F401 (fixtures)
+    alice_fixture,
+    browser_fixture,
+    page_fixture,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,34 +36,9 @@ CLIPPED_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def ops(partner):
-    user = UserFactory(username="ops@alice-pay.example", email="ops@alice-pay.example")
-    return PartnerUserFactory(user=user, partner=partner)
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    portal_sign_in(page, base, email, PASSWORD)
-
-
 @pytest.mark.parametrize("width", [660, 700, 960, 1024, 1060])
 def test_the_revoke_button_of_a_key_is_on_screen_on_laptops_and_tablets(
-    live_server, page, partner, ops, width
+    live_server, page, partner, alice, width
 ):
     """Between 900 and 1100 px (a 1024 px laptop, a window on half a 1920 px
     screen) the keys table shared the row with the create form and was cut
@@ -71,7 +50,7 @@ def test_the_revoke_button_of_a_key_is_on_screen_on_laptops_and_tablets(
         name="reporting",
         scopes=["recurring:write", "requests:read"],
     )
-    sign_in(page, live_server.url, ops.user.email)
+    sign_in(page, live_server.url, alice.user.email)
     page.set_viewport_size({"width": width, "height": 860})
     page.goto(f"{live_server.url}/portal/api-keys/")
 
@@ -91,7 +70,7 @@ MAILBOX = "buchhaltung.zentrale.rechnungseingang@konditoreibedarfsgrosshandel.ex
 
 @pytest.mark.parametrize("width", [390, 1024, 1280])
 def test_long_unbroken_names_and_values_do_not_push_pages_sideways(
-    live_server, page, partner, ops, width
+    live_server, page, partner, alice, width
 ):
     """A merchant's name without spaces ran the detail page's heading off the
     screen (at 1280 px too), one long e-mail squeezed every name in the
@@ -101,7 +80,7 @@ def test_long_unbroken_names_and_values_do_not_push_pages_sideways(
     shop = MerchantFactory(partner=partner, business_name=COMPOUND, email=MAILBOX)
     MerchantFactory(partner=partner, business_name="Corner Books")
     pr = make_request(shop, metadata={"checkout_session": "cs_live_" + "a1" * 60})
-    sign_in(page, live_server.url, ops.user.email)
+    sign_in(page, live_server.url, alice.user.email)
     page.set_viewport_size({"width": width, "height": 860})
     for path in ("merchants/", f"merchants/{shop.pk}/", f"requests/{pr.pk}/"):
         page.goto(f"{live_server.url}/portal/{path}")
@@ -109,14 +88,16 @@ def test_long_unbroken_names_and_values_do_not_push_pages_sideways(
 
 
 @pytest.mark.parametrize("width", [680, 744])
-def test_the_requests_list_fits_a_small_tablet(live_server, page, partner, ops, width):
+def test_the_requests_list_fits_a_small_tablet(
+    live_server, page, partner, alice, width
+):
     """Between 640 and 760 px (an iPad mini held upright is 744 px) the
     requests table still had all six columns, about 670 px of them: the
     Created column was cut off on every row, even for short names."""
     shop = MerchantFactory(partner=partner, business_name="Blue Bottle")
     for cents in (1250, 4200, 99_999):
         make_request(shop, fiat_int=cents)
-    sign_in(page, live_server.url, ops.user.email)
+    sign_in(page, live_server.url, alice.user.email)
     page.set_viewport_size({"width": width, "height": 860})
     for path in ("requests/", f"merchants/{shop.pk}/"):
         page.goto(f"{live_server.url}/portal/{path}")
@@ -125,7 +106,7 @@ def test_the_requests_list_fits_a_small_tablet(live_server, page, partner, ops, 
 
 @pytest.mark.parametrize("width", [360, 390, 680, 744, 780])
 def test_an_fx_overrides_remove_button_is_on_screen(
-    live_server, page, partner, ops, width
+    live_server, page, partner, alice, width
 ):
     """The FX overrides table (a rate takes up to 18 decimals) was wider than a
     phone: Remove, the way out of a mistyped rate that mis-prices every
@@ -136,7 +117,7 @@ def test_an_fx_overrides_remove_button_is_on_screen(
         currency="USD", rate=Decimal("1.000123456789012345"), partner=partner
     )
     fx_rate_set_manual(currency="JPY", rate=Decimal("151.25"), partner=partner)
-    sign_in(page, live_server.url, ops.user.email)
+    sign_in(page, live_server.url, alice.user.email)
     page.set_viewport_size({"width": width, "height": 860})
     page.goto(f"{live_server.url}/portal/settings/")
 
@@ -148,12 +129,12 @@ def test_an_fx_overrides_remove_button_is_on_screen(
 
 
 @pytest.mark.parametrize("width", [660, 700, 800])
-def test_every_portal_menu_entry_is_on_screen(live_server, page, partner, ops, width):
+def test_every_portal_menu_entry_is_on_screen(live_server, page, partner, alice, width):
     """Between 640 and about 830 px the menu was one row that scrolled
     sideways with its scroll bar hidden: Activity and Docs (at 660 px
     Settings too) were off screen with nothing to show they existed, and a
     mouse could not reach them."""
-    sign_in(page, live_server.url, ops.user.email)
+    sign_in(page, live_server.url, alice.user.email)
     page.set_viewport_size({"width": width, "height": 860})
     page.goto(f"{live_server.url}/portal/")
     links = page.locator("nav.portal-nav a")
