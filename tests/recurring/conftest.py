@@ -24,24 +24,29 @@ def eur_rate(db):
     )
 
 
+def plan_for(merchant, **overrides) -> Plan:
+    """A plan of ``merchant`` through the real create service: 2500 monthly
+    from ``CUSTOMER`` unless ``overrides`` say otherwise."""
+    values = {
+        "fiat_amount_int": 2500,
+        "frequency": "monthly",
+        "customer_wallet": CUSTOMER,
+    }
+    values.update(overrides)
+    return plan_create(
+        partner=merchant.partner,
+        test_mode=merchant.test_mode,
+        merchant=merchant,
+        **values,
+    )
+
+
 @pytest.fixture
 def make_plan(merchant):
     """``make_plan(**overrides)`` → a plan through the real create service."""
 
     def make(**overrides) -> Plan:
-        target = overrides.pop("merchant", merchant)
-        values = {
-            "fiat_amount_int": 2500,
-            "frequency": "monthly",
-            "customer_wallet": CUSTOMER,
-        }
-        values.update(overrides)
-        return plan_create(
-            partner=target.partner,
-            test_mode=target.test_mode,
-            merchant=target,
-            **values,
-        )
+        return plan_for(overrides.pop("merchant", merchant), **overrides)
 
     return make
 

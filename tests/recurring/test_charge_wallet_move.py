@@ -13,42 +13,28 @@ Real threads, each with its own PostgreSQL connection, committed transactions.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from jopay_project.errors import ErrorCode
 from jopay_project.tenancy import Tenant
 from merchants.models import Merchant
-from payments.models import FxRate, PaymentRequest
+from payments.models import PaymentRequest
 from payments.services.requests import PaymentRequestDraft, payment_request_create
 from payments.services.tags import merchant_creates_drain
 from recurring.models import Charge, Plan
-from recurring.services import plan_create
 from recurring.services.charging import plans_charge_due
 from tests.factories import MerchantFactory
 from tests.locks import race_held
+from tests.recurring.conftest import plan_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CUSTOMER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
 NEW_WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 
 
 @pytest.fixture
-def plan(db) -> Plan:
-    FxRate.objects.create(
-        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
-    )
-    merchant = MerchantFactory()
-    return plan_create(
-        partner=merchant.partner,
-        test_mode=merchant.test_mode,
-        merchant=merchant,
-        fiat_amount_int=2500,
-        frequency="monthly",
-        customer_wallet=CUSTOMER,
-    )
+def plan(eur_rate) -> Plan:
+    return plan_for(MerchantFactory())
 
 
 def _move_wallet_while_the_job_charges(plan: Plan) -> dict:
@@ -129,10 +115,7 @@ def _create_while_the_wallet_moves(merchant: Merchant, **draft) -> dict:
 
 
 @pytest.fixture
-def merchant_read(db) -> Merchant:
-    FxRate.objects.create(
-        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
-    )
+def merchant_read(eur_rate) -> Merchant:
     return MerchantFactory()
 
 

@@ -14,43 +14,30 @@ Real threads, each with its own PostgreSQL connection, committed transactions.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 import pytest
 
 from jopay_project.errors import ErrorCode, JoPayError
 from merchants.models import Merchant
 from merchants.services import merchant_update
-from payments.models import FxRate
 from recurring.models import Plan
-from recurring.services import plan_create, plans
+from recurring.services import plans
 from tests.factories import MerchantFactory
 from tests.locks import race, race_held
 from tests.merchants.test_admin import post_change
+from tests.recurring.conftest import plan_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CUSTOMER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
-
 
 @pytest.fixture
-def merchant_read(db):
+def merchant_read(eur_rate):
     """A ready merchant, as the create's caller read it before the disable."""
-    FxRate.objects.create(
-        currency="EUR", rate=Decimal("0.92"), source="manual", pinned=True
-    )
     return MerchantFactory()
 
 
 def _create(merchant: Merchant) -> Plan:
-    return plan_create(
-        partner=merchant.partner,
-        test_mode=merchant.test_mode,
-        merchant=merchant,
-        fiat_amount_int=2500,
-        frequency="monthly",
-        customer_wallet=CUSTOMER,
-    )
+    return plan_for(merchant)
 
 
 def _disable(merchant: Merchant):
