@@ -6,9 +6,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test`: one per CPU, at most 8 (each takes a
-# Redis database below REDIS_URL's, jopay_project/test_settings.py); 0 runs
-# the suite in this process.
+# pytest-xdist workers for `make test`: one per CPU, at most 4 (each takes a
+# Redis database below REDIS_URL's, jopay_project/test_settings.py, and its live
+# drills open PostgreSQL connections: a stock server allows 100); 0 runs the
+# suite in this process.
 PYTEST_WORKERS ?= auto
 
 .PHONY: help install test lint run resilience clean
@@ -40,7 +41,7 @@ test: install
 	rc=0
 	# --dist loadfile: a module's tests share one worker, so its module-scoped
 	# fixtures (a live gunicorn, a browser) start once.
-	.venv/bin/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadfile \
+	.venv/bin/pytest -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile \
 	    $(PYTEST_ARGS) || rc=$$?
 	if [ "$$rc" -eq 5 ]; then
 	    echo "make test: FAILED: pytest collected no tests (exit 5)" >&2
