@@ -5,20 +5,24 @@ own: a node that took most of the timeout to accept the connection, then
 answered a few bytes at a time (every wait under the timeout), held a call
 for the connect time plus the whole answer, far past a check's or the
 reverify API's budget (D19, D35). ``call_deadline`` sets the moment this
-thread's RPC call must end by: the connect gets what is left of it, and every
-read of the answer (headers and body) only what is left then, so the call
-raises a read timeout at the deadline however the node spreads its bytes.
+thread's RPC call must end by: the look-up of the node's name and the connect
+get what is left of it, and every read of the answer (headers and body) only
+what is left then, so the call raises a timeout at the deadline however the
+node spreads its bytes, and however slow the resolver is.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+import ipaddress
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,7 +30,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 _local = threading.local()
 
@@ -88,11 +97,75 @@ class _DeadlineResponse(http.client.HTTPResponse):
         super().__init__(_Socket(sock), *args, **kwargs)  # type: ignore[arg-type]
 
 
-class _HTTPConnection(HTTPConnection):
+# Look-ups with a deadline run here. The system resolver cannot be interrupted
+# (glibc waits 5 s a try, twice, per name server), so a slow one keeps a
+# thread of this pool, never the caller: the caller stops at its deadline.
+RESOLVER_THREADS = 2
+_resolvers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _resolve(host: str, port: int, seconds: float) -> list[str]:
+    """The addresses of ``host`` in the resolver's order, or ``ConnectTimeoutError``
+    when it has not answered within ``seconds``."""
+    pool = _resolvers.get(os.getpid())  # threads do not survive a fork
+    if pool is None:
+        pool = _resolvers[os.getpid()] = ThreadPoolExecutor(
+            RESOLVER_THREADS, "jopay-rpc-dns"
+        )
+    future = pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout=max(seconds, 0))
+    except FutureTimeout:
+        future.cancel()  # still queued: never runs
+        raise ConnectTimeoutError(
+            f"{host}: no DNS answer within the call deadline"
+        ) from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+class _ResolvedInTime:
+    """The node's name is looked up within what is left of the deadline, and
+    the connect gets only what is left after it: ``create_connection``'s own
+    look-up had no timeout at all."""
+
+    def _new_conn(self) -> socket.socket:
+        name, left = self._dns_host, _left()
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            pass
+        else:
+            left = None  # an address literal needs no look-up
+        if left is None:
+            return super()._new_conn()  # type: ignore[misc]
+        try:
+            addresses = _resolve(name, self.port, left)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        try:
+            for i, address in enumerate(addresses):
+                left = _left()
+                if left is None or left <= 0:
+                    raise ConnectTimeoutError(self, "RPC call deadline passed")
+                timeout = self.timeout
+                if isinstance(timeout, int | float):
+                    left = min(timeout, left)
+                self._dns_host, self.timeout = address, left
+                try:
+                    return super()._new_conn()  # type: ignore[misc]
+                except NewConnectionError:  # refused, unreachable: the next one
+                    if i == len(addresses) - 1:
+                        raise
+            raise NameResolutionError(self.host, self, OSError("no address"))
+        finally:
+            self._dns_host = name
+
+
+class _HTTPConnection(_ResolvedInTime, HTTPConnection):
     response_class = _DeadlineResponse
 
 
-class _HTTPSConnection(HTTPSConnection):
+class _HTTPSConnection(_ResolvedInTime, HTTPSConnection):
     response_class = _DeadlineResponse
 
 
