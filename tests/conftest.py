@@ -108,3 +108,27 @@ def _broker_known_up():
     tasks._broker_down_until = 0.0
     yield
     tasks._broker_down_until = 0.0
+
+
+def _point_celery_at(url: str) -> None:
+    from kombu import pools as kombu_pools
+
+    from jopay_project.celery import app as celery_app
+
+    # What Celery itself does after a fork: drop the cached pools.
+    kombu_pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.broker_url = url
+
+
+@pytest.fixture
+def cut_broker():
+    """``cut_broker()``: this process's publishes from then on meet a refused
+    connection (the broker's Redis stopped; a real socket, not a mock)."""
+    from jopay_project.celery import app as celery_app
+    from tests.live import free_port
+
+    old = celery_app.conf.broker_url
+    yield lambda: _point_celery_at(f"redis://127.0.0.1:{free_port()}/0")
+    _point_celery_at(old)

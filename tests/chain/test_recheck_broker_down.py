@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from kombu import pools as kombu_pools
 
-from jopay_project.celery import app as celery_app
 from payments.models import RequestRescan
 from payments.proofs import tasks
 from payments.proofs.services import proof_attach
@@ -36,23 +33,10 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 UNMINED = "0x" + "7c" * 32
 
 
-def _point_celery_at(url: str) -> None:
-    # What Celery itself does after a fork: drop the cached pools.
-    kombu_pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app.conf.broker_url = url
-
-
 @pytest.fixture
-def broker_down() -> Iterator[None]:
+def broker_down(cut_broker) -> None:
     """Publishing from here on meets a refused connection (Redis stopped)."""
-    old = celery_app.conf.broker_url
-    _point_celery_at(f"redis://127.0.0.1:{free_port()}/0")
-    try:
-        yield
-    finally:
-        _point_celery_at(old)
+    cut_broker()
 
 
 def test_a_pending_check_is_saved_and_left_to_the_beat_when_the_broker_is_down(

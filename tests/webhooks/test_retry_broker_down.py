@@ -10,15 +10,11 @@ real Redis URL on a port nothing listens on; the receiver is real TLS.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from kombu import pools as kombu_pools
 
-from jopay_project.celery import app as celery_app
-from tests.live import free_port
 from webhooks.delivery import deliver
 from webhooks.models import WebhookDelivery
 from webhooks.services.outbox import due_delivery_ids
@@ -27,22 +23,6 @@ from webhooks.tasks import send_due_deliveries_task, webhook_delivery_send_task
 from .conftest import Answer, emit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _point_celery_at(url: str) -> None:
-    # What Celery itself does after a fork: drop the cached pools.
-    kombu_pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app.conf.broker_url = url
-
-
-@pytest.fixture
-def cut_broker() -> Iterator:
-    """``cut_broker()``: publishing from then on meets a refused connection."""
-    old = celery_app.conf.broker_url
-    yield lambda: _point_celery_at(f"redis://127.0.0.1:{free_port()}/0")
-    _point_celery_at(old)
 
 
 def _broker_lines(caplog) -> list[logging.LogRecord]:
