@@ -342,3 +342,21 @@ def make_due(delivery) -> None:
     type(delivery).objects.filter(pk=delivery.pk).update(
         next_attempt_at=timezone.now(), locked_until=None
     )
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """``dns[name] = [addresses]``: what the D26 check's look-up answers for
+    ``name`` (no DNS server runs in the tests; other names resolve as usual).
+    Also a fresh session: no kept-alive connection from an earlier test."""
+    from webhooks import transport, urlsafety
+
+    table: dict[str, list[str]] = {}
+    real = urlsafety.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        return table[host] if host in table else real(host, port)
+
+    monkeypatch.setattr(urlsafety, "resolve", resolve)
+    monkeypatch.setattr(transport, "_session", None)
+    return table

@@ -21,21 +21,6 @@ from webhooks.services import webhook_endpoint_set
 from .conftest import PINNED_TEST_HOST, emit
 
 
-@pytest.fixture
-def dns(monkeypatch):
-    """``dns[name] = [addresses]``: what the check's look-up answers for ``name``."""
-    table: dict[str, list[str]] = {}
-    real = urlsafety.resolve
-
-    def resolve(host: str, port: int) -> list[str]:
-        return table[host] if host in table else real(host, port)
-
-    monkeypatch.setattr(urlsafety, "resolve", resolve)
-    # A fresh session: no kept-alive connection from an earlier test is reused.
-    monkeypatch.setattr(transport, "_session", None)
-    return table
-
-
 def test_the_connection_goes_to_the_approved_address_not_a_new_look_up(
     partner, receiver, dns
 ):

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from webhooks import transport, urlsafety
+from webhooks import transport
 from webhooks.delivery import deliver
 from webhooks.models import WebhookAttempt
 from webhooks.services import webhook_endpoint_set
@@ -26,20 +26,6 @@ from .conftest import PINNED_TEST_HOST, emit
 from .raw_tls import read_request
 
 MAX_AGE = 0.5  # stands for POOLED_CONNECTION_MAX_AGE_SECONDS, to keep it short
-
-
-@pytest.fixture
-def dns(monkeypatch):
-    """``dns[name] = [addresses]``: what the send-time check's look-up answers."""
-    table: dict[str, list[str]] = {}
-    real = urlsafety.resolve
-
-    def resolve(host: str, port: int) -> list[str]:
-        return table[host] if host in table else real(host, port)
-
-    monkeypatch.setattr(urlsafety, "resolve", resolve)
-    monkeypatch.setattr(transport, "_session", None)  # no connection from before
-    return table
 
 
 @pytest.fixture
