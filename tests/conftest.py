@@ -100,6 +100,21 @@ def counters_down(settings):
 
 
 @pytest.fixture(autouse=True)
+def _live_server_idle_before_flush(request):
+    """A test using the live server ends only once its requests have: the
+    flush of a transactional test, which runs after this teardown, deadlocked
+    with a request a closing page had just sent (tests/live_server_idle.py)."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    from tests.live_server_idle import counting
+
+    app = counting(request.getfixturevalue("live_server"))
+    yield
+    app.wait_idle()
+
+
+@pytest.fixture(autouse=True)
 def _broker_known_up():
     """Each test starts with publishing on: a test that made a publish fail
     (a broker outage drill) must not silence the next test's publishes."""
