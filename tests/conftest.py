@@ -6,6 +6,8 @@ Isolation is proven against a second partner and the other mode everywhere
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import time_machine
 from django.core.cache import cache
@@ -13,6 +15,25 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import MerchantFactory, PartnerFactory, make_key
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test``), modules with live drills first, then
+    those driving a browser, then the rest, each module whole and in its own
+    order: ``--dist loadfile`` hands modules out in this order, and the
+    slowest ones (tens of seconds each) last left one worker running them
+    alone for minutes at the end. Every worker sorts alike, as xdist needs."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank: dict = {}
+    for item in items:
+        weight = (
+            0
+            if item.get_closest_marker("live")
+            else (1 if item.get_closest_marker("browser") else 2)
+        )
+        rank[item.path] = min(rank.get(item.path, 2), weight)
+    items.sort(key=lambda item: rank[item.path])
 
 
 @pytest.fixture(autouse=True)
