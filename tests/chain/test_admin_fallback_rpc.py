@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.messages import get_messages
@@ -13,40 +10,30 @@ from django.contrib.messages import get_messages
 from payments.chain.devnode import free_port
 from payments.models import Chain
 
+from .conftest import json_rpc_server
+
 CHAINS = "/admin/payments/chain/"
 CHAIN_ID = 31339
+
+
+def _fresh_node(call: dict, raw: bytes) -> dict:
+    """A fresh node of ``CHAIN_ID``: its id, and a head mined just now."""
+    if call["method"] == "eth_chainId":
+        result = hex(CHAIN_ID)
+    else:  # eth_getBlockByNumber("latest")
+        result = {
+            "number": "0x64",
+            "hash": "0x" + "ab" * 32,
+            "timestamp": hex(int(time.time())),
+        }
+    return {"jsonrpc": "2.0", "id": call["id"], "result": result}
 
 
 @pytest.fixture
 def node_url():
     """A JSON-RPC peer on loopback answering as a fresh node of ``CHAIN_ID``."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if call["method"] == "eth_chainId":
-                result = hex(CHAIN_ID)
-            else:  # eth_getBlockByNumber("latest")
-                result = {
-                    "number": "0x64",
-                    "hash": "0x" + "ab" * 32,
-                    "timestamp": hex(int(time.time())),
-                }
-            data = json.dumps({"jsonrpc": "2.0", "id": call["id"], "result": result})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data.encode())
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_rpc_server(_fresh_node) as url:
+        yield url
 
 
 @pytest.mark.django_db(transaction=True)
